@@ -1,0 +1,362 @@
+/*
+ * mtls.h -- the whole public API of mtls, a TLS library with mutual authentication at heart.
+ *
+ * Model.  An mtls_config holds what is shared by many connections: certificates and keys, trust
+ * anchors, algorithm preferences, callbacks.  It is reference counted and frozen (read-only) once a
+ * connection uses it, so one config may serve connections on many threads at once.  An mtls_conn is
+ * one TLS connection in one role; it belongs to one thread at a time.
+ *
+ * The core is sans-I/O: it never touches a socket.  Bytes that arrive from the peer are written
+ * into the buffer mtls_recv_buf() returns and announced with mtls_recv_ack(); bytes for the peer
+ * are taken from mtls_send_buf() and retired with mtls_send_ack().  Plaintext goes through
+ * mtls_write() and mtls_read().  The mtls_fd_*() helpers at the end drive a connection over a
+ * file descriptor (blocking or O_NONBLOCK) using only the calls above.
+ *
+ * Errors.  Every call that can fail returns an mtls_err.  MTLS_ERR_WANT_READ / _WANT_WRITE mean
+ * "nothing is wrong, the call needs I/O first".  Any other error on a connection is fatal and
+ * sticky: the connection remembers its first error (mtls_conn_error) and queues the matching alert
+ * in its send buffer, which the caller should still flush.  No global error queue exists.
+ *
+ * Ownership.  Pointers returned by getters stay valid until the object they came from is freed,
+ * unless documented otherwise.  _free(NULL) is always a no-op.
+ */
+#ifndef MTLS_H
+#define MTLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(MTLS_BUILDING) && defined(__GNUC__)
+#define MTLS_API __attribute__((visibility("default")))
+#else
+#define MTLS_API
+#endif
+
+#define MTLS_VERSION_STRING "0.1.0"
+
+/* ---------------------------------------------------------------------------------------------
+ * Errors
+ * ------------------------------------------------------------------------------------------- */
+
+/* The values follow src/core/err.def row for row; a static assertion in err.c keeps them equal. */
+typedef enum mtls_err {
+    MTLS_OK = 0,
+    MTLS_ERR_WANT_READ,
+    MTLS_ERR_WANT_WRITE,
+    MTLS_ERR_CLOSED,
+    MTLS_ERR_EOF,
+    MTLS_ERR_IO,
+    MTLS_ERR_TIMEOUT,
+    MTLS_ERR_INVALID_ARG,
+    MTLS_ERR_BAD_STATE,
+    MTLS_ERR_CONFIG_FROZEN,
+    MTLS_ERR_NO_MEMORY,
+    MTLS_ERR_FILE,
+    MTLS_ERR_BAD_PEM,
+    MTLS_ERR_BAD_KEY,
+    MTLS_ERR_KEY_MISMATCH,
+    MTLS_ERR_NO_CERT,
+    MTLS_ERR_UNSUPPORTED_KEY,
+    MTLS_ERR_UNKNOWN_NAME,
+    MTLS_ERR_UNEXPECTED_MESSAGE,
+    MTLS_ERR_DECODE,
+    MTLS_ERR_RECORD_OVERFLOW,
+    MTLS_ERR_BAD_RECORD_MAC,
+    MTLS_ERR_BAD_RECORD_VERSION,
+    MTLS_ERR_PROTOCOL_VERSION,
+    MTLS_ERR_NO_SHARED_CIPHER,
+    MTLS_ERR_NO_SHARED_GROUP,
+    MTLS_ERR_NO_SHARED_SIGALG,
+    MTLS_ERR_UNOFFERED_SUITE,
+    MTLS_ERR_UNOFFERED_GROUP,
+    MTLS_ERR_UNOFFERED_SIGALG,
+    MTLS_ERR_UNOFFERED_EXTENSION,
+    MTLS_ERR_DUPLICATE_EXTENSION,
+    MTLS_ERR_BAD_COMPRESSION,
+    MTLS_ERR_ILLEGAL_PARAMETER,
+    MTLS_ERR_BAD_KEY_SHARE,
+    MTLS_ERR_BAD_SIGNATURE,
+    MTLS_ERR_BAD_FINISHED,
+    MTLS_ERR_RENEGOTIATION,
+    MTLS_ERR_BAD_RENEGOTIATION_INFO,
+    MTLS_ERR_EMS_REQUIRED,
+    MTLS_ERR_NO_CLIENT_CERT,
+    MTLS_ERR_NO_ALPN,
+    MTLS_ERR_UNRECOGNIZED_NAME,
+    MTLS_ERR_HANDSHAKE_TOO_LARGE,
+    MTLS_ERR_TOO_MANY_EMPTY,
+    MTLS_ERR_INSUFFICIENT_SECURITY,
+    MTLS_ERR_PEER_ALERT,
+    MTLS_ERR_CERT_PARSE,
+    MTLS_ERR_CERT_UNSUPPORTED,
+    MTLS_ERR_CERT_EXPIRED,
+    MTLS_ERR_CERT_NOT_YET_VALID,
+    MTLS_ERR_CERT_UNKNOWN_CA,
+    MTLS_ERR_CERT_SELF_SIGNED,
+    MTLS_ERR_CERT_HOSTNAME,
+    MTLS_ERR_CERT_BAD_SIGNATURE,
+    MTLS_ERR_CERT_WEAK_KEY,
+    MTLS_ERR_CERT_WEAK_SIGNATURE,
+    MTLS_ERR_CERT_NOT_CA,
+    MTLS_ERR_CERT_PATH_LEN,
+    MTLS_ERR_CERT_CHAIN_TOO_LONG,
+    MTLS_ERR_CERT_KEY_USAGE,
+    MTLS_ERR_CERT_EKU,
+    MTLS_ERR_CERT_REJECTED,
+    MTLS_ERR_CERT_WRONG_TYPE,
+    MTLS_ERR_CRYPTO,
+    MTLS_ERR_INTERNAL,
+    MTLS_ERR_RNG,
+    MTLS_ERR__COUNT
+} mtls_err;
+
+/* A short sentence a person understands ("a certificate has expired").  Never NULL. */
+MTLS_API const char *mtls_err_str(mtls_err err);
+/* The error's name without prefix ("CERT_EXPIRED").  Never NULL. */
+MTLS_API const char *mtls_err_name(mtls_err err);
+/* Nonzero for MTLS_ERR_WANT_READ / MTLS_ERR_WANT_WRITE. */
+MTLS_API int mtls_err_is_blocked(mtls_err err);
+/* The name of TLS alert number `alert` ("handshake_failure"), or "unknown_alert". */
+MTLS_API const char *mtls_alert_name(int alert);
+
+/* ---------------------------------------------------------------------------------------------
+ * Constants (IANA code points)
+ * ------------------------------------------------------------------------------------------- */
+
+#define MTLS_VERSION_TLS12 0x0303
+
+#define MTLS_TLS_RSA_WITH_AES_128_GCM_SHA256                0x009C
+#define MTLS_TLS_RSA_WITH_AES_256_GCM_SHA384                0x009D
+#define MTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256        0xC02B
+#define MTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384        0xC02C
+#define MTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256          0xC02F
+#define MTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384          0xC030
+#define MTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256    0xCCA8
+#define MTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256  0xCCA9
+
+#define MTLS_GROUP_SECP256R1 23
+#define MTLS_GROUP_SECP384R1 24
+#define MTLS_GROUP_X25519    29
+
+#define MTLS_SIG_RSA_PKCS1_SHA256       0x0401
+#define MTLS_SIG_RSA_PKCS1_SHA384       0x0501
+#define MTLS_SIG_RSA_PKCS1_SHA512       0x0601
+#define MTLS_SIG_ECDSA_SECP256R1_SHA256 0x0403
+#define MTLS_SIG_ECDSA_SECP384R1_SHA384 0x0503
+#define MTLS_SIG_RSA_PSS_RSAE_SHA256    0x0804
+#define MTLS_SIG_RSA_PSS_RSAE_SHA384    0x0805
+#define MTLS_SIG_RSA_PSS_RSAE_SHA512    0x0806
+
+/* IANA name of a cipher suite ("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"), or NULL if unknown. */
+MTLS_API const char *mtls_suite_name(uint16_t suite);
+/* "x25519", "secp256r1", "secp384r1", or NULL. */
+MTLS_API const char *mtls_group_name(uint16_t group);
+/* "rsa_pss_rsae_sha256", ... or NULL. */
+MTLS_API const char *mtls_sigalg_name(uint16_t sigalg);
+
+/* ---------------------------------------------------------------------------------------------
+ * Process-wide settings
+ * ------------------------------------------------------------------------------------------- */
+
+/* Route every allocation mtls makes -- and, where the crypto library allows it, every allocation
+ * the crypto library makes -- through these functions.  Call before any other mtls call, once.
+ * Returns MTLS_ERR_BAD_STATE if allocations already happened with other functions. */
+MTLS_API mtls_err mtls_set_allocator(void *(*malloc_fn)(size_t), void *(*realloc_fn)(void *, size_t),
+                                     void (*free_fn)(void *));
+
+/* ---------------------------------------------------------------------------------------------
+ * Configuration
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct mtls_config mtls_config;
+typedef struct mtls_conn mtls_conn;
+
+typedef enum mtls_verify_mode {
+    MTLS_VERIFY_NONE = 0,     /* server: do not ask for a client certificate */
+    MTLS_VERIFY_OPTIONAL = 1, /* server: ask; a client without one may proceed; one sent is verified */
+    MTLS_VERIFY_REQUIRE = 2   /* server: ask and fail the handshake (handshake_failure) without one */
+} mtls_verify_mode;
+
+/* A new config with safe defaults: TLS 1.2, forward-secret AEAD suites first, groups x25519,
+ * secp256r1, secp384r1, extended master secret required, client verifies the server against the
+ * system trust store (/etc/ssl/certs) unless CAs are set.  NULL when out of memory. */
+MTLS_API mtls_config *mtls_config_new(void);
+/* Drops one reference; the config is freed when the last connection using it is freed too. */
+MTLS_API void mtls_config_free(mtls_config *cfg);
+
+/* Our certificate chain (PEM: leaf first, then intermediates) and its private key (PEM: PKCS#8,
+ * PKCS#1 or SEC1).  MTLS_ERR_KEY_MISMATCH when the key does not belong to the leaf.  RSA keys must
+ * be 2048-4096 bits; EC keys P-256 or P-384. */
+MTLS_API mtls_err mtls_config_set_cert_chain_file(mtls_config *cfg, const char *chain_path,
+                                                  const char *key_path);
+MTLS_API mtls_err mtls_config_set_cert_chain_mem(mtls_config *cfg, const void *chain_pem,
+                                                 size_t chain_len, const void *key_pem,
+                                                 size_t key_len);
+
+/* Trust anchors used to verify the peer (server certificates for a client; client certificates
+ * for a server unless mtls_config_set_client_ca_* is used).  May be called several times; the
+ * anchors add up.  The directory form reads a hashed directory as c_rehash makes it. */
+MTLS_API mtls_err mtls_config_set_ca_file(mtls_config *cfg, const char *path);
+MTLS_API mtls_err mtls_config_set_ca_dir(mtls_config *cfg, const char *path);
+MTLS_API mtls_err mtls_config_set_ca_mem(mtls_config *cfg, const void *pem, size_t len);
+/* Separate anchors for client certificates (server side). */
+MTLS_API mtls_err mtls_config_set_client_ca_file(mtls_config *cfg, const char *path);
+MTLS_API mtls_err mtls_config_set_client_ca_mem(mtls_config *cfg, const void *pem, size_t len);
+
+/* Server: whether to request and how to treat a client certificate.  Default MTLS_VERIFY_NONE. */
+MTLS_API mtls_err mtls_config_set_verify_client(mtls_config *cfg, mtls_verify_mode mode);
+
+/* Client: skip ALL verification of the server's certificate (chain, dates, host name).  The
+ * connection is then open to active attackers.  For tests and debugging only. */
+MTLS_API mtls_err mtls_config_set_insecure_skip_verify(mtls_config *cfg, int insecure);
+
+/* Cipher suites in preference order: a list separated by ':' or ',' of IANA names
+ * (TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256) or OpenSSL names (ECDHE-ECDSA-AES128-GCM-SHA256).
+ * MTLS_ERR_UNKNOWN_NAME names nothing mtls supports. */
+MTLS_API mtls_err mtls_config_set_ciphers(mtls_config *cfg, const char *list);
+/* Groups in preference order: "x25519:secp256r1:secp384r1" (P-256 and P-384 accepted too). */
+MTLS_API mtls_err mtls_config_set_groups(mtls_config *cfg, const char *list);
+/* Signature schemes in preference order, by their TLS 1.3 names ("ecdsa_secp256r1_sha256"). */
+MTLS_API mtls_err mtls_config_set_sigalgs(mtls_config *cfg, const char *list);
+/* Server: follow the client's suite order instead of ours (default: ours). */
+MTLS_API mtls_err mtls_config_set_prefer_client_order(mtls_config *cfg, int on);
+/* ALPN protocols in preference order, comma separated ("h2,http/1.1"). */
+MTLS_API mtls_err mtls_config_set_alpn(mtls_config *cfg, const char *list);
+/* Require extended master secret from the peer (RFC 7627).  Default on. */
+MTLS_API mtls_err mtls_config_set_require_ems(mtls_config *cfg, int on);
+
+/* Trace: called as the handshake happens, one call per message or step.  `dir` is '>' for what
+ * we send, '<' for what we receive, '*' for a decision or check.  `what` names the message or step
+ * ("ClientHello"), `detail` says what it carried or why it was chosen.  Strings are valid only
+ * during the call. */
+typedef void mtls_trace_fn(void *arg, const mtls_conn *conn, char dir, const char *what,
+                           const char *detail);
+MTLS_API mtls_err mtls_config_set_trace(mtls_config *cfg, mtls_trace_fn *fn, void *arg);
+
+/* Key log: one line in NSS key log format per connection ("CLIENT_RANDOM <hex> <hex>"), without
+ * newline, for Wireshark.  Anyone who sees these lines can decrypt the traffic. */
+typedef void mtls_keylog_fn(void *arg, const mtls_conn *conn, const char *line);
+MTLS_API mtls_err mtls_config_set_keylog(mtls_config *cfg, mtls_keylog_fn *fn, void *arg);
+
+/* Verify callback: called after mtls's own checks of the peer's chain with their verdict
+ * (`preverify`, MTLS_OK or a certificate error).  Return MTLS_OK to accept, or an error to reject
+ * (MTLS_ERR_CERT_REJECTED, or `preverify` to keep our verdict).  The peer chain is available
+ * through mtls_conn_peer_cert() during the call. */
+typedef mtls_err mtls_verify_fn(void *arg, const mtls_conn *conn, mtls_err preverify);
+MTLS_API mtls_err mtls_config_set_verify_callback(mtls_config *cfg, mtls_verify_fn *fn, void *arg);
+
+/* Clock for certificate validity checks, seconds since the epoch.  Default: time(NULL). */
+typedef int64_t mtls_time_fn(void *arg);
+MTLS_API mtls_err mtls_config_set_time(mtls_config *cfg, mtls_time_fn *fn, void *arg);
+
+/* ---------------------------------------------------------------------------------------------
+ * Connections
+ * ------------------------------------------------------------------------------------------- */
+
+/* A client connection.  `server_name` (may be NULL) is sent as SNI and is the name the server's
+ * certificate must match; an IP literal is matched against iPAddress SANs and not sent as SNI. */
+MTLS_API mtls_conn *mtls_client_new(mtls_config *cfg, const char *server_name);
+/* A server connection. */
+MTLS_API mtls_conn *mtls_server_new(mtls_config *cfg);
+/* Frees the connection and wipes its secrets.  Does not send anything. */
+MTLS_API void mtls_conn_free(mtls_conn *conn);
+/* Client: check the certificate against this name instead of the SNI name. */
+MTLS_API mtls_err mtls_conn_set_verify_name(mtls_conn *conn, const char *name);
+/* An application pointer, free for the caller's use. */
+MTLS_API void mtls_conn_set_userdata(mtls_conn *conn, void *p);
+MTLS_API void *mtls_conn_userdata(const mtls_conn *conn);
+
+/* Where to write bytes received from the peer; *out_len receives the room (0 when the connection
+ * cannot take more input until the application reads).  Then announce them with mtls_recv_ack. */
+MTLS_API uint8_t *mtls_recv_buf(mtls_conn *conn, size_t *out_len);
+/* Process n bytes written into the receive buffer.  n == 0 means the transport reached EOF. */
+MTLS_API mtls_err mtls_recv_ack(mtls_conn *conn, size_t n);
+/* Bytes waiting to go to the peer (NULL and 0 when none). */
+MTLS_API const uint8_t *mtls_send_buf(mtls_conn *conn, size_t *out_len);
+/* n bytes of the send buffer were written to the transport. */
+MTLS_API void mtls_send_ack(mtls_conn *conn, size_t n);
+
+/* Advance the handshake.  MTLS_OK once it is complete; MTLS_ERR_WANT_READ while it waits for the
+ * peer (flush mtls_send_buf first); any other error is fatal.  A client's first call queues the
+ * ClientHello. */
+MTLS_API mtls_err mtls_handshake(mtls_conn *conn);
+/* Nonzero once the handshake is complete and application data may flow. */
+MTLS_API int mtls_conn_established(const mtls_conn *conn);
+
+/* Read decrypted application data.  MTLS_ERR_WANT_READ when none is buffered, MTLS_ERR_CLOSED
+ * after the peer's close_notify. */
+MTLS_API mtls_err mtls_read(mtls_conn *conn, void *out, size_t cap, size_t *out_len);
+/* Encrypt application data into the send buffer.  Writes as much as fits; *out_written tells how
+ * much.  MTLS_ERR_WANT_WRITE when the send buffer is full (flush it and call again). */
+MTLS_API mtls_err mtls_write(mtls_conn *conn, const void *in, size_t len, size_t *out_written);
+/* Queue close_notify.  Reading remains possible until the peer's close_notify. */
+MTLS_API mtls_err mtls_close(mtls_conn *conn);
+/* Nonzero once we have sent, or queued, close_notify; and once the peer's close_notify arrived. */
+MTLS_API int mtls_conn_close_sent(const mtls_conn *conn);
+MTLS_API int mtls_conn_close_received(const mtls_conn *conn);
+/* Release the record buffers of an established, idle connection (nothing buffered either way);
+ * they are allocated again on the next I/O.  Returns MTLS_ERR_BAD_STATE when data is buffered. */
+MTLS_API mtls_err mtls_conn_release_buffers(mtls_conn *conn);
+
+/* The first fatal error of the connection, or MTLS_OK. */
+MTLS_API mtls_err mtls_conn_error(const mtls_conn *conn);
+/* A sentence about that error with context (which certificate, which name, which alert), or "". */
+MTLS_API const char *mtls_conn_error_detail(const mtls_conn *conn);
+/* The alert we sent, and the one we received, or -1. */
+MTLS_API int mtls_conn_alert_sent(const mtls_conn *conn);
+MTLS_API int mtls_conn_alert_received(const mtls_conn *conn);
+
+/* What was negotiated; 0 / NULL before it is known. */
+MTLS_API int mtls_conn_is_server(const mtls_conn *conn);
+MTLS_API uint16_t mtls_conn_version(const mtls_conn *conn);
+MTLS_API uint16_t mtls_conn_cipher_suite(const mtls_conn *conn);
+MTLS_API uint16_t mtls_conn_group(const mtls_conn *conn);      /* 0 for static RSA */
+MTLS_API uint16_t mtls_conn_sigalg(const mtls_conn *conn);     /* server's ServerKeyExchange signature */
+MTLS_API uint16_t mtls_conn_peer_sigalg(const mtls_conn *conn);/* client's CertificateVerify (server side) */
+MTLS_API const char *mtls_conn_server_name(const mtls_conn *conn);
+MTLS_API const char *mtls_conn_alpn(const mtls_conn *conn);
+MTLS_API int mtls_conn_ems(const mtls_conn *conn);             /* extended master secret used */
+MTLS_API int mtls_conn_resumed(const mtls_conn *conn);
+
+/* The peer's certificates as received, leaf first (DER).  NULL past the end. */
+MTLS_API size_t mtls_conn_peer_cert_count(const mtls_conn *conn);
+MTLS_API const uint8_t *mtls_conn_peer_cert(const mtls_conn *conn, size_t i, size_t *out_len);
+/* Nonzero when the peer presented a certificate (for a server: a client certificate). */
+MTLS_API int mtls_conn_peer_cert_presented(const mtls_conn *conn);
+/* The verified peer identity: subject as an RFC 4514 string, issuer likewise, subjectAltNames as
+ * "DNS:name" / "IP:addr" / "URI:uri" strings, SHA-256 of the leaf's DER. */
+MTLS_API const char *mtls_conn_peer_subject(const mtls_conn *conn);
+MTLS_API const char *mtls_conn_peer_issuer(const mtls_conn *conn);
+MTLS_API size_t mtls_conn_peer_san_count(const mtls_conn *conn);
+MTLS_API const char *mtls_conn_peer_san(const mtls_conn *conn, size_t i);
+MTLS_API mtls_err mtls_conn_peer_fingerprint(const mtls_conn *conn, uint8_t out[32]);
+
+/* ---------------------------------------------------------------------------------------------
+ * File-descriptor helpers (src/io), built on the calls above only.
+ *
+ * With a blocking fd these block until done.  With O_NONBLOCK they return MTLS_ERR_WANT_READ or
+ * MTLS_ERR_WANT_WRITE when the fd would block: poll for that and call again.  MTLS_ERR_IO means the
+ * fd failed (errno tells why).
+ * ------------------------------------------------------------------------------------------- */
+
+/* Write out everything in the send buffer. */
+MTLS_API mtls_err mtls_fd_flush(mtls_conn *conn, int fd);
+/* Run the handshake to completion. */
+MTLS_API mtls_err mtls_fd_handshake(mtls_conn *conn, int fd);
+/* Read application data: at least one byte, MTLS_ERR_CLOSED at close_notify, MTLS_ERR_EOF at a
+ * transport end without it. */
+MTLS_API mtls_err mtls_fd_read(mtls_conn *conn, int fd, void *out, size_t cap, size_t *out_len);
+/* Write all of `len` bytes (blocking) or as much as possible (non-blocking). */
+MTLS_API mtls_err mtls_fd_write(mtls_conn *conn, int fd, const void *in, size_t len,
+                                size_t *out_written);
+/* Send close_notify and flush it. */
+MTLS_API mtls_err mtls_fd_close(mtls_conn *conn, int fd);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MTLS_H */

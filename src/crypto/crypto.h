@@ -1,0 +1,135 @@
+/*
+ * crypto.h -- the one narrow interface between mtls and its crypto provider (OpenSSL 3 libcrypto).
+ *
+ * Only files in src/crypto/ include <openssl/...>; everything else sees the small opaque types
+ * below.  Costly provider objects (fetched ciphers, digests, MACs) are prepared once per process
+ * (cry_init, thread-safe, idempotent) and keys once per config, so nothing here is fetched per
+ * record or per handshake.  Functions return 1 on success and 0 on failure unless stated; on
+ * failure no partial secret is left in an output buffer.
+ *
+ * Algorithm identifiers are the TLS code points (groups, signature schemes) so that no second
+ * numbering exists.
+ */
+#ifndef MTLS_CRYPTO_H
+#define MTLS_CRYPTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Process-wide setup.  Called by mtls_config_new(); safe to call many times from many threads. */
+int cry_init(void);
+/* Route libcrypto's allocations through these (CRYPTO_set_mem_functions). 0 if too late. */
+int cry_set_mem_functions(void *(*m)(size_t, const char *, int),
+                          void *(*r)(void *, size_t, const char *, int),
+                          void (*f)(void *, const char *, int));
+
+/* ---- randomness ---------------------------------------------------------------------------- */
+int cry_random(uint8_t *out, size_t len);
+
+/* ---- constant-time helpers ----------------------------------------------------------------- */
+/* 1 when equal; time depends only on len. */
+int cry_ct_equal(const void *a, const void *b, size_t len);
+/* Overwrite with zeros in a way the compiler cannot drop. */
+void cry_wipe(void *p, size_t len);
+
+/* ---- hashes -------------------------------------------------------------------------------- */
+typedef enum { CRY_SHA256 = 0, CRY_SHA384, CRY_SHA512, CRY_SHA1, CRY_MD5, CRY_HASH_COUNT } cry_hash_alg;
+#define CRY_MAX_HASH 64
+size_t cry_hash_len(cry_hash_alg alg);
+
+typedef struct cry_hash cry_hash;
+cry_hash *cry_hash_new(cry_hash_alg alg);
+int cry_hash_update(cry_hash *h, const void *data, size_t len);
+/* The digest of everything so far, leaving `h` able to continue (the transcript needs both). */
+int cry_hash_peek(const cry_hash *h, uint8_t *out);
+void cry_hash_free(cry_hash *h);
+int cry_hash_oneshot(cry_hash_alg alg, const void *data, size_t len, uint8_t *out);
+
+/* ---- HMAC (for the TLS 1.2 PRF; HKDF later) ------------------------------------------------- */
+typedef struct cry_hmac cry_hmac;
+cry_hmac *cry_hmac_new(cry_hash_alg alg, const uint8_t *key, size_t key_len);
+/* Start a new MAC with the same key. */
+int cry_hmac_reset(cry_hmac *m);
+int cry_hmac_update(cry_hmac *m, const void *data, size_t len);
+int cry_hmac_final(cry_hmac *m, uint8_t *out); /* writes cry_hash_len(alg) bytes */
+void cry_hmac_free(cry_hmac *m);                /* wipes the key */
+
+/* ---- AEAD ---------------------------------------------------------------------------------- */
+typedef enum { CRY_AES_128_GCM = 0, CRY_AES_256_GCM, CRY_CHACHA20_POLY1305 } cry_aead_alg;
+#define CRY_AEAD_TAG_LEN 16
+#define CRY_AEAD_NONCE_LEN 12
+#define CRY_AEAD_MAX_KEY 32
+size_t cry_aead_key_len(cry_aead_alg alg);
+
+typedef struct cry_aead cry_aead;
+/* A keyed context for one direction; the key is set once, each record sets only its nonce. */
+cry_aead *cry_aead_new(cry_aead_alg alg, const uint8_t *key, int encrypt);
+/* In place: encrypts buf[0..len) and writes the 16-byte tag. */
+int cry_aead_seal(cry_aead *a, const uint8_t nonce[CRY_AEAD_NONCE_LEN], const uint8_t *aad,
+                  size_t aad_len, uint8_t *buf, size_t len, uint8_t tag[CRY_AEAD_TAG_LEN]);
+/* In place: decrypts buf[0..len) and checks the tag.  0 when authentication fails (buf is then
+ * garbage and must not be used). */
+int cry_aead_open(cry_aead *a, const uint8_t nonce[CRY_AEAD_NONCE_LEN], const uint8_t *aad,
+                  size_t aad_len, uint8_t *buf, size_t len, const uint8_t tag[CRY_AEAD_TAG_LEN]);
+void cry_aead_free(cry_aead *a);
+
+/* ---- ephemeral key exchange (ECDHE) -------------------------------------------------------- */
+/* group: 23 secp256r1, 24 secp384r1, 29 x25519 (TLS NamedGroup). */
+int cry_group_supported(uint16_t group);
+typedef struct cry_kex cry_kex;
+/* Generates a fresh key pair. */
+cry_kex *cry_kex_new(uint16_t group);
+/* The public value in TLS encoding (X25519: 32 bytes; NIST: uncompressed point 04||X||Y). */
+int cry_kex_public(const cry_kex *k, uint8_t *out, size_t cap, size_t *out_len);
+/* Derive the shared secret with the peer's public value (validated: length, on the curve, not the
+ * identity, not an all-zero X25519 result).  0 on any invalid peer value. */
+int cry_kex_derive(cry_kex *k, const uint8_t *peer, size_t peer_len, uint8_t *out, size_t cap,
+                   size_t *out_len);
+void cry_kex_free(cry_kex *k);
+
+/* ---- public and private keys --------------------------------------------------------------- */
+typedef enum { CRY_KEY_NONE = 0, CRY_KEY_RSA, CRY_KEY_EC_P256, CRY_KEY_EC_P384, CRY_KEY_OTHER } cry_key_type;
+typedef struct cry_pkey cry_pkey;
+
+/* Private key from PEM (PKCS#8, PKCS#1 RSA, SEC1 EC; unencrypted).  Config time only. */
+cry_pkey *cry_pkey_private_from_pem(const uint8_t *pem, size_t len);
+/* Public keys from their raw parts, as our X.509 parser finds them in a SubjectPublicKeyInfo. */
+cry_pkey *cry_pkey_rsa_public(const uint8_t *n, size_t n_len, const uint8_t *e, size_t e_len);
+/* curve: CRY_KEY_EC_P256 or CRY_KEY_EC_P384; point: uncompressed 04||X||Y, checked on the curve. */
+cry_pkey *cry_pkey_ec_public(cry_key_type curve, const uint8_t *point, size_t point_len);
+cry_pkey *cry_pkey_up_ref(cry_pkey *k);
+void cry_pkey_free(cry_pkey *k);
+cry_key_type cry_pkey_type(const cry_pkey *k);
+/* Modulus bits for RSA, field bits for EC. */
+unsigned cry_pkey_bits(const cry_pkey *k);
+/* 1 when the private key `priv` has the public key `pub`. */
+int cry_pkey_matches(const cry_pkey *priv, const cry_pkey *pub);
+/* Largest signature / RSA ciphertext this key makes, in bytes. */
+size_t cry_pkey_max_sig_len(const cry_pkey *k);
+
+/* Sign `msg` (hashed inside) with TLS signature scheme `scheme` (0x0401 rsa_pkcs1_sha256 ...). */
+int cry_sign(const cry_pkey *priv, uint16_t scheme, const uint8_t *msg, size_t msg_len,
+             uint8_t *sig, size_t cap, size_t *sig_len);
+/* 1 only when `sig` is a valid signature on `msg` under `pub` with `scheme`.  For ECDSA schemes
+ * the curve is not checked here (TLS 1.2 does not bind it); the caller's policy does.
+ * Also used for certificate signatures: sha*WithRSAEncryption are the rsa_pkcs1 schemes,
+ * ecdsa-with-SHA* the ecdsa schemes, plus 0x0201 (rsa_pkcs1_sha1) and 0x0203 (ecdsa_sha1) which
+ * only exist so that callers can name them and reject them. */
+int cry_verify(const cry_pkey *pub, uint16_t scheme, const uint8_t *msg, size_t msg_len,
+               const uint8_t *sig, size_t sig_len);
+/* Verify over a precomputed digest (certificate chains hash the TBS once). */
+int cry_verify_digest(const cry_pkey *pub, uint16_t scheme, const uint8_t *digest,
+                      size_t digest_len, const uint8_t *sig, size_t sig_len);
+
+/* Static RSA key exchange. */
+/* RSAES-PKCS1-v1_5 encryption of the 48-byte premaster. */
+int cry_rsa_encrypt_pkcs1(const cry_pkey *pub, const uint8_t *in, size_t in_len, uint8_t *out,
+                          size_t cap, size_t *out_len);
+/* RFC 5246 7.4.7.1: decrypt the EncryptedPreMasterSecret with implicit rejection.  Always writes
+ * 48 bytes to `out`: the real premaster when the padding and the version bytes (== client_version)
+ * are right, otherwise random bytes, chosen without a branch on secret data.  Returns 0 only on an
+ * internal failure, never on bad input. */
+int cry_rsa_decrypt_premaster(const cry_pkey *priv, const uint8_t *in, size_t in_len,
+                              uint16_t client_version, uint8_t out[48]);
+
+#endif

@@ -1,0 +1,73 @@
+/*
+ * x509.h -- our strict DER / X.509 parser, trust store, path building and name checks.
+ *
+ * Certificates received in a handshake are parsed here, never by libcrypto's decoders: only DER,
+ * every length checked, unknown critical extensions rejected (RFC 5280).  Public keys are imported
+ * into the crypto layer from their raw parts (cry_pkey_rsa_public / cry_pkey_ec_public).
+ */
+#ifndef MTLS_X509_H
+#define MTLS_X509_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mtls.h"
+#include "../crypto/crypto.h"
+
+typedef struct x509_cert x509_cert;
+
+/* Parse one DER certificate (a copy of `der` is kept).  MTLS_ERR_CERT_PARSE on malformed input,
+ * MTLS_ERR_CERT_UNSUPPORTED for an unknown critical extension or an unsupported key type. */
+mtls_err x509_cert_parse(const uint8_t *der, size_t len, x509_cert **out);
+void x509_cert_free(x509_cert *c);
+
+const uint8_t *x509_cert_der(const x509_cert *c, size_t *len);
+/* The subject public key (borrowed; lives as long as the certificate). */
+const cry_pkey *x509_cert_pubkey(const x509_cert *c);
+/* RFC 4514 strings ("CN=example.org,O=Example"), never NULL. */
+const char *x509_cert_subject(const x509_cert *c);
+const char *x509_cert_issuer(const x509_cert *c);
+/* subjectAltName entries as "DNS:name", "IP:1.2.3.4" / "IP:2001:db8::1", "URI:...", "email:...". */
+size_t x509_cert_san_count(const x509_cert *c);
+const char *x509_cert_san(const x509_cert *c, size_t i);
+int64_t x509_cert_not_before(const x509_cert *c);
+int64_t x509_cert_not_after(const x509_cert *c);
+
+/* PEM: every "CERTIFICATE" block of `pem`, parsed, in order.  *out is an array the caller frees
+ * with x509_chain_free.  MTLS_ERR_BAD_PEM when there is none. */
+mtls_err x509_chain_from_pem(const uint8_t *pem, size_t len, x509_cert ***out, size_t *n);
+void x509_chain_free(x509_cert **chain, size_t n);
+
+/* Trust anchors. */
+typedef struct x509_store x509_store;
+x509_store *x509_store_new(void);
+void x509_store_free(x509_store *s);
+mtls_err x509_store_add_pem(x509_store *s, const uint8_t *pem, size_t len);
+mtls_err x509_store_add_file(x509_store *s, const char *path);
+mtls_err x509_store_add_dir(x509_store *s, const char *path);
+/* The system store: /etc/ssl/certs/ca-certificates.crt, else the directory /etc/ssl/certs. */
+mtls_err x509_store_add_system(x509_store *s);
+size_t x509_store_count(const x509_store *s);
+
+typedef enum { X509_PURPOSE_SERVER = 0, X509_PURPOSE_CLIENT = 1 } x509_purpose;
+
+typedef struct {
+    x509_purpose purpose; /* EKU wanted of the leaf: serverAuth or clientAuth */
+    const char *host;     /* name the leaf must match (DNS name or IP literal); NULL: no check */
+    int64_t now;          /* seconds since the epoch */
+    unsigned max_depth;   /* most certificates in a path, anchor included; 0 means 10 */
+} x509_verify_params;
+
+/* Build a path from chain[0] (the leaf) through the other certificates the peer sent (any order,
+ * extras allowed) to an anchor in `anchors`, and check it: signatures, validity, basicConstraints
+ * and pathLen, keyUsage, EKU, key strength, signature hash strength, the host name.  On failure
+ * returns the certificate error and writes a sentence naming the certificate and the problem into
+ * `detail` ("certificate CN=www.example.org expired at 2025-01-01T00:00:00Z"). */
+mtls_err x509_verify_chain(const x509_store *anchors, x509_cert *const *chain, size_t n,
+                           const x509_verify_params *p, char *detail, size_t detail_cap);
+
+/* RFC 6125 / RFC 9525 name check of the leaf against `host` (DNS name or IP literal).
+ * 1 on a match. */
+int x509_host_matches(const x509_cert *c, const char *host);
+
+#endif
