@@ -1,0 +1,315 @@
+/*
+ * client.c -- `mtls client HOST:PORT`: a TLS 1.2 client that copies stdin to the connection and
+ * the connection to stdout, like `openssl s_client -quiet` but with one-line, actionable errors.
+ *
+ * It owns the client's options and its copy loop.  One poll() waits on stdin and the socket (a
+ * non-blocking fd driven by the mtls_fd_* helpers).  Stdin is read only when the previous chunk
+ * is fully accepted by the connection, which gives backpressure for free.  At EOF on stdin the
+ * client sends close_notify and keeps reading until the server's close_notify or the transport's
+ * end, bounded by --timeout.  Exit 0 means: the handshake verified the server (unless --insecure)
+ * and the session ended cleanly; anything else prints one line on stderr and exits non-zero.
+ */
+#include "tool.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char usage[] =
+    "usage: mtls client HOST:PORT [options]\n"
+    "\n"
+    "Connect to a TLS 1.2 server, copy standard input to it and its answers to standard\n"
+    "output.  At the end of input, send close_notify and wait for the server's.  Diagnostics\n"
+    "go to standard error; the exit status is 0 only for a verified, cleanly closed session.\n"
+    "\n"
+    "  --servername NAME  name to send (SNI) and to check the certificate against\n"
+    "                     (default: HOST)\n"
+    "  --ca FILE|DIR      trust these CA certificates (default: /etc/ssl/certs)\n"
+    "  --cert FILE        client certificate chain (PEM), for servers that ask for one\n"
+    "  --key FILE         its private key (PEM)\n"
+    "  --ciphers LIST     cipher suites in preference order, ':' separated, IANA or\n"
+    "                     OpenSSL names (ECDHE-ECDSA-AES128-GCM-SHA256:AES128-GCM-SHA256)\n"
+    "  --groups LIST      key-exchange groups (x25519:secp256r1:secp384r1)\n"
+    "  --alpn LIST        application protocols to offer, comma separated (h2,http/1.1)\n"
+    "  --insecure         do NOT verify the server's certificate (tests only)\n"
+    "  --trace            print the handshake step by step on stderr\n"
+    "  --keylog FILE      append TLS secrets for Wireshark (also: $SSLKEYLOGFILE)\n"
+    "  --timeout SEC      bound on connect, handshake and closing (default 10)\n"
+    "  -q, --quiet        no 'connected' line; errors only\n"
+    "  -h, --help         this help\n"
+    "\n"
+    "examples:\n"
+    "  printf 'GET / HTTP/1.0\\r\\n\\r\\n' | mtls client example.org:443\n"
+    "  mtls client localhost:4433 --ca ca.pem --cert me.pem --key me.key --trace\n";
+
+enum { OPT_SERVERNAME = 256, OPT_CA, OPT_CERT, OPT_KEY, OPT_CIPHERS, OPT_GROUPS, OPT_ALPN,
+       OPT_INSECURE, OPT_TRACE, OPT_KEYLOG, OPT_TIMEOUT };
+
+static const struct option long_opts[] = {
+    {"servername", required_argument, NULL, OPT_SERVERNAME},
+    {"ca", required_argument, NULL, OPT_CA},
+    {"cert", required_argument, NULL, OPT_CERT},
+    {"key", required_argument, NULL, OPT_KEY},
+    {"ciphers", required_argument, NULL, OPT_CIPHERS},
+    {"groups", required_argument, NULL, OPT_GROUPS},
+    {"alpn", required_argument, NULL, OPT_ALPN},
+    {"insecure", no_argument, NULL, OPT_INSECURE},
+    {"trace", no_argument, NULL, OPT_TRACE},
+    {"keylog", required_argument, NULL, OPT_KEYLOG},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+struct client {
+    struct peer_tag tag; /* userdata of the connection: first member */
+    struct common_opts c;
+    const char *servername;
+    int insecure;
+    char host[256], port[16], peer[300];
+    mtls_conn *conn;
+    int fd;
+};
+
+static int fail_conn(struct client *cl, mtls_err err, const char *stage)
+{
+    char line[1024];
+    int saved = errno;
+    explain_failure(line, sizeof(line), cl->conn, err, saved, stage, cl->peer, &cl->c, 0);
+    say("%s", line);
+    return EXIT_FAIL;
+}
+
+/* Report the verified server in one line (unless --quiet). */
+static void report_connected(const struct client *cl)
+{
+    char sum[512];
+    const char *subject = mtls_conn_peer_subject(cl->conn);
+
+    if (cl->c.quiet) {
+        return;
+    }
+    conn_summary(sum, sizeof(sum), cl->conn);
+    say("connected to %s: %s; server %s %s", cl->peer, sum,
+        subject != NULL && subject[0] ? subject : "(no subject)",
+        cl->insecure ? "NOT VERIFIED (--insecure)"
+        : cl->c.ca != NULL ? "verified against --ca"
+                           : "verified against the system trust store");
+}
+
+/* The copy loop.  Returns the exit status. */
+static int pump(struct client *cl)
+{
+    static uint8_t in[16384], out[16384];
+    size_t in_len = 0, in_off = 0;
+    int stdin_open = 1;
+    int64_t close_deadline = -1;
+
+    for (;;) {
+        /* 1. Hand stdin's pending chunk to the connection. */
+        if (in_off < in_len) {
+            size_t n = 0;
+            mtls_err err = mtls_fd_write(cl->conn, cl->fd, in + in_off, in_len - in_off, &n);
+            in_off += n;
+            if (err != MTLS_OK && err != MTLS_ERR_WANT_WRITE) {
+                return fail_conn(cl, err, "session");
+            }
+        }
+        /* 2. End of input and everything handed over: close_notify. */
+        if (!stdin_open && in_off == in_len && close_deadline < 0) {
+            mtls_err err = mtls_fd_close(cl->conn, cl->fd);
+            if (err != MTLS_OK && err != MTLS_ERR_WANT_WRITE) {
+                return fail_conn(cl, err, "closing");
+            }
+            close_deadline = now_ms() + (int64_t)cl->c.timeout_s * 1000;
+        }
+        /* 3. Everything the server sent, to stdout. */
+        for (;;) {
+            size_t n = 0;
+            mtls_err err = mtls_fd_read(cl->conn, cl->fd, out, sizeof(out), &n);
+            if (err == MTLS_OK) {
+                if (write_all(1, out, n) != 0) {
+                    say("cannot write to standard output: %s", strerror(errno));
+                    (void)close_until(cl->conn, cl->fd, now_ms() + 1000);
+                    return EXIT_FAIL;
+                }
+                continue;
+            }
+            if (mtls_err_is_blocked(err)) {
+                break;
+            }
+            if (err == MTLS_ERR_CLOSED) {
+                /* The server's close_notify: answer with ours (unless sent) and stop. */
+                err = close_until(cl->conn, cl->fd, now_ms() + (int64_t)cl->c.timeout_s * 1000);
+                if (err != MTLS_OK && err != MTLS_ERR_IO) {
+                    return fail_conn(cl, err, "closing");
+                }
+                return EXIT_OK;
+            }
+            if (err == MTLS_ERR_EOF && close_deadline >= 0) {
+                /* RFC 5246 7.2.1: the initiator of the close need not wait for the answer, and
+                 * a peer may just close; our side of the data was all delivered. */
+                return EXIT_OK;
+            }
+            return fail_conn(cl, err, "session");
+        }
+        /* 4. Wait for stdin, the socket, or the closing deadline. */
+        struct pollfd pfd[2];
+        nfds_t nfds = 0;
+        size_t pending = 0;
+        (void)mtls_send_buf(cl->conn, &pending);
+        pfd[nfds++] = (struct pollfd){
+            .fd = cl->fd, .events = (short)(POLLIN | (pending > 0 ? POLLOUT : 0))};
+        if (stdin_open && in_off == in_len) {
+            pfd[nfds++] = (struct pollfd){.fd = 0, .events = POLLIN};
+        }
+        int wait = -1;
+        if (close_deadline >= 0) {
+            int64_t left = close_deadline - now_ms();
+            if (left <= 0) {
+                say("the server at %s did not answer our close_notify within %d s; closing",
+                    cl->peer, cl->c.timeout_s);
+                return EXIT_OK;
+            }
+            wait = (int)left;
+        }
+        int r = poll(pfd, nfds, wait);
+        if (r < 0 && errno != EINTR) {
+            say("poll: %s", strerror(errno));
+            return EXIT_FAIL;
+        }
+        if (r <= 0 || nfds < 2 || pfd[1].revents == 0) {
+            continue;
+        }
+        ssize_t got = read(0, in, sizeof(in));
+        if (got < 0 && (errno == EINTR || errno == EAGAIN)) {
+            continue;
+        }
+        if (got < 0) {
+            say("cannot read standard input: %s", strerror(errno));
+            got = 0;
+        }
+        if (got == 0) {
+            stdin_open = 0;
+        }
+        in_len = (size_t)got;
+        in_off = 0;
+    }
+}
+
+int cmd_client(int argc, char **argv)
+{
+    struct client cl;
+    struct tool_cfg tc;
+    int opt;
+
+    memset(&cl, 0, sizeof(cl));
+    cl.fd = -1;
+    cl.c.timeout_s = 10;
+    snprintf(cl.tag.label, sizeof(cl.tag.label), "%s", "");
+    opterr = 0;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, ":qh", long_opts, NULL)) != -1) {
+        switch (opt) {
+        case OPT_SERVERNAME:
+            cl.servername = optarg;
+            break;
+        case OPT_CA:
+            cl.c.ca = optarg;
+            break;
+        case OPT_CERT:
+            cl.c.cert = optarg;
+            break;
+        case OPT_KEY:
+            cl.c.key = optarg;
+            break;
+        case OPT_CIPHERS:
+            cl.c.ciphers = optarg;
+            break;
+        case OPT_GROUPS:
+            cl.c.groups = optarg;
+            break;
+        case OPT_ALPN:
+            cl.c.alpn = optarg;
+            break;
+        case OPT_INSECURE:
+            cl.insecure = 1;
+            break;
+        case OPT_TRACE:
+            cl.c.trace = 1;
+            break;
+        case OPT_KEYLOG:
+            cl.c.keylog = optarg;
+            break;
+        case OPT_TIMEOUT:
+            if (parse_uint(optarg, &cl.c.timeout_s) != 0 || cl.c.timeout_s == 0) {
+                say("--timeout wants a number of seconds above 0, not '%s'", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case 'q':
+            cl.c.quiet = 1;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return EXIT_OK;
+        case ':':
+            say("%s needs a value; see 'mtls client --help'", argv[optind - 1]);
+            return EXIT_USAGE;
+        default:
+            say("unknown option '%s'; see 'mtls client --help'", argv[optind - 1]);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1) {
+        say(optind == argc ? "which server? usage: mtls client HOST:PORT [options]"
+                           : "one HOST:PORT only, please; see 'mtls client --help'");
+        return EXIT_USAGE;
+    }
+    const char *target = argv[optind];
+    if (split_hostport(target, cl.host, sizeof(cl.host), cl.port, sizeof(cl.port)) != 0 ||
+        cl.host[0] == '\0') {
+        say("'%s' is not HOST:PORT (for example localhost:4433 or [::1]:443)", target);
+        return EXIT_USAGE;
+    }
+    snprintf(cl.peer, sizeof(cl.peer), "%s", target);
+
+    if (tool_config_new(&tc, &cl.c, "client") != 0) {
+        return EXIT_USAGE;
+    }
+    if (cl.insecure) {
+        (void)mtls_config_set_insecure_skip_verify(tc.cfg, 1);
+    }
+    int status = EXIT_FAIL;
+    cl.fd = tcp_connect(cl.host, cl.port, cl.c.timeout_s);
+    if (cl.fd < 0) {
+        goto out;
+    }
+    cl.conn = mtls_client_new(tc.cfg, cl.servername != NULL ? cl.servername : cl.host);
+    if (cl.conn == NULL) {
+        say("cannot create a connection (out of memory, or the server name '%s' is invalid)",
+            cl.servername != NULL ? cl.servername : cl.host);
+        goto out;
+    }
+    mtls_conn_set_userdata(cl.conn, &cl.tag);
+    mtls_err err = handshake_until(cl.conn, cl.fd, now_ms() + (int64_t)cl.c.timeout_s * 1000);
+    if (err != MTLS_OK) {
+        status = fail_conn(&cl, err, "handshake");
+        goto out;
+    }
+    report_connected(&cl);
+    status = pump(&cl);
+
+out:
+    mtls_conn_free(cl.conn);
+    if (cl.fd >= 0) {
+        close(cl.fd);
+    }
+    tool_config_free(&tc);
+    return status;
+}

@@ -1,0 +1,773 @@
+/*
+ * common.c -- the parts of the `mtls` command that client, server and demo share.
+ *
+ * It owns: building an mtls_config from command-line options with one actionable line per
+ * mistake (which file, which flag, what to do); the trace callback that prints the library's
+ * what/detail strings with a direction and a step counter; the NSS key-log writer; turning a
+ * failed connection into a sentence with a hint; and small socket, clock and process helpers.
+ * Everything goes through include/mtls.h; diagnostics go to stderr only, one write(2) per line
+ * so that lines from a forked server and its client never interleave mid-line.
+ */
+#include "tool.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+void say(const char *fmt, ...)
+{
+    char line[2048];
+    int n = snprintf(line, sizeof(line), "mtls: ");
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+    va_end(ap);
+    size_t len = strlen(line);
+    line[len++] = '\n';
+    (void)write_all(2, line, len);
+}
+
+int write_all(int fd, const void *p, size_t n)
+{
+    const char *c = p;
+    while (n > 0) {
+        ssize_t w = write(fd, c, n);
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+            (void)poll(&pfd, 1, 1000);
+            continue;
+        }
+        if (w <= 0) {
+            return -1;
+        }
+        c += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* ---- trace and key log ---------------------------------------------------------------------- */
+
+static void on_trace(void *arg, const mtls_conn *conn, char dir, const char *what,
+                     const char *detail)
+{
+    struct peer_tag *t = conn != NULL ? mtls_conn_userdata(conn) : NULL;
+    char line[4096];
+    (void)arg;
+
+    if (what == NULL) {
+        what = "?";
+    }
+    if (t != NULL && dir == '<' && strcmp(what, "CertificateRequest") == 0) {
+        t->saw_cert_request = 1;
+    }
+    int n = snprintf(line, sizeof(line), "%-7s %2u %c %-19s %s", t != NULL ? t->label : "",
+                     t != NULL ? ++t->steps : 0u, dir, what, detail != NULL ? detail : "");
+    if (n < 0) {
+        return;
+    }
+    size_t len = (size_t)n < sizeof(line) - 1 ? (size_t)n : sizeof(line) - 2;
+    line[len++] = '\n';
+    (void)write_all(2, line, len);
+}
+
+static void on_keylog(void *arg, const mtls_conn *conn, const char *text)
+{
+    const struct tool_cfg *tc = arg;
+    char line[512];
+    (void)conn;
+
+    int n = snprintf(line, sizeof(line), "%s\n", text);
+    if (n > 0 && (size_t)n < sizeof(line) && tc->keylog_fd >= 0) {
+        /* One write with O_APPEND: lines of concurrent connections never mix. */
+        (void)write_all(tc->keylog_fd, line, (size_t)n);
+    }
+}
+
+/* ---- config --------------------------------------------------------------------------------- */
+
+/* Read up to 1 MiB of a file for a content check; NULL (and a message) when unreadable. */
+static char *slurp(const char *path, const char *flag)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        say("cannot read %s file '%s': %s", flag, path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 1 << 20, len = 0;
+    char *buf = malloc(cap + 1);
+    while (buf != NULL && len < cap) {
+        ssize_t r = read(fd, buf + len, cap - len);
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r < 0) {
+            say("cannot read %s file '%s': %s", flag, path, strerror(errno));
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        if (r == 0) {
+            break;
+        }
+        len += (size_t)r;
+    }
+    close(fd);
+    if (buf != NULL) {
+        buf[len] = '\0';
+    }
+    return buf;
+}
+
+static const uint16_t all_suites[] = {
+    MTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,       MTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+    MTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, MTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+    MTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,         MTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+    MTLS_TLS_RSA_WITH_AES_128_GCM_SHA256,               MTLS_TLS_RSA_WITH_AES_256_GCM_SHA384,
+};
+
+static void list_suites(char *out, size_t cap)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < sizeof(all_suites) / sizeof(all_suites[0]); i++) {
+        const char *name = mtls_suite_name(all_suites[i]);
+        if (name != NULL && len < cap) {
+            int n = snprintf(out + len, cap - len, "%s%s", len ? " " : "", name);
+            len += n > 0 ? (size_t)n : 0;
+        }
+    }
+}
+
+static int load_cert_key(mtls_config *cfg, const char *cert, const char *key)
+{
+    char *c = slurp(cert, "--cert");
+    if (c == NULL) {
+        return -1;
+    }
+    int has_cert = strstr(c, "-----BEGIN CERTIFICATE-----") != NULL;
+    int key_in_cert = strstr(c, "PRIVATE KEY-----") != NULL;
+    free(c);
+    if (!has_cert) {
+        say("no certificate in --cert file '%s' (expected PEM '-----BEGIN CERTIFICATE-----'%s)",
+            cert, key_in_cert ? "; it holds a private key: did you swap --cert and --key?" : "");
+        return -1;
+    }
+    char *k = slurp(key, "--key");
+    if (k == NULL) {
+        return -1;
+    }
+    int encrypted = strstr(k, "ENCRYPTED PRIVATE KEY") != NULL || strstr(k, "Proc-Type: 4,ENCRYPTED");
+    int has_key = strstr(k, "PRIVATE KEY-----") != NULL;
+    free(k);
+    if (encrypted) {
+        say("the private key in --key file '%s' is encrypted; mtls needs it unencrypted "
+            "(openssl pkey -in %s -out plain.key)", key, key);
+        return -1;
+    }
+    if (!has_key) {
+        say("no private key in --key file '%s' (expected PEM '-----BEGIN ... PRIVATE KEY-----')",
+            key);
+        return -1;
+    }
+    mtls_err err = mtls_config_set_cert_chain_file(cfg, cert, key);
+    switch (err) {
+    case MTLS_OK:
+        return 0;
+    case MTLS_ERR_KEY_MISMATCH:
+        say("the private key in '%s' does not belong to the certificate in '%s'; pass the key "
+            "that was generated with that certificate", key, cert);
+        break;
+    case MTLS_ERR_UNSUPPORTED_KEY:
+        say("the key in '%s' is not supported: %s", key, mtls_err_str(err));
+        break;
+    case MTLS_ERR_BAD_KEY:
+        say("cannot load the private key in '%s': %s", key, mtls_err_str(err));
+        break;
+    default:
+        say("cannot load certificate '%s' with key '%s': %s", cert, key, mtls_err_str(err));
+        break;
+    }
+    return -1;
+}
+
+static int load_ca(mtls_config *cfg, const char *ca)
+{
+    struct stat st;
+    if (stat(ca, &st) != 0) {
+        say("cannot read --ca '%s': %s", ca, strerror(errno));
+        return -1;
+    }
+    mtls_err err;
+    if (S_ISDIR(st.st_mode)) {
+        err = mtls_config_set_ca_dir(cfg, ca);
+    } else {
+        char *c = slurp(ca, "--ca");
+        if (c == NULL) {
+            return -1;
+        }
+        int has_cert = strstr(c, "-----BEGIN CERTIFICATE-----") != NULL;
+        free(c);
+        if (!has_cert) {
+            say("no CA certificate in --ca file '%s' (expected PEM '-----BEGIN CERTIFICATE-----')",
+                ca);
+            return -1;
+        }
+        err = mtls_config_set_ca_file(cfg, ca);
+    }
+    if (err != MTLS_OK) {
+        say("cannot load CA certificates from '%s': %s", ca, mtls_err_str(err));
+        return -1;
+    }
+    return 0;
+}
+
+int tool_config_new(struct tool_cfg *tc, const struct common_opts *o, const char *role)
+{
+    mtls_err err;
+    int server = strcmp(role, "server") == 0;
+
+    memset(tc, 0, sizeof(*tc));
+    tc->keylog_fd = -1;
+    tc->trace = o->trace;
+    tc->cfg = mtls_config_new();
+    if (tc->cfg == NULL) {
+        say("out of memory");
+        return -1;
+    }
+    if ((o->cert == NULL) != (o->key == NULL)) {
+        say("--cert and --key go together: give both the certificate and its private key");
+        goto fail;
+    }
+    if (o->cert == NULL && server) {
+        say("a server needs a certificate: use --cert FILE --key FILE ('mtls demo' shows a "
+            "working setup)");
+        goto fail;
+    }
+    if (o->cert != NULL && load_cert_key(tc->cfg, o->cert, o->key) != 0) {
+        goto fail;
+    }
+    if (o->ca != NULL && load_ca(tc->cfg, o->ca) != 0) {
+        goto fail;
+    }
+    if (o->ciphers != NULL && (err = mtls_config_set_ciphers(tc->cfg, o->ciphers)) != MTLS_OK) {
+        char names[1024];
+        list_suites(names, sizeof(names));
+        say("--ciphers '%s': %s; supported: %s", o->ciphers, mtls_err_str(err), names);
+        goto fail;
+    }
+    if (o->groups != NULL && (err = mtls_config_set_groups(tc->cfg, o->groups)) != MTLS_OK) {
+        say("--groups '%s': %s; supported: x25519 secp256r1 secp384r1", o->groups,
+            mtls_err_str(err));
+        goto fail;
+    }
+    if (o->alpn != NULL && (err = mtls_config_set_alpn(tc->cfg, o->alpn)) != MTLS_OK) {
+        say("--alpn '%s': %s; give protocol names separated by commas (h2,http/1.1)", o->alpn,
+            mtls_err_str(err));
+        goto fail;
+    }
+    if (o->trace) {
+        (void)mtls_config_set_trace(tc->cfg, on_trace, NULL);
+    }
+    const char *keylog = o->keylog;
+    if (keylog == NULL) {
+        keylog = getenv("SSLKEYLOGFILE");
+        if (keylog != NULL && keylog[0] == '\0') {
+            keylog = NULL;
+        }
+    }
+    if (keylog != NULL) {
+        tc->keylog_fd = open(keylog, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (tc->keylog_fd < 0) {
+            say("cannot open key log file '%s': %s", keylog, strerror(errno));
+            goto fail;
+        }
+        (void)mtls_config_set_keylog(tc->cfg, on_keylog, tc);
+    }
+    return 0;
+
+fail:
+    tool_config_free(tc);
+    return -1;
+}
+
+void tool_config_free(struct tool_cfg *tc)
+{
+    mtls_config_free(tc->cfg);
+    tc->cfg = NULL;
+    if (tc->keylog_fd >= 0) {
+        close(tc->keylog_fd);
+        tc->keylog_fd = -1;
+    }
+}
+
+/* ---- parsing -------------------------------------------------------------------------------- */
+
+int split_hostport(const char *s, char *host, size_t hostcap, char *port, size_t portcap)
+{
+    const char *colon;
+    const char *h = s;
+    size_t hlen;
+
+    if (s[0] == '[') {
+        const char *end = strchr(s, ']');
+        if (end == NULL || end[1] != ':') {
+            return -1;
+        }
+        h = s + 1;
+        hlen = (size_t)(end - h);
+        colon = end + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (colon == NULL) {
+            return -1;
+        }
+        hlen = (size_t)(colon - s);
+    }
+    if (hlen >= hostcap || strlen(colon + 1) >= portcap || colon[1] == '\0') {
+        return -1;
+    }
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+    strcpy(port, colon + 1);
+    for (const char *p = port; *p; p++) {
+        if (*p < '0' || *p > '9') {
+            return -1;
+        }
+    }
+    return atoi(port) > 65535 ? -1 : 0;
+}
+
+int parse_uint(const char *s, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < 0 || v > 1000000000L) {
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+/* ---- time and sockets ----------------------------------------------------------------------- */
+
+int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int wait_fd(int fd, mtls_err want, int64_t deadline_ms)
+{
+    struct pollfd pfd = {.fd = fd, .events = want == MTLS_ERR_WANT_WRITE ? POLLOUT : POLLIN};
+    for (;;) {
+        int wait = -1;
+        if (deadline_ms >= 0) {
+            int64_t left = deadline_ms - now_ms();
+            if (left <= 0) {
+                return 0;
+            }
+            wait = left > 60000 ? 60000 : (int)left;
+        }
+        int r = poll(&pfd, 1, wait);
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r < 0) {
+            return -1;
+        }
+        if (r > 0) {
+            return 1;
+        }
+    }
+}
+
+int set_nonblocking(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+int tcp_connect(const char *host, const char *port, int timeout_s)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    struct addrinfo *res = NULL;
+    int64_t deadline = timeout_s > 0 ? now_ms() + (int64_t)timeout_s * 1000 : -1;
+    int gai = getaddrinfo(host, port, &hints, &res);
+    int fd = -1, saved = 0;
+
+    if (gai != 0) {
+        say("cannot resolve '%s': %s; check the host name", host, gai_strerror(gai));
+        return -1;
+    }
+    for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd < 0) {
+            saved = errno;
+            continue;
+        }
+        set_nonblocking(fd);
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+            break;
+        }
+        if (errno == EINPROGRESS) {
+            int r = wait_fd(fd, MTLS_ERR_WANT_WRITE, deadline);
+            int soerr = 0;
+            socklen_t sl = sizeof(soerr);
+            if (r > 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr == 0) {
+                break;
+            }
+            saved = r == 0 ? ETIMEDOUT : soerr != 0 ? soerr : errno;
+        } else {
+            saved = errno;
+        }
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0) {
+        say("cannot connect to %s:%s: %s; %s", host, port, strerror(saved),
+            saved == ECONNREFUSED ? "is a server listening on that port?"
+            : saved == ETIMEDOUT  ? "the host did not answer (firewall? wrong address?)"
+                                  : "check the address and your network");
+        return -1;
+    }
+    int one = 1;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    return fd;
+}
+
+int tcp_listen(const char *host, const char *port, int backlog)
+{
+    struct addrinfo hints = {
+        .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
+    struct addrinfo *res = NULL;
+    int gai = getaddrinfo(host != NULL ? host : "127.0.0.1", port, &hints, &res);
+    int fd = -1, saved = 0;
+
+    if (gai != 0) {
+        say("cannot resolve listen address '%s': %s", host != NULL ? host : "", gai_strerror(gai));
+        return -1;
+    }
+    for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd < 0) {
+            saved = errno;
+            continue;
+        }
+        int one = 1;
+        (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, backlog) == 0) {
+            break;
+        }
+        saved = errno;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0) {
+        say("cannot listen on %s:%s: %s%s", host != NULL ? host : "127.0.0.1", port,
+            strerror(saved),
+            saved == EADDRINUSE ? "; another program uses that port: choose another one "
+                                  "(port 0 picks a free one)"
+            : saved == EACCES ? "; ports below 1024 need root: choose a port above 1024"
+                              : "");
+        return -1;
+    }
+    set_nonblocking(fd);
+    return fd;
+}
+
+void sock_name(int fd, int peer, char *out, size_t cap)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    char addr[INET6_ADDRSTRLEN] = "?";
+    int r = peer ? getpeername(fd, (struct sockaddr *)&ss, &sl)
+                 : getsockname(fd, (struct sockaddr *)&ss, &sl);
+
+    if (r != 0) {
+        snprintf(out, cap, "?");
+        return;
+    }
+    if (ss.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&ss;
+        inet_ntop(AF_INET6, &s6->sin6_addr, addr, sizeof(addr));
+        snprintf(out, cap, "[%s]:%u", addr, ntohs(s6->sin6_port));
+    } else {
+        const struct sockaddr_in *s4 = (const struct sockaddr_in *)&ss;
+        inet_ntop(AF_INET, &s4->sin_addr, addr, sizeof(addr));
+        snprintf(out, cap, "%s:%u", addr, ntohs(s4->sin_port));
+    }
+}
+
+/* ---- explaining ----------------------------------------------------------------------------- */
+
+const char *version_name(uint16_t v)
+{
+    switch (v) {
+    case 0x0303:
+        return "TLS 1.2";
+    case 0x0304:
+        return "TLS 1.3";
+    case 0:
+        return "none";
+    default:
+        return "unknown version";
+    }
+}
+
+void conn_summary(char *out, size_t cap, const mtls_conn *conn)
+{
+    const char *suite = mtls_suite_name(mtls_conn_cipher_suite(conn));
+    uint16_t group = mtls_conn_group(conn);
+    const char *gname = group != 0 ? mtls_group_name(group) : NULL;
+    const char *sig = mtls_sigalg_name(mtls_conn_sigalg(conn));
+    const char *alpn = mtls_conn_alpn(conn);
+
+    snprintf(out, cap, "%s, %s, %s%s%s%s%s%s", version_name(mtls_conn_version(conn)),
+             suite != NULL ? suite : "?", group != 0 ? "key exchange " : "static RSA key exchange",
+             gname != NULL ? gname : "", sig != NULL ? ", signed with " : "",
+             sig != NULL ? sig : "", alpn != NULL ? ", ALPN " : "", alpn != NULL ? alpn : "");
+}
+
+/* What to do about an alert the peer sent us. */
+static const char *alert_hint(int alert, const mtls_conn *conn, const struct common_opts *o,
+                              int is_server)
+{
+    const struct peer_tag *t = conn != NULL ? mtls_conn_userdata(conn) : NULL;
+    int have_cert = o != NULL && o->cert != NULL;
+
+    switch (alert) {
+    case 40: /* handshake_failure */
+        if (is_server) {
+            return "the client found no acceptable parameters (cipher suites, groups, signature "
+                   "algorithms); compare with --trace";
+        }
+        if (!have_cert && t != NULL && t->saw_cert_request) {
+            return "it requires a client certificate; use --cert and --key";
+        }
+        if (!have_cert) {
+            return "it probably requires a client certificate (use --cert and --key), or shares "
+                   "no cipher suite or group with us (see --ciphers, --groups, --trace)";
+        }
+        return "it accepts none of our parameters (cipher suites, groups, signature algorithms); "
+               "see --ciphers, --groups and --trace";
+    case 116: /* certificate_required */
+        return is_server ? "" : "it requires a client certificate; use --cert and --key";
+    case 48: /* unknown_ca */
+        return is_server ? "the client does not trust the CA that issued our certificate; give "
+                           "the client our CA certificate (its --ca or -CAfile)"
+                         : "it does not trust the CA that issued our client certificate (--cert); "
+                           "use a certificate from a CA the server trusts";
+    case 42:
+    case 43:
+    case 44:
+    case 45:
+    case 46: /* bad/unsupported/revoked/expired/unknown certificate */
+        return is_server ? "the client rejected our certificate (--cert): check its name, dates "
+                           "and that the client trusts its CA"
+                         : "it rejected our client certificate (--cert): check its dates, its "
+                           "extendedKeyUsage (clientAuth) and that the server trusts its CA";
+    case 70:
+        return "it does not accept TLS 1.2";
+    case 71:
+        return "it requires stronger parameters (larger keys, other suites)";
+    case 112:
+        return "it does not serve the name we asked for; use --servername NAME";
+    case 120:
+        return "no application protocol in common; check --alpn";
+    case 20:
+    case 51:
+        return "the keys or transcript did not agree (a bug on one side, or interference)";
+    case 80:
+        return "the peer failed internally; see its logs";
+    default:
+        return "";
+    }
+}
+
+/* What to do about an error we found ourselves. */
+static const char *err_hint(mtls_err err, const struct common_opts *o, int is_server)
+{
+    (void)o;
+    switch (err) {
+    case MTLS_ERR_CERT_UNKNOWN_CA:
+    case MTLS_ERR_CERT_SELF_SIGNED:
+        return is_server ? "add the CA that issued the client certificate with --ca"
+                         : "use --ca FILE to trust the CA that issued it (or --insecure, for a "
+                           "test only)";
+    case MTLS_ERR_CERT_HOSTNAME:
+        return "use --servername NAME to expect a name the certificate holds";
+    case MTLS_ERR_CERT_EXPIRED:
+    case MTLS_ERR_CERT_NOT_YET_VALID:
+        return is_server ? "the client must renew its certificate (or check this clock)"
+                         : "check the clock; use --ca to trust another CA";
+    case MTLS_ERR_CERT_EKU:
+        return is_server ? "the client certificate needs extendedKeyUsage clientAuth"
+                         : "the certificate is not for a TLS server (extendedKeyUsage serverAuth)";
+    case MTLS_ERR_CERT_WEAK_KEY:
+    case MTLS_ERR_CERT_WEAK_SIGNATURE:
+        return "the peer needs a new certificate (RSA >= 2048 bits, SHA-256 or better)";
+    case MTLS_ERR_NO_CLIENT_CERT:
+        return "the client must present one (mtls client --cert FILE --key FILE), or run the "
+               "server with --verify-client optional";
+    case MTLS_ERR_NO_SHARED_CIPHER:
+    case MTLS_ERR_NO_SHARED_GROUP:
+    case MTLS_ERR_NO_SHARED_SIGALG:
+        return "compare our --ciphers/--groups with what the peer offers (--trace shows both)";
+    case MTLS_ERR_CERT_WRONG_TYPE:
+        return "the certificate's key type does not fit the suite; use an ECDSA certificate for "
+               "ECDHE-ECDSA suites and an RSA one for the others";
+    case MTLS_ERR_PROTOCOL_VERSION:
+        return "the peer must enable TLS 1.2";
+    case MTLS_ERR_EMS_REQUIRED:
+        return "the peer must support extended master secret (RFC 7627)";
+    case MTLS_ERR_NO_ALPN:
+        return "check --alpn on both sides";
+    default:
+        return "";
+    }
+}
+
+void explain_failure(char *out, size_t cap, const mtls_conn *conn, mtls_err err, int saved_errno,
+                     const char *stage, const char *peer, const struct common_opts *o,
+                     int is_server)
+{
+    const char *other = is_server ? "the client" : "the server";
+    const char *detail = conn != NULL ? mtls_conn_error_detail(conn) : "";
+    const char *what = detail != NULL && detail[0] != '\0' ? detail : mtls_err_str(err);
+    int alert = conn != NULL ? mtls_conn_alert_received(conn) : -1;
+    int handshaking = strcmp(stage, "handshake") == 0;
+
+    if (err == MTLS_ERR_IO) {
+        snprintf(out, cap, "%s with %s failed: %s%s", stage, peer, strerror(saved_errno),
+                 saved_errno == ECONNRESET || saved_errno == EPIPE
+                     ? handshaking ? "; the peer dropped the connection (is it a TLS 1.2 peer "
+                                     "on that port?)"
+                                   : "; the peer dropped the connection"
+                     : "");
+        return;
+    }
+    if (err == MTLS_ERR_EOF) {
+        snprintf(out, cap, "%s with %s failed: %s closed the connection %s", stage, peer, other,
+                 handshaking ? "during the handshake without an alert; does it speak TLS 1.2 on "
+                               "that port?"
+                             : "without close_notify; the data may be truncated");
+        return;
+    }
+    if (err == MTLS_ERR_TIMEOUT) {
+        snprintf(out, cap, "%s with %s timed out: %s did not answer in time%s", stage, peer,
+                 other, handshaking && !is_server ? "; is it a TLS server? (see --timeout)"
+                                                  : " (see --timeout)");
+        return;
+    }
+    if (alert > 0 || (err == MTLS_ERR_PEER_ALERT && alert >= 0)) {
+        const char *hint = alert_hint(alert, conn, o, is_server);
+        snprintf(out, cap, "%s with %s failed: %s sent alert %s%s%s", stage, peer, other,
+                 mtls_alert_name(alert), hint[0] ? ": " : "", hint);
+        return;
+    }
+    const char *hint = err_hint(err, o, is_server);
+    snprintf(out, cap, "%s with %s failed: %s%s%s", stage, peer, what, hint[0] ? "; " : "", hint);
+}
+
+/* ---- processes ------------------------------------------------------------------------------ */
+
+int run_program(char *const argv[], const char *log_path)
+{
+    int pipefd[2];
+    if (pipe(pipefd) != 0) {
+        return -1;
+    }
+    (void)fcntl(pipefd[1], F_SETFD, FD_CLOEXEC);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(pipefd[0]);
+        close(pipefd[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        close(pipefd[0]);
+        int nul = open("/dev/null", O_RDONLY);
+        int log = open(log_path != NULL ? log_path : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC,
+                       0600);
+        if (nul >= 0) {
+            dup2(nul, 0);
+        }
+        if (log >= 0) {
+            dup2(log, 1);
+            dup2(log, 2);
+        }
+        execvp(argv[0], argv);
+        int e = errno;
+        (void)write(pipefd[1], &e, sizeof(e));
+        _exit(127);
+    }
+    close(pipefd[1]);
+    int child_errno = 0;
+    ssize_t got;
+    do {
+        got = read(pipefd[0], &child_errno, sizeof(child_errno));
+    } while (got < 0 && errno == EINTR);
+    close(pipefd[0]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (got == (ssize_t)sizeof(child_errno)) {
+        errno = child_errno;
+        return -1;
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+mtls_err handshake_until(mtls_conn *conn, int fd, int64_t deadline_ms)
+{
+    for (;;) {
+        mtls_err err = mtls_fd_handshake(conn, fd);
+        if (!mtls_err_is_blocked(err)) {
+            return err;
+        }
+        int r = wait_fd(fd, err, deadline_ms);
+        if (r == 0) {
+            return MTLS_ERR_TIMEOUT;
+        }
+        if (r < 0) {
+            return MTLS_ERR_IO;
+        }
+    }
+}
+
+mtls_err close_until(mtls_conn *conn, int fd, int64_t deadline_ms)
+{
+    for (;;) {
+        mtls_err err = mtls_fd_close(conn, fd);
+        if (err != MTLS_ERR_WANT_WRITE) {
+            return err;
+        }
+        int r = wait_fd(fd, err, deadline_ms);
+        if (r <= 0) {
+            return r == 0 ? MTLS_ERR_TIMEOUT : MTLS_ERR_IO;
+        }
+    }
+}

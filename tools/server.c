@@ -1,0 +1,689 @@
+/*
+ * server.c -- `mtls server`: a TLS 1.2 echo or HTTP server for many concurrent clients.
+ *
+ * It owns the server's options and its event loop: one thread, one poll() over the listening
+ * socket and every connection's non-blocking fd, each connection driven by the mtls_fd_* helpers.
+ * A connection is serviced ("do all you can until you would block") whenever its fd is ready;
+ * what it then waits for (POLLIN or POLLOUT) decides its next poll events.  Plaintext the peer
+ * sent that mtls has not yet accepted for sending back stays in a per-connection backlog, and
+ * while the backlog is non-empty we stop reading from that peer: a client that does not read
+ * cannot make us buffer without bound.  Every connection has a deadline (handshake, then idle),
+ * so a stalled peer cannot hold a slot forever; --max-conns bounds the slots.
+ */
+#include "tool.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static const char usage[] =
+    "usage: mtls server --listen HOST:PORT --cert FILE --key FILE [options]\n"
+    "\n"
+    "Serve TLS 1.2 to many clients at once: echo what they send (--echo, the default) or\n"
+    "answer HTTP/1.1 requests with a page describing the connection (--http).\n"
+    "Prints 'listening on ADDR:PORT' on stderr when ready (port 0 picks a free port).\n"
+    "\n"
+    "  --listen HOST:PORT   address to listen on (default 127.0.0.1:4433)\n"
+    "  --cert FILE          certificate chain (PEM, leaf first)\n"
+    "  --key FILE           its private key (PEM)\n"
+    "  --ca FILE|DIR        CA certificates that client certificates must chain to\n"
+    "  --verify-client M    none (default), optional (ask; verify if sent), require\n"
+    "  --ciphers LIST       cipher suites in preference order, ':' separated\n"
+    "  --groups LIST        key-exchange groups (x25519:secp256r1:secp384r1)\n"
+    "  --alpn LIST          application protocols, comma separated (with --http: http/1.1)\n"
+    "  --echo               echo application data back (default)\n"
+    "  --http               answer HTTP/1.1 requests (curl, wget, browsers)\n"
+    "  --once               serve one connection, then exit with its status\n"
+    "  --max-conns N        at most N connections at once (default 256)\n"
+    "  --timeout SEC        handshake and idle timeout per connection (default 30)\n"
+    "  --trace              print every handshake step on stderr\n"
+    "  --keylog FILE        append TLS secrets for Wireshark (also: $SSLKEYLOGFILE)\n"
+    "  -q, --quiet          no per-connection lines; errors only\n"
+    "  -h, --help           this help\n"
+    "\n"
+    "examples:\n"
+    "  mtls server --listen 127.0.0.1:4433 --cert server.pem --key server.key\n"
+    "  mtls server --listen 0.0.0.0:8443 --cert s.pem --key s.key --ca ca.pem \\\n"
+    "              --verify-client require --http\n";
+
+enum { OPT_LISTEN = 256, OPT_CERT, OPT_KEY, OPT_CA, OPT_VERIFY, OPT_CIPHERS, OPT_GROUPS,
+       OPT_ALPN, OPT_ECHO, OPT_HTTP, OPT_ONCE, OPT_MAX, OPT_TIMEOUT, OPT_TRACE, OPT_KEYLOG };
+
+static const struct option long_opts[] = {
+    {"listen", required_argument, NULL, OPT_LISTEN},
+    {"cert", required_argument, NULL, OPT_CERT},
+    {"key", required_argument, NULL, OPT_KEY},
+    {"ca", required_argument, NULL, OPT_CA},
+    {"verify-client", required_argument, NULL, OPT_VERIFY},
+    {"ciphers", required_argument, NULL, OPT_CIPHERS},
+    {"groups", required_argument, NULL, OPT_GROUPS},
+    {"alpn", required_argument, NULL, OPT_ALPN},
+    {"echo", no_argument, NULL, OPT_ECHO},
+    {"http", no_argument, NULL, OPT_HTTP},
+    {"once", no_argument, NULL, OPT_ONCE},
+    {"max-conns", required_argument, NULL, OPT_MAX},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"trace", no_argument, NULL, OPT_TRACE},
+    {"keylog", required_argument, NULL, OPT_KEYLOG},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+enum state { ST_HANDSHAKE, ST_OPEN, ST_CLOSING, ST_DONE };
+
+#define BACKLOG_CAP 16384
+#define REQ_CAP 8192
+
+struct sconn {
+    struct peer_tag tag; /* userdata of the connection: first member */
+    int id;
+    int fd;
+    mtls_conn *conn;
+    enum state state;
+    short want;       /* poll events the connection waits for */
+    int64_t deadline; /* handshake or idle deadline */
+    int clean;        /* ended with close_notify */
+    char peer[64];
+    /* plaintext waiting for mtls_write (echo data or an HTTP response) */
+    uint8_t *out;
+    size_t out_len, out_off, out_cap;
+    /* HTTP request bytes read so far; bytes of a request body still to discard */
+    char req[REQ_CAP];
+    size_t req_len;
+    size_t discard;
+    int close_after; /* HTTP: close once the response is out */
+    uint64_t bytes_in, bytes_out;
+};
+
+struct server {
+    const struct server_opts *o;
+    struct tool_cfg *tc;
+    int next_id;
+    int served;
+    int last_status;
+};
+
+/* ---- per-connection work -------------------------------------------------------------------- */
+
+static void conn_fail(struct server *sv, struct sconn *c, mtls_err err, const char *stage)
+{
+    char line[1024];
+    int saved = errno;
+    explain_failure(line, sizeof(line), c->conn, err, saved, stage, c->peer, &sv->o->c, 1);
+    say("#%d %s", c->id, line);
+    c->state = ST_DONE;
+}
+
+/* Append plaintext to the backlog (grows up to a bound; callers check room first). */
+static int out_append(struct sconn *c, const void *p, size_t n)
+{
+    if (c->out_off > 0 && c->out_off == c->out_len) {
+        c->out_off = c->out_len = 0;
+    }
+    if (c->out_len + n > c->out_cap) {
+        size_t cap = c->out_cap ? c->out_cap : 4096;
+        while (cap < c->out_len + n) {
+            cap *= 2;
+        }
+        uint8_t *q = realloc(c->out, cap);
+        if (q == NULL) {
+            return -1;
+        }
+        c->out = q;
+        c->out_cap = cap;
+    }
+    memcpy(c->out + c->out_len, p, n);
+    c->out_len += n;
+    return 0;
+}
+
+static void http_respond(struct server *sv, struct sconn *c, const char *reqline, int head,
+                         int html)
+{
+    char body[4096], hdr[512], sum[512];
+    const char *subject = mtls_conn_peer_subject(c->conn);
+    const char *issuer = mtls_conn_peer_issuer(c->conn);
+    const char *sni = mtls_conn_server_name(c->conn);
+    const char *alpn = mtls_conn_alpn(c->conn);
+    const char *suite = mtls_suite_name(mtls_conn_cipher_suite(c->conn));
+    const char *group = mtls_group_name(mtls_conn_group(c->conn));
+    const char *sig = mtls_sigalg_name(mtls_conn_sigalg(c->conn));
+    const char *csig = mtls_sigalg_name(mtls_conn_peer_sigalg(c->conn));
+    char client[1024];
+    (void)sv;
+    (void)sum;
+
+    if (mtls_conn_peer_cert_presented(c->conn) && subject != NULL) {
+        snprintf(client, sizeof(client), "%s (issuer %s, verified%s%s)", subject,
+                 issuer != NULL ? issuer : "?", csig != NULL ? ", signed with " : "",
+                 csig != NULL ? csig : "");
+    } else {
+        snprintf(client, sizeof(client), "none presented");
+    }
+    int n = snprintf(
+        body, sizeof(body),
+        "%s"
+        "mtls server: hello over TLS!\n\n"
+        "request            %s\n"
+        "connection         #%d from %s\n"
+        "TLS version        %s\n"
+        "cipher suite       %s\n"
+        "key exchange       %s\n"
+        "server signature   %s\n"
+        "extended master    %s\n"
+        "ALPN               %s\n"
+        "server name (SNI)  %s\n"
+        "client certificate %s\n"
+        "%s",
+        html ? "<!doctype html>\n<html><head><title>mtls</title></head><body><pre>\n" : "",
+        reqline, c->id, c->peer, version_name(mtls_conn_version(c->conn)),
+        suite != NULL ? suite : "?",
+        group != NULL ? group : "static RSA (no forward secrecy)", sig != NULL ? sig : "none",
+        mtls_conn_ems(c->conn) ? "yes" : "no", alpn != NULL ? alpn : "none",
+        sni != NULL ? sni : "none", client, html ? "</pre></body></html>\n" : "");
+    if (n < 0 || (size_t)n >= sizeof(body)) {
+        n = (int)strlen(body);
+    }
+    int h = snprintf(hdr, sizeof(hdr),
+                     "HTTP/1.1 200 OK\r\n"
+                     "Content-Type: %s; charset=utf-8\r\n"
+                     "Content-Length: %d\r\n"
+                     "Connection: %s\r\n"
+                     "Server: mtls/" MTLS_VERSION_STRING "\r\n"
+                     "\r\n",
+                     html ? "text/html" : "text/plain", n, c->close_after ? "close" : "keep-alive");
+    if (out_append(c, hdr, (size_t)h) != 0 || (!head && out_append(c, body, (size_t)n) != 0)) {
+        c->close_after = 1;
+    }
+}
+
+static int has_token(const char *headers, const char *name, const char *token)
+{
+    size_t nl = strlen(name);
+    for (const char *p = headers; p != NULL && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+        if (strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+            const char *end = strchr(p, '\n');
+            size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+            char line[256];
+            snprintf(line, sizeof(line), "%.*s", (int)(len < 255 ? len : 255), p);
+            for (char *q = line; *q; q++) {
+                if (*q >= 'A' && *q <= 'Z') {
+                    *q = (char)(*q - 'A' + 'a');
+                }
+            }
+            if (strstr(line, token) != NULL) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Feed HTTP bytes; queue a response for each complete request. */
+static void http_input(struct server *sv, struct sconn *c, const uint8_t *p, size_t n)
+{
+    while (n > 0 && !c->close_after) {
+        if (c->discard > 0) {
+            size_t k = n < c->discard ? n : c->discard;
+            c->discard -= k;
+            p += k;
+            n -= k;
+            continue;
+        }
+        size_t k = REQ_CAP - 1 - c->req_len;
+        k = n < k ? n : k;
+        memcpy(c->req + c->req_len, p, k);
+        c->req_len += k;
+        c->req[c->req_len] = '\0';
+        p += k;
+        n -= k;
+        char *end = strstr(c->req, "\r\n\r\n");
+        size_t endlen = 4;
+        if (end == NULL) {
+            end = strstr(c->req, "\n\n");
+            endlen = 2;
+        }
+        if (end == NULL) {
+            if (c->req_len == REQ_CAP - 1) {
+                static const char too_big[] = "HTTP/1.1 431 Request Header Fields Too Large\r\n"
+                                              "Content-Length: 0\r\nConnection: close\r\n\r\n";
+                c->close_after = 1;
+                (void)out_append(c, too_big, sizeof(too_big) - 1);
+            }
+            continue;
+        }
+        /* A complete request head: answer it, keep what follows for the next one. */
+        *end = '\0';
+        size_t used = (size_t)(end - c->req) + endlen;
+        char reqline[256];
+        size_t ll = strcspn(c->req, "\r\n");
+        snprintf(reqline, sizeof(reqline), "%.*s", (int)(ll < 255 ? ll : 255), c->req);
+        const char *headers = c->req + ll;
+        int http10 = strstr(reqline, "HTTP/1.0") != NULL;
+        c->close_after = has_token(headers, "connection", "close") ||
+                         (http10 && !has_token(headers, "connection", "keep-alive"));
+        int html = has_token(headers, "accept", "text/html");
+        const char *cl = NULL;
+        for (const char *q = headers; (q = strchr(q, '\n')) != NULL;) {
+            q++;
+            if (strncasecmp(q, "content-length:", 15) == 0) {
+                cl = q + 15;
+            }
+        }
+        if (cl != NULL) {
+            c->discard = (size_t)strtoul(cl, NULL, 10);
+        }
+        http_respond(sv, c, reqline, strncmp(reqline, "HEAD ", 5) == 0, html);
+        memmove(c->req, c->req + used, c->req_len - used);
+        c->req_len -= used;
+        c->req[c->req_len] = '\0';
+        /* Bytes already buffered beyond the head may be body or the next request. */
+        if (c->discard > 0 && c->req_len > 0) {
+            size_t d = c->req_len < c->discard ? c->req_len : c->discard;
+            memmove(c->req, c->req + d, c->req_len - d);
+            c->req_len -= d;
+            c->discard -= d;
+        }
+    }
+}
+
+static void report_established(struct server *sv, struct sconn *c)
+{
+    char sum[512];
+    const char *subject = mtls_conn_peer_subject(c->conn);
+
+    if (sv->o->c.quiet) {
+        return;
+    }
+    conn_summary(sum, sizeof(sum), c->conn);
+    say("#%d %s: %s; client certificate: %s", c->id, c->peer, sum,
+        mtls_conn_peer_cert_presented(c->conn) && subject != NULL ? subject : "none");
+}
+
+static void report_done(struct server *sv, struct sconn *c)
+{
+    if (sv->o->report_fd >= 0) {
+        char line[1024];
+        const char *subject = mtls_conn_peer_subject(c->conn);
+        const char *csig = mtls_sigalg_name(mtls_conn_peer_sigalg(c->conn));
+        int n = snprintf(line, sizeof(line), "%s\t%s\t%llu\t%d\n",
+                         mtls_conn_peer_cert_presented(c->conn) && subject ? subject : "",
+                         csig != NULL ? csig : "", (unsigned long long)c->bytes_in, c->clean);
+        if (n > 0 && (size_t)n < sizeof(line)) {
+            (void)write_all(sv->o->report_fd, line, (size_t)n);
+        }
+    }
+    if (!sv->o->c.quiet && c->clean) {
+        say("#%d closed cleanly (%llu bytes in, %llu out)", c->id,
+            (unsigned long long)c->bytes_in, (unsigned long long)c->bytes_out);
+    }
+}
+
+/* Do all that can be done without blocking; set c->want, or c->state = ST_DONE. */
+static void service(struct server *sv, struct sconn *c)
+{
+    static uint8_t buf[16384];
+    int64_t idle = (int64_t)sv->o->c.timeout_s * 1000;
+
+    if (c->state == ST_HANDSHAKE) {
+        mtls_err err = mtls_fd_handshake(c->conn, c->fd);
+        if (mtls_err_is_blocked(err)) {
+            c->want = err == MTLS_ERR_WANT_WRITE ? POLLOUT : POLLIN;
+            return;
+        }
+        if (err != MTLS_OK) {
+            conn_fail(sv, c, err, "handshake");
+            return;
+        }
+        c->state = ST_OPEN;
+        c->deadline = now_ms() + idle;
+        report_established(sv, c);
+    }
+    while (c->state == ST_OPEN) {
+        /* Send back what we owe first; read more only when it is all accepted. */
+        if (c->out_off < c->out_len) {
+            size_t n = 0;
+            mtls_err err =
+                mtls_fd_write(c->conn, c->fd, c->out + c->out_off, c->out_len - c->out_off, &n);
+            c->out_off += n;
+            c->bytes_out += n;
+            if (err != MTLS_OK && err != MTLS_ERR_WANT_WRITE) {
+                conn_fail(sv, c, err, "session");
+                return;
+            }
+            if (c->out_off < c->out_len) {
+                c->want = POLLOUT;
+                return;
+            }
+        }
+        if (c->close_after) {
+            c->state = ST_CLOSING;
+            break;
+        }
+        size_t pending = 0;
+        (void)mtls_send_buf(c->conn, &pending);
+        if (pending > 0) {
+            mtls_err err = mtls_fd_flush(c->conn, c->fd);
+            if (err == MTLS_ERR_WANT_WRITE) {
+                c->want = POLLOUT;
+                return;
+            }
+            if (err != MTLS_OK) {
+                conn_fail(sv, c, err, "session");
+                return;
+            }
+        }
+        size_t n = 0;
+        mtls_err err = mtls_fd_read(c->conn, c->fd, buf, sizeof(buf), &n);
+        if (err == MTLS_OK) {
+            c->bytes_in += n;
+            c->deadline = now_ms() + idle;
+            if (sv->o->http) {
+                http_input(sv, c, buf, n);
+            } else if (out_append(c, buf, n) != 0) {
+                say("#%d out of memory", c->id);
+                c->state = ST_DONE;
+                return;
+            }
+            continue;
+        }
+        if (mtls_err_is_blocked(err)) {
+            c->want = err == MTLS_ERR_WANT_WRITE ? POLLOUT : POLLIN;
+            return;
+        }
+        if (err == MTLS_ERR_CLOSED) {
+            c->state = ST_CLOSING; /* answer the client's close_notify with ours */
+            c->clean = 1;
+            break;
+        }
+        conn_fail(sv, c, err, "session");
+        return;
+    }
+    if (c->state == ST_CLOSING) {
+        mtls_err err = mtls_fd_close(c->conn, c->fd);
+        if (err == MTLS_ERR_WANT_WRITE) {
+            c->want = POLLOUT;
+            return;
+        }
+        if (c->close_after && err == MTLS_OK) {
+            c->clean = 1; /* HTTP "Connection: close": our close_notify ends it */
+        }
+        if (err != MTLS_OK && err != MTLS_ERR_IO) {
+            conn_fail(sv, c, err, "closing");
+            return;
+        }
+        c->state = ST_DONE;
+    }
+}
+
+static void conn_free(struct sconn *c)
+{
+    mtls_conn_free(c->conn);
+    if (c->fd >= 0) {
+        close(c->fd);
+    }
+    free(c->out);
+    free(c);
+}
+
+static struct sconn *conn_accept(struct server *sv, int lfd)
+{
+    int fd = accept(lfd, NULL, NULL);
+    if (fd < 0) {
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+            errno != ECONNABORTED) {
+            say("accept: %s", strerror(errno));
+        }
+        return NULL;
+    }
+    set_nonblocking(fd);
+    struct sconn *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        close(fd);
+        return NULL;
+    }
+    c->fd = fd;
+    c->id = ++sv->next_id;
+    c->state = ST_HANDSHAKE;
+    c->want = POLLIN;
+    c->deadline = now_ms() + (int64_t)sv->o->c.timeout_s * 1000;
+    sock_name(fd, 1, c->peer, sizeof(c->peer));
+    if (sv->o->label != NULL) {
+        snprintf(c->tag.label, sizeof(c->tag.label), "%s", sv->o->label);
+    } else {
+        snprintf(c->tag.label, sizeof(c->tag.label), "#%d", c->id);
+    }
+    c->conn = mtls_server_new(sv->tc->cfg);
+    if (c->conn == NULL) {
+        say("#%d cannot create a connection (out of memory)", c->id);
+        conn_free(c);
+        return NULL;
+    }
+    mtls_conn_set_userdata(c->conn, &c->tag);
+    return c;
+}
+
+int server_run(int lfd, const struct server_opts *o, struct tool_cfg *tc)
+{
+    struct server sv = {.o = o, .tc = tc, .last_status = EXIT_OK};
+    int max = o->max_conns > 0 ? o->max_conns : 256;
+    struct sconn **conns = calloc((size_t)max, sizeof(*conns));
+    struct pollfd *pfd = calloc((size_t)max + 1, sizeof(*pfd));
+    int nconns = 0;
+    int accepting = 1;
+
+    if (conns == NULL || pfd == NULL) {
+        say("out of memory");
+        free(conns);
+        free(pfd);
+        return EXIT_FAIL;
+    }
+    for (;;) {
+        /* Retire finished connections; stop when --once has served its one. */
+        int64_t now = now_ms();
+        for (int i = 0; i < nconns;) {
+            struct sconn *c = conns[i];
+            if (c->state != ST_DONE && now >= c->deadline) {
+                errno = 0;
+                conn_fail(&sv, c, MTLS_ERR_TIMEOUT,
+                          c->state == ST_HANDSHAKE ? "handshake" : "session");
+            }
+            if (c->state == ST_DONE) {
+                report_done(&sv, c);
+                sv.served++;
+                sv.last_status = c->clean ? EXIT_OK : EXIT_FAIL;
+                conn_free(c);
+                conns[i] = conns[--nconns];
+                continue;
+            }
+            i++;
+        }
+        if (o->once && sv.served > 0 && nconns == 0) {
+            break;
+        }
+        /* Poll: the listener while there is room, each connection for what it waits for. */
+        nfds_t n = 0;
+        int64_t next = -1;
+        int can_accept = accepting && nconns < max;
+        if (can_accept) {
+            pfd[n++] = (struct pollfd){.fd = lfd, .events = POLLIN};
+        }
+        for (int i = 0; i < nconns; i++) {
+            pfd[n++] = (struct pollfd){.fd = conns[i]->fd, .events = conns[i]->want};
+            if (next < 0 || conns[i]->deadline < next) {
+                next = conns[i]->deadline;
+            }
+        }
+        int wait = next < 0 ? -1 : next - now <= 0 ? 0 : (int)(next - now);
+        int r = poll(pfd, n, wait);
+        if (r < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            say("poll: %s", strerror(errno));
+            break;
+        }
+        nfds_t base = can_accept ? 1 : 0;
+        for (nfds_t i = 0; i < (nfds_t)nconns; i++) {
+            if (pfd[base + i].revents != 0) {
+                service(&sv, conns[i]);
+            }
+        }
+        if (can_accept && (pfd[0].revents & POLLIN)) {
+            struct sconn *c;
+            while (nconns < max && (c = conn_accept(&sv, lfd)) != NULL) {
+                conns[nconns++] = c;
+                service(&sv, c);
+                if (o->once) {
+                    accepting = 0; /* --once: this is the one */
+                    break;
+                }
+            }
+        }
+    }
+    for (int i = 0; i < nconns; i++) {
+        conn_free(conns[i]);
+    }
+    free(conns);
+    free(pfd);
+    return sv.last_status;
+}
+
+int cmd_server(int argc, char **argv)
+{
+    struct server_opts o;
+    const char *listen_at = "127.0.0.1:4433";
+    char host[256], port[16];
+    int opt;
+
+    memset(&o, 0, sizeof(o));
+    o.c.timeout_s = 30;
+    o.max_conns = 256;
+    o.report_fd = -1;
+    opterr = 0;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, ":qh", long_opts, NULL)) != -1) {
+        switch (opt) {
+        case OPT_LISTEN:
+            listen_at = optarg;
+            break;
+        case OPT_CERT:
+            o.c.cert = optarg;
+            break;
+        case OPT_KEY:
+            o.c.key = optarg;
+            break;
+        case OPT_CA:
+            o.c.ca = optarg;
+            break;
+        case OPT_VERIFY:
+            if (strcmp(optarg, "none") == 0) {
+                o.verify = MTLS_VERIFY_NONE;
+            } else if (strcmp(optarg, "optional") == 0) {
+                o.verify = MTLS_VERIFY_OPTIONAL;
+            } else if (strcmp(optarg, "require") == 0) {
+                o.verify = MTLS_VERIFY_REQUIRE;
+            } else {
+                say("--verify-client wants none, optional or require, not '%s'", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case OPT_CIPHERS:
+            o.c.ciphers = optarg;
+            break;
+        case OPT_GROUPS:
+            o.c.groups = optarg;
+            break;
+        case OPT_ALPN:
+            o.c.alpn = optarg;
+            break;
+        case OPT_ECHO:
+            o.http = 0;
+            break;
+        case OPT_HTTP:
+            o.http = 1;
+            break;
+        case OPT_ONCE:
+            o.once = 1;
+            break;
+        case OPT_MAX:
+            if (parse_uint(optarg, &o.max_conns) != 0 || o.max_conns == 0 ||
+                o.max_conns > 100000) {
+                say("--max-conns wants a number from 1 to 100000, not '%s'", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case OPT_TIMEOUT:
+            if (parse_uint(optarg, &o.c.timeout_s) != 0 || o.c.timeout_s == 0) {
+                say("--timeout wants a number of seconds above 0, not '%s'", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case OPT_TRACE:
+            o.c.trace = 1;
+            break;
+        case OPT_KEYLOG:
+            o.c.keylog = optarg;
+            break;
+        case 'q':
+            o.c.quiet = 1;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return EXIT_OK;
+        case ':':
+            say("%s needs a value; see 'mtls server --help'", argv[optind - 1]);
+            return EXIT_USAGE;
+        default:
+            say("unknown option '%s'; see 'mtls server --help'", argv[optind - 1]);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind != argc) {
+        say("unexpected argument '%s' (the address goes after --listen); see 'mtls server "
+            "--help'", argv[optind]);
+        return EXIT_USAGE;
+    }
+    if (split_hostport(listen_at, host, sizeof(host), port, sizeof(port)) != 0) {
+        say("--listen '%s' is not HOST:PORT (for example 127.0.0.1:4433, [::]:443, :0)",
+            listen_at);
+        return EXIT_USAGE;
+    }
+    if (o.verify != MTLS_VERIFY_NONE && o.c.ca == NULL) {
+        say("--verify-client %s needs --ca FILE: the CA certificates client certificates "
+            "must chain to", o.verify == MTLS_VERIFY_REQUIRE ? "require" : "optional");
+        return EXIT_USAGE;
+    }
+    if (o.http && o.c.alpn == NULL) {
+        o.c.alpn = "http/1.1"; /* so that h2-capable clients settle on HTTP/1.1 */
+    }
+
+    struct tool_cfg tc;
+    if (tool_config_new(&tc, &o.c, "server") != 0) {
+        return EXIT_USAGE;
+    }
+    (void)mtls_config_set_verify_client(tc.cfg, o.verify);
+    int lfd = tcp_listen(host[0] != '\0' ? host : NULL, port, 128);
+    if (lfd < 0) {
+        tool_config_free(&tc);
+        return EXIT_USAGE;
+    }
+    char where[80];
+    sock_name(lfd, 0, where, sizeof(where));
+    say("listening on %s (%s%s)", where, o.http ? "http" : "echo",
+        o.verify == MTLS_VERIFY_REQUIRE    ? ", client certificates required"
+        : o.verify == MTLS_VERIFY_OPTIONAL ? ", client certificates optional"
+                                           : "");
+    int status = server_run(lfd, &o, &tc);
+    close(lfd);
+    tool_config_free(&tc);
+    return status;
+}

@@ -1,0 +1,106 @@
+/*
+ * tool.h -- what the parts of the `mtls` command share: option sets, config building with
+ * actionable error messages, the trace and key-log callbacks, error explanations, sockets and
+ * clocks.  The tool uses include/mtls.h only, like any application would.
+ */
+#ifndef MTLS_TOOL_H
+#define MTLS_TOOL_H
+
+#include "mtls.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Exit statuses: 0 clean session, 1 connection/TLS failure, 2 usage or local setup error. */
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+/* Options shared by client and server. */
+struct common_opts {
+    const char *cert, *key, *ca;
+    const char *ciphers, *groups, *alpn;
+    const char *keylog; /* --keylog FILE, else $SSLKEYLOGFILE */
+    int trace;
+    int timeout_s; /* handshake / idle bound */
+    int quiet;
+};
+
+/* Per-connection tag every mtls_conn of the tool carries as userdata (first member of larger
+ * per-connection structs): the trace prefix and step counter, and what the trace revealed. */
+struct peer_tag {
+    char label[32];       /* "client", "server", "#12" -- printed before each trace line */
+    unsigned steps;       /* trace step counter */
+    int saw_cert_request; /* client: the server sent CertificateRequest */
+};
+
+/* Process-level resources behind a config (key-log file).  Freed with tool_config_free. */
+struct tool_cfg {
+    mtls_config *cfg;
+    int keylog_fd;
+    int trace;
+};
+
+/* Build a config from options; prints one actionable line and returns nonzero on failure.
+ * `role` is "client" or "server". */
+int tool_config_new(struct tool_cfg *tc, const struct common_opts *o, const char *role);
+void tool_config_free(struct tool_cfg *tc);
+
+/* Write one line to stderr with a single write(2), prefixed "mtls: ". */
+void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Split "host:port", "[v6]:port" or ":port" (host empty -> NULL).  Returns nonzero on error. */
+int split_hostport(const char *s, char *host, size_t hostcap, char *port, size_t portcap);
+/* Parse a non-negative decimal int; nonzero on error. */
+int parse_uint(const char *s, int *out);
+
+/* Monotonic milliseconds. */
+int64_t now_ms(void);
+/* Wait until fd is ready for `want` (WANT_READ / WANT_WRITE) or the deadline passes (-1: none).
+ * Returns 1 ready, 0 timeout, -1 error. */
+int wait_fd(int fd, mtls_err want, int64_t deadline_ms);
+int set_nonblocking(int fd);
+/* Drive mtls_fd_handshake / mtls_fd_close on a non-blocking fd until done, an error, or the
+ * deadline (MTLS_ERR_TIMEOUT). */
+mtls_err handshake_until(mtls_conn *conn, int fd, int64_t deadline_ms);
+mtls_err close_until(mtls_conn *conn, int fd, int64_t deadline_ms);
+/* Connect to host:port with a deadline; prints the reason and returns -1 on failure. */
+int tcp_connect(const char *host, const char *port, int timeout_s);
+/* Listen on host:port (127.0.0.1 when host is NULL); prints the reason and returns -1. */
+int tcp_listen(const char *host, const char *port, int backlog);
+/* "127.0.0.1:4433" / "[::1]:4433" for a socket's local or peer address. */
+void sock_name(int fd, int peer, char *out, size_t cap);
+
+/* Write all bytes to a (blocking) fd; nonzero on error. */
+int write_all(int fd, const void *p, size_t n);
+
+/* One line explaining why `conn` failed with `err`: what happened and what to do.  `peer` names
+ * the other side ("example.org:443"); `o` tells which options were used (for the hint). */
+void explain_failure(char *out, size_t cap, const mtls_conn *conn, mtls_err err, int saved_errno,
+                     const char *stage, const char *peer, const struct common_opts *o,
+                     int is_server);
+
+/* "TLS 1.2" etc. */
+const char *version_name(uint16_t v);
+/* One-line summary of a negotiated connection ("TLS 1.2, TLS_..., x25519, ..."). */
+void conn_summary(char *out, size_t cap, const mtls_conn *conn);
+
+/* Run a program (argv[0] looked up in PATH) with stdout/stderr sent to `log_path` (or
+ * /dev/null); returns its exit status, or -1 when it could not be started (errno set). */
+int run_program(char *const argv[], const char *log_path);
+
+int cmd_client(int argc, char **argv);
+int cmd_server(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+
+/* Server loop, shared with the demo.  Serves on an already listening socket. */
+struct server_opts {
+    struct common_opts c;
+    mtls_verify_mode verify;
+    int http;
+    int once;
+    int max_conns;
+    const char *label; /* trace label prefix; NULL: "#<id>" per connection */
+    int report_fd;     /* >= 0: write "subject\tsigalg\tbytes\n" per finished connection */
+};
+int server_run(int listen_fd, const struct server_opts *o, struct tool_cfg *tc);
+
+#endif
