@@ -1,0 +1,448 @@
+/*
+ * config.c -- mtls_config: identity, trust and preferences shared by many connections.
+ *
+ * A config is reference counted.  Setters refuse to run once a connection has frozen it, so the
+ * frozen config is read without locks from any number of threads.  Freezing (under `lock`) is
+ * where a client config without CAs loads the system trust store, once.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+
+mtls_config *mtls_config_new(void)
+{
+    if (!cry_init())
+        return NULL;
+    mtls_config *cfg = calloc(1, sizeof(*cfg));
+    if (!cfg)
+        return NULL;
+    atomic_init(&cfg->refs, 1);
+    atomic_init(&cfg->frozen, false);
+    pthread_mutex_init(&cfg->lock, NULL);
+    cfg->ca = x509_store_new();
+    if (!cfg->ca) {
+        mtls_config_free(cfg);
+        return NULL;
+    }
+    memcpy(cfg->suites, suite_default_order, suite_default_count * sizeof(uint16_t));
+    cfg->n_suites = suite_default_count;
+    memcpy(cfg->groups, group_default_order, group_default_count * sizeof(uint16_t));
+    cfg->n_groups = group_default_count;
+    memcpy(cfg->sigalgs, sigalg_default_order, sigalg_default_count * sizeof(uint16_t));
+    cfg->n_sigalgs = sigalg_default_count;
+    cfg->require_ems = true;
+    cfg->verify_client = MTLS_VERIFY_NONE;
+    return cfg;
+}
+
+mtls_config *config_ref(mtls_config *cfg)
+{
+    atomic_fetch_add(&cfg->refs, 1);
+    return cfg;
+}
+
+void mtls_config_free(mtls_config *cfg)
+{
+    if (!cfg || atomic_fetch_sub(&cfg->refs, 1) != 1)
+        return;
+    x509_chain_free(cfg->chain, cfg->chain_len);
+    cry_pkey_free(cfg->key);
+    x509_store_free(cfg->ca);
+    x509_store_free(cfg->client_ca);
+    pthread_mutex_destroy(&cfg->lock);
+    free(cfg);
+}
+
+static mtls_err check_mutable(mtls_config *cfg)
+{
+    if (!cfg)
+        return MTLS_ERR_INVALID_ARG;
+    if (atomic_load(&cfg->frozen))
+        return MTLS_ERR_CONFIG_FROZEN;
+    return MTLS_OK;
+}
+
+mtls_err config_freeze(mtls_config *cfg, bool as_client)
+{
+    mtls_err err = MTLS_OK;
+    pthread_mutex_lock(&cfg->lock);
+    if (as_client && !cfg->insecure && !cfg->ca_set && x509_store_count(cfg->ca) == 0) {
+        err = x509_store_add_system(cfg->ca);
+        if (err == MTLS_OK)
+            cfg->ca_set = true;
+    }
+    atomic_store(&cfg->frozen, true);
+    pthread_mutex_unlock(&cfg->lock);
+    return err;
+}
+
+int64_t config_now(const mtls_config *cfg)
+{
+    if (cfg->time_fn)
+        return cfg->time_fn(cfg->time_arg);
+    return (int64_t)time(NULL);
+}
+
+/* Reads a whole (small) file; *out is malloc'd and NUL-terminated. */
+static mtls_err read_file(const char *path, uint8_t **out, size_t *out_len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return MTLS_ERR_FILE;
+    uint8_t *buf = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (cap - len < 4096) {
+            if (cap > (64u << 20)) {
+                free(buf);
+                fclose(f);
+                return MTLS_ERR_FILE;
+            }
+            uint8_t *nb = realloc(buf, cap + 65536 + 1);
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                return MTLS_ERR_NO_MEMORY;
+            }
+            buf = nb;
+            cap += 65536;
+        }
+        size_t n = fread(buf + len, 1, cap - len, f);
+        len += n;
+        if (n == 0)
+            break;
+    }
+    bool failed = ferror(f);
+    fclose(f);
+    if (failed) {
+        free(buf);
+        return MTLS_ERR_FILE;
+    }
+    buf[len] = 0;
+    *out = buf;
+    *out_len = len;
+    return MTLS_OK;
+}
+
+mtls_err mtls_config_set_cert_chain_mem(mtls_config *cfg, const void *chain_pem, size_t chain_len,
+                                        const void *key_pem, size_t key_len)
+{
+    mtls_err err = check_mutable(cfg);
+    if (err)
+        return err;
+    if (!chain_pem || !key_pem)
+        return MTLS_ERR_INVALID_ARG;
+    x509_cert **chain = NULL;
+    size_t n = 0;
+    err = x509_chain_from_pem(chain_pem, chain_len, &chain, &n);
+    if (err)
+        return err;
+    cry_pkey *key = cry_pkey_private_from_pem(key_pem, key_len);
+    if (!key) {
+        x509_chain_free(chain, n);
+        return MTLS_ERR_BAD_KEY;
+    }
+    cry_key_type type = cry_pkey_type(key);
+    unsigned bits = cry_pkey_bits(key);
+    if (!(type == CRY_KEY_RSA && bits >= 2048 && bits <= 4096) && type != CRY_KEY_EC_P256 &&
+        type != CRY_KEY_EC_P384) {
+        err = MTLS_ERR_UNSUPPORTED_KEY;
+    } else if (!cry_pkey_matches(key, x509_cert_pubkey(chain[0]))) {
+        err = MTLS_ERR_KEY_MISMATCH;
+    }
+    if (err) {
+        x509_chain_free(chain, n);
+        cry_pkey_free(key);
+        return err;
+    }
+    x509_chain_free(cfg->chain, cfg->chain_len);
+    cry_pkey_free(cfg->key);
+    cfg->chain = chain;
+    cfg->chain_len = n;
+    cfg->key = key;
+    cfg->key_type = type;
+    return MTLS_OK;
+}
+
+mtls_err mtls_config_set_cert_chain_file(mtls_config *cfg, const char *chain_path,
+                                         const char *key_path)
+{
+    mtls_err err = check_mutable(cfg);
+    if (err)
+        return err;
+    if (!chain_path || !key_path)
+        return MTLS_ERR_INVALID_ARG;
+    uint8_t *chain = NULL, *key = NULL;
+    size_t chain_len = 0, key_len = 0;
+    err = read_file(chain_path, &chain, &chain_len);
+    if (!err)
+        err = read_file(key_path, &key, &key_len);
+    if (!err)
+        err = mtls_config_set_cert_chain_mem(cfg, chain, chain_len, key, key_len);
+    free(chain);
+    if (key) {
+        cry_wipe(key, key_len);
+        free(key);
+    }
+    return err;
+}
+
+static mtls_err add_ca(mtls_config *cfg, x509_store **store, const char *path, const void *pem,
+                       size_t len, bool dir)
+{
+    mtls_err err = check_mutable(cfg);
+    if (err)
+        return err;
+    if (!*store && !(*store = x509_store_new()))
+        return MTLS_ERR_NO_MEMORY;
+    if (path)
+        err = dir ? x509_store_add_dir(*store, path) : x509_store_add_file(*store, path);
+    else if (pem)
+        err = x509_store_add_pem(*store, pem, len);
+    else
+        err = MTLS_ERR_INVALID_ARG;
+    if (!err && store == &cfg->ca)
+        cfg->ca_set = true;
+    return err;
+}
+
+mtls_err mtls_config_set_ca_file(mtls_config *cfg, const char *path)
+{
+    return path ? add_ca(cfg, &cfg->ca, path, NULL, 0, false) : MTLS_ERR_INVALID_ARG;
+}
+
+mtls_err mtls_config_set_ca_dir(mtls_config *cfg, const char *path)
+{
+    return path ? add_ca(cfg, &cfg->ca, path, NULL, 0, true) : MTLS_ERR_INVALID_ARG;
+}
+
+mtls_err mtls_config_set_ca_mem(mtls_config *cfg, const void *pem, size_t len)
+{
+    return add_ca(cfg, &cfg->ca, NULL, pem, len, false);
+}
+
+mtls_err mtls_config_set_client_ca_file(mtls_config *cfg, const char *path)
+{
+    return path ? add_ca(cfg, &cfg->client_ca, path, NULL, 0, false) : MTLS_ERR_INVALID_ARG;
+}
+
+mtls_err mtls_config_set_client_ca_mem(mtls_config *cfg, const void *pem, size_t len)
+{
+    return add_ca(cfg, &cfg->client_ca, NULL, pem, len, false);
+}
+
+mtls_err mtls_config_set_verify_client(mtls_config *cfg, mtls_verify_mode mode)
+{
+    mtls_err err = check_mutable(cfg);
+    if (err)
+        return err;
+    if (mode != MTLS_VERIFY_NONE && mode != MTLS_VERIFY_OPTIONAL && mode != MTLS_VERIFY_REQUIRE)
+        return MTLS_ERR_INVALID_ARG;
+    cfg->verify_client = mode;
+    return MTLS_OK;
+}
+
+mtls_err mtls_config_set_insecure_skip_verify(mtls_config *cfg, int insecure)
+{
+    mtls_err err = check_mutable(cfg);
+    if (err)
+        return err;
+    cfg->insecure = insecure != 0;
+    return MTLS_OK;
+}
+
+/* Calls `each` for every item of a list separated by ':' or ',' (spaces around items ignored). */
+static mtls_err parse_list(const char *list, mtls_err (*each)(void *, const char *, size_t),
+                           void *arg)
+{
+    if (!list)
+        return MTLS_ERR_INVALID_ARG;
+    const char *p = list;
+    while (*p) {
+        while (*p == ' ' || *p == ':' || *p == ',')
+            p++;
+        const char *start = p;
+        while (*p && *p != ':' && *p != ',')
+            p++;
+        const char *end = p;
+        while (end > start && end[-1] == ' ')
+            end--;
+        if (end > start) {
+            mtls_err err = each(arg, start, (size_t)(end - start));
+            if (err)
+                return err;
+        }
+    }
+    return MTLS_OK;
+}
+
+struct idlist {
+    uint16_t *ids;
+    size_t n, max;
+    uint16_t (*lookup)(const char *, size_t);
+};
+
+static mtls_err add_id(void *arg, const char *name, size_t len)
+{
+    struct idlist *l = arg;
+    uint16_t id = l->lookup(name, len);
+    if (!id)
+        return MTLS_ERR_UNKNOWN_NAME;
+    for (size_t i = 0; i < l->n; i++)
+        if (l->ids[i] == id)
+            return MTLS_OK;
+    if (l->n == l->max)
+        return MTLS_ERR_INVALID_ARG;
+    l->ids[l->n++] = id;
+    return MTLS_OK;
+}
+
+static uint16_t suite_lookup(const char *name, size_t len)
+{
+    const suite_info *s = suite_by_name(name, len);
+    return s ? s->id : 0;
+}
+
+static mtls_err set_ids(mtls_config *cfg, const char *list, uint16_t *dst, size_t *n, size_t max,
+                        uint16_t (*lookup)(const char *, size_t))
+{
+    mtls_err err = check_mutable(cfg);
+    if (err)
+        return err;
+    uint16_t ids[MTLS_MAX_SUITES];
+    struct idlist l = {ids, 0, max < MTLS_MAX_SUITES ? max : MTLS_MAX_SUITES, lookup};
+    err = parse_list(list, add_id, &l);
+    if (err)
+        return err;
+    if (l.n == 0)
+        return MTLS_ERR_UNKNOWN_NAME;
+    memcpy(dst, ids, l.n * sizeof(uint16_t));
+    *n = l.n;
+    return MTLS_OK;
+}
+
+mtls_err mtls_config_set_ciphers(mtls_config *cfg, const char *list)
+{
+    return cfg ? set_ids(cfg, list, cfg->suites, &cfg->n_suites, MTLS_MAX_SUITES, suite_lookup)
+               : MTLS_ERR_INVALID_ARG;
+}
+
+mtls_err mtls_config_set_groups(mtls_config *cfg, const char *list)
+{
+    return cfg ? set_ids(cfg, list, cfg->groups, &cfg->n_groups, MTLS_MAX_GROUPS, group_by_name)
+               : MTLS_ERR_INVALID_ARG;
+}
+
+mtls_err mtls_config_set_sigalgs(mtls_config *cfg, const char *list)
+{
+    return cfg ? set_ids(cfg, list, cfg->sigalgs, &cfg->n_sigalgs, MTLS_MAX_SIGALGS, sigalg_by_name)
+               : MTLS_ERR_INVALID_ARG;
+}
+
+mtls_err mtls_config_set_prefer_client_order(mtls_config *cfg, int on)
+{
+    mtls_err err = check_mutable(cfg);
+    if (!err)
+        cfg->prefer_client_order = on != 0;
+    return err;
+}
+
+mtls_err mtls_config_set_require_ems(mtls_config *cfg, int on)
+{
+    mtls_err err = check_mutable(cfg);
+    if (!err)
+        cfg->require_ems = on != 0;
+    return err;
+}
+
+struct alpn_build {
+    wr w;
+};
+
+static mtls_err add_alpn(void *arg, const char *name, size_t len)
+{
+    struct alpn_build *b = arg;
+    if (len > 255)
+        return MTLS_ERR_INVALID_ARG;
+    wr_u8(&b->w, (uint8_t)len);
+    wr_bytes(&b->w, name, len);
+    return wr_ok(&b->w) ? MTLS_OK : MTLS_ERR_INVALID_ARG;
+}
+
+mtls_err mtls_config_set_alpn(mtls_config *cfg, const char *list)
+{
+    mtls_err err = check_mutable(cfg);
+    if (err)
+        return err;
+    uint8_t buf[MTLS_MAX_ALPN_WIRE];
+    struct alpn_build b = {wr_init(buf, sizeof(buf))};
+    /* ALPN names may contain ':' in principle; we split on ',' only. */
+    const char *p = list ? list : "";
+    while (*p) {
+        const char *start = p;
+        while (*p && *p != ',')
+            p++;
+        if (p > start && (err = add_alpn(&b, start, (size_t)(p - start))))
+            return err;
+        if (*p)
+            p++;
+    }
+    memcpy(cfg->alpn_wire, buf, b.w.len);
+    cfg->alpn_len = b.w.len;
+    return MTLS_OK;
+}
+
+mtls_err mtls_config_set_trace(mtls_config *cfg, mtls_trace_fn *fn, void *arg)
+{
+    mtls_err err = check_mutable(cfg);
+    if (!err) {
+        cfg->trace = fn;
+        cfg->trace_arg = arg;
+    }
+    return err;
+}
+
+mtls_err mtls_config_set_keylog(mtls_config *cfg, mtls_keylog_fn *fn, void *arg)
+{
+    mtls_err err = check_mutable(cfg);
+    if (!err) {
+        cfg->keylog = fn;
+        cfg->keylog_arg = arg;
+    }
+    return err;
+}
+
+mtls_err mtls_config_set_verify_callback(mtls_config *cfg, mtls_verify_fn *fn, void *arg)
+{
+    mtls_err err = check_mutable(cfg);
+    if (!err) {
+        cfg->verify_cb = fn;
+        cfg->verify_arg = arg;
+    }
+    return err;
+}
+
+mtls_err mtls_config_set_time(mtls_config *cfg, mtls_time_fn *fn, void *arg)
+{
+    mtls_err err = check_mutable(cfg);
+    if (!err) {
+        cfg->time_fn = fn;
+        cfg->time_arg = arg;
+    }
+    return err;
+}
+
+mtls_err mtls_set_allocator(void *(*malloc_fn)(size_t), void *(*realloc_fn)(void *, size_t),
+                            void (*free_fn)(void *))
+{
+    (void)malloc_fn;
+    (void)realloc_fn;
+    (void)free_fn;
+    /* Not yet wired through the library's allocations: refuse rather than pretend. */
+    return MTLS_ERR_BAD_STATE;
+}

@@ -1,0 +1,593 @@
+/*
+ * conn.c -- mtls_conn: the sans-I/O connection.  Owns the receive and send buffers, the record
+ * deframer and dispatcher, alerts, close_notify, and the application data path.
+ *
+ * Receive buffer: bytes from the transport land at rbuf[rlen..rcap); records are taken from
+ * rstart.  A record is opened in place; an application-data record's plaintext stays in rbuf
+ * until mtls_read() has taken all of it, so at most one copy (into the caller's buffer) is made.
+ * rbuf holds one maximal ciphertext record, so a record that fits the protocol always fits.
+ *
+ * Send buffer: records are built in place (header, explicit nonce, plaintext, tag) at the end of
+ * sbuf and sealed there; [soff, slen) is what the transport still has to take.
+ *
+ * Errors are sticky: the first fatal error is kept, its alert is queued once, and every later
+ * call returns the same error.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define RBUF_CAP (TLS_RECORD_HEADER + TLS_MAX_CIPHERTEXT)
+#define SBUF_MAX (1024 * 1024)
+
+/* ---- dynbuf --------------------------------------------------------------------------------- */
+
+bool dynbuf_reserve(dynbuf *b, size_t extra, size_t max)
+{
+    if (b->cap - b->len >= extra)
+        return true;
+    if (extra > max || b->len > max - extra)
+        return false;
+    size_t want = b->len + extra;
+    size_t cap = b->cap ? b->cap : 1024;
+    while (cap < want)
+        cap *= 2;
+    if (cap > max)
+        cap = max;
+    uint8_t *p = realloc(b->p, cap);
+    if (!p)
+        return false;
+    b->p = p;
+    b->cap = cap;
+    return true;
+}
+
+bool dynbuf_append(dynbuf *b, const void *data, size_t len, size_t max)
+{
+    if (!dynbuf_reserve(b, len, max))
+        return false;
+    if (len)
+        memcpy(b->p + b->len, data, len);
+    b->len += len;
+    return true;
+}
+
+void dynbuf_consume(dynbuf *b, size_t n)
+{
+    if (n >= b->len) {
+        b->len = 0;
+        return;
+    }
+    memmove(b->p, b->p + n, b->len - n);
+    b->len -= n;
+}
+
+void dynbuf_free(dynbuf *b, bool wipe)
+{
+    if (b->p && wipe)
+        cry_wipe(b->p, b->cap);
+    free(b->p);
+    memset(b, 0, sizeof(*b));
+}
+
+/* ---- lifecycle -------------------------------------------------------------------------------- */
+
+static mtls_conn *conn_new(mtls_config *cfg, bool is_server, const char *server_name)
+{
+    if (!cfg)
+        return NULL;
+    if (config_freeze(cfg, !is_server) != MTLS_OK)
+        return NULL;
+    mtls_conn *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->cfg = config_ref(cfg);
+    c->is_server = is_server;
+    c->alert_sent = TLS_ALERT_NONE;
+    c->alert_received = TLS_ALERT_NONE;
+    if (server_name && !(c->server_name = strdup(server_name))) {
+        mtls_conn_free(c);
+        return NULL;
+    }
+    if (hs_new(c) != MTLS_OK) {
+        mtls_conn_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+mtls_conn *mtls_client_new(mtls_config *cfg, const char *server_name)
+{
+    return conn_new(cfg, false, server_name);
+}
+
+mtls_conn *mtls_server_new(mtls_config *cfg)
+{
+    if (cfg && !cfg->key)
+        return NULL; /* a server needs a certificate and key */
+    return conn_new(cfg, true, NULL);
+}
+
+void mtls_conn_free(mtls_conn *c)
+{
+    if (!c)
+        return;
+    hs_free(c->hs);
+    rec_prot_clear(&c->rd);
+    rec_prot_clear(&c->wr);
+    if (c->rbuf) {
+        cry_wipe(c->rbuf, c->rcap);
+        free(c->rbuf);
+    }
+    dynbuf_free(&c->sbuf, true);
+    x509_chain_free(c->peer_chain, c->peer_chain_len);
+    free(c->server_name);
+    mtls_config_free(c->cfg);
+    cry_wipe(c, sizeof(*c));
+    free(c);
+}
+
+void mtls_conn_set_userdata(mtls_conn *c, void *p)
+{
+    if (c)
+        c->userdata = p;
+}
+
+void *mtls_conn_userdata(const mtls_conn *c)
+{
+    return c ? c->userdata : NULL;
+}
+
+/* ---- errors and alerts ---------------------------------------------------------------------- */
+
+mtls_err conn_send_alert(mtls_conn *c, int level, int alert)
+{
+    uint8_t body[2] = {(uint8_t)level, (uint8_t)alert};
+    if (level == 2 || alert != TLS_ALERT_CLOSE_NOTIFY)
+        hs_trace(c, '>', "Alert", "%s %s", level == 2 ? "fatal" : "warning", mtls_alert_name(alert));
+    return conn_send_record(c, TLS_CT_ALERT, body, sizeof(body));
+}
+
+mtls_err conn_fail(mtls_conn *c, mtls_err err, const char *fmt, ...)
+{
+    if (c->error != MTLS_OK)
+        return c->error;
+    c->error = err;
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(c->error_detail, sizeof(c->error_detail), fmt, ap);
+        va_end(ap);
+    } else {
+        snprintf(c->error_detail, sizeof(c->error_detail), "%s", mtls_err_str(err));
+    }
+    int alert = err_alert(err);
+    if (alert != TLS_ALERT_NONE && c->alert_sent == TLS_ALERT_NONE && !c->close_sent) {
+        c->alert_sent = alert;
+        /* The alert is best effort: on failure there is nothing more to do. */
+        (void)conn_send_alert(c, 2, alert);
+    }
+    return err;
+}
+
+mtls_err mtls_conn_error(const mtls_conn *c)
+{
+    return c ? c->error : MTLS_ERR_INVALID_ARG;
+}
+
+const char *mtls_conn_error_detail(const mtls_conn *c)
+{
+    return c ? c->error_detail : "";
+}
+
+int mtls_conn_alert_sent(const mtls_conn *c)
+{
+    return c ? c->alert_sent : -1;
+}
+
+int mtls_conn_alert_received(const mtls_conn *c)
+{
+    return c ? c->alert_received : -1;
+}
+
+/* ---- sending ---------------------------------------------------------------------------------- */
+
+mtls_err conn_send_record(mtls_conn *c, uint8_t type, const uint8_t *data, size_t len)
+{
+    size_t prefix = rec_prefix_len(&c->wr), overhead = rec_overhead(&c->wr);
+    do {
+        size_t chunk = len < TLS_MAX_PLAINTEXT ? len : TLS_MAX_PLAINTEXT;
+        if (!dynbuf_reserve(&c->sbuf, TLS_RECORD_HEADER + overhead + chunk, SBUF_MAX))
+            return MTLS_ERR_NO_MEMORY;
+        uint8_t *rec = c->sbuf.p + c->sbuf.len;
+        memcpy(rec + TLS_RECORD_HEADER + prefix, data, chunk);
+        size_t rec_len;
+        mtls_err err = rec_seal(&c->wr, type, rec, chunk, &rec_len);
+        if (err)
+            return err;
+        c->sbuf.len += rec_len;
+        data += chunk;
+        len -= chunk;
+    } while (len > 0);
+    return MTLS_OK;
+}
+
+const uint8_t *mtls_send_buf(mtls_conn *c, size_t *out_len)
+{
+    if (!c || c->soff >= c->sbuf.len) {
+        if (out_len)
+            *out_len = 0;
+        return NULL;
+    }
+    *out_len = c->sbuf.len - c->soff;
+    return c->sbuf.p + c->soff;
+}
+
+void mtls_send_ack(mtls_conn *c, size_t n)
+{
+    if (!c)
+        return;
+    size_t pending = c->sbuf.len - c->soff;
+    c->soff += n < pending ? n : pending;
+    if (c->soff == c->sbuf.len) {
+        c->soff = 0;
+        c->sbuf.len = 0;
+    }
+}
+
+/* ---- receiving -------------------------------------------------------------------------------- */
+
+uint8_t *mtls_recv_buf(mtls_conn *c, size_t *out_len)
+{
+    *out_len = 0;
+    if (!c)
+        return NULL;
+    if (!c->rbuf) {
+        c->rbuf = malloc(RBUF_CAP);
+        if (!c->rbuf)
+            return NULL;
+        c->rcap = RBUF_CAP;
+    }
+    if (c->rstart > 0) {
+        /* Compact; offsets of a pending record are relative to rstart. */
+        memmove(c->rbuf, c->rbuf + c->rstart, c->rlen - c->rstart);
+        c->rlen -= c->rstart;
+        c->rstart = 0;
+    }
+    *out_len = c->rcap - c->rlen;
+    return c->rbuf + c->rlen;
+}
+
+static mtls_err on_alert(mtls_conn *c, const uint8_t *p, size_t len)
+{
+    /* RFC 5246 7.2: an alert is two bytes; we do not accept alerts split across records. */
+    if (len != 2)
+        return conn_fail(c, MTLS_ERR_DECODE, "malformed alert record (%zu bytes)", len);
+    uint8_t level = p[0], desc = p[1];
+    hs_trace(c, '<', "Alert", "%s %s", level == 2 ? "fatal" : "warning", mtls_alert_name(desc));
+    if (desc == TLS_ALERT_CLOSE_NOTIFY) {
+        c->close_received = true;
+        return MTLS_OK;
+    }
+    if (level == 1) {
+        /* Warnings are ignored, up to a bound: a flood of them is a denial-of-service tool. */
+        if (++c->warning_alerts > MTLS_MAX_WARNING_ALERTS)
+            return conn_fail(c, MTLS_ERR_TOO_MANY_EMPTY, "the peer sent too many warning alerts");
+        return MTLS_OK;
+    }
+    if (level != 2)
+        return conn_fail(c, MTLS_ERR_ILLEGAL_PARAMETER, "alert with unknown level %u", level);
+    /* RFC 5246 7.2.2: a fatal alert ends the connection at once; we answer with nothing. */
+    c->alert_received = desc;
+    c->error = MTLS_ERR_PEER_ALERT;
+    snprintf(c->error_detail, sizeof(c->error_detail), "the peer sent a fatal alert: %s",
+             mtls_alert_name(desc));
+    return MTLS_ERR_PEER_ALERT;
+}
+
+/* Handle one complete record at rbuf[rstart..rstart+rec_len).  Returns MTLS_OK to go on with the
+ * next record; an application-data record stays pending and stops the loop. */
+static mtls_err on_record(mtls_conn *c, size_t rec_len)
+{
+    uint8_t *rec = c->rbuf + c->rstart;
+    uint8_t type = rec[0];
+    uint8_t *plain;
+    size_t plain_len;
+    mtls_err err = rec_open(&c->rd, rec, rec_len, &plain, &plain_len);
+    if (err)
+        return conn_fail(c, err, "a record from the peer failed authentication (bad_record_mac)");
+    if (plain_len > TLS_MAX_PLAINTEXT)
+        return conn_fail(c, MTLS_ERR_RECORD_OVERFLOW, "decrypted record of %zu bytes exceeds 2^14",
+                         plain_len);
+
+    if (plain_len == 0 && type != TLS_CT_APPLICATION_DATA)
+        return conn_fail(c, MTLS_ERR_DECODE, "empty record of type %u", type);
+
+    switch (type) {
+    case TLS_CT_HANDSHAKE:
+        c->rstart += rec_len;
+        return hs_on_handshake_data(c, plain, plain_len);
+    case TLS_CT_CHANGE_CIPHER_SPEC:
+        c->rstart += rec_len;
+        return hs_on_ccs(c, plain, plain_len);
+    case TLS_CT_ALERT:
+        c->rstart += rec_len;
+        return on_alert(c, plain, plain_len);
+    case TLS_CT_APPLICATION_DATA:
+        if (!c->established)
+            return conn_fail(c, MTLS_ERR_UNEXPECTED_MESSAGE,
+                             "application data before the handshake finished");
+        if (plain_len == 0) {
+            /* Empty records are legal but a flood of them is a denial-of-service tool. */
+            if (++c->empty_records > MTLS_MAX_EMPTY_RECORDS)
+                return conn_fail(c, MTLS_ERR_TOO_MANY_EMPTY, "too many empty records in a row");
+            c->rstart += rec_len;
+            return MTLS_OK;
+        }
+        c->empty_records = 0;
+        c->app_pending = true;
+        c->app_off = (size_t)(plain - (c->rbuf + c->rstart));
+        c->app_len = plain_len;
+        c->app_end = rec_len;
+        return MTLS_OK;
+    default:
+        return conn_fail(c, MTLS_ERR_UNEXPECTED_MESSAGE, "record of unknown content type %u", type);
+    }
+}
+
+/* Process complete records until input runs out, application data is pending, or an error. */
+static mtls_err process_records(mtls_conn *c)
+{
+    while (!c->app_pending && !c->close_received && c->error == MTLS_OK) {
+        size_t avail = c->rlen - c->rstart;
+        if (avail < TLS_RECORD_HEADER)
+            return MTLS_OK;
+        const uint8_t *h = c->rbuf + c->rstart;
+        uint16_t version = be16_get(h + 1), len = be16_get(h + 3);
+        /* RFC 5246 6.2.1 and E.1: records before the version is fixed may say 3.x. */
+        if (c->version_fixed ? version != MTLS_VERSION_TLS12 : (h[1] != 3))
+            return conn_fail(c, MTLS_ERR_BAD_RECORD_VERSION,
+                             "record with version 0x%04x from the peer", version);
+        size_t max = c->rd.aead ? TLS_MAX_CIPHERTEXT : TLS_MAX_PLAINTEXT;
+        if (len > max)
+            return conn_fail(c, MTLS_ERR_RECORD_OVERFLOW,
+                             "the peer announced a record of %u bytes (max %zu)", len, max);
+        if (avail < TLS_RECORD_HEADER + (size_t)len)
+            return MTLS_OK;
+        mtls_err err = on_record(c, TLS_RECORD_HEADER + len);
+        if (err)
+            return err;
+    }
+    return c->error;
+}
+
+mtls_err mtls_recv_ack(mtls_conn *c, size_t n)
+{
+    if (!c)
+        return MTLS_ERR_INVALID_ARG;
+    if (c->error)
+        return c->error;
+    if (n == 0) {
+        c->eof = true;
+        if (c->close_received)
+            return MTLS_ERR_CLOSED;
+        if (!c->established)
+            return conn_fail(c, MTLS_ERR_EOF, "the peer closed the connection during the handshake");
+        return MTLS_ERR_EOF;
+    }
+    if (!c->rbuf || n > c->rcap - c->rlen)
+        return MTLS_ERR_INVALID_ARG;
+    c->rlen += n;
+    mtls_err err = process_records(c);
+    if (err)
+        return err;
+    if (!c->established && !c->close_received)
+        return hs_advance(c);
+    return MTLS_OK;
+}
+
+mtls_err mtls_handshake(mtls_conn *c)
+{
+    if (!c)
+        return MTLS_ERR_INVALID_ARG;
+    if (c->error)
+        return c->error;
+    if (c->established)
+        return MTLS_OK;
+    if (c->close_received)
+        return conn_fail(c, MTLS_ERR_CLOSED, "the peer closed the connection during the handshake");
+    mtls_err err = hs_advance(c);
+    if (err)
+        return err;
+    return c->established ? MTLS_OK : MTLS_ERR_WANT_READ;
+}
+
+int mtls_conn_established(const mtls_conn *c)
+{
+    return c && c->established && c->error == MTLS_OK;
+}
+
+/* ---- application data ------------------------------------------------------------------------- */
+
+mtls_err mtls_read(mtls_conn *c, void *out, size_t cap, size_t *out_len)
+{
+    if (!c || !out_len || (!out && cap))
+        return MTLS_ERR_INVALID_ARG;
+    *out_len = 0;
+    if (c->error)
+        return c->error;
+    if (!c->established)
+        return MTLS_ERR_BAD_STATE;
+    size_t got = 0;
+    while (got < cap) {
+        if (!c->app_pending) {
+            mtls_err err = process_records(c);
+            if (err)
+                return err;
+            if (!c->app_pending)
+                break;
+        }
+        size_t take = c->app_len < cap - got ? c->app_len : cap - got;
+        memcpy((uint8_t *)out + got, c->rbuf + c->rstart + c->app_off, take);
+        got += take;
+        c->app_off += take;
+        c->app_len -= take;
+        if (c->app_len == 0) {
+            c->app_pending = false;
+            c->rstart += c->app_end;
+        }
+    }
+    *out_len = got;
+    if (got)
+        return MTLS_OK;
+    if (c->close_received)
+        return MTLS_ERR_CLOSED;
+    if (c->eof)
+        return MTLS_ERR_EOF;
+    return MTLS_ERR_WANT_READ;
+}
+
+mtls_err mtls_write(mtls_conn *c, const void *in, size_t len, size_t *out_written)
+{
+    if (!c || !out_written || (!in && len))
+        return MTLS_ERR_INVALID_ARG;
+    *out_written = 0;
+    if (c->error)
+        return c->error;
+    if (!c->established || c->close_sent)
+        return MTLS_ERR_BAD_STATE;
+    /* Keep at most a few records queued: the caller flushes, then writes more. */
+    size_t queued = c->sbuf.len - c->soff;
+    const size_t limit = 4 * TLS_MAX_OUR_RECORD;
+    if (queued >= limit)
+        return MTLS_ERR_WANT_WRITE;
+    size_t room = limit - queued;
+    size_t written = 0;
+    const uint8_t *p = in;
+    while (written < len && room > TLS_RECORD_HEADER + rec_overhead(&c->wr)) {
+        size_t chunk = len - written;
+        size_t max_chunk = room - TLS_RECORD_HEADER - rec_overhead(&c->wr);
+        if (chunk > TLS_MAX_PLAINTEXT)
+            chunk = TLS_MAX_PLAINTEXT;
+        if (chunk > max_chunk)
+            chunk = max_chunk;
+        mtls_err err = conn_send_record(c, TLS_CT_APPLICATION_DATA, p + written, chunk);
+        if (err)
+            return conn_fail(c, err, NULL);
+        written += chunk;
+        room -= TLS_RECORD_HEADER + rec_overhead(&c->wr) + chunk;
+    }
+    *out_written = written;
+    return written || len == 0 ? MTLS_OK : MTLS_ERR_WANT_WRITE;
+}
+
+mtls_err mtls_close(mtls_conn *c)
+{
+    if (!c)
+        return MTLS_ERR_INVALID_ARG;
+    if (c->close_sent)
+        return MTLS_OK;
+    if (c->error && c->alert_sent != TLS_ALERT_NONE)
+        return c->error;
+    c->close_sent = true;
+    hs_trace(c, '>', "Alert", "close_notify");
+    return conn_send_alert(c, 1, TLS_ALERT_CLOSE_NOTIFY);
+}
+
+int mtls_conn_close_sent(const mtls_conn *c)
+{
+    return c && c->close_sent;
+}
+
+int mtls_conn_close_received(const mtls_conn *c)
+{
+    return c && c->close_received;
+}
+
+mtls_err mtls_conn_release_buffers(mtls_conn *c)
+{
+    if (!c)
+        return MTLS_ERR_INVALID_ARG;
+    if (!c->established || c->app_pending || c->rlen != c->rstart || c->soff != c->sbuf.len)
+        return MTLS_ERR_BAD_STATE;
+    if (c->rbuf) {
+        cry_wipe(c->rbuf, c->rcap);
+        free(c->rbuf);
+        c->rbuf = NULL;
+        c->rcap = c->rlen = c->rstart = 0;
+    }
+    dynbuf_free(&c->sbuf, true);
+    c->soff = 0;
+    return MTLS_OK;
+}
+
+/* ---- getters ---------------------------------------------------------------------------------- */
+
+int mtls_conn_is_server(const mtls_conn *c) { return c && c->is_server; }
+uint16_t mtls_conn_version(const mtls_conn *c) { return c ? c->version : 0; }
+uint16_t mtls_conn_cipher_suite(const mtls_conn *c) { return c ? c->suite : 0; }
+uint16_t mtls_conn_group(const mtls_conn *c) { return c ? c->group : 0; }
+uint16_t mtls_conn_sigalg(const mtls_conn *c) { return c ? c->sigalg : 0; }
+uint16_t mtls_conn_peer_sigalg(const mtls_conn *c) { return c ? c->peer_sigalg : 0; }
+int mtls_conn_ems(const mtls_conn *c) { return c && c->ems; }
+int mtls_conn_resumed(const mtls_conn *c) { return c && c->resumed; }
+int mtls_conn_peer_cert_presented(const mtls_conn *c) { return c && c->peer_cert_presented; }
+
+const char *mtls_conn_server_name(const mtls_conn *c)
+{
+    return c ? c->server_name : NULL;
+}
+
+const char *mtls_conn_alpn(const mtls_conn *c)
+{
+    return c && c->alpn[0] ? c->alpn : NULL;
+}
+
+size_t mtls_conn_peer_cert_count(const mtls_conn *c)
+{
+    return c ? c->peer_chain_len : 0;
+}
+
+const uint8_t *mtls_conn_peer_cert(const mtls_conn *c, size_t i, size_t *out_len)
+{
+    if (!c || i >= c->peer_chain_len) {
+        if (out_len)
+            *out_len = 0;
+        return NULL;
+    }
+    return x509_cert_der(c->peer_chain[i], out_len);
+}
+
+const char *mtls_conn_peer_subject(const mtls_conn *c)
+{
+    return c && c->peer_chain_len ? x509_cert_subject(c->peer_chain[0]) : NULL;
+}
+
+const char *mtls_conn_peer_issuer(const mtls_conn *c)
+{
+    return c && c->peer_chain_len ? x509_cert_issuer(c->peer_chain[0]) : NULL;
+}
+
+size_t mtls_conn_peer_san_count(const mtls_conn *c)
+{
+    return c && c->peer_chain_len ? x509_cert_san_count(c->peer_chain[0]) : 0;
+}
+
+const char *mtls_conn_peer_san(const mtls_conn *c, size_t i)
+{
+    return c && c->peer_chain_len ? x509_cert_san(c->peer_chain[0], i) : NULL;
+}
+
+mtls_err mtls_conn_peer_fingerprint(const mtls_conn *c, uint8_t out[32])
+{
+    if (!c || !out)
+        return MTLS_ERR_INVALID_ARG;
+    if (!c->peer_chain_len)
+        return MTLS_ERR_BAD_STATE;
+    size_t len;
+    const uint8_t *der = x509_cert_der(c->peer_chain[0], &len);
+    return cry_hash_oneshot(CRY_SHA256, der, len, out) ? MTLS_OK : MTLS_ERR_CRYPTO;
+}

@@ -1,0 +1,289 @@
+/*
+ * internal.h -- the shapes behind mtls_config and mtls_conn, shared by src/core, src/record and
+ * src/handshake.  Nothing here is public.
+ *
+ * Invariants: a config is immutable once `frozen` is set (the first connection sets it), so many
+ * threads may read it without locks.  A connection owns its buffers; secrets live in fixed arrays
+ * inside `struct hs` and `rec_prot` and are wiped when they are no longer needed and on free.
+ */
+#ifndef MTLS_INTERNAL_H
+#define MTLS_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mtls.h"
+#include "../codec/codec.h"
+#include "../crypto/crypto.h"
+#include "../x509/x509.h"
+
+/* ---- TLS numbers ---------------------------------------------------------------------------- */
+enum {
+    TLS_CT_CHANGE_CIPHER_SPEC = 20,
+    TLS_CT_ALERT = 21,
+    TLS_CT_HANDSHAKE = 22,
+    TLS_CT_APPLICATION_DATA = 23,
+};
+
+enum {
+    TLS_HS_HELLO_REQUEST = 0,
+    TLS_HS_CLIENT_HELLO = 1,
+    TLS_HS_SERVER_HELLO = 2,
+    TLS_HS_NEW_SESSION_TICKET = 4,
+    TLS_HS_CERTIFICATE = 11,
+    TLS_HS_SERVER_KEY_EXCHANGE = 12,
+    TLS_HS_CERTIFICATE_REQUEST = 13,
+    TLS_HS_SERVER_HELLO_DONE = 14,
+    TLS_HS_CERTIFICATE_VERIFY = 15,
+    TLS_HS_CLIENT_KEY_EXCHANGE = 16,
+    TLS_HS_FINISHED = 20,
+};
+
+enum {
+    TLS_ALERT_NONE = -1,
+    TLS_ALERT_CLOSE_NOTIFY = 0,
+    TLS_ALERT_UNEXPECTED_MESSAGE = 10,
+    TLS_ALERT_BAD_RECORD_MAC = 20,
+    TLS_ALERT_RECORD_OVERFLOW = 22,
+    TLS_ALERT_HANDSHAKE_FAILURE = 40,
+    TLS_ALERT_BAD_CERTIFICATE = 42,
+    TLS_ALERT_UNSUPPORTED_CERTIFICATE = 43,
+    TLS_ALERT_CERTIFICATE_EXPIRED = 45,
+    TLS_ALERT_CERTIFICATE_UNKNOWN = 46,
+    TLS_ALERT_ILLEGAL_PARAMETER = 47,
+    TLS_ALERT_UNKNOWN_CA = 48,
+    TLS_ALERT_ACCESS_DENIED = 49,
+    TLS_ALERT_DECODE_ERROR = 50,
+    TLS_ALERT_DECRYPT_ERROR = 51,
+    TLS_ALERT_PROTOCOL_VERSION = 70,
+    TLS_ALERT_INSUFFICIENT_SECURITY = 71,
+    TLS_ALERT_INTERNAL_ERROR = 80,
+    TLS_ALERT_USER_CANCELED = 90,
+    TLS_ALERT_NO_RENEGOTIATION = 100,
+    TLS_ALERT_UNSUPPORTED_EXTENSION = 110,
+    TLS_ALERT_UNRECOGNIZED_NAME = 112,
+    TLS_ALERT_NO_APPLICATION_PROTOCOL = 120,
+};
+
+enum {
+    TLS_EXT_SERVER_NAME = 0,
+    TLS_EXT_SUPPORTED_GROUPS = 10,
+    TLS_EXT_EC_POINT_FORMATS = 11,
+    TLS_EXT_SIGNATURE_ALGORITHMS = 13,
+    TLS_EXT_ALPN = 16,
+    TLS_EXT_EXTENDED_MASTER_SECRET = 23,
+    TLS_EXT_SESSION_TICKET = 35,
+    TLS_EXT_RENEGOTIATION_INFO = 0xff01,
+};
+
+#define TLS_SCSV_EMPTY_RENEGOTIATION_INFO 0x00FF
+#define TLS_SCSV_FALLBACK 0x5600
+
+/* Record sizes, RFC 5246 6.2. */
+#define TLS_RECORD_HEADER 5
+#define TLS_MAX_PLAINTEXT 16384
+#define TLS_MAX_CIPHERTEXT (TLS_MAX_PLAINTEXT + 2048)
+/* Our own records never exceed plaintext + 8-byte explicit nonce + 16-byte tag. */
+#define TLS_MAX_OUR_RECORD (TLS_RECORD_HEADER + 8 + TLS_MAX_PLAINTEXT + 16)
+/* Hard cap on one handshake message (a long certificate chain fits easily). */
+#define MTLS_MAX_HANDSHAKE_MSG (128 * 1024)
+/* Bounded tolerance for empty records and warning alerts in a row. */
+#define MTLS_MAX_EMPTY_RECORDS 32
+#define MTLS_MAX_WARNING_ALERTS 8
+
+/* ---- algorithm tables (src/handshake/suites.c) ---------------------------------------------- */
+typedef enum { KX_RSA = 1, KX_ECDHE = 2 } kx_kind;
+typedef enum { AUTH_RSA = 1, AUTH_ECDSA = 2 } auth_kind;
+
+typedef struct suite_info {
+    uint16_t id;
+    const char *name;    /* IANA */
+    const char *ossl;    /* OpenSSL's name */
+    kx_kind kx;
+    auth_kind auth;
+    cry_aead_alg aead;
+    cry_hash_alg prf;
+    uint8_t key_len;
+    uint8_t fixed_iv_len; /* 4 for GCM (RFC 5288), 12 for ChaCha20-Poly1305 (RFC 7905) */
+} suite_info;
+
+const suite_info *suite_find(uint16_t id);
+const suite_info *suite_by_name(const char *name, size_t len);
+extern const uint16_t suite_default_order[];
+extern const size_t suite_default_count;
+
+typedef struct sigalg_info {
+    uint16_t id;
+    const char *name;
+    cry_key_type key;  /* CRY_KEY_RSA, or the curve the scheme names for ECDSA */
+    bool pss;
+} sigalg_info;
+const sigalg_info *sigalg_find(uint16_t id);
+uint16_t sigalg_by_name(const char *name, size_t len);
+extern const uint16_t sigalg_default_order[];
+extern const size_t sigalg_default_count;
+
+uint16_t group_by_name(const char *name, size_t len);
+extern const uint16_t group_default_order[];
+extern const size_t group_default_count;
+
+/* ---- config --------------------------------------------------------------------------------- */
+#define MTLS_MAX_SUITES 16
+#define MTLS_MAX_GROUPS 8
+#define MTLS_MAX_SIGALGS 16
+#define MTLS_MAX_ALPN_WIRE 256
+
+struct mtls_config {
+    atomic_int refs;
+    atomic_bool frozen;
+    pthread_mutex_t lock; /* guards freezing and the lazy system store */
+
+    /* our identity */
+    x509_cert **chain;
+    size_t chain_len;
+    cry_pkey *key;
+    cry_key_type key_type;
+
+    /* trust */
+    x509_store *ca;        /* peer verification */
+    x509_store *client_ca; /* server: client certificates; NULL means use `ca` */
+    bool ca_set;
+    bool insecure;
+    mtls_verify_mode verify_client;
+
+    /* preferences */
+    uint16_t suites[MTLS_MAX_SUITES];
+    size_t n_suites;
+    uint16_t groups[MTLS_MAX_GROUPS];
+    size_t n_groups;
+    uint16_t sigalgs[MTLS_MAX_SIGALGS];
+    size_t n_sigalgs;
+    uint8_t alpn_wire[MTLS_MAX_ALPN_WIRE]; /* ProtocolNameList without its 2-byte length */
+    size_t alpn_len;
+    bool prefer_client_order;
+    bool require_ems;
+
+    /* callbacks */
+    mtls_trace_fn *trace;
+    void *trace_arg;
+    mtls_keylog_fn *keylog;
+    void *keylog_arg;
+    mtls_verify_fn *verify_cb;
+    void *verify_arg;
+    mtls_time_fn *time_fn;
+    void *time_arg;
+};
+
+mtls_config *config_ref(mtls_config *cfg);
+/* Freeze on first use; loads the system trust store if a client needs it.  */
+mtls_err config_freeze(mtls_config *cfg, bool as_client);
+int64_t config_now(const mtls_config *cfg);
+
+/* ---- record protection (src/record) ----------------------------------------------------------- */
+typedef struct rec_prot {
+    cry_aead *aead;       /* NULL: no protection (before ChangeCipherSpec) */
+    uint8_t iv[12];       /* GCM: 4-byte salt; ChaCha: 12-byte IV */
+    uint8_t fixed_iv_len;
+    uint64_t seq;
+} rec_prot;
+
+mtls_err rec_prot_init(rec_prot *p, const suite_info *s, const uint8_t *key, const uint8_t *iv,
+                       int encrypt);
+void rec_prot_clear(rec_prot *p);
+/* Bytes a protected record adds before and after the plaintext. */
+size_t rec_prefix_len(const rec_prot *p);
+size_t rec_overhead(const rec_prot *p);
+/* Seal in place.  `rec` points at a record whose plaintext (plain_len bytes) already sits at
+ * rec + TLS_RECORD_HEADER + rec_prefix_len(p), with room for the tag behind it.  Writes the
+ * header and returns the whole record length in *rec_len. */
+mtls_err rec_seal(rec_prot *p, uint8_t type, uint8_t *rec, size_t plain_len, size_t *rec_len);
+/* Open in place.  `rec` is a whole record (header included, rec_len bytes).  On success
+ * the plaintext pointer and length point into `rec`. */
+mtls_err rec_open(rec_prot *p, uint8_t *rec, size_t rec_len, uint8_t **plain, size_t *plain_len);
+
+/* ---- key schedule (src/keysched) ---------------------------------------------------------- */
+/* TLS 1.2 PRF (RFC 5246 5): P_<hash>(secret, label + seed1 + seed2). */
+int ks_prf12(cry_hash_alg alg, const uint8_t *secret, size_t secret_len, const char *label,
+             const uint8_t *seed1, size_t seed1_len, const uint8_t *seed2, size_t seed2_len,
+             uint8_t *out, size_t out_len);
+
+/* ---- the connection ------------------------------------------------------------------------ */
+struct hs; /* src/handshake/hs.h */
+
+typedef struct dynbuf {
+    uint8_t *p;
+    size_t len; /* bytes in use, from p */
+    size_t cap;
+} dynbuf;
+bool dynbuf_reserve(dynbuf *b, size_t extra, size_t max);
+bool dynbuf_append(dynbuf *b, const void *data, size_t len, size_t max);
+void dynbuf_consume(dynbuf *b, size_t n);
+void dynbuf_free(dynbuf *b, bool wipe);
+
+struct mtls_conn {
+    mtls_config *cfg;
+    bool is_server;
+    bool established;
+    mtls_err error; /* first fatal error */
+    char error_detail[512];
+    int alert_sent;
+    int alert_received;
+    bool close_sent;
+    bool close_received;
+    bool eof;
+    void *userdata;
+
+    /* receive side: raw bytes [rstart, rlen) of rbuf; a pending application-data record's
+     * plaintext is [app_off, app_off + app_len) and its whole record ends at app_end. */
+    uint8_t *rbuf;
+    size_t rcap, rstart, rlen;
+    size_t app_off, app_len, app_end;
+    bool app_pending;
+    unsigned empty_records;
+    unsigned warning_alerts;
+    unsigned renego_refused;
+
+    /* send side: bytes [soff, slen) of sbuf are waiting for the transport. */
+    dynbuf sbuf;
+    size_t soff;
+
+    rec_prot rd, wr;
+    bool version_fixed; /* record version must now be exactly TLS 1.2 */
+
+    struct hs *hs; /* freed once established */
+
+    /* what was negotiated (kept after the handshake) */
+    uint16_t version, suite, group, sigalg, peer_sigalg;
+    bool ems, resumed, peer_cert_presented;
+    char *server_name;
+    char alpn[256];
+    uint8_t client_random[32];
+    x509_cert **peer_chain;
+    size_t peer_chain_len;
+};
+
+/* Fatal error: remember the first one, queue its alert (once), return it. */
+mtls_err conn_fail(mtls_conn *c, mtls_err err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Queue a record with `len` bytes of `data`, fragmented and protected with the write state. */
+mtls_err conn_send_record(mtls_conn *c, uint8_t type, const uint8_t *data, size_t len);
+mtls_err conn_send_alert(mtls_conn *c, int level, int alert);
+
+int err_alert(mtls_err e);
+int err_is_certificate(mtls_err e);
+
+/* ---- handshake entry points (src/handshake) ------------------------------------------------ */
+mtls_err hs_new(mtls_conn *c);
+void hs_free(struct hs *hs);
+/* Run the handshake as far as it goes without new input. */
+mtls_err hs_advance(mtls_conn *c);
+/* Plaintext of a handshake record / a ChangeCipherSpec record. */
+mtls_err hs_on_handshake_data(mtls_conn *c, const uint8_t *data, size_t len);
+mtls_err hs_on_ccs(mtls_conn *c, const uint8_t *data, size_t len);
+void hs_trace(const mtls_conn *c, char dir, const char *what, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+#endif

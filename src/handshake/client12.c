@@ -1,0 +1,428 @@
+/*
+ * client12.c -- the TLS 1.2 client, one handler per state, in the order of RFC 5246 7.3 and the
+ * seed:
+ *
+ *   1. send ClientHello (version, random, suites, null compression, extensions)
+ *   2. read ServerHello: check every choice against what we offered
+ *   3. read Certificate: parse with our X.509 code, verify chain and host name
+ *      read ServerKeyExchange (ECDHE): check group and signature scheme were offered, verify
+ *   4. read CertificateRequest (optional): decide whether we can answer with our certificate
+ *   5. read ServerHelloDone
+ *   6-11. send [Certificate], ClientKeyExchange, [CertificateVerify], ChangeCipherSpec, Finished
+ *   13-15. read ChangeCipherSpec (driver.c), read and check the server's Finished
+ */
+#include <arpa/inet.h>
+#include <string.h>
+
+#include "hs.h"
+
+static bool is_ip_literal(const char *name)
+{
+    uint8_t buf[16];
+    return inet_pton(AF_INET, name, buf) == 1 || inet_pton(AF_INET6, name, buf) == 1;
+}
+
+static bool offers_ecdhe(const mtls_config *cfg)
+{
+    for (size_t i = 0; i < cfg->n_suites; i++)
+        if (suite_find(cfg->suites[i])->kx == KX_ECDHE)
+            return true;
+    return false;
+}
+
+mtls_err c12_send_client_hello(mtls_conn *c)
+{
+    struct hs *hs = c->hs;
+    const mtls_config *cfg = c->cfg;
+    if (!cry_random(hs->client_random, 32))
+        return hs_fail(c, MTLS_ERR_RNG, "no randomness for ClientHello.random");
+    memcpy(c->client_random, hs->client_random, 32);
+    bool sni = c->server_name && c->server_name[0] && !is_ip_literal(c->server_name);
+    size_t max = 512 + (sni ? strlen(c->server_name) : 0) + cfg->alpn_len;
+
+    wr w;
+    mtls_err err = hs_msg_begin(c, &w, TLS_HS_CLIENT_HELLO, max);
+    if (err)
+        return err;
+    wr_u16(&w, MTLS_VERSION_TLS12);
+    wr_bytes(&w, hs->client_random, 32);
+    wr_u8(&w, (uint8_t)hs->session_id_len);
+    wr_bytes(&w, hs->session_id, hs->session_id_len);
+    size_t suites = wr_open_u16(&w);
+    for (size_t i = 0; i < cfg->n_suites; i++)
+        wr_u16(&w, cfg->suites[i]);
+    wr_close_u16(&w, suites);
+    wr_u8(&w, 1);
+    wr_u8(&w, 0); /* null compression only */
+
+    size_t exts = wr_open_u16(&w);
+    if (sni)
+        ext_sni_build(&w, c->server_name);
+    if (offers_ecdhe(cfg)) {
+        ext_groups_build(&w, cfg->groups, cfg->n_groups);
+        ext_point_formats_build(&w);
+    }
+    ext_sigalgs_build(&w, cfg->sigalgs, cfg->n_sigalgs);
+    ext_empty_build(&w, TLS_EXT_EXTENDED_MASTER_SECRET);
+    /* RFC 5746 3.4: an initial ClientHello carries an empty renegotiation_info (or the SCSV). */
+    wr_u16(&w, TLS_EXT_RENEGOTIATION_INFO);
+    wr_u16(&w, 1);
+    wr_u8(&w, 0);
+    if (cfg->alpn_len)
+        ext_alpn_build(&w, cfg->alpn_wire, cfg->alpn_len);
+    wr_close_u16(&w, exts);
+
+    if ((err = hs_msg_end(c, &w)) || (err = hs_flush(c)))
+        return err;
+
+    char s[600], g[120], a[400];
+    hs_names(s, sizeof(s), cfg->suites, cfg->n_suites, mtls_suite_name);
+    hs_names(g, sizeof(g), cfg->groups, cfg->n_groups, mtls_group_name);
+    hs_names(a, sizeof(a), cfg->sigalgs, cfg->n_sigalgs, mtls_sigalg_name);
+    hs_trace(c, '*', "ClientHello",
+             "offers version TLS 1.2; suites %s; groups %s; signature algorithms %s; "
+             "compression null; SNI %s; extended master secret; secure renegotiation%s",
+             s, g, a, sni ? c->server_name : "(none)", cfg->alpn_len ? "; ALPN" : "");
+    hs->state = C12_READ_SERVER_HELLO;
+    return MTLS_OK;
+}
+
+mtls_err c12_read_server_hello(mtls_conn *c, const msg *m)
+{
+    struct hs *hs = c->hs;
+    const mtls_config *cfg = c->cfg;
+    if (m->type != TLS_HS_SERVER_HELLO)
+        return hs_fail(c, MTLS_ERR_UNEXPECTED_MESSAGE, "received %s while waiting for ServerHello",
+                       hs_msg_name(m->type));
+    rd body = m->body, sid;
+    uint16_t version, suite;
+    uint8_t compression;
+    if (!rd_u16(&body, &version) || !rd_copy(&body, hs->server_random, 32) ||
+        !rd_vec8(&body, &sid) || sid.n > 32 || !rd_u16(&body, &suite) ||
+        !rd_u8(&body, &compression))
+        return hs_fail(c, MTLS_ERR_DECODE, "malformed ServerHello");
+    hello_exts e;
+    memset(&e, 0, sizeof(e));
+    mtls_err err;
+    if (body.n && (err = ext_parse_block(c, &body, &e, true)))
+        return err;
+    if (!rd_done(&body))
+        return hs_fail(c, MTLS_ERR_DECODE, "trailing bytes after ServerHello");
+
+    if (version != MTLS_VERSION_TLS12)
+        return hs_fail(c, MTLS_ERR_PROTOCOL_VERSION,
+                       "the server chose protocol version 0x%04x; mtls speaks only TLS 1.2", version);
+    if (!hs_list_has(cfg->suites, cfg->n_suites, suite))
+        return hs_fail(c, MTLS_ERR_UNOFFERED_SUITE,
+                       "the server chose cipher suite 0x%04x, which was not offered", suite);
+    if (compression != 0)
+        return hs_fail(c, MTLS_ERR_BAD_COMPRESSION, "the server chose compression method %u",
+                       compression);
+    hs->suite = suite_find(suite);
+    memcpy(hs->session_id, sid.p, sid.n);
+    hs->session_id_len = sid.n;
+
+    /* Every extension must answer one we sent. */
+    bool sni_sent = c->server_name && c->server_name[0] && !is_ip_literal(c->server_name);
+    if ((e.server_name.present && (!sni_sent || e.server_name.data.n != 0)) ||
+        e.signature_algorithms.present || e.session_ticket.present ||
+        (e.alpn.present && cfg->alpn_len == 0) ||
+        (e.ec_point_formats.present && !offers_ecdhe(cfg)))
+        return hs_fail(c, MTLS_ERR_UNOFFERED_EXTENSION,
+                       "the server answered with an extension that was not offered");
+    if (e.ec_point_formats.present && (err = ext_point_formats_parse(c, e.ec_point_formats.data)))
+        return err;
+    if (e.alpn.present && (err = ext_alpn_check_server(c, e.alpn.data)))
+        return err;
+    if (e.ems.present && e.ems.data.n != 0)
+        return hs_fail(c, MTLS_ERR_DECODE, "malformed extended_master_secret extension");
+    /* RFC 5746 3.4: without renegotiation_info the server is not known to be safe; like
+     * OpenSSL 3 we refuse such servers. */
+    if (!e.renegotiation_info.present)
+        return hs_fail(c, MTLS_ERR_BAD_RENEGOTIATION_INFO,
+                       "the server does not support secure renegotiation (RFC 5746)");
+    if ((err = ext_reneg_check(c, e.renegotiation_info.data)))
+        return err;
+    c->ems = e.ems.present;
+    if (!c->ems && cfg->require_ems)
+        return hs_fail(c, MTLS_ERR_EMS_REQUIRED,
+                       "the server does not support extended master secret (RFC 7627)");
+
+    c->version = version;
+    c->suite = suite;
+    c->version_fixed = true;
+    if ((err = hs_transcript_start(c)) || (err = hs_transcript_add(c, m->raw, m->raw_len)))
+        return err;
+    hs_trace(c, '<', "ServerHello", "version TLS 1.2, suite %s, compression null%s%s%s",
+             hs->suite->name, c->ems ? ", extended master secret" : "",
+             c->alpn[0] ? ", ALPN " : "", c->alpn);
+    hs->state = C12_READ_SERVER_CERT;
+    return MTLS_OK;
+}
+
+mtls_err c12_read_server_cert(mtls_conn *c, const msg *m)
+{
+    struct hs *hs = c->hs;
+    if (m->type != TLS_HS_CERTIFICATE)
+        return hs_fail(c, MTLS_ERR_UNEXPECTED_MESSAGE, "received %s while waiting for Certificate",
+                       hs_msg_name(m->type));
+    mtls_err err = msg_certificate_parse(c, m->body, &hs->peer_chain, &hs->peer_chain_len);
+    if (err)
+        return err;
+    if (hs->peer_chain_len == 0)
+        return hs_fail(c, MTLS_ERR_CERT_PARSE, "the server sent an empty Certificate message");
+    if ((err = hs_transcript_add(c, m->raw, m->raw_len)))
+        return err;
+    const cry_pkey *key = x509_cert_pubkey(hs->peer_chain[0]);
+    cry_key_type kt = cry_pkey_type(key);
+    hs_trace(c, '<', "Certificate", "%zu certificate(s); subject %s; issuer %s; key %s-%u",
+             hs->peer_chain_len, x509_cert_subject(hs->peer_chain[0]),
+             x509_cert_issuer(hs->peer_chain[0]), kt == CRY_KEY_RSA ? "RSA" : "EC",
+             cry_pkey_bits(key));
+    bool fits = hs->suite->auth == AUTH_RSA ? kt == CRY_KEY_RSA
+                                            : (kt == CRY_KEY_EC_P256 || kt == CRY_KEY_EC_P384);
+    if (!fits)
+        return hs_fail(c, MTLS_ERR_CERT_WRONG_TYPE,
+                       "the server's certificate key (%s) does not fit suite %s",
+                       kt == CRY_KEY_RSA ? "RSA" : "EC", hs->suite->name);
+    if ((err = hs_verify_peer_chain(c)))
+        return err;
+    hs->state = hs->suite->kx == KX_ECDHE ? C12_READ_SERVER_KEY_EXCHANGE
+                                           : C12_READ_CERT_REQUEST_OR_SERVER_DONE;
+    return MTLS_OK;
+}
+
+mtls_err c12_read_server_key_exchange(mtls_conn *c, const msg *m)
+{
+    struct hs *hs = c->hs;
+    const mtls_config *cfg = c->cfg;
+    if (m->type != TLS_HS_SERVER_KEY_EXCHANGE)
+        return hs_fail(c, MTLS_ERR_UNEXPECTED_MESSAGE,
+                       "received %s while waiting for ServerKeyExchange", hs_msg_name(m->type));
+    /* RFC 8422 5.4: ServerECDHParams { ECParameters curve_params; ECPoint public; } + signature */
+    rd body = m->body, point;
+    uint8_t curve_type;
+    uint16_t group, sigalg;
+    const uint8_t *sig;
+    size_t sig_len;
+    if (!rd_u8(&body, &curve_type) || !rd_u16(&body, &group) || !rd_vec8(&body, &point) ||
+        point.n == 0)
+        return hs_fail(c, MTLS_ERR_DECODE, "malformed ServerKeyExchange");
+    size_t params_len = (size_t)(point.p + point.n - m->body.p);
+    if (msg_signed_parse(&body, &sigalg, &sig, &sig_len) || !rd_done(&body))
+        return hs_fail(c, MTLS_ERR_DECODE, "malformed ServerKeyExchange signature");
+    if (curve_type != 3)
+        return hs_fail(c, MTLS_ERR_ILLEGAL_PARAMETER, "ServerKeyExchange curve type %u is not "
+                       "named_curve", curve_type);
+    if (!hs_list_has(cfg->groups, cfg->n_groups, group))
+        return hs_fail(c, MTLS_ERR_UNOFFERED_GROUP,
+                       "the server chose group 0x%04x, which was not offered", group);
+    if (point.n > sizeof(hs->peer_pub))
+        return hs_fail(c, MTLS_ERR_BAD_KEY_SHARE, "the server's ECDHE public value is too long");
+    const cry_pkey *key = x509_cert_pubkey(c->peer_chain[0]);
+    if (!hs_list_has(cfg->sigalgs, cfg->n_sigalgs, sigalg) || !hs_sigalg_fits_key(sigalg, key))
+        return hs_fail(c, MTLS_ERR_UNOFFERED_SIGALG,
+                       "the server signed with scheme 0x%04x, which was not offered or does not fit "
+                       "its key", sigalg);
+    /* RFC 5246 7.4.3: signed over client_random + server_random + params. */
+    uint8_t signed_data[64 + 4 + 255];
+    memcpy(signed_data, hs->client_random, 32);
+    memcpy(signed_data + 32, hs->server_random, 32);
+    memcpy(signed_data + 64, m->body.p, params_len);
+    if (!cry_verify(key, sigalg, signed_data, 64 + params_len, sig, sig_len))
+        return hs_fail(c, MTLS_ERR_BAD_SIGNATURE,
+                       "the server's ServerKeyExchange signature (%s) does not verify",
+                       mtls_sigalg_name(sigalg));
+    hs->proofs |= PROOF_SKE_SIG;
+    memcpy(hs->peer_pub, point.p, point.n);
+    hs->peer_pub_len = point.n;
+    hs->group = group;
+    c->group = group;
+    c->sigalg = sigalg;
+    mtls_err err = hs_transcript_add(c, m->raw, m->raw_len);
+    if (err)
+        return err;
+    hs_trace(c, '<', "ServerKeyExchange", "ECDHE group %s, %zu-byte public value, signed with %s "
+             "(signature verified)", mtls_group_name(group), point.n, mtls_sigalg_name(sigalg));
+    hs->state = C12_READ_CERT_REQUEST_OR_SERVER_DONE;
+    return MTLS_OK;
+}
+
+static mtls_err read_cert_request(mtls_conn *c, const msg *m)
+{
+    struct hs *hs = c->hs;
+    const mtls_config *cfg = c->cfg;
+    rd body = m->body, types, cas;
+    if (!rd_vec8(&body, &types) || types.n == 0)
+        return hs_fail(c, MTLS_ERR_DECODE, "malformed CertificateRequest");
+    /* supported_signature_algorithms has the signature_algorithms extension's format. */
+    const uint8_t *algs_at = body.p;
+    rd algs;
+    if (!rd_vec16(&body, &algs))
+        return hs_fail(c, MTLS_ERR_DECODE, "malformed CertificateRequest signature algorithms");
+    mtls_err err = ext_sigalgs_parse(c, rd_init(algs_at, 2 + algs.n), hs->peer_sigalgs,
+                                     &hs->n_peer_sigalgs);
+    if (err)
+        return err;
+    size_t n_ca = 0;
+    if (!rd_vec16(&body, &cas) || !rd_done(&body))
+        return hs_fail(c, MTLS_ERR_DECODE, "malformed CertificateRequest authorities");
+    while (cas.n) {
+        rd dn;
+        if (!rd_vec16(&cas, &dn) || dn.n == 0)
+            return hs_fail(c, MTLS_ERR_DECODE, "malformed distinguished name in CertificateRequest");
+        n_ca++;
+    }
+    for (size_t i = 0; i < types.n; i++) {
+        hs->cr_rsa_ok |= types.p[i] == 1;   /* rsa_sign */
+        hs->cr_ecdsa_ok |= types.p[i] == 64; /* ecdsa_sign */
+    }
+    hs->cert_requested = true;
+    bool type_ok = cfg->key && (cfg->key_type == CRY_KEY_RSA ? hs->cr_rsa_ok : hs->cr_ecdsa_ok);
+    hs->cv_sigalg = type_ok ? hs_pick_sigalg(c, hs->peer_sigalgs, hs->n_peer_sigalgs) : 0;
+    hs->client_sends_cert = type_ok && hs->cv_sigalg != 0;
+    if ((err = hs_transcript_add(c, m->raw, m->raw_len)))
+        return err;
+    hs_trace(c, '<', "CertificateRequest", "the server asks for a client certificate (%zu CA "
+             "names); %s", n_ca,
+             hs->client_sends_cert ? "we will send ours"
+             : cfg->key ? "our certificate does not fit what it accepts: we send none"
+                        : "we have none to send");
+    hs->state = C12_READ_SERVER_DONE;
+    return MTLS_OK;
+}
+
+mtls_err c12_read_cert_request_or_server_done(mtls_conn *c, const msg *m)
+{
+    struct hs *hs = c->hs;
+    if (m->type == TLS_HS_CERTIFICATE_REQUEST && hs->state == C12_READ_CERT_REQUEST_OR_SERVER_DONE)
+        return read_cert_request(c, m);
+    if (m->type != TLS_HS_SERVER_HELLO_DONE)
+        return hs_fail(c, MTLS_ERR_UNEXPECTED_MESSAGE, "received %s while waiting for %s",
+                       hs_msg_name(m->type),
+                       hs->state == C12_READ_SERVER_DONE ? "ServerHelloDone"
+                                                         : "CertificateRequest or ServerHelloDone");
+    if (m->body.n != 0)
+        return hs_fail(c, MTLS_ERR_DECODE, "ServerHelloDone is not empty");
+    mtls_err err = hs_transcript_add(c, m->raw, m->raw_len);
+    if (err)
+        return err;
+    if (!hs->client_sends_cert)
+        hs_transcript_drop_buffer(c);
+    hs_trace(c, '<', "ServerHelloDone", "the server is done with its part of the negotiation");
+    hs->state = C12_SEND_CLIENT_FLIGHT;
+    return MTLS_OK;
+}
+
+static mtls_err send_client_key_exchange(mtls_conn *c)
+{
+    struct hs *hs = c->hs;
+    wr w;
+    mtls_err err;
+    if (hs->suite->kx == KX_RSA) {
+        /* RFC 5246 7.4.7.1: PreMasterSecret = client_version (the one in ClientHello) || 46
+         * random bytes, RSA-encrypted to the server's certificate key. */
+        const cry_pkey *key = x509_cert_pubkey(c->peer_chain[0]);
+        be16_put(hs->premaster, MTLS_VERSION_TLS12);
+        if (!cry_random(hs->premaster + 2, 46))
+            return hs_fail(c, MTLS_ERR_RNG, "no randomness for the premaster secret");
+        hs->premaster_len = 48;
+        size_t max = cry_pkey_max_sig_len(key);
+        if ((err = hs_msg_begin(c, &w, TLS_HS_CLIENT_KEY_EXCHANGE, 2 + max)))
+            return err;
+        size_t vec = wr_open_u16(&w);
+        uint8_t *ct = wr_reserve(&w, max);
+        size_t ct_len = 0;
+        if (!ct || !cry_rsa_encrypt_pkcs1(key, hs->premaster, 48, ct, max, &ct_len))
+            return hs_fail(c, MTLS_ERR_CRYPTO, "RSA encryption of the premaster secret failed");
+        w.len -= max - ct_len;
+        wr_close_u16(&w, vec);
+        if ((err = hs_msg_end(c, &w)))
+            return err;
+        hs_trace(c, '*', "ClientKeyExchange", "RSA-encrypted PreMasterSecret (%zu bytes) to the "
+                 "server's certificate key", ct_len);
+        return MTLS_OK;
+    }
+    hs->kex = cry_kex_new(hs->group);
+    uint8_t pub[133];
+    size_t pub_len;
+    if (!hs->kex || !cry_kex_public(hs->kex, pub, sizeof(pub), &pub_len))
+        return hs_fail(c, MTLS_ERR_CRYPTO, "ECDHE key generation failed");
+    if (!cry_kex_derive(hs->kex, hs->peer_pub, hs->peer_pub_len, hs->premaster,
+                        sizeof(hs->premaster), &hs->premaster_len))
+        return hs_fail(c, MTLS_ERR_BAD_KEY_SHARE, "the server's ECDHE public value is invalid");
+    cry_kex_free(hs->kex);
+    hs->kex = NULL;
+    if ((err = hs_msg_begin(c, &w, TLS_HS_CLIENT_KEY_EXCHANGE, 1 + pub_len)))
+        return err;
+    wr_u8(&w, (uint8_t)pub_len);
+    wr_bytes(&w, pub, pub_len);
+    if ((err = hs_msg_end(c, &w)))
+        return err;
+    hs_trace(c, '*', "ClientKeyExchange", "our ECDHE %s public value (%zu bytes)",
+             mtls_group_name(hs->group), pub_len);
+    return MTLS_OK;
+}
+
+static mtls_err send_cert_verify(mtls_conn *c)
+{
+    struct hs *hs = c->hs;
+    const mtls_config *cfg = c->cfg;
+    size_t max = cry_pkey_max_sig_len(cfg->key);
+    wr w;
+    mtls_err err = hs_msg_begin(c, &w, TLS_HS_CERTIFICATE_VERIFY, 4 + max);
+    if (err)
+        return err;
+    wr_u16(&w, hs->cv_sigalg);
+    size_t vec = wr_open_u16(&w);
+    uint8_t *sig = wr_reserve(&w, max);
+    size_t sig_len = 0;
+    /* RFC 5246 7.4.8: the signature covers all handshake messages so far. */
+    if (!sig || !cry_sign(cfg->key, hs->cv_sigalg, hs->tbuf.p, hs->tbuf.len, sig, max, &sig_len))
+        return hs_fail(c, MTLS_ERR_CRYPTO, "signing CertificateVerify failed");
+    w.len -= max - sig_len;
+    wr_close_u16(&w, vec);
+    hs_transcript_drop_buffer(c);
+    if ((err = hs_msg_end(c, &w)))
+        return err;
+    c->peer_sigalg = hs->cv_sigalg;
+    hs_trace(c, '*', "CertificateVerify", "signed the transcript with our key (%s)",
+             mtls_sigalg_name(hs->cv_sigalg));
+    return MTLS_OK;
+}
+
+mtls_err c12_send_client_flight(mtls_conn *c)
+{
+    struct hs *hs = c->hs;
+    const mtls_config *cfg = c->cfg;
+    mtls_err err;
+    if (hs->cert_requested) {
+        err = msg_certificate_build(c, cfg->chain, hs->client_sends_cert ? cfg->chain_len : 0);
+        if (err)
+            return err;
+        if (hs->client_sends_cert)
+            hs_trace(c, '*', "Certificate", "our certificate: %s", x509_cert_subject(cfg->chain[0]));
+        else
+            hs_trace(c, '*', "Certificate", "empty: no client certificate");
+    }
+    if ((err = send_client_key_exchange(c)) || (err = hs_derive_keys(c)))
+        return err;
+    if (hs->client_sends_cert && (err = send_cert_verify(c)))
+        return err;
+    if ((err = hs_send_ccs(c)) || (err = msg_finished_build(c)) || (err = hs_flush(c)))
+        return err;
+    hs->state = C12_READ_CCS;
+    return MTLS_OK;
+}
+
+mtls_err c12_read_finished(mtls_conn *c, const msg *m)
+{
+    if (m->type != TLS_HS_FINISHED)
+        return hs_fail(c, MTLS_ERR_UNEXPECTED_MESSAGE, "received %s while waiting for Finished",
+                       hs_msg_name(m->type));
+    mtls_err err = msg_finished_check(c, m);
+    if (err)
+        return err;
+    c->hs->state = HS_DONE;
+    return MTLS_OK;
+}

@@ -1,0 +1,540 @@
+/*
+ * driver.c -- the handshake driver: reassembly of handshake messages from records, the state
+ * loop, the transcript, flight framing, ChangeCipherSpec, key derivation and the proof check
+ * before traffic.
+ *
+ * Happy paths (RFC 5246 7.3; the seed's numbered steps):
+ *   client: SEND_CLIENT_HELLO -> READ_SERVER_HELLO -> READ_SERVER_CERT -> [READ_SERVER_KEY_EXCHANGE]
+ *           -> READ_CERT_REQUEST_OR_SERVER_DONE -> [READ_SERVER_DONE] -> SEND_CLIENT_FLIGHT
+ *           (Certificate, ClientKeyExchange, CertificateVerify, CCS, Finished) -> READ_CCS
+ *           -> READ_FINISHED -> DONE
+ *   server: READ_CLIENT_HELLO -> SEND_SERVER_FLIGHT (ServerHello, Certificate, [ServerKeyExchange],
+ *           [CertificateRequest], ServerHelloDone) -> [READ_CLIENT_CERT] -> READ_CLIENT_KEY_EXCHANGE
+ *           -> [READ_CERT_VERIFY] -> READ_CCS -> READ_FINISHED -> SEND_FINISHED (CCS, Finished)
+ *           -> DONE
+ *
+ * Invariants: a message is handled only when complete; its length is checked against
+ * MTLS_MAX_HANDSHAKE_MSG as soon as its header is in; a ChangeCipherSpec is accepted only in a
+ * READ_CCS state with no partial handshake message buffered; secrets are wiped as soon as the
+ * next stage no longer needs them.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hs.h"
+
+#define HS_OUT_MAX (MTLS_MAX_HANDSHAKE_MSG + 64 * 1024)
+
+const char *hs_msg_name(uint8_t type)
+{
+    switch (type) {
+    case TLS_HS_HELLO_REQUEST: return "HelloRequest";
+    case TLS_HS_CLIENT_HELLO: return "ClientHello";
+    case TLS_HS_SERVER_HELLO: return "ServerHello";
+    case TLS_HS_NEW_SESSION_TICKET: return "NewSessionTicket";
+    case TLS_HS_CERTIFICATE: return "Certificate";
+    case TLS_HS_SERVER_KEY_EXCHANGE: return "ServerKeyExchange";
+    case TLS_HS_CERTIFICATE_REQUEST: return "CertificateRequest";
+    case TLS_HS_SERVER_HELLO_DONE: return "ServerHelloDone";
+    case TLS_HS_CERTIFICATE_VERIFY: return "CertificateVerify";
+    case TLS_HS_CLIENT_KEY_EXCHANGE: return "ClientKeyExchange";
+    case TLS_HS_FINISHED: return "Finished";
+    default: return "unknown handshake message";
+    }
+}
+
+mtls_err hs_new(mtls_conn *c)
+{
+    struct hs *hs = calloc(1, sizeof(*hs));
+    if (!hs)
+        return MTLS_ERR_NO_MEMORY;
+    hs->state = c->is_server ? S12_READ_CLIENT_HELLO : C12_SEND_CLIENT_HELLO;
+    hs->keep_tbuf = true;
+    c->hs = hs;
+    return MTLS_OK;
+}
+
+void hs_free(struct hs *hs)
+{
+    if (!hs)
+        return;
+    dynbuf_free(&hs->in, true);
+    dynbuf_free(&hs->out, true);
+    dynbuf_free(&hs->tbuf, false);
+    cry_hash_free(hs->transcript);
+    cry_kex_free(hs->kex);
+    x509_chain_free(hs->peer_chain, hs->peer_chain_len);
+    cry_wipe(hs, sizeof(*hs));
+    free(hs);
+}
+
+void hs_trace(const mtls_conn *c, char dir, const char *what, const char *fmt, ...)
+{
+    if (!c->cfg->trace)
+        return;
+    char detail[1024];
+    detail[0] = 0;
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(detail, sizeof(detail), fmt, ap);
+        va_end(ap);
+    }
+    c->cfg->trace(c->cfg->trace_arg, c, dir, what, detail);
+}
+
+mtls_err hs_fail(mtls_conn *c, mtls_err err, const char *fmt, ...)
+{
+    if (c->error)
+        return c->error;
+    char detail[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof(detail), fmt, ap);
+    va_end(ap);
+    return conn_fail(c, err, "%s", detail);
+}
+
+void hs_names(char *out, size_t cap, const uint16_t *ids, size_t n, const char *(*name)(uint16_t))
+{
+    size_t used = 0;
+    out[0] = 0;
+    for (size_t i = 0; i < n && used < cap; i++) {
+        const char *s = name(ids[i]);
+        int k = s ? snprintf(out + used, cap - used, "%s%s", i ? ", " : "", s)
+                  : snprintf(out + used, cap - used, "%s0x%04x", i ? ", " : "", ids[i]);
+        if (k < 0)
+            break;
+        used += (size_t)k;
+    }
+}
+
+bool hs_list_has(const uint16_t *list, size_t n, uint16_t v)
+{
+    for (size_t i = 0; i < n; i++)
+        if (list[i] == v)
+            return true;
+    return false;
+}
+
+bool hs_sigalg_fits_key(uint16_t sigalg, const cry_pkey *key)
+{
+    const sigalg_info *s = sigalg_find(sigalg);
+    if (!s || !key)
+        return false;
+    cry_key_type kt = cry_pkey_type(key);
+    if (s->key == CRY_KEY_RSA)
+        return kt == CRY_KEY_RSA;
+    /* TLS 1.2 does not bind the ECDSA curve to the hash; any ECDSA scheme signs with any curve
+     * we support, but we prefer the matching one (hs_pick_sigalg). */
+    return kt == CRY_KEY_EC_P256 || kt == CRY_KEY_EC_P384;
+}
+
+uint16_t hs_pick_sigalg(const mtls_conn *c, const uint16_t *offered, size_t n)
+{
+    const mtls_config *cfg = c->cfg;
+    cry_key_type kt = cry_pkey_type(cfg->key);
+    /* First pass: schemes that name our curve exactly; second: any that fits. */
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < cfg->n_sigalgs; i++) {
+            uint16_t s = cfg->sigalgs[i];
+            if (!hs_list_has(offered, n, s) || !hs_sigalg_fits_key(s, cfg->key))
+                continue;
+            if (pass == 0 && sigalg_find(s)->key != kt)
+                continue;
+            return s;
+        }
+    return 0;
+}
+
+/* ---- transcript -------------------------------------------------------------------------------- */
+
+mtls_err hs_transcript_add(mtls_conn *c, const uint8_t *p, size_t len)
+{
+    struct hs *hs = c->hs;
+    if (hs->transcript && !cry_hash_update(hs->transcript, p, len))
+        return MTLS_ERR_CRYPTO;
+    if (hs->keep_tbuf && !dynbuf_append(&hs->tbuf, p, len, 4 * MTLS_MAX_HANDSHAKE_MSG))
+        return MTLS_ERR_NO_MEMORY;
+    return MTLS_OK;
+}
+
+mtls_err hs_transcript_start(mtls_conn *c)
+{
+    struct hs *hs = c->hs;
+    hs->transcript = cry_hash_new(hs->suite->prf);
+    if (!hs->transcript)
+        return MTLS_ERR_CRYPTO;
+    if (hs->tbuf.len && !cry_hash_update(hs->transcript, hs->tbuf.p, hs->tbuf.len))
+        return MTLS_ERR_CRYPTO;
+    return MTLS_OK;
+}
+
+mtls_err hs_transcript_hash(mtls_conn *c, uint8_t *out, size_t *out_len)
+{
+    struct hs *hs = c->hs;
+    if (!hs->transcript || !cry_hash_peek(hs->transcript, out))
+        return MTLS_ERR_CRYPTO;
+    *out_len = cry_hash_len(hs->suite->prf);
+    return MTLS_OK;
+}
+
+void hs_transcript_drop_buffer(mtls_conn *c)
+{
+    c->hs->keep_tbuf = false;
+    dynbuf_free(&c->hs->tbuf, false);
+}
+
+/* ---- building and framing ------------------------------------------------------------------ */
+
+mtls_err hs_msg_begin(mtls_conn *c, wr *w, uint8_t type, size_t max_body)
+{
+    struct hs *hs = c->hs;
+    if (!dynbuf_reserve(&hs->out, 4 + max_body, HS_OUT_MAX))
+        return MTLS_ERR_NO_MEMORY;
+    *w = wr_init(hs->out.p + hs->out.len, hs->out.cap - hs->out.len);
+    wr_u8(w, type);
+    wr_open_u24(w);
+    return MTLS_OK;
+}
+
+mtls_err hs_msg_end(mtls_conn *c, wr *w)
+{
+    struct hs *hs = c->hs;
+    wr_close_u24(w, 1);
+    if (!wr_ok(w))
+        return MTLS_ERR_INTERNAL;
+    const uint8_t *m = hs->out.p + hs->out.len;
+    hs->out.len += w->len;
+    hs_trace(c, '>', hs_msg_name(m[0]), NULL);
+    return hs_transcript_add(c, m, w->len);
+}
+
+mtls_err hs_flush(mtls_conn *c)
+{
+    struct hs *hs = c->hs;
+    if (hs->out.len == 0)
+        return MTLS_OK;
+    mtls_err err = conn_send_record(c, TLS_CT_HANDSHAKE, hs->out.p, hs->out.len);
+    cry_wipe(hs->out.p, hs->out.len);
+    hs->out.len = 0;
+    return err;
+}
+
+mtls_err hs_send_ccs(mtls_conn *c)
+{
+    static const uint8_t one = 1;
+    mtls_err err = hs_flush(c);
+    if (!err)
+        err = conn_send_record(c, TLS_CT_CHANGE_CIPHER_SPEC, &one, 1);
+    if (!err)
+        err = hs_install_keys(c, true);
+    hs_trace(c, '>', "ChangeCipherSpec", "from now on our records are encrypted with %s",
+             c->hs->suite->name);
+    return err;
+}
+
+/* ---- keys ------------------------------------------------------------------------------------ */
+
+static void hex(char *out, const uint8_t *p, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[p[i] >> 4];
+        out[2 * i + 1] = digits[p[i] & 15];
+    }
+    out[2 * n] = 0;
+}
+
+mtls_err hs_derive_keys(mtls_conn *c)
+{
+    struct hs *hs = c->hs;
+    const suite_info *s = hs->suite;
+    int ok;
+    if (c->ems) {
+        /* RFC 7627 4: master_secret = PRF(pre_master_secret, "extended master secret",
+         * session_hash)[0..47], session_hash = Hash(handshake messages up to and including
+         * ClientKeyExchange). */
+        uint8_t session_hash[CRY_MAX_HASH];
+        size_t hlen;
+        mtls_err err = hs_transcript_hash(c, session_hash, &hlen);
+        if (err)
+            return err;
+        ok = ks_prf12(s->prf, hs->premaster, hs->premaster_len, "extended master secret",
+                      session_hash, hlen, NULL, 0, hs->master, 48);
+    } else {
+        ok = ks_prf12(s->prf, hs->premaster, hs->premaster_len, "master secret", hs->client_random,
+                      32, hs->server_random, 32, hs->master, 48);
+    }
+    cry_wipe(hs->premaster, sizeof(hs->premaster));
+    if (!ok)
+        return MTLS_ERR_CRYPTO;
+    /* RFC 5246 6.3: key_block = PRF(master, "key expansion", server_random + client_random). */
+    size_t kb_len = 2u * s->key_len + 2u * s->fixed_iv_len;
+    if (!ks_prf12(s->prf, hs->master, 48, "key expansion", hs->server_random, 32,
+                  hs->client_random, 32, hs->key_block, kb_len))
+        return MTLS_ERR_CRYPTO;
+    hs_trace(c, '*', "MasterSecret", "derived with the PRF (%s) from the premaster secret%s",
+             s->prf == CRY_SHA384 ? "SHA-384" : "SHA-256",
+             c->ems ? " and the session hash (extended master secret, RFC 7627)"
+                    : " and both randoms");
+    if (c->cfg->keylog) {
+        char line[13 + 1 + 64 + 1 + 96 + 1];
+        memcpy(line, "CLIENT_RANDOM ", 14);
+        hex(line + 14, hs->client_random, 32);
+        line[14 + 64] = ' ';
+        hex(line + 14 + 65, hs->master, 48);
+        c->cfg->keylog(c->cfg->keylog_arg, c, line);
+        cry_wipe(line, sizeof(line));
+    }
+    return MTLS_OK;
+}
+
+mtls_err hs_install_keys(mtls_conn *c, bool for_write)
+{
+    struct hs *hs = c->hs;
+    const suite_info *s = hs->suite;
+    /* key_block: client_write_key, server_write_key, client_write_IV, server_write_IV */
+    const uint8_t *ckey = hs->key_block, *skey = ckey + s->key_len;
+    const uint8_t *civ = skey + s->key_len, *siv = civ + s->fixed_iv_len;
+    bool client_side = for_write != c->is_server;
+    rec_prot *p = for_write ? &c->wr : &c->rd;
+    return rec_prot_init(p, s, client_side ? ckey : skey, client_side ? civ : siv, for_write);
+}
+
+mtls_err hs_finished_compute(mtls_conn *c, bool from_client, uint8_t out[12])
+{
+    uint8_t h[CRY_MAX_HASH];
+    size_t hlen;
+    mtls_err err = hs_transcript_hash(c, h, &hlen);
+    if (err)
+        return err;
+    /* RFC 5246 7.4.9: verify_data = PRF(master_secret, finished_label,
+     * Hash(handshake_messages))[0..11] */
+    if (!ks_prf12(c->hs->suite->prf, c->hs->master, 48,
+                  from_client ? "client finished" : "server finished", h, hlen, NULL, 0, out, 12))
+        return MTLS_ERR_CRYPTO;
+    return MTLS_OK;
+}
+
+/* ---- peer chain -------------------------------------------------------------------------- */
+
+mtls_err hs_verify_peer_chain(mtls_conn *c)
+{
+    struct hs *hs = c->hs;
+    const mtls_config *cfg = c->cfg;
+    mtls_err verdict = MTLS_OK;
+    char detail[400] = "";
+    if (c->is_server || !cfg->insecure) {
+        const x509_store *anchors = c->is_server && cfg->client_ca ? cfg->client_ca : cfg->ca;
+        x509_verify_params p = {
+            .purpose = c->is_server ? X509_PURPOSE_CLIENT : X509_PURPOSE_SERVER,
+            .host = c->is_server ? NULL : c->server_name,
+            .now = config_now(cfg),
+            .max_depth = 10,
+        };
+        verdict = x509_verify_chain(anchors, hs->peer_chain, hs->peer_chain_len, &p, detail,
+                                    sizeof(detail));
+    }
+    /* Expose the chain to the callback through the usual getters. */
+    c->peer_chain = hs->peer_chain;
+    c->peer_chain_len = hs->peer_chain_len;
+    hs->peer_chain = NULL;
+    hs->peer_chain_len = 0;
+    if (cfg->verify_cb) {
+        mtls_err cb = cfg->verify_cb(cfg->verify_arg, c, verdict);
+        if (cb != verdict && cb != MTLS_OK && detail[0] == 0)
+            snprintf(detail, sizeof(detail), "the application's verify callback rejected %s",
+                     x509_cert_subject(c->peer_chain[0]));
+        if (cb != MTLS_OK && !err_is_certificate(cb))
+            cb = MTLS_ERR_CERT_REJECTED;
+        verdict = cb;
+    }
+    if (verdict != MTLS_OK) {
+        hs_trace(c, '*', "CertificateCheck", "FAILED: %s", detail[0] ? detail : mtls_err_str(verdict));
+        return hs_fail(c, verdict, "%s", detail[0] ? detail : mtls_err_str(verdict));
+    }
+    if (!c->is_server && cfg->insecure)
+        hs_trace(c, '*', "CertificateCheck", "SKIPPED (insecure mode): %s",
+                 x509_cert_subject(c->peer_chain[0]));
+    else
+        hs_trace(c, '*', "CertificateCheck", "ok: %s chains to a trusted CA%s%s",
+                 x509_cert_subject(c->peer_chain[0]), c->server_name && !c->is_server ? ", matches " : "",
+                 c->server_name && !c->is_server ? c->server_name : "");
+    hs->proofs |= PROOF_PEER_CHAIN;
+    return MTLS_OK;
+}
+
+/* ---- the state loop ------------------------------------------------------------------------ */
+
+/* The next complete message in `in`, or false. */
+static bool next_msg(mtls_conn *c, msg *m)
+{
+    dynbuf *in = &c->hs->in;
+    if (in->len < 4)
+        return false;
+    uint32_t len = be24_get(in->p + 1);
+    if (in->len < 4 + (size_t)len)
+        return false;
+    m->type = in->p[0];
+    m->body = rd_init(in->p + 4, len);
+    m->raw = in->p;
+    m->raw_len = 4 + len;
+    return true;
+}
+
+static mtls_err unexpected(mtls_conn *c, const msg *m, const char *wanted)
+{
+    return hs_fail(c, MTLS_ERR_UNEXPECTED_MESSAGE, "received %s while waiting for %s",
+                   hs_msg_name(m->type), wanted);
+}
+
+/* Proof before traffic: the set of checks this mode needs must all have happened. */
+static mtls_err enter_traffic(mtls_conn *c)
+{
+    struct hs *hs = c->hs;
+    unsigned need = PROOF_FINISHED;
+    if (!c->is_server) {
+        need |= PROOF_PEER_CHAIN;
+        if (hs->suite->kx == KX_ECDHE)
+            need |= PROOF_SKE_SIG;
+    } else if (c->peer_cert_presented) {
+        need |= PROOF_PEER_CHAIN | PROOF_CERT_VERIFY;
+    } else if (c->cfg->verify_client == MTLS_VERIFY_REQUIRE) {
+        need |= PROOF_PEER_CHAIN; /* cannot be met: a required certificate never came */
+    }
+    if ((hs->proofs & need) != need)
+        return hs_fail(c, MTLS_ERR_INTERNAL, "handshake ended without all required checks");
+    c->established = true;
+    hs_trace(c, '*', "Established", "%s, %s%s%s, %s", "TLS 1.2", hs->suite->name,
+             c->group ? ", " : "", c->group ? mtls_group_name(c->group) : "",
+             c->ems ? "extended master secret" : "no extended master secret");
+    hs_free(hs);
+    c->hs = NULL;
+    return MTLS_OK;
+}
+
+static mtls_err step(mtls_conn *c, bool *progressed)
+{
+    struct hs *hs = c->hs;
+    msg m;
+    *progressed = true;
+    switch (hs->state) {
+    case C12_SEND_CLIENT_HELLO: return c12_send_client_hello(c);
+    case C12_SEND_CLIENT_FLIGHT: return c12_send_client_flight(c);
+    case S12_SEND_SERVER_FLIGHT: return s12_send_server_flight(c);
+    case S12_SEND_FINISHED: return s12_send_finished(c);
+    case HS_DONE: return enter_traffic(c);
+    case C12_READ_CCS:
+    case S12_READ_CCS:
+        *progressed = false;
+        if (next_msg(c, &m))
+            return unexpected(c, &m, "ChangeCipherSpec");
+        return MTLS_OK;
+    default:
+        break;
+    }
+    if (!next_msg(c, &m)) {
+        *progressed = false;
+        return MTLS_OK;
+    }
+    const char *what = hs_msg_name(m.type);
+    mtls_err err;
+    switch (hs->state) {
+    case C12_READ_SERVER_HELLO: err = c12_read_server_hello(c, &m); break;
+    case C12_READ_SERVER_CERT: err = c12_read_server_cert(c, &m); break;
+    case C12_READ_SERVER_KEY_EXCHANGE: err = c12_read_server_key_exchange(c, &m); break;
+    case C12_READ_CERT_REQUEST_OR_SERVER_DONE:
+    case C12_READ_SERVER_DONE: err = c12_read_cert_request_or_server_done(c, &m); break;
+    case C12_READ_FINISHED: err = c12_read_finished(c, &m); break;
+    case S12_READ_CLIENT_HELLO: err = s12_read_client_hello(c, &m); break;
+    case S12_READ_CLIENT_CERT: err = s12_read_client_cert(c, &m); break;
+    case S12_READ_CLIENT_KEY_EXCHANGE: err = s12_read_client_key_exchange(c, &m); break;
+    case S12_READ_CERT_VERIFY: err = s12_read_cert_verify(c, &m); break;
+    case S12_READ_FINISHED: err = s12_read_finished(c, &m); break;
+    default: err = hs_fail(c, MTLS_ERR_INTERNAL, "handshake in an impossible state"); break;
+    }
+    (void)what;
+    if (err)
+        return err;
+    dynbuf_consume(&c->hs->in, m.raw_len);
+    return MTLS_OK;
+}
+
+mtls_err hs_advance(mtls_conn *c)
+{
+    while (c->hs && c->error == MTLS_OK) {
+        bool progressed;
+        mtls_err err = step(c, &progressed);
+        if (err)
+            return c->error ? c->error : hs_fail(c, err, "%s", mtls_err_str(err));
+        if (!progressed)
+            break;
+    }
+    return c->error;
+}
+
+/* Handshake messages after the handshake: only renegotiation attempts, which we refuse. */
+static mtls_err post_handshake(mtls_conn *c, const uint8_t *data, size_t len)
+{
+    bool hello_request = !c->is_server && len == 4 && data[0] == TLS_HS_HELLO_REQUEST &&
+                         be24_get(data + 1) == 0;
+    bool client_hello = c->is_server && len >= 4 && data[0] == TLS_HS_CLIENT_HELLO;
+    if (!hello_request && !client_hello)
+        return conn_fail(c, MTLS_ERR_UNEXPECTED_MESSAGE,
+                         "the peer sent a handshake message (%s) after the handshake",
+                         hs_msg_name(data[0]));
+    /* RFC 5746 4.2 / 5246 7.4.1.1: decline with a no_renegotiation warning, bounded. */
+    if (++c->renego_refused > 4)
+        return conn_fail(c, MTLS_ERR_RENEGOTIATION, "the peer keeps trying to renegotiate");
+    hs_trace(c, '*', "Renegotiation", "refused (%s)", hs_msg_name(data[0]));
+    return conn_send_alert(c, 1, TLS_ALERT_NO_RENEGOTIATION);
+}
+
+mtls_err hs_on_handshake_data(mtls_conn *c, const uint8_t *data, size_t len)
+{
+    if (!c->hs)
+        return post_handshake(c, data, len);
+    dynbuf *in = &c->hs->in;
+    if (!dynbuf_append(in, data, len, MTLS_MAX_HANDSHAKE_MSG + TLS_MAX_PLAINTEXT + 4))
+        return conn_fail(c, MTLS_ERR_HANDSHAKE_TOO_LARGE, "handshake data exceeds the limit");
+    /* Refuse an oversized length claim as soon as the header is in, before buffering it. */
+    size_t off = 0;
+    while (in->len - off >= 4) {
+        uint32_t mlen = be24_get(in->p + off + 1);
+        if (mlen > MTLS_MAX_HANDSHAKE_MSG)
+            return conn_fail(c, MTLS_ERR_HANDSHAKE_TOO_LARGE,
+                             "the peer announced a %s of %u bytes (limit %u)",
+                             hs_msg_name(in->p[off]), mlen, MTLS_MAX_HANDSHAKE_MSG);
+        if (in->len - off < 4 + (size_t)mlen)
+            break;
+        off += 4 + mlen;
+    }
+    mtls_err err = hs_advance(c);
+    if (err)
+        return err;
+    /* A HelloRequest may reach a client at any time; outside the handshake it is handled above. */
+    return MTLS_OK;
+}
+
+mtls_err hs_on_ccs(mtls_conn *c, const uint8_t *data, size_t len)
+{
+    struct hs *hs = c->hs;
+    if (!hs || (hs->state != C12_READ_CCS && hs->state != S12_READ_CCS))
+        return conn_fail(c, MTLS_ERR_UNEXPECTED_MESSAGE, "ChangeCipherSpec at the wrong time");
+    /* RFC 5246 7.1: the message consists of a single byte of value 1.  A handshake message may
+     * not straddle it. */
+    if (len != 1 || data[0] != 1)
+        return conn_fail(c, MTLS_ERR_DECODE, "malformed ChangeCipherSpec");
+    if (hs->in.len != 0)
+        return conn_fail(c, MTLS_ERR_UNEXPECTED_MESSAGE,
+                         "ChangeCipherSpec in the middle of a handshake message");
+    mtls_err err = hs_install_keys(c, false);
+    if (err)
+        return conn_fail(c, err, NULL);
+    hs_trace(c, '<', "ChangeCipherSpec", "the peer's records are encrypted from now on");
+    hs->state = hs->state == C12_READ_CCS ? C12_READ_FINISHED : S12_READ_FINISHED;
+    return MTLS_OK;
+}

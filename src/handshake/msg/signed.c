@@ -1,0 +1,22 @@
+/*
+ * signed.c -- the TLS 1.2 digitally-signed element (RFC 5246 4.7):
+ *   struct { SignatureAndHashAlgorithm algorithm; opaque signature<0..2^16-1>; }
+ */
+#include "../hs.h"
+
+mtls_err msg_signed_parse(rd *r, uint16_t *sigalg, const uint8_t **sig, size_t *sig_len)
+{
+    rd s;
+    if (!rd_u16(r, sigalg) || !rd_vec16(r, &s) || s.n == 0)
+        return MTLS_ERR_DECODE;
+    *sig = s.p;
+    *sig_len = s.n;
+    return MTLS_OK;
+}
+
+void msg_signed_build(wr *w, uint16_t sigalg, const uint8_t *sig, size_t sig_len)
+{
+    wr_u16(w, sigalg);
+    wr_u16(w, (uint16_t)sig_len);
+    wr_bytes(w, sig, sig_len);
+}

@@ -1,0 +1,438 @@
+/*
+ * server12.c -- the TLS 1.2 server, one handler per state, in the order of RFC 5246 7.3 and the
+ * seed:
+ *
+ *   1. read ClientHello: version floor, suites, null compression, extensions; choose suite,
+ *      group and signature scheme (our preference order unless configured otherwise)
+ *   2-5. send ServerHello, Certificate, [ServerKeyExchange], [CertificateRequest], ServerHelloDone
+ *   6. read the client's Certificate when we asked for one; verify it
+ *   7. read ClientKeyExchange: RSA premaster with implicit rejection, or the ECDHE share
+ *   8. read CertificateVerify when the client sent a certificate
+ *   9-12. read ChangeCipherSpec (driver.c) and the client's Finished
+ *   13-14. send ChangeCipherSpec and Finished
+ */
+#include <string.h>
+
+#include "hs.h"
+
+/* RFC 8422 5.1.1: a client without supported_groups is taken to accept P-256 only. */
+static const uint16_t implicit_groups[] = {MTLS_GROUP_SECP256R1};
+
+static uint16_t pick_group(const mtls_config *cfg, const uint16_t *peer, size_t n)
+{
+    for (size_t i = 0; i < cfg->n_groups; i++)
+        if (hs_list_has(peer, n, cfg->groups[i]))
+            return cfg->groups[i];
+    return 0;
+}
+
+/* Can we do suite `id` with this client?  Fills group and sigalg for ECDHE. */
+static bool suite_usable(mtls_conn *c, uint16_t id, uint16_t *group, uint16_t *sigalg)
+{
+    struct hs *hs = c->hs;
+    const mtls_config *cfg = c->cfg;
+    const suite_info *s = suite_find(id);
+    if (!s)
+        return false;
+    bool key_ok = s->auth == AUTH_RSA ? cfg->key_type == CRY_KEY_RSA
+                                      : (cfg->key_type == CRY_KEY_EC_P256 ||
+                                         cfg->key_type == CRY_KEY_EC_P384);
+    if (!key_ok)
+        return false;
+    if (s->kx == KX_RSA)
+        return true;
+    const uint16_t *groups = hs->n_peer_groups ? hs->peer_groups : implicit_groups;
+    size_t n_groups = hs->n_peer_groups ? hs->n_peer_groups : 1;
+    *group = pick_group(cfg, groups, n_groups);
+    *sigalg = hs_pick_sigalg(c, hs->peer_sigalgs, hs->n_peer_sigalgs);
+    return *group && *sigalg;
+}
+
+static mtls_err choose_suite(mtls_conn *c, rd offered)
+{
+    struct hs *hs = c->hs;
+    const mtls_config *cfg = c->cfg;
+    uint16_t group = 0, sigalg = 0;
+    const size_t n_offered = offered.n / 2;
+    for (size_t i = 0; i < (cfg->prefer_client_order ? n_offered : cfg->n_suites); i++) {
+        uint16_t id;
+        if (cfg->prefer_client_order) {
+            id = be16_get(offered.p + 2 * i);
+            if (!hs_list_has(cfg->suites, cfg->n_suites, id))
+                continue;
+        } else {
+            id = cfg->suites[i];
+            bool client_has = false;
+            for (size_t j = 0; j < n_offered && !client_has; j++)
+                client_has = be16_get(offered.p + 2 * j) == id;
+            if (!client_has)
+                continue;
+        }
+        if (!suite_usable(c, id, &group, &sigalg))
+            continue;
+        hs->suite = suite_find(id);
+        hs->group = hs->suite->kx == KX_ECDHE ? group : 0;
+        c->sigalg = hs->suite->kx == KX_ECDHE ? sigalg : 0;
+        c->group = hs->group;
+        c->suite = id;
+        return MTLS_OK;
+    }
+    return hs_fail(c, MTLS_ERR_NO_SHARED_CIPHER,
+                   "no cipher suite offered by the client fits our configuration and %s key",
+                   cfg->key_type == CRY_KEY_RSA ? "RSA" : "ECDSA");
+}
+
+mtls_err s12_read_client_hello(mtls_conn *c, const msg *m)
+{
+    struct hs *hs = c->hs;
+    const mtls_config *cfg = c->cfg;
+    if (m->type != TLS_HS_CLIENT_HELLO)
+        return hs_fail(c, MTLS_ERR_UNEXPECTED_MESSAGE, "received %s while waiting for ClientHello",
+                       hs_msg_name(m->type));
+    rd body = m->body, sid, suites, comp;
+    uint16_t version;
+    if (!rd_u16(&body, &version) || !rd_copy(&body, hs->client_random, 32) ||
+        !rd_vec8(&body, &sid) || sid.n > 32 || !rd_vec16(&body, &suites) || suites.n < 2 ||
+        suites.n % 2 || !rd_vec8(&body, &comp) || comp.n < 1)
+        return hs_fail(c, MTLS_ERR_DECODE, "malformed ClientHello");
+    hello_exts e;
+    memset(&e, 0, sizeof(e));
+    mtls_err err;
+    if (body.n && (err = ext_parse_block(c, &body, &e, false)))
+        return err;
+    if (!rd_done(&body))
+        return hs_fail(c, MTLS_ERR_DECODE, "trailing bytes after ClientHello");
+    memcpy(c->client_random, hs->client_random, 32);
+
+    /* Versions: TLS 1.2 or a later one (we answer 1.2); SSL 3.0 / TLS 1.0 / 1.1 are refused. */
+    if (version < MTLS_VERSION_TLS12)
+        return hs_fail(c, MTLS_ERR_PROTOCOL_VERSION,
+                       "the client offers at most version 0x%04x (older than TLS 1.2)", version);
+    hs->client_version = version;
+
+    /* RFC 5246 7.4.1.2: null compression must be offered. */
+    if (!memchr(comp.p, 0, comp.n))
+        return hs_fail(c, MTLS_ERR_BAD_COMPRESSION, "the client does not offer null compression");
+
+    /* RFC 5746 3.6: SCSV or an empty renegotiation_info marks a safe client. */
+    for (size_t i = 0; i < suites.n; i += 2)
+        if (be16_get(suites.p + i) == TLS_SCSV_EMPTY_RENEGOTIATION_INFO)
+            hs->peer_secure_reneg = true;
+    if (e.renegotiation_info.present) {
+        if ((err = ext_reneg_check(c, e.renegotiation_info.data)))
+            return err;
+        hs->peer_secure_reneg = true;
+    }
+    if (e.server_name.present && (err = ext_sni_parse(c, e.server_name.data)))
+        return err;
+    if (e.supported_groups.present &&
+        (err = ext_groups_parse(c, e.supported_groups.data, hs->peer_groups, &hs->n_peer_groups)))
+        return err;
+    if (e.supported_groups.present && hs->n_peer_groups == 0)
+        hs->n_peer_groups = 0; /* nothing we know: ECDHE suites will be skipped */
+    if (e.ec_point_formats.present && (err = ext_point_formats_parse(c, e.ec_point_formats.data)))
+        return err;
+    if (e.signature_algorithms.present &&
+        (err = ext_sigalgs_parse(c, e.signature_algorithms.data, hs->peer_sigalgs,
+                                 &hs->n_peer_sigalgs)))
+        return err;
+    if (e.alpn.present && (err = ext_alpn_select(c, e.alpn.data)))
+        return err;
+    if (e.ems.present && e.ems.data.n != 0)
+        return hs_fail(c, MTLS_ERR_DECODE, "malformed extended_master_secret extension");
+    hs->peer_ems = e.ems.present;
+    c->ems = hs->peer_ems;
+    if (!c->ems && cfg->require_ems)
+        return hs_fail(c, MTLS_ERR_EMS_REQUIRED,
+                       "the client does not support extended master secret (RFC 7627)");
+
+    char offered[600];
+    uint16_t ids[64];
+    size_t n_ids = 0;
+    for (size_t i = 0; i < suites.n && n_ids < 64; i += 2)
+        ids[n_ids++] = be16_get(suites.p + i);
+    hs_names(offered, sizeof(offered), ids, n_ids, mtls_suite_name);
+    char groups[200];
+    hs_names(groups, sizeof(groups), hs->peer_groups, hs->n_peer_groups, mtls_group_name);
+    hs_trace(c, '<', "ClientHello", "client_version 0x%04x; suites %s; groups %s; SNI %s%s", version,
+             offered, e.supported_groups.present ? groups : "(none)",
+             c->server_name ? c->server_name : "(none)",
+             hs->peer_ems ? "; extended master secret" : "");
+
+    if ((err = choose_suite(c, suites)))
+        return err;
+    hs_trace(c, '*', "Negotiate", "suite %s (%s preference)%s%s%s%s", hs->suite->name,
+             cfg->prefer_client_order ? "client's" : "our", hs->group ? "; group " : "",
+             hs->group ? mtls_group_name(hs->group) : "", c->sigalg ? "; signature " : "",
+             c->sigalg ? mtls_sigalg_name(c->sigalg) : "");
+    c->version = MTLS_VERSION_TLS12;
+    if ((err = hs_transcript_start(c)) || (err = hs_transcript_add(c, m->raw, m->raw_len)))
+        return err;
+    /* Remember which extensions to answer. */
+    hs->cert_requested = cfg->verify_client != MTLS_VERIFY_NONE;
+    if (!cry_random(hs->server_random, 32))
+        return hs_fail(c, MTLS_ERR_RNG, "no randomness for ServerHello.random");
+    hs->peer_point_formats = e.ec_point_formats.present;
+    hs->state = S12_SEND_SERVER_FLIGHT;
+    return MTLS_OK;
+}
+
+static mtls_err send_server_hello(mtls_conn *c)
+{
+    struct hs *hs = c->hs;
+    wr w;
+    mtls_err err = hs_msg_begin(c, &w, TLS_HS_SERVER_HELLO, 128 + 256);
+    if (err)
+        return err;
+    wr_u16(&w, MTLS_VERSION_TLS12);
+    wr_bytes(&w, hs->server_random, 32);
+    wr_u8(&w, (uint8_t)hs->session_id_len);
+    wr_bytes(&w, hs->session_id, hs->session_id_len);
+    wr_u16(&w, hs->suite->id);
+    wr_u8(&w, 0);
+    size_t exts = wr_open_u16(&w);
+    if (hs->peer_secure_reneg) {
+        wr_u16(&w, TLS_EXT_RENEGOTIATION_INFO);
+        wr_u16(&w, 1);
+        wr_u8(&w, 0);
+    }
+    if (c->ems)
+        ext_empty_build(&w, TLS_EXT_EXTENDED_MASTER_SECRET);
+    if (hs->suite->kx == KX_ECDHE && hs->peer_point_formats)
+        ext_point_formats_build(&w);
+    if (c->server_name)
+        ext_empty_build(&w, TLS_EXT_SERVER_NAME);
+    if (c->alpn[0]) {
+        size_t n = strlen(c->alpn);
+        uint8_t wire[256];
+        wire[0] = (uint8_t)n;
+        memcpy(wire + 1, c->alpn, n);
+        ext_alpn_build(&w, wire, n + 1);
+    }
+    /* An empty block is legal but some peers dislike it: drop it when nothing is in it. */
+    if (w.len == exts + 2)
+        w.len = exts;
+    else
+        wr_close_u16(&w, exts);
+    if ((err = hs_msg_end(c, &w)))
+        return err;
+    hs_trace(c, '*', "ServerHello", "version TLS 1.2, suite %s, compression null%s%s%s",
+             hs->suite->name, c->ems ? ", extended master secret" : "",
+             c->alpn[0] ? ", ALPN " : "", c->alpn);
+    return MTLS_OK;
+}
+
+static mtls_err send_server_key_exchange(mtls_conn *c)
+{
+    struct hs *hs = c->hs;
+    const mtls_config *cfg = c->cfg;
+    hs->kex = cry_kex_new(hs->group);
+    uint8_t pub[133];
+    size_t pub_len;
+    if (!hs->kex || !cry_kex_public(hs->kex, pub, sizeof(pub), &pub_len))
+        return hs_fail(c, MTLS_ERR_CRYPTO, "ECDHE key generation failed");
+    size_t max = cry_pkey_max_sig_len(cfg->key);
+    wr w;
+    mtls_err err = hs_msg_begin(c, &w, TLS_HS_SERVER_KEY_EXCHANGE, 4 + pub_len + 4 + max);
+    if (err)
+        return err;
+    uint8_t *params = w.p + w.len;
+    wr_u8(&w, 3); /* named_curve */
+    wr_u16(&w, hs->group);
+    wr_u8(&w, (uint8_t)pub_len);
+    wr_bytes(&w, pub, pub_len);
+    size_t params_len = 4 + pub_len;
+    /* RFC 5246 7.4.3: signature over client_random + server_random + params. */
+    uint8_t signed_data[64 + 4 + 133];
+    memcpy(signed_data, hs->client_random, 32);
+    memcpy(signed_data + 32, hs->server_random, 32);
+    memcpy(signed_data + 64, params, params_len);
+    wr_u16(&w, c->sigalg);
+    size_t vec = wr_open_u16(&w);
+    uint8_t *sig = wr_reserve(&w, max);
+    size_t sig_len = 0;
+    if (!sig || !cry_sign(cfg->key, c->sigalg, signed_data, 64 + params_len, sig, max, &sig_len))
+        return hs_fail(c, MTLS_ERR_CRYPTO, "signing ServerKeyExchange failed");
+    w.len -= max - sig_len;
+    wr_close_u16(&w, vec);
+    if ((err = hs_msg_end(c, &w)))
+        return err;
+    hs_trace(c, '*', "ServerKeyExchange", "ECDHE %s public value (%zu bytes), signed with %s",
+             mtls_group_name(hs->group), pub_len, mtls_sigalg_name(c->sigalg));
+    return MTLS_OK;
+}
+
+static mtls_err send_cert_request(mtls_conn *c)
+{
+    const mtls_config *cfg = c->cfg;
+    wr w;
+    mtls_err err = hs_msg_begin(c, &w, TLS_HS_CERTIFICATE_REQUEST, 64 + 2 * cfg->n_sigalgs);
+    if (err)
+        return err;
+    wr_u8(&w, 2);
+    wr_u8(&w, 1);  /* rsa_sign */
+    wr_u8(&w, 64); /* ecdsa_sign */
+    ext_sigalgs_body(&w, cfg->sigalgs, cfg->n_sigalgs);
+    wr_u16(&w, 0); /* certificate_authorities: any (RFC 5246 7.4.4) */
+    if ((err = hs_msg_end(c, &w)))
+        return err;
+    hs_trace(c, '*', "CertificateRequest", "client certificate %s",
+             cfg->verify_client == MTLS_VERIFY_REQUIRE ? "required" : "requested (optional)");
+    return MTLS_OK;
+}
+
+mtls_err s12_send_server_flight(mtls_conn *c)
+{
+    struct hs *hs = c->hs;
+    const mtls_config *cfg = c->cfg;
+    mtls_err err;
+    if ((err = send_server_hello(c)) ||
+        (err = msg_certificate_build(c, cfg->chain, cfg->chain_len)))
+        return err;
+    hs_trace(c, '*', "Certificate", "our chain: %zu certificate(s), leaf %s", cfg->chain_len,
+             x509_cert_subject(cfg->chain[0]));
+    if (hs->suite->kx == KX_ECDHE && (err = send_server_key_exchange(c)))
+        return err;
+    if (hs->cert_requested) {
+        if ((err = send_cert_request(c)))
+            return err;
+    } else {
+        hs_transcript_drop_buffer(c);
+    }
+    wr w;
+    if ((err = hs_msg_begin(c, &w, TLS_HS_SERVER_HELLO_DONE, 0)) || (err = hs_msg_end(c, &w)) ||
+        (err = hs_flush(c)))
+        return err;
+    hs->state = hs->cert_requested ? S12_READ_CLIENT_CERT : S12_READ_CLIENT_KEY_EXCHANGE;
+    return MTLS_OK;
+}
+
+mtls_err s12_read_client_cert(mtls_conn *c, const msg *m)
+{
+    struct hs *hs = c->hs;
+    const mtls_config *cfg = c->cfg;
+    if (m->type != TLS_HS_CERTIFICATE)
+        return hs_fail(c, MTLS_ERR_UNEXPECTED_MESSAGE,
+                       "received %s while waiting for the client's Certificate", hs_msg_name(m->type));
+    mtls_err err = msg_certificate_parse(c, m->body, &hs->peer_chain, &hs->peer_chain_len);
+    if (err || (err = hs_transcript_add(c, m->raw, m->raw_len)))
+        return err;
+    if (hs->peer_chain_len == 0) {
+        hs_trace(c, '<', "Certificate", "empty: the client has no certificate");
+        /* RFC 5246 7.4.6: "If the client does not send any certificates, the server MAY at its
+         * discretion either continue the handshake without client authentication, or respond
+         * with a fatal handshake_failure alert." */
+        if (cfg->verify_client == MTLS_VERIFY_REQUIRE)
+            return hs_fail(c, MTLS_ERR_NO_CLIENT_CERT,
+                           "a client certificate is required and the client sent none");
+        hs_transcript_drop_buffer(c);
+        hs->state = S12_READ_CLIENT_KEY_EXCHANGE;
+        return MTLS_OK;
+    }
+    const cry_pkey *key = x509_cert_pubkey(hs->peer_chain[0]);
+    hs_trace(c, '<', "Certificate", "client certificate: %zu certificate(s); subject %s; issuer %s",
+             hs->peer_chain_len, x509_cert_subject(hs->peer_chain[0]),
+             x509_cert_issuer(hs->peer_chain[0]));
+    cry_key_type kt = cry_pkey_type(key);
+    if (kt != CRY_KEY_RSA && kt != CRY_KEY_EC_P256 && kt != CRY_KEY_EC_P384)
+        return hs_fail(c, MTLS_ERR_CERT_UNSUPPORTED, "the client certificate's key type is not "
+                       "supported");
+    c->peer_cert_presented = true;
+    if ((err = hs_verify_peer_chain(c)))
+        return err;
+    hs->state = S12_READ_CLIENT_KEY_EXCHANGE;
+    return MTLS_OK;
+}
+
+mtls_err s12_read_client_key_exchange(mtls_conn *c, const msg *m)
+{
+    struct hs *hs = c->hs;
+    const mtls_config *cfg = c->cfg;
+    if (m->type != TLS_HS_CLIENT_KEY_EXCHANGE)
+        return hs_fail(c, MTLS_ERR_UNEXPECTED_MESSAGE,
+                       "received %s while waiting for ClientKeyExchange", hs_msg_name(m->type));
+    rd body = m->body, v;
+    if (hs->suite->kx == KX_RSA) {
+        if (!rd_vec16(&body, &v) || !rd_done(&body))
+            return hs_fail(c, MTLS_ERR_DECODE, "malformed ClientKeyExchange");
+        /* RFC 5246 7.4.7.1: on bad padding or version, continue with a random premaster so
+         * that the failure shows only as a wrong Finished, at the same point and in the same
+         * time as any other wrong key.  cry_rsa_decrypt_premaster never branches on it. */
+        if (!cry_rsa_decrypt_premaster(cfg->key, v.p, v.n, hs->client_version, hs->premaster))
+            return hs_fail(c, MTLS_ERR_CRYPTO, "RSA decryption failed internally");
+        hs->premaster_len = 48;
+        hs_trace(c, '<', "ClientKeyExchange", "RSA-encrypted PreMasterSecret (%zu bytes), "
+                 "decrypted with implicit rejection", v.n);
+    } else {
+        if (!rd_vec8(&body, &v) || v.n == 0 || !rd_done(&body))
+            return hs_fail(c, MTLS_ERR_DECODE, "malformed ClientKeyExchange");
+        if (!cry_kex_derive(hs->kex, v.p, v.n, hs->premaster, sizeof(hs->premaster),
+                            &hs->premaster_len))
+            return hs_fail(c, MTLS_ERR_BAD_KEY_SHARE, "the client's ECDHE public value is invalid");
+        cry_kex_free(hs->kex);
+        hs->kex = NULL;
+        hs_trace(c, '<', "ClientKeyExchange", "the client's ECDHE %s public value (%zu bytes)",
+                 mtls_group_name(hs->group), v.n);
+    }
+    mtls_err err;
+    if ((err = hs_transcript_add(c, m->raw, m->raw_len)) || (err = hs_derive_keys(c)))
+        return err;
+    hs->state = c->peer_cert_presented ? S12_READ_CERT_VERIFY : S12_READ_CCS;
+    return MTLS_OK;
+}
+
+mtls_err s12_read_cert_verify(mtls_conn *c, const msg *m)
+{
+    struct hs *hs = c->hs;
+    const mtls_config *cfg = c->cfg;
+    if (m->type != TLS_HS_CERTIFICATE_VERIFY)
+        return hs_fail(c, MTLS_ERR_UNEXPECTED_MESSAGE,
+                       "received %s while waiting for CertificateVerify", hs_msg_name(m->type));
+    rd body = m->body;
+    uint16_t sigalg;
+    const uint8_t *sig;
+    size_t sig_len;
+    if (msg_signed_parse(&body, &sigalg, &sig, &sig_len) || !rd_done(&body))
+        return hs_fail(c, MTLS_ERR_DECODE, "malformed CertificateVerify");
+    const cry_pkey *key = x509_cert_pubkey(c->peer_chain[0]);
+    /* RFC 5246 7.4.8: the algorithm MUST be one of those in our CertificateRequest. */
+    if (!hs_list_has(cfg->sigalgs, cfg->n_sigalgs, sigalg) || !hs_sigalg_fits_key(sigalg, key))
+        return hs_fail(c, MTLS_ERR_UNOFFERED_SIGALG,
+                       "the client signed with scheme 0x%04x, which was not requested or does not "
+                       "fit its key", sigalg);
+    if (!cry_verify(key, sigalg, hs->tbuf.p, hs->tbuf.len, sig, sig_len))
+        return hs_fail(c, MTLS_ERR_BAD_SIGNATURE,
+                       "the client's CertificateVerify signature (%s) does not verify: it does not "
+                       "hold the certificate's private key", mtls_sigalg_name(sigalg));
+    hs->proofs |= PROOF_CERT_VERIFY;
+    c->peer_sigalg = sigalg;
+    hs_transcript_drop_buffer(c);
+    mtls_err err = hs_transcript_add(c, m->raw, m->raw_len);
+    if (err)
+        return err;
+    hs_trace(c, '<', "CertificateVerify", "signature %s over the transcript verified: the client "
+             "holds the key of %s", mtls_sigalg_name(sigalg), x509_cert_subject(c->peer_chain[0]));
+    hs->state = S12_READ_CCS;
+    return MTLS_OK;
+}
+
+mtls_err s12_read_finished(mtls_conn *c, const msg *m)
+{
+    if (m->type != TLS_HS_FINISHED)
+        return hs_fail(c, MTLS_ERR_UNEXPECTED_MESSAGE, "received %s while waiting for Finished",
+                       hs_msg_name(m->type));
+    mtls_err err = msg_finished_check(c, m);
+    if (err)
+        return err;
+    c->hs->state = S12_SEND_FINISHED;
+    return MTLS_OK;
+}
+
+mtls_err s12_send_finished(mtls_conn *c)
+{
+    mtls_err err;
+    if ((err = hs_send_ccs(c)) || (err = msg_finished_build(c)) || (err = hs_flush(c)))
+        return err;
+    c->hs->state = HS_DONE;
+    return MTLS_OK;
+}

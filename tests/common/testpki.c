@@ -1,0 +1,217 @@
+/*
+ * testpki.c -- a small PKI generated with libcrypto at test time, and in-memory byte pumps.
+ * Tests may use OpenSSL directly; the library never does outside src/crypto.
+ */
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testpki.h"
+
+static tp_pki pki;
+static int made;
+
+const char *tp_kind_name(tp_key_kind k)
+{
+    return k == TP_RSA2048 ? "RSA-2048" : k == TP_P256 ? "P-256" : "P-384";
+}
+
+static EVP_PKEY *make_key(tp_key_kind k)
+{
+    if (k == TP_RSA2048)
+        return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+    return EVP_PKEY_Q_keygen(NULL, NULL, "EC", k == TP_P256 ? "P-256" : "P-384");
+}
+
+static char *pem_of_key(EVP_PKEY *k)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL);
+    char *p;
+    long n = BIO_get_mem_data(b, &p);
+    char *out = malloc((size_t)n + 1);
+    memcpy(out, p, (size_t)n);
+    out[n] = 0;
+    BIO_free(b);
+    return out;
+}
+
+static char *pem_of_certs(X509 *a, X509 *b)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    PEM_write_bio_X509(bio, a);
+    if (b)
+        PEM_write_bio_X509(bio, b);
+    char *p;
+    long n = BIO_get_mem_data(bio, &p);
+    char *out = malloc((size_t)n + 1);
+    memcpy(out, p, (size_t)n);
+    out[n] = 0;
+    BIO_free(bio);
+    return out;
+}
+
+static void add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
+{
+    X509V3_CTX ctx;
+    X509V3_set_ctx_nodb(&ctx);
+    X509V3_set_ctx(&ctx, issuer, cert, NULL, NULL, 0);
+    X509_EXTENSION *ex = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+    if (!ex) {
+        fprintf(stderr, "testpki: bad extension %d=%s\n", nid, value);
+        abort();
+    }
+    X509_add_ext(cert, ex, -1);
+    X509_EXTENSION_free(ex);
+}
+
+static X509 *make_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key,
+                       int is_ca, const char *eku, const char *san)
+{
+    static long serial = 1000;
+    X509 *c = X509_new();
+    X509_set_version(c, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(c), serial++);
+    X509_gmtime_adj(X509_getm_notBefore(c), -3600);
+    X509_gmtime_adj(X509_getm_notAfter(c), 7L * 24 * 3600);
+    X509_NAME *name = X509_get_subject_name(c);
+    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"mtls tests", -1, -1, 0);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+    X509_set_issuer_name(c, issuer ? X509_get_subject_name(issuer) : name);
+    X509_set_pubkey(c, key);
+    X509 *iss = issuer ? issuer : c;
+    if (is_ca) {
+        add_ext(c, iss, NID_basic_constraints, "critical,CA:TRUE");
+        add_ext(c, iss, NID_key_usage, "critical,keyCertSign,cRLSign");
+    } else {
+        add_ext(c, iss, NID_basic_constraints, "critical,CA:FALSE");
+        add_ext(c, iss, NID_key_usage, "critical,digitalSignature,keyEncipherment");
+        add_ext(c, iss, NID_ext_key_usage, eku);
+    }
+    add_ext(c, iss, NID_subject_key_identifier, "hash");
+    if (issuer)
+        add_ext(c, iss, NID_authority_key_identifier, "keyid:always");
+    if (san)
+        add_ext(c, iss, NID_subject_alt_name, san);
+    if (!X509_sign(c, issuer_key ? issuer_key : key, EVP_sha256()))
+        abort();
+    return c;
+}
+
+static void make_ident(tp_ident *id, tp_key_kind k, const char *cn, X509 *ca, EVP_PKEY *ca_key,
+                       const char *eku, const char *san)
+{
+    EVP_PKEY *key = make_key(k);
+    X509 *cert = make_cert(cn, key, ca, ca_key, 0, eku, san);
+    id->cert_pem = pem_of_certs(cert, ca);
+    id->key_pem = pem_of_key(key);
+    X509_free(cert);
+    EVP_PKEY_free(key);
+}
+
+const tp_pki *tp_get(void)
+{
+    if (made)
+        return &pki;
+    EVP_PKEY *ca_key = make_key(TP_P256), *other_key = make_key(TP_P256);
+    X509 *ca = make_cert("mtls Test CA", ca_key, NULL, NULL, 1, NULL, NULL);
+    X509 *other = make_cert("Some Other CA", other_key, NULL, NULL, 1, NULL, NULL);
+    pki.ca_pem = pem_of_certs(ca, NULL);
+    pki.other_ca_pem = pem_of_certs(other, NULL);
+    for (int k = 0; k < TP_KEY_COUNT; k++) {
+        char cn[64];
+        snprintf(cn, sizeof(cn), "server-%s", tp_kind_name((tp_key_kind)k));
+        make_ident(&pki.server[k], (tp_key_kind)k, cn, ca, ca_key, "serverAuth",
+                   "DNS:localhost,IP:127.0.0.1");
+        snprintf(cn, sizeof(cn), "client-%s", tp_kind_name((tp_key_kind)k));
+        make_ident(&pki.client[k], (tp_key_kind)k, cn, ca, ca_key, "clientAuth",
+                   "URI:spiffe://mtls.test/client");
+    }
+    make_ident(&pki.stranger, TP_P256, "stranger", other, other_key, "clientAuth", NULL);
+    X509_free(ca);
+    X509_free(other);
+    EVP_PKEY_free(ca_key);
+    EVP_PKEY_free(other_key);
+    made = 1;
+    return &pki;
+}
+
+mtls_err tp_transfer(mtls_conn *from, mtls_conn *to)
+{
+    size_t n;
+    const uint8_t *p = mtls_send_buf(from, &n);
+    while (p && n) {
+        size_t room;
+        uint8_t *dst = mtls_recv_buf(to, &room);
+        if (!dst || room == 0)
+            return MTLS_ERR_WANT_WRITE;
+        size_t take = n < room ? n : room;
+        memcpy(dst, p, take);
+        mtls_send_ack(from, take);
+        mtls_err err = mtls_recv_ack(to, take);
+        if (err)
+            return err;
+        p = mtls_send_buf(from, &n);
+    }
+    return MTLS_OK;
+}
+
+mtls_err tp_handshake(mtls_conn *client, mtls_conn *server)
+{
+    mtls_err ce = MTLS_ERR_WANT_READ, se = MTLS_ERR_WANT_READ;
+    for (int round = 0; round < 32; round++) {
+        ce = mtls_handshake(client);
+        if (ce != MTLS_OK && ce != MTLS_ERR_WANT_READ)
+            break;
+        mtls_err te = tp_transfer(client, server);
+        se = mtls_handshake(server);
+        if (te != MTLS_OK && te != MTLS_ERR_WANT_READ)
+            se = te;
+        if (se != MTLS_OK && se != MTLS_ERR_WANT_READ)
+            break;
+        te = tp_transfer(server, client);
+        ce = mtls_handshake(client);
+        if (te != MTLS_OK && te != MTLS_ERR_WANT_READ)
+            ce = te;
+        if (ce != MTLS_OK && ce != MTLS_ERR_WANT_READ)
+            break;
+        if (ce == MTLS_OK && se == MTLS_OK)
+            return MTLS_OK;
+    }
+    /* Deliver any alert the failing side queued, so the other side sees it. */
+    tp_transfer(client, server);
+    tp_transfer(server, client);
+    if (ce != MTLS_OK)
+        return ce;
+    return se;
+}
+
+int tp_send_check(mtls_conn *from, mtls_conn *to, const void *data, size_t len)
+{
+    size_t sent = 0, got = 0;
+    unsigned char *back = malloc(len ? len : 1);
+    while (got < len) {
+        if (sent < len) {
+            size_t w = 0;
+            mtls_err err = mtls_write(from, (const char *)data + sent, len - sent, &w);
+            if (err && err != MTLS_ERR_WANT_WRITE)
+                break;
+            sent += w;
+        }
+        mtls_err te = tp_transfer(from, to);
+        if (te != MTLS_OK && te != MTLS_ERR_WANT_WRITE) /* WANT_WRITE: the reader must drain */
+            break;
+        size_t r = 0;
+        mtls_err err = mtls_read(to, back + got, len - got, &r);
+        if (err && err != MTLS_ERR_WANT_READ)
+            break;
+        got += r;
+    }
+    int ok = got == len && memcmp(back, data, len) == 0;
+    free(back);
+    return ok;
+}
