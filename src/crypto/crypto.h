@@ -132,4 +132,10 @@ int cry_rsa_encrypt_pkcs1(const cry_pkey *pub, const uint8_t *in, size_t in_len,
 int cry_rsa_decrypt_premaster(const cry_pkey *priv, const uint8_t *in, size_t in_len,
                               uint16_t client_version, uint8_t out[48]);
 
+/* ---- additions by the crypto layer ------------------------------------------------------- */
+/* A key pair from a known private value, for known-answer tests and recorded handshake vectors
+ * (RFC 7748 6.1, RFC 8448); never for a live handshake, which uses cry_kex_new.  X25519: the
+ * 32-byte scalar; NIST groups: the big-endian scalar of the field length, 0 < d < n. */
+cry_kex *cry_kex_new_private(uint16_t group, const uint8_t *priv, size_t priv_len);
+
 #endif
