@@ -70,4 +70,12 @@ mtls_err x509_verify_chain(const x509_store *anchors, x509_cert *const *chain, s
  * 1 on a match. */
 int x509_host_matches(const x509_cert *c, const char *host);
 
+/* ---- additions by the x509 layer ----------------------------------------------------------- */
+
+/* keyUsage of the certificate: 1 with *bits set (bit n of RFC 5280 4.2.1.3 is 1u << n:
+ * digitalSignature 1u<<0, keyEncipherment 1u<<2, keyCertSign 1u<<5, ...) when the extension is
+ * present, 0 (and *bits = 0) when absent, meaning "any use".  For per-suite checks: ECDHE needs
+ * digitalSignature, static RSA key transport keyEncipherment. */
+int x509_cert_key_usage(const x509_cert *c, unsigned *bits);
+
 #endif
