@@ -79,7 +79,7 @@ mtls_err c12_send_client_hello(mtls_conn *c)
     hs_names(s, sizeof(s), cfg->suites, cfg->n_suites, mtls_suite_name);
     hs_names(g, sizeof(g), cfg->groups, cfg->n_groups, mtls_group_name);
     hs_names(a, sizeof(a), cfg->sigalgs, cfg->n_sigalgs, mtls_sigalg_name);
-    hs_trace(c, '*', "ClientHello",
+    hs_trace(c, '>', "ClientHello",
              "offers version TLS 1.2; suites %s; groups %s; signature algorithms %s; "
              "compression null; SNI %s; extended master secret; secure renegotiation%s",
              s, g, a, sni ? c->server_name : "(none)", cfg->alpn_len ? "; ALPN" : "");
@@ -339,7 +339,7 @@ static mtls_err send_client_key_exchange(mtls_conn *c)
         wr_close_u16(&w, vec);
         if ((err = hs_msg_end(c, &w)))
             return err;
-        hs_trace(c, '*', "ClientKeyExchange", "RSA-encrypted PreMasterSecret (%zu bytes) to the "
+        hs_trace(c, '>', "ClientKeyExchange", "RSA-encrypted PreMasterSecret (%zu bytes) to the "
                  "server's certificate key", ct_len);
         return MTLS_OK;
     }
@@ -359,7 +359,7 @@ static mtls_err send_client_key_exchange(mtls_conn *c)
     wr_bytes(&w, pub, pub_len);
     if ((err = hs_msg_end(c, &w)))
         return err;
-    hs_trace(c, '*', "ClientKeyExchange", "our ECDHE %s public value (%zu bytes)",
+    hs_trace(c, '>', "ClientKeyExchange", "our ECDHE %s public value (%zu bytes)",
              mtls_group_name(hs->group), pub_len);
     return MTLS_OK;
 }
@@ -386,7 +386,7 @@ static mtls_err send_cert_verify(mtls_conn *c)
     if ((err = hs_msg_end(c, &w)))
         return err;
     c->peer_sigalg = hs->cv_sigalg;
-    hs_trace(c, '*', "CertificateVerify", "signed the transcript with our key (%s)",
+    hs_trace(c, '>', "CertificateVerify", "signed the transcript with our key (%s)",
              mtls_sigalg_name(hs->cv_sigalg));
     return MTLS_OK;
 }
@@ -401,9 +401,9 @@ mtls_err c12_send_client_flight(mtls_conn *c)
         if (err)
             return err;
         if (hs->client_sends_cert)
-            hs_trace(c, '*', "Certificate", "our certificate: %s", x509_cert_subject(cfg->chain[0]));
+            hs_trace(c, '>', "Certificate", "our certificate: %s", x509_cert_subject(cfg->chain[0]));
         else
-            hs_trace(c, '*', "Certificate", "empty: no client certificate");
+            hs_trace(c, '>', "Certificate", "empty: no client certificate");
     }
     if ((err = send_client_key_exchange(c)) || (err = hs_derive_keys(c)))
         return err;

@@ -208,7 +208,6 @@ mtls_err hs_msg_end(mtls_conn *c, wr *w)
         return MTLS_ERR_INTERNAL;
     const uint8_t *m = hs->out.p + hs->out.len;
     hs->out.len += w->len;
-    hs_trace(c, '>', hs_msg_name(m[0]), NULL);
     return hs_transcript_add(c, m, w->len);
 }
 
@@ -440,7 +439,15 @@ static mtls_err step(mtls_conn *c, bool *progressed)
         *progressed = false;
         return MTLS_OK;
     }
-    const char *what = hs_msg_name(m.type);
+    if (!c->is_server && m.type == TLS_HS_HELLO_REQUEST) {
+        /* RFC 5246 7.4.1.1: "This message will be ignored by the client if the client is
+         * currently negotiating a session."  It is not part of the transcript. */
+        if (m.body.n != 0)
+            return hs_fail(c, MTLS_ERR_DECODE, "HelloRequest is not empty");
+        hs_trace(c, '<', "HelloRequest", "ignored during the handshake");
+        dynbuf_consume(&hs->in, m.raw_len);
+        return MTLS_OK;
+    }
     mtls_err err;
     switch (hs->state) {
     case C12_READ_SERVER_HELLO: err = c12_read_server_hello(c, &m); break;
@@ -456,7 +463,6 @@ static mtls_err step(mtls_conn *c, bool *progressed)
     case S12_READ_FINISHED: err = s12_read_finished(c, &m); break;
     default: err = hs_fail(c, MTLS_ERR_INTERNAL, "handshake in an impossible state"); break;
     }
-    (void)what;
     if (err)
         return err;
     dynbuf_consume(&c->hs->in, m.raw_len);

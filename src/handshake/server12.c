@@ -216,7 +216,7 @@ static mtls_err send_server_hello(mtls_conn *c)
         wr_close_u16(&w, exts);
     if ((err = hs_msg_end(c, &w)))
         return err;
-    hs_trace(c, '*', "ServerHello", "version TLS 1.2, suite %s, compression null%s%s%s",
+    hs_trace(c, '>', "ServerHello", "version TLS 1.2, suite %s, compression null%s%s%s",
              hs->suite->name, c->ems ? ", extended master secret" : "",
              c->alpn[0] ? ", ALPN " : "", c->alpn);
     return MTLS_OK;
@@ -257,7 +257,7 @@ static mtls_err send_server_key_exchange(mtls_conn *c)
     wr_close_u16(&w, vec);
     if ((err = hs_msg_end(c, &w)))
         return err;
-    hs_trace(c, '*', "ServerKeyExchange", "ECDHE %s public value (%zu bytes), signed with %s",
+    hs_trace(c, '>', "ServerKeyExchange", "ECDHE %s public value (%zu bytes), signed with %s",
              mtls_group_name(hs->group), pub_len, mtls_sigalg_name(c->sigalg));
     return MTLS_OK;
 }
@@ -276,7 +276,7 @@ static mtls_err send_cert_request(mtls_conn *c)
     wr_u16(&w, 0); /* certificate_authorities: any (RFC 5246 7.4.4) */
     if ((err = hs_msg_end(c, &w)))
         return err;
-    hs_trace(c, '*', "CertificateRequest", "client certificate %s",
+    hs_trace(c, '>', "CertificateRequest", "client certificate %s",
              cfg->verify_client == MTLS_VERIFY_REQUIRE ? "required" : "requested (optional)");
     return MTLS_OK;
 }
@@ -289,7 +289,7 @@ mtls_err s12_send_server_flight(mtls_conn *c)
     if ((err = send_server_hello(c)) ||
         (err = msg_certificate_build(c, cfg->chain, cfg->chain_len)))
         return err;
-    hs_trace(c, '*', "Certificate", "our chain: %zu certificate(s), leaf %s", cfg->chain_len,
+    hs_trace(c, '>', "Certificate", "our chain: %zu certificate(s), leaf %s", cfg->chain_len,
              x509_cert_subject(cfg->chain[0]));
     if (hs->suite->kx == KX_ECDHE && (err = send_server_key_exchange(c)))
         return err;
@@ -303,6 +303,7 @@ mtls_err s12_send_server_flight(mtls_conn *c)
     if ((err = hs_msg_begin(c, &w, TLS_HS_SERVER_HELLO_DONE, 0)) || (err = hs_msg_end(c, &w)) ||
         (err = hs_flush(c)))
         return err;
+    hs_trace(c, '>', "ServerHelloDone", "our part of the negotiation is done");
     hs->state = hs->cert_requested ? S12_READ_CLIENT_CERT : S12_READ_CLIENT_KEY_EXCHANGE;
     return MTLS_OK;
 }

@@ -17,6 +17,9 @@ mtls_err msg_finished_build(mtls_conn *c)
         wr_bytes(&w, vd, sizeof(vd));
         err = hs_msg_end(c, &w);
     }
+    if (!err)
+        hs_trace(c, '>', "Finished", "verify_data = PRF(master_secret, \"%s finished\", "
+                 "Hash(handshake messages))", c->is_server ? "server" : "client");
     cry_wipe(vd, sizeof(vd));
     return err;
 }
