@@ -1,0 +1,90 @@
+/*
+ * test_prf.c -- the TLS 1.2 PRF (src/keysched/prf12.c).
+ *
+ * Known answers: the P_SHA256 and P_SHA384 vectors posted to the IETF TLS list
+ * (mail-archive/web/tls/current/msg03416.html), secret/seed/label "test label", 100 and 148
+ * bytes.  Differential: OpenSSL's own TLS1-PRF KDF (an independent implementation) on random
+ * secrets, split seeds, labels and lengths 1..200, with SHA-256 and SHA-384.
+ */
+#include <openssl/core_names.h>
+#include <openssl/kdf.h>
+#include <openssl/rand.h>
+#include <string.h>
+
+#include "core/internal.h"
+#include "t.h"
+
+static void kat(cry_hash_alg alg, const char *secret_hex, const char *seed_hex, const char *want_hex)
+{
+    uint8_t secret[64], seed[64], want[256], got[256];
+    size_t sl = t_unhex(secret_hex, secret, sizeof(secret));
+    size_t dl = t_unhex(seed_hex, seed, sizeof(seed));
+    size_t wl = t_unhex(want_hex, want, sizeof(want));
+    CHECK(ks_prf12(alg, secret, sl, "test label", seed, dl, NULL, 0, got, wl));
+    CHECK_MEM(got, want, wl);
+    /* the seed split in two parts must give the same */
+    memset(got, 0, sizeof(got));
+    CHECK(ks_prf12(alg, secret, sl, "test label", seed, 5, seed + 5, dl - 5, got, wl));
+    CHECK_MEM(got, want, wl);
+    /* a shorter output is a prefix */
+    memset(got, 0, sizeof(got));
+    CHECK(ks_prf12(alg, secret, sl, "test label", seed, dl, NULL, 0, got, 13));
+    CHECK_MEM(got, want, 13);
+}
+
+static void openssl_prf(const char *md, const uint8_t *secret, size_t sl, const uint8_t *seed,
+                        size_t dl, uint8_t *out, size_t n)
+{
+    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "TLS1-PRF", NULL);
+    EVP_KDF_CTX *ctx = EVP_KDF_CTX_new(kdf);
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)md, 0),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SECRET, (void *)secret, sl),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SEED, (void *)seed, dl),
+        OSSL_PARAM_construct_end(),
+    };
+    CHECK(EVP_KDF_derive(ctx, out, n, params) == 1);
+    EVP_KDF_CTX_free(ctx);
+    EVP_KDF_free(kdf);
+}
+
+static void differential(void)
+{
+    static const char *labels[] = {"master secret", "extended master secret", "key expansion",
+                                   "client finished", "server finished"};
+    for (int i = 0; i < 200; i++) {
+        cry_hash_alg alg = i % 2 ? CRY_SHA384 : CRY_SHA256;
+        uint8_t secret[48], s1[64], s2[64], seed[200], want[200], got[200];
+        size_t sl = 1 + (size_t)i % 48, l1 = (size_t)i % 64, l2 = (size_t)(i * 7) % 64;
+        size_t n = 1 + (size_t)i;
+        const char *label = labels[i % 5];
+        RAND_bytes(secret, sizeof(secret));
+        RAND_bytes(s1, sizeof(s1));
+        RAND_bytes(s2, sizeof(s2));
+        size_t ll = strlen(label);
+        memcpy(seed, label, ll);
+        memcpy(seed + ll, s1, l1);
+        memcpy(seed + ll + l1, s2, l2);
+        openssl_prf(alg == CRY_SHA384 ? "SHA384" : "SHA256", secret, sl, seed, ll + l1 + l2, want, n);
+        CHECK(ks_prf12(alg, secret, sl, label, s1, l1, s2, l2, got, n));
+        CHECK_MEM(got, want, n);
+    }
+}
+
+int main(void)
+{
+    CHECK(cry_init());
+    kat(CRY_SHA256, "9bbe436ba940f017b17652849a71db35", "a0ba9f936cda311827a6f796ffd5198c",
+        "e3f229ba727be17b8d122620557cd453c2aab21d07c3d495329b52d4e61edb5a"
+        "6b301791e90d35c9c9a46b4e14baf9af0fa022f7077def17abfd3797c0564bab"
+        "4fbc91666e9def9b97fce34f796789baa48082d122ee42c5a72e5a5110fff701"
+        "87347b66");
+    kat(CRY_SHA384, "b80b733d6ceefcdc71566ea48e5567df", "cd665cf6a8447dd6ff8b27555edb7465",
+        "7b0c18e9ced410ed1804f2cfa34a336a1c14dffb4900bb5fd7942107e81c83cd"
+        "e9ca0faa60be9fe34f82b1233c9146a0e534cb400fed2700884f9dc236f80edd"
+        "8bfa961144c9e8d792eca722a7b32fc3d416d473ebc2c5fd4abfdad05d918425"
+        "9b5bf8cd4d90fa0d31e2dec479e4f1a26066f2eea9a69236a3e52655c9e9aee6"
+        "91c8f3a26854308d5eaa3be85e0990703d73e56f");
+    differential();
+    return t_done();
+}
