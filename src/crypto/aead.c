@@ -74,8 +74,8 @@ int cry_aead_seal(cry_aead *ae, const uint8_t nonce[CRY_AEAD_NONCE_LEN], const u
     if (aad_len > INT_MAX || len > INT_MAX)
         return 0;
     if (!start(ae, nonce, 1, aad, aad_len) ||
-        (len > 0 && (!EVP_CipherUpdate(ae->ctx, buf, &outl, buf, (int)len) ||
-                     (size_t)outl != len)) ||
+        (len > 0 &&
+         (!EVP_CipherUpdate(ae->ctx, buf, &outl, buf, (int)len) || (size_t)outl != len)) ||
         !EVP_CipherFinal_ex(ae->ctx, spare, &outl) || outl != 0 ||
         !EVP_CIPHER_CTX_get_params(ae->ctx, params)) {
         cry_clear_errors();
@@ -99,8 +99,8 @@ int cry_aead_open(cry_aead *ae, const uint8_t nonce[CRY_AEAD_NONCE_LEN], const u
         return 0;
     /* The final call compares the tag in constant time (CRYPTO_memcmp in both providers). */
     if (!start(ae, nonce, 0, aad, aad_len) || !EVP_CIPHER_CTX_set_params(ae->ctx, params) ||
-        (len > 0 && (!EVP_CipherUpdate(ae->ctx, buf, &outl, buf, (int)len) ||
-                     (size_t)outl != len)) ||
+        (len > 0 &&
+         (!EVP_CipherUpdate(ae->ctx, buf, &outl, buf, (int)len) || (size_t)outl != len)) ||
         !EVP_CipherFinal_ex(ae->ctx, spare, &outl) || outl != 0) {
         cry_clear_errors();
         if (len > 0)

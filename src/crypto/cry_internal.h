@@ -14,8 +14,8 @@
 enum { CRY_EC_P256 = 0, CRY_EC_P384, CRY_EC_COUNT };
 
 struct cry_algs {
-    EVP_MD *md[CRY_HASH_COUNT];  /* NULL for an optional digest the provider lacks (MD5, SHA-1) */
-    EVP_CIPHER *aead[3];         /* indexed by cry_aead_alg */
+    EVP_MD *md[CRY_HASH_COUNT]; /* NULL for an optional digest the provider lacks (MD5, SHA-1) */
+    EVP_CIPHER *aead[3];        /* indexed by cry_aead_alg */
     EVP_PKEY *ec_params[CRY_EC_COUNT]; /* parameters-only keys: keygen templates, peer imports */
 };
 

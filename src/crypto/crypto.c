@@ -234,7 +234,7 @@ struct cry_hmac {
     EVP_MD_CTX *outer; /* H state after absorbing K ^ opad: key-equivalent */
     EVP_MD_CTX *work;  /* the MAC in progress */
     cry_hash_alg alg;
-    int finished;      /* final() ran; reset() is needed before the next update() */
+    int finished; /* final() ran; reset() is needed before the next update() */
 };
 
 #define HMAC_MAX_BLOCK 128

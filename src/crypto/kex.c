@@ -96,8 +96,8 @@ cry_kex *cry_kex_new(uint16_t group)
     if (group == 29)
         ctx = EVP_PKEY_CTX_new_from_name(NULL, "X25519", NULL);
     else
-        ctx = EVP_PKEY_CTX_new_from_pkey(NULL, a->ec_params[group == 23 ? CRY_EC_P256 : CRY_EC_P384],
-                                         NULL);
+        ctx = EVP_PKEY_CTX_new_from_pkey(
+            NULL, a->ec_params[group == 23 ? CRY_EC_P256 : CRY_EC_P384], NULL);
     if (ctx == NULL || EVP_PKEY_keygen_init(ctx) <= 0 || EVP_PKEY_keygen(ctx, &k->pk) <= 0 ||
         !set_public(k)) {
         cry_clear_errors();

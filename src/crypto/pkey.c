@@ -35,6 +35,7 @@
 struct cry_pkey {
     EVP_PKEY *pk;
     cry_key_type type;
+    int is_private; /* made by cry_pkey_private_from_pem */
     atomic_int refs;
 };
 
@@ -93,7 +94,10 @@ cry_pkey *cry_pkey_private_from_pem(const uint8_t *pem, size_t len)
         cry_clear_errors();
         return NULL;
     }
-    return wrap(pk);
+    cry_pkey *k = wrap(pk);
+    if (k != NULL)
+        k->is_private = 1;
+    return k;
 }
 
 cry_pkey *cry_pkey_rsa_public(const uint8_t *n, size_t n_len, const uint8_t *e, size_t e_len)
@@ -104,7 +108,7 @@ cry_pkey *cry_pkey_rsa_public(const uint8_t *n, size_t n_len, const uint8_t *e, 
     EVP_PKEY_CTX *ctx = NULL;
     EVP_PKEY *pk = NULL;
 
-    if (cry_algs() == NULL || n_len == 0 || e_len == 0 || n_len > 2048 || e_len > n_len)
+    if (cry_algs() == NULL || n_len == 0 || e_len == 0 || n_len > 2049 || e_len > n_len)
         return NULL;
     bn_n = BN_bin2bn(n, (int)n_len, NULL);
     bn_e = BN_bin2bn(e, (int)e_len, NULL);
@@ -271,8 +275,8 @@ static EVP_PKEY_CTX *sig_ctx(const cry_pkey *k, const struct scheme *s, int sign
     if (s->kind == SIG_RSA_PSS) {
         /* RFC 8446 4.2.3: "The length of the Salt MUST be equal to the length of the output of
          * the digest algorithm"; MGF1 uses the same hash.  "digest" enforces equality on verify. */
-        params[n++] = OSSL_PARAM_construct_utf8_string(OSSL_SIGNATURE_PARAM_PSS_SALTLEN,
-                                                       (char *)OSSL_PKEY_RSA_PSS_SALT_LEN_DIGEST, 0);
+        params[n++] = OSSL_PARAM_construct_utf8_string(
+            OSSL_SIGNATURE_PARAM_PSS_SALTLEN, (char *)OSSL_PKEY_RSA_PSS_SALT_LEN_DIGEST, 0);
         params[n++] = OSSL_PARAM_construct_utf8_string(OSSL_SIGNATURE_PARAM_MGF1_DIGEST, md, 0);
     }
     params[n] = OSSL_PARAM_construct_end();
@@ -405,7 +409,9 @@ int cry_rsa_decrypt_premaster(const cry_pkey *priv, const uint8_t *in, size_t in
     size_t plain_len = sizeof(plain);
     int r = 0;
 
-    if (priv == NULL || priv->type != CRY_KEY_RSA || !cry_random(fallback, sizeof(fallback)))
+    /* Misuse (no private RSA key) is an internal failure, told apart before touching input. */
+    if (priv == NULL || priv->type != CRY_KEY_RSA || !priv->is_private ||
+        !cry_random(fallback, sizeof(fallback)))
         return 0;
     ctx = EVP_PKEY_CTX_new_from_pkey(NULL, priv->pk, NULL);
     if (ctx == NULL || EVP_PKEY_decrypt_init_ex(ctx, params) <= 0) {
