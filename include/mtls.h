@@ -337,6 +337,66 @@ MTLS_API const char *mtls_conn_peer_san(const mtls_conn *conn, size_t i);
 MTLS_API mtls_err mtls_conn_peer_fingerprint(const mtls_conn *conn, uint8_t out[32]);
 
 /* ---------------------------------------------------------------------------------------------
+ * Session resumption (RFC 5246 7.3 abbreviated handshake; session tickets, RFC 5077)
+ *
+ * Server: a config keeps an in-memory session cache and issues tickets by default.  The cache is
+ * bounded by entries and lifetime and evicts the oldest entry first; it is thread-safe, so one
+ * config serves connections on many threads.  Ticket keys rotate by themselves: a new sealing key
+ * every MTLS_TICKET_KEY_ROTATION seconds, older keys kept for opening for one ticket lifetime.
+ * Applications with several servers set the keys themselves (mtls_config_set_ticket_keys) and may
+ * keep sessions in their own store (mtls_config_set_session_store).
+ *
+ * Client: after a handshake take the session (mtls_conn_get_session), keep it (in memory, or as
+ * bytes), and offer it on a later connection to the same server (mtls_conn_set_session).
+ * mtls_conn_resumed() tells whether the server accepted it.  Resumption happens only with the
+ * same version, suite and server name, and extended master secret on both sides (RFC 7627 5.3);
+ * anything else falls back to a full handshake, never to an error.
+ * ------------------------------------------------------------------------------------------- */
+
+#define MTLS_SESSION_CACHE_DEFAULT_SIZE 4096 /* entries */
+#define MTLS_SESSION_LIFETIME_DEFAULT 7200   /* seconds, for cache entries and tickets */
+#define MTLS_TICKET_KEY_ROTATION 3600        /* seconds a sealing key is used */
+
+typedef struct mtls_session mtls_session;
+
+/* The connection's session after a complete handshake (a new reference), or NULL. */
+MTLS_API mtls_session *mtls_conn_get_session(const mtls_conn *conn);
+/* Client: offer `sess` in the next handshake (call before the first mtls_handshake).  The
+ * connection keeps its own reference. */
+MTLS_API mtls_err mtls_conn_set_session(mtls_conn *conn, mtls_session *sess);
+MTLS_API void mtls_session_free(mtls_session *sess);
+/* Serialize (contains the master secret: store it like a private key).  With out == NULL,
+ * *out_len receives the size needed. */
+MTLS_API mtls_err mtls_session_to_bytes(const mtls_session *sess, uint8_t *out, size_t cap,
+                                        size_t *out_len);
+MTLS_API mtls_session *mtls_session_from_bytes(const uint8_t *in, size_t len);
+/* Seconds since the epoch when the session was made, and its lifetime in seconds. */
+MTLS_API int64_t mtls_session_time(const mtls_session *sess);
+MTLS_API uint32_t mtls_session_lifetime(const mtls_session *sess);
+
+/* Server: cache size in entries (0 turns the cache off) and lifetime in seconds (0: default). */
+MTLS_API mtls_err mtls_config_set_session_cache(mtls_config *cfg, size_t max_entries,
+                                                uint32_t lifetime);
+/* Server: issue and accept session tickets (default on). */
+MTLS_API mtls_err mtls_config_set_tickets(mtls_config *cfg, int on);
+/* Server: ticket keys set by the application, 80 bytes each: 16-byte name || 32-byte AES-256-GCM
+ * key || 32 bytes reserved (zero).  keys[0] seals; all open.  Turns automatic rotation off. */
+MTLS_API mtls_err mtls_config_set_ticket_keys(mtls_config *cfg, const uint8_t *keys, size_t n_keys);
+
+/* Server: an external session store, consulted in addition to (or, with the cache size set to
+ * 0, instead of) the in-memory cache.  `store` receives a serialized session under its id;
+ * `lookup` copies the bytes stored under `id` into out (at most cap) and returns their length, or
+ * 0 when unknown; `remove` forgets one.  Callbacks may run on many threads at once. */
+typedef void mtls_session_store_fn(void *arg, const uint8_t *id, size_t id_len,
+                                   const uint8_t *data, size_t len, int64_t expires);
+typedef size_t mtls_session_lookup_fn(void *arg, const uint8_t *id, size_t id_len, uint8_t *out,
+                                      size_t cap);
+typedef void mtls_session_remove_fn(void *arg, const uint8_t *id, size_t id_len);
+MTLS_API mtls_err mtls_config_set_session_store(mtls_config *cfg, mtls_session_store_fn *store,
+                                                mtls_session_lookup_fn *lookup,
+                                                mtls_session_remove_fn *remove, void *arg);
+
+/* ---------------------------------------------------------------------------------------------
  * File-descriptor helpers (src/io), built on the calls above only.
  *
  * With a blocking fd these block until done.  With O_NONBLOCK they return MTLS_ERR_WANT_READ or

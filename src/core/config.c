@@ -37,6 +37,15 @@ mtls_config *mtls_config_new(void)
     cfg->n_sigalgs = sigalg_default_count;
     cfg->require_ems = true;
     cfg->verify_client = MTLS_VERIFY_NONE;
+    cfg->cache_size = MTLS_SESSION_CACHE_DEFAULT_SIZE;
+    cfg->session_lifetime = MTLS_SESSION_LIFETIME_DEFAULT;
+    cfg->tickets = true;
+    cfg->cache = cache_new(cfg->cache_size);
+    cfg->tkeys = ticket_keys_new();
+    if (!cfg->cache || !cfg->tkeys) {
+        mtls_config_free(cfg);
+        return NULL;
+    }
     return cfg;
 }
 
@@ -54,6 +63,8 @@ void mtls_config_free(mtls_config *cfg)
     cry_pkey_free(cfg->key);
     x509_store_free(cfg->ca);
     x509_store_free(cfg->client_ca);
+    cache_free(cfg->cache);
+    ticket_keys_free(cfg->tkeys);
     pthread_mutex_destroy(&cfg->lock);
     free(cfg);
 }
@@ -445,4 +456,53 @@ mtls_err mtls_set_allocator(void *(*malloc_fn)(size_t), void *(*realloc_fn)(void
     (void)free_fn;
     /* Not yet wired through the library's allocations: refuse rather than pretend. */
     return MTLS_ERR_BAD_STATE;
+}
+
+mtls_err mtls_config_set_session_cache(mtls_config *cfg, size_t max_entries, uint32_t lifetime)
+{
+    mtls_err err = check_mutable(cfg);
+    if (err)
+        return err;
+    if (max_entries > (1u << 24))
+        return MTLS_ERR_INVALID_ARG;
+    sess_cache *c = NULL;
+    if (max_entries && !(c = cache_new(max_entries)))
+        return MTLS_ERR_NO_MEMORY;
+    cache_free(cfg->cache);
+    cfg->cache = c;
+    cfg->cache_size = max_entries;
+    cfg->session_lifetime = lifetime ? lifetime : MTLS_SESSION_LIFETIME_DEFAULT;
+    return MTLS_OK;
+}
+
+mtls_err mtls_config_set_tickets(mtls_config *cfg, int on)
+{
+    mtls_err err = check_mutable(cfg);
+    if (!err)
+        cfg->tickets = on != 0;
+    return err;
+}
+
+mtls_err mtls_config_set_ticket_keys(mtls_config *cfg, const uint8_t *keys, size_t n_keys)
+{
+    mtls_err err = check_mutable(cfg);
+    if (err)
+        return err;
+    return ticket_keys_set(cfg->tkeys, keys, n_keys);
+}
+
+mtls_err mtls_config_set_session_store(mtls_config *cfg, mtls_session_store_fn *store,
+                                       mtls_session_lookup_fn *lookup,
+                                       mtls_session_remove_fn *remove, void *arg)
+{
+    mtls_err err = check_mutable(cfg);
+    if (err)
+        return err;
+    if ((store == NULL) != (lookup == NULL))
+        return MTLS_ERR_INVALID_ARG;
+    cfg->store = store;
+    cfg->lookup = lookup;
+    cfg->remove = remove;
+    cfg->store_arg = arg;
+    return MTLS_OK;
 }

@@ -124,6 +124,8 @@ void mtls_conn_free(mtls_conn *c)
     }
     dynbuf_free(&c->sbuf, true);
     x509_chain_free(c->peer_chain, c->peer_chain_len);
+    mtls_session_free(c->session);
+    mtls_session_free(c->offer_session);
     free(c->server_name);
     mtls_config_free(c->cfg);
     cry_wipe(c, sizeof(*c));

@@ -94,6 +94,9 @@ enum {
 #define MTLS_MAX_EMPTY_RECORDS 32
 #define MTLS_MAX_WARNING_ALERTS 8
 
+typedef struct sess_cache sess_cache;   /* cache.c */
+typedef struct ticket_keys ticket_keys; /* ticket.c */
+
 /* ---- algorithm tables (src/handshake/suites.c) ---------------------------------------------- */
 typedef enum { KX_RSA = 1, KX_ECDHE = 2 } kx_kind;
 typedef enum { AUTH_RSA = 1, AUTH_ECDSA = 2 } auth_kind;
@@ -166,6 +169,17 @@ struct mtls_config {
     bool prefer_client_order;
     bool require_ems;
 
+    /* resumption (server) */
+    sess_cache *cache;      /* NULL when off */
+    size_t cache_size;
+    uint32_t session_lifetime;
+    bool tickets;
+    ticket_keys *tkeys;
+    mtls_session_store_fn *store;
+    mtls_session_lookup_fn *lookup;
+    mtls_session_remove_fn *remove;
+    void *store_arg;
+
     /* callbacks */
     mtls_trace_fn *trace;
     void *trace_arg;
@@ -181,6 +195,53 @@ mtls_config *config_ref(mtls_config *cfg);
 /* Freeze on first use; loads the system trust store if a client needs it.  */
 mtls_err config_freeze(mtls_config *cfg, bool as_client);
 int64_t config_now(const mtls_config *cfg);
+
+/* ---- sessions (src/core/session.c, cache.c, ticket.c) ---------------------------------------- */
+struct mtls_session {
+    atomic_int refs;
+    uint16_t version, suite;
+    bool ems;
+    uint8_t master[48];
+    int64_t created;
+    uint32_t lifetime;
+    uint8_t id[32];
+    size_t id_len;
+    char sni[256];  /* "" when none */
+    char alpn[256]; /* "" when none */
+    uint8_t *peer_cert; /* the peer's verified leaf (DER), NULL when it sent none */
+    size_t peer_cert_len;
+    uint8_t *ticket; /* client: the ticket to offer */
+    size_t ticket_len;
+    uint32_t ticket_hint;
+};
+
+mtls_session *session_new(void);
+mtls_session *session_ref(mtls_session *s);
+/* The serialized state without the ticket (what a ticket seals), or with it (client storage). */
+bool session_encode(const mtls_session *s, bool with_ticket, wr *w);
+mtls_session *session_decode(const uint8_t *p, size_t len, bool with_ticket);
+bool session_expired(const mtls_session *s, int64_t now);
+
+sess_cache *cache_new(size_t max_entries);
+void cache_free(sess_cache *c);
+void cache_put(sess_cache *c, mtls_session *s, int64_t now);
+/* A new reference to the live session with this id, or NULL. */
+mtls_session *cache_get(sess_cache *c, const uint8_t *id, size_t id_len, int64_t now);
+void cache_remove(sess_cache *c, const uint8_t *id, size_t id_len);
+
+#define TICKET_KEY_NAME 16
+#define TICKET_MAX_KEYS 4
+#define TICKET_OVERHEAD (TICKET_KEY_NAME + 12 + 16)
+ticket_keys *ticket_keys_new(void);
+void ticket_keys_free(ticket_keys *k);
+/* Application keys: replaces the set and stops rotation. */
+mtls_err ticket_keys_set(ticket_keys *k, const uint8_t *keys, size_t n);
+/* Seal `s` into a ticket (malloc'd).  Rotates the sealing key when it is due. */
+mtls_err ticket_seal(ticket_keys *k, const mtls_session *s, int64_t now, uint32_t lifetime,
+                     uint8_t **out, size_t *out_len);
+/* The session inside a ticket, or NULL when it does not open (unknown key, tampered, expired). */
+mtls_session *ticket_open(ticket_keys *k, const uint8_t *t, size_t len, int64_t now,
+                          uint32_t lifetime);
 
 /* ---- record protection (src/record) ----------------------------------------------------------- */
 typedef struct rec_prot {
@@ -263,6 +324,8 @@ struct mtls_conn {
     uint8_t client_random[32];
     x509_cert **peer_chain;
     size_t peer_chain_len;
+    mtls_session *session;       /* after the handshake: this connection's session */
+    mtls_session *offer_session; /* client: the session to offer */
 };
 
 /* Fatal error: remember the first one, queue its alert (once), return it. */

@@ -38,7 +38,20 @@ mtls_err c12_send_client_hello(mtls_conn *c)
         return hs_fail(c, MTLS_ERR_RNG, "no randomness for ClientHello.random");
     memcpy(c->client_random, hs->client_random, 32);
     bool sni = c->server_name && c->server_name[0] && !is_ip_literal(c->server_name);
-    size_t max = 512 + (sni ? strlen(c->server_name) : 0) + cfg->alpn_len;
+    mtls_session *offer = hs_session_to_offer(c);
+    if (offer) {
+        /* RFC 5077 3.4: with a ticket and no id, the client makes up an id so that it can tell
+         * from the ServerHello whether the server resumed. */
+        if (offer->id_len) {
+            memcpy(hs->session_id, offer->id, offer->id_len);
+            hs->session_id_len = offer->id_len;
+        } else if (cry_random(hs->session_id, 32)) {
+            hs->session_id_len = 32;
+        }
+        hs->resume = session_ref(offer);
+    }
+    size_t ticket_len = offer ? offer->ticket_len : 0;
+    size_t max = 512 + (sni ? strlen(c->server_name) : 0) + cfg->alpn_len + ticket_len;
 
     wr w;
     mtls_err err = hs_msg_begin(c, &w, TLS_HS_CLIENT_HELLO, max);
@@ -70,6 +83,11 @@ mtls_err c12_send_client_hello(mtls_conn *c)
     wr_u8(&w, 0);
     if (cfg->alpn_len)
         ext_alpn_build(&w, cfg->alpn_wire, cfg->alpn_len);
+    if (cfg->tickets) {
+        wr_u16(&w, TLS_EXT_SESSION_TICKET);
+        wr_u16(&w, (uint16_t)ticket_len);
+        wr_bytes(&w, offer ? offer->ticket : NULL, ticket_len);
+    }
     wr_close_u16(&w, exts);
 
     if ((err = hs_msg_end(c, &w)) || (err = hs_flush(c)))
@@ -83,6 +101,9 @@ mtls_err c12_send_client_hello(mtls_conn *c)
              "offers version TLS 1.2; suites %s; groups %s; signature algorithms %s; "
              "compression null; SNI %s; extended master secret; secure renegotiation%s",
              s, g, a, sni ? c->server_name : "(none)", cfg->alpn_len ? "; ALPN" : "");
+    if (offer)
+        hs_trace(c, '>', "ClientHello", "offers to resume a saved session (%s)",
+                 offer->ticket_len ? "session ticket" : "session id");
     hs->state = C12_READ_SERVER_HELLO;
     return MTLS_OK;
 }
@@ -119,13 +140,16 @@ mtls_err c12_read_server_hello(mtls_conn *c, const msg *m)
         return hs_fail(c, MTLS_ERR_BAD_COMPRESSION, "the server chose compression method %u",
                        compression);
     hs->suite = suite_find(suite);
+    bool resumed = hs->resume && sid.n && sid.n == hs->session_id_len &&
+                   memcmp(sid.p, hs->session_id, sid.n) == 0;
     memcpy(hs->session_id, sid.p, sid.n);
     hs->session_id_len = sid.n;
 
     /* Every extension must answer one we sent. */
     bool sni_sent = c->server_name && c->server_name[0] && !is_ip_literal(c->server_name);
     if ((e.server_name.present && (!sni_sent || e.server_name.data.n != 0)) ||
-        e.signature_algorithms.present || e.session_ticket.present ||
+        e.signature_algorithms.present ||
+        (e.session_ticket.present && (!cfg->tickets || e.session_ticket.data.n != 0)) ||
         (e.alpn.present && cfg->alpn_len == 0) ||
         (e.ec_point_formats.present && !offers_ecdhe(cfg)))
         return hs_fail(c, MTLS_ERR_UNOFFERED_EXTENSION,
@@ -151,12 +175,33 @@ mtls_err c12_read_server_hello(mtls_conn *c, const msg *m)
     c->version = version;
     c->suite = suite;
     c->version_fixed = true;
+    hs->ticket_ext = e.session_ticket.present;
     if ((err = hs_transcript_start(c)) || (err = hs_transcript_add(c, m->raw, m->raw_len)))
         return err;
-    hs_trace(c, '<', "ServerHello", "version TLS 1.2, suite %s, compression null%s%s%s",
+    hs_trace(c, '<', "ServerHello", "version TLS 1.2, suite %s, compression null%s%s%s%s",
              hs->suite->name, c->ems ? ", extended master secret" : "",
-             c->alpn[0] ? ", ALPN " : "", c->alpn);
-    hs->state = C12_READ_SERVER_CERT;
+             c->alpn[0] ? ", ALPN " : "", c->alpn,
+             resumed ? ", echoes our session id: resuming" : "");
+    if (!resumed) {
+        mtls_session_free(hs->resume);
+        hs->resume = NULL;
+        hs->state = C12_READ_SERVER_CERT;
+        return MTLS_OK;
+    }
+    /* RFC 5246 7.4.1.3: a resumed session keeps its cipher suite; RFC 7627 5.3: the client MUST
+     * abort if the server resumes without extended master secret for a session that had it (or
+     * the other way round). */
+    if (suite != hs->resume->suite)
+        return hs_fail(c, MTLS_ERR_ILLEGAL_PARAMETER,
+                       "the server resumed the session with a different cipher suite");
+    if (c->ems != hs->resume->ems)
+        return hs_fail(c, MTLS_ERR_EMS_REQUIRED,
+                       "the server resumed the session with a different extended master secret "
+                       "setting (RFC 7627 5.3)");
+    hs_transcript_drop_buffer(c);
+    if ((err = hs_adopt_session(c, hs->resume)) || (err = hs_key_block(c)))
+        return err;
+    hs->state = hs->ticket_ext ? C12_READ_NEW_SESSION_TICKET : C12_READ_CCS;
     return MTLS_OK;
 }
 
@@ -411,7 +456,29 @@ mtls_err c12_send_client_flight(mtls_conn *c)
         return err;
     if ((err = hs_send_ccs(c)) || (err = msg_finished_build(c)) || (err = hs_flush(c)))
         return err;
-    hs->state = C12_READ_CCS;
+    hs->state = hs->ticket_ext ? C12_READ_NEW_SESSION_TICKET : C12_READ_CCS;
+    return MTLS_OK;
+}
+
+mtls_err c12_read_new_session_ticket(mtls_conn *c, const msg *m)
+{
+    /* RFC 5077 3.3: a server that acknowledged the extension MUST send the message. */
+    if (m->type != TLS_HS_NEW_SESSION_TICKET)
+        return hs_fail(c, MTLS_ERR_UNEXPECTED_MESSAGE,
+                       "received %s while waiting for NewSessionTicket", hs_msg_name(m->type));
+    mtls_err err = msg_new_session_ticket_parse(c, m);
+    if (err)
+        return err;
+    c->hs->state = C12_READ_CCS;
+    return MTLS_OK;
+}
+
+mtls_err c12_send_finished_resumed(mtls_conn *c)
+{
+    mtls_err err;
+    if ((err = hs_send_ccs(c)) || (err = msg_finished_build(c)) || (err = hs_flush(c)))
+        return err;
+    c->hs->state = HS_DONE;
     return MTLS_OK;
 }
 
@@ -423,6 +490,6 @@ mtls_err c12_read_finished(mtls_conn *c, const msg *m)
     mtls_err err = msg_finished_check(c, m);
     if (err)
         return err;
-    c->hs->state = HS_DONE;
+    c->hs->state = c->resumed ? C12_SEND_FINISHED_RESUMED : HS_DONE;
     return MTLS_OK;
 }

@@ -64,6 +64,8 @@ void hs_free(struct hs *hs)
     dynbuf_free(&hs->out, true);
     dynbuf_free(&hs->tbuf, false);
     cry_hash_free(hs->transcript);
+    mtls_session_free(hs->resume);
+    free(hs->new_ticket);
     cry_kex_free(hs->kex);
     x509_chain_free(hs->peer_chain, hs->peer_chain_len);
     cry_wipe(hs, sizeof(*hs));
@@ -270,15 +272,22 @@ mtls_err hs_derive_keys(mtls_conn *c)
     cry_wipe(hs->premaster, sizeof(hs->premaster));
     if (!ok)
         return MTLS_ERR_CRYPTO;
+    hs_trace(c, '*', "MasterSecret", "derived with the PRF (%s) from the premaster secret%s",
+             s->prf == CRY_SHA384 ? "SHA-384" : "SHA-256",
+             c->ems ? " and the session hash (extended master secret, RFC 7627)"
+                    : " and both randoms");
+    return hs_key_block(c);
+}
+
+mtls_err hs_key_block(mtls_conn *c)
+{
+    struct hs *hs = c->hs;
+    const suite_info *s = hs->suite;
     /* RFC 5246 6.3: key_block = PRF(master, "key expansion", server_random + client_random). */
     size_t kb_len = 2u * s->key_len + 2u * s->fixed_iv_len;
     if (!ks_prf12(s->prf, hs->master, 48, "key expansion", hs->server_random, 32,
                   hs->client_random, 32, hs->key_block, kb_len))
         return MTLS_ERR_CRYPTO;
-    hs_trace(c, '*', "MasterSecret", "derived with the PRF (%s) from the premaster secret%s",
-             s->prf == CRY_SHA384 ? "SHA-384" : "SHA-256",
-             c->ems ? " and the session hash (extended master secret, RFC 7627)"
-                    : " and both randoms");
     if (c->cfg->keylog) {
         char line[13 + 1 + 64 + 1 + 96 + 1];
         memcpy(line, "CLIENT_RANDOM ", 14);
@@ -395,7 +404,9 @@ static mtls_err enter_traffic(mtls_conn *c)
 {
     struct hs *hs = c->hs;
     unsigned need = PROOF_FINISHED;
-    if (!c->is_server) {
+    if (c->resumed) {
+        need |= PROOF_RESUMED;
+    } else if (!c->is_server) {
         need |= PROOF_PEER_CHAIN;
         if (hs->suite->kx == KX_ECDHE)
             need |= PROOF_SKE_SIG;
@@ -406,8 +417,12 @@ static mtls_err enter_traffic(mtls_conn *c)
     }
     if ((hs->proofs & need) != need)
         return hs_fail(c, MTLS_ERR_INTERNAL, "handshake ended without all required checks");
+    mtls_err err = hs_session_finish(c);
+    if (err)
+        return hs_fail(c, err, "could not record the session");
     c->established = true;
-    hs_trace(c, '*', "Established", "%s, %s%s%s, %s", "TLS 1.2", hs->suite->name,
+    hs_trace(c, '*', "Established", "%s%s, %s%s%s, %s", "TLS 1.2",
+             c->resumed ? " (resumed session, abbreviated handshake)" : "", hs->suite->name,
              c->group ? ", " : "", c->group ? mtls_group_name(c->group) : "",
              c->ems ? "extended master secret" : "no extended master secret");
     hs_free(hs);
@@ -425,6 +440,8 @@ static mtls_err step(mtls_conn *c, bool *progressed)
     case C12_SEND_CLIENT_FLIGHT: return c12_send_client_flight(c);
     case S12_SEND_SERVER_FLIGHT: return s12_send_server_flight(c);
     case S12_SEND_FINISHED: return s12_send_finished(c);
+    case S12_SEND_RESUMED_FLIGHT: return s12_send_resumed_flight(c);
+    case C12_SEND_FINISHED_RESUMED: return c12_send_finished_resumed(c);
     case HS_DONE: return enter_traffic(c);
     case C12_READ_CCS:
     case S12_READ_CCS:
@@ -455,6 +472,7 @@ static mtls_err step(mtls_conn *c, bool *progressed)
     case C12_READ_SERVER_KEY_EXCHANGE: err = c12_read_server_key_exchange(c, &m); break;
     case C12_READ_CERT_REQUEST_OR_SERVER_DONE:
     case C12_READ_SERVER_DONE: err = c12_read_cert_request_or_server_done(c, &m); break;
+    case C12_READ_NEW_SESSION_TICKET: err = c12_read_new_session_ticket(c, &m); break;
     case C12_READ_FINISHED: err = c12_read_finished(c, &m); break;
     case S12_READ_CLIENT_HELLO: err = s12_read_client_hello(c, &m); break;
     case S12_READ_CLIENT_CERT: err = s12_read_client_cert(c, &m); break;

@@ -22,11 +22,14 @@ typedef enum {
     C12_READ_CERT_REQUEST_OR_SERVER_DONE,
     C12_READ_SERVER_DONE,
     C12_SEND_CLIENT_FLIGHT,
+    C12_READ_NEW_SESSION_TICKET,
     C12_READ_CCS,
     C12_READ_FINISHED,
+    C12_SEND_FINISHED_RESUMED,
     /* server */
     S12_READ_CLIENT_HELLO,
     S12_SEND_SERVER_FLIGHT,
+    S12_SEND_RESUMED_FLIGHT,
     S12_READ_CLIENT_CERT,
     S12_READ_CLIENT_KEY_EXCHANGE,
     S12_READ_CERT_VERIFY,
@@ -41,6 +44,7 @@ enum {
     PROOF_SKE_SIG = 1u << 1,     /* ServerKeyExchange signature verified */
     PROOF_CERT_VERIFY = 1u << 2, /* client's CertificateVerify verified */
     PROOF_FINISHED = 1u << 3,    /* peer's Finished verified */
+    PROOF_RESUMED = 1u << 4,     /* master secret from a session that passed every resumption check */
 };
 
 #define HS_MAX_PEER_LIST 64
@@ -101,6 +105,14 @@ struct hs {
     x509_cert **peer_chain;
     size_t peer_chain_len;
 
+    /* resumption */
+    mtls_session *resume;   /* the session being resumed */
+    bool ticket_ext;        /* server: the client sent session_ticket; client: the server acked it */
+    bool send_ticket;       /* server: NewSessionTicket promised in ServerHello */
+    uint8_t *new_ticket;    /* client: ticket received in NewSessionTicket */
+    size_t new_ticket_len;
+    uint32_t new_ticket_hint;
+
     /* secrets */
     uint8_t premaster[48];
     size_t premaster_len;
@@ -123,8 +135,10 @@ mtls_err hs_transcript_add(mtls_conn *c, const uint8_t *p, size_t len);
 mtls_err hs_transcript_start(mtls_conn *c);
 mtls_err hs_transcript_hash(mtls_conn *c, uint8_t *out, size_t *out_len);
 void hs_transcript_drop_buffer(mtls_conn *c);
-/* Master secret (with EMS when negotiated) and key block; logs the key. */
+/* Master secret (with EMS when negotiated) from the premaster, then the key block. */
 mtls_err hs_derive_keys(mtls_conn *c);
+/* Key block from hs->master (also after resumption); logs the key when asked. */
+mtls_err hs_key_block(mtls_conn *c);
 /* Install the read (peer's) or write (our) protection from the key block. */
 mtls_err hs_install_keys(mtls_conn *c, bool for_write);
 mtls_err hs_finished_compute(mtls_conn *c, bool from_client, uint8_t out[12]);
@@ -145,9 +159,12 @@ mtls_err c12_read_server_cert(mtls_conn *c, const msg *m);
 mtls_err c12_read_server_key_exchange(mtls_conn *c, const msg *m);
 mtls_err c12_read_cert_request_or_server_done(mtls_conn *c, const msg *m);
 mtls_err c12_send_client_flight(mtls_conn *c);
+mtls_err c12_read_new_session_ticket(mtls_conn *c, const msg *m);
 mtls_err c12_read_finished(mtls_conn *c, const msg *m);
+mtls_err c12_send_finished_resumed(mtls_conn *c);
 mtls_err s12_read_client_hello(mtls_conn *c, const msg *m);
 mtls_err s12_send_server_flight(mtls_conn *c);
+mtls_err s12_send_resumed_flight(mtls_conn *c);
 mtls_err s12_read_client_cert(mtls_conn *c, const msg *m);
 mtls_err s12_read_client_key_exchange(mtls_conn *c, const msg *m);
 mtls_err s12_read_cert_verify(mtls_conn *c, const msg *m);
@@ -163,6 +180,20 @@ mtls_err msg_finished_check(mtls_conn *c, const msg *m);
 /* digitally-signed struct: SignatureAndHashAlgorithm + opaque<0..2^16-1> */
 mtls_err msg_signed_parse(rd *r, uint16_t *sigalg, const uint8_t **sig, size_t *sig_len);
 void msg_signed_build(wr *w, uint16_t sigalg, const uint8_t *sig, size_t sig_len);
+
+/* resume.c: sessions in the handshake */
+/* Client: the session to offer (checked: fits our config and name), or NULL. */
+mtls_session *hs_session_to_offer(mtls_conn *c);
+/* Server: the session the ClientHello asks to resume, if it passes every check, or NULL. */
+mtls_session *hs_session_lookup(mtls_conn *c, const uint8_t *sid, size_t sid_len,
+                                const hello_exts *e, rd suites);
+/* Both: make this connection's session at the end of a handshake; server stores it. */
+mtls_err hs_session_finish(mtls_conn *c);
+/* Server: NewSessionTicket with a fresh ticket. */
+mtls_err msg_new_session_ticket_build(mtls_conn *c);
+mtls_err msg_new_session_ticket_parse(mtls_conn *c, const msg *m);
+/* Take over a resumed session's identity (peer certificate) into the connection. */
+mtls_err hs_adopt_session(mtls_conn *c, mtls_session *s);
 
 /* ext/: the extension block and each extension */
 mtls_err ext_parse_block(mtls_conn *c, rd *r, hello_exts *e, bool in_server_hello);

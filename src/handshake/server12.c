@@ -146,6 +146,27 @@ mtls_err s12_read_client_hello(mtls_conn *c, const msg *m)
         return hs_fail(c, MTLS_ERR_EMS_REQUIRED,
                        "the client does not support extended master secret (RFC 7627)");
 
+    hs->ticket_ext = e.session_ticket.present;
+    mtls_session *resume = hs_session_lookup(c, sid.p, sid.n, &e, suites);
+    if (resume) {
+        hs->resume = resume;
+        hs->suite = suite_find(resume->suite);
+        c->suite = resume->suite;
+        c->version = MTLS_VERSION_TLS12;
+        memcpy(hs->session_id, sid.p, sid.n);
+        hs->session_id_len = sid.n;
+        hs_trace(c, '<', "ClientHello", "client_version 0x%04x; asks to resume a session (%s)",
+                 version, e.session_ticket.present && e.session_ticket.data.n ? "ticket" : "id");
+        if ((err = hs_adopt_session(c, resume)) || (err = hs_transcript_start(c)) ||
+            (err = hs_transcript_add(c, m->raw, m->raw_len)))
+            return err;
+        hs_transcript_drop_buffer(c);
+        if (!cry_random(hs->server_random, 32))
+            return hs_fail(c, MTLS_ERR_RNG, "no randomness for ServerHello.random");
+        hs->state = S12_SEND_RESUMED_FLIGHT;
+        return MTLS_OK;
+    }
+
     char offered[600];
     uint16_t ids[64];
     size_t n_ids = 0;
@@ -173,6 +194,10 @@ mtls_err s12_read_client_hello(mtls_conn *c, const msg *m)
     if (!cry_random(hs->server_random, 32))
         return hs_fail(c, MTLS_ERR_RNG, "no randomness for ServerHello.random");
     hs->peer_point_formats = e.ec_point_formats.present;
+    /* A session id for the cache (or an external store); a ticket when the client asks. */
+    if ((cfg->cache || cfg->store) && cry_random(hs->session_id, 32))
+        hs->session_id_len = 32;
+    hs->send_ticket = cfg->tickets && hs->ticket_ext;
     hs->state = S12_SEND_SERVER_FLIGHT;
     return MTLS_OK;
 }
@@ -200,8 +225,10 @@ static mtls_err send_server_hello(mtls_conn *c)
         ext_empty_build(&w, TLS_EXT_EXTENDED_MASTER_SECRET);
     if (hs->suite->kx == KX_ECDHE && hs->peer_point_formats)
         ext_point_formats_build(&w);
-    if (c->server_name)
+    if (c->server_name && !c->resumed)
         ext_empty_build(&w, TLS_EXT_SERVER_NAME);
+    if (hs->send_ticket)
+        ext_empty_build(&w, TLS_EXT_SESSION_TICKET);
     if (c->alpn[0]) {
         size_t n = strlen(c->alpn);
         uint8_t wire[256];
@@ -305,6 +332,17 @@ mtls_err s12_send_server_flight(mtls_conn *c)
         return err;
     hs_trace(c, '>', "ServerHelloDone", "our part of the negotiation is done");
     hs->state = hs->cert_requested ? S12_READ_CLIENT_CERT : S12_READ_CLIENT_KEY_EXCHANGE;
+    return MTLS_OK;
+}
+
+mtls_err s12_send_resumed_flight(mtls_conn *c)
+{
+    /* RFC 5246 7.3, abbreviated handshake: ServerHello, ChangeCipherSpec, Finished. */
+    mtls_err err;
+    if ((err = send_server_hello(c)) || (err = hs_key_block(c)) || (err = hs_send_ccs(c)) ||
+        (err = msg_finished_build(c)) || (err = hs_flush(c)))
+        return err;
+    c->hs->state = S12_READ_CCS;
     return MTLS_OK;
 }
 
@@ -425,13 +463,15 @@ mtls_err s12_read_finished(mtls_conn *c, const msg *m)
     mtls_err err = msg_finished_check(c, m);
     if (err)
         return err;
-    c->hs->state = S12_SEND_FINISHED;
+    c->hs->state = c->resumed ? HS_DONE : S12_SEND_FINISHED;
     return MTLS_OK;
 }
 
 mtls_err s12_send_finished(mtls_conn *c)
 {
     mtls_err err;
+    if (c->hs->send_ticket && (err = msg_new_session_ticket_build(c)))
+        return err;
     if ((err = hs_send_ccs(c)) || (err = msg_finished_build(c)) || (err = hs_flush(c)))
         return err;
     c->hs->state = HS_DONE;

@@ -170,9 +170,11 @@ static void run(const char *suite, int rsa_kx, int sha384)
     split(&c2s, cm, &nc, &cfin);
     split(&s2c, sm, &ns, &sfin);
     /* client: ClientHello | Certificate, ClientKeyExchange, CertificateVerify
-     * server: ServerHello, Certificate, [ServerKeyExchange], CertificateRequest, ServerHelloDone */
+     * server: ServerHello, Certificate, [ServerKeyExchange], CertificateRequest, ServerHelloDone |
+     *         NewSessionTicket (RFC 5077: after the client's Finished, before the server's CCS) */
     CHECK_EQ(nc, 4);
-    CHECK_EQ(ns, rsa_kx ? 4 : 5);
+    CHECK_EQ(ns, rsa_kx ? 5 : 6);
+    CHECK_EQ(sm[ns - 1].p[0], 4);
     CHECK(cfin.p && sfin.p);
     if (nc != 4 || !cfin.p || !sfin.p)
         return;
@@ -183,7 +185,7 @@ static void run(const char *suite, int rsa_kx, int sha384)
     /* transcript in wire order */
     buf t = {0};
     buf_add(&t, cm[0].p, cm[0].len);
-    for (size_t i = 0; i < ns; i++)
+    for (size_t i = 0; i + 1 < ns; i++)
         buf_add(&t, sm[i].p, sm[i].len);
     buf_add(&t, cm[1].p, cm[1].len);
     buf_add(&t, cm[2].p, cm[2].len);
@@ -240,6 +242,7 @@ static void run(const char *suite, int rsa_kx, int sha384)
     CHECK_MEM(fin + 4, want, 12);
 
     buf_add(&t, fin, 16);
+    buf_add(&t, sm[ns - 1].p, sm[ns - 1].len);
     CHECK(open_record(cipher, skey, siv, sfin, fin));
     EVP_Digest(t.p, t.len, h, NULL, evp_md, NULL);
     prf(md, master, 48, "server finished", h, hlen, NULL, 0, want, 12);

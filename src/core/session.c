@@ -1,0 +1,161 @@
+/*
+ * session.c -- mtls_session: what a later connection needs to resume (version, suite, master
+ * secret, extended-master-secret flag, server name, ALPN, the peer's verified leaf) and, on the
+ * client, the ticket to offer.  Sessions are immutable once made and reference counted, so a
+ * cache may hand the same one to several threads.
+ *
+ * Encoding (also the plaintext of a ticket):
+ *   "mtS1" | version u16 | suite u16 | ems u8 | master[48] | created u64 | lifetime u32 |
+ *   id<0..32> | sni<0..255> | alpn<0..255> | peer_cert<0..2^24-1> | [ticket<0..2^16-1> hint u32]
+ * The master secret makes the bytes as sensitive as a private key; buffers are wiped.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static const uint8_t magic[4] = {'m', 't', 'S', '1'};
+
+mtls_session *session_new(void)
+{
+    mtls_session *s = calloc(1, sizeof(*s));
+    if (s)
+        atomic_init(&s->refs, 1);
+    return s;
+}
+
+mtls_session *session_ref(mtls_session *s)
+{
+    if (s)
+        atomic_fetch_add(&s->refs, 1);
+    return s;
+}
+
+void mtls_session_free(mtls_session *s)
+{
+    if (!s || atomic_fetch_sub(&s->refs, 1) != 1)
+        return;
+    free(s->peer_cert);
+    free(s->ticket);
+    cry_wipe(s, sizeof(*s));
+    free(s);
+}
+
+bool session_expired(const mtls_session *s, int64_t now)
+{
+    return now < s->created - 60 || now - s->created >= (int64_t)s->lifetime;
+}
+
+int64_t mtls_session_time(const mtls_session *s)
+{
+    return s ? s->created : 0;
+}
+
+uint32_t mtls_session_lifetime(const mtls_session *s)
+{
+    return s ? s->lifetime : 0;
+}
+
+bool session_encode(const mtls_session *s, bool with_ticket, wr *w)
+{
+    wr_bytes(w, magic, sizeof(magic));
+    wr_u16(w, s->version);
+    wr_u16(w, s->suite);
+    wr_u8(w, s->ems);
+    wr_bytes(w, s->master, 48);
+    wr_u32(w, (uint32_t)((uint64_t)s->created >> 32));
+    wr_u32(w, (uint32_t)s->created);
+    wr_u32(w, s->lifetime);
+    wr_u8(w, (uint8_t)s->id_len);
+    wr_bytes(w, s->id, s->id_len);
+    size_t n = strlen(s->sni);
+    wr_u8(w, (uint8_t)n);
+    wr_bytes(w, s->sni, n);
+    n = strlen(s->alpn);
+    wr_u8(w, (uint8_t)n);
+    wr_bytes(w, s->alpn, n);
+    wr_u24(w, (uint32_t)s->peer_cert_len);
+    wr_bytes(w, s->peer_cert, s->peer_cert_len);
+    if (with_ticket) {
+        wr_u16(w, (uint16_t)s->ticket_len);
+        wr_bytes(w, s->ticket, s->ticket_len);
+        wr_u32(w, s->ticket_hint);
+    }
+    return wr_ok(w);
+}
+
+static bool read_str(rd *r, char *out)
+{
+    rd v;
+    if (!rd_vec8(r, &v) || memchr(v.p, 0, v.n))
+        return false;
+    memcpy(out, v.p, v.n);
+    out[v.n] = 0;
+    return true;
+}
+
+mtls_session *session_decode(const uint8_t *p, size_t len, bool with_ticket)
+{
+    rd r = rd_init(p, len), v;
+    uint8_t m[4], ems;
+    uint32_t hi, lo;
+    mtls_session *s = session_new();
+    if (!s)
+        return NULL;
+    bool ok = rd_copy(&r, m, 4) && memcmp(m, magic, 4) == 0 && rd_u16(&r, &s->version) &&
+              rd_u16(&r, &s->suite) && rd_u8(&r, &ems) && ems <= 1 && rd_copy(&r, s->master, 48) &&
+              rd_u32(&r, &hi) && rd_u32(&r, &lo) && rd_u32(&r, &s->lifetime) &&
+              rd_vec8_copy(&r, s->id, 0, 32, &s->id_len) && read_str(&r, s->sni) &&
+              read_str(&r, s->alpn) && rd_vec24(&r, &v);
+    if (ok && v.n) {
+        s->peer_cert = malloc(v.n);
+        ok = s->peer_cert != NULL;
+        if (ok) {
+            memcpy(s->peer_cert, v.p, v.n);
+            s->peer_cert_len = v.n;
+        }
+    }
+    if (ok && with_ticket) {
+        ok = rd_vec16(&r, &v) && rd_u32(&r, &s->ticket_hint);
+        if (ok && v.n) {
+            s->ticket = malloc(v.n);
+            ok = s->ticket != NULL;
+            if (ok) {
+                memcpy(s->ticket, v.p, v.n);
+                s->ticket_len = v.n;
+            }
+        }
+    }
+    s->ems = ems;
+    s->created = (int64_t)(((uint64_t)hi << 32) | lo);
+    if (!ok || !rd_done(&r) || s->version != MTLS_VERSION_TLS12 || !suite_find(s->suite)) {
+        mtls_session_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+mtls_err mtls_session_to_bytes(const mtls_session *s, uint8_t *out, size_t cap, size_t *out_len)
+{
+    if (!s || !out_len)
+        return MTLS_ERR_INVALID_ARG;
+    size_t need = 4 + 2 + 2 + 1 + 48 + 8 + 4 + 1 + s->id_len + 1 + strlen(s->sni) + 1 +
+                  strlen(s->alpn) + 3 + s->peer_cert_len + 2 + s->ticket_len + 4;
+    *out_len = need;
+    if (!out)
+        return MTLS_OK;
+    if (cap < need)
+        return MTLS_ERR_INVALID_ARG;
+    wr w = wr_init(out, cap);
+    return session_encode(s, true, &w) ? MTLS_OK : MTLS_ERR_INTERNAL;
+}
+
+mtls_session *mtls_session_from_bytes(const uint8_t *in, size_t len)
+{
+    return in ? session_decode(in, len, true) : NULL;
+}
+
+mtls_session *mtls_conn_get_session(const mtls_conn *c)
+{
+    return c && c->established ? session_ref(c->session) : NULL;
+}

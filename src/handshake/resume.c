@@ -1,0 +1,216 @@
+/*
+ * resume.c -- sessions inside the handshake: which session a client offers, which one a server
+ * accepts, and the session each connection leaves behind.
+ *
+ * Resumption is allowed only when nothing that was negotiated or checked could differ (RFC 5246
+ * 7.4.1.2, RFC 7627 5.3, RFC 6066 3): the same version, a suite the client offers again and we
+ * still allow, extended master secret on both sides exactly when the session used it, the same
+ * server name, and -- for a server that requires client certificates -- a session that carries a
+ * verified client certificate.  Anything else means a full handshake, never an error.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "hs.h"
+
+mtls_err mtls_conn_set_session(mtls_conn *c, mtls_session *s)
+{
+    if (!c || !s || c->is_server)
+        return MTLS_ERR_INVALID_ARG;
+    if (!c->hs || c->hs->state != C12_SEND_CLIENT_HELLO)
+        return MTLS_ERR_BAD_STATE;
+    mtls_session_free(c->offer_session);
+    c->offer_session = session_ref(s);
+    return MTLS_OK;
+}
+
+static bool same_name(const char *a, const char *b)
+{
+    return strcasecmp(a ? a : "", b ? b : "") == 0;
+}
+
+mtls_session *hs_session_to_offer(mtls_conn *c)
+{
+    mtls_session *s = c->offer_session;
+    const mtls_config *cfg = c->cfg;
+    if (!s)
+        return NULL;
+    const char *why = NULL;
+    if (session_expired(s, config_now(cfg)))
+        why = "it has expired";
+    else if (!hs_list_has(cfg->suites, cfg->n_suites, s->suite))
+        why = "its cipher suite is no longer enabled";
+    else if (!same_name(s->sni, c->server_name))
+        why = "it was made for another server name";
+    else if (!s->ems && cfg->require_ems)
+        why = "it lacks extended master secret";
+    else if (s->id_len == 0 && s->ticket_len == 0)
+        why = "it has neither a session id nor a ticket";
+    if (why) {
+        hs_trace(c, '*', "Resumption", "not offering the saved session: %s", why);
+        return NULL;
+    }
+    return s;
+}
+
+static bool suite_offered(rd suites, uint16_t id)
+{
+    for (size_t i = 0; i + 1 < suites.n; i += 2)
+        if (be16_get(suites.p + i) == id)
+            return true;
+    return false;
+}
+
+mtls_session *hs_session_lookup(mtls_conn *c, const uint8_t *sid, size_t sid_len,
+                                const hello_exts *e, rd suites)
+{
+    const mtls_config *cfg = c->cfg;
+    int64_t now = config_now(cfg);
+    mtls_session *s = NULL;
+    const char *from = NULL;
+    if (cfg->tickets && e->session_ticket.present && e->session_ticket.data.n) {
+        s = ticket_open(cfg->tkeys, e->session_ticket.data.p, e->session_ticket.data.n, now,
+                        cfg->session_lifetime);
+        from = "ticket";
+        if (!s)
+            hs_trace(c, '*', "Resumption", "the client's ticket does not open (unknown key, "
+                     "tampered or expired): full handshake");
+    }
+    if (!s && sid_len) {
+        s = cache_get(cfg->cache, sid, sid_len, now);
+        from = "session cache";
+        if (!s && cfg->lookup) {
+            uint8_t buf[8192];
+            size_t n = cfg->lookup(cfg->store_arg, sid, sid_len, buf, sizeof(buf));
+            if (n && n <= sizeof(buf))
+                s = session_decode(buf, n, false);
+            cry_wipe(buf, sizeof(buf));
+            from = "session store";
+            if (s && session_expired(s, now)) {
+                mtls_session_free(s);
+                s = NULL;
+            }
+        }
+    }
+    if (!s)
+        return NULL;
+    const char *why = NULL;
+    if (s->version != MTLS_VERSION_TLS12)
+        why = "another protocol version";
+    else if (!suite_offered(suites, s->suite) || !hs_list_has(cfg->suites, cfg->n_suites, s->suite))
+        why = "its cipher suite is not offered or not allowed";
+    else if (s->ems != e->ems.present)
+        /* RFC 7627 5.3: resume only when both the session and the new hello use EMS. */
+        why = "extended master secret differs";
+    else if (!s->ems && cfg->require_ems)
+        why = "it lacks extended master secret";
+    else if (!same_name(s->sni, c->server_name))
+        why = "it was made for another server name";
+    else if (cfg->verify_client == MTLS_VERIFY_REQUIRE && !s->peer_cert_len)
+        why = "it has no client certificate and one is required";
+    if (why) {
+        hs_trace(c, '*', "Resumption", "session from the %s refused: %s; full handshake", from, why);
+        mtls_session_free(s);
+        return NULL;
+    }
+    hs_trace(c, '*', "Resumption", "resuming the session found in the %s", from);
+    return s;
+}
+
+mtls_err hs_adopt_session(mtls_conn *c, mtls_session *s)
+{
+    struct hs *hs = c->hs;
+    memcpy(hs->master, s->master, 48);
+    c->ems = s->ems;
+    c->resumed = true;
+    if (s->alpn[0] && !c->alpn[0])
+        memcpy(c->alpn, s->alpn, sizeof(c->alpn));
+    if (s->peer_cert_len) {
+        x509_cert *cert = NULL;
+        mtls_err err = x509_cert_parse(s->peer_cert, s->peer_cert_len, &cert);
+        if (err)
+            return err;
+        c->peer_chain = calloc(1, sizeof(*c->peer_chain));
+        if (!c->peer_chain) {
+            x509_cert_free(cert);
+            return MTLS_ERR_NO_MEMORY;
+        }
+        c->peer_chain[0] = cert;
+        c->peer_chain_len = 1;
+        c->peer_cert_presented = c->is_server;
+    }
+    hs->proofs |= PROOF_RESUMED;
+    return MTLS_OK;
+}
+
+static mtls_session *session_from_conn(mtls_conn *c)
+{
+    struct hs *hs = c->hs;
+    mtls_session *s = session_new();
+    if (!s)
+        return NULL;
+    s->version = c->version;
+    s->suite = c->suite;
+    s->ems = c->ems;
+    memcpy(s->master, hs->master, 48);
+    s->created = config_now(c->cfg);
+    s->lifetime = c->cfg->session_lifetime;
+    memcpy(s->id, hs->session_id, hs->session_id_len);
+    s->id_len = hs->session_id_len;
+    if (c->server_name)
+        snprintf(s->sni, sizeof(s->sni), "%s", c->server_name);
+    memcpy(s->alpn, c->alpn, sizeof(s->alpn));
+    if (c->peer_chain_len) {
+        size_t len;
+        const uint8_t *der = x509_cert_der(c->peer_chain[0], &len);
+        s->peer_cert = malloc(len);
+        if (!s->peer_cert) {
+            mtls_session_free(s);
+            return NULL;
+        }
+        memcpy(s->peer_cert, der, len);
+        s->peer_cert_len = len;
+    }
+    return s;
+}
+
+mtls_err hs_session_finish(mtls_conn *c)
+{
+    struct hs *hs = c->hs;
+    const mtls_config *cfg = c->cfg;
+    mtls_session *s;
+    if (c->resumed && !hs->new_ticket) {
+        s = session_ref(hs->resume);
+    } else {
+        s = session_from_conn(c);
+        if (!s)
+            return MTLS_ERR_NO_MEMORY;
+        if (c->resumed) { /* a renewed ticket for the same session: keep its birth time */
+            s->created = hs->resume->created;
+            s->lifetime = hs->resume->lifetime;
+        }
+    }
+    if (!c->is_server && hs->new_ticket) {
+        free(s->ticket);
+        s->ticket = hs->new_ticket;
+        s->ticket_len = hs->new_ticket_len;
+        s->ticket_hint = hs->new_ticket_hint;
+        hs->new_ticket = NULL;
+    }
+    if (c->is_server && !c->resumed && s->id_len) {
+        cache_put(cfg->cache, s, s->created);
+        if (cfg->store) {
+            uint8_t buf[8192];
+            wr w = wr_init(buf, sizeof(buf));
+            if (session_encode(s, false, &w))
+                cfg->store(cfg->store_arg, s->id, s->id_len, buf, w.len,
+                           s->created + (int64_t)s->lifetime);
+            cry_wipe(buf, sizeof(buf));
+        }
+    }
+    mtls_session_free(c->session);
+    c->session = s;
+    return MTLS_OK;
+}
