@@ -29,7 +29,7 @@ sess_cache *cache_new(size_t max_entries)
 {
     if (max_entries == 0 || max_entries > (1u << 24))
         return NULL;
-    sess_cache *c = calloc(1, sizeof(*c));
+    sess_cache *c = mem_calloc(1, sizeof(*c));
     if (!c)
         return NULL;
     pthread_mutex_init(&c->lock, NULL);
@@ -47,10 +47,10 @@ void cache_free(sess_cache *c)
     if (c->slots)
         for (size_t i = 0; i < c->max; i++)
             mtls_session_free(c->slots[i].sess);
-    free(c->slots);
-    free(c->buckets);
+    mem_free(c->slots);
+    mem_free(c->buckets);
     pthread_mutex_destroy(&c->lock);
-    free(c);
+    mem_free(c);
 }
 
 static size_t bucket_of(const sess_cache *c, const uint8_t *id, size_t len)
@@ -84,11 +84,11 @@ void cache_put(sess_cache *c, mtls_session *s, int64_t now)
         return;
     pthread_mutex_lock(&c->lock);
     if (!c->slots) {
-        c->slots = calloc(c->max, sizeof(*c->slots));
-        c->buckets = calloc(c->n_buckets, sizeof(*c->buckets));
+        c->slots = mem_calloc(c->max, sizeof(*c->slots));
+        c->buckets = mem_calloc(c->n_buckets, sizeof(*c->buckets));
         if (!c->slots || !c->buckets) {
-            free(c->slots);
-            free(c->buckets);
+            mem_free(c->slots);
+            mem_free(c->buckets);
             c->slots = NULL;
             c->buckets = NULL;
             pthread_mutex_unlock(&c->lock);

@@ -18,7 +18,7 @@ mtls_config *mtls_config_new(void)
 {
     if (!cry_init())
         return NULL;
-    mtls_config *cfg = calloc(1, sizeof(*cfg));
+    mtls_config *cfg = mem_calloc(1, sizeof(*cfg));
     if (!cfg)
         return NULL;
     atomic_init(&cfg->refs, 1);
@@ -66,7 +66,7 @@ void mtls_config_free(mtls_config *cfg)
     cache_free(cfg->cache);
     ticket_keys_free(cfg->tkeys);
     pthread_mutex_destroy(&cfg->lock);
-    free(cfg);
+    mem_free(cfg);
 }
 
 static mtls_err check_mutable(mtls_config *cfg)
@@ -110,13 +110,13 @@ static mtls_err read_file(const char *path, uint8_t **out, size_t *out_len)
     for (;;) {
         if (cap - len < 4096) {
             if (cap > (64u << 20)) {
-                free(buf);
+                mem_free(buf);
                 fclose(f);
                 return MTLS_ERR_FILE;
             }
-            uint8_t *nb = realloc(buf, cap + 65536 + 1);
+            uint8_t *nb = mem_realloc(buf, cap + 65536 + 1);
             if (!nb) {
-                free(buf);
+                mem_free(buf);
                 fclose(f);
                 return MTLS_ERR_NO_MEMORY;
             }
@@ -131,7 +131,7 @@ static mtls_err read_file(const char *path, uint8_t **out, size_t *out_len)
     bool failed = ferror(f);
     fclose(f);
     if (failed) {
-        free(buf);
+        mem_free(buf);
         return MTLS_ERR_FILE;
     }
     buf[len] = 0;
@@ -195,10 +195,10 @@ mtls_err mtls_config_set_cert_chain_file(mtls_config *cfg, const char *chain_pat
         err = read_file(key_path, &key, &key_len);
     if (!err)
         err = mtls_config_set_cert_chain_mem(cfg, chain, chain_len, key, key_len);
-    free(chain);
+    mem_free(chain);
     if (key) {
         cry_wipe(key, key_len);
-        free(key);
+        mem_free(key);
     }
     return err;
 }
@@ -448,15 +448,6 @@ mtls_err mtls_config_set_time(mtls_config *cfg, mtls_time_fn *fn, void *arg)
     return err;
 }
 
-mtls_err mtls_set_allocator(void *(*malloc_fn)(size_t), void *(*realloc_fn)(void *, size_t),
-                            void (*free_fn)(void *))
-{
-    (void)malloc_fn;
-    (void)realloc_fn;
-    (void)free_fn;
-    /* Not yet wired through the library's allocations: refuse rather than pretend. */
-    return MTLS_ERR_BAD_STATE;
-}
 
 mtls_err mtls_config_set_session_cache(mtls_config *cfg, size_t max_entries, uint32_t lifetime)
 {

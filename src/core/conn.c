@@ -37,7 +37,7 @@ bool dynbuf_reserve(dynbuf *b, size_t extra, size_t max)
         cap *= 2;
     if (cap > max)
         cap = max;
-    uint8_t *p = realloc(b->p, cap);
+    uint8_t *p = mem_realloc(b->p, cap);
     if (!p)
         return false;
     b->p = p;
@@ -69,7 +69,7 @@ void dynbuf_free(dynbuf *b, bool wipe)
 {
     if (b->p && wipe)
         cry_wipe(b->p, b->cap);
-    free(b->p);
+    mem_free(b->p);
     memset(b, 0, sizeof(*b));
 }
 
@@ -81,14 +81,14 @@ static mtls_conn *conn_new(mtls_config *cfg, bool is_server, const char *server_
         return NULL;
     if (config_freeze(cfg, !is_server) != MTLS_OK)
         return NULL;
-    mtls_conn *c = calloc(1, sizeof(*c));
+    mtls_conn *c = mem_calloc(1, sizeof(*c));
     if (!c)
         return NULL;
     c->cfg = config_ref(cfg);
     c->is_server = is_server;
     c->alert_sent = TLS_ALERT_NONE;
     c->alert_received = TLS_ALERT_NONE;
-    if (server_name && !(c->server_name = strdup(server_name))) {
+    if (server_name && !(c->server_name = mem_strdup(server_name))) {
         mtls_conn_free(c);
         return NULL;
     }
@@ -120,16 +120,16 @@ void mtls_conn_free(mtls_conn *c)
     rec_prot_clear(&c->wr);
     if (c->rbuf) {
         cry_wipe(c->rbuf, c->rcap);
-        free(c->rbuf);
+        mem_free(c->rbuf);
     }
     dynbuf_free(&c->sbuf, true);
     x509_chain_free(c->peer_chain, c->peer_chain_len);
     mtls_session_free(c->session);
     mtls_session_free(c->offer_session);
-    free(c->server_name);
+    mem_free(c->server_name);
     mtls_config_free(c->cfg);
     cry_wipe(c, sizeof(*c));
-    free(c);
+    mem_free(c);
 }
 
 void mtls_conn_set_userdata(mtls_conn *c, void *p)
@@ -248,7 +248,7 @@ uint8_t *mtls_recv_buf(mtls_conn *c, size_t *out_len)
     if (!c)
         return NULL;
     if (!c->rbuf) {
-        c->rbuf = malloc(RBUF_CAP);
+        c->rbuf = mem_alloc(RBUF_CAP);
         if (!c->rbuf)
             return NULL;
         c->rcap = RBUF_CAP;
@@ -517,7 +517,7 @@ mtls_err mtls_conn_release_buffers(mtls_conn *c)
         return MTLS_ERR_BAD_STATE;
     if (c->rbuf) {
         cry_wipe(c->rbuf, c->rcap);
-        free(c->rbuf);
+        mem_free(c->rbuf);
         c->rbuf = NULL;
         c->rcap = c->rlen = c->rstart = 0;
     }

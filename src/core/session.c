@@ -18,7 +18,7 @@ static const uint8_t magic[4] = {'m', 't', 'S', '1'};
 
 mtls_session *session_new(void)
 {
-    mtls_session *s = calloc(1, sizeof(*s));
+    mtls_session *s = mem_calloc(1, sizeof(*s));
     if (s)
         atomic_init(&s->refs, 1);
     return s;
@@ -35,10 +35,10 @@ void mtls_session_free(mtls_session *s)
 {
     if (!s || atomic_fetch_sub(&s->refs, 1) != 1)
         return;
-    free(s->peer_cert);
-    free(s->ticket);
+    mem_free(s->peer_cert);
+    mem_free(s->ticket);
     cry_wipe(s, sizeof(*s));
-    free(s);
+    mem_free(s);
 }
 
 bool session_expired(const mtls_session *s, int64_t now)
@@ -108,7 +108,7 @@ mtls_session *session_decode(const uint8_t *p, size_t len, bool with_ticket)
               rd_vec8_copy(&r, s->id, 0, 32, &s->id_len) && read_str(&r, s->sni) &&
               read_str(&r, s->alpn) && rd_vec24(&r, &v);
     if (ok && v.n) {
-        s->peer_cert = malloc(v.n);
+        s->peer_cert = mem_alloc(v.n);
         ok = s->peer_cert != NULL;
         if (ok) {
             memcpy(s->peer_cert, v.p, v.n);
@@ -118,7 +118,7 @@ mtls_session *session_decode(const uint8_t *p, size_t len, bool with_ticket)
     if (ok && with_ticket) {
         ok = rd_vec16(&r, &v) && rd_u32(&r, &s->ticket_hint);
         if (ok && v.n) {
-            s->ticket = malloc(v.n);
+            s->ticket = mem_alloc(v.n);
             ok = s->ticket != NULL;
             if (ok) {
                 memcpy(s->ticket, v.p, v.n);

@@ -31,7 +31,7 @@ struct ticket_keys {
 
 ticket_keys *ticket_keys_new(void)
 {
-    ticket_keys *k = calloc(1, sizeof(*k));
+    ticket_keys *k = mem_calloc(1, sizeof(*k));
     if (k)
         pthread_mutex_init(&k->lock, NULL);
     return k;
@@ -51,7 +51,7 @@ void ticket_keys_free(ticket_keys *k)
     for (int i = 0; i < TICKET_MAX_KEYS; i++)
         drop(&k->keys[i]);
     pthread_mutex_destroy(&k->lock);
-    free(k);
+    mem_free(k);
 }
 
 static bool install(struct tkey *t, const uint8_t *name, const uint8_t *key, int64_t now)
@@ -106,7 +106,7 @@ mtls_err ticket_seal(ticket_keys *k, const mtls_session *s, int64_t now, uint32_
     wr w = wr_init(state, sizeof(state));
     if (!session_encode(s, false, &w))
         return MTLS_ERR_INTERNAL; /* too large to seal: no ticket */
-    uint8_t *t = malloc(TICKET_OVERHEAD + w.len);
+    uint8_t *t = mem_alloc(TICKET_OVERHEAD + w.len);
     if (!t) {
         cry_wipe(state, sizeof(state));
         return MTLS_ERR_NO_MEMORY;
@@ -125,7 +125,7 @@ mtls_err ticket_seal(ticket_keys *k, const mtls_session *s, int64_t now, uint32_
     pthread_mutex_unlock(&k->lock);
     cry_wipe(state, sizeof(state));
     if (err) {
-        free(t);
+        mem_free(t);
         return err;
     }
     *out = t;

@@ -47,7 +47,7 @@ const char *hs_msg_name(uint8_t type)
 
 mtls_err hs_new(mtls_conn *c)
 {
-    struct hs *hs = calloc(1, sizeof(*hs));
+    struct hs *hs = mem_calloc(1, sizeof(*hs));
     if (!hs)
         return MTLS_ERR_NO_MEMORY;
     hs->state = c->is_server ? S12_READ_CLIENT_HELLO : C12_SEND_CLIENT_HELLO;
@@ -65,11 +65,11 @@ void hs_free(struct hs *hs)
     dynbuf_free(&hs->tbuf, false);
     cry_hash_free(hs->transcript);
     mtls_session_free(hs->resume);
-    free(hs->new_ticket);
+    mem_free(hs->new_ticket);
     cry_kex_free(hs->kex);
     x509_chain_free(hs->peer_chain, hs->peer_chain_len);
     cry_wipe(hs, sizeof(*hs));
-    free(hs);
+    mem_free(hs);
 }
 
 void hs_trace(const mtls_conn *c, char dir, const char *what, const char *fmt, ...)

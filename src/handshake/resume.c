@@ -132,7 +132,7 @@ mtls_err hs_adopt_session(mtls_conn *c, mtls_session *s)
         mtls_err err = x509_cert_parse(s->peer_cert, s->peer_cert_len, &cert);
         if (err)
             return err;
-        c->peer_chain = calloc(1, sizeof(*c->peer_chain));
+        c->peer_chain = mem_calloc(1, sizeof(*c->peer_chain));
         if (!c->peer_chain) {
             x509_cert_free(cert);
             return MTLS_ERR_NO_MEMORY;
@@ -165,7 +165,7 @@ static mtls_session *session_from_conn(mtls_conn *c)
     if (c->peer_chain_len) {
         size_t len;
         const uint8_t *der = x509_cert_der(c->peer_chain[0], &len);
-        s->peer_cert = malloc(len);
+        s->peer_cert = mem_alloc(len);
         if (!s->peer_cert) {
             mtls_session_free(s);
             return NULL;
@@ -193,7 +193,7 @@ mtls_err hs_session_finish(mtls_conn *c)
         }
     }
     if (!c->is_server && hs->new_ticket) {
-        free(s->ticket);
+        mem_free(s->ticket);
         s->ticket = hs->new_ticket;
         s->ticket_len = hs->new_ticket_len;
         s->ticket_hint = hs->new_ticket_hint;

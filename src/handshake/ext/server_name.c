@@ -41,8 +41,8 @@ mtls_err ext_sni_parse(mtls_conn *c, rd data)
         have_host = true;
         if (name.n == 0 || name.n > 255 || memchr(name.p, 0, name.n))
             return hs_fail(c, MTLS_ERR_ILLEGAL_PARAMETER, "invalid host name in server_name");
-        free(c->server_name);
-        c->server_name = malloc(name.n + 1);
+        mem_free(c->server_name);
+        c->server_name = mem_alloc(name.n + 1);
         if (!c->server_name)
             return MTLS_ERR_NO_MEMORY;
         memcpy(c->server_name, name.p, name.n);

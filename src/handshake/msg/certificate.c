@@ -40,7 +40,7 @@ mtls_err msg_certificate_parse(mtls_conn *c, rd body, x509_cert ***out, size_t *
     *out_n = 0;
     if (!rd_vec24(&body, &list) || !rd_done(&body))
         return hs_fail(c, MTLS_ERR_DECODE, "malformed Certificate message");
-    x509_cert **chain = calloc(MAX_CHAIN, sizeof(*chain));
+    x509_cert **chain = mem_calloc(MAX_CHAIN, sizeof(*chain));
     if (!chain)
         return MTLS_ERR_NO_MEMORY;
     size_t n = 0;
@@ -69,7 +69,7 @@ mtls_err msg_certificate_parse(mtls_conn *c, rd body, x509_cert ***out, size_t *
         return err;
     }
     if (n == 0) {
-        free(chain);
+        mem_free(chain);
         chain = NULL;
     }
     *out = chain;

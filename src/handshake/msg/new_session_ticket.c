@@ -30,7 +30,7 @@ static mtls_session *state_for_ticket(mtls_conn *c)
     if (c->peer_chain_len) {
         size_t len;
         const uint8_t *der = x509_cert_der(c->peer_chain[0], &len);
-        if ((s->peer_cert = malloc(len))) {
+        if ((s->peer_cert = mem_alloc(len))) {
             memcpy(s->peer_cert, der, len);
             s->peer_cert_len = len;
         }
@@ -58,7 +58,7 @@ mtls_err msg_new_session_ticket_build(mtls_conn *c)
         wr_bytes(&w, ticket, len);
         err = hs_msg_end(c, &w);
     }
-    free(ticket);
+    mem_free(ticket);
     if (!err)
         hs_trace(c, '>', "NewSessionTicket", "%zu-byte ticket (AES-256-GCM sealed session state), "
                  "lifetime %u s", len, cfg->session_lifetime);
@@ -72,11 +72,11 @@ mtls_err msg_new_session_ticket_parse(mtls_conn *c, const msg *m)
     uint32_t hint;
     if (!rd_u32(&body, &hint) || !rd_vec16(&body, &t) || !rd_done(&body))
         return hs_fail(c, MTLS_ERR_DECODE, "malformed NewSessionTicket");
-    free(hs->new_ticket);
+    mem_free(hs->new_ticket);
     hs->new_ticket = NULL;
     hs->new_ticket_len = 0;
     if (t.n) {
-        hs->new_ticket = malloc(t.n);
+        hs->new_ticket = mem_alloc(t.n);
         if (!hs->new_ticket)
             return MTLS_ERR_NO_MEMORY;
         memcpy(hs->new_ticket, t.p, t.n);
