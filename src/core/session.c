@@ -97,8 +97,8 @@ static bool read_str(rd *r, char *out)
 mtls_session *session_decode(const uint8_t *p, size_t len, bool with_ticket)
 {
     rd r = rd_init(p, len), v;
-    uint8_t m[4], ems;
-    uint32_t hi, lo;
+    uint8_t m[4], ems = 0;
+    uint32_t hi = 0, lo = 0;
     mtls_session *s = session_new();
     if (!s)
         return NULL;
