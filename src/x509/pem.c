@@ -31,15 +31,22 @@ static int b64val(uint8_t c)
 
 static bool is_space(uint8_t c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
-/* Find `needle` in [p, p+n) starting at *pos; on success *pos is its offset. */
+/* Find `needle` in [p+from, p+n); on success *at is its offset. */
 static bool find(const uint8_t *p, size_t n, size_t from, const char *needle, size_t *at)
 {
+    if (from >= n)
+        return false;
     size_t k = strlen(needle);
-    for (size_t i = from; i + k <= n; i++) {
-        if (p[i] == (uint8_t)needle[0] && memcmp(p + i, needle, k) == 0) {
-            *at = i;
+    const uint8_t *q = p + from, *end = p + n;
+    while ((size_t)(end - q) >= k) {
+        q = memchr(q, needle[0], (size_t)(end - q) - k + 1);
+        if (!q)
+            return false;
+        if (memcmp(q, needle, k) == 0) {
+            *at = (size_t)(q - p);
             return true;
         }
+        q++;
     }
     return false;
 }
