@@ -127,9 +127,24 @@ void mtls_conn_free(mtls_conn *c)
     mtls_session_free(c->session);
     mtls_session_free(c->offer_session);
     mem_free(c->server_name);
+    mem_free(c->verify_name);
     mtls_config_free(c->cfg);
     cry_wipe(c, sizeof(*c));
     mem_free(c);
+}
+
+mtls_err mtls_conn_set_verify_name(mtls_conn *c, const char *name)
+{
+    if (!c || !name || c->is_server)
+        return MTLS_ERR_INVALID_ARG;
+    if (c->established || c->version)
+        return MTLS_ERR_BAD_STATE;
+    char *copy = mem_strdup(name);
+    if (!copy)
+        return MTLS_ERR_NO_MEMORY;
+    mem_free(c->verify_name);
+    c->verify_name = copy;
+    return MTLS_OK;
 }
 
 void mtls_conn_set_userdata(mtls_conn *c, void *p)

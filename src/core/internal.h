@@ -327,6 +327,7 @@ struct mtls_conn {
     uint16_t version, suite, group, sigalg, peer_sigalg;
     bool ems, resumed, peer_cert_presented;
     char *server_name;
+    char *verify_name; /* client: the name the certificate must match, when not server_name */
     char alpn[256];
     uint8_t client_random[32];
     x509_cert **peer_chain;

@@ -339,7 +339,7 @@ mtls_err hs_verify_peer_chain(mtls_conn *c)
         const x509_store *anchors = c->is_server && cfg->client_ca ? cfg->client_ca : cfg->ca;
         x509_verify_params p = {
             .purpose = c->is_server ? X509_PURPOSE_CLIENT : X509_PURPOSE_SERVER,
-            .host = c->is_server ? NULL : c->server_name,
+            .host = c->is_server ? NULL : c->verify_name ? c->verify_name : c->server_name,
             .now = config_now(cfg),
             .max_depth = 10,
         };
@@ -364,13 +364,14 @@ mtls_err hs_verify_peer_chain(mtls_conn *c)
         hs_trace(c, '*', "CertificateCheck", "FAILED: %s", detail[0] ? detail : mtls_err_str(verdict));
         return hs_fail(c, verdict, "%s", detail[0] ? detail : mtls_err_str(verdict));
     }
-    if (!c->is_server && cfg->insecure)
+    const char *name = c->is_server ? NULL : c->verify_name ? c->verify_name : c->server_name;
+    if (!c->is_server && cfg->insecure) {
         hs_trace(c, '*', "CertificateCheck", "SKIPPED (insecure mode): %s",
                  x509_cert_subject(c->peer_chain[0]));
-    else
+    } else { = c->is_server ? NULL : c->verify_name ? c->verify_name : c->server_name;
         hs_trace(c, '*', "CertificateCheck", "ok: %s chains to a trusted CA%s%s",
-                 x509_cert_subject(c->peer_chain[0]), c->server_name && !c->is_server ? ", matches " : "",
-                 c->server_name && !c->is_server ? c->server_name : "");
+                 x509_cert_subject(c->peer_chain[0]), name ? ", matches " : "", name ? name : "");
+    }
     hs->proofs |= PROOF_PEER_CHAIN;
     return MTLS_OK;
 }
