@@ -8,6 +8,8 @@
  */
 #include <dirent.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
@@ -380,6 +382,104 @@ static X509_NAME *cn_name(const char *cn)
     X509_NAME *n = X509_NAME_new();
     X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0);
     return n;
+}
+
+/* A certificate for `subject_cn` with `key`, issued by `ca_cn` with `ca_key` (RSA-PSS when
+ * `pss`); CA:TRUE when `ca`. */
+static size_t issue(uint8_t *out, size_t cap, EVP_PKEY *key, const char *subject_cn,
+                    EVP_PKEY *ca_key, const char *ca_cn, const EVP_MD *md, int pss, int ca)
+{
+    X509 *x = X509_new();
+    X509_NAME *sn = cn_name(subject_cn), *in = cn_name(ca_cn);
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 5);
+    X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+    X509_set_subject_name(x, sn);
+    X509_set_issuer_name(x, in);
+    X509_set_pubkey(x, key);
+    X509V3_CTX ctx;
+    X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
+    X509_EXTENSION *e = X509V3_EXT_nconf(NULL, &ctx, "basicConstraints", ca ? "critical,CA:TRUE" : "CA:FALSE");
+    X509_add_ext(x, e, -1);
+    X509_EXTENSION_free(e);
+    EVP_MD_CTX *mctx = EVP_MD_CTX_new();
+    EVP_PKEY_CTX *pctx;
+    EVP_DigestSignInit(mctx, &pctx, md, NULL, ca_key);
+    if (pss) {
+        EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING);
+        EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST);
+        EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md);
+    }
+    X509_sign_ctx(x, mctx);
+    EVP_MD_CTX_free(mctx);
+    uint8_t *p = out;
+    int n = i2d_X509(x, NULL);
+    if (n <= 0 || (size_t)n > cap)
+        exit(1);
+    i2d_X509(x, &p);
+    X509_free(x);
+    X509_NAME_free(sn);
+    X509_NAME_free(in);
+    return (size_t)n;
+}
+
+/* Every signature algorithm we verify, through a real two-certificate chain. */
+static void test_signature_schemes(void)
+{
+    static const struct {
+        int ec_ca, pss;
+        const char *md;
+        uint16_t scheme;
+    } v[] = {
+        {0, 0, "SHA256", 0x0401}, {0, 0, "SHA384", 0x0501}, {0, 0, "SHA512", 0x0601},
+        {0, 1, "SHA256", 0x0804}, {0, 1, "SHA384", 0x0805}, {0, 1, "SHA512", 0x0806},
+        {1, 0, "SHA256", 0x0403}, {1, 0, "SHA384", 0x0503}, {1, 0, "SHA512", 0x0603},
+    };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        uint8_t ca_der[4096], leaf_der[4096];
+        EVP_PKEY *ca_key = v[i].ec_ca ? ec_key : rsa_key;
+        const EVP_MD *md = EVP_get_digestbyname(v[i].md);
+        size_t ca_len = issue(ca_der, sizeof ca_der, ca_key, "Scheme CA", ca_key, "Scheme CA", md, v[i].pss, 1);
+        size_t leaf_len = issue(leaf_der, sizeof leaf_der, ec_key, "scheme.test", ca_key, "Scheme CA", md, v[i].pss, 0);
+        x509_cert *ca = NULL, *leaf = NULL;
+        CHECK_ERR(x509_cert_parse(ca_der, ca_len, &ca), MTLS_OK);
+        CHECK_ERR(x509_cert_parse(leaf_der, leaf_len, &leaf), MTLS_OK);
+        if (!ca || !leaf) {
+            x509_cert_free(ca);
+            x509_cert_free(leaf);
+            continue;
+        }
+        CHECK_EQ(leaf->sigalg.scheme, v[i].scheme);
+        x509_store *s = x509_store_new();
+        CHECK_ERR(x509_store_add_pem(s, (const uint8_t *)"", 0), MTLS_ERR_BAD_PEM);
+        /* put the CA in through PEM, as an application would */
+        char pem[8192];
+        BIO *b = BIO_new(BIO_s_mem());
+        const uint8_t *dp = ca_der;
+        X509 *x = d2i_X509(NULL, &dp, (long)ca_len);
+        PEM_write_bio_X509(b, x);
+        char *pp;
+        long pl = BIO_get_mem_data(b, &pp);
+        snprintf(pem, sizeof pem, "%.*s", (int)pl, pp);
+        CHECK_ERR(x509_store_add_pem(s, (const uint8_t *)pem, strlen(pem)), MTLS_OK);
+        x509_verify_params vp = {X509_PURPOSE_SERVER, "scheme.test", time(NULL), 0};
+        char detail[512];
+        CHECK_ERR(x509_verify_chain(s, &leaf, 1, &vp, detail, sizeof detail), MTLS_OK);
+        /* one flipped bit of the signature */
+        leaf_der[leaf_len - 3] ^= 0x04;
+        x509_cert *bad = NULL;
+        if (x509_cert_parse(leaf_der, leaf_len, &bad) == MTLS_OK) {
+            CHECK_ERR(x509_verify_chain(s, &bad, 1, &vp, detail, sizeof detail), MTLS_ERR_CERT_BAD_SIGNATURE);
+            CHECK(strstr(detail, "CN=scheme.test") != NULL);
+        }
+        x509_cert_free(bad);
+        X509_free(x);
+        BIO_free(b);
+        x509_store_free(s);
+        x509_cert_free(ca);
+        x509_cert_free(leaf);
+    }
 }
 
 static mtls_err craft_parse(const ext_spec *exts, size_t next, x509_cert **out)
@@ -911,6 +1011,7 @@ int main(void)
     test_truncations();
     test_extensions();
     test_keys_and_algorithms();
+    test_signature_schemes();
     test_names();
     test_dns_match();
     test_host_cn_fallback();

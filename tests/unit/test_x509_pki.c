@@ -553,13 +553,20 @@ static void rm_rf(const char *dir)
 int main(void)
 {
     const char *src = getenv("MTLS_SRC_DIR");
-    char cmd[1024];
+    char cmd[1024], here[512];
+    if (!src) { /* run by hand: the source tree this file was compiled from */
+        snprintf(here, sizeof here, "%s", __FILE__);
+        char *cut = strstr(here, "/tests/unit/");
+        if (cut)
+            *cut = 0;
+        src = cut ? here : ".";
+    }
     snprintf(pki, sizeof pki, "/tmp/mtls-pki-XXXXXX");
     if (!mkdtemp(pki)) {
         perror("mkdtemp");
         return 1;
     }
-    snprintf(cmd, sizeof cmd, "sh '%s/tests/pki/make-pki.sh' '%s' >/dev/null", src ? src : ".", pki);
+    snprintf(cmd, sizeof cmd, "sh '%s/tests/pki/make-pki.sh' '%s' >/dev/null", src, pki);
     int rc = system(cmd);
     CHECK_EQ(rc, 0);
     if (rc != 0) {
