@@ -368,7 +368,7 @@ mtls_err hs_verify_peer_chain(mtls_conn *c)
     if (!c->is_server && cfg->insecure) {
         hs_trace(c, '*', "CertificateCheck", "SKIPPED (insecure mode): %s",
                  x509_cert_subject(c->peer_chain[0]));
-    } else { = c->is_server ? NULL : c->verify_name ? c->verify_name : c->server_name;
+    } else {
         hs_trace(c, '*', "CertificateCheck", "ok: %s chains to a trusted CA%s%s",
                  x509_cert_subject(c->peer_chain[0]), name ? ", matches " : "", name ? name : "");
     }
