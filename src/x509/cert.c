@@ -103,9 +103,8 @@ static mtls_err parse_pss_params(rd *alg, x509_sigalg *s)
     if (!x509_der_expect(&params, der_ctx_cons(0), &f) || !pss_hash(&f, &h) || !rd_done(&f))
         return MTLS_ERR_CERT_UNSUPPORTED; /* SHA-1 default or an unknown hash */
     if (!x509_der_expect(&params, der_ctx_cons(1), &f) ||
-        !x509_der_expect(&f, DER_SEQUENCE, &mgf) || !rd_done(&f) ||
-        !x509_der_oid(&mgf, &mgf_oid) || !OID_EQ(&mgf_oid, oid_mgf1) || !pss_hash(&mgf, &mh) ||
-        !rd_done(&mgf) || mh != h)
+        !x509_der_expect(&f, DER_SEQUENCE, &mgf) || !rd_done(&f) || !x509_der_oid(&mgf, &mgf_oid) ||
+        !OID_EQ(&mgf_oid, oid_mgf1) || !pss_hash(&mgf, &mh) || !rd_done(&mgf) || mh != h)
         return MTLS_ERR_CERT_UNSUPPORTED;
     if (!x509_der_expect(&params, der_ctx_cons(2), &f) || !x509_der_uint(&f, &salt) ||
         !rd_done(&f) || salt != cry_hash_len(h))
@@ -116,8 +115,9 @@ static mtls_err parse_pss_params(rd *alg, x509_sigalg *s)
     s->key = CRY_KEY_RSA;
     s->weak = false;
     s->scheme = h == CRY_SHA256 ? 0x0804 : h == CRY_SHA384 ? 0x0805 : 0x0806;
-    s->name = h == CRY_SHA256 ? "rsassaPss-sha256" : h == CRY_SHA384 ? "rsassaPss-sha384"
-                                                                      : "rsassaPss-sha512";
+    s->name = h == CRY_SHA256   ? "rsassaPss-sha256"
+              : h == CRY_SHA384 ? "rsassaPss-sha384"
+                                : "rsassaPss-sha512";
     return MTLS_OK;
 }
 
@@ -126,15 +126,31 @@ static const struct {
     size_t len;
     x509_sigalg alg;
 } sigalgs[] = {
-    {oid_sha256_rsa, sizeof oid_sha256_rsa, {0x0401, CRY_SHA256, CRY_KEY_RSA, false, "sha256WithRSAEncryption"}},
-    {oid_sha384_rsa, sizeof oid_sha384_rsa, {0x0501, CRY_SHA384, CRY_KEY_RSA, false, "sha384WithRSAEncryption"}},
-    {oid_sha512_rsa, sizeof oid_sha512_rsa, {0x0601, CRY_SHA512, CRY_KEY_RSA, false, "sha512WithRSAEncryption"}},
-    {oid_sha1_rsa, sizeof oid_sha1_rsa, {0x0201, CRY_SHA1, CRY_KEY_RSA, true, "sha1WithRSAEncryption"}},
+    {oid_sha256_rsa,
+     sizeof oid_sha256_rsa,
+     {0x0401, CRY_SHA256, CRY_KEY_RSA, false, "sha256WithRSAEncryption"}},
+    {oid_sha384_rsa,
+     sizeof oid_sha384_rsa,
+     {0x0501, CRY_SHA384, CRY_KEY_RSA, false, "sha384WithRSAEncryption"}},
+    {oid_sha512_rsa,
+     sizeof oid_sha512_rsa,
+     {0x0601, CRY_SHA512, CRY_KEY_RSA, false, "sha512WithRSAEncryption"}},
+    {oid_sha1_rsa,
+     sizeof oid_sha1_rsa,
+     {0x0201, CRY_SHA1, CRY_KEY_RSA, true, "sha1WithRSAEncryption"}},
     {oid_md5_rsa, sizeof oid_md5_rsa, {0, CRY_MD5, CRY_KEY_RSA, true, "md5WithRSAEncryption"}},
-    {oid_ecdsa_sha256, sizeof oid_ecdsa_sha256, {0x0403, CRY_SHA256, CRY_KEY_EC_P256, false, "ecdsa-with-SHA256"}},
-    {oid_ecdsa_sha384, sizeof oid_ecdsa_sha384, {0x0503, CRY_SHA384, CRY_KEY_EC_P256, false, "ecdsa-with-SHA384"}},
-    {oid_ecdsa_sha512, sizeof oid_ecdsa_sha512, {0x0603, CRY_SHA512, CRY_KEY_EC_P256, false, "ecdsa-with-SHA512"}},
-    {oid_ecdsa_sha1, sizeof oid_ecdsa_sha1, {0x0203, CRY_SHA1, CRY_KEY_EC_P256, true, "ecdsa-with-SHA1"}},
+    {oid_ecdsa_sha256,
+     sizeof oid_ecdsa_sha256,
+     {0x0403, CRY_SHA256, CRY_KEY_EC_P256, false, "ecdsa-with-SHA256"}},
+    {oid_ecdsa_sha384,
+     sizeof oid_ecdsa_sha384,
+     {0x0503, CRY_SHA384, CRY_KEY_EC_P256, false, "ecdsa-with-SHA384"}},
+    {oid_ecdsa_sha512,
+     sizeof oid_ecdsa_sha512,
+     {0x0603, CRY_SHA512, CRY_KEY_EC_P256, false, "ecdsa-with-SHA512"}},
+    {oid_ecdsa_sha1,
+     sizeof oid_ecdsa_sha1,
+     {0x0203, CRY_SHA1, CRY_KEY_EC_P256, true, "ecdsa-with-SHA1"}},
 };
 
 static mtls_err parse_sigalg(rd alg, x509_sigalg *s)
@@ -284,7 +300,10 @@ static mtls_err parse_eku(x509_cert *c, rd v)
 /* "DNS:name", "IP:1.2.3.4", ... with bytes outside printable ASCII shown as \xNN. */
 static char *gname_string(const x509_gname *g)
 {
-    const char *prefix = g->type == 1 ? "email:" : g->type == 2 ? "DNS:" : g->type == 6 ? "URI:" : "IP:";
+    const char *prefix = g->type == 1   ? "email:"
+                         : g->type == 2 ? "DNS:"
+                         : g->type == 6 ? "URI:"
+                                        : "IP:";
     size_t cap = strlen(prefix) + g->len * 4 + 64;
     char *s = malloc(cap);
     if (!s)
@@ -487,7 +506,8 @@ static mtls_err parse_policies(rd v, bool critical)
 static mtls_err parse_akid(x509_cert *c, rd v)
 {
     /* AuthorityKeyIdentifier ::= SEQUENCE { keyIdentifier [0] OPTIONAL,
-     *     authorityCertIssuer [1] GeneralNames OPTIONAL, authorityCertSerialNumber [2] OPTIONAL } */
+     *     authorityCertIssuer [1] GeneralNames OPTIONAL, authorityCertSerialNumber [2] OPTIONAL }
+     */
     rd seq, f;
     if (!x509_der_expect(&v, DER_SEQUENCE, &seq) || !rd_done(&v))
         return MTLS_ERR_CERT_PARSE;
@@ -583,16 +603,15 @@ static mtls_err parse(x509_cert *c)
     if (!x509_der_expect(&r, DER_SEQUENCE, &cert) || !rd_done(&r) ||
         !x509_der_expect_tlv(&cert, DER_SEQUENCE, &tbs, &c->tbs, &c->tbs_len) ||
         !x509_der_expect_tlv(&cert, DER_SEQUENCE, &outer_alg, &outer_tlv, &outer_len) ||
-        !x509_der_bitstring(&cert, &c->sig, &c->sig_len, &unused) || unused != 0 ||
-        !rd_done(&cert))
+        !x509_der_bitstring(&cert, &c->sig, &c->sig_len, &unused) || unused != 0 || !rd_done(&cert))
         return MTLS_ERR_CERT_PARSE;
 
     /* version [0] EXPLICIT Version DEFAULT v1 -- DER omits v1, so an explicit one is v2 or v3. */
     c->version = 0;
     if (x509_der_peek(&tbs, der_ctx_cons(0))) {
         uint32_t v;
-        if (!x509_der_expect(&tbs, der_ctx_cons(0), &f) || !x509_der_uint(&f, &v) ||
-            !rd_done(&f) || v < 1 || v > 2)
+        if (!x509_der_expect(&tbs, der_ctx_cons(0), &f) || !x509_der_uint(&f, &v) || !rd_done(&f) ||
+            v < 1 || v > 2)
             return MTLS_ERR_CERT_PARSE;
         c->version = (int)v;
     }
@@ -700,16 +719,34 @@ const uint8_t *x509_cert_der(const x509_cert *c, size_t *len)
     return c->der;
 }
 
-const cry_pkey *x509_cert_pubkey(const x509_cert *c) { return c->key; }
-const char *x509_cert_subject(const x509_cert *c) { return c->subject_str; }
-const char *x509_cert_issuer(const x509_cert *c) { return c->issuer_str; }
-size_t x509_cert_san_count(const x509_cert *c) { return c->san_count; }
+const cry_pkey *x509_cert_pubkey(const x509_cert *c)
+{
+    return c->key;
+}
+const char *x509_cert_subject(const x509_cert *c)
+{
+    return c->subject_str;
+}
+const char *x509_cert_issuer(const x509_cert *c)
+{
+    return c->issuer_str;
+}
+size_t x509_cert_san_count(const x509_cert *c)
+{
+    return c->san_count;
+}
 const char *x509_cert_san(const x509_cert *c, size_t i)
 {
     return i < c->san_count ? c->san_strs[i] : NULL;
 }
-int64_t x509_cert_not_before(const x509_cert *c) { return c->not_before; }
-int64_t x509_cert_not_after(const x509_cert *c) { return c->not_after; }
+int64_t x509_cert_not_before(const x509_cert *c)
+{
+    return c->not_before;
+}
+int64_t x509_cert_not_after(const x509_cert *c)
+{
+    return c->not_after;
+}
 
 int x509_cert_key_usage(const x509_cert *c, unsigned *bits)
 {

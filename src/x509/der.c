@@ -74,7 +74,10 @@ bool x509_der_expect(rd *r, uint8_t tag, rd *content)
     return x509_der_expect_tlv(r, tag, content, NULL, NULL);
 }
 
-bool x509_der_peek(const rd *r, uint8_t tag) { return r->n > 0 && r->p[0] == tag; }
+bool x509_der_peek(const rd *r, uint8_t tag)
+{
+    return r->n > 0 && r->p[0] == tag;
+}
 
 bool x509_der_integer(rd *r, const uint8_t **p, size_t *len)
 {

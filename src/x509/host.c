@@ -23,7 +23,10 @@
 
 #include "x509_int.h"
 
-static uint8_t lower(uint8_t c) { return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c; }
+static uint8_t lower(uint8_t c)
+{
+    return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
+}
 
 static bool ieq(const uint8_t *a, const uint8_t *b, size_t n)
 {
@@ -36,8 +39,8 @@ static bool ieq(const uint8_t *a, const uint8_t *b, size_t n)
 
 static bool ldh(uint8_t c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_';
 }
 
 /* A DNS name of LDH labels (1..63 octets each), at most 253 octets, no empty label. */

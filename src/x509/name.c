@@ -43,7 +43,10 @@ static void sb_put(sbuf *b, const void *s, size_t n)
     b->p[b->len] = 0;
 }
 
-static void sb_str(sbuf *b, const char *s) { sb_put(b, s, strlen(s)); }
+static void sb_str(sbuf *b, const char *s)
+{
+    sb_put(b, s, strlen(s));
+}
 
 static void sb_hex(sbuf *b, const uint8_t *p, size_t n)
 {
@@ -84,7 +87,8 @@ static const struct {
     {{0x09, 0x92, 0x26, 0x89, 0x93, 0xf2, 0x2c, 0x64, 0x01, 0x01}, 10, "UID"},
 };
 
-static const uint8_t oid_jurisdiction[] = {0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x3c, 0x02, 0x01};
+static const uint8_t oid_jurisdiction[] = {0x2b, 0x06, 0x01, 0x04, 0x01,
+                                           0x82, 0x37, 0x3c, 0x02, 0x01};
 
 static const char *attr_name(const rd *oid)
 {
@@ -96,10 +100,14 @@ static const char *attr_name(const rd *oid)
     if (oid->n == sizeof oid_jurisdiction + 1 &&
         memcmp(oid->p, oid_jurisdiction, sizeof oid_jurisdiction) == 0) {
         switch (oid->p[sizeof oid_jurisdiction]) {
-        case 1: return "jurisdictionL";
-        case 2: return "jurisdictionST";
-        case 3: return "jurisdictionC";
-        default: return NULL;
+        case 1:
+            return "jurisdictionL";
+        case 2:
+            return "jurisdictionST";
+        case 3:
+            return "jurisdictionC";
+        default:
+            return NULL;
         }
     }
     return NULL;
@@ -166,8 +174,8 @@ static void sb_escaped(sbuf *b, uint32_t c, bool first, bool last)
         sb_str(b, e);
         return;
     }
-    if (c < 0x80 && (strchr(",+\"\\<>;", (int)c) || (first && (c == '#' || c == ' ')) ||
-                     (last && c == ' '))) {
+    if (c < 0x80 &&
+        (strchr(",+\"\\<>;", (int)c) || (first && (c == '#' || c == ' ')) || (last && c == ' '))) {
         e[0] = '\\';
         e[1] = (char)c;
         sb_put(b, e, 2);
@@ -196,11 +204,17 @@ static bool next_char(uint8_t tag, const uint8_t *p, size_t n, size_t *i, uint32
     }
     if (tag == DER_UTF8STRING) {
         uint8_t b0 = p[*i];
-        size_t len = b0 < 0x80 ? 1 : (b0 & 0xe0) == 0xc0 ? 2 : (b0 & 0xf0) == 0xe0 ? 3
-                                 : (b0 & 0xf8) == 0xf0 ? 4 : 0;
+        size_t len = b0 < 0x80             ? 1
+                     : (b0 & 0xe0) == 0xc0 ? 2
+                     : (b0 & 0xf0) == 0xe0 ? 3
+                     : (b0 & 0xf8) == 0xf0 ? 4
+                                           : 0;
         if (len == 0 || n - *i < len)
             return false;
-        uint32_t v = len == 1 ? b0 : len == 2 ? (b0 & 0x1fu) : len == 3 ? (b0 & 0x0fu) : (b0 & 0x07u);
+        uint32_t v = len == 1   ? b0
+                     : len == 2 ? (b0 & 0x1fu)
+                     : len == 3 ? (b0 & 0x0fu)
+                                : (b0 & 0x07u);
         for (size_t k = 1; k < len; k++) {
             if ((p[*i + k] & 0xc0) != 0x80)
                 return false;

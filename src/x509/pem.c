@@ -29,7 +29,10 @@ static int b64val(uint8_t c)
     return -1;
 }
 
-static bool is_space(uint8_t c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+static bool is_space(uint8_t c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 
 /* Find `needle` in [p+from, p+n); on success *at is its offset. */
 static bool find(const uint8_t *p, size_t n, size_t from, const char *needle, size_t *at)

@@ -42,7 +42,10 @@ static uint64_t name_hash(const uint8_t *p, size_t n)
     return h;
 }
 
-x509_store *x509_store_new(void) { return calloc(1, sizeof(x509_store)); }
+x509_store *x509_store_new(void)
+{
+    return calloc(1, sizeof(x509_store));
+}
 
 void x509_store_free(x509_store *s)
 {
@@ -56,7 +59,10 @@ void x509_store_free(x509_store *s)
     free(s);
 }
 
-size_t x509_store_count(const x509_store *s) { return s ? s->n : 0; }
+size_t x509_store_count(const x509_store *s)
+{
+    return s ? s->n : 0;
+}
 
 static bool rehash(x509_store *s, size_t nb)
 {
@@ -139,8 +145,7 @@ static mtls_err store_take(x509_store *s, x509_cert *c)
 }
 
 /* Every CERTIFICATE block of `pem`.  Strict: all or nothing.  Lenient: keep what parses. */
-static mtls_err add_pem(x509_store *s, const uint8_t *pem, size_t len, bool lenient,
-                        size_t *added)
+static mtls_err add_pem(x509_store *s, const uint8_t *pem, size_t len, bool lenient, size_t *added)
 {
     x509_cert **tmp = NULL;
     size_t n = 0, cap = 0, pos = 0, skipped = 0;
@@ -186,12 +191,9 @@ static mtls_err add_pem(x509_store *s, const uint8_t *pem, size_t len, bool leni
         if (!err)
             (*added)++;
     }
-    if (err && i == 0) /* nothing was handed over: free everything we parsed */
-        for (size_t k = 0; k < n; k++)
-            x509_cert_free(tmp[k]);
-    else
-        for (size_t k = i; k < n; k++)
-            x509_cert_free(tmp[k]);
+    /* store_take owns what it was given; free what it never saw */
+    for (size_t k = i; k < n; k++)
+        x509_cert_free(tmp[k]);
     free(tmp);
     if (err)
         return err;

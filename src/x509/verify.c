@@ -87,7 +87,8 @@ void x509_describe(const x509_cert *c, char *buf, size_t cap)
 #if defined(__GNUC__)
 __attribute__((format(printf, 3, 4)))
 #endif
-static void fail(vctx *v, mtls_err err, const char *fmt, ...)
+static void
+fail(vctx *v, mtls_err err, const char *fmt, ...)
 {
     if (v->err != MTLS_OK && !(v->err == MTLS_ERR_CERT_UNKNOWN_CA && err != v->err))
         return;
@@ -142,8 +143,9 @@ static bool check_key_strength(vctx *v, const x509_cert *c)
     if (c->key_type == CRY_KEY_RSA && c->key_bits < MIN_RSA_BITS) {
         char who[600];
         x509_describe(c, who, sizeof who);
-        fail(v, MTLS_ERR_CERT_WEAK_KEY, "certificate %s has a %u-bit RSA key (at least %u bits required)",
-             who, c->key_bits, MIN_RSA_BITS);
+        fail(v, MTLS_ERR_CERT_WEAK_KEY,
+             "certificate %s has a %u-bit RSA key (at least %u bits required)", who, c->key_bits,
+             MIN_RSA_BITS);
         return false;
     }
     return true;
@@ -295,9 +297,10 @@ static bool build(vctx *v)
             any = true;
             if (v->len >= v->max_depth) {
                 x509_describe(v->path[0], who, sizeof who);
-                fail(v, MTLS_ERR_CERT_CHAIN_TOO_LONG,
-                     "the chain from certificate %s to a trusted CA needs more than %u certificates",
-                     who, v->max_depth);
+                fail(
+                    v, MTLS_ERR_CERT_CHAIN_TOO_LONG,
+                    "the chain from certificate %s to a trusted CA needs more than %u certificates",
+                    who, v->max_depth);
                 return false;
             }
             if (++v->attempts > MAX_ATTEMPTS) {
@@ -362,7 +365,8 @@ static bool name_allowed(const x509_cert *ca, uint8_t type, const uint8_t *p, si
     bool has_permitted_of_type = false, permitted = false;
     for (size_t i = 0; i < ca->nc_excluded_n; i++) {
         const x509_gname *g = &ca->nc_excluded[i];
-        if (g->type == type && (type == 2 ? x509_dns_in_subtree(p, n, g->p, g->len) : ip_in(p, n, g)))
+        if (g->type == type &&
+            (type == 2 ? x509_dns_in_subtree(p, n, g->p, g->len) : ip_in(p, n, g)))
             return false;
     }
     for (size_t i = 0; i < ca->nc_permitted_n; i++) {
@@ -443,8 +447,7 @@ static bool check_leaf(vctx *v)
     if (!eku_allows(leaf, v->p->purpose)) {
         char ekus[80];
         eku_list(leaf, ekus, sizeof ekus);
-        fail(v, MTLS_ERR_CERT_EKU,
-             "certificate %s is not valid for %s (extendedKeyUsage: %s)", who,
+        fail(v, MTLS_ERR_CERT_EKU, "certificate %s is not valid for %s (extendedKeyUsage: %s)", who,
              purpose_name(v->p->purpose), ekus);
         return false;
     }

@@ -39,8 +39,14 @@ enum {
     DER_SET = 0x31,
 };
 /* Context-specific tags: [n] primitive and [n] constructed. */
-static inline uint8_t der_ctx(unsigned n) { return (uint8_t)(0x80 | n); }
-static inline uint8_t der_ctx_cons(unsigned n) { return (uint8_t)(0xa0 | n); }
+static inline uint8_t der_ctx(unsigned n)
+{
+    return (uint8_t)(0x80 | n);
+}
+static inline uint8_t der_ctx_cons(unsigned n)
+{
+    return (uint8_t)(0xa0 | n);
+}
 
 /* One TLV of any tag: the tag, its content as a reader, and the whole encoding.  Fails (reader
  * unchanged) on a high tag number, an indefinite or non-minimal length, or a length longer than
@@ -72,11 +78,11 @@ bool x509_oid_eq(const rd *oid, const uint8_t *want, size_t n);
 
 /* A signature algorithm as the verifier needs it. */
 typedef struct {
-    uint16_t scheme;    /* TLS SignatureScheme for cry_verify_digest; 0 when never verified */
-    cry_hash_alg hash;  /* digest of the TBS */
-    cry_key_type key;   /* CRY_KEY_RSA, or CRY_KEY_EC_P256 standing for "any ECDSA key" */
-    bool weak;          /* SHA-1 or MD5 */
-    const char *name;   /* "sha256WithRSAEncryption", ... for messages */
+    uint16_t scheme;   /* TLS SignatureScheme for cry_verify_digest; 0 when never verified */
+    cry_hash_alg hash; /* digest of the TBS */
+    cry_key_type key;  /* CRY_KEY_RSA, or CRY_KEY_EC_P256 standing for "any ECDSA key" */
+    bool weak;         /* SHA-1 or MD5 */
+    const char *name;  /* "sha256WithRSAEncryption", ... for messages */
 } x509_sigalg;
 
 /* A GeneralName we keep: tag number (1 rfc822Name, 2 dNSName, 6 URI, 7 iPAddress) and the raw
@@ -112,7 +118,7 @@ struct x509_cert {
     size_t sig_len;
     x509_sigalg sigalg;
 
-    int version; /* 0 = v1, 1 = v2, 2 = v3 */
+    int version;           /* 0 = v1, 1 = v2, 2 = v3 */
     const uint8_t *serial; /* INTEGER content, minimal two's complement */
     size_t serial_len;
     const uint8_t *issuer_der; /* whole Name TLV */
@@ -159,7 +165,8 @@ bool x509_name_last_cn(const uint8_t *name_der, size_t len, const uint8_t **p, s
  * label) match the reference `host` (already without its trailing dot)? */
 bool x509_dns_match(const uint8_t *pat, size_t pat_len, const char *host, size_t host_len);
 /* Is `name` within the dNSName subtree `base` (RFC 5280 4.2.1.10)? */
-bool x509_dns_in_subtree(const uint8_t *name, size_t name_len, const uint8_t *base, size_t base_len);
+bool x509_dns_in_subtree(const uint8_t *name, size_t name_len, const uint8_t *base,
+                         size_t base_len);
 
 /* PEM (pem.c): the next "-----BEGIN <label>-----" block at or after *pos, base64-decoded into a
  * fresh buffer.  Returns 1 with a block, 0 when there are no more, -1 on a malformed block. */

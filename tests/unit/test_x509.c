@@ -75,14 +75,14 @@ static void test_der_lengths(void)
 {
     CHECK(der1("0400", DER_OCTET_STRING));
     CHECK(der1("040141", DER_OCTET_STRING));
-    CHECK(!der1("0401", DER_OCTET_STRING));         /* length beyond the input */
-    CHECK(!der1("04810141", DER_OCTET_STRING));     /* long form for a short length */
-    CHECK(!der1("0480", DER_OCTET_STRING));         /* indefinite */
+    CHECK(!der1("0401", DER_OCTET_STRING));     /* length beyond the input */
+    CHECK(!der1("04810141", DER_OCTET_STRING)); /* long form for a short length */
+    CHECK(!der1("0480", DER_OCTET_STRING));     /* indefinite */
     CHECK(!der1("0480 0000", DER_OCTET_STRING));
-    CHECK(!der1("04820001 41", DER_OCTET_STRING));  /* leading zero length octet */
+    CHECK(!der1("04820001 41", DER_OCTET_STRING));        /* leading zero length octet */
     CHECK(!der1("0485 0000000001 41", DER_OCTET_STRING)); /* 5 length octets */
-    CHECK(!der1("1f0100", 0x1f));                   /* high tag number form */
-    CHECK(!der1("0500", DER_OCTET_STRING));         /* wrong tag */
+    CHECK(!der1("1f0100", 0x1f));                         /* high tag number form */
+    CHECK(!der1("0500", DER_OCTET_STRING));               /* wrong tag */
     /* 0x81 0x80: the smallest legal long form. */
     uint8_t big[3 + 128];
     big[0] = 0x04;
@@ -112,9 +112,9 @@ static void test_der_values(void)
     CHECK(int1("02020080"));
     CHECK(int1("0202ff7f"));
     CHECK(int1("020180"));
-    CHECK(!int1("0200"));       /* empty */
-    CHECK(!int1("0202007f"));   /* non-minimal positive */
-    CHECK(!int1("0202ff80"));   /* non-minimal negative */
+    CHECK(!int1("0200"));     /* empty */
+    CHECK(!int1("0202007f")); /* non-minimal positive */
+    CHECK(!int1("0202ff80")); /* non-minimal negative */
     CHECK(!int1("020300007f"));
 
     uint8_t buf[64];
@@ -189,8 +189,8 @@ static void test_der_time(void)
     CHECK(time1("21000301000000Z", DER_GENERALIZEDTIME, &t) && t == 4107542400LL);
     CHECK(time1("20000229000000Z", DER_GENERALIZEDTIME, &t) && t == 951782400LL);
     CHECK(!time1("21000229000000Z", DER_GENERALIZEDTIME, &t)); /* 2100 is not leap */
-    CHECK(!time1("7001010000Z", DER_UTCTIME, &t));              /* no seconds */
-    CHECK(!time1("700101000000+0100", DER_UTCTIME, &t));        /* not Zulu */
+    CHECK(!time1("7001010000Z", DER_UTCTIME, &t));             /* no seconds */
+    CHECK(!time1("700101000000+0100", DER_UTCTIME, &t));       /* not Zulu */
     CHECK(!time1("700101000000", DER_UTCTIME, &t));
     CHECK(!time1("20200101000000.5Z", DER_GENERALIZEDTIME, &t)); /* fractional seconds */
     CHECK(!time1("201301000000Z", DER_UTCTIME, &t));             /* month 13 */
@@ -198,7 +198,7 @@ static void test_der_time(void)
     CHECK(!time1("200101240000Z", DER_UTCTIME, &t));             /* hour 24 */
     CHECK(!time1("200101006000Z", DER_UTCTIME, &t));
     CHECK(!time1("2001010000-0Z", DER_UTCTIME, &t));
-    CHECK(!time1("20200101000000Z", DER_UTCTIME, &t));           /* GeneralizedTime text in UTCTime */
+    CHECK(!time1("20200101000000Z", DER_UTCTIME, &t)); /* GeneralizedTime text in UTCTime */
     CHECK(!time1("200101000000Z", DER_GENERALIZEDTIME, &t));
     CHECK(!time1("200101000000Z", DER_OCTET_STRING, &t));
 }
@@ -216,8 +216,8 @@ static void test_sample(void)
     CHECK_EQ(x509_cert_not_before(c), 1795785750LL);
     CHECK_EQ(x509_cert_not_after(c), 4949385750LL);
     CHECK_EQ(x509_cert_san_count(c), 6);
-    const char *want[] = {"DNS:www.example.org", "DNS:*.example.net", "IP:192.0.2.1",
-                          "IP:2001:db8::1", "email:a@example.org", "URI:https://example.org/"};
+    const char *want[] = {"DNS:www.example.org", "DNS:*.example.net",   "IP:192.0.2.1",
+                          "IP:2001:db8::1",      "email:a@example.org", "URI:https://example.org/"};
     for (size_t i = 0; i < 6 && i < x509_cert_san_count(c); i++)
         CHECK(strcmp(x509_cert_san(c, i), want[i]) == 0);
     CHECK(x509_cert_san(c, 6) == NULL);
@@ -400,7 +400,8 @@ static size_t issue(uint8_t *out, size_t cap, EVP_PKEY *key, const char *subject
     X509_set_pubkey(x, key);
     X509V3_CTX ctx;
     X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
-    X509_EXTENSION *e = X509V3_EXT_nconf(NULL, &ctx, "basicConstraints", ca ? "critical,CA:TRUE" : "CA:FALSE");
+    X509_EXTENSION *e =
+        X509V3_EXT_nconf(NULL, &ctx, "basicConstraints", ca ? "critical,CA:TRUE" : "CA:FALSE");
     X509_add_ext(x, e, -1);
     X509_EXTENSION_free(e);
     EVP_MD_CTX *mctx = EVP_MD_CTX_new();
@@ -440,8 +441,10 @@ static void test_signature_schemes(void)
         uint8_t ca_der[4096], leaf_der[4096];
         EVP_PKEY *ca_key = v[i].ec_ca ? ec_key : rsa_key;
         const EVP_MD *md = EVP_get_digestbyname(v[i].md);
-        size_t ca_len = issue(ca_der, sizeof ca_der, ca_key, "Scheme CA", ca_key, "Scheme CA", md, v[i].pss, 1);
-        size_t leaf_len = issue(leaf_der, sizeof leaf_der, ec_key, "scheme.test", ca_key, "Scheme CA", md, v[i].pss, 0);
+        size_t ca_len =
+            issue(ca_der, sizeof ca_der, ca_key, "Scheme CA", ca_key, "Scheme CA", md, v[i].pss, 1);
+        size_t leaf_len = issue(leaf_der, sizeof leaf_der, ec_key, "scheme.test", ca_key,
+                                "Scheme CA", md, v[i].pss, 0);
         x509_cert *ca = NULL, *leaf = NULL;
         CHECK_ERR(x509_cert_parse(ca_der, ca_len, &ca), MTLS_OK);
         CHECK_ERR(x509_cert_parse(leaf_der, leaf_len, &leaf), MTLS_OK);
@@ -470,7 +473,8 @@ static void test_signature_schemes(void)
         leaf_der[leaf_len - 3] ^= 0x04;
         x509_cert *bad = NULL;
         if (x509_cert_parse(leaf_der, leaf_len, &bad) == MTLS_OK) {
-            CHECK_ERR(x509_verify_chain(s, &bad, 1, &vp, detail, sizeof detail), MTLS_ERR_CERT_BAD_SIGNATURE);
+            CHECK_ERR(x509_verify_chain(s, &bad, 1, &vp, detail, sizeof detail),
+                      MTLS_ERR_CERT_BAD_SIGNATURE);
             CHECK(strstr(detail, "CN=scheme.test") != NULL);
         }
         x509_cert_free(bad);
@@ -505,24 +509,25 @@ static void test_extensions(void)
                         {"keyUsage", "critical,keyCertSign,cRLSign", 0}};
         CHECK_ERR(craft_parse(e, 2, &c), MTLS_OK);
         if (c) {
-            CHECK(c->is_ca && c->path_len == 3 && c->ku == (X509_KU_KEY_CERT_SIGN | X509_KU_CRL_SIGN));
+            CHECK(c->is_ca && c->path_len == 3 &&
+                  c->ku == (X509_KU_KEY_CERT_SIGN | X509_KU_CRL_SIGN));
             CHECK(!c->has_san && c->san_count == 0);
         }
         x509_cert_free(c);
     }
-    {   /* RFC 5280 4.2: no extension twice */
+    { /* RFC 5280 4.2: no extension twice */
         ext_spec e[] = {{"subjectAltName", "DNS:a.test", 0}, {"subjectAltName", "DNS:b.test", 0}};
         CHECK_ERR(craft_parse(e, 2, NULL), MTLS_ERR_CERT_PARSE);
     }
-    {   /* an unknown critical extension */
+    { /* an unknown critical extension */
         ext_spec e[] = {{"OID:1.3.6.1.4.1.99999.1", "0500", 1}};
         CHECK_ERR(craft_parse(e, 1, NULL), MTLS_ERR_CERT_UNSUPPORTED);
     }
-    {   /* the same, non-critical: ignored */
+    { /* the same, non-critical: ignored */
         ext_spec e[] = {{"OID:1.3.6.1.4.1.99999.1", "0500", 0}};
         CHECK_ERR(craft_parse(e, 1, NULL), MTLS_OK);
     }
-    {   /* critical certificatePolicies: only anyPolicy is acceptable */
+    { /* critical certificatePolicies: only anyPolicy is acceptable */
         ext_spec e[] = {{"OID:2.5.29.32", "300a3008060667810c010201", 1}};
         CHECK_ERR(craft_parse(e, 1, NULL), MTLS_ERR_CERT_UNSUPPORTED);
         ext_spec e2[] = {{"OID:2.5.29.32", "300830060604551d2000", 1}};
@@ -530,8 +535,9 @@ static void test_extensions(void)
         ext_spec e3[] = {{"OID:2.5.29.32", "300a3008060667810c010201", 0}};
         CHECK_ERR(craft_parse(e3, 1, NULL), MTLS_OK);
     }
-    {   /* name constraints: DNS and IP are enforced; a critical directoryName one is not */
-        ext_spec e[] = {{"nameConstraints", "critical,permitted;DNS:good.test,excluded;IP:10.0.0.0/255.0.0.0", 0}};
+    { /* name constraints: DNS and IP are enforced; a critical directoryName one is not */
+        ext_spec e[] = {{"nameConstraints",
+                         "critical,permitted;DNS:good.test,excluded;IP:10.0.0.0/255.0.0.0", 0}};
         CHECK_ERR(craft_parse(e, 1, &c), MTLS_OK);
         if (c)
             CHECK(c->has_nc && c->nc_permitted_n == 1 && c->nc_excluded_n == 1);
@@ -543,7 +549,7 @@ static void test_extensions(void)
         ext_spec e4[] = {{"OID:2.5.29.30", "3000", 1}}; /* empty NameConstraints */
         CHECK_ERR(craft_parse(e4, 1, NULL), MTLS_ERR_CERT_PARSE);
     }
-    {   /* SAN contents */
+    {                                                  /* SAN contents */
         ext_spec e[] = {{"OID:2.5.29.17", "3000", 0}}; /* SIZE (1..MAX) */
         CHECK_ERR(craft_parse(e, 1, NULL), MTLS_ERR_CERT_PARSE);
         ext_spec e2[] = {{"OID:2.5.29.17", "3007870501020304 05", 0}}; /* 5-byte IP */
@@ -564,7 +570,7 @@ static void test_extensions(void)
             CHECK(c->san_count == 1 && c->has_san);
         x509_cert_free(c);
     }
-    {   /* extension bodies with trailing bytes or wrong types */
+    { /* extension bodies with trailing bytes or wrong types */
         ext_spec e[] = {{"OID:2.5.29.19", "3003010100", 1}}; /* BOOLEAN FALSE explicit: tolerated */
         CHECK_ERR(craft_parse(e, 1, NULL), MTLS_OK);
         ext_spec e2[] = {{"OID:2.5.29.19", "300301010105", 1}};
@@ -679,11 +685,16 @@ static void test_names(void)
     x509_cert *c = NULL;
     X509_NAME *n = X509_NAME_new();
     X509_NAME_add_entry_by_txt(n, "C", MBSTRING_ASC, (const unsigned char *)"DE", -1, -1, 0);
-    X509_NAME_add_entry_by_txt(n, "O", MBSTRING_UTF8, (const unsigned char *)" #a,b+c\"d\\e<f>g;h ", -1, -1, 0);
-    X509_NAME_add_entry_by_txt(n, "OU", MBSTRING_UTF8, (const unsigned char *)"M\xc3\xbcnchen", -1, -1, 0);
-    X509_NAME_add_entry_by_txt(n, "OU", MBSTRING_ASC, (const unsigned char *)"second", -1, -1, -1); /* same RDN */
-    X509_NAME_add_entry_by_txt(n, "1.2.3.4", V_ASN1_UTF8STRING, (const unsigned char *)"x", -1, -1, 0);
-    X509_NAME_add_entry_by_txt(n, "CN", V_ASN1_BMPSTRING, (const unsigned char *)"\x00\x41\x00\xe9", 4, -1, 0);
+    X509_NAME_add_entry_by_txt(n, "O", MBSTRING_UTF8, (const unsigned char *)" #a,b+c\"d\\e<f>g;h ",
+                               -1, -1, 0);
+    X509_NAME_add_entry_by_txt(n, "OU", MBSTRING_UTF8, (const unsigned char *)"M\xc3\xbcnchen", -1,
+                               -1, 0);
+    X509_NAME_add_entry_by_txt(n, "OU", MBSTRING_ASC, (const unsigned char *)"second", -1, -1,
+                               -1); /* same RDN */
+    X509_NAME_add_entry_by_txt(n, "1.2.3.4", V_ASN1_UTF8STRING, (const unsigned char *)"x", -1, -1,
+                               0);
+    X509_NAME_add_entry_by_txt(n, "CN", V_ASN1_BMPSTRING, (const unsigned char *)"\x00\x41\x00\xe9",
+                               4, -1, 0);
     size_t len = craft(der, sizeof der, ec_key, EVP_sha256(), n, NULL, 0, 2);
     CHECK_ERR(x509_cert_parse(der, len, &c), MTLS_OK);
     if (c) {
@@ -703,7 +714,8 @@ static void test_names(void)
     X509_NAME_print_ex(b, X509_get_subject_name(x), 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
     char *p;
     long bl = BIO_get_mem_data(b, &p);
-    CHECK(c && (size_t)bl == strlen(x509_cert_subject(c)) && memcmp(p, x509_cert_subject(c), (size_t)bl) == 0);
+    CHECK(c && (size_t)bl == strlen(x509_cert_subject(c)) &&
+          memcmp(p, x509_cert_subject(c), (size_t)bl) == 0);
     BIO_free(b);
     X509_free(x);
     x509_cert_free(c);
@@ -774,8 +786,10 @@ static void test_dns_match(void)
     CHECK(x509_dns_in_subtree((const uint8_t *)"a.b.EXAMPLE.com", 15, b, 11));
     CHECK(!x509_dns_in_subtree((const uint8_t *)"badexample.com", 14, b, 11));
     CHECK(!x509_dns_in_subtree((const uint8_t *)"example.com.evil", 16, b, 11));
-    CHECK(!x509_dns_in_subtree((const uint8_t *)"example.com", 11, (const uint8_t *)".example.com", 12));
-    CHECK(x509_dns_in_subtree((const uint8_t *)"a.example.com", 13, (const uint8_t *)".example.com", 12));
+    CHECK(!x509_dns_in_subtree((const uint8_t *)"example.com", 11, (const uint8_t *)".example.com",
+                               12));
+    CHECK(x509_dns_in_subtree((const uint8_t *)"a.example.com", 13, (const uint8_t *)".example.com",
+                              12));
 }
 
 static void test_host_cn_fallback(void)
@@ -839,13 +853,16 @@ static void test_pem(void)
     size_t n;
     CHECK_ERR(chain_n(sample_pem, &n), MTLS_OK);
     CHECK_EQ(n, 1);
-    snprintf(buf, sizeof buf, "subject=junk\r\n%s\nmore text\n%s-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+    snprintf(buf, sizeof buf,
+             "subject=junk\r\n%s\nmore text\n%s-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE "
+             "KEY-----\n",
              sample_pem, sample_pem);
     CHECK_ERR(chain_n(buf, &n), MTLS_OK);
     CHECK_EQ(n, 2);
     CHECK_ERR(chain_n("", &n), MTLS_ERR_BAD_PEM);
     CHECK_ERR(chain_n("no pem here", &n), MTLS_ERR_BAD_PEM);
-    CHECK_ERR(chain_n("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", &n), MTLS_ERR_BAD_PEM);
+    CHECK_ERR(chain_n("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", &n),
+              MTLS_ERR_BAD_PEM);
     /* CRLF line ends and odd whitespace are fine */
     {
         char *q = buf;
@@ -876,13 +893,19 @@ static void test_pem(void)
     strcat(buf, sample_pem);
     CHECK_ERR(chain_n(buf, &n), MTLS_ERR_BAD_PEM);
     /* wrong padding and data after padding */
-    CHECK_ERR(chain_n("-----BEGIN CERTIFICATE-----\nMA=\n-----END CERTIFICATE-----\n", &n), MTLS_ERR_BAD_PEM);
-    CHECK_ERR(chain_n("-----BEGIN CERTIFICATE-----\nMA==MA==\n-----END CERTIFICATE-----\n", &n), MTLS_ERR_BAD_PEM);
-    CHECK_ERR(chain_n("-----BEGIN CERTIFICATE-----\nMB==\n-----END CERTIFICATE-----\n", &n), MTLS_ERR_BAD_PEM);
-    CHECK_ERR(chain_n("-----BEGIN CERTIFICATE-----\nMA===\n-----END CERTIFICATE-----\n", &n), MTLS_ERR_BAD_PEM);
-    CHECK_ERR(chain_n("-----BEGIN CERTIFICATE-----\n\n-----END CERTIFICATE-----\n", &n), MTLS_ERR_BAD_PEM);
+    CHECK_ERR(chain_n("-----BEGIN CERTIFICATE-----\nMA=\n-----END CERTIFICATE-----\n", &n),
+              MTLS_ERR_BAD_PEM);
+    CHECK_ERR(chain_n("-----BEGIN CERTIFICATE-----\nMA==MA==\n-----END CERTIFICATE-----\n", &n),
+              MTLS_ERR_BAD_PEM);
+    CHECK_ERR(chain_n("-----BEGIN CERTIFICATE-----\nMB==\n-----END CERTIFICATE-----\n", &n),
+              MTLS_ERR_BAD_PEM);
+    CHECK_ERR(chain_n("-----BEGIN CERTIFICATE-----\nMA===\n-----END CERTIFICATE-----\n", &n),
+              MTLS_ERR_BAD_PEM);
+    CHECK_ERR(chain_n("-----BEGIN CERTIFICATE-----\n\n-----END CERTIFICATE-----\n", &n),
+              MTLS_ERR_BAD_PEM);
     /* well-formed base64, not a certificate */
-    CHECK_ERR(chain_n("-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n", &n), MTLS_ERR_CERT_PARSE);
+    CHECK_ERR(chain_n("-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n", &n),
+              MTLS_ERR_CERT_PARSE);
     /* "TRUSTED CERTIFICATE" and "X509 CERTIFICATE" blocks are not ours */
     strcpy(buf, sample_pem);
     memmove(buf + 19, buf + 11, strlen(buf + 11) + 1);
@@ -919,15 +942,16 @@ static void test_store(void)
     CHECK_ERR(x509_store_add_pem(s, (const uint8_t *)"junk", 4), MTLS_ERR_BAD_PEM);
     CHECK_ERR(x509_store_add_file(s, "/nonexistent/ca.pem"), MTLS_ERR_FILE);
     CHECK_ERR(x509_store_add_dir(s, "/nonexistent"), MTLS_ERR_FILE);
-    {   /* strict files: one bad certificate adds nothing */
+    { /* strict files: one bad certificate adds nothing */
         char bad[4096];
-        snprintf(bad, sizeof bad, "%s-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n", sample_pem);
+        snprintf(bad, sizeof bad,
+                 "%s-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n", sample_pem);
         x509_store *s2 = x509_store_new();
         CHECK_ERR(x509_store_add_pem(s2, (const uint8_t *)bad, strlen(bad)), MTLS_ERR_CERT_PARSE);
         CHECK_EQ(x509_store_count(s2), 0);
         x509_store_free(s2);
     }
-    {   /* the anchor is found by subject */
+    { /* the anchor is found by subject */
         size_t it = 0;
         x509_cert *c;
         x509_cert_parse(sample_der, sample_len, &c);
@@ -941,7 +965,8 @@ static void test_store(void)
         CHECK_ERR(x509_verify_chain(s, &c, 1, &vp, detail, sizeof detail), MTLS_OK);
         CHECK(detail[0] == 0);
         vp.now = 1795785750LL - 10;
-        CHECK_ERR(x509_verify_chain(s, &c, 1, &vp, detail, sizeof detail), MTLS_ERR_CERT_NOT_YET_VALID);
+        CHECK_ERR(x509_verify_chain(s, &c, 1, &vp, detail, sizeof detail),
+                  MTLS_ERR_CERT_NOT_YET_VALID);
         CHECK(strstr(detail, "CN=www.example.org") && strstr(detail, "2026-11-27 13:22:30 UTC"));
         vp.now = 1795785750LL + 10;
         vp.host = "other.example.org";

@@ -84,24 +84,38 @@ static X509 *to_x509(const x509_cert *c)
 static mtls_err ossl_to_mtls(int e)
 {
     switch (e) {
-    case X509_V_OK: return MTLS_OK;
-    case X509_V_ERR_CERT_HAS_EXPIRED: return MTLS_ERR_CERT_EXPIRED;
-    case X509_V_ERR_CERT_NOT_YET_VALID: return MTLS_ERR_CERT_NOT_YET_VALID;
+    case X509_V_OK:
+        return MTLS_OK;
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+        return MTLS_ERR_CERT_EXPIRED;
+    case X509_V_ERR_CERT_NOT_YET_VALID:
+        return MTLS_ERR_CERT_NOT_YET_VALID;
     case X509_V_ERR_HOSTNAME_MISMATCH:
-    case X509_V_ERR_IP_ADDRESS_MISMATCH: return MTLS_ERR_CERT_HOSTNAME;
-    case X509_V_ERR_INVALID_PURPOSE: return MTLS_ERR_CERT_EKU;
-    case X509_V_ERR_INVALID_CA: return MTLS_ERR_CERT_NOT_CA;
-    case X509_V_ERR_PATH_LENGTH_EXCEEDED: return MTLS_ERR_CERT_PATH_LEN;
+    case X509_V_ERR_IP_ADDRESS_MISMATCH:
+        return MTLS_ERR_CERT_HOSTNAME;
+    case X509_V_ERR_INVALID_PURPOSE:
+        return MTLS_ERR_CERT_EKU;
+    case X509_V_ERR_INVALID_CA:
+        return MTLS_ERR_CERT_NOT_CA;
+    case X509_V_ERR_PATH_LENGTH_EXCEEDED:
+        return MTLS_ERR_CERT_PATH_LEN;
     case X509_V_ERR_EE_KEY_TOO_SMALL:
-    case X509_V_ERR_CA_KEY_TOO_SMALL: return MTLS_ERR_CERT_WEAK_KEY;
-    case X509_V_ERR_CA_MD_TOO_WEAK: return MTLS_ERR_CERT_WEAK_SIGNATURE;
-    case X509_V_ERR_CERT_SIGNATURE_FAILURE: return MTLS_ERR_CERT_BAD_SIGNATURE;
-    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT: return MTLS_ERR_CERT_SELF_SIGNED;
+    case X509_V_ERR_CA_KEY_TOO_SMALL:
+        return MTLS_ERR_CERT_WEAK_KEY;
+    case X509_V_ERR_CA_MD_TOO_WEAK:
+        return MTLS_ERR_CERT_WEAK_SIGNATURE;
+    case X509_V_ERR_CERT_SIGNATURE_FAILURE:
+        return MTLS_ERR_CERT_BAD_SIGNATURE;
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+        return MTLS_ERR_CERT_SELF_SIGNED;
     case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
-    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY: return MTLS_ERR_CERT_UNKNOWN_CA;
-    case X509_V_ERR_CERT_CHAIN_TOO_LONG: return MTLS_ERR_CERT_CHAIN_TOO_LONG;
-    default: return MTLS_ERR_INTERNAL;
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+        return MTLS_ERR_CERT_UNKNOWN_CA;
+    case X509_V_ERR_CERT_CHAIN_TOO_LONG:
+        return MTLS_ERR_CERT_CHAIN_TOO_LONG;
+    default:
+        return MTLS_ERR_INTERNAL;
     }
 }
 
@@ -238,11 +252,11 @@ static void extra_cases(x509_store *store)
     CHECK(leaf && in && root && uroot && notca && subint && fake);
     if (!(leaf && in && root && uroot && notca && subint && fake))
         goto out;
-    {   /* any order, extras, and a peer-sent copy of the anchor */
+    { /* any order, extras, and a peer-sent copy of the anchor */
         x509_cert *ch[] = {leaf, uroot, notca, root, subint, in};
         CHECK_ERR(x509_verify_chain(store, ch, 6, &vp, detail, sizeof detail), MTLS_OK);
     }
-    {   /* a name-alike intermediate that fails first, then the real one */
+    { /* a name-alike intermediate that fails first, then the real one */
         x509_cert *ch[] = {leaf, fake, in};
         CHECK_ERR(x509_verify_chain(store, ch, 3, &vp, detail, sizeof detail), MTLS_OK);
         x509_cert *ch2[] = {leaf, fake};
@@ -250,7 +264,7 @@ static void extra_cases(x509_store *store)
                   MTLS_ERR_CERT_BAD_SIGNATURE);
         CHECK(strstr(detail, "CN=good.test") != NULL);
     }
-    {   /* depth: leaf + int + root is three certificates */
+    { /* depth: leaf + int + root is three certificates */
         x509_cert *ch[] = {leaf, in};
         vp.max_depth = 2;
         CHECK_ERR(x509_verify_chain(store, ch, 2, &vp, detail, sizeof detail),
@@ -260,17 +274,18 @@ static void extra_cases(x509_store *store)
         CHECK_ERR(x509_verify_chain(store, ch, 2, &vp, detail, sizeof detail), MTLS_OK);
         vp.max_depth = 0;
     }
-    {   /* the clock: far future (the intermediate expires first), far past */
+    { /* the clock: far future (the intermediate expires first), far past */
         x509_cert *ch[] = {leaf, in};
         vp.now = now + 20LL * 365 * 86400;
-        CHECK_ERR(x509_verify_chain(store, ch, 2, &vp, detail, sizeof detail), MTLS_ERR_CERT_EXPIRED);
+        CHECK_ERR(x509_verify_chain(store, ch, 2, &vp, detail, sizeof detail),
+                  MTLS_ERR_CERT_EXPIRED);
         CHECK(strstr(detail, "CN=mtls Test Intermediate") != NULL);
         vp.now = 0;
         CHECK_ERR(x509_verify_chain(store, ch, 2, &vp, detail, sizeof detail),
                   MTLS_ERR_CERT_NOT_YET_VALID);
         vp.now = now;
     }
-    {   /* host names on the PKI leaves */
+    { /* host names on the PKI leaves */
         x509_cert *wc = parse_one("wildcard.leaf.crt"), *ip = parse_one("ipsan.leaf.crt"),
                   *cn = parse_one("cnonly.leaf.crt");
         CHECK(wc && ip && cn);
@@ -285,7 +300,8 @@ static void extra_cases(x509_store *store)
             vp.host = "::1";
             CHECK_ERR(x509_verify_chain(store, ch, 2, &vp, detail, sizeof detail), MTLS_OK);
             vp.host = "127.0.0.2";
-            CHECK_ERR(x509_verify_chain(store, ch, 2, &vp, detail, sizeof detail), MTLS_ERR_CERT_HOSTNAME);
+            CHECK_ERR(x509_verify_chain(store, ch, 2, &vp, detail, sizeof detail),
+                      MTLS_ERR_CERT_HOSTNAME);
             CHECK(strstr(detail, "IP:127.0.0.1") && strstr(detail, "IP:::1"));
             vp.host = "good.test";
         }
@@ -293,7 +309,7 @@ static void extra_cases(x509_store *store)
         x509_cert_free(ip);
         x509_cert_free(cn);
     }
-    {   /* an intermediate as the trust anchor; the leaf itself as the anchor */
+    { /* an intermediate as the trust anchor; the leaf itself as the anchor */
         x509_store *s2 = x509_store_new();
         char path[512];
         size_t len;
@@ -309,7 +325,7 @@ static void extra_cases(x509_store *store)
         x509_cert_free(ss);
         x509_store_free(s2);
     }
-    {   /* the key-mismatch case: the chain is fine, the key is not the leaf's */
+    { /* the key-mismatch case: the chain is fine, the key is not the leaf's */
         char path[512];
         size_t len;
         x509_cert *mm = parse_one("mismatch.leaf.crt");
@@ -327,9 +343,11 @@ static void extra_cases(x509_store *store)
         free(pem);
         x509_cert_free(mm);
     }
-    {   /* bad arguments */
-        CHECK_ERR(x509_verify_chain(store, NULL, 0, &vp, detail, sizeof detail), MTLS_ERR_INVALID_ARG);
-        CHECK_ERR(x509_verify_chain(store, &leaf, 1, NULL, detail, sizeof detail), MTLS_ERR_INVALID_ARG);
+    { /* bad arguments */
+        CHECK_ERR(x509_verify_chain(store, NULL, 0, &vp, detail, sizeof detail),
+                  MTLS_ERR_INVALID_ARG);
+        CHECK_ERR(x509_verify_chain(store, &leaf, 1, NULL, detail, sizeof detail),
+                  MTLS_ERR_INVALID_ARG);
         x509_cert *ch[] = {leaf, in};
         CHECK_ERR(x509_verify_chain(store, ch, 2, &vp, NULL, 0), MTLS_OK);
         vp.host = "bad.test";
@@ -337,7 +355,7 @@ static void extra_cases(x509_store *store)
         CHECK(strlen(detail) == 7);
         vp.host = "good.test";
     }
-    {   /* many copies of a name-alike: the work is bounded */
+    { /* many copies of a name-alike: the work is bounded */
         x509_cert *ch[40];
         ch[0] = leaf;
         for (int i = 1; i < 40; i++)
@@ -377,15 +395,15 @@ static int64_t asn1_time(const ASN1_TIME *t)
     return (int64_t)timegm(&tm);
 }
 
-#define DIFF(cond, what)                                                                   \
-    do {                                                                                   \
-        fields_checked++;                                                                  \
-        if (!(cond)) {                                                                     \
-            fprintf(stderr, "differential: %s differs for %s\n", what, x509_cert_subject(c)); \
-            t_fail++;                                                                      \
-        } else {                                                                           \
-            t_pass++;                                                                      \
-        }                                                                                  \
+#define DIFF(cond, what)                                                                           \
+    do {                                                                                           \
+        fields_checked++;                                                                          \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "differential: %s differs for %s\n", what, x509_cert_subject(c));      \
+            t_fail++;                                                                              \
+        } else {                                                                                   \
+            t_pass++;                                                                              \
+        }                                                                                          \
     } while (0)
 
 static void diff_cert(const uint8_t *der, size_t len)
@@ -440,8 +458,11 @@ static void diff_cert(const uint8_t *der, size_t len)
             GENERAL_NAME *g = sk_GENERAL_NAME_value(gn, i);
             int type;
             ASN1_STRING *s = GENERAL_NAME_get0_value(g, &type);
-            uint8_t t = type == GEN_EMAIL ? 1 : type == GEN_DNS ? 2 : type == GEN_URI ? 6
-                      : type == GEN_IPADD ? 7 : 0;
+            uint8_t t = type == GEN_EMAIL   ? 1
+                        : type == GEN_DNS   ? 2
+                        : type == GEN_URI   ? 6
+                        : type == GEN_IPADD ? 7
+                                            : 0;
             if (!t)
                 continue;
             if (k >= c->san_count || c->sans[k].type != t ||
@@ -457,9 +478,9 @@ static void diff_cert(const uint8_t *der, size_t len)
         EVP_PKEY *pk = X509_get0_pubkey(x);
         int id = EVP_PKEY_get_base_id(pk);
         cry_key_type want = id == EVP_PKEY_RSA ? CRY_KEY_RSA
-                          : id == EVP_PKEY_EC ? (EVP_PKEY_get_bits(pk) == 256 ? CRY_KEY_EC_P256
-                                                                             : CRY_KEY_EC_P384)
-                                              : CRY_KEY_OTHER;
+                            : id == EVP_PKEY_EC
+                                ? (EVP_PKEY_get_bits(pk) == 256 ? CRY_KEY_EC_P256 : CRY_KEY_EC_P384)
+                                : CRY_KEY_OTHER;
         DIFF(cry_pkey_type(x509_cert_pubkey(c)) == want, "key type");
         DIFF((int)cry_pkey_bits(x509_cert_pubkey(c)) == EVP_PKEY_get_bits(pk), "key bits");
     }
