@@ -230,6 +230,12 @@ mtls_err c12_read_server_cert(mtls_conn *c, const msg *m)
         return hs_fail(c, MTLS_ERR_CERT_WRONG_TYPE,
                        "the server's certificate key (%s) does not fit suite %s",
                        kt == CRY_KEY_RSA ? "RSA" : "EC", hs->suite->name);
+    if (!hs_key_usage_allows(hs->peer_chain[0], hs->suite->kx))
+        return hs_fail(c, MTLS_ERR_CERT_KEY_USAGE,
+                       "the server's certificate %s has a keyUsage that does not allow %s",
+                       x509_cert_subject(hs->peer_chain[0]),
+                       hs->suite->kx == KX_RSA ? "RSA key transport (keyEncipherment)"
+                                               : "signing (digitalSignature)");
     if ((err = hs_verify_peer_chain(c)))
         return err;
     hs->state = hs->suite->kx == KX_ECDHE ? C12_READ_SERVER_KEY_EXCHANGE
@@ -323,7 +329,8 @@ static mtls_err read_cert_request(mtls_conn *c, const msg *m)
         hs->cr_ecdsa_ok |= types.p[i] == 64; /* ecdsa_sign */
     }
     hs->cert_requested = true;
-    bool type_ok = cfg->key && (cfg->key_type == CRY_KEY_RSA ? hs->cr_rsa_ok : hs->cr_ecdsa_ok);
+    bool type_ok = cfg->key && (cfg->key_type == CRY_KEY_RSA ? hs->cr_rsa_ok : hs->cr_ecdsa_ok) &&
+                   hs_key_usage_allows(cfg->chain[0], KX_ECDHE /* signing */);
     hs->cv_sigalg = type_ok ? hs_pick_sigalg(c, hs->peer_sigalgs, hs->n_peer_sigalgs) : 0;
     hs->client_sends_cert = type_ok && hs->cv_sigalg != 0;
     if ((err = hs_transcript_add(c, m->raw, m->raw_len)))

@@ -121,6 +121,14 @@ bool hs_list_has(const uint16_t *list, size_t n, uint16_t v)
     return false;
 }
 
+bool hs_key_usage_allows(const x509_cert *cert, kx_kind kx)
+{
+    unsigned bits;
+    if (!x509_cert_key_usage(cert, &bits))
+        return true;
+    return (bits & (kx == KX_RSA ? 1u << 2 : 1u << 0)) != 0;
+}
+
 bool hs_sigalg_fits_key(uint16_t sigalg, const cry_pkey *key)
 {
     const sigalg_info *s = sigalg_find(sigalg);

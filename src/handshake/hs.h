@@ -148,6 +148,9 @@ mtls_err hs_verify_peer_chain(mtls_conn *c);
 uint16_t hs_pick_sigalg(const mtls_conn *c, const uint16_t *offered, size_t n);
 bool hs_sigalg_fits_key(uint16_t sigalg, const cry_pkey *key);
 bool hs_list_has(const uint16_t *list, size_t n, uint16_t v);
+/* RFC 5246 7.4.2 / RFC 5280 4.2.1.3: may this certificate's key do what key exchange `kx` asks
+ * of it (ECDHE: digitalSignature; RSA key transport: keyEncipherment)?  No keyUsage: any. */
+bool hs_key_usage_allows(const x509_cert *cert, kx_kind kx);
 /* "a, b, c" of suite / group / sigalg names, for the trace. */
 void hs_names(char *out, size_t cap, const uint16_t *ids, size_t n, const char *(*name)(uint16_t));
 extern const char *hs_msg_name(uint8_t type);

@@ -37,7 +37,7 @@ static bool suite_usable(mtls_conn *c, uint16_t id, uint16_t *group, uint16_t *s
     bool key_ok = s->auth == AUTH_RSA ? cfg->key_type == CRY_KEY_RSA
                                       : (cfg->key_type == CRY_KEY_EC_P256 ||
                                          cfg->key_type == CRY_KEY_EC_P384);
-    if (!key_ok)
+    if (!key_ok || !hs_key_usage_allows(cfg->chain[0], s->kx))
         return false;
     if (s->kx == KX_RSA)
         return true;
@@ -377,6 +377,10 @@ mtls_err s12_read_client_cert(mtls_conn *c, const msg *m)
         return hs_fail(c, MTLS_ERR_CERT_UNSUPPORTED, "the client certificate's key type is not "
                        "supported");
     c->peer_cert_presented = true;
+    if (!hs_key_usage_allows(hs->peer_chain[0], KX_ECDHE /* it must sign CertificateVerify */))
+        return hs_fail(c, MTLS_ERR_CERT_KEY_USAGE, "the client certificate %s has a keyUsage "
+                       "that does not allow signing (digitalSignature)",
+                       x509_cert_subject(hs->peer_chain[0]));
     if ((err = hs_verify_peer_chain(c)))
         return err;
     hs->state = S12_READ_CLIENT_KEY_EXCHANGE;
