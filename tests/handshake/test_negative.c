@@ -1,0 +1,1429 @@
+/*
+ * test_negative.c -- the handshake and the record layer refuse what they must, each time with the
+ * right error, the right alert queued, the alert's bytes on the wire, and the peer reporting that
+ * alert once it is given those bytes:
+ *
+ *   1. every handshake message type in every read state that does not accept it, an early (or a
+ *      second) ChangeCipherSpec, and application data before the handshake is done, in both
+ *      roles: unexpected_message.  An empty HelloRequest is ignored by a client in every read
+ *      state and the handshake then completes (RFC 5246 7.4.1.1).
+ *   2. every truncation of every handshake message of a real handshake, in both directions, and
+ *      one byte too many: decode_error.  The only well-formed truncations -- a hello cut exactly
+ *      before its extensions block -- are found by parsing the message, and the error they lead
+ *      to is asserted instead.
+ *   3. every flipped bit after the header of a protected record (application data, and the
+ *      Finished in both directions) for each AEAD, and records shorter than the tag:
+ *      bad_record_mac.
+ *   4. a Finished sealed with the right keys but wrong verify_data: decrypt_error, both ways.
+ *   5. server choices the client did not offer (suite, group, compression, version, extension),
+ *      ClientHello versions below TLS 1.2, duplicated extensions.
+ *   6. require mode without a client certificate: handshake_failure (RFC 5246 7.4.6).
+ *   7. the record layer's limits: record_overflow, unknown content types, and a handshake length
+ *      claim of 2^24-1 refused without buffering.
+ *
+ * Technique: a real handshake in memory, but the sender's flight is cut into single messages,
+ * each delivered in a record of its own, so that the receiver can be stopped in any read state.
+ * Once the receiver reads protected records, an injected record is sealed with the SENDER's write
+ * state (conn_send_record) at the sequence number the receiver expects.
+ */
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/testpki.h"
+#include "handshake/hs.h"
+#include "t.h"
+
+/* ---- bookkeeping ------------------------------------------------------------------------------
+ */
+
+enum {
+    CAT_STATE = 1,
+    CAT_TRUNC,
+    CAT_BITFLIP,
+    CAT_FINISHED,
+    CAT_PARAMS,
+    CAT_CLIENT_AUTH,
+    CAT_RECORD,
+    CAT_COUNT
+};
+static const char *cat_names[CAT_COUNT] = {"",
+                                           "1 wrong state / early CCS / early data / HelloRequest",
+                                           "2 truncation and extra byte",
+                                           "3 flipped bit / short record",
+                                           "4 bad Finished",
+                                           "5 unoffered choices and versions",
+                                           "6 require without client certificate",
+                                           "7 record layer limits"};
+static int cat_cases[CAT_COUNT];
+static char where[256];
+static int fails_before;
+
+static void case_begin(int cat, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void case_begin(int cat, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(where, sizeof(where), fmt, ap);
+    va_end(ap);
+    cat_cases[cat]++;
+    fails_before = t_fail;
+}
+
+static void case_end(void)
+{
+    if (t_fail != fails_before)
+        fprintf(stderr, "  ^ case: %s\n", where);
+}
+
+/* ---- configurations ---------------------------------------------------------------------------
+ */
+
+typedef struct setup {
+    const char *name;
+    const char *ciphers; /* the client's list; the server keeps its defaults */
+    const char *groups;  /* the client's list, NULL for the defaults */
+    tp_key_kind server_key;
+    mtls_verify_mode verify;
+    int client_cert; /* the client has a P-256 certificate */
+    int no_sni;      /* the client sends no server_name */
+    int no_tickets;  /* session tickets off on both sides (they are on by default) */
+    enum {
+        RESUME_NONE,
+        RESUME_TICKET,
+        RESUME_ID
+    } resume; /* offer a session of a first handshake */
+} setup;
+
+typedef struct env {
+    const setup *su;
+    mtls_config *ccfg, *scfg;
+    mtls_session *session; /* offered by every client when the setup resumes */
+} env;
+
+/* The first certificate of a PEM chain: one certificate per Certificate message keeps the
+ * truncation loops short.  The client still finds the CA among its anchors. */
+static size_t leaf_pem_len(const char *pem)
+{
+    static const char end[] = "-----END CERTIFICATE-----\n";
+    const char *e = strstr(pem, end);
+    if (!e)
+        abort();
+    return (size_t)(e - pem) + strlen(end);
+}
+
+static void env_open(env *e, const setup *su)
+{
+    const tp_pki *pki = tp_get();
+    const tp_ident *sid = &pki->server[su->server_key], *cid = &pki->client[TP_P256];
+    e->su = su;
+    e->ccfg = mtls_config_new();
+    e->scfg = mtls_config_new();
+    CHECK_ERR(mtls_config_set_cert_chain_mem(e->scfg, sid->cert_pem, leaf_pem_len(sid->cert_pem),
+                                             sid->key_pem, strlen(sid->key_pem)),
+              MTLS_OK);
+    CHECK_ERR(mtls_config_set_ca_mem(e->scfg, pki->ca_pem, strlen(pki->ca_pem)), MTLS_OK);
+    CHECK_ERR(mtls_config_set_verify_client(e->scfg, su->verify), MTLS_OK);
+    CHECK_ERR(mtls_config_set_ca_mem(e->ccfg, pki->ca_pem, strlen(pki->ca_pem)), MTLS_OK);
+    CHECK_ERR(mtls_config_set_ciphers(e->ccfg, su->ciphers), MTLS_OK);
+    if (su->groups)
+        CHECK_ERR(mtls_config_set_groups(e->ccfg, su->groups), MTLS_OK);
+    if (su->client_cert)
+        CHECK_ERR(mtls_config_set_cert_chain_mem(e->ccfg, cid->cert_pem,
+                                                 leaf_pem_len(cid->cert_pem), cid->key_pem,
+                                                 strlen(cid->key_pem)),
+                  MTLS_OK);
+    e->session = NULL;
+    if (su->no_tickets) {
+        CHECK_ERR(mtls_config_set_tickets(e->ccfg, 0), MTLS_OK);
+        CHECK_ERR(mtls_config_set_tickets(e->scfg, 0), MTLS_OK);
+    }
+    if (su->resume == RESUME_NONE)
+        return;
+    mtls_conn *c = mtls_client_new(e->ccfg, "localhost"), *s = mtls_server_new(e->scfg);
+    CHECK_ERR(tp_handshake(c, s), MTLS_OK);
+    e->session = mtls_conn_get_session(c);
+    CHECK(e->session != NULL);
+    mtls_conn_free(c);
+    mtls_conn_free(s);
+}
+
+static void env_close(env *e)
+{
+    mtls_session_free(e->session);
+    mtls_config_free(e->ccfg);
+    mtls_config_free(e->scfg);
+}
+
+/* ---- records and messages ---------------------------------------------------------------------
+ */
+
+typedef struct item {
+    uint8_t type; /* a record's content type, or a message's handshake type */
+    size_t len;
+    uint8_t *p; /* the whole record or message, header included */
+} item;
+
+#define MAX_ITEMS 16
+typedef struct items {
+    size_t n;
+    item v[MAX_ITEMS];
+} items;
+
+static void items_add(items *l, uint8_t type, const uint8_t *p, size_t len)
+{
+    if (l->n == MAX_ITEMS)
+        abort();
+    item *it = &l->v[l->n++];
+    it->type = type;
+    it->len = len;
+    it->p = malloc(len ? len : 1);
+    memcpy(it->p, p, len);
+}
+
+static void items_free(items *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i].p);
+    l->n = 0;
+}
+
+/* Drain `from`'s send buffer into whole records. */
+static void take_records(mtls_conn *from, items *out)
+{
+    size_t n;
+    const uint8_t *p = mtls_send_buf(from, &n);
+    for (size_t off = 0; p && off + TLS_RECORD_HEADER <= n;) {
+        size_t len = TLS_RECORD_HEADER + be16_get(p + off + 3);
+        if (off + len > n)
+            break;
+        items_add(out, p[off], p + off, len);
+        off += len;
+    }
+    if (p)
+        mtls_send_ack(from, n);
+}
+
+/* Split the plaintext handshake records at the head of `recs` (up to the first non-handshake
+ * record) into messages; returns the index of the first record not used. */
+static size_t split_messages(const items *recs, items *msgs)
+{
+    static uint8_t buf[64 * 1024];
+    size_t len = 0, i;
+    for (i = 0; i < recs->n && recs->v[i].type == TLS_CT_HANDSHAKE; i++) {
+        memcpy(buf + len, recs->v[i].p + TLS_RECORD_HEADER, recs->v[i].len - TLS_RECORD_HEADER);
+        len += recs->v[i].len - TLS_RECORD_HEADER;
+    }
+    for (size_t off = 0; off + 4 <= len;) {
+        size_t mlen = 4 + be24_get(buf + off + 1);
+        items_add(msgs, buf[off], buf + off, mlen);
+        off += mlen;
+    }
+    return i;
+}
+
+/* Give `n` raw bytes to `to`, as much as its receive buffer takes at a time. */
+static mtls_err feed_bytes(mtls_conn *to, const uint8_t *p, size_t n)
+{
+    mtls_err err = MTLS_OK;
+    while (n) {
+        size_t room;
+        uint8_t *dst = mtls_recv_buf(to, &room);
+        if (!dst || room == 0)
+            return MTLS_ERR_WANT_WRITE;
+        size_t take = n < room ? n : room;
+        memcpy(dst, p, take);
+        err = mtls_recv_ack(to, take);
+        if (err && err != MTLS_ERR_WANT_READ)
+            return err;
+        p += take;
+        n -= take;
+    }
+    return err;
+}
+
+/* One plaintext record: {type, 3, 3, length} + payload. */
+static mtls_err feed_plain(mtls_conn *to, uint8_t type, const uint8_t *p, size_t n)
+{
+    uint8_t *rec = malloc(TLS_RECORD_HEADER + n);
+    rec[0] = type;
+    rec[1] = 3;
+    rec[2] = 3;
+    be16_put(rec + 3, (uint16_t)n);
+    memcpy(rec + TLS_RECORD_HEADER, p, n);
+    mtls_err err = feed_bytes(to, rec, TLS_RECORD_HEADER + n);
+    free(rec);
+    return err;
+}
+
+/* A record sealed with `from`'s write state at the sequence number `to` expects next. */
+static mtls_err feed_sealed(mtls_conn *to, mtls_conn *from, uint8_t type, const uint8_t *p,
+                            size_t n)
+{
+    size_t pending;
+    mtls_send_buf(from, &pending);
+    CHECK_EQ(pending, 0); /* the sender's own output was taken before */
+    from->wr.seq = to->rd.seq;
+    CHECK_ERR(conn_send_record(from, type, p, n), MTLS_OK);
+    const uint8_t *out = mtls_send_buf(from, &pending);
+    mtls_err err = feed_bytes(to, out, pending);
+    mtls_send_ack(from, pending);
+    return err;
+}
+
+/* ---- flows: a handshake delivered one message at a time ---------------------------------------
+ */
+
+/* What the sender has for the receiver, one delivery each: a handshake message sent in clear, its
+ * ChangeCipherSpec record, or a record it sealed (kept sealed, and in clear once the receiver's
+ * read keys exist, so that it can be sealed anew at whatever sequence number is due). */
+typedef enum { Q_MSG, Q_CCS, Q_SEALED } q_kind;
+
+typedef struct q_item {
+    q_kind kind;
+    item it;           /* the message, or the whole record */
+    uint8_t plain[64]; /* Q_SEALED: the plaintext, once known */
+    size_t plain_len;
+} q_item;
+
+typedef struct flow {
+    mtls_conn *c, *s;
+    mtls_conn *rcv, *snd; /* the side under test, and its peer */
+    q_item q[MAX_ITEMS];
+    size_t head, n;
+    mtls_err last; /* what the receiver said to the last delivery */
+} flow;
+
+static hs_state state_of(const mtls_conn *c)
+{
+    return c->hs ? c->hs->state : HS_DONE;
+}
+
+static void q_push(flow *f, q_kind kind, uint8_t type, const uint8_t *p, size_t len)
+{
+    items tmp = {0};
+    if (f->n == MAX_ITEMS)
+        abort();
+    items_add(&tmp, type, p, len);
+    q_item *q = &f->q[f->n++];
+    memset(q, 0, sizeof(*q));
+    q->kind = kind;
+    q->it = tmp.v[0];
+}
+
+static void q_clear(flow *f)
+{
+    for (size_t i = 0; i < f->n; i++)
+        free(f->q[i].it.p);
+    f->head = f->n = 0;
+}
+
+/* The sender's output, cut into deliveries. */
+static void capture(flow *f)
+{
+    items recs = {0}, msgs = {0};
+    take_records(f->snd, &recs);
+    size_t i = split_messages(&recs, &msgs);
+    q_clear(f);
+    for (size_t k = 0; k < msgs.n; k++)
+        q_push(f, Q_MSG, msgs.v[k].type, msgs.v[k].p, msgs.v[k].len);
+    for (; i < recs.n; i++)
+        q_push(f, recs.v[i].type == TLS_CT_CHANGE_CIPHER_SPEC ? Q_CCS : Q_SEALED, recs.v[i].type,
+               recs.v[i].p, recs.v[i].len);
+    items_free(&recs);
+    items_free(&msgs);
+}
+
+/* Everything the receiver said goes to the sender at once; what the sender answers is queued. */
+static void turn(flow *f)
+{
+    items recs = {0};
+    take_records(f->rcv, &recs);
+    for (size_t i = 0; i < recs.n; i++)
+        feed_bytes(f->snd, recs.v[i].p, recs.v[i].len);
+    items_free(&recs);
+    capture(f);
+}
+
+/* Right after the receiver took the sender's ChangeCipherSpec: open the sealed records that
+ * follow it, in order, with a copy of the receiver's new read state. */
+static void open_sealed(flow *f)
+{
+    rec_prot tmp = f->rcv->rd;
+    for (size_t i = f->head; i < f->n; i++) {
+        q_item *q = &f->q[i];
+        if (q->kind != Q_SEALED)
+            continue;
+        uint8_t *buf = malloc(q->it.len), *plain;
+        size_t plain_len = 0;
+        memcpy(buf, q->it.p, q->it.len);
+        if (rec_open(&tmp, buf, q->it.len, &plain, &plain_len) == MTLS_OK &&
+            plain_len <= sizeof(q->plain)) {
+            memcpy(q->plain, plain, plain_len);
+            q->plain_len = plain_len;
+        }
+        free(buf);
+    }
+}
+
+/* One delivery to the receiver; when the sender has nothing more queued, the receiver's answer
+ * goes over and the sender's reply is queued (so the peer always holds the keys to read an
+ * alert the receiver sends next).  Returns 0 when nothing is left. */
+static int flow_step(flow *f)
+{
+    if (f->head == f->n)
+        return 0;
+    q_item *q = &f->q[f->head++];
+    switch (q->kind) {
+    case Q_MSG:
+        f->last = feed_plain(f->rcv, TLS_CT_HANDSHAKE, q->it.p, q->it.len);
+        break;
+    case Q_CCS:
+        f->last = feed_bytes(f->rcv, q->it.p, q->it.len);
+        open_sealed(f);
+        break;
+    case Q_SEALED:
+        f->last = feed_sealed(f->rcv, f->snd, q->it.type, q->plain, q->plain_len);
+        break;
+    }
+    if (f->head == f->n && !f->rcv->error)
+        turn(f);
+    return 1;
+}
+
+static void flow_open(flow *f, const env *e, int server_under_test)
+{
+    memset(f, 0, sizeof(*f));
+    f->c = mtls_client_new(e->ccfg, e->su->no_sni ? NULL : "localhost");
+    f->s = mtls_server_new(e->scfg);
+    if (!f->c || !f->s)
+        abort();
+    if (e->session)
+        CHECK_ERR(mtls_conn_set_session(f->c, e->session), MTLS_OK);
+    f->rcv = server_under_test ? f->s : f->c;
+    f->snd = server_under_test ? f->c : f->s;
+    f->last = mtls_handshake(f->c);
+    turn(f);
+}
+
+static void flow_close(flow *f)
+{
+    q_clear(f);
+    mtls_conn_free(f->c);
+    mtls_conn_free(f->s);
+}
+
+/* Deliver until the receiver waits in `target`; 0 if it never does. */
+static int flow_reach(flow *f, hs_state target)
+{
+    while (state_of(f->rcv) != target)
+        if (f->rcv->error || !flow_step(f))
+            return 0;
+    return 1;
+}
+
+/* The delivery the receiver would get next (NULL when none). */
+static const q_item *flow_front(const flow *f)
+{
+    return f->head < f->n ? &f->q[f->head] : NULL;
+}
+
+/* The handshake message the receiver would get next, in clear; NULL before a CCS. */
+static const uint8_t *flow_pending(const flow *f, size_t *len)
+{
+    const q_item *q = flow_front(f);
+    *len = 0;
+    if (!q || q->kind == Q_CCS)
+        return NULL;
+    if (q->kind == Q_MSG) {
+        *len = q->it.len;
+        return q->it.p;
+    }
+    *len = q->plain_len;
+    return q->plain_len ? q->plain : NULL;
+}
+
+/* One record of content type `ct` to the receiver in its current state: in clear before its
+ * read protection is on, sealed by the peer after. */
+static mtls_err inject(flow *f, uint8_t ct, const uint8_t *p, size_t n)
+{
+    if (f->rcv->rd.aead)
+        return feed_sealed(f->rcv, f->snd, ct, p, n);
+    return feed_plain(f->rcv, ct, p, n);
+}
+
+static void flow_finish(flow *f)
+{
+    while (!f->rcv->error && flow_step(f))
+        ;
+    turn(f);
+}
+
+/* ---- the one assertion every case makes -------------------------------------------------------
+ */
+
+/* `rcv` failed with `want`, queued fatal alert `alert` as the last record it sent, and `peer`,
+ * given those records, reports that alert. */
+static void expect_fail(mtls_conn *rcv, mtls_conn *peer, mtls_err got, mtls_err want, int alert)
+{
+    CHECK_ERR(got, want);
+    CHECK_ERR(mtls_conn_error(rcv), want);
+    CHECK_EQ(mtls_conn_alert_sent(rcv), alert);
+    if (mtls_conn_error(rcv) != want)
+        fprintf(stderr, "  detail: %s\n", mtls_conn_error_detail(rcv));
+    items out = {0};
+    take_records(rcv, &out);
+    CHECK(out.n >= 1);
+    if (out.n) {
+        const item *a = &out.v[out.n - 1];
+        CHECK_EQ(a->type, TLS_CT_ALERT);
+        if (rcv->wr.aead) {
+            CHECK_EQ(a->len, TLS_RECORD_HEADER + rec_overhead(&rcv->wr) + 2);
+        } else {
+            CHECK_EQ(a->len, TLS_RECORD_HEADER + 2);
+            if (a->len == TLS_RECORD_HEADER + 2) {
+                CHECK_EQ(a->p[5], 2); /* fatal */
+                CHECK_EQ(a->p[6], alert);
+            }
+        }
+        for (size_t i = 0; i < out.n; i++)
+            feed_bytes(peer, out.v[i].p, out.v[i].len);
+    }
+    CHECK_EQ(mtls_conn_alert_received(peer), alert);
+    CHECK_ERR(mtls_conn_error(peer), MTLS_ERR_PEER_ALERT);
+    items_free(&out);
+}
+
+static void expect_flow_fail(flow *f, mtls_err got, mtls_err want, int alert)
+{
+    expect_fail(f->rcv, f->snd, got, want, alert);
+}
+
+/* A pair that completed the handshake (record-layer and bit-flip cases). */
+static void pair_open(flow *f, const env *e)
+{
+    memset(f, 0, sizeof(*f));
+    f->c = mtls_client_new(e->ccfg, "localhost");
+    f->s = mtls_server_new(e->scfg);
+    f->rcv = f->s;
+    f->snd = f->c;
+    CHECK_ERR(tp_handshake(f->c, f->s), MTLS_OK);
+}
+
+/* ---- the setups -------------------------------------------------------------------------------
+ */
+
+static const setup ecdhe_mutual = {.name = "ECDHE-ECDSA, client certificate required",
+                                   .ciphers = "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+                                   .server_key = TP_P256,
+                                   .verify = MTLS_VERIFY_REQUIRE,
+                                   .client_cert = 1};
+static const setup rsa_plain = {.name = "static RSA, no client authentication",
+                                .ciphers = "TLS_RSA_WITH_AES_128_GCM_SHA256",
+                                .server_key = TP_RSA2048,
+                                .verify = MTLS_VERIFY_NONE};
+static const setup resumed_ticket = {.name = "abbreviated handshake, session ticket",
+                                     .ciphers = "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+                                     .server_key = TP_P256,
+                                     .verify = MTLS_VERIFY_REQUIRE,
+                                     .client_cert = 1,
+                                     .resume = RESUME_TICKET};
+static const setup resumed_id = {.name = "abbreviated handshake, session id",
+                                 .ciphers = "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+                                 .server_key = TP_RSA2048,
+                                 .verify = MTLS_VERIFY_NONE,
+                                 .no_tickets = 1,
+                                 .resume = RESUME_ID};
+
+/* ---- 1. every message in every wrong state ----------------------------------------------------
+ */
+
+typedef struct read_state {
+    hs_state state;
+    const char *name;
+    uint8_t accepts[2]; /* 0xff: no entry */
+} read_state;
+
+static const read_state client_states[] = {
+    {C12_READ_SERVER_HELLO, "client/READ_SERVER_HELLO", {TLS_HS_SERVER_HELLO, 0xff}},
+    {C12_READ_SERVER_CERT, "client/READ_SERVER_CERT", {TLS_HS_CERTIFICATE, 0xff}},
+    {C12_READ_SERVER_KEY_EXCHANGE,
+     "client/READ_SERVER_KEY_EXCHANGE",
+     {TLS_HS_SERVER_KEY_EXCHANGE, 0xff}},
+    {C12_READ_CERT_REQUEST_OR_SERVER_DONE,
+     "client/READ_CERT_REQUEST_OR_SERVER_DONE",
+     {TLS_HS_CERTIFICATE_REQUEST, TLS_HS_SERVER_HELLO_DONE}},
+    {C12_READ_SERVER_DONE, "client/READ_SERVER_DONE", {TLS_HS_SERVER_HELLO_DONE, 0xff}},
+    {C12_READ_NEW_SESSION_TICKET,
+     "client/READ_NEW_SESSION_TICKET",
+     {TLS_HS_NEW_SESSION_TICKET, 0xff}},
+    {C12_READ_CCS, "client/READ_CCS", {0xff, 0xff}},
+    {C12_READ_FINISHED, "client/READ_FINISHED", {TLS_HS_FINISHED, 0xff}},
+};
+
+static const read_state server_states[] = {
+    {S12_READ_CLIENT_HELLO, "server/READ_CLIENT_HELLO", {TLS_HS_CLIENT_HELLO, 0xff}},
+    {S12_READ_CLIENT_CERT, "server/READ_CLIENT_CERT", {TLS_HS_CERTIFICATE, 0xff}},
+    {S12_READ_CLIENT_KEY_EXCHANGE,
+     "server/READ_CLIENT_KEY_EXCHANGE",
+     {TLS_HS_CLIENT_KEY_EXCHANGE, 0xff}},
+    {S12_READ_CERT_VERIFY, "server/READ_CERT_VERIFY", {TLS_HS_CERTIFICATE_VERIFY, 0xff}},
+    {S12_READ_CCS, "server/READ_CCS", {0xff, 0xff}},
+    {S12_READ_FINISHED, "server/READ_FINISHED", {TLS_HS_FINISHED, 0xff}},
+};
+
+static const uint8_t all_types[] = {
+    TLS_HS_HELLO_REQUEST,       TLS_HS_CLIENT_HELLO,      TLS_HS_SERVER_HELLO,
+    TLS_HS_NEW_SESSION_TICKET,  TLS_HS_CERTIFICATE,       TLS_HS_SERVER_KEY_EXCHANGE,
+    TLS_HS_CERTIFICATE_REQUEST, TLS_HS_SERVER_HELLO_DONE, TLS_HS_CERTIFICATE_VERIFY,
+    TLS_HS_CLIENT_KEY_EXCHANGE, TLS_HS_FINISHED};
+
+/* A real message of each type, from one complete mutual-TLS handshake, to inject. */
+static item library[256];
+
+static void library_add(const item *m)
+{
+    if (library[m->type].p)
+        return;
+    library[m->type].type = m->type;
+    library[m->type].len = m->len;
+    library[m->type].p = malloc(m->len);
+    memcpy(library[m->type].p, m->p, m->len);
+}
+
+static void library_build(const env *e)
+{
+    for (int side = 0; side < 2; side++) {
+        flow f;
+        flow_open(&f, e, side);
+        for (;;) {
+            size_t n;
+            const uint8_t *p = flow_pending(&f, &n);
+            if (p && n >= 4) {
+                item m = {p[0], n, (uint8_t *)p};
+                library_add(&m);
+            }
+            if (!flow_step(&f))
+                break;
+        }
+        CHECK(mtls_conn_established(f.c) && mtls_conn_established(f.s));
+        flow_close(&f);
+    }
+    static const uint8_t hello_request[] = {TLS_HS_HELLO_REQUEST, 0, 0, 0};
+    /* NewSessionTicket: lifetime hint, ticket<0..2^16-1> (RFC 5077 3.3) */
+    static const uint8_t ticket[] = {
+        TLS_HS_NEW_SESSION_TICKET, 0, 0, 10, 0, 0, 1, 0, 0, 4, 1, 2, 3, 4};
+    library_add(&(item){TLS_HS_HELLO_REQUEST, sizeof(hello_request), (uint8_t *)hello_request});
+    library_add(&(item){TLS_HS_NEW_SESSION_TICKET, sizeof(ticket), (uint8_t *)ticket});
+    for (size_t i = 0; i < sizeof(all_types); i++)
+        CHECK(library[all_types[i]].p != NULL);
+}
+
+static int accepts(const read_state *st, uint8_t type)
+{
+    return st->accepts[0] == type || st->accepts[1] == type;
+}
+
+/* Which read states a setup passes through. */
+static int expect_reachable(const setup *su, hs_state st)
+{
+    int ecdhe = strstr(su->ciphers, "ECDHE") != NULL;
+    int requested = su->verify != MTLS_VERIFY_NONE;
+    int full = su->resume == RESUME_NONE;
+    switch (st) {
+    case C12_READ_SERVER_CERT:
+    case C12_READ_CERT_REQUEST_OR_SERVER_DONE:
+    case S12_READ_CLIENT_KEY_EXCHANGE:
+        return full;
+    case C12_READ_SERVER_KEY_EXCHANGE:
+        return full && ecdhe;
+    case C12_READ_SERVER_DONE:
+    case S12_READ_CLIENT_CERT:
+        return full && requested;
+    case S12_READ_CERT_VERIFY:
+        return full && requested && su->client_cert;
+    /* tickets are on by default; an abbreviated handshake does not renew the ticket */
+    case C12_READ_NEW_SESSION_TICKET:
+        return full && !su->no_tickets;
+    default:
+        return 1;
+    }
+}
+
+static void wrong_state_cases(const env *e, const read_state *st, int server_side)
+{
+    flow probe;
+    flow_open(&probe, e, server_side);
+    int reached = flow_reach(&probe, st->state);
+    flow_close(&probe);
+    case_begin(CAT_STATE, "%s reachable in %s", st->name, e->su->name);
+    CHECK_EQ(reached, expect_reachable(e->su, st->state));
+    case_end();
+    if (!reached)
+        return;
+
+    /* every handshake type the state does not accept (a client ignores HelloRequest: below) */
+    for (size_t i = 0; i < sizeof(all_types); i++) {
+        uint8_t t = all_types[i];
+        if (accepts(st, t) || (!server_side && t == TLS_HS_HELLO_REQUEST))
+            continue;
+        flow f;
+        flow_open(&f, e, server_side);
+        case_begin(CAT_STATE, "%s (%s) given %s", st->name, e->su->name, hs_msg_name(t));
+        if (flow_reach(&f, st->state)) {
+            mtls_err err = inject(&f, TLS_CT_HANDSHAKE, library[t].p, library[t].len);
+            expect_flow_fail(&f, err, MTLS_ERR_UNEXPECTED_MESSAGE, TLS_ALERT_UNEXPECTED_MESSAGE);
+        } else {
+            CHECK(!"state not reached");
+        }
+        case_end();
+        flow_close(&f);
+    }
+
+    /* ChangeCipherSpec anywhere but READ_CCS (a second one in READ_FINISHED) */
+    if (st->state != C12_READ_CCS && st->state != S12_READ_CCS) {
+        static const uint8_t ccs[] = {1};
+        flow f;
+        flow_open(&f, e, server_side);
+        case_begin(CAT_STATE, "%s (%s) given ChangeCipherSpec", st->name, e->su->name);
+        CHECK(flow_reach(&f, st->state));
+        mtls_err err = inject(&f, TLS_CT_CHANGE_CIPHER_SPEC, ccs, sizeof(ccs));
+        expect_flow_fail(&f, err, MTLS_ERR_UNEXPECTED_MESSAGE, TLS_ALERT_UNEXPECTED_MESSAGE);
+        case_end();
+        flow_close(&f);
+    } else {
+        /* a ChangeCipherSpec may not split a handshake message: a header fragment, then CCS */
+        static const uint8_t fragment[] = {TLS_HS_FINISHED, 0, 0};
+        static const uint8_t ccs[] = {1};
+        flow f;
+        flow_open(&f, e, server_side);
+        case_begin(CAT_STATE, "%s (%s) given a message fragment, then ChangeCipherSpec", st->name,
+                   e->su->name);
+        CHECK(flow_reach(&f, st->state));
+        CHECK_ERR(inject(&f, TLS_CT_HANDSHAKE, fragment, sizeof(fragment)), MTLS_OK);
+        mtls_err err = inject(&f, TLS_CT_CHANGE_CIPHER_SPEC, ccs, sizeof(ccs));
+        expect_flow_fail(&f, err, MTLS_ERR_UNEXPECTED_MESSAGE, TLS_ALERT_UNEXPECTED_MESSAGE);
+        case_end();
+        flow_close(&f);
+    }
+
+    /* application data before the handshake is done */
+    {
+        static const uint8_t data[] = "too early";
+        flow f;
+        flow_open(&f, e, server_side);
+        case_begin(CAT_STATE, "%s (%s) given application data", st->name, e->su->name);
+        CHECK(flow_reach(&f, st->state));
+        mtls_err err = inject(&f, TLS_CT_APPLICATION_DATA, data, sizeof(data));
+        expect_flow_fail(&f, err, MTLS_ERR_UNEXPECTED_MESSAGE, TLS_ALERT_UNEXPECTED_MESSAGE);
+        case_end();
+        flow_close(&f);
+    }
+
+    /* RFC 5246 7.4.1.1: "This message will be ignored by the client if the client is currently
+     * negotiating a session."  It must not disturb the handshake, wherever it comes. */
+    if (!server_side) {
+        static const uint8_t hello_request[] = {TLS_HS_HELLO_REQUEST, 0, 0, 0};
+        flow f;
+        flow_open(&f, e, server_side);
+        case_begin(CAT_STATE, "%s (%s) given an empty HelloRequest: ignored", st->name,
+                   e->su->name);
+        CHECK(flow_reach(&f, st->state));
+        CHECK_ERR(inject(&f, TLS_CT_HANDSHAKE, hello_request, sizeof(hello_request)), MTLS_OK);
+        CHECK_ERR(mtls_conn_error(f.c), MTLS_OK);
+        if (mtls_conn_error(f.c))
+            fprintf(stderr, "  detail: %s\n", mtls_conn_error_detail(f.c));
+        CHECK_EQ(state_of(f.c), st->state);
+        flow_finish(&f);
+        CHECK(mtls_conn_established(f.c) && mtls_conn_established(f.s));
+        CHECK(tp_send_check(f.c, f.s, "after HelloRequest", 18));
+        case_end();
+        flow_close(&f);
+    }
+}
+
+static void hello_request_not_empty(const env *e)
+{
+    static const uint8_t bad[] = {TLS_HS_HELLO_REQUEST, 0, 0, 1, 0};
+    flow f;
+    flow_open(&f, e, 0);
+    case_begin(CAT_STATE, "client/READ_SERVER_CERT given a HelloRequest with a body");
+    CHECK(flow_reach(&f, C12_READ_SERVER_CERT));
+    mtls_err err = inject(&f, TLS_CT_HANDSHAKE, bad, sizeof(bad));
+    expect_flow_fail(&f, err, MTLS_ERR_DECODE, TLS_ALERT_DECODE_ERROR);
+    case_end();
+    flow_close(&f);
+}
+
+/* A resuming setup does resume: both sides say so after the scripted delivery. */
+static void check_resumes(const env *e)
+{
+    flow f;
+    flow_open(&f, e, 0);
+    case_begin(CAT_STATE, "%s: the scripted handshake resumes", e->su->name);
+    flow_finish(&f);
+    CHECK(mtls_conn_established(f.c) && mtls_conn_established(f.s));
+    CHECK(mtls_conn_resumed(f.c) && mtls_conn_resumed(f.s));
+    case_end();
+    flow_close(&f);
+}
+
+static void run_wrong_states(void)
+{
+    const setup *setups[] = {&ecdhe_mutual, &rsa_plain, &resumed_ticket, &resumed_id};
+    for (size_t k = 0; k < sizeof(setups) / sizeof(setups[0]); k++) {
+        env e;
+        env_open(&e, setups[k]);
+        if (e.session)
+            check_resumes(&e);
+        for (size_t i = 0; i < sizeof(client_states) / sizeof(client_states[0]); i++)
+            wrong_state_cases(&e, &client_states[i], 0);
+        for (size_t i = 0; i < sizeof(server_states) / sizeof(server_states[0]); i++)
+            wrong_state_cases(&e, &server_states[i], 1);
+        if (k == 0)
+            hello_request_not_empty(&e);
+        env_close(&e);
+    }
+}
+
+/* ---- 2. every truncation and one extra byte ---------------------------------------------------
+ */
+
+/* Offset in a hello's body of its extensions block length (RFC 5246 7.4.1.2 / 7.4.1.3). */
+static size_t hello_ext_offset(const uint8_t *wire)
+{
+    const uint8_t *body = wire + 4;
+    size_t off = 2 + 32;
+    off += 1 + body[off]; /* session_id */
+    if (wire[0] == TLS_HS_CLIENT_HELLO) {
+        off += 2 + be16_get(body + off); /* cipher_suites */
+        off += 1 + body[off];            /* compression_methods */
+    } else {
+        off += 2 + 1; /* cipher_suite, compression_method */
+    }
+    return off;
+}
+
+/* Truncations that are well-formed messages themselves (asserted to be exactly the hellos cut
+ * before their extensions, once per hello and setup). */
+static int well_formed_cuts;
+
+/* The message waiting for the receiver in `st` cut to every body length below its own, and with
+ * one zero byte added: one fresh connection each. */
+static void truncation_cases(const env *e, int server_side, hs_state st, const char *st_name)
+{
+    size_t full = 0;
+    for (size_t cut = 0; cut <= full; cut++) {
+        flow f;
+        flow_open(&f, e, server_side);
+        if (!flow_reach(&f, st)) {
+            case_begin(CAT_TRUNC, "%s not reached (%s)", st_name, e->su->name);
+            CHECK(!"state not reached");
+            case_end();
+            flow_close(&f);
+            return;
+        }
+        size_t n;
+        const uint8_t *m = flow_pending(&f, &n);
+        full = n - 4;
+        uint8_t type = m[0];
+        size_t body = cut < full ? cut : full + 1;
+        uint8_t *wire = calloc(1, 4 + body);
+        memcpy(wire, m, 4 + (body < full ? body : full));
+        be24_put(wire + 1, (uint32_t)body);
+        case_begin(CAT_TRUNC, "%s (%s): %s body %zu of %zu bytes", st_name, e->su->name,
+                   hs_msg_name(type), body, full);
+        mtls_err err = inject(&f, TLS_CT_HANDSHAKE, wire, 4 + body);
+        size_t ext_off = (type == TLS_HS_CLIENT_HELLO || type == TLS_HS_SERVER_HELLO)
+                             ? hello_ext_offset(m)
+                             : SIZE_MAX;
+        if (body == ext_off && type == TLS_HS_CLIENT_HELLO) {
+            /* A ClientHello without extensions is well formed; without extended_master_secret
+             * it is refused (RFC 7627 5.2; our default requires EMS). */
+            expect_flow_fail(&f, err, MTLS_ERR_EMS_REQUIRED, TLS_ALERT_HANDSHAKE_FAILURE);
+            well_formed_cuts++;
+        } else if (body == ext_off) {
+            /* A ServerHello without extensions is well formed; without renegotiation_info the
+             * client refuses it (RFC 5746 3.4), before it looks at EMS. */
+            expect_flow_fail(&f, err, MTLS_ERR_BAD_RENEGOTIATION_INFO, TLS_ALERT_HANDSHAKE_FAILURE);
+            well_formed_cuts++;
+        } else {
+            expect_flow_fail(&f, err, MTLS_ERR_DECODE, TLS_ALERT_DECODE_ERROR);
+        }
+        case_end();
+        free(wire);
+        flow_close(&f);
+    }
+}
+
+static void run_truncations(void)
+{
+    static const struct {
+        int server_side;
+        hs_state st;
+        const char *name;
+    } points[] = {
+        {1, S12_READ_CLIENT_HELLO, "server/READ_CLIENT_HELLO"},
+        {0, C12_READ_SERVER_HELLO, "client/READ_SERVER_HELLO"},
+        {0, C12_READ_SERVER_CERT, "client/READ_SERVER_CERT"},
+        {0, C12_READ_SERVER_KEY_EXCHANGE, "client/READ_SERVER_KEY_EXCHANGE"},
+        {0, C12_READ_CERT_REQUEST_OR_SERVER_DONE, "client/READ_CERT_REQUEST_OR_SERVER_DONE"},
+        {0, C12_READ_SERVER_DONE, "client/READ_SERVER_DONE"},
+        {0, C12_READ_NEW_SESSION_TICKET, "client/READ_NEW_SESSION_TICKET"},
+        {1, S12_READ_CLIENT_CERT, "server/READ_CLIENT_CERT"},
+        {1, S12_READ_CLIENT_KEY_EXCHANGE, "server/READ_CLIENT_KEY_EXCHANGE"},
+        {1, S12_READ_CERT_VERIFY, "server/READ_CERT_VERIFY"},
+        {1, S12_READ_FINISHED, "server/READ_FINISHED"},
+        {0, C12_READ_FINISHED, "client/READ_FINISHED"},
+    };
+    const setup *setups[] = {&ecdhe_mutual, &rsa_plain, &resumed_ticket};
+    const size_t n_setups = sizeof(setups) / sizeof(setups[0]);
+    for (size_t k = 0; k < n_setups; k++) {
+        env e;
+        env_open(&e, setups[k]);
+        for (size_t i = 0; i < sizeof(points) / sizeof(points[0]); i++) {
+            if (!expect_reachable(setups[k], points[i].st))
+                continue;
+            truncation_cases(&e, points[i].server_side, points[i].st, points[i].name);
+        }
+        env_close(&e);
+    }
+    case_begin(CAT_TRUNC, "well-formed truncations: ClientHello and ServerHello of each setup");
+    CHECK_EQ(well_formed_cuts, 2 * (int)n_setups);
+    case_end();
+}
+
+/* ---- 3. flipped bits and short records --------------------------------------------------------
+ */
+
+static const char *aead_suites[] = {
+    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+};
+
+/* The record under test, freshly made on a new connection: 0 application data from the client,
+ * 1 the client's Finished, 2 the server's Finished. */
+static int protected_record(flow *f, const env *e, int which, item *rec)
+{
+    static const uint8_t data[] = "attack at dawn";
+    items recs = {0};
+    if (which == 0) {
+        pair_open(f, e);
+        size_t w;
+        CHECK_ERR(mtls_write(f->c, data, sizeof(data), &w), MTLS_OK);
+        take_records(f->c, &recs);
+    } else {
+        flow_open(f, e, which == 1);
+        if (!flow_reach(f, which == 1 ? S12_READ_FINISHED : C12_READ_FINISHED))
+            return 0;
+        const q_item *q = flow_front(f);
+        if (!q || q->kind != Q_SEALED)
+            return 0;
+        items_add(&recs, q->it.type, q->it.p, q->it.len);
+    }
+    if (recs.n != 1)
+        return 0;
+    *rec = recs.v[0];
+    return 1;
+}
+
+/* The length of the record under test (the same on every connection of a setup). */
+static void record_len(const env *e, int which, size_t *len_out)
+{
+    flow f;
+    item rec = {0};
+    *len_out = 0;
+    if (protected_record(&f, e, which, &rec)) {
+        *len_out = rec.len;
+        free(rec.p);
+    }
+    flow_close(&f);
+}
+
+static void run_bitflips(void)
+{
+    static const char *names[] = {"application data", "client Finished", "server Finished"};
+    for (size_t k = 0; k < sizeof(aead_suites) / sizeof(aead_suites[0]); k++) {
+        setup su = {.name = aead_suites[k], .ciphers = aead_suites[k], .server_key = TP_P256};
+        env e;
+        env_open(&e, &su);
+        for (int which = 0; which < 3; which++) {
+            size_t len;
+            record_len(&e, which, &len);
+            case_begin(CAT_BITFLIP, "%s, %s record exists", aead_suites[k], names[which]);
+            CHECK(len > TLS_RECORD_HEADER);
+            case_end();
+            for (size_t pos = TLS_RECORD_HEADER; pos < len; pos++)
+                for (int bit = 0; bit < 8; bit++) {
+                    flow f;
+                    item rec = {0};
+                    case_begin(CAT_BITFLIP, "%s, %s record, byte %zu bit %d", aead_suites[k],
+                               names[which], pos, bit);
+                    if (protected_record(&f, &e, which, &rec) && rec.len == len) {
+                        rec.p[pos] ^= (uint8_t)(1u << bit);
+                        mtls_err err = feed_bytes(f.rcv, rec.p, rec.len);
+                        expect_flow_fail(&f, err, MTLS_ERR_BAD_RECORD_MAC,
+                                         TLS_ALERT_BAD_RECORD_MAC);
+                    } else {
+                        CHECK(!"no record of the expected length");
+                    }
+                    free(rec.p);
+                    case_end();
+                    flow_close(&f);
+                }
+        }
+        /* Records shorter than explicit nonce + tag, and exactly that long. */
+        size_t min = (strstr(aead_suites[k], "GCM") ? 8 : 0) + CRY_AEAD_TAG_LEN;
+        for (size_t frag = 0; frag <= min; frag++) {
+            flow f;
+            item rec = {0};
+            case_begin(CAT_BITFLIP, "%s, application data record cut to %zu bytes", aead_suites[k],
+                       frag);
+            if (protected_record(&f, &e, 0, &rec)) {
+                be16_put(rec.p + 3, (uint16_t)frag);
+                mtls_err err = feed_bytes(f.rcv, rec.p, TLS_RECORD_HEADER + frag);
+                expect_flow_fail(&f, err, MTLS_ERR_BAD_RECORD_MAC, TLS_ALERT_BAD_RECORD_MAC);
+            } else {
+                CHECK(!"no record");
+            }
+            free(rec.p);
+            case_end();
+            flow_close(&f);
+        }
+        env_close(&e);
+    }
+}
+
+/* ---- 4. bad Finished --------------------------------------------------------------------------
+ */
+
+static void run_bad_finished(void)
+{
+    const char *suites[] = {"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+                            "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"};
+    for (size_t k = 0; k < 2; k++) {
+        setup su = {.name = suites[k],
+                    .ciphers = suites[k],
+                    .server_key = TP_P256,
+                    .verify = MTLS_VERIFY_REQUIRE,
+                    .client_cert = 1};
+        env e;
+        env_open(&e, &su);
+        for (int server_side = 0; server_side < 2; server_side++)
+            for (size_t byte = 0; byte < 12; byte++) {
+                flow f;
+                flow_open(&f, &e, server_side);
+                case_begin(CAT_FINISHED, "%s: %s gets a Finished with verify_data[%zu] changed",
+                           suites[k], server_side ? "server" : "client", byte);
+                CHECK(flow_reach(&f, server_side ? S12_READ_FINISHED : C12_READ_FINISHED));
+                size_t fin_len;
+                const uint8_t *pending = flow_pending(&f, &fin_len);
+                CHECK(pending != NULL && fin_len == 16);
+                uint8_t fin[16] = {0};
+                if (pending && fin_len == 16)
+                    memcpy(fin, pending, sizeof(fin));
+                fin[4 + byte] ^= 0x80;
+                mtls_err err = inject(&f, TLS_CT_HANDSHAKE, fin, sizeof(fin));
+                expect_flow_fail(&f, err, MTLS_ERR_BAD_FINISHED, TLS_ALERT_DECRYPT_ERROR);
+                case_end();
+                flow_close(&f);
+            }
+        env_close(&e);
+    }
+}
+
+/* ---- 5. choices that were not offered ---------------------------------------------------------
+ */
+
+/* The hello waiting for the receiver, with one extension appended to its block. */
+static size_t hello_with_ext(const uint8_t *m, size_t n, uint16_t type, const uint8_t *data,
+                             size_t dlen, uint8_t *out)
+{
+    size_t ext_at = 4 + hello_ext_offset(m);
+    memcpy(out, m, n);
+    out[n] = (uint8_t)(type >> 8);
+    out[n + 1] = (uint8_t)type;
+    be16_put(out + n + 2, (uint16_t)dlen);
+    if (dlen)
+        memcpy(out + n + 4, data, dlen);
+    be16_put(out + ext_at, (uint16_t)(be16_get(out + ext_at) + 4 + dlen));
+    be24_put(out + 1, (uint32_t)(n - 4 + 4 + dlen));
+    return n + 4 + dlen;
+}
+
+typedef enum { EDIT_U16, EDIT_U8, EDIT_ADD_EXT } edit_kind;
+
+/* Stop the receiver in `st`, change the message waiting for it, deliver, expect. */
+static void edited_case(const env *e, int server_side, hs_state st, edit_kind kind, size_t off,
+                        unsigned value, const uint8_t *ext, size_t ext_len, mtls_err want,
+                        int alert, const char *what)
+{
+    flow f;
+    flow_open(&f, e, server_side);
+    case_begin(CAT_PARAMS, "%s (%s)", what, e->su->name);
+    if (!flow_reach(&f, st)) {
+        CHECK(!"state not reached");
+    } else {
+        size_t n;
+        const uint8_t *m = flow_pending(&f, &n);
+        uint8_t *wire = malloc(n + 64);
+        memcpy(wire, m, n);
+        if (kind == EDIT_U16)
+            be16_put(wire + 4 + off, (uint16_t)value);
+        else if (kind == EDIT_U8)
+            wire[4 + off] = (uint8_t)value;
+        else
+            n = hello_with_ext(m, n, (uint16_t)value, ext, ext_len, wire);
+        mtls_err err = inject(&f, TLS_CT_HANDSHAKE, wire, n);
+        expect_flow_fail(&f, err, want, alert);
+        free(wire);
+    }
+    case_end();
+    flow_close(&f);
+}
+
+/* Offset of ServerHello.cipher_suite in the body of the message waiting for the client. */
+static size_t server_hello_suite_offset(const env *e)
+{
+    flow f;
+    flow_open(&f, e, 0);
+    size_t n, off = 0;
+    const uint8_t *m = flow_pending(&f, &n);
+    if (m && n > 4 + 35)
+        off = 2 + 32 + 1 + m[4 + 34];
+    flow_close(&f);
+    return off;
+}
+
+static void run_unoffered(void)
+{
+    char what[160];
+    /* the client offers exactly one suite and one group */
+    setup su = {.name = "one suite, one group, no tickets",
+                .ciphers = "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+                .groups = "x25519",
+                .server_key = TP_P256,
+                .no_tickets = 1};
+    setup su_no_sni = su;
+    su_no_sni.name = "one suite, one group, no tickets, no SNI";
+    su_no_sni.no_sni = 1;
+    env e;
+    env_open(&e, &su);
+    size_t suite_off = server_hello_suite_offset(&e);
+    CHECK(suite_off >= 35);
+
+    static const uint16_t other_suites[] = {0xC02C, 0xC02F, 0xCCA9, 0x009C, 0x009D,
+                                            0x0000, 0x00FF, 0x002F, 0x1301, 0xFFFF};
+    for (size_t i = 0; i < sizeof(other_suites) / sizeof(other_suites[0]); i++) {
+        snprintf(what, sizeof(what), "ServerHello chooses unoffered suite 0x%04x", other_suites[i]);
+        edited_case(&e, 0, C12_READ_SERVER_HELLO, EDIT_U16, suite_off, other_suites[i], NULL, 0,
+                    MTLS_ERR_UNOFFERED_SUITE, TLS_ALERT_ILLEGAL_PARAMETER, what);
+    }
+    static const uint8_t compressions[] = {1, 64, 255};
+    for (size_t i = 0; i < sizeof(compressions); i++) {
+        snprintf(what, sizeof(what), "ServerHello chooses compression %u", compressions[i]);
+        edited_case(&e, 0, C12_READ_SERVER_HELLO, EDIT_U8, suite_off + 2, compressions[i], NULL, 0,
+                    MTLS_ERR_BAD_COMPRESSION, TLS_ALERT_ILLEGAL_PARAMETER, what);
+    }
+    static const uint16_t versions[] = {0x0302, 0x0301, 0x0300, 0x0304, 0x0200};
+    for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++) {
+        snprintf(what, sizeof(what), "ServerHello with version 0x%04x", versions[i]);
+        edited_case(&e, 0, C12_READ_SERVER_HELLO, EDIT_U16, 0, versions[i], NULL, 0,
+                    MTLS_ERR_PROTOCOL_VERSION, TLS_ALERT_PROTOCOL_VERSION, what);
+    }
+    static const uint16_t client_versions[] = {0x0302, 0x0301, 0x0300, 0x0200};
+    for (size_t i = 0; i < sizeof(client_versions) / sizeof(client_versions[0]); i++) {
+        snprintf(what, sizeof(what), "ClientHello with client_version 0x%04x", client_versions[i]);
+        edited_case(&e, 1, S12_READ_CLIENT_HELLO, EDIT_U16, 0, client_versions[i], NULL, 0,
+                    MTLS_ERR_PROTOCOL_VERSION, TLS_ALERT_PROTOCOL_VERSION, what);
+    }
+    /* extensions the client did not send: unknown, ALPN (none configured), session_ticket,
+     * signature_algorithms (never in a ServerHello); server_name below */
+    static const uint8_t alpn[] = {0, 3, 2, 'h', '2'}, ticket[] = {0}, sigalgs[] = {0, 2, 4, 3};
+    static const struct {
+        uint16_t type;
+        const uint8_t *data;
+        size_t len;
+    } exts[] = {
+        {0x1234, NULL, 0},
+        {TLS_EXT_ALPN, alpn, sizeof(alpn)},
+        {TLS_EXT_SESSION_TICKET, ticket, 0},
+        {TLS_EXT_SIGNATURE_ALGORITHMS, sigalgs, sizeof(sigalgs)},
+    };
+    for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]); i++) {
+        snprintf(what, sizeof(what), "ServerHello with unoffered extension %u", exts[i].type);
+        edited_case(&e, 0, C12_READ_SERVER_HELLO, EDIT_ADD_EXT, 0, exts[i].type, exts[i].data,
+                    exts[i].len, MTLS_ERR_UNOFFERED_EXTENSION, TLS_ALERT_UNSUPPORTED_EXTENSION,
+                    what);
+    }
+    /* server_name in a ServerHello answers a client's SNI and is empty (RFC 6066 3) */
+    {
+        env e2;
+        env_open(&e2, &su_no_sni);
+        edited_case(&e2, 0, C12_READ_SERVER_HELLO, EDIT_ADD_EXT, 0, TLS_EXT_SERVER_NAME, NULL, 0,
+                    MTLS_ERR_UNOFFERED_EXTENSION, TLS_ALERT_UNSUPPORTED_EXTENSION,
+                    "ServerHello with server_name, no SNI sent");
+        env_close(&e2);
+    }
+
+    /* RFC 5246 7.4.1.4: "There MUST NOT be more than one extension of the same type." */
+    static const uint8_t reneg[] = {0};
+    static const struct {
+        uint16_t type;
+        const uint8_t *data;
+        size_t len;
+    } dups[] = {
+        {TLS_EXT_EXTENDED_MASTER_SECRET, NULL, 0},
+        {TLS_EXT_RENEGOTIATION_INFO, reneg, sizeof(reneg)},
+        {TLS_EXT_SIGNATURE_ALGORITHMS, sigalgs, sizeof(sigalgs)},
+    };
+    for (size_t i = 0; i < sizeof(dups) / sizeof(dups[0]); i++) {
+        snprintf(what, sizeof(what), "ClientHello with extension %u twice", dups[i].type);
+        edited_case(&e, 1, S12_READ_CLIENT_HELLO, EDIT_ADD_EXT, 0, dups[i].type, dups[i].data,
+                    dups[i].len, MTLS_ERR_DUPLICATE_EXTENSION, TLS_ALERT_DECODE_ERROR, what);
+    }
+    snprintf(what, sizeof(what), "ServerHello with extension %u twice",
+             TLS_EXT_EXTENDED_MASTER_SECRET);
+    edited_case(&e, 0, C12_READ_SERVER_HELLO, EDIT_ADD_EXT, 0, TLS_EXT_EXTENDED_MASTER_SECRET, NULL,
+                0, MTLS_ERR_DUPLICATE_EXTENSION, TLS_ALERT_DECODE_ERROR, what);
+    /* an unknown extension twice in a ClientHello: unknown ones are ignored, duplicates not */
+    {
+        flow f;
+        flow_open(&f, &e, 1);
+        case_begin(CAT_PARAMS, "ClientHello with unknown extension 0x1234 twice");
+        size_t n;
+        const uint8_t *m = flow_pending(&f, &n);
+        uint8_t *once = malloc(n + 16), *twice = malloc(n + 16);
+        size_t n1 = hello_with_ext(m, n, 0x1234, NULL, 0, once);
+        size_t n2 = hello_with_ext(once, n1, 0x1234, NULL, 0, twice);
+        mtls_err err = inject(&f, TLS_CT_HANDSHAKE, twice, n2);
+        expect_flow_fail(&f, err, MTLS_ERR_DUPLICATE_EXTENSION, TLS_ALERT_DECODE_ERROR);
+        free(once);
+        free(twice);
+        case_end();
+        flow_close(&f);
+    }
+
+    /* ServerKeyExchange: ECParameters.curve_type (1 byte), then NamedCurve (2 bytes) */
+    static const uint16_t other_groups[] = {MTLS_GROUP_SECP256R1, MTLS_GROUP_SECP384R1, 25, 0x0100,
+                                            0xFFFF};
+    for (size_t i = 0; i < sizeof(other_groups) / sizeof(other_groups[0]); i++) {
+        snprintf(what, sizeof(what), "ServerKeyExchange with unoffered group 0x%04x",
+                 other_groups[i]);
+        edited_case(&e, 0, C12_READ_SERVER_KEY_EXCHANGE, EDIT_U16, 1, other_groups[i], NULL, 0,
+                    MTLS_ERR_UNOFFERED_GROUP, TLS_ALERT_ILLEGAL_PARAMETER, what);
+    }
+    for (unsigned ct = 1; ct <= 2; ct++) {
+        snprintf(what, sizeof(what), "ServerKeyExchange with curve_type %u (not named_curve)", ct);
+        edited_case(&e, 0, C12_READ_SERVER_KEY_EXCHANGE, EDIT_U8, 0, ct, NULL, 0,
+                    MTLS_ERR_ILLEGAL_PARAMETER, TLS_ALERT_ILLEGAL_PARAMETER, what);
+    }
+    env_close(&e);
+}
+
+/* ---- 6. require mode without a client certificate ---------------------------------------------
+ */
+
+static void run_require_without_cert(void)
+{
+    setup su = {.name = "require, client without certificate",
+                .ciphers = "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+                .server_key = TP_P256,
+                .verify = MTLS_VERIFY_REQUIRE};
+    env e;
+    env_open(&e, &su);
+    flow f;
+    flow_open(&f, &e, 1);
+    case_begin(CAT_CLIENT_AUTH, "require mode, empty client Certificate");
+    CHECK(flow_reach(&f, S12_READ_CLIENT_CERT));
+    size_t n;
+    const uint8_t *m = flow_pending(&f, &n);
+    CHECK(m && m[0] == TLS_HS_CERTIFICATE && n == 4 + 3); /* certificate_list<0..2^24-1> empty */
+    flow_step(&f);
+    /* RFC 5246 7.4.6: the server may "respond with a fatal handshake_failure alert". */
+    expect_flow_fail(&f, f.last, MTLS_ERR_NO_CLIENT_CERT, TLS_ALERT_HANDSHAKE_FAILURE);
+    printf("require mode without a client certificate: server error %s, alert %d (%s): %s\n",
+           mtls_err_name(mtls_conn_error(f.s)), mtls_conn_alert_sent(f.s),
+           mtls_alert_name(mtls_conn_alert_sent(f.s)), mtls_conn_error_detail(f.s));
+    CHECK(strlen(mtls_conn_error_detail(f.s)) > 0);
+    case_end();
+    flow_close(&f);
+    env_close(&e);
+}
+
+/* ---- 7. record layer --------------------------------------------------------------------------
+ */
+
+static void header_only(flow *f, uint8_t type, size_t claimed, mtls_err want, int alert)
+{
+    uint8_t h[TLS_RECORD_HEADER] = {type, 3, 3, (uint8_t)(claimed >> 8), (uint8_t)claimed};
+    mtls_err err = feed_bytes(f->rcv, h, sizeof(h));
+    if (want == MTLS_OK) {
+        CHECK(err == MTLS_OK || err == MTLS_ERR_WANT_READ);
+        CHECK_ERR(mtls_conn_error(f->rcv), MTLS_OK);
+    } else {
+        expect_flow_fail(f, err, want, alert);
+    }
+}
+
+static void run_record_layer(void)
+{
+    env e;
+    env_open(&e, &ecdhe_mutual);
+    flow f;
+
+    /* Before encryption a record carries at most 2^14 bytes (RFC 5246 6.2.1). */
+    for (int server_side = 0; server_side < 2; server_side++)
+        for (size_t claim = TLS_MAX_PLAINTEXT; claim <= TLS_MAX_PLAINTEXT + 1; claim++) {
+            flow_open(&f, &e, server_side);
+            case_begin(CAT_RECORD, "%s, plaintext record header claiming %zu bytes",
+                       server_side ? "server" : "client", claim);
+            header_only(&f, TLS_CT_HANDSHAKE, claim,
+                        claim > TLS_MAX_PLAINTEXT ? MTLS_ERR_RECORD_OVERFLOW : MTLS_OK,
+                        TLS_ALERT_RECORD_OVERFLOW);
+            case_end();
+            flow_close(&f);
+        }
+    /* A protected record carries at most 2^14 + 2048 bytes (RFC 5246 6.2.3). */
+    for (size_t claim = TLS_MAX_CIPHERTEXT; claim <= TLS_MAX_CIPHERTEXT + 1; claim++) {
+        pair_open(&f, &e);
+        case_begin(CAT_RECORD, "established server, record header claiming %zu bytes", claim);
+        header_only(&f, TLS_CT_APPLICATION_DATA, claim,
+                    claim > TLS_MAX_CIPHERTEXT ? MTLS_ERR_RECORD_OVERFLOW : MTLS_OK,
+                    TLS_ALERT_RECORD_OVERFLOW);
+        case_end();
+        flow_close(&f);
+    }
+    /* Same limit while the Finished is awaited (the first protected record). */
+    flow_open(&f, &e, 1);
+    case_begin(CAT_RECORD, "server in READ_FINISHED, record header claiming %d bytes",
+               TLS_MAX_CIPHERTEXT + 1);
+    CHECK(flow_reach(&f, S12_READ_FINISHED));
+    header_only(&f, TLS_CT_HANDSHAKE, TLS_MAX_CIPHERTEXT + 1, MTLS_ERR_RECORD_OVERFLOW,
+                TLS_ALERT_RECORD_OVERFLOW);
+    case_end();
+    flow_close(&f);
+
+    /* A record that authenticates but holds 2^14 + 1 bytes of plaintext. */
+    for (size_t plain = TLS_MAX_PLAINTEXT; plain <= TLS_MAX_PLAINTEXT + 1; plain++) {
+        pair_open(&f, &e);
+        case_begin(CAT_RECORD, "sealed application data of %zu bytes", plain);
+        uint8_t *rec = calloc(1, TLS_RECORD_HEADER + 8 + plain + CRY_AEAD_TAG_LEN);
+        size_t rec_len;
+        f.c->wr.seq = f.s->rd.seq;
+        CHECK_ERR(rec_seal(&f.c->wr, TLS_CT_APPLICATION_DATA, rec, plain, &rec_len), MTLS_OK);
+        mtls_err err = feed_bytes(f.s, rec, rec_len);
+        if (plain > TLS_MAX_PLAINTEXT) {
+            expect_flow_fail(&f, err, MTLS_ERR_RECORD_OVERFLOW, TLS_ALERT_RECORD_OVERFLOW);
+        } else {
+            CHECK_ERR(err, MTLS_OK);
+            static uint8_t out[TLS_MAX_PLAINTEXT];
+            size_t got = 0;
+            CHECK_ERR(mtls_read(f.s, out, sizeof(out), &got), MTLS_OK);
+            CHECK_EQ(got, plain);
+        }
+        free(rec);
+        case_end();
+        flow_close(&f);
+    }
+
+    /* Unknown content types (RFC 5246 6: "If a TLS implementation receives an unexpected record
+     * type, it MUST send an unexpected_message alert."). */
+    static const uint8_t types[] = {0, 19, 24, 99, 255};
+    static const uint8_t junk[] = {1, 2, 3, 4};
+    for (size_t i = 0; i < sizeof(types); i++)
+        for (int server_side = 0; server_side < 2; server_side++) {
+            flow_open(&f, &e, server_side);
+            case_begin(CAT_RECORD, "%s in its first read state, record of content type %u",
+                       server_side ? "server" : "client", types[i]);
+            mtls_err err = inject(&f, types[i], junk, sizeof(junk));
+            expect_flow_fail(&f, err, MTLS_ERR_UNEXPECTED_MESSAGE, TLS_ALERT_UNEXPECTED_MESSAGE);
+            case_end();
+            flow_close(&f);
+        }
+    for (size_t i = 0; i < sizeof(types); i++) {
+        pair_open(&f, &e);
+        case_begin(CAT_RECORD, "established server, sealed record of content type %u", types[i]);
+        mtls_err err = inject(&f, types[i], junk, sizeof(junk));
+        expect_flow_fail(&f, err, MTLS_ERR_UNEXPECTED_MESSAGE, TLS_ALERT_UNEXPECTED_MESSAGE);
+        case_end();
+        flow_close(&f);
+    }
+
+    /* Handshake length claims: refused as soon as the 4-byte header is in, nothing buffered. */
+    static const uint32_t claims[] = {0xFFFFFF, MTLS_MAX_HANDSHAKE_MSG + 1, MTLS_MAX_HANDSHAKE_MSG};
+    for (size_t i = 0; i < sizeof(claims) / sizeof(claims[0]); i++)
+        for (int where_ = 0; where_ < 3; where_++) {
+            static const char *names[] = {"server/READ_CLIENT_HELLO", "client/READ_SERVER_HELLO",
+                                          "client/READ_FINISHED"};
+            flow_open(&f, &e, where_ == 0);
+            case_begin(CAT_RECORD, "%s, handshake message claiming %u bytes", names[where_],
+                       (unsigned)claims[i]);
+            CHECK(where_ < 2 || flow_reach(&f, C12_READ_FINISHED));
+            uint8_t h[4] = {where_ == 0 ? TLS_HS_CLIENT_HELLO : TLS_HS_SERVER_HELLO, 0, 0, 0};
+            if (where_ == 2)
+                h[0] = TLS_HS_FINISHED;
+            be24_put(h + 1, claims[i]);
+            mtls_err err = inject(&f, TLS_CT_HANDSHAKE, h, sizeof(h));
+            if (claims[i] > MTLS_MAX_HANDSHAKE_MSG) {
+                expect_flow_fail(&f, err, MTLS_ERR_HANDSHAKE_TOO_LARGE,
+                                 TLS_ALERT_HANDSHAKE_FAILURE);
+            } else {
+                CHECK(err == MTLS_OK || err == MTLS_ERR_WANT_READ);
+                CHECK_ERR(mtls_conn_error(f.rcv), MTLS_OK);
+            }
+            CHECK(f.rcv->hs != NULL && f.rcv->hs->in.cap <= 4096);
+            case_end();
+            flow_close(&f);
+        }
+    /* the same claim split across two records */
+    flow_open(&f, &e, 1);
+    case_begin(CAT_RECORD, "server, a 2^24-1 claim split across two records");
+    static const uint8_t part1[] = {TLS_HS_CLIENT_HELLO, 0xFF}, part2[] = {0xFF, 0xFF};
+    CHECK_ERR(inject(&f, TLS_CT_HANDSHAKE, part1, sizeof(part1)), MTLS_OK);
+    mtls_err err = inject(&f, TLS_CT_HANDSHAKE, part2, sizeof(part2));
+    expect_flow_fail(&f, err, MTLS_ERR_HANDSHAKE_TOO_LARGE, TLS_ALERT_HANDSHAKE_FAILURE);
+    CHECK(f.s->hs != NULL && f.s->hs->in.cap <= 4096);
+    case_end();
+    flow_close(&f);
+    env_close(&e);
+}
+
+/* ---- main -------------------------------------------------------------------------------------
+ */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int main(void)
+{
+    double t0 = now_s();
+    tp_get();
+    env lib_env;
+    env_open(&lib_env, &ecdhe_mutual);
+    library_build(&lib_env);
+    env_close(&lib_env);
+
+    run_wrong_states();
+    run_truncations();
+    run_bitflips();
+    run_bad_finished();
+    run_unoffered();
+    run_require_without_cert();
+    run_record_layer();
+
+    for (int k = 1; k < CAT_COUNT; k++)
+        printf("negative %-52s %5d cases\n", cat_names[k], cat_cases[k]);
+    printf("negative tests ran in %.1f s\n", now_s() - t0);
+    for (size_t i = 0; i < 256; i++)
+        free(library[i].p);
+    return t_done();
+}
