@@ -20,12 +20,7 @@
 #include "../crypto/crypto.h"
 #include "../x509/x509.h"
 
-/* ---- memory (alloc.c): all of mtls's allocations, routable by mtls_set_allocator ---------- */
-void *mem_alloc(size_t n);
-void *mem_calloc(size_t n, size_t size);
-void *mem_realloc(void *p, size_t n);
-void mem_free(void *p);
-char *mem_strdup(const char *s);
+#include "mem.h"
 
 /* ---- TLS numbers ---------------------------------------------------------------------------- */
 enum {

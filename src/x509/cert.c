@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/mem.h"
 #include "x509_int.h"
 
 /* ---- object identifiers (DER bodies) ------------------------------------------------------- */
@@ -305,7 +306,7 @@ static char *gname_string(const x509_gname *g)
                          : g->type == 6 ? "URI:"
                                         : "IP:";
     size_t cap = strlen(prefix) + g->len * 4 + 64;
-    char *s = malloc(cap);
+    char *s = mem_alloc(cap);
     if (!s)
         return NULL;
     size_t k = (size_t)snprintf(s, cap, "%s", prefix);
@@ -383,8 +384,8 @@ static mtls_err parse_san(x509_cert *c, rd v)
     c->has_san = true;
     if (n == 0)
         return MTLS_OK;
-    c->sans = calloc(n, sizeof *c->sans);
-    c->san_strs = calloc(n, sizeof *c->san_strs);
+    c->sans = mem_calloc(n, sizeof *c->sans);
+    c->san_strs = mem_calloc(n, sizeof *c->san_strs);
     if (!c->sans || !c->san_strs)
         return MTLS_ERR_NO_MEMORY;
     while (!rd_done(&seq)) {
@@ -440,7 +441,7 @@ static mtls_err parse_subtrees(rd *r, uint8_t tag, x509_gname **out, size_t *out
         if (pass == 0) {
             if (n == 0)
                 return MTLS_OK;
-            *out = calloc(n, sizeof **out);
+            *out = mem_calloc(n, sizeof **out);
             if (!*out)
                 return MTLS_ERR_NO_MEMORY;
             *out_n = n;
@@ -675,13 +676,13 @@ mtls_err x509_cert_parse(const uint8_t *der, size_t len, x509_cert **out)
     if (!out || (!der && len))
         return MTLS_ERR_INVALID_ARG;
     *out = NULL;
-    x509_cert *c = calloc(1, sizeof *c);
+    x509_cert *c = mem_calloc(1, sizeof *c);
     if (!c)
         return MTLS_ERR_NO_MEMORY;
     c->path_len = -1;
-    c->der = malloc(len ? len : 1);
+    c->der = mem_alloc(len ? len : 1);
     if (!c->der) {
-        free(c);
+        mem_free(c);
         return MTLS_ERR_NO_MEMORY;
     }
     if (len)
@@ -701,16 +702,16 @@ void x509_cert_free(x509_cert *c)
     if (!c)
         return;
     for (size_t i = 0; c->san_strs && i < c->san_count; i++)
-        free(c->san_strs[i]);
-    free(c->san_strs);
-    free(c->sans);
-    free(c->nc_permitted);
-    free(c->nc_excluded);
-    free(c->subject_str);
-    free(c->issuer_str);
+        mem_free(c->san_strs[i]);
+    mem_free(c->san_strs);
+    mem_free(c->sans);
+    mem_free(c->nc_permitted);
+    mem_free(c->nc_excluded);
+    mem_free(c->subject_str);
+    mem_free(c->issuer_str);
     cry_pkey_free(c->key);
-    free(c->der);
-    free(c);
+    mem_free(c->der);
+    mem_free(c);
 }
 
 const uint8_t *x509_cert_der(const x509_cert *c, size_t *len)

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/mem.h"
 #include "x509_int.h"
 
 typedef struct {
@@ -30,7 +31,7 @@ static void sb_put(sbuf *b, const void *s, size_t n)
         size_t cap = b->cap ? b->cap : 64;
         while (b->len + n + 1 > cap)
             cap *= 2;
-        char *q = realloc(b->p, cap);
+        char *q = mem_realloc(b->p, cap);
         if (!q) {
             b->failed = true;
             return;
@@ -299,7 +300,7 @@ static bool parse_name(const uint8_t *der, size_t len, ava **out, size_t *n)
             a.rdn = rdn;
             if (cnt == cap) {
                 cap = cap ? cap * 2 : 8;
-                ava *q = realloc(list, cap * sizeof *q);
+                ava *q = mem_realloc(list, cap * sizeof *q);
                 if (!q)
                     goto fail;
                 list = q;
@@ -312,7 +313,7 @@ static bool parse_name(const uint8_t *der, size_t len, ava **out, size_t *n)
     *n = cnt;
     return true;
 fail:
-    free(list);
+    mem_free(list);
     return false;
 }
 
@@ -339,9 +340,9 @@ char *x509_name_to_string(const uint8_t *der, size_t len)
         sb_str(&b, "=");
         put_value(&b, a->tag, &a->value, a->tlv, a->tlv_len, nm != NULL);
     }
-    free(list);
+    mem_free(list);
     if (b.failed) {
-        free(b.p);
+        mem_free(b.p);
         return NULL;
     }
     return b.p;
@@ -364,6 +365,6 @@ bool x509_name_last_cn(const uint8_t *der, size_t len, const uint8_t **p, size_t
             found = true;
         }
     }
-    free(list);
+    mem_free(list);
     return found;
 }

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/mem.h"
 #include "x509_int.h"
 
 static int b64val(uint8_t c)
@@ -57,7 +58,7 @@ static bool find(const uint8_t *p, size_t n, size_t from, const char *needle, si
 /* Base64 of [p, p+n) with whitespace skipped; false on anything else or bad padding. */
 static bool b64_decode(const uint8_t *p, size_t n, uint8_t **out, size_t *out_len)
 {
-    uint8_t *buf = malloc(n / 4 * 3 + 3);
+    uint8_t *buf = mem_alloc(n / 4 * 3 + 3);
     size_t len = 0, nchars = 0, pad = 0;
     uint32_t acc = 0;
     int last = 0;
@@ -105,7 +106,7 @@ static bool b64_decode(const uint8_t *p, size_t n, uint8_t **out, size_t *out_le
     *out_len = len;
     return true;
 fail:
-    free(buf);
+    mem_free(buf);
     return false;
 }
 
@@ -145,7 +146,7 @@ int x509_pem_next(const uint8_t *pem, size_t len, size_t *pos, const char *label
         return -1;
     *pos = stop + strlen(end);
     if (*out_len == 0) {
-        free(*out);
+        mem_free(*out);
         return -1;
     }
     return 1;
@@ -172,9 +173,9 @@ mtls_err x509_chain_from_pem(const uint8_t *pem, size_t len, x509_cert ***out, s
         }
         if (cnt == cap) {
             size_t ncap = cap ? cap * 2 : 4;
-            x509_cert **q = realloc(chain, ncap * sizeof *q);
+            x509_cert **q = mem_realloc(chain, ncap * sizeof *q);
             if (!q) {
-                free(der);
+                mem_free(der);
                 err = MTLS_ERR_NO_MEMORY;
                 break;
             }
@@ -182,7 +183,7 @@ mtls_err x509_chain_from_pem(const uint8_t *pem, size_t len, x509_cert ***out, s
             cap = ncap;
         }
         err = x509_cert_parse(der, der_len, &chain[cnt]);
-        free(der);
+        mem_free(der);
         if (err)
             break;
         cnt++;
@@ -204,5 +205,5 @@ void x509_chain_free(x509_cert **chain, size_t n)
         return;
     for (size_t i = 0; i < n; i++)
         x509_cert_free(chain[i]);
-    free(chain);
+    mem_free(chain);
 }

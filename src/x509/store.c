@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../core/mem.h"
 #include "x509_int.h"
 
 #define MAX_FILE_SIZE (64u << 20)
@@ -44,7 +45,7 @@ static uint64_t name_hash(const uint8_t *p, size_t n)
 
 x509_store *x509_store_new(void)
 {
-    return calloc(1, sizeof(x509_store));
+    return mem_calloc(1, sizeof(x509_store));
 }
 
 void x509_store_free(x509_store *s)
@@ -53,10 +54,10 @@ void x509_store_free(x509_store *s)
         return;
     for (size_t i = 0; i < s->n; i++)
         x509_cert_free(s->certs[i]);
-    free(s->certs);
-    free(s->next);
-    free(s->buckets);
-    free(s);
+    mem_free(s->certs);
+    mem_free(s->next);
+    mem_free(s->buckets);
+    mem_free(s);
 }
 
 size_t x509_store_count(const x509_store *s)
@@ -66,10 +67,10 @@ size_t x509_store_count(const x509_store *s)
 
 static bool rehash(x509_store *s, size_t nb)
 {
-    size_t *b = calloc(nb, sizeof *b);
+    size_t *b = mem_calloc(nb, sizeof *b);
     if (!b)
         return false;
-    free(s->buckets);
+    mem_free(s->buckets);
     s->buckets = b;
     s->nbuckets = nb;
     for (size_t i = 0; i < s->n; i++) {
@@ -116,13 +117,13 @@ static mtls_err store_take(x509_store *s, x509_cert *c)
     }
     if (s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 64;
-        x509_cert **certs = realloc(s->certs, cap * sizeof *certs);
+        x509_cert **certs = mem_realloc(s->certs, cap * sizeof *certs);
         if (!certs) {
             x509_cert_free(c);
             return MTLS_ERR_NO_MEMORY;
         }
         s->certs = certs;
-        size_t *next = realloc(s->next, cap * sizeof *next);
+        size_t *next = mem_realloc(s->next, cap * sizeof *next);
         if (!next) {
             x509_cert_free(c);
             return MTLS_ERR_NO_MEMORY;
@@ -164,7 +165,7 @@ static mtls_err add_pem(x509_store *s, const uint8_t *pem, size_t len, bool leni
             break;
         }
         mtls_err e = x509_cert_parse(der, der_len, &c);
-        free(der);
+        mem_free(der);
         if (e == MTLS_ERR_CERT_UNSUPPORTED || (e && lenient && e != MTLS_ERR_NO_MEMORY)) {
             skipped++;
             continue;
@@ -175,7 +176,7 @@ static mtls_err add_pem(x509_store *s, const uint8_t *pem, size_t len, bool leni
         }
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
-            x509_cert **q = realloc(tmp, cap * sizeof *q);
+            x509_cert **q = mem_realloc(tmp, cap * sizeof *q);
             if (!q) {
                 x509_cert_free(c);
                 err = MTLS_ERR_NO_MEMORY;
@@ -194,7 +195,7 @@ static mtls_err add_pem(x509_store *s, const uint8_t *pem, size_t len, bool leni
     /* store_take owns what it was given; free what it never saw */
     for (size_t k = i; k < n; k++)
         x509_cert_free(tmp[k]);
-    free(tmp);
+    mem_free(tmp);
     if (err)
         return err;
     if (n == 0)
@@ -222,7 +223,7 @@ static mtls_err read_file(const char *path, uint8_t **out, size_t *len)
         return MTLS_ERR_FILE;
     }
     size_t n = (size_t)st.st_size;
-    uint8_t *buf = malloc(n ? n : 1);
+    uint8_t *buf = mem_alloc(n ? n : 1);
     if (!buf) {
         fclose(f);
         return MTLS_ERR_NO_MEMORY;
@@ -230,7 +231,7 @@ static mtls_err read_file(const char *path, uint8_t **out, size_t *len)
     size_t got = fread(buf, 1, n, f);
     fclose(f);
     if (got != n) {
-        free(buf);
+        mem_free(buf);
         return MTLS_ERR_FILE;
     }
     *out = buf;
@@ -246,7 +247,7 @@ static mtls_err add_file(x509_store *s, const char *path, bool lenient, size_t *
     if (err)
         return err;
     err = add_pem(s, buf, len, lenient, added);
-    free(buf);
+    mem_free(buf);
     return err;
 }
 
