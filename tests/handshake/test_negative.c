@@ -5,8 +5,10 @@
  *
  *   1. every handshake message type in every read state that does not accept it, an early (or a
  *      second) ChangeCipherSpec, and application data before the handshake is done, in both
- *      roles: unexpected_message.  An empty HelloRequest is ignored by a client in every read
- *      state and the handshake then completes (RFC 5246 7.4.1.1).
+ *      roles, in full handshakes (RSA and ECDHE, with and without client authentication) and
+ *      abbreviated ones (session ticket and session id): unexpected_message.  An empty
+ *      HelloRequest is ignored by a client in every read state and the handshake then completes
+ *      (RFC 5246 7.4.1.1).
  *   2. every truncation of every handshake message of a real handshake, in both directions, and
  *      one byte too many: decode_error.  The only well-formed truncations -- a hello cut exactly
  *      before its extensions block -- are found by parsing the message, and the error they lead
@@ -37,8 +39,7 @@
 #include "handshake/hs.h"
 #include "t.h"
 
-/* ---- bookkeeping ------------------------------------------------------------------------------
- */
+/* ---- bookkeeping ----------------------------------------------------------------------------- */
 
 enum {
     CAT_STATE = 1,
@@ -79,8 +80,7 @@ static void case_end(void)
         fprintf(stderr, "  ^ case: %s\n", where);
 }
 
-/* ---- configurations ---------------------------------------------------------------------------
- */
+/* ---- configurations -------------------------------------------------------------------------- */
 
 typedef struct setup {
     const char *name;
@@ -158,8 +158,7 @@ static void env_close(env *e)
     mtls_config_free(e->scfg);
 }
 
-/* ---- records and messages ---------------------------------------------------------------------
- */
+/* ---- records and messages -------------------------------------------------------------------- */
 
 typedef struct item {
     uint8_t type; /* a record's content type, or a message's handshake type */
@@ -274,8 +273,7 @@ static mtls_err feed_sealed(mtls_conn *to, mtls_conn *from, uint8_t type, const 
     return err;
 }
 
-/* ---- flows: a handshake delivered one message at a time ---------------------------------------
- */
+/* ---- flows: a handshake delivered one message at a time -------------------------------------- */
 
 /* What the sender has for the receiver, one delivery each: a handshake message sent in clear, its
  * ChangeCipherSpec record, or a record it sealed (kept sealed, and in clear once the receiver's
@@ -462,8 +460,7 @@ static void flow_finish(flow *f)
     turn(f);
 }
 
-/* ---- the one assertion every case makes -------------------------------------------------------
- */
+/* ---- the one assertion every case makes ------------------------------------------------------ */
 
 /* `rcv` failed with `want`, queued fatal alert `alert` as the last record it sent, and `peer`,
  * given those records, reports that alert. */
@@ -513,8 +510,7 @@ static void pair_open(flow *f, const env *e)
     CHECK_ERR(tp_handshake(f->c, f->s), MTLS_OK);
 }
 
-/* ---- the setups -------------------------------------------------------------------------------
- */
+/* ---- the setups ------------------------------------------------------------------------------ */
 
 static const setup ecdhe_mutual = {.name = "ECDHE-ECDSA, client certificate required",
                                    .ciphers = "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
@@ -538,8 +534,7 @@ static const setup resumed_id = {.name = "abbreviated handshake, session id",
                                  .no_tickets = 1,
                                  .resume = RESUME_ID};
 
-/* ---- 1. every message in every wrong state ----------------------------------------------------
- */
+/* ---- 1. every message in every wrong state --------------------------------------------------- */
 
 typedef struct read_state {
     hs_state state;
@@ -789,8 +784,7 @@ static void run_wrong_states(void)
     }
 }
 
-/* ---- 2. every truncation and one extra byte ---------------------------------------------------
- */
+/* ---- 2. every truncation and one extra byte -------------------------------------------------- */
 
 /* Offset in a hello's body of its extensions block length (RFC 5246 7.4.1.2 / 7.4.1.3). */
 static size_t hello_ext_offset(const uint8_t *wire)
@@ -896,8 +890,7 @@ static void run_truncations(void)
     case_end();
 }
 
-/* ---- 3. flipped bits and short records --------------------------------------------------------
- */
+/* ---- 3. flipped bits and short records ------------------------------------------------------- */
 
 static const char *aead_suites[] = {
     "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
@@ -998,8 +991,7 @@ static void run_bitflips(void)
     }
 }
 
-/* ---- 4. bad Finished --------------------------------------------------------------------------
- */
+/* ---- 4. bad Finished ------------------------------------------------------------------------- */
 
 static void run_bad_finished(void)
 {
@@ -1036,8 +1028,7 @@ static void run_bad_finished(void)
     }
 }
 
-/* ---- 5. choices that were not offered ---------------------------------------------------------
- */
+/* ---- 5. choices that were not offered -------------------------------------------------------- */
 
 /* The hello waiting for the receiver, with one extension appended to its block. */
 static size_t hello_with_ext(const uint8_t *m, size_t n, uint16_t type, const uint8_t *data,
@@ -1225,8 +1216,7 @@ static void run_unoffered(void)
     env_close(&e);
 }
 
-/* ---- 6. require mode without a client certificate ---------------------------------------------
- */
+/* ---- 6. require mode without a client certificate -------------------------------------------- */
 
 static void run_require_without_cert(void)
 {
@@ -1255,8 +1245,7 @@ static void run_require_without_cert(void)
     env_close(&e);
 }
 
-/* ---- 7. record layer --------------------------------------------------------------------------
- */
+/* ---- 7. record layer ------------------------------------------------------------------------- */
 
 static void header_only(flow *f, uint8_t type, size_t claimed, mtls_err want, int alert)
 {
@@ -1393,8 +1382,7 @@ static void run_record_layer(void)
     env_close(&e);
 }
 
-/* ---- main -------------------------------------------------------------------------------------
- */
+/* ---- main ------------------------------------------------------------------------------------ */
 
 static double now_s(void)
 {
