@@ -452,12 +452,6 @@ static mtls_err step(mtls_conn *c, bool *progressed)
     case S12_SEND_RESUMED_FLIGHT: return s12_send_resumed_flight(c);
     case C12_SEND_FINISHED_RESUMED: return c12_send_finished_resumed(c);
     case HS_DONE: return enter_traffic(c);
-    case C12_READ_CCS:
-    case S12_READ_CCS:
-        *progressed = false;
-        if (next_msg(c, &m))
-            return unexpected(c, &m, "ChangeCipherSpec");
-        return MTLS_OK;
     default:
         break;
     }
@@ -476,6 +470,8 @@ static mtls_err step(mtls_conn *c, bool *progressed)
     }
     mtls_err err;
     switch (hs->state) {
+    case C12_READ_CCS:
+    case S12_READ_CCS: err = unexpected(c, &m, "ChangeCipherSpec"); break;
     case C12_READ_SERVER_HELLO: err = c12_read_server_hello(c, &m); break;
     case C12_READ_SERVER_CERT: err = c12_read_server_cert(c, &m); break;
     case C12_READ_SERVER_KEY_EXCHANGE: err = c12_read_server_key_exchange(c, &m); break;
