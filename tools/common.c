@@ -69,15 +69,20 @@ int write_all(int fd, const void *p, size_t n)
 static void on_trace(void *arg, const mtls_conn *conn, char dir, const char *what,
                      const char *detail)
 {
+    const struct tool_cfg *tc = arg;
     struct peer_tag *t = conn != NULL ? mtls_conn_userdata(conn) : NULL;
     char line[4096];
-    (void)arg;
 
     if (what == NULL) {
         what = "?";
     }
+    /* The API does not say whether the server asked for a client certificate; the trace does,
+     * and an error message needs it (docs/api-requests.md). */
     if (t != NULL && dir == '<' && strcmp(what, "CertificateRequest") == 0) {
         t->saw_cert_request = 1;
+    }
+    if (!tc->trace) {
+        return;
     }
     int n = snprintf(line, sizeof(line), "%-7s %2u %c %-19s %s", t != NULL ? t->label : "",
                      t != NULL ? ++t->steps : 0u, dir, what, detail != NULL ? detail : "");
@@ -284,8 +289,8 @@ int tool_config_new(struct tool_cfg *tc, const struct common_opts *o, const char
             mtls_err_str(err));
         goto fail;
     }
-    if (o->trace) {
-        (void)mtls_config_set_trace(tc->cfg, on_trace, NULL);
+    if (o->trace || !server) {
+        (void)mtls_config_set_trace(tc->cfg, on_trace, tc);
     }
     const char *keylog = o->keylog;
     if (keylog == NULL) {
