@@ -117,6 +117,35 @@ int cry_set_mem_functions(void *(*m)(size_t, const char *, int),
 
 /* ---- randomness ---------------------------------------------------------------------------- */
 
+#ifdef MTLS_FUZZING_UNSAFE_DETERMINISTIC_RNG
+/* Fuzzing only: a deterministic stream so that a recorded handshake replays byte for byte (the
+ * peer's Finished and signatures over our randoms verify).  Never in a release build: only
+ * fuzz/CMakeLists.txt defines MTLS_FUZZ_BUILD, and anything else with this flag fails here. */
+#ifndef MTLS_FUZZ_BUILD
+#error "MTLS_FUZZING_UNSAFE_DETERMINISTIC_RNG makes every key predictable; fuzz builds only"
+#endif
+static _Thread_local uint64_t fuzz_rng_state = 0x6d746c7366757a7aULL;
+
+/* Exported for fuzz/ harnesses (declared there, not in crypto.h). */
+void cry_fuzz_rng_set(uint64_t state);
+uint64_t cry_fuzz_rng_get(void);
+void cry_fuzz_rng_set(uint64_t state) { fuzz_rng_state = state; }
+uint64_t cry_fuzz_rng_get(void) { return fuzz_rng_state; }
+
+int cry_random(uint8_t *out, size_t len)
+{
+    while (len > 0) {
+        /* splitmix64 */
+        uint64_t z = (fuzz_rng_state += 0x9e3779b97f4a7c15ULL);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+        z ^= z >> 31;
+        for (int i = 0; i < 8 && len > 0; i++, len--)
+            *out++ = (uint8_t)(z >> (8 * i));
+    }
+    return 1;
+}
+#else
 int cry_random(uint8_t *out, size_t len)
 {
     /* The private DRBG: callers draw keys and premasters from here as well as public nonces. */
@@ -131,6 +160,7 @@ int cry_random(uint8_t *out, size_t len)
     }
     return 1;
 }
+#endif /* MTLS_FUZZING_UNSAFE_DETERMINISTIC_RNG */
 
 /* ---- constant-time helpers ----------------------------------------------------------------- */
 
