@@ -46,8 +46,19 @@ static const char usage[] =
     "  printf 'GET / HTTP/1.0\\r\\n\\r\\n' | mtls client example.org:443\n"
     "  mtls client localhost:4433 --ca ca.pem --cert me.pem --key me.key --trace\n";
 
-enum { OPT_SERVERNAME = 256, OPT_CA, OPT_CERT, OPT_KEY, OPT_CIPHERS, OPT_GROUPS, OPT_ALPN,
-       OPT_INSECURE, OPT_TRACE, OPT_KEYLOG, OPT_TIMEOUT };
+enum {
+    OPT_SERVERNAME = 256,
+    OPT_CA,
+    OPT_CERT,
+    OPT_KEY,
+    OPT_CIPHERS,
+    OPT_GROUPS,
+    OPT_ALPN,
+    OPT_INSECURE,
+    OPT_TRACE,
+    OPT_KEYLOG,
+    OPT_TIMEOUT
+};
 
 static const struct option long_opts[] = {
     {"servername", required_argument, NULL, OPT_SERVERNAME},
@@ -97,7 +108,7 @@ static void report_connected(const struct client *cl)
     conn_summary(sum, sizeof(sum), cl->conn);
     say("connected to %s: %s; server %s %s", cl->peer, sum,
         subject != NULL && subject[0] ? subject : "(no subject)",
-        cl->insecure ? "NOT VERIFIED (--insecure)"
+        cl->insecure       ? "NOT VERIFIED (--insecure)"
         : cl->c.ca != NULL ? "verified against --ca"
                            : "verified against the system trust store");
 }
@@ -163,8 +174,8 @@ static int pump(struct client *cl)
         nfds_t nfds = 0;
         size_t pending = 0;
         (void)mtls_send_buf(cl->conn, &pending);
-        pfd[nfds++] = (struct pollfd){
-            .fd = cl->fd, .events = (short)(POLLIN | (pending > 0 ? POLLOUT : 0))};
+        pfd[nfds++] =
+            (struct pollfd){.fd = cl->fd, .events = (short)(POLLIN | (pending > 0 ? POLLOUT : 0))};
         if (stdin_open && in_off == in_len) {
             pfd[nfds++] = (struct pollfd){.fd = 0, .events = POLLIN};
         }

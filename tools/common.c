@@ -143,10 +143,14 @@ static char *slurp(const char *path, const char *flag)
 }
 
 static const uint16_t all_suites[] = {
-    MTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,       MTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
-    MTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, MTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-    MTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,         MTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-    MTLS_TLS_RSA_WITH_AES_128_GCM_SHA256,               MTLS_TLS_RSA_WITH_AES_256_GCM_SHA384,
+    MTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+    MTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+    MTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+    MTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+    MTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+    MTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+    MTLS_TLS_RSA_WITH_AES_128_GCM_SHA256,
+    MTLS_TLS_RSA_WITH_AES_256_GCM_SHA384,
 };
 
 static void list_suites(char *out, size_t cap)
@@ -180,12 +184,14 @@ static int load_cert_key(mtls_config *cfg, const char *cert, const char *key)
     if (k == NULL) {
         return -1;
     }
-    int encrypted = strstr(k, "ENCRYPTED PRIVATE KEY") != NULL || strstr(k, "Proc-Type: 4,ENCRYPTED");
+    int encrypted =
+        strstr(k, "ENCRYPTED PRIVATE KEY") != NULL || strstr(k, "Proc-Type: 4,ENCRYPTED");
     int has_key = strstr(k, "PRIVATE KEY-----") != NULL;
     free(k);
     if (encrypted) {
         say("the private key in --key file '%s' is encrypted; mtls needs it unencrypted "
-            "(openssl pkey -in %s -out plain.key)", key, key);
+            "(openssl pkey -in %s -out plain.key)",
+            key, key);
         return -1;
     }
     if (!has_key) {
@@ -199,7 +205,8 @@ static int load_cert_key(mtls_config *cfg, const char *cert, const char *key)
         return 0;
     case MTLS_ERR_KEY_MISMATCH:
         say("the private key in '%s' does not belong to the certificate in '%s'; pass the key "
-            "that was generated with that certificate", key, cert);
+            "that was generated with that certificate",
+            key, cert);
         break;
     case MTLS_ERR_UNSUPPORTED_KEY:
         say("the key in '%s' is not supported: %s", key, mtls_err_str(err));
@@ -495,8 +502,8 @@ int tcp_listen(const char *host, const char *port, int backlog)
             strerror(saved),
             saved == EADDRINUSE ? "; another program uses that port: choose another one "
                                   "(port 0 picks a free one)"
-            : saved == EACCES ? "; ports below 1024 need root: choose a port above 1024"
-                              : "");
+            : saved == EACCES   ? "; ports below 1024 need root: choose a port above 1024"
+                                : "");
         return -1;
     }
     set_nonblocking(fd);
@@ -682,9 +689,9 @@ void explain_failure(char *out, size_t cap, const mtls_conn *conn, mtls_err err,
         return;
     }
     if (err == MTLS_ERR_TIMEOUT) {
-        snprintf(out, cap, "%s with %s timed out: %s did not answer in time%s", stage, peer,
-                 other, handshaking && !is_server ? "; is it a TLS server? (see --timeout)"
-                                                  : " (see --timeout)");
+        snprintf(out, cap, "%s with %s timed out: %s did not answer in time%s", stage, peer, other,
+                 handshaking && !is_server ? "; is it a TLS server? (see --timeout)"
+                                           : " (see --timeout)");
         return;
     }
     if (alert > 0 || (err == MTLS_ERR_PEER_ALERT && alert >= 0)) {
@@ -715,8 +722,8 @@ int run_program(char *const argv[], const char *log_path)
     if (pid == 0) {
         close(pipefd[0]);
         int nul = open("/dev/null", O_RDONLY);
-        int log = open(log_path != NULL ? log_path : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC,
-                       0600);
+        int log =
+            open(log_path != NULL ? log_path : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0600);
         if (nul >= 0) {
             dup2(nul, 0);
         }

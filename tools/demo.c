@@ -64,7 +64,8 @@ static int openssl(const struct demo *d, char *const argv[])
     int st = run_program(argv, d->log);
     if (st == -1) {
         say("the demo needs the 'openssl' command to make throwaway certificates and it cannot "
-            "be run (%s); install it: apt-get install openssl", strerror(errno));
+            "be run (%s); install it: apt-get install openssl",
+            strerror(errno));
         return -1;
     }
     if (st != 0) {
@@ -114,26 +115,44 @@ static int make_pki(struct demo *d)
                    "authorityKeyIdentifier=keyid\n") != 0) {
         return -1;
     }
-    char *gen_ca[] = {"openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
-                      "ec_paramgen_curve:P-256", "-out", ca_key, NULL};
-    char *self_ca[] = {"openssl", "req", "-x509", "-new", "-key", ca_key, "-sha256", "-days",
-                       "2", "-subj", "/O=mtls demo/CN=mtls demo CA", "-addext",
-                       "basicConstraints=critical,CA:TRUE", "-addext",
-                       "keyUsage=critical,keyCertSign,cRLSign", "-out", ca_pem, NULL};
-    char *gen_s[] = {"openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
-                     "ec_paramgen_curve:P-256", "-out", s_key, NULL};
-    char *req_s[] = {"openssl", "req", "-new", "-key", s_key, "-subj",
-                     "/O=mtls demo/CN=localhost", "-out", s_csr, NULL};
-    char *sign_s[] = {"openssl", "x509", "-req", "-in", s_csr, "-CA", ca_pem, "-CAkey",
-                      ca_key, "-set_serial", serial1, "-days", "1", "-sha256", "-extfile",
-                      s_ext, "-out", s_pem, NULL};
-    char *gen_c[] = {"openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
-                     "ec_paramgen_curve:P-256", "-out", c_key, NULL};
-    char *req_c[] = {"openssl", "req", "-new", "-key", c_key, "-subj",
-                     "/O=mtls demo/CN=demo client", "-out", c_csr, NULL};
-    char *sign_c[] = {"openssl", "x509", "-req", "-in", c_csr, "-CA", ca_pem, "-CAkey",
-                      ca_key, "-set_serial", serial2, "-days", "1", "-sha256", "-extfile",
-                      c_ext, "-out", c_pem, NULL};
+    char *gen_ca[] = {"openssl", "genpkey",  "-algorithm",
+                      "EC",      "-pkeyopt", "ec_paramgen_curve:P-256",
+                      "-out",    ca_key,     NULL};
+    char *self_ca[] = {"openssl",
+                       "req",
+                       "-x509",
+                       "-new",
+                       "-key",
+                       ca_key,
+                       "-sha256",
+                       "-days",
+                       "2",
+                       "-subj",
+                       "/O=mtls demo/CN=mtls demo CA",
+                       "-addext",
+                       "basicConstraints=critical,CA:TRUE",
+                       "-addext",
+                       "keyUsage=critical,keyCertSign,cRLSign",
+                       "-out",
+                       ca_pem,
+                       NULL};
+    char *gen_s[] = {"openssl", "genpkey",  "-algorithm",
+                     "EC",      "-pkeyopt", "ec_paramgen_curve:P-256",
+                     "-out",    s_key,      NULL};
+    char *req_s[] = {"openssl", "req", "-new", "-key", s_key, "-subj", "/O=mtls demo/CN=localhost",
+                     "-out",    s_csr, NULL};
+    char *sign_s[] = {"openssl",  "x509", "-req",        "-in",   s_csr,   "-CA", ca_pem,
+                      "-CAkey",   ca_key, "-set_serial", serial1, "-days", "1",   "-sha256",
+                      "-extfile", s_ext,  "-out",        s_pem,   NULL};
+    char *gen_c[] = {"openssl", "genpkey",  "-algorithm",
+                     "EC",      "-pkeyopt", "ec_paramgen_curve:P-256",
+                     "-out",    c_key,      NULL};
+    char *req_c[] = {
+        "openssl", "req", "-new", "-key", c_key, "-subj", "/O=mtls demo/CN=demo client",
+        "-out",    c_csr, NULL};
+    char *sign_c[] = {"openssl",  "x509", "-req",        "-in",   c_csr,   "-CA", ca_pem,
+                      "-CAkey",   ca_key, "-set_serial", serial2, "-days", "1",   "-sha256",
+                      "-extfile", c_ext,  "-out",        c_pem,   NULL};
     char **steps[] = {gen_ca, self_ca, gen_s, req_s, sign_s, gen_c, req_c, sign_c};
     for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
         if (openssl(d, steps[i]) != 0) {
@@ -284,6 +303,7 @@ static int run_client(const struct demo *d, const char *port, char *summary, siz
     const char *gname = mtls_group_name(mtls_conn_group(conn));
     const char *sig = mtls_sigalg_name(mtls_conn_sigalg(conn));
     const char *subject = mtls_conn_peer_subject(conn);
+    const char *suite = mtls_suite_name(mtls_conn_cipher_suite(conn));
     snprintf(summary, cap,
              "  protocol          %s%s\n"
              "  cipher suite      %s\n"
@@ -291,10 +311,7 @@ static int run_client(const struct demo *d, const char *port, char *summary, siz
              "  server signed     %s (ServerKeyExchange)\n"
              "  server identity   %s, verified by the client against the demo CA\n",
              version_name(mtls_conn_version(conn)),
-             mtls_conn_ems(conn) ? ", extended master secret" : "",
-             mtls_suite_name(mtls_conn_cipher_suite(conn)) ? mtls_suite_name(
-                                                                 mtls_conn_cipher_suite(conn))
-                                                           : "?",
+             mtls_conn_ems(conn) ? ", extended master secret" : "", suite != NULL ? suite : "?",
              gname != NULL ? gname : "static RSA", sig != NULL ? sig : "none",
              subject != NULL ? subject : "?");
     status = EXIT_OK;
@@ -381,7 +398,8 @@ int cmd_demo(int argc, char **argv)
     int status = EXIT_FAIL;
     printf("mtls demo: mutual TLS 1.2 on this machine\n\n");
     printf("[1/4] making a throwaway CA, a server certificate (localhost, 127.0.0.1) and a\n"
-           "      client certificate (clientAuth), all ECDSA P-256, in %s\n", d.dir);
+           "      client certificate (clientAuth), all ECDSA P-256, in %s\n",
+           d.dir);
     fflush(stdout);
     if (make_pki(&d) != 0) {
         goto out;
@@ -449,8 +467,8 @@ int cmd_demo(int argc, char **argv)
            "  client signed     %s (CertificateVerify)\n"
            "  client identity   %s, verified by the server (client certificate required)\n"
            "  echo              %zu bytes sent, the same %zu bytes back\n",
-           summary, csig != NULL && csig[0] ? csig : "?",
-           subject[0] ? subject : "(none reported)", echoed, echoed);
+           summary, csig != NULL && csig[0] ? csig : "?", subject[0] ? subject : "(none reported)",
+           echoed, echoed);
     printf("\ntry it yourself: mtls server --help, mtls client --help%s\n",
            d.keep ? "" : " (mtls demo --keep keeps the certificates)");
     status = EXIT_OK;

@@ -53,8 +53,23 @@ static const char usage[] =
     "  mtls server --listen 0.0.0.0:8443 --cert s.pem --key s.key --ca ca.pem \\\n"
     "              --verify-client require --http\n";
 
-enum { OPT_LISTEN = 256, OPT_CERT, OPT_KEY, OPT_CA, OPT_VERIFY, OPT_CIPHERS, OPT_GROUPS,
-       OPT_ALPN, OPT_ECHO, OPT_HTTP, OPT_ONCE, OPT_MAX, OPT_TIMEOUT, OPT_TRACE, OPT_KEYLOG };
+enum {
+    OPT_LISTEN = 256,
+    OPT_CERT,
+    OPT_KEY,
+    OPT_CA,
+    OPT_VERIFY,
+    OPT_CIPHERS,
+    OPT_GROUPS,
+    OPT_ALPN,
+    OPT_ECHO,
+    OPT_HTTP,
+    OPT_ONCE,
+    OPT_MAX,
+    OPT_TIMEOUT,
+    OPT_TRACE,
+    OPT_KEYLOG
+};
 
 static const struct option long_opts[] = {
     {"listen", required_argument, NULL, OPT_LISTEN},
@@ -183,9 +198,8 @@ static void http_respond(struct server *sv, struct sconn *c, const char *reqline
         "server name (SNI)  %s\n"
         "client certificate %s\n"
         "%s",
-        html ? "<!doctype html>\n<html><head><title>mtls</title></head><body><pre>\n" : "",
-        reqline, c->id, c->peer, version_name(mtls_conn_version(c->conn)),
-        suite != NULL ? suite : "?",
+        html ? "<!doctype html>\n<html><head><title>mtls</title></head><body><pre>\n" : "", reqline,
+        c->id, c->peer, version_name(mtls_conn_version(c->conn)), suite != NULL ? suite : "?",
         group != NULL ? group : "static RSA (no forward secrecy)", sig != NULL ? sig : "none",
         mtls_conn_ems(c->conn) ? "yes" : "no", alpn != NULL ? alpn : "none",
         sni != NULL ? sni : "none", client, html ? "</pre></body></html>\n" : "");
@@ -322,8 +336,8 @@ static void report_done(struct server *sv, struct sconn *c)
         }
     }
     if (!sv->o->c.quiet && c->clean) {
-        say("#%d closed cleanly (%llu bytes in, %llu out)", c->id,
-            (unsigned long long)c->bytes_in, (unsigned long long)c->bytes_out);
+        say("#%d closed cleanly (%llu bytes in, %llu out)", c->id, (unsigned long long)c->bytes_in,
+            (unsigned long long)c->bytes_out);
     }
 }
 
@@ -438,8 +452,7 @@ static struct sconn *conn_accept(struct server *sv, int lfd)
 {
     int fd = accept(lfd, NULL, NULL);
     if (fd < 0) {
-        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
-            errno != ECONNABORTED) {
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED) {
             say("accept: %s", strerror(errno));
         }
         return NULL;
@@ -615,8 +628,7 @@ int cmd_server(int argc, char **argv)
             o.once = 1;
             break;
         case OPT_MAX:
-            if (parse_uint(optarg, &o.max_conns) != 0 || o.max_conns == 0 ||
-                o.max_conns > 100000) {
+            if (parse_uint(optarg, &o.max_conns) != 0 || o.max_conns == 0 || o.max_conns > 100000) {
                 say("--max-conns wants a number from 1 to 100000, not '%s'", optarg);
                 return EXIT_USAGE;
             }
@@ -649,17 +661,18 @@ int cmd_server(int argc, char **argv)
     }
     if (optind != argc) {
         say("unexpected argument '%s' (the address goes after --listen); see 'mtls server "
-            "--help'", argv[optind]);
+            "--help'",
+            argv[optind]);
         return EXIT_USAGE;
     }
     if (split_hostport(listen_at, host, sizeof(host), port, sizeof(port)) != 0) {
-        say("--listen '%s' is not HOST:PORT (for example 127.0.0.1:4433, [::]:443, :0)",
-            listen_at);
+        say("--listen '%s' is not HOST:PORT (for example 127.0.0.1:4433, [::]:443, :0)", listen_at);
         return EXIT_USAGE;
     }
     if (o.verify != MTLS_VERIFY_NONE && o.c.ca == NULL) {
         say("--verify-client %s needs --ca FILE: the CA certificates client certificates "
-            "must chain to", o.verify == MTLS_VERIFY_REQUIRE ? "require" : "optional");
+            "must chain to",
+            o.verify == MTLS_VERIFY_REQUIRE ? "require" : "optional");
         return EXIT_USAGE;
     }
     if (o.http && o.c.alpn == NULL) {
