@@ -39,6 +39,7 @@ static const char usage[] =
     "  --trace            print the handshake step by step on stderr\n"
     "  --keylog FILE      append TLS secrets for Wireshark (also: $SSLKEYLOGFILE)\n"
     "  --timeout SEC      bound on connect, handshake and closing (default 10)\n"
+    "  --allow-no-ems     accept peers without extended master secret (RFC 7627)\n"
     "  -q, --quiet        no 'connected' line; errors only\n"
     "  -h, --help         this help\n"
     "\n"
@@ -57,7 +58,8 @@ enum {
     OPT_INSECURE,
     OPT_TRACE,
     OPT_KEYLOG,
-    OPT_TIMEOUT
+    OPT_TIMEOUT,
+    OPT_NO_EMS
 };
 
 static const struct option long_opts[] = {
@@ -73,6 +75,7 @@ static const struct option long_opts[] = {
     {"keylog", required_argument, NULL, OPT_KEYLOG},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"quiet", no_argument, NULL, 'q'},
+    {"allow-no-ems", no_argument, NULL, OPT_NO_EMS},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -262,6 +265,9 @@ int cmd_client(int argc, char **argv)
                 say("--timeout wants a number of seconds above 0, not '%s'", optarg);
                 return EXIT_USAGE;
             }
+            break;
+        case OPT_NO_EMS:
+            cl.c.allow_no_ems = 1;
             break;
         case 'q':
             cl.c.quiet = 1;

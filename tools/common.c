@@ -296,6 +296,9 @@ int tool_config_new(struct tool_cfg *tc, const struct common_opts *o, const char
             mtls_err_str(err));
         goto fail;
     }
+    if (o->allow_no_ems) {
+        (void)mtls_config_set_require_ems(tc->cfg, 0);
+    }
     if (o->trace || !server) {
         (void)mtls_config_set_trace(tc->cfg, on_trace, tc);
     }
@@ -654,7 +657,8 @@ static const char *err_hint(mtls_err err, const struct common_opts *o, int is_se
     case MTLS_ERR_PROTOCOL_VERSION:
         return "the peer must enable TLS 1.2";
     case MTLS_ERR_EMS_REQUIRED:
-        return "the peer must support extended master secret (RFC 7627)";
+        return "--allow-no-ems accepts such peers, without the protection extended master "
+               "secret gives against triple-handshake attacks";
     case MTLS_ERR_NO_ALPN:
         return "check --alpn on both sides";
     default:

@@ -45,6 +45,7 @@ static const char usage[] =
     "  --timeout SEC        handshake and idle timeout per connection (default 30)\n"
     "  --trace              print every handshake step on stderr\n"
     "  --keylog FILE        append TLS secrets for Wireshark (also: $SSLKEYLOGFILE)\n"
+    "  --allow-no-ems       accept peers without extended master secret (RFC 7627)\n"
     "  -q, --quiet          no per-connection lines; errors only\n"
     "  -h, --help           this help\n"
     "\n"
@@ -68,7 +69,8 @@ enum {
     OPT_MAX,
     OPT_TIMEOUT,
     OPT_TRACE,
-    OPT_KEYLOG
+    OPT_KEYLOG,
+    OPT_NO_EMS
 };
 
 static const struct option long_opts[] = {
@@ -88,6 +90,7 @@ static const struct option long_opts[] = {
     {"trace", no_argument, NULL, OPT_TRACE},
     {"keylog", required_argument, NULL, OPT_KEYLOG},
     {"quiet", no_argument, NULL, 'q'},
+    {"allow-no-ems", no_argument, NULL, OPT_NO_EMS},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -644,6 +647,9 @@ int cmd_server(int argc, char **argv)
             break;
         case OPT_KEYLOG:
             o.c.keylog = optarg;
+            break;
+        case OPT_NO_EMS:
+            o.c.allow_no_ems = 1;
             break;
         case 'q':
             o.c.quiet = 1;
