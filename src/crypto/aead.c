@@ -39,7 +39,7 @@ cry_aead *cry_aead_new(cry_aead_alg alg, const uint8_t *key, int encrypt)
     const struct cry_algs *a = cry_algs();
     if (a == NULL || cry_aead_key_len(alg) == 0)
         return NULL;
-    cry_aead *ae = calloc(1, sizeof(*ae));
+    cry_aead *ae = OPENSSL_zalloc(sizeof(*ae));
     if (ae == NULL)
         return NULL;
     ae->alg = alg;
@@ -116,5 +116,5 @@ void cry_aead_free(cry_aead *ae)
         return;
     /* The providers free their key schedules with OPENSSL_clear_free. */
     EVP_CIPHER_CTX_free(ae->ctx);
-    free(ae);
+    OPENSSL_free(ae);
 }

@@ -89,7 +89,7 @@ cry_kex *cry_kex_new(uint16_t group)
 
     if (a == NULL || !cry_group_supported(group))
         return NULL;
-    k = calloc(1, sizeof(*k));
+    k = OPENSSL_zalloc(sizeof(*k));
     if (k == NULL)
         return NULL;
     k->group = group;
@@ -156,7 +156,7 @@ cry_kex *cry_kex_new_private(uint16_t group, const uint8_t *priv, size_t priv_le
     cry_kex *k;
     if (cry_algs() == NULL || priv_len != group_secret_len(group))
         return NULL;
-    k = calloc(1, sizeof(*k));
+    k = OPENSSL_zalloc(sizeof(*k));
     if (k == NULL)
         return NULL;
     k->group = group;
@@ -233,5 +233,5 @@ void cry_kex_free(cry_kex *k)
     /* EVP_PKEY_free clears the private scalar (the EC and ECX key managers use clear_free). */
     EVP_PKEY_free(k->pk);
     OPENSSL_cleanse(k, sizeof(*k));
-    free(k);
+    OPENSSL_free(k);
 }

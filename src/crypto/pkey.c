@@ -61,7 +61,7 @@ static cry_pkey *wrap(EVP_PKEY *pk)
     cry_pkey *k;
     if (pk == NULL)
         return NULL;
-    k = calloc(1, sizeof(*k));
+    k = OPENSSL_zalloc(sizeof(*k));
     if (k == NULL) {
         EVP_PKEY_free(pk);
         return NULL;
@@ -184,7 +184,7 @@ void cry_pkey_free(cry_pkey *k)
         return;
     /* The RSA and EC key managers free private components with BN_clear_free / clear_free. */
     EVP_PKEY_free(k->pk);
-    free(k);
+    OPENSSL_free(k);
 }
 
 cry_key_type cry_pkey_type(const cry_pkey *k)
