@@ -152,6 +152,11 @@ MTLS_API const char *mtls_alert_name(int alert);
 #define MTLS_SIG_RSA_PSS_RSAE_SHA384    0x0805
 #define MTLS_SIG_RSA_PSS_RSAE_SHA512    0x0806
 
+/* The cipher suites / groups / signature schemes this build supports, in default preference
+ * order: writes at most `cap` into `out` and returns how many there are. */
+MTLS_API size_t mtls_supported_suites(uint16_t *out, size_t cap);
+MTLS_API size_t mtls_supported_groups(uint16_t *out, size_t cap);
+MTLS_API size_t mtls_supported_sigalgs(uint16_t *out, size_t cap);
 /* IANA name of a cipher suite ("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"), or NULL if unknown. */
 MTLS_API const char *mtls_suite_name(uint16_t suite);
 /* "x25519", "secp256r1", "secp384r1", or NULL. */
@@ -183,8 +188,9 @@ typedef enum mtls_verify_mode {
 } mtls_verify_mode;
 
 /* A new config with safe defaults: TLS 1.2, forward-secret AEAD suites first, groups x25519,
- * secp256r1, secp384r1, extended master secret required, client verifies the server against the
- * system trust store (/etc/ssl/certs) unless CAs are set.  NULL when out of memory. */
+ * secp256r1, secp384r1, extended master secret offered and accepted (required only with
+ * mtls_config_set_require_ems), client verifies the server against the system trust store
+ * (/etc/ssl/certs) unless CAs are set.  NULL when out of memory. */
 MTLS_API mtls_config *mtls_config_new(void);
 /* Drops one reference; the config is freed when the last connection using it is freed too. */
 MTLS_API void mtls_config_free(mtls_config *cfg);
@@ -208,6 +214,11 @@ MTLS_API mtls_err mtls_config_set_ca_mem(mtls_config *cfg, const void *pem, size
 MTLS_API mtls_err mtls_config_set_client_ca_file(mtls_config *cfg, const char *path);
 MTLS_API mtls_err mtls_config_set_client_ca_mem(mtls_config *cfg, const void *pem, size_t len);
 
+/* A sentence about the last failed mtls_config_set_* call on this config: which file, which
+ * PEM block, what is wrong and what to do; "" when none failed.  Not thread-safe: read it right
+ * after the failing call, before the config is shared. */
+MTLS_API const char *mtls_config_error_detail(const mtls_config *cfg);
+
 /* Server: whether to request and how to treat a client certificate.  Default MTLS_VERIFY_NONE. */
 MTLS_API mtls_err mtls_config_set_verify_client(mtls_config *cfg, mtls_verify_mode mode);
 
@@ -227,7 +238,9 @@ MTLS_API mtls_err mtls_config_set_sigalgs(mtls_config *cfg, const char *list);
 MTLS_API mtls_err mtls_config_set_prefer_client_order(mtls_config *cfg, int on);
 /* ALPN protocols in preference order, comma separated ("h2,http/1.1"). */
 MTLS_API mtls_err mtls_config_set_alpn(mtls_config *cfg, const char *list);
-/* Require extended master secret from the peer (RFC 7627).  Default on. */
+/* Require extended master secret from the peer (RFC 7627): peers without it are refused with
+ * handshake_failure.  Default off: EMS is always offered and used when the peer has it, but some
+ * clients (wget with GnuTLS, old Java) still lack it. */
 MTLS_API mtls_err mtls_config_set_require_ems(mtls_config *cfg, int on);
 
 /* Trace: called as the handshake happens, one call per message or step.  `dir` is '>' for what
@@ -303,6 +316,10 @@ MTLS_API int mtls_conn_close_received(const mtls_conn *conn);
  * they are allocated again on the next I/O.  Returns MTLS_ERR_BAD_STATE when data is buffered. */
 MTLS_API mtls_err mtls_conn_release_buffers(mtls_conn *conn);
 
+/* Nonzero when the server asked for a client certificate (CertificateRequest) in this
+ * handshake: on the client, it tells why a server's handshake_failure came. */
+MTLS_API int mtls_conn_cert_requested(const mtls_conn *conn);
+
 /* The first fatal error of the connection, or MTLS_OK. */
 MTLS_API mtls_err mtls_conn_error(const mtls_conn *conn);
 /* A sentence about that error with context (which certificate, which name, which alert), or "". */
@@ -318,6 +335,7 @@ MTLS_API uint16_t mtls_conn_cipher_suite(const mtls_conn *conn);
 MTLS_API uint16_t mtls_conn_group(const mtls_conn *conn);      /* 0 for static RSA */
 MTLS_API uint16_t mtls_conn_sigalg(const mtls_conn *conn);     /* server's ServerKeyExchange signature */
 MTLS_API uint16_t mtls_conn_peer_sigalg(const mtls_conn *conn);/* client's CertificateVerify (server side) */
+MTLS_API uint16_t mtls_conn_client_sigalg(const mtls_conn *conn);/* CertificateVerify, either side; 0: none */
 MTLS_API const char *mtls_conn_server_name(const mtls_conn *conn);
 MTLS_API const char *mtls_conn_alpn(const mtls_conn *conn);
 MTLS_API int mtls_conn_ems(const mtls_conn *conn);             /* extended master secret used */

@@ -39,7 +39,7 @@ static const char usage[] =
     "  --trace            print the handshake step by step on stderr\n"
     "  --keylog FILE      append TLS secrets for Wireshark (also: $SSLKEYLOGFILE)\n"
     "  --timeout SEC      bound on connect, handshake and closing (default 10)\n"
-    "  --allow-no-ems     accept peers without extended master secret (RFC 7627)\n"
+    "  --require-ems      refuse servers without extended master secret (RFC 7627)\n"
     "  -q, --quiet        no 'connected' line; errors only\n"
     "  -h, --help         this help\n"
     "\n"
@@ -59,7 +59,7 @@ enum {
     OPT_TRACE,
     OPT_KEYLOG,
     OPT_TIMEOUT,
-    OPT_NO_EMS
+    OPT_REQUIRE_EMS
 };
 
 static const struct option long_opts[] = {
@@ -75,7 +75,7 @@ static const struct option long_opts[] = {
     {"keylog", required_argument, NULL, OPT_KEYLOG},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"quiet", no_argument, NULL, 'q'},
-    {"allow-no-ems", no_argument, NULL, OPT_NO_EMS},
+    {"require-ems", no_argument, NULL, OPT_REQUIRE_EMS},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -266,8 +266,8 @@ int cmd_client(int argc, char **argv)
                 return EXIT_USAGE;
             }
             break;
-        case OPT_NO_EMS:
-            cl.c.allow_no_ems = 1;
+        case OPT_REQUIRE_EMS:
+            cl.c.require_ems = 1;
             break;
         case 'q':
             cl.c.quiet = 1;

@@ -296,8 +296,8 @@ int tool_config_new(struct tool_cfg *tc, const struct common_opts *o, const char
             mtls_err_str(err));
         goto fail;
     }
-    if (o->allow_no_ems) {
-        (void)mtls_config_set_require_ems(tc->cfg, 0);
+    if (o->require_ems) {
+        (void)mtls_config_set_require_ems(tc->cfg, 1);
     }
     if (o->trace || !server) {
         (void)mtls_config_set_trace(tc->cfg, on_trace, tc);
@@ -657,8 +657,8 @@ static const char *err_hint(mtls_err err, const struct common_opts *o, int is_se
     case MTLS_ERR_PROTOCOL_VERSION:
         return "the peer must enable TLS 1.2";
     case MTLS_ERR_EMS_REQUIRED:
-        return "--allow-no-ems accepts such peers, without the protection extended master "
-               "secret gives against triple-handshake attacks";
+        return "the peer lacks extended master secret (RFC 7627), which --require-ems demands; "
+               "upgrade the peer or drop --require-ems";
     case MTLS_ERR_NO_ALPN:
         return "check --alpn on both sides";
     default:

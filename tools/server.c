@@ -45,7 +45,7 @@ static const char usage[] =
     "  --timeout SEC        handshake and idle timeout per connection (default 30)\n"
     "  --trace              print every handshake step on stderr\n"
     "  --keylog FILE        append TLS secrets for Wireshark (also: $SSLKEYLOGFILE)\n"
-    "  --allow-no-ems       accept peers without extended master secret (RFC 7627)\n"
+    "  --require-ems        refuse clients without extended master secret (RFC 7627)\n"
     "  -q, --quiet          no per-connection lines; errors only\n"
     "  -h, --help           this help\n"
     "\n"
@@ -70,7 +70,7 @@ enum {
     OPT_TIMEOUT,
     OPT_TRACE,
     OPT_KEYLOG,
-    OPT_NO_EMS
+    OPT_REQUIRE_EMS
 };
 
 static const struct option long_opts[] = {
@@ -90,7 +90,7 @@ static const struct option long_opts[] = {
     {"trace", no_argument, NULL, OPT_TRACE},
     {"keylog", required_argument, NULL, OPT_KEYLOG},
     {"quiet", no_argument, NULL, 'q'},
-    {"allow-no-ems", no_argument, NULL, OPT_NO_EMS},
+    {"require-ems", no_argument, NULL, OPT_REQUIRE_EMS},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -648,8 +648,8 @@ int cmd_server(int argc, char **argv)
         case OPT_KEYLOG:
             o.c.keylog = optarg;
             break;
-        case OPT_NO_EMS:
-            o.c.allow_no_ems = 1;
+        case OPT_REQUIRE_EMS:
+            o.c.require_ems = 1;
             break;
         case 'q':
             o.c.quiet = 1;

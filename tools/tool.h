@@ -22,7 +22,7 @@ struct common_opts {
     int trace;
     int timeout_s; /* handshake / idle bound */
     int quiet;
-    int allow_no_ems; /* --allow-no-ems: accept peers without extended master secret */
+    int require_ems; /* --require-ems: refuse peers without extended master secret */
 };
 
 /* Per-connection tag every mtls_conn of the tool carries as userdata (first member of larger

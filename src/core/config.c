@@ -35,7 +35,7 @@ mtls_config *mtls_config_new(void)
     cfg->n_groups = group_default_count;
     memcpy(cfg->sigalgs, sigalg_default_order, sigalg_default_count * sizeof(uint16_t));
     cfg->n_sigalgs = sigalg_default_count;
-    cfg->require_ems = true;
+    cfg->require_ems = false; /* offered and accepted; required only on request */
     cfg->verify_client = MTLS_VERIFY_NONE;
     cfg->cache_size = MTLS_SESSION_CACHE_DEFAULT_SIZE;
     cfg->session_lifetime = MTLS_SESSION_LIFETIME_DEFAULT;
@@ -67,6 +67,26 @@ void mtls_config_free(mtls_config *cfg)
     ticket_keys_free(cfg->tkeys);
     pthread_mutex_destroy(&cfg->lock);
     mem_free(cfg);
+}
+
+static mtls_err detail(mtls_config *cfg, mtls_err err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static mtls_err detail(mtls_config *cfg, mtls_err err, const char *fmt, ...)
+{
+    if (err == MTLS_OK) {
+        cfg->error_detail[0] = 0;
+        return err;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cfg->error_detail, sizeof(cfg->error_detail), fmt, ap);
+    va_end(ap);
+    return err;
+}
+
+const char *mtls_config_error_detail(const mtls_config *cfg)
+{
+    return cfg ? cfg->error_detail : "";
 }
 
 static mtls_err check_mutable(mtls_config *cfg)
@@ -152,19 +172,24 @@ mtls_err mtls_config_set_cert_chain_mem(mtls_config *cfg, const void *chain_pem,
     size_t n = 0;
     err = x509_chain_from_pem(chain_pem, chain_len, &chain, &n);
     if (err)
-        return err;
+        return detail(cfg, err, "the certificate chain holds no usable CERTIFICATE block (%s)",
+                      mtls_err_str(err));
     cry_pkey *key = cry_pkey_private_from_pem(key_pem, key_len);
     if (!key) {
         x509_chain_free(chain, n);
-        return MTLS_ERR_BAD_KEY;
+        return detail(cfg, MTLS_ERR_BAD_KEY, "the private key could not be read: it must be an "
+                      "unencrypted PEM private key (PKCS#8, PKCS#1 RSA or SEC1 EC)");
     }
     cry_key_type type = cry_pkey_type(key);
     unsigned bits = cry_pkey_bits(key);
     if (!(type == CRY_KEY_RSA && bits >= 2048 && bits <= 4096) && type != CRY_KEY_EC_P256 &&
         type != CRY_KEY_EC_P384) {
-        err = MTLS_ERR_UNSUPPORTED_KEY;
+        err = detail(cfg, MTLS_ERR_UNSUPPORTED_KEY, "the private key (%s, %u bits) is not supported: "
+                     "use RSA 2048-4096 or ECDSA P-256/P-384", type == CRY_KEY_RSA ? "RSA" : "EC",
+                     bits);
     } else if (!cry_pkey_matches(key, x509_cert_pubkey(chain[0]))) {
-        err = MTLS_ERR_KEY_MISMATCH;
+        err = detail(cfg, MTLS_ERR_KEY_MISMATCH, "the private key does not belong to certificate "
+                     "%s (the first certificate of the chain)", x509_cert_subject(chain[0]));
     }
     if (err) {
         x509_chain_free(chain, n);
@@ -191,10 +216,15 @@ mtls_err mtls_config_set_cert_chain_file(mtls_config *cfg, const char *chain_pat
     uint8_t *chain = NULL, *key = NULL;
     size_t chain_len = 0, key_len = 0;
     err = read_file(chain_path, &chain, &chain_len);
-    if (!err)
-        err = read_file(key_path, &key, &key_len);
-    if (!err)
-        err = mtls_config_set_cert_chain_mem(cfg, chain, chain_len, key, key_len);
+    if (err) {
+        detail(cfg, err, "cannot read the certificate file %s: %s", chain_path, strerror(errno));
+    } else if ((err = read_file(key_path, &key, &key_len))) {
+        detail(cfg, err, "cannot read the key file %s: %s", key_path, strerror(errno));
+    } else if ((err = mtls_config_set_cert_chain_mem(cfg, chain, chain_len, key, key_len))) {
+        char inner[sizeof(cfg->error_detail)];
+        snprintf(inner, sizeof(inner), "%s", cfg->error_detail);
+        detail(cfg, err, "%s (certificate %s, key %s)", inner, chain_path, key_path);
+    }
     mem_free(chain);
     if (key) {
         cry_wipe(key, key_len);
@@ -217,6 +247,11 @@ static mtls_err add_ca(mtls_config *cfg, x509_store **store, const char *path, c
         err = x509_store_add_pem(*store, pem, len);
     else
         err = MTLS_ERR_INVALID_ARG;
+    if (err == MTLS_ERR_FILE)
+        detail(cfg, err, "cannot read the CA %s %s", dir ? "directory" : "file", path);
+    else if (err)
+        detail(cfg, err, "no usable CA certificate in %s (%s)", path ? path : "the PEM data",
+                mtls_err_str(err));
     if (!err && store == &cfg->ca)
         cfg->ca_set = true;
     return err;

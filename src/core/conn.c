@@ -550,6 +550,8 @@ uint16_t mtls_conn_group(const mtls_conn *c) { return c ? c->group : 0; }
 uint16_t mtls_conn_sigalg(const mtls_conn *c) { return c ? c->sigalg : 0; }
 uint16_t mtls_conn_peer_sigalg(const mtls_conn *c) { return c ? c->peer_sigalg : 0; }
 int mtls_conn_ems(const mtls_conn *c) { return c && c->ems; }
+int mtls_conn_cert_requested(const mtls_conn *c) { return c && c->cert_requested; }
+uint16_t mtls_conn_client_sigalg(const mtls_conn *c) { return c ? c->client_sigalg : 0; }
 int mtls_conn_resumed(const mtls_conn *c) { return c && c->resumed; }
 int mtls_conn_peer_cert_presented(const mtls_conn *c) { return c && c->peer_cert_presented; }
 

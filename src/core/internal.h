@@ -191,6 +191,8 @@ struct mtls_config {
     void *verify_arg;
     mtls_time_fn *time_fn;
     void *time_arg;
+
+    char error_detail[512]; /* the last failed setter's sentence */
 };
 
 mtls_config *config_ref(mtls_config *cfg);
@@ -320,7 +322,8 @@ struct mtls_conn {
 
     /* what was negotiated (kept after the handshake) */
     uint16_t version, suite, group, sigalg, peer_sigalg;
-    bool ems, resumed, peer_cert_presented;
+    bool ems, resumed, peer_cert_presented, cert_requested;
+    uint16_t client_sigalg;
     char *server_name;
     char *verify_name; /* client: the name the certificate must match, when not server_name */
     char alpn[256];

@@ -329,6 +329,7 @@ static mtls_err read_cert_request(mtls_conn *c, const msg *m)
         hs->cr_ecdsa_ok |= types.p[i] == 64; /* ecdsa_sign */
     }
     hs->cert_requested = true;
+    c->cert_requested = true;
     bool type_ok = cfg->key && (cfg->key_type == CRY_KEY_RSA ? hs->cr_rsa_ok : hs->cr_ecdsa_ok) &&
                    hs_key_usage_allows(cfg->chain[0], KX_ECDHE /* signing */);
     hs->cv_sigalg = type_ok ? hs_pick_sigalg(c, hs->peer_sigalgs, hs->n_peer_sigalgs) : 0;
@@ -437,7 +438,7 @@ static mtls_err send_cert_verify(mtls_conn *c)
     hs_transcript_drop_buffer(c);
     if ((err = hs_msg_end(c, &w)))
         return err;
-    c->peer_sigalg = hs->cv_sigalg;
+    c->client_sigalg = hs->cv_sigalg;
     hs_trace(c, '>', "CertificateVerify", "signed the transcript with our key (%s)",
              mtls_sigalg_name(hs->cv_sigalg));
     return MTLS_OK;

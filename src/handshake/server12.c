@@ -191,6 +191,7 @@ mtls_err s12_read_client_hello(mtls_conn *c, const msg *m)
         return err;
     /* Remember which extensions to answer. */
     hs->cert_requested = cfg->verify_client != MTLS_VERIFY_NONE;
+    c->cert_requested = hs->cert_requested;
     if (!cry_random(hs->server_random, 32))
         return hs_fail(c, MTLS_ERR_RNG, "no randomness for ServerHello.random");
     hs->peer_point_formats = e.ec_point_formats.present;
@@ -449,6 +450,7 @@ mtls_err s12_read_cert_verify(mtls_conn *c, const msg *m)
                        "hold the certificate's private key", mtls_sigalg_name(sigalg));
     hs->proofs |= PROOF_CERT_VERIFY;
     c->peer_sigalg = sigalg;
+    c->client_sigalg = sigalg;
     hs_transcript_drop_buffer(c);
     mtls_err err = hs_transcript_add(c, m->raw, m->raw_len);
     if (err)

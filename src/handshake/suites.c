@@ -128,3 +128,25 @@ uint16_t group_by_name(const char *name, size_t len)
         return MTLS_GROUP_SECP384R1;
     return 0;
 }
+
+static size_t copy_ids(const uint16_t *ids, size_t n, uint16_t *out, size_t cap)
+{
+    for (size_t i = 0; i < n && i < cap && out; i++)
+        out[i] = ids[i];
+    return n;
+}
+
+size_t mtls_supported_suites(uint16_t *out, size_t cap)
+{
+    return copy_ids(suite_default_order, suite_default_count, out, cap);
+}
+
+size_t mtls_supported_groups(uint16_t *out, size_t cap)
+{
+    return copy_ids(group_default_order, group_default_count, out, cap);
+}
+
+size_t mtls_supported_sigalgs(uint16_t *out, size_t cap)
+{
+    return copy_ids(sigalg_default_order, sigalg_default_count, out, cap);
+}

@@ -127,6 +127,9 @@ static void env_open(env *e, const setup *su)
               MTLS_OK);
     CHECK_ERR(mtls_config_set_ca_mem(e->scfg, pki->ca_pem, strlen(pki->ca_pem)), MTLS_OK);
     CHECK_ERR(mtls_config_set_verify_client(e->scfg, su->verify), MTLS_OK);
+    /* These cases require extended master secret on both sides (not the default). */
+    CHECK_ERR(mtls_config_set_require_ems(e->scfg, 1), MTLS_OK);
+    CHECK_ERR(mtls_config_set_require_ems(e->ccfg, 1), MTLS_OK);
     CHECK_ERR(mtls_config_set_ca_mem(e->ccfg, pki->ca_pem, strlen(pki->ca_pem)), MTLS_OK);
     CHECK_ERR(mtls_config_set_ciphers(e->ccfg, su->ciphers), MTLS_OK);
     if (su->groups)
@@ -836,7 +839,7 @@ static void truncation_cases(const env *e, int server_side, hs_state st, const c
                              : SIZE_MAX;
         if (body == ext_off && type == TLS_HS_CLIENT_HELLO) {
             /* A ClientHello without extensions is well formed; without extended_master_secret
-             * it is refused (RFC 7627 5.2; our default requires EMS). */
+             * it is refused (RFC 7627 5.2) by a server that requires EMS, as configured here. */
             expect_flow_fail(&f, err, MTLS_ERR_EMS_REQUIRED, TLS_ALERT_HANDSHAKE_FAILURE);
             well_formed_cuts++;
         } else if (body == ext_off) {
