@@ -1,0 +1,250 @@
+/*
+ * gen_corpus.c -- writes the seed corpora of every fuzz target from real in-memory handshakes
+ * (built with the fuzz flags, so the deterministic RNG makes the seeds exactly what the targets
+ * replay).  Usage: gen_corpus CORPUS_DIR   (fuzz/corpus).  Writes fixtures/session.bin (the
+ * session a resuming client offers) and fixtures/pairN-to-{client,server}.bin (the recorded
+ * handshakes the targets replay) first, then every fuzz/corpus/<target>/seed-*.  libcrypto's own
+ * randomness (RSA padding, ECDSA nonces, ECDHE keys) differs on every run, so regenerating means
+ * regenerating recordings and seeds together, never one without the other.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fuzz_common.h"
+
+static const char *root;
+static int written;
+
+static void put(const char *target, const char *name, const uint8_t *p, size_t n)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", root, target);
+    if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+        perror(path);
+        exit(1);
+    }
+    snprintf(path, sizeof(path), "%s/%s/seed-%s", root, target, name);
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(p, 1, n, f) != n || fclose(f) != 0) {
+        perror(path);
+        exit(1);
+    }
+    written++;
+}
+
+static void put2(const char *target, const char *name, uint8_t b0, const uint8_t *p, size_t n)
+{
+    uint8_t *buf = malloc(n + 1);
+    buf[0] = b0;
+    memcpy(buf + 1, p, n);
+    put(target, name, buf, n + 1);
+    free(buf);
+}
+
+/* Extensions of a hello message (header included) into the ext corpora. */
+static void seed_hello_exts(const uint8_t *m, size_t len, const char *tag)
+{
+    rd r = rd_init(m + 4, len - 4), skip, block;
+    uint16_t u16;
+    uint8_t u8;
+    int client = m[0] == TLS_HS_CLIENT_HELLO;
+    if (!rd_skip(&r, 34) || !rd_vec8(&r, &skip))
+        return;
+    if (client ? !rd_vec16(&r, &skip) || !rd_vec8(&r, &skip) : !rd_u16(&r, &u16) || !rd_u8(&r, &u8))
+        return;
+    if (!r.n)
+        return;
+    put("ext_block", tag, r.p, r.n);
+    if (!rd_vec16(&r, &block))
+        return;
+    while (block.n) {
+        uint16_t type;
+        rd data;
+        if (!rd_u16(&block, &type) || !rd_vec16(&block, &data))
+            return;
+        const char *t = NULL;
+        switch (type) {
+        case TLS_EXT_SERVER_NAME: t = "ext_sni"; break;
+        case TLS_EXT_SUPPORTED_GROUPS: t = "ext_groups"; break;
+        case TLS_EXT_EC_POINT_FORMATS: t = "ext_point_formats"; break;
+        case TLS_EXT_SIGNATURE_ALGORITHMS: t = "ext_sigalgs"; break;
+        case TLS_EXT_ALPN: t = "ext_alpn"; break;
+        case TLS_EXT_RENEGOTIATION_INFO: t = "ext_reneg"; break;
+        default: break;
+        }
+        if (t)
+            put(t, tag, data.p, data.n);
+    }
+}
+
+static void msg_seed(const char *target, int pair, int side, int type)
+{
+    const fz_script *s = fz_record(pair);
+    const fz_event *ev = side ? s->to_server : s->to_client;
+    size_t n = side ? s->n_to_server : s->n_to_client;
+    if (type == TLS_HS_FINISHED) {
+        /* the verify_data the receiver expects, computed in its own state */
+        mtls_conn *c = side ? fz_server(s->server_variant) : fz_client(s->client_variant);
+        uint8_t vd[12];
+        if (fz_replay_until(c, ev, n, FZ_AFTER_CCS) && c->hs &&
+            hs_finished_compute(c, c->is_server, vd) == MTLS_OK)
+            put(target, "recorded", vd, sizeof(vd));
+        mtls_conn_free(c);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (ev[i].kind == FZ_EV_MSG && ev[i].type == type) {
+            put(target, "recorded", ev[i].p + 4, ev[i].len - 4);
+            return;
+        }
+    fprintf(stderr, "gen_corpus: no message %d for %s\n", type, target);
+    exit(1);
+}
+
+static void record_list(const char *name, const uint8_t *items, size_t n)
+{
+    uint8_t buf[256] = {2, 0};
+    memcpy(buf + 2, items, n);
+    put("record", name, buf, n + 2);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: gen_corpus CORPUS_DIR\n");
+        return 2;
+    }
+    root = argv[1];
+
+    /* 1. the session a resuming client offers (fixtures/session.bin) */
+    const fz_script *full = fz_record_live(FZ_PAIR_RSA_MUTUAL);
+    if (!full->established || !full->session)
+        return 1;
+    uint8_t sess[4096];
+    size_t sess_len;
+    if (mtls_session_to_bytes(full->session, sess, sizeof(sess), &sess_len) != MTLS_OK)
+        return 1;
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/session.bin", fz_fixture_dir());
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(sess, 1, sess_len, f) != sess_len || fclose(f) != 0) {
+        perror(path);
+        return 1;
+    }
+    put("session", "rsa-ticket", sess, sess_len);
+
+    /* 2. every pairing: the streams each side received, and the hellos' extensions */
+    for (int p = 0; p < FZ_PAIR_COUNT; p++) {
+        const fz_script *s = fz_record_live(p);
+        if (!s->established) {
+            fprintf(stderr, "gen_corpus: pairing %d did not complete\n", p);
+            return 1;
+        }
+        char tag[32];
+        for (int side = 0; side < 2; side++) {
+            snprintf(path, sizeof(path), "%s/pair%d-to-%s.bin", fz_fixture_dir(), p,
+                     side ? "server" : "client");
+            f = fopen(path, "wb");
+            size_t n = side ? s->raw_to_server_len : s->raw_to_client_len;
+            if (!f || fwrite(side ? s->raw_to_server : s->raw_to_client, 1, n, f) != n ||
+                fclose(f) != 0) {
+                perror(path);
+                return 1;
+            }
+        }
+        snprintf(tag, sizeof(tag), "pair%d", p);
+        put2("client", tag, (uint8_t)s->client_variant, s->raw_to_client, s->raw_to_client_len);
+        put2("server", tag, (uint8_t)s->server_variant, s->raw_to_server, s->raw_to_server_len);
+        snprintf(tag, sizeof(tag), "pair%d-bytewise", p);
+        if (p == FZ_PAIR_RSA_MUTUAL) {
+            put2("client", tag, (uint8_t)(s->client_variant | 4), s->raw_to_client,
+                 s->raw_to_client_len);
+            put2("server", tag, (uint8_t)(s->server_variant | 4), s->raw_to_server,
+                 s->raw_to_server_len);
+        }
+        uint8_t hdr[2] = {0, 0};
+        uint8_t *rec = malloc(2 + s->raw_to_server_len);
+        memcpy(rec, hdr, 2);
+        memcpy(rec + 2, s->raw_to_server, s->raw_to_server_len);
+        snprintf(tag, sizeof(tag), "to-server-pair%d", p);
+        put("record", tag, rec, 2 + s->raw_to_server_len);
+        free(rec);
+        rec = malloc(2 + s->raw_to_client_len);
+        rec[0] = 1;
+        rec[1] = 7;
+        memcpy(rec + 2, s->raw_to_client, s->raw_to_client_len);
+        snprintf(tag, sizeof(tag), "to-client-pair%d", p);
+        put("record", tag, rec, 2 + s->raw_to_client_len);
+        free(rec);
+        for (size_t i = 0; i < s->n_to_server; i++)
+            if (s->to_server[i].kind == FZ_EV_MSG && s->to_server[i].type == TLS_HS_CLIENT_HELLO) {
+                snprintf(tag, sizeof(tag), "client-hello-pair%d", p);
+                seed_hello_exts(s->to_server[i].p, s->to_server[i].len, tag);
+            }
+        for (size_t i = 0; i < s->n_to_client; i++)
+            if (s->to_client[i].kind == FZ_EV_MSG && s->to_client[i].type == TLS_HS_SERVER_HELLO) {
+                snprintf(tag, sizeof(tag), "server-hello-pair%d", p);
+                seed_hello_exts(s->to_client[i].p, s->to_client[i].len, tag);
+            }
+        if (s->session && mtls_session_to_bytes(s->session, sess, sizeof(sess), &sess_len) == MTLS_OK) {
+            snprintf(tag, sizeof(tag), "pair%d", p);
+            put("session", tag, sess, sess_len);
+        }
+    }
+
+    /* 3. one message target per parser */
+#define MSG_TARGET(name, pair, side, type) msg_seed(#name, pair, side, type);
+#include "targets.def"
+#undef MSG_TARGET
+
+    /* 4. post-handshake record lists (fuzz_record mode 2) */
+    static const uint8_t warn[] = {21, 0, 2, 1, 100};
+    static const uint8_t fatal[] = {21, 0, 2, 2, 40};
+    static const uint8_t close_notify[] = {21, 0, 2, 1, 0, 23, 0, 3, 'b', 'y', 'e'};
+    static const uint8_t empties[] = {23, 0, 0, 23, 0, 0, 23, 0, 0, 23, 0, 5, 'h', 'e', 'l', 'l', 'o'};
+    static const uint8_t hello_req[] = {22, 0, 4, 0, 0, 0, 0, 23, 0, 2, 'h', 'i'};
+    static const uint8_t ccs[] = {20, 0, 1, 1};
+    static const uint8_t unknown[] = {99, 0, 1, 0};
+    record_list("warning-alert", warn, sizeof(warn));
+    record_list("fatal-alert", fatal, sizeof(fatal));
+    record_list("close-notify", close_notify, sizeof(close_notify));
+    record_list("empty-records", empties, sizeof(empties));
+    record_list("hello-request", hello_req, sizeof(hello_req));
+    record_list("ccs", ccs, sizeof(ccs));
+    record_list("unknown-type", unknown, sizeof(unknown));
+    {
+        /* a renegotiating ClientHello after the handshake */
+        const fz_event *ev = full->to_server;
+        for (size_t i = 0; i < full->n_to_server; i++)
+            if (ev[i].kind == FZ_EV_MSG && ev[i].type == TLS_HS_CLIENT_HELLO && ev[i].len < 240) {
+                uint8_t l[260];
+                l[0] = 22;
+                be16_put(l + 1, (uint16_t)ev[i].len);
+                memcpy(l + 3, ev[i].p, ev[i].len);
+                record_list("renegotiation", l, 3 + ev[i].len);
+            }
+    }
+
+    /* 5. PEM: every fixture chain with its key, and the CA */
+    static const char *ids[][2] = {{"server-rsa.pem", "server-rsa.key"},
+                                   {"server-ec.pem", "server-ec.key"},
+                                   {"client-ec.pem", "client-ec.key"}};
+    for (size_t i = 0; i < 3; i++) {
+        size_t a, b;
+        const uint8_t *pa = fz_fixture(ids[i][0], &a), *pb = fz_fixture(ids[i][1], &b);
+        uint8_t *both = malloc(a + b);
+        memcpy(both, pa, a);
+        memcpy(both + a, pb, b);
+        put("pem", ids[i][0], both, a + b);
+        free(both);
+    }
+    size_t ca_len;
+    const uint8_t *ca = fz_fixture("ca.pem", &ca_len);
+    put("pem", "ca.pem", ca, ca_len);
+
+    printf("gen_corpus: %d seeds under %s\n", written, root);
+    return 0;
+}
