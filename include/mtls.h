@@ -341,10 +341,13 @@ MTLS_API const char *mtls_conn_alpn(const mtls_conn *conn);
 MTLS_API int mtls_conn_ems(const mtls_conn *conn);             /* extended master secret used */
 MTLS_API int mtls_conn_resumed(const mtls_conn *conn);
 
-/* The peer's certificates as received, leaf first (DER).  NULL past the end. */
+/* The peer's certificates as received, leaf first (DER).  NULL past the end.  During the verify
+ * callback they are the chain being judged; after a handshake they are the verified chain (a
+ * rejected chain is dropped); after resumption, the original leaf only. */
 MTLS_API size_t mtls_conn_peer_cert_count(const mtls_conn *conn);
 MTLS_API const uint8_t *mtls_conn_peer_cert(const mtls_conn *conn, size_t i, size_t *out_len);
-/* Nonzero when the peer presented a certificate (for a server: a client certificate). */
+/* Nonzero when the peer presented a certificate (for a server: a client certificate; on a
+ * resumed connection: when the original handshake had one). */
 MTLS_API int mtls_conn_peer_cert_presented(const mtls_conn *conn);
 /* The verified peer identity: subject as an RFC 4514 string, issuer likewise, subjectAltNames as
  * "DNS:name" / "IP:addr" / "URI:uri" strings, SHA-256 of the leaf's DER. */

@@ -32,9 +32,13 @@ bool dynbuf_reserve(dynbuf *b, size_t extra, size_t max)
     if (extra > max || b->len > max - extra)
         return false;
     size_t want = b->len + extra;
+    /* Double while small (handshake messages arrive in pieces); past one record, grow to what
+     * is needed and no more, since every byte is held for the connection's life. */
     size_t cap = b->cap ? b->cap : 1024;
-    while (cap < want)
+    while (cap < want && cap < 8192)
         cap *= 2;
+    if (cap < want)
+        cap = want;
     if (cap > max)
         cap = max;
     uint8_t *p = mem_realloc(b->p, cap);
@@ -476,10 +480,16 @@ mtls_err mtls_write(mtls_conn *c, const void *in, size_t len, size_t *out_writte
         return c->error;
     if (!c->established || c->close_sent)
         return MTLS_ERR_BAD_STATE;
-    /* Keep at most a few records queued: the caller flushes, then writes more. */
+    /* Queue at most one full record: the caller flushes, then writes more.  This keeps the send
+     * buffer at one record for the connection's life (memory is per connection). */
     size_t queued = c->sbuf.len - c->soff;
-    const size_t limit = 4 * TLS_MAX_OUR_RECORD;
-    if (queued >= limit)
+    if (c->soff && queued) { /* move what is left of a partial flush to the front */
+        memmove(c->sbuf.p, c->sbuf.p + c->soff, queued);
+        c->sbuf.len = queued;
+        c->soff = 0;
+    }
+    const size_t limit = TLS_MAX_OUR_RECORD;
+    if (queued + TLS_RECORD_HEADER + rec_overhead(&c->wr) >= limit)
         return MTLS_ERR_WANT_WRITE;
     size_t room = limit - queued;
     size_t written = 0;

@@ -216,6 +216,7 @@ mtls_err c12_read_server_cert(mtls_conn *c, const msg *m)
         return err;
     if (hs->peer_chain_len == 0)
         return hs_fail(c, MTLS_ERR_CERT_PARSE, "the server sent an empty Certificate message");
+    c->peer_cert_presented = true;
     if ((err = hs_transcript_add(c, m->raw, m->raw_len)))
         return err;
     const cry_pkey *key = x509_cert_pubkey(hs->peer_chain[0]);

@@ -370,6 +370,10 @@ mtls_err hs_verify_peer_chain(mtls_conn *c)
     }
     if (verdict != MTLS_OK) {
         hs_trace(c, '*', "CertificateCheck", "FAILED: %s", detail[0] ? detail : mtls_err_str(verdict));
+        /* The getters speak of the verified identity: a rejected chain is not one. */
+        x509_chain_free(c->peer_chain, c->peer_chain_len);
+        c->peer_chain = NULL;
+        c->peer_chain_len = 0;
         return hs_fail(c, verdict, "%s", detail[0] ? detail : mtls_err_str(verdict));
     }
     const char *name = c->is_server ? NULL : c->verify_name ? c->verify_name : c->server_name;

@@ -139,7 +139,7 @@ mtls_err hs_adopt_session(mtls_conn *c, mtls_session *s)
         }
         c->peer_chain[0] = cert;
         c->peer_chain_len = 1;
-        c->peer_cert_presented = c->is_server;
+        c->peer_cert_presented = true;
     }
     hs->proofs |= PROOF_RESUMED;
     return MTLS_OK;

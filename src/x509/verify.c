@@ -251,10 +251,13 @@ static bool check_edge(vctx *v, const x509_cert *child, const x509_cert *issuer,
     return true;
 }
 
+/* RFC 4158 2.4.2: a path never holds the same certificate twice -- also when the peer sent two
+ * copies of it, which is why the comparison is on the encoding, not the pointer. */
 static bool on_path(const vctx *v, const x509_cert *c)
 {
     for (size_t i = 0; i < v->len; i++) {
-        if (v->path[i] == c)
+        if (v->path[i] == c || (v->path[i]->der_len == c->der_len &&
+                                memcmp(v->path[i]->der, c->der, c->der_len) == 0))
             return true;
     }
     return false;
@@ -336,6 +339,11 @@ static bool build(vctx *v)
                  "the chain of certificate %s ends at %s, a self-signed certificate that is not "
                  "in the trust store",
                  v->path[0]->subject_str, child->subject_str);
+        } else if (v->len > 1) {
+            fail(v, MTLS_ERR_CERT_UNKNOWN_CA,
+                 "the chain of certificate %s ends at %s, issued by %s, which is neither in the "
+                 "trust store nor sent by the peer",
+                 v->path[0]->subject_str, child->subject_str, child->issuer_str);
         } else {
             fail(v, MTLS_ERR_CERT_UNKNOWN_CA,
                  "certificate %s was issued by %s, which is neither in the trust store nor sent "
