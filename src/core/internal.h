@@ -214,6 +214,7 @@ struct mtls_session {
     char alpn[256]; /* "" when none */
     uint8_t *peer_cert; /* the peer's verified leaf (DER), NULL when it sent none */
     size_t peer_cert_len;
+    x509_cert *peer_leaf; /* the same, parsed, when the session was made here (not decoded) */
     uint8_t *ticket; /* client: the ticket to offer */
     size_t ticket_len;
     uint32_t ticket_hint;

@@ -36,6 +36,7 @@ void mtls_session_free(mtls_session *s)
     if (!s || atomic_fetch_sub(&s->refs, 1) != 1)
         return;
     mem_free(s->peer_cert);
+    x509_cert_free(s->peer_leaf);
     mem_free(s->ticket);
     cry_wipe(s, sizeof(*s));
     mem_free(s);

@@ -128,10 +128,13 @@ mtls_err hs_adopt_session(mtls_conn *c, mtls_session *s)
     if (s->alpn[0] && !c->alpn[0])
         memcpy(c->alpn, s->alpn, sizeof(c->alpn));
     if (s->peer_cert_len) {
-        x509_cert *cert = NULL;
-        mtls_err err = x509_cert_parse(s->peer_cert, s->peer_cert_len, &cert);
-        if (err)
-            return err;
+        /* A session made in this process carries its parsed leaf: no second parse. */
+        x509_cert *cert = x509_cert_up_ref(s->peer_leaf);
+        if (!cert) {
+            mtls_err err = x509_cert_parse(s->peer_cert, s->peer_cert_len, &cert);
+            if (err)
+                return err;
+        }
         c->peer_chain = mem_calloc(1, sizeof(*c->peer_chain));
         if (!c->peer_chain) {
             x509_cert_free(cert);
@@ -172,6 +175,7 @@ static mtls_session *session_from_conn(mtls_conn *c)
         }
         memcpy(s->peer_cert, der, len);
         s->peer_cert_len = len;
+        s->peer_leaf = x509_cert_up_ref(c->peer_chain[0]);
     }
     return s;
 }

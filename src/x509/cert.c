@@ -679,6 +679,7 @@ mtls_err x509_cert_parse(const uint8_t *der, size_t len, x509_cert **out)
     x509_cert *c = mem_calloc(1, sizeof *c);
     if (!c)
         return MTLS_ERR_NO_MEMORY;
+    atomic_init(&c->refs, 1);
     c->path_len = -1;
     c->der = mem_alloc(len ? len : 1);
     if (!c->der) {
@@ -697,9 +698,16 @@ mtls_err x509_cert_parse(const uint8_t *der, size_t len, x509_cert **out)
     return MTLS_OK;
 }
 
+x509_cert *x509_cert_up_ref(x509_cert *c)
+{
+    if (c)
+        atomic_fetch_add(&c->refs, 1);
+    return c;
+}
+
 void x509_cert_free(x509_cert *c)
 {
-    if (!c)
+    if (!c || atomic_fetch_sub(&c->refs, 1) != 1)
         return;
     for (size_t i = 0; c->san_strs && i < c->san_count; i++)
         mem_free(c->san_strs[i]);

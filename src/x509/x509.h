@@ -19,6 +19,8 @@ typedef struct x509_cert x509_cert;
 /* Parse one DER certificate (a copy of `der` is kept).  MTLS_ERR_CERT_PARSE on malformed input,
  * MTLS_ERR_CERT_UNSUPPORTED for an unknown critical extension or an unsupported key type. */
 mtls_err x509_cert_parse(const uint8_t *der, size_t len, x509_cert **out);
+/* Certificates are immutable once parsed and reference counted: up_ref shares, free drops. */
+x509_cert *x509_cert_up_ref(x509_cert *c);
 void x509_cert_free(x509_cert *c);
 
 const uint8_t *x509_cert_der(const x509_cert *c, size_t *len);

@@ -10,6 +10,7 @@
 #ifndef MTLS_X509_INT_H
 #define MTLS_X509_INT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -109,6 +110,7 @@ enum {
 enum { X509_EKU_SERVER = 1u << 0, X509_EKU_CLIENT = 1u << 1, X509_EKU_ANY = 1u << 2 };
 
 struct x509_cert {
+    atomic_int refs; /* x509_cert_up_ref / x509_cert_free */
     uint8_t *der;
     size_t der_len;
 
