@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# apidoc.test.sh -- the reference docs keep up with the header: every function declared MTLS_API
+# in include/mtls.h appears in docs/API.md, and every mtls_* name docs/man/mtls.3 lists in its
+# NAME section exists in the header (and has a `man 3 NAME` link page).
+set -euo pipefail
+. "$(dirname "$0")/common.sh"
+
+HDR=$MTLS_SRC_DIR/include/mtls.h
+API=$MTLS_SRC_DIR/docs/API.md
+MAN=$MTLS_SRC_DIR/docs/man
+perl -0777 -pe 's{/\*.*?\*/}{}gs; s{//[^\n]*}{}g; s{^\s*#[^\n]*}{}mg' "$HDR" | tr '\n' ' ' |
+    grep -o 'MTLS_API[^;(]*(' |
+    sed -E 's/.*[^A-Za-z0-9_]([A-Za-z_][A-Za-z0-9_]*)[[:space:]]*\($/\1/' | sort -u >"$WORK/declared"
+
+undocumented=$(while read -r fn; do grep -q "\\b$fn\\b" "$API" || echo "$fn"; done <"$WORK/declared")
+if [ -z "$undocumented" ]; then
+    pass "all $(wc -l <"$WORK/declared") MTLS_API functions are in docs/API.md"
+else
+    fail "MTLS_API functions missing from docs/API.md:"
+    echo "$undocumented" | sed 's/^/    /'
+fi
+
+sed -n '/^\.SH NAME/,/^\.SH SYNOPSIS/p' "$MAN/mtls.3" | grep -o 'mtls_[a-z0-9_]*' | sort -u >"$WORK/man"
+unknown=$(comm -23 "$WORK/man" "$WORK/declared")
+if [ -z "$unknown" ]; then
+    pass "every function named in mtls.3 exists in mtls.h"
+else
+    fail "mtls.3 names functions mtls.h does not declare:"
+    echo "$unknown" | sed 's/^/    /'
+fi
+nolink=$(while read -r fn; do [ -f "$MAN/$fn.3" ] || echo "$fn"; done <"$WORK/man")
+if [ -z "$nolink" ]; then
+    pass "every function named in mtls.3 has a link page"
+else
+    fail "no docs/man/NAME.3 link page for:"
+    echo "$nolink" | sed 's/^/    /'
+fi
+if command -v groff >/dev/null 2>&1; then
+    check man-page-renders groff -man -Tutf8 -ww -z "$MAN/mtls.3"
+fi
+
+summary
