@@ -69,6 +69,26 @@ while read -r t; do
     pass=$((pass + 1))
   fi
 done <"$fz/targets.txt"
+# Crash reproducers of bugs not fixed yet live in fuzz/regressions/<target>/ (outside the corpus,
+# so that fuzzing is not stopped by them at startup).  Each is replayed: one still listed as open
+# in fuzz/FINDINGS.md is an expected failure (MTLS_STRICT=1 fails on it); a fixed one says so and
+# belongs in fuzz/corpus/<target>/ from then on.
+xfail=0
+for f in fuzz/regressions/*/*; do
+  [ -f "$f" ] || continue
+  t=$(basename "$(dirname "$f")") name=$(basename "$f")
+  [ -z "$only" ] || [ "$only" = "$t" ] || continue
+  if nice -n 19 "$fz/fuzz_$t" -runs=1 "$f" >"$dir/logs/regression-$name.log" 2>&1; then
+    echo "regression $t/$name: passes now (fixed): move it to fuzz/corpus/$t/ and close it in fuzz/FINDINGS.md"
+  elif [ -z "${MTLS_STRICT:-}" ] && grep -q "OPEN.*$name" fuzz/FINDINGS.md; then
+    echo "regression $t/$name: still crashes (known, open in fuzz/FINDINGS.md)"
+    xfail=$((xfail + 1))
+  else
+    echo "FAIL regression $t/$name: see $dir/logs/regression-$name.log" >&2
+    fail=$((fail + 1))
+  fi
+done
+[ "$xfail" = 0 ] || echo "fuzz: $xfail known open finding(s), see fuzz/FINDINGS.md"
 echo "fuzz $mode: total CPU ${total_cpu}s ($(awk -v s="$total_cpu" 'BEGIN{printf "%.3f", s/3600}') h)"
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

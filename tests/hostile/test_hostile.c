@@ -391,6 +391,27 @@ static void floods(void)
     }
 }
 
+/* Finding F4 (fuzz/FINDINGS.md): is the warning-alert bound "in a row" or per connection?
+ * Informative: prints what happens to a 9th warning that follows a data record. */
+static void warning_count_resets(void)
+{
+    static const uint8_t warn[] = {1, TLS_ALERT_USER_CANCELED};
+    mtls_conn *c = mtls_client_new(ccfg_ec, "localhost"), *s = mtls_server_new(scfg_ec);
+    CHECK_ERR(tp_handshake(c, s), MTLS_OK);
+    for (int i = 0; i < MTLS_MAX_WARNING_ALERTS; i++)
+        CHECK_ERR(seal_from(c, s, TLS_CT_ALERT, warn, 2), MTLS_OK);
+    CHECK_ERR(seal_from(c, s, TLS_CT_APPLICATION_DATA, "x", 1), MTLS_OK);
+    char b[4];
+    size_t got;
+    CHECK_ERR(mtls_read(s, b, sizeof(b), &got), MTLS_OK);
+    mtls_err err = seal_from(c, s, TLS_CT_ALERT, warn, 2);
+    printf("4. a warning alert after %d warnings and a data record: %s (F4: the count %s)\n",
+           MTLS_MAX_WARNING_ALERTS, err ? mtls_err_name(err) : "tolerated",
+           err ? "is per connection, not in a row" : "resets");
+    mtls_conn_free(c);
+    mtls_conn_free(s);
+}
+
 /* ---- 5. application data before Finished -------------------------------------------------- */
 
 static void data_before_finished(void)
@@ -746,6 +767,7 @@ int main(void)
     stalled();
     huge_claims();
     floods();
+    warning_count_resets();
     data_before_finished();
     renegotiation();
     big_hellos();
