@@ -197,7 +197,8 @@ MTLS_API void mtls_config_free(mtls_config *cfg);
 
 /* Our certificate chain (PEM: leaf first, then intermediates) and its private key (PEM: PKCS#8,
  * PKCS#1 or SEC1).  MTLS_ERR_KEY_MISMATCH when the key does not belong to the leaf.  RSA keys must
- * be 2048-4096 bits; EC keys P-256 or P-384. */
+ * be 2048-4096 bits; EC keys P-256 or P-384.  The _mem form parses and copies the bytes; the
+ * caller keeps its buffers.  mtls_config_error_detail() says which file and what is wrong. */
 MTLS_API mtls_err mtls_config_set_cert_chain_file(mtls_config *cfg, const char *chain_path,
                                                   const char *key_path);
 MTLS_API mtls_err mtls_config_set_cert_chain_mem(mtls_config *cfg, const void *chain_pem,
@@ -272,22 +273,30 @@ MTLS_API mtls_err mtls_config_set_time(mtls_config *cfg, mtls_time_fn *fn, void 
  * ------------------------------------------------------------------------------------------- */
 
 /* A client connection.  `server_name` (may be NULL) is sent as SNI and is the name the server's
- * certificate must match; an IP literal is matched against iPAddress SANs and not sent as SNI. */
+ * certificate must match; an IP literal is matched against iPAddress SANs and not sent as SNI.
+ * Freezes `cfg` and takes a reference to it.  NULL when out of memory, when `cfg` is NULL, or when
+ * no CA is set and the system trust store cannot be loaded. */
 MTLS_API mtls_conn *mtls_client_new(mtls_config *cfg, const char *server_name);
-/* A server connection. */
+/* A server connection.  Freezes `cfg` and takes a reference.  NULL when out of memory or when
+ * `cfg` has no certificate chain and key. */
 MTLS_API mtls_conn *mtls_server_new(mtls_config *cfg);
 /* Frees the connection and wipes its secrets.  Does not send anything. */
 MTLS_API void mtls_conn_free(mtls_conn *conn);
-/* Client: check the certificate against this name instead of the SNI name. */
+/* Client: check the certificate against this name instead of the SNI name.  MTLS_ERR_INVALID_ARG
+ * on a server; MTLS_ERR_BAD_STATE once the handshake has started. */
 MTLS_API mtls_err mtls_conn_set_verify_name(mtls_conn *conn, const char *name);
 /* An application pointer, free for the caller's use. */
 MTLS_API void mtls_conn_set_userdata(mtls_conn *conn, void *p);
 MTLS_API void *mtls_conn_userdata(const mtls_conn *conn);
 
 /* Where to write bytes received from the peer; *out_len receives the room (0 when the connection
- * cannot take more input until the application reads).  Then announce them with mtls_recv_ack. */
+ * cannot take more input until the application reads).  Then announce them with mtls_recv_ack.
+ * The pointer is valid until the next call on the connection. */
 MTLS_API uint8_t *mtls_recv_buf(mtls_conn *conn, size_t *out_len);
-/* Process n bytes written into the receive buffer.  n == 0 means the transport reached EOF. */
+/* Process n bytes written into the receive buffer: records are opened and, during the handshake,
+ * the handshake advances, so this may return a fatal error like mtls_handshake.  n larger than the
+ * room: MTLS_ERR_INVALID_ARG.  n == 0 means the transport reached EOF: MTLS_ERR_CLOSED after the
+ * peer's close_notify, else MTLS_ERR_EOF. */
 MTLS_API mtls_err mtls_recv_ack(mtls_conn *conn, size_t n);
 /* Bytes waiting to go to the peer (NULL and 0 when none). */
 MTLS_API const uint8_t *mtls_send_buf(mtls_conn *conn, size_t *out_len);
@@ -332,7 +341,7 @@ MTLS_API int mtls_conn_alert_received(const mtls_conn *conn);
 MTLS_API int mtls_conn_is_server(const mtls_conn *conn);
 MTLS_API uint16_t mtls_conn_version(const mtls_conn *conn);
 MTLS_API uint16_t mtls_conn_cipher_suite(const mtls_conn *conn);
-MTLS_API uint16_t mtls_conn_group(const mtls_conn *conn);      /* 0 for static RSA */
+MTLS_API uint16_t mtls_conn_group(const mtls_conn *conn);      /* 0: static RSA, or resumed */
 MTLS_API uint16_t mtls_conn_sigalg(const mtls_conn *conn);     /* server's ServerKeyExchange signature */
 MTLS_API uint16_t mtls_conn_peer_sigalg(const mtls_conn *conn);/* client's CertificateVerify (server side) */
 MTLS_API uint16_t mtls_conn_client_sigalg(const mtls_conn *conn);/* CertificateVerify, either side; 0: none */
@@ -355,6 +364,8 @@ MTLS_API const char *mtls_conn_peer_subject(const mtls_conn *conn);
 MTLS_API const char *mtls_conn_peer_issuer(const mtls_conn *conn);
 MTLS_API size_t mtls_conn_peer_san_count(const mtls_conn *conn);
 MTLS_API const char *mtls_conn_peer_san(const mtls_conn *conn, size_t i);
+/* MTLS_ERR_BAD_STATE when the peer presented no certificate.  The string getters return NULL
+ * then. */
 MTLS_API mtls_err mtls_conn_peer_fingerprint(const mtls_conn *conn, uint8_t out[32]);
 
 /* ---------------------------------------------------------------------------------------------
@@ -383,13 +394,17 @@ typedef struct mtls_session mtls_session;
 /* The connection's session after a complete handshake (a new reference), or NULL. */
 MTLS_API mtls_session *mtls_conn_get_session(const mtls_conn *conn);
 /* Client: offer `sess` in the next handshake (call before the first mtls_handshake).  The
- * connection keeps its own reference. */
+ * connection keeps its own reference.  MTLS_ERR_BAD_STATE after the first mtls_handshake;
+ * MTLS_ERR_INVALID_ARG on a server. */
 MTLS_API mtls_err mtls_conn_set_session(mtls_conn *conn, mtls_session *sess);
+/* Drops one reference to a session (from mtls_conn_get_session or mtls_session_from_bytes). */
 MTLS_API void mtls_session_free(mtls_session *sess);
 /* Serialize (contains the master secret: store it like a private key).  With out == NULL,
- * *out_len receives the size needed. */
+ * *out_len receives the size needed; MTLS_ERR_INVALID_ARG when cap is smaller than that. */
 MTLS_API mtls_err mtls_session_to_bytes(const mtls_session *sess, uint8_t *out, size_t cap,
                                         size_t *out_len);
+/* A new session parsed from mtls_session_to_bytes output (the caller frees it), or NULL when the
+ * bytes are malformed. */
 MTLS_API mtls_session *mtls_session_from_bytes(const uint8_t *in, size_t len);
 /* Seconds since the epoch when the session was made, and its lifetime in seconds. */
 MTLS_API int64_t mtls_session_time(const mtls_session *sess);
