@@ -2,6 +2,10 @@
  * client.c -- `mtls client HOST:PORT`: a TLS 1.2 client that copies stdin to the connection and
  * the connection to stdout, like `openssl s_client -quiet` but with one-line, actionable errors.
  *
+ * With --reconnect N it then connects N more times, each offering the session of the connection
+ * before (like `openssl s_client -reconnect`), and reports which resumed; --sess-out / --sess-in
+ * save a session to a file and offer it in a later run.
+ *
  * It owns the client's options and its copy loop.  One poll() waits on stdin and the socket (a
  * non-blocking fd driven by the mtls_fd_* helpers).  Stdin is read only when the previous chunk
  * is fully accepted by the connection, which gives backpressure for free.  At EOF on stdin the
@@ -12,11 +16,13 @@
 #include "tool.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char usage[] =
@@ -40,12 +46,24 @@ static const char usage[] =
     "  --keylog FILE      append TLS secrets for Wireshark (also: $SSLKEYLOGFILE)\n"
     "  --timeout SEC      bound on connect, handshake and closing (default 10)\n"
     "  --require-ems      refuse servers without extended master secret (RFC 7627)\n"
+    "\n"
+    "session resumption:\n"
+    "  --reconnect N      after the session, connect N more times, each offering the\n"
+    "                     session of the connection before; they only handshake and\n"
+    "                     close (no data).  One line per connection ('connection 2:\n"
+    "                     resumed (session ticket)' or '... full handshake'), then\n"
+    "                     'resumed K of N reconnections'\n"
+    "  --sess-out FILE    save the last connection's session to FILE (mode 0600: it\n"
+    "                     holds the master secret)\n"
+    "  --sess-in FILE     offer the session saved in FILE on the first connection\n"
+    "  --no-tickets       offer no session tickets: resume by session id only\n"
     "  -q, --quiet        no 'connected' line; errors only\n"
     "  -h, --help         this help\n"
     "\n"
     "examples:\n"
     "  printf 'GET / HTTP/1.0\\r\\n\\r\\n' | mtls client example.org:443\n"
-    "  mtls client localhost:4433 --ca ca.pem --cert me.pem --key me.key --trace\n";
+    "  mtls client localhost:4433 --ca ca.pem --cert me.pem --key me.key --trace\n"
+    "  mtls client localhost:4433 --ca ca.pem --reconnect 5 < /dev/null\n";
 
 enum {
     OPT_SERVERNAME = 256,
@@ -59,7 +77,11 @@ enum {
     OPT_TRACE,
     OPT_KEYLOG,
     OPT_TIMEOUT,
-    OPT_REQUIRE_EMS
+    OPT_REQUIRE_EMS,
+    OPT_RECONNECT,
+    OPT_SESS_OUT,
+    OPT_SESS_IN,
+    OPT_NO_TICKETS
 };
 
 static const struct option long_opts[] = {
@@ -76,6 +98,10 @@ static const struct option long_opts[] = {
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"quiet", no_argument, NULL, 'q'},
     {"require-ems", no_argument, NULL, OPT_REQUIRE_EMS},
+    {"reconnect", required_argument, NULL, OPT_RECONNECT},
+    {"sess-out", required_argument, NULL, OPT_SESS_OUT},
+    {"sess-in", required_argument, NULL, OPT_SESS_IN},
+    {"no-tickets", no_argument, NULL, OPT_NO_TICKETS},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -85,6 +111,9 @@ struct client {
     struct common_opts c;
     const char *servername;
     int insecure;
+    int reconnect;                  /* --reconnect N */
+    const char *sess_out, *sess_in; /* --sess-out / --sess-in FILE */
+    int no_tickets;
     char host[256], port[16], peer[300];
     mtls_conn *conn;
     int fd;
@@ -216,6 +245,180 @@ static int pump(struct client *cl)
     }
 }
 
+/* Overwrite secrets (a session's bytes hold its master secret). */
+static void wipe(void *p, size_t n)
+{
+    volatile uint8_t *v = p;
+    while (n-- > 0) {
+        *v++ = 0;
+    }
+}
+
+/* --sess-in: a session saved by --sess-out (mtls's own format, not OpenSSL's PEM).  NULL, with a
+ * message, when it cannot be used. */
+static mtls_session *load_session(const char *path)
+{
+    static uint8_t buf[65536];
+    size_t len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0) {
+        say("cannot read --sess-in file '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    for (;;) {
+        ssize_t r = read(fd, buf + len, sizeof(buf) - len);
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r < 0) {
+            say("cannot read --sess-in file '%s': %s", path, strerror(errno));
+            close(fd);
+            return NULL;
+        }
+        if (r == 0 || (len += (size_t)r) == sizeof(buf)) {
+            break;
+        }
+    }
+    close(fd);
+    mtls_session *s = len < sizeof(buf) ? mtls_session_from_bytes(buf, len) : NULL;
+    wipe(buf, len);
+    if (s == NULL) {
+        say("--sess-in file '%s' holds no mtls session; make one with 'mtls client ... "
+            "--sess-out FILE' (OpenSSL's -sess_out files are another format)",
+            path);
+    }
+    return s;
+}
+
+/* --sess-out: write the session's bytes, readable by the owner only (they hold the master
+ * secret). */
+static int save_session(const char *path, const mtls_session *sess)
+{
+    static uint8_t buf[65536];
+    size_t len = 0;
+
+    if (sess == NULL) {
+        say("--sess-out: the server gave no session to save (neither a session id nor a ticket)");
+        return -1;
+    }
+    if (mtls_session_to_bytes(sess, buf, sizeof(buf), &len) != MTLS_OK) {
+        say("--sess-out: cannot serialize the session");
+        return -1;
+    }
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    int ok = fd >= 0 && fchmod(fd, 0600) == 0 && write_all(fd, buf, len) == 0;
+    int saved = errno;
+    wipe(buf, len);
+    if (fd >= 0 && close(fd) != 0 && ok) {
+        ok = 0;
+        saved = errno;
+    }
+    if (!ok) {
+        say("cannot write --sess-out file '%s': %s", path, strerror(saved));
+        return -1;
+    }
+    return 0;
+}
+
+/* A reconnection: no data of ours; send close_notify and wait (bounded) for the server's.
+ * Anything the server sends meanwhile is discarded. */
+static int close_quietly(struct client *cl)
+{
+    static uint8_t sink[16384];
+    int64_t deadline = now_ms() + (int64_t)cl->c.timeout_s * 1000;
+    mtls_err err = close_until(cl->conn, cl->fd, deadline);
+
+    if (err != MTLS_OK) {
+        return err == MTLS_ERR_IO && (errno == EPIPE || errno == ECONNRESET)
+                   ? EXIT_OK /* the server already hung up: nothing of ours was lost */
+                   : fail_conn(cl, err, "closing");
+    }
+    for (;;) {
+        size_t n = 0;
+        err = mtls_fd_read(cl->conn, cl->fd, sink, sizeof(sink), &n);
+        if (err == MTLS_OK) {
+            continue;
+        }
+        if (err == MTLS_ERR_CLOSED || err == MTLS_ERR_EOF) {
+            return EXIT_OK; /* RFC 5246 7.2.1: after our close_notify, an end is an end */
+        }
+        if (!mtls_err_is_blocked(err)) {
+            return err == MTLS_ERR_IO && errno == ECONNRESET ? EXIT_OK
+                                                             : fail_conn(cl, err, "closing");
+        }
+        int r = wait_fd(cl->fd, err, deadline);
+        if (r == 0) {
+            say("the server at %s did not answer our close_notify within %d s; closing", cl->peer,
+                cl->c.timeout_s);
+            return EXIT_OK;
+        }
+        if (r < 0) {
+            return fail_conn(cl, MTLS_ERR_IO, "closing");
+        }
+    }
+}
+
+/* One line on how connection `n` (1-based) went with respect to resumption. */
+static void report_resumption(const struct client *cl, int n, int offered_sess)
+{
+    const char *kind =
+        cl->tag.resume_offer == RESUME_OFFER_TICKET ? "session ticket" : "session id";
+
+    if (mtls_conn_resumed(cl->conn)) {
+        say("connection %d: resumed (%s)", n, kind);
+    } else if (!offered_sess) {
+        say("connection %d: full handshake", n);
+    } else if (cl->tag.resume_offer == RESUME_OFFER_NONE) {
+        say("connection %d: full handshake (%s)", n,
+            cl->tag.resume_note[0] ? cl->tag.resume_note : "the saved session was not offered");
+    } else {
+        say("connection %d: full handshake (the server did not accept our %s)", n, kind);
+    }
+}
+
+/* Connection number `i` (0: the first, which copies stdin; later ones only handshake and close),
+ * offering *sess when set; *sess becomes this connection's session.  Leaves cl->conn and cl->fd
+ * for the caller to free.  Returns the exit status. */
+static int one_connection(struct client *cl, struct tool_cfg *tc, int i, mtls_session **sess,
+                          int report)
+{
+    const char *name = cl->servername != NULL ? cl->servername : cl->host;
+
+    memset(&cl->tag, 0, sizeof(cl->tag));
+    cl->fd = tcp_connect(cl->host, cl->port, cl->c.timeout_s);
+    if (cl->fd < 0) {
+        return EXIT_FAIL;
+    }
+    cl->conn = mtls_client_new(tc->cfg, name);
+    if (cl->conn == NULL) {
+        say("cannot create a connection (out of memory, or the server name '%s' is invalid)", name);
+        return EXIT_FAIL;
+    }
+    mtls_conn_set_userdata(cl->conn, &cl->tag);
+    if (*sess != NULL && mtls_conn_set_session(cl->conn, *sess) != MTLS_OK) {
+        say("cannot offer the saved session; connecting with a full handshake");
+    }
+    mtls_err err = handshake_until(cl->conn, cl->fd, now_ms() + (int64_t)cl->c.timeout_s * 1000);
+    if (err != MTLS_OK) {
+        return fail_conn(cl, err, "handshake");
+    }
+    if (i == 0) {
+        report_connected(cl);
+    }
+    if (report && !cl->c.quiet) {
+        report_resumption(cl, i + 1, *sess != NULL);
+    }
+    /* Offer the newest session next time (a resumed one may come with a fresh ticket); keep the
+     * old one when the server gave none. */
+    mtls_session *now = mtls_conn_get_session(cl->conn);
+    if (now != NULL) {
+        mtls_session_free(*sess);
+        *sess = now;
+    }
+    return i == 0 ? pump(cl) : close_quietly(cl);
+}
+
 int cmd_client(int argc, char **argv)
 {
     struct client cl;
@@ -269,6 +472,22 @@ int cmd_client(int argc, char **argv)
         case OPT_REQUIRE_EMS:
             cl.c.require_ems = 1;
             break;
+        case OPT_RECONNECT:
+            if (parse_uint(optarg, &cl.reconnect) != 0 || cl.reconnect > 10000) {
+                say("--reconnect wants a number of reconnections from 0 to 10000, not '%s'",
+                    optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case OPT_SESS_OUT:
+            cl.sess_out = optarg;
+            break;
+        case OPT_SESS_IN:
+            cl.sess_in = optarg;
+            break;
+        case OPT_NO_TICKETS:
+            cl.no_tickets = 1;
+            break;
         case 'q':
             cl.c.quiet = 1;
             break;
@@ -302,31 +521,35 @@ int cmd_client(int argc, char **argv)
     if (cl.insecure) {
         (void)mtls_config_set_insecure_skip_verify(tc.cfg, 1);
     }
-    int status = EXIT_FAIL;
-    cl.fd = tcp_connect(cl.host, cl.port, cl.c.timeout_s);
-    if (cl.fd < 0) {
-        goto out;
+    if (cl.no_tickets) {
+        (void)mtls_config_set_tickets(tc.cfg, 0);
     }
-    cl.conn = mtls_client_new(tc.cfg, cl.servername != NULL ? cl.servername : cl.host);
-    if (cl.conn == NULL) {
-        say("cannot create a connection (out of memory, or the server name '%s' is invalid)",
-            cl.servername != NULL ? cl.servername : cl.host);
-        goto out;
+    mtls_session *sess = NULL;
+    if (cl.sess_in != NULL && (sess = load_session(cl.sess_in)) == NULL) {
+        tool_config_free(&tc);
+        return EXIT_USAGE;
     }
-    mtls_conn_set_userdata(cl.conn, &cl.tag);
-    mtls_err err = handshake_until(cl.conn, cl.fd, now_ms() + (int64_t)cl.c.timeout_s * 1000);
-    if (err != MTLS_OK) {
-        status = fail_conn(&cl, err, "handshake");
-        goto out;
+    int status = EXIT_OK, resumed = 0;
+    int report = cl.reconnect > 0 || cl.sess_in != NULL;
+    for (int i = 0; i <= cl.reconnect && status == EXIT_OK; i++) {
+        status = one_connection(&cl, &tc, i, &sess, report);
+        if (status == EXIT_OK && i > 0 && mtls_conn_resumed(cl.conn)) {
+            resumed++;
+        }
+        mtls_conn_free(cl.conn);
+        cl.conn = NULL;
+        if (cl.fd >= 0) {
+            close(cl.fd);
+            cl.fd = -1;
+        }
     }
-    report_connected(&cl);
-    status = pump(&cl);
-
-out:
-    mtls_conn_free(cl.conn);
-    if (cl.fd >= 0) {
-        close(cl.fd);
+    if (cl.reconnect > 0 && status == EXIT_OK) {
+        say("resumed %d of %d reconnections", resumed, cl.reconnect);
     }
+    if (cl.sess_out != NULL && status == EXIT_OK && save_session(cl.sess_out, sess) != 0) {
+        status = EXIT_FAIL;
+    }
+    mtls_session_free(sess);
     tool_config_free(&tc);
     return status;
 }

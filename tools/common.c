@@ -81,6 +81,15 @@ static void on_trace(void *arg, const mtls_conn *conn, char dir, const char *wha
     if (t != NULL && dir == '<' && strcmp(what, "CertificateRequest") == 0) {
         t->saw_cert_request = 1;
     }
+    /* Likewise whether the ClientHello offered a saved session by id or by ticket, and why the
+     * library did (not) resume: the --reconnect report names them. */
+    if (t != NULL && dir == '>' && strcmp(what, "ClientHello") == 0 && detail != NULL &&
+        strncmp(detail, "offers to resume", 16) == 0) {
+        t->resume_offer = strstr(detail, "ticket") != NULL ? RESUME_OFFER_TICKET : RESUME_OFFER_ID;
+    }
+    if (t != NULL && strcmp(what, "Resumption") == 0 && detail != NULL) {
+        snprintf(t->resume_note, sizeof(t->resume_note), "%s", detail);
+    }
     if (!tc->trace) {
         return;
     }
@@ -554,6 +563,15 @@ const char *version_name(uint16_t v)
 
 void conn_summary(char *out, size_t cap, const mtls_conn *conn)
 {
+    if (mtls_conn_resumed(conn)) {
+        /* An abbreviated handshake has no key exchange and no signature of its own. */
+        const char *suite = mtls_suite_name(mtls_conn_cipher_suite(conn));
+        const char *alpn = mtls_conn_alpn(conn);
+        snprintf(out, cap, "%s, %s, resumed session (abbreviated handshake)%s%s",
+                 version_name(mtls_conn_version(conn)), suite != NULL ? suite : "?",
+                 alpn != NULL ? ", ALPN " : "", alpn != NULL ? alpn : "");
+        return;
+    }
     const char *suite = mtls_suite_name(mtls_conn_cipher_suite(conn));
     uint16_t group = mtls_conn_group(conn);
     const char *gname = group != 0 ? mtls_group_name(group) : NULL;

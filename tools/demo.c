@@ -7,6 +7,8 @@
  * the handshake, send a message and check the echo; close cleanly both ways; print a summary and
  * remove the directory.  The forked server reports what it saw (client subject, the client's
  * CertificateVerify algorithm, bytes) through a pipe, so the summary shows both sides' view.
+ * Last, the client reconnects offering the session it got, to show a resumed (abbreviated)
+ * handshake; both sides' view of that one is in the summary too.
  */
 #include "tool.h"
 
@@ -27,7 +29,8 @@ static const char usage[] =
     "Show mutual TLS 1.2 end to end on this machine: make a throwaway CA, server and client\n"
     "certificates (with the openssl command) in a temporary directory, start a server that\n"
     "requires client certificates on 127.0.0.1, run a client through the handshake with the\n"
-    "trace on, echo a message, close cleanly and print a summary.\n"
+    "trace on, echo a message, close cleanly, reconnect resuming the session (abbreviated\n"
+    "handshake) and print a summary.\n"
     "\n"
     "  --keep       keep the temporary directory (certificates, keys) and print its path\n"
     "  --no-trace   do not print the handshake trace\n"
@@ -197,7 +200,7 @@ static int run_server(const struct demo *d, int lfd, int report)
     o.c.timeout_s = 10;
     o.c.quiet = 1;
     o.verify = MTLS_VERIFY_REQUIRE;
-    o.once = 1;
+    o.once = 2; /* the session, then its resumption */
     o.max_conns = 1;
     o.label = "server";
     o.report_fd = report;
@@ -212,7 +215,7 @@ static int run_server(const struct demo *d, int lfd, int report)
 
 /* The client side: handshake, echo, clean close.  Fills `summary` lines; returns exit status. */
 static int run_client(const struct demo *d, const char *port, char *summary, size_t cap,
-                      size_t *echoed)
+                      size_t *echoed, mtls_session **sess)
 {
     struct common_opts co;
     struct tool_cfg tc;
@@ -314,6 +317,85 @@ static int run_client(const struct demo *d, const char *port, char *summary, siz
              mtls_conn_ems(conn) ? ", extended master secret" : "", suite != NULL ? suite : "?",
              gname != NULL ? gname : "static RSA", sig != NULL ? sig : "none",
              subject != NULL ? subject : "?");
+    *sess = mtls_conn_get_session(conn);
+    status = EXIT_OK;
+    goto out;
+
+fail:
+    explain_failure(line, sizeof(line), conn, err, errno, stage, "the demo server", &co, 0);
+    say("%s", line);
+out:
+    mtls_conn_free(conn);
+    if (fd >= 0) {
+        close(fd);
+    }
+    tool_config_free(&tc);
+    return status;
+}
+
+/* The reconnection: offer `sess`, handshake, close both ways.  Sets *resumed_by to "session
+ * ticket", "session id" or NULL (a full handshake); returns the exit status. */
+static int run_resume(const struct demo *d, const char *port, mtls_session *sess,
+                      const char **resumed_by)
+{
+    struct common_opts co;
+    struct tool_cfg tc;
+    struct peer_tag tag;
+    char cert[320], key[320], ca[320], line[1024];
+    uint8_t sink[256];
+    int status = EXIT_FAIL;
+    mtls_conn *conn = NULL;
+    mtls_err err = MTLS_OK;
+    const char *stage = "handshake";
+
+    memset(&co, 0, sizeof(co));
+    memset(&tag, 0, sizeof(tag));
+    snprintf(tag.label, sizeof(tag.label), "client");
+    path(cert, sizeof(cert), d, "client.pem");
+    path(key, sizeof(key), d, "client.key");
+    path(ca, sizeof(ca), d, "ca.pem");
+    co.cert = cert;
+    co.key = key;
+    co.ca = ca;
+    co.trace = d->trace;
+    co.timeout_s = 10;
+    *resumed_by = NULL;
+    if (tool_config_new(&tc, &co, "client") != 0) {
+        return EXIT_FAIL;
+    }
+    int64_t deadline = now_ms() + 10000;
+    int fd = tcp_connect("127.0.0.1", port, 10);
+    if (fd < 0) {
+        goto out;
+    }
+    conn = mtls_client_new(tc.cfg, "localhost");
+    if (conn == NULL) {
+        say("cannot create a client connection (out of memory)");
+        goto out;
+    }
+    mtls_conn_set_userdata(conn, &tag);
+    if (sess != NULL) {
+        (void)mtls_conn_set_session(conn, sess);
+    }
+    err = handshake_until(conn, fd, deadline);
+    if (err != MTLS_OK) {
+        goto fail;
+    }
+    if (mtls_conn_resumed(conn)) {
+        *resumed_by = tag.resume_offer == RESUME_OFFER_TICKET ? "session ticket" : "session id";
+    }
+    stage = "closing";
+    err = close_until(conn, fd, deadline);
+    while (err == MTLS_OK || mtls_err_is_blocked(err)) {
+        size_t n = 0;
+        err = mtls_fd_read(conn, fd, sink, sizeof(sink), &n);
+        if (mtls_err_is_blocked(err) && wait_fd(fd, err, deadline) <= 0) {
+            err = MTLS_ERR_TIMEOUT;
+        }
+    }
+    if (err != MTLS_ERR_CLOSED) {
+        goto fail;
+    }
     status = EXIT_OK;
     goto out;
 
@@ -397,7 +479,7 @@ int cmd_demo(int argc, char **argv)
 
     int status = EXIT_FAIL;
     printf("mtls demo: mutual TLS 1.2 on this machine\n\n");
-    printf("[1/4] making a throwaway CA, a server certificate (localhost, 127.0.0.1) and a\n"
+    printf("[1/5] making a throwaway CA, a server certificate (localhost, 127.0.0.1) and a\n"
            "      client certificate (clientAuth), all ECDSA P-256, in %s\n",
            d.dir);
     fflush(stdout);
@@ -411,7 +493,7 @@ int cmd_demo(int argc, char **argv)
     char where[80];
     sock_name(lfd, 0, where, sizeof(where));
     const char *port = strrchr(where, ':') + 1;
-    printf("[2/4] starting a server on %s that requires a client certificate\n", where);
+    printf("[2/5] starting a server on %s that requires a client certificate\n", where);
     int rep[2];
     if (pipe(rep) != 0) {
         say("pipe: %s", strerror(errno));
@@ -434,13 +516,23 @@ int cmd_demo(int argc, char **argv)
     }
     close(lfd);
     close(rep[1]);
-    printf("[3/4] client handshake%s\n", d.trace ? " (> sent, < received, * checked or decided;"
+    printf("[3/5] client handshake%s\n", d.trace ? " (> sent, < received, * checked or decided;"
                                                    " both sides, in the seed's 15 steps)"
                                                  : "");
     fflush(stdout);
     char summary[2048] = "";
     size_t echoed = 0;
-    int cst = run_client(&d, port, summary, sizeof(summary), &echoed);
+    mtls_session *sess = NULL;
+    const char *resumed_by = NULL;
+    int cst = run_client(&d, port, summary, sizeof(summary), &echoed, &sess);
+    if (cst == EXIT_OK) {
+        printf("[4/5] echoed %zu bytes and closed with close_notify both ways\n", echoed);
+        printf("[5/5] reconnecting with the session just made%s\n",
+               d.trace ? " (abbreviated handshake: no certificates, no key exchange)" : "");
+        fflush(stdout);
+        cst = run_resume(&d, port, sess, &resumed_by);
+    }
+    mtls_session_free(sess);
     int sst = wait_child(pid, 10000);
     char report[1024] = "";
     ssize_t rn = read(rep[0], report, sizeof(report) - 1);
@@ -448,6 +540,14 @@ int cmd_demo(int argc, char **argv)
     report[rn > 0 ? rn : 0] = '\0';
     if (cst != EXIT_OK) {
         goto out;
+    }
+    /* report: one line per connection: subject \t client sigalg \t bytes \t clean \t resumed */
+    char *second = strchr(report, '\n');
+    int server_resumed = 0;
+    if (second != NULL) {
+        *second++ = '\0';
+        char *f = strrchr(second, '\t');
+        server_resumed = f != NULL && f[1] == '1';
     }
     if (sst != EXIT_OK) {
         say("the demo server did not finish cleanly (status %d)", sst);
@@ -462,13 +562,16 @@ int cmd_demo(int argc, char **argv)
             *end = '\0';
         }
     }
-    printf("[4/4] echoed %zu bytes and closed with close_notify both ways\n\n", echoed);
-    printf("summary\n%s"
+    printf("\nsummary\n%s"
            "  client signed     %s (CertificateVerify)\n"
            "  client identity   %s, verified by the server (client certificate required)\n"
-           "  echo              %zu bytes sent, the same %zu bytes back\n",
+           "  echo              %zu bytes sent, the same %zu bytes back\n"
+           "  resumed           %s%s%s%s\n",
            summary, csig != NULL && csig[0] ? csig : "?", subject[0] ? subject : "(none reported)",
-           echoed, echoed);
+           echoed, echoed, resumed_by != NULL ? "yes (" : "no (full handshake)",
+           resumed_by != NULL ? (strcmp(resumed_by, "session ticket") == 0 ? "ticket" : "id") : "",
+           resumed_by != NULL ? ")" : "",
+           resumed_by == NULL || server_resumed ? "" : " -- but the server did not see it");
     printf("\ntry it yourself: mtls server --help, mtls client --help%s\n",
            d.keep ? "" : " (mtls demo --keep keeps the certificates)");
     status = EXIT_OK;

@@ -46,6 +46,10 @@ static const char usage[] =
     "  --trace              print every handshake step on stderr\n"
     "  --keylog FILE        append TLS secrets for Wireshark (also: $SSLKEYLOGFILE)\n"
     "  --require-ems        refuse clients without extended master secret (RFC 7627)\n"
+    "  --no-tickets         do not issue or accept session tickets (RFC 5077)\n"
+    "  --no-cache           no session cache: do not resume by session id\n"
+    "                       (by default both are on; a resumed connection is logged\n"
+    "                       as 'resumed session')\n"
     "  -q, --quiet          no per-connection lines; errors only\n"
     "  -h, --help           this help\n"
     "\n"
@@ -70,7 +74,9 @@ enum {
     OPT_TIMEOUT,
     OPT_TRACE,
     OPT_KEYLOG,
-    OPT_REQUIRE_EMS
+    OPT_REQUIRE_EMS,
+    OPT_NO_TICKETS,
+    OPT_NO_CACHE
 };
 
 static const struct option long_opts[] = {
@@ -91,6 +97,8 @@ static const struct option long_opts[] = {
     {"keylog", required_argument, NULL, OPT_KEYLOG},
     {"quiet", no_argument, NULL, 'q'},
     {"require-ems", no_argument, NULL, OPT_REQUIRE_EMS},
+    {"no-tickets", no_argument, NULL, OPT_NO_TICKETS},
+    {"no-cache", no_argument, NULL, OPT_NO_CACHE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -176,13 +184,14 @@ static void http_respond(struct server *sv, struct sconn *c, const char *reqline
     const char *sig = mtls_sigalg_name(mtls_conn_sigalg(c->conn));
     const char *csig = mtls_sigalg_name(mtls_conn_peer_sigalg(c->conn));
     char client[1024];
+    int resumed = mtls_conn_resumed(c->conn);
     (void)sv;
     (void)sum;
 
     if (mtls_conn_peer_cert_presented(c->conn) && subject != NULL) {
-        snprintf(client, sizeof(client), "%s (issuer %s, verified%s%s)", subject,
+        snprintf(client, sizeof(client), "%s (issuer %s, verified%s%s%s)", subject,
                  issuer != NULL ? issuer : "?", csig != NULL ? ", signed with " : "",
-                 csig != NULL ? csig : "");
+                 csig != NULL ? csig : "", resumed ? ", in the resumed session's handshake" : "");
     } else {
         snprintf(client, sizeof(client), "none presented");
     }
@@ -196,6 +205,7 @@ static void http_respond(struct server *sv, struct sconn *c, const char *reqline
         "cipher suite       %s\n"
         "key exchange       %s\n"
         "server signature   %s\n"
+        "session            %s\n"
         "extended master    %s\n"
         "ALPN               %s\n"
         "server name (SNI)  %s\n"
@@ -203,7 +213,13 @@ static void http_respond(struct server *sv, struct sconn *c, const char *reqline
         "%s",
         html ? "<!doctype html>\n<html><head><title>mtls</title></head><body><pre>\n" : "", reqline,
         c->id, c->peer, version_name(mtls_conn_version(c->conn)), suite != NULL ? suite : "?",
-        group != NULL ? group : "static RSA (no forward secrecy)", sig != NULL ? sig : "none",
+        resumed         ? "none (resumed session)"
+        : group != NULL ? group
+                        : "static RSA (no forward secrecy)",
+        resumed       ? "none (resumed session)"
+        : sig != NULL ? sig
+                      : "none",
+        resumed ? "resumed (abbreviated handshake)" : "new (full handshake)",
         mtls_conn_ems(c->conn) ? "yes" : "no", alpn != NULL ? alpn : "none",
         sni != NULL ? sni : "none", client, html ? "</pre></body></html>\n" : "");
     if (n < 0 || (size_t)n >= sizeof(body)) {
@@ -331,9 +347,10 @@ static void report_done(struct server *sv, struct sconn *c)
         char line[1024];
         const char *subject = mtls_conn_peer_subject(c->conn);
         const char *csig = mtls_sigalg_name(mtls_conn_peer_sigalg(c->conn));
-        int n = snprintf(line, sizeof(line), "%s\t%s\t%llu\t%d\n",
+        int n = snprintf(line, sizeof(line), "%s\t%s\t%llu\t%d\t%d\n",
                          mtls_conn_peer_cert_presented(c->conn) && subject ? subject : "",
-                         csig != NULL ? csig : "", (unsigned long long)c->bytes_in, c->clean);
+                         csig != NULL ? csig : "", (unsigned long long)c->bytes_in, c->clean,
+                         mtls_conn_resumed(c->conn));
         if (n > 0 && (size_t)n < sizeof(line)) {
             (void)write_all(sv->o->report_fd, line, (size_t)n);
         }
@@ -487,6 +504,16 @@ static struct sconn *conn_accept(struct server *sv, int lfd)
     return c;
 }
 
+void server_apply_resumption(mtls_config *cfg, const struct server_opts *o)
+{
+    if (o->no_tickets) {
+        (void)mtls_config_set_tickets(cfg, 0);
+    }
+    if (o->no_cache) {
+        (void)mtls_config_set_session_cache(cfg, 0, 0);
+    }
+}
+
 int server_run(int lfd, const struct server_opts *o, struct tool_cfg *tc)
 {
     struct server sv = {.o = o, .tc = tc, .last_status = EXIT_OK};
@@ -495,6 +522,7 @@ int server_run(int lfd, const struct server_opts *o, struct tool_cfg *tc)
     struct pollfd *pfd = calloc((size_t)max + 1, sizeof(*pfd));
     int nconns = 0;
     int accepting = 1;
+    int accepted = 0;
 
     if (conns == NULL || pfd == NULL) {
         say("out of memory");
@@ -522,7 +550,7 @@ int server_run(int lfd, const struct server_opts *o, struct tool_cfg *tc)
             }
             i++;
         }
-        if (o->once && sv.served > 0 && nconns == 0) {
+        if (o->once > 0 && sv.served >= o->once && nconns == 0) {
             break;
         }
         /* Poll: the listener while there is room, each connection for what it waits for. */
@@ -558,7 +586,7 @@ int server_run(int lfd, const struct server_opts *o, struct tool_cfg *tc)
             while (nconns < max && (c = conn_accept(&sv, lfd)) != NULL) {
                 conns[nconns++] = c;
                 service(&sv, c);
-                if (o->once) {
+                if (o->once > 0 && ++accepted >= o->once) {
                     accepting = 0; /* --once: this is the one */
                     break;
                 }
@@ -651,6 +679,12 @@ int cmd_server(int argc, char **argv)
         case OPT_REQUIRE_EMS:
             o.c.require_ems = 1;
             break;
+        case OPT_NO_TICKETS:
+            o.no_tickets = 1;
+            break;
+        case OPT_NO_CACHE:
+            o.no_cache = 1;
+            break;
         case 'q':
             o.c.quiet = 1;
             break;
@@ -690,6 +724,7 @@ int cmd_server(int argc, char **argv)
         return EXIT_USAGE;
     }
     (void)mtls_config_set_verify_client(tc.cfg, o.verify);
+    server_apply_resumption(tc.cfg, &o);
     int lfd = tcp_listen(host[0] != '\0' ? host : NULL, port, 128);
     if (lfd < 0) {
         tool_config_free(&tc);
@@ -697,10 +732,14 @@ int cmd_server(int argc, char **argv)
     }
     char where[80];
     sock_name(lfd, 0, where, sizeof(where));
-    say("listening on %s (%s%s)", where, o.http ? "http" : "echo",
+    say("listening on %s (%s%s%s)", where, o.http ? "http" : "echo",
         o.verify == MTLS_VERIFY_REQUIRE    ? ", client certificates required"
         : o.verify == MTLS_VERIFY_OPTIONAL ? ", client certificates optional"
-                                           : "");
+                                           : "",
+        o.no_tickets && o.no_cache ? ", no resumption"
+        : o.no_tickets             ? ", resumption by session id only"
+        : o.no_cache               ? ", resumption by ticket only"
+                                   : "");
     int status = server_run(lfd, &o, &tc);
     close(lfd);
     tool_config_free(&tc);

@@ -28,10 +28,16 @@ struct common_opts {
 /* Per-connection tag every mtls_conn of the tool carries as userdata (first member of larger
  * per-connection structs): the trace prefix and step counter, and what the trace revealed. */
 struct peer_tag {
-    char label[32];       /* "client", "server", "#12" -- printed before each trace line */
-    unsigned steps;       /* trace step counter */
-    int saw_cert_request; /* client: the server sent CertificateRequest */
+    char label[32];        /* "client", "server", "#12" -- printed before each trace line */
+    unsigned steps;        /* trace step counter */
+    int saw_cert_request;  /* client: the server sent CertificateRequest */
+    int resume_offer;      /* client: offered a saved session (RESUME_OFFER_*), from the trace */
+    char resume_note[160]; /* the library's last "Resumption" decision, from the trace */
 };
+
+/* What a client offered to resume with (the API tells only whether it resumed; the trace says
+ * which of the two the ClientHello carried). */
+enum { RESUME_OFFER_NONE = 0, RESUME_OFFER_ID, RESUME_OFFER_TICKET };
 
 /* Process-level resources behind a config (key-log file).  Freed with tool_config_free. */
 struct tool_cfg {
@@ -97,11 +103,16 @@ struct server_opts {
     struct common_opts c;
     mtls_verify_mode verify;
     int http;
-    int once;
+    int once; /* serve this many connections (--once: 1), then exit; 0: forever */
     int max_conns;
     const char *label; /* trace label prefix; NULL: "#<id>" per connection */
-    int report_fd;     /* >= 0: write "subject\tsigalg\tbytes\n" per finished connection */
+    int report_fd;     /* >= 0: write "subject\tsigalg\tbytes\tclean\tresumed\n" per finished
+                        * connection */
+    int no_tickets;    /* --no-tickets: neither issue nor accept session tickets */
+    int no_cache;      /* --no-cache: no server-side session cache (no resumption by id) */
 };
+/* Apply --no-tickets / --no-cache to a server config. */
+void server_apply_resumption(mtls_config *cfg, const struct server_opts *o);
 int server_run(int listen_fd, const struct server_opts *o, struct tool_cfg *tc);
 
 #endif
