@@ -132,6 +132,8 @@ void mtls_conn_free(mtls_conn *c)
     mtls_session_free(c->offer_session);
     mem_free(c->server_name);
     mem_free(c->verify_name);
+    mem_free(c->alpn);
+    mem_free(c->error_detail);
     mtls_config_free(c->cfg);
     cry_wipe(c, sizeof(*c));
     mem_free(c);
@@ -172,18 +174,41 @@ mtls_err conn_send_alert(mtls_conn *c, int level, int alert)
     return conn_send_record(c, TLS_CT_ALERT, body, sizeof(body));
 }
 
+#define ERROR_DETAIL_CAP 512
+
+mtls_err conn_set_alpn(mtls_conn *c, const uint8_t *name, size_t len)
+{
+    char *p = mem_alloc(len + 1);
+    if (!p)
+        return MTLS_ERR_NO_MEMORY;
+    memcpy(p, name, len);
+    p[len] = 0;
+    mem_free(c->alpn);
+    c->alpn = p;
+    return MTLS_OK;
+}
+
+/* The detail buffer exists only once something failed (most connections never need it). */
+static char *detail_buf(mtls_conn *c)
+{
+    if (!c->error_detail)
+        c->error_detail = mem_alloc(ERROR_DETAIL_CAP);
+    return c->error_detail;
+}
+
 mtls_err conn_fail(mtls_conn *c, mtls_err err, const char *fmt, ...)
 {
     if (c->error != MTLS_OK)
         return c->error;
     c->error = err;
-    if (fmt) {
+    char *d = detail_buf(c);
+    if (d && fmt) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(c->error_detail, sizeof(c->error_detail), fmt, ap);
+        vsnprintf(d, ERROR_DETAIL_CAP, fmt, ap);
         va_end(ap);
-    } else {
-        snprintf(c->error_detail, sizeof(c->error_detail), "%s", mtls_err_str(err));
+    } else if (d) {
+        snprintf(d, ERROR_DETAIL_CAP, "%s", mtls_err_str(err));
     }
     int alert = err_alert(err);
     if (alert != TLS_ALERT_NONE && c->alert_sent == TLS_ALERT_NONE && !c->close_sent) {
@@ -201,7 +226,7 @@ mtls_err mtls_conn_error(const mtls_conn *c)
 
 const char *mtls_conn_error_detail(const mtls_conn *c)
 {
-    return c ? c->error_detail : "";
+    return c && c->error_detail ? c->error_detail : (c && c->error ? mtls_err_str(c->error) : "");
 }
 
 int mtls_conn_alert_sent(const mtls_conn *c)
@@ -304,8 +329,9 @@ static mtls_err on_alert(mtls_conn *c, const uint8_t *p, size_t len)
     /* RFC 5246 7.2.2: a fatal alert ends the connection at once; we answer with nothing. */
     c->alert_received = desc;
     c->error = MTLS_ERR_PEER_ALERT;
-    snprintf(c->error_detail, sizeof(c->error_detail), "the peer sent a fatal alert: %s",
-             mtls_alert_name(desc));
+    char *d = detail_buf(c);
+    if (d)
+        snprintf(d, ERROR_DETAIL_CAP, "the peer sent a fatal alert: %s", mtls_alert_name(desc));
     return MTLS_ERR_PEER_ALERT;
 }
 
@@ -572,7 +598,7 @@ const char *mtls_conn_server_name(const mtls_conn *c)
 
 const char *mtls_conn_alpn(const mtls_conn *c)
 {
-    return c && c->alpn[0] ? c->alpn : NULL;
+    return c ? c->alpn : NULL;
 }
 
 size_t mtls_conn_peer_cert_count(const mtls_conn *c)

@@ -210,8 +210,8 @@ struct mtls_session {
     uint32_t lifetime;
     uint8_t id[32];
     size_t id_len;
-    char sni[256];  /* "" when none */
-    char alpn[256]; /* "" when none */
+    char *sni;  /* NULL when none */
+    char *alpn; /* NULL when none */
     uint8_t *peer_cert; /* the peer's verified leaf (DER), NULL when it sent none */
     size_t peer_cert_len;
     x509_cert *peer_leaf; /* the same, parsed, when the session was made here (not decoded) */
@@ -294,7 +294,7 @@ struct mtls_conn {
     bool is_server;
     bool established;
     mtls_err error; /* first fatal error */
-    char error_detail[512];
+    char *error_detail; /* allocated on the first failure only */
     int alert_sent;
     int alert_received;
     bool close_sent;
@@ -327,7 +327,7 @@ struct mtls_conn {
     uint16_t client_sigalg;
     char *server_name;
     char *verify_name; /* client: the name the certificate must match, when not server_name */
-    char alpn[256];
+    char *alpn;        /* the negotiated protocol, NULL when none */
     uint8_t client_random[32];
     x509_cert **peer_chain;
     size_t peer_chain_len;
@@ -335,6 +335,8 @@ struct mtls_conn {
     mtls_session *offer_session; /* client: the session to offer */
 };
 
+/* Set the negotiated ALPN protocol (copied). */
+mtls_err conn_set_alpn(mtls_conn *c, const uint8_t *name, size_t len);
 /* Fatal error: remember the first one, queue its alert (once), return it. */
 mtls_err conn_fail(mtls_conn *c, mtls_err err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

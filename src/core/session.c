@@ -36,6 +36,8 @@ void mtls_session_free(mtls_session *s)
     if (!s || atomic_fetch_sub(&s->refs, 1) != 1)
         return;
     mem_free(s->peer_cert);
+    mem_free(s->sni);
+    mem_free(s->alpn);
     x509_cert_free(s->peer_leaf);
     mem_free(s->ticket);
     cry_wipe(s, sizeof(*s));
@@ -69,10 +71,10 @@ bool session_encode(const mtls_session *s, bool with_ticket, wr *w)
     wr_u32(w, s->lifetime);
     wr_u8(w, (uint8_t)s->id_len);
     wr_bytes(w, s->id, s->id_len);
-    size_t n = strlen(s->sni);
+    size_t n = s->sni ? strlen(s->sni) : 0;
     wr_u8(w, (uint8_t)n);
     wr_bytes(w, s->sni, n);
-    n = strlen(s->alpn);
+    n = s->alpn ? strlen(s->alpn) : 0;
     wr_u8(w, (uint8_t)n);
     wr_bytes(w, s->alpn, n);
     wr_u24(w, (uint32_t)s->peer_cert_len);
@@ -85,13 +87,18 @@ bool session_encode(const mtls_session *s, bool with_ticket, wr *w)
     return wr_ok(w);
 }
 
-static bool read_str(rd *r, char *out)
+/* A vector<0..255> as a NUL-terminated string (NULL when empty). */
+static bool read_str(rd *r, char **out)
 {
     rd v;
     if (!rd_vec8(r, &v) || memchr(v.p, 0, v.n))
         return false;
-    memcpy(out, v.p, v.n);
-    out[v.n] = 0;
+    if (v.n == 0)
+        return true;
+    if (!(*out = mem_alloc(v.n + 1)))
+        return false;
+    memcpy(*out, v.p, v.n);
+    (*out)[v.n] = 0;
     return true;
 }
 
@@ -106,8 +113,8 @@ mtls_session *session_decode(const uint8_t *p, size_t len, bool with_ticket)
     bool ok = rd_copy(&r, m, 4) && memcmp(m, magic, 4) == 0 && rd_u16(&r, &s->version) &&
               rd_u16(&r, &s->suite) && rd_u8(&r, &ems) && ems <= 1 && rd_copy(&r, s->master, 48) &&
               rd_u32(&r, &hi) && rd_u32(&r, &lo) && rd_u32(&r, &s->lifetime) &&
-              rd_vec8_copy(&r, s->id, 0, 32, &s->id_len) && read_str(&r, s->sni) &&
-              read_str(&r, s->alpn) && rd_vec24(&r, &v);
+              rd_vec8_copy(&r, s->id, 0, 32, &s->id_len) && read_str(&r, &s->sni) &&
+              read_str(&r, &s->alpn) && rd_vec24(&r, &v);
     if (ok && v.n) {
         s->peer_cert = mem_alloc(v.n);
         ok = s->peer_cert != NULL;
@@ -140,8 +147,8 @@ mtls_err mtls_session_to_bytes(const mtls_session *s, uint8_t *out, size_t cap, 
 {
     if (!s || !out_len)
         return MTLS_ERR_INVALID_ARG;
-    size_t need = 4 + 2 + 2 + 1 + 48 + 8 + 4 + 1 + s->id_len + 1 + strlen(s->sni) + 1 +
-                  strlen(s->alpn) + 3 + s->peer_cert_len + 2 + s->ticket_len + 4;
+    size_t need = 4 + 2 + 2 + 1 + 48 + 8 + 4 + 1 + s->id_len + 1 + (s->sni ? strlen(s->sni) : 0) + 1 +
+                  (s->alpn ? strlen(s->alpn) : 0) + 3 + s->peer_cert_len + 2 + s->ticket_len + 4;
     *out_len = need;
     if (!out)
         return MTLS_OK;

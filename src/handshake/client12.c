@@ -180,7 +180,7 @@ mtls_err c12_read_server_hello(mtls_conn *c, const msg *m)
         return err;
     hs_trace(c, '<', "ServerHello", "version TLS 1.2, suite %s, compression null%s%s%s%s",
              hs->suite->name, c->ems ? ", extended master secret" : "",
-             c->alpn[0] ? ", ALPN " : "", c->alpn,
+             c->alpn ? ", ALPN " : "", c->alpn ? c->alpn : "",
              resumed ? ", echoes our session id: resuming" : "");
     if (!resumed) {
         mtls_session_free(hs->resume);

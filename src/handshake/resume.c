@@ -125,8 +125,8 @@ mtls_err hs_adopt_session(mtls_conn *c, mtls_session *s)
     memcpy(hs->master, s->master, 48);
     c->ems = s->ems;
     c->resumed = true;
-    if (s->alpn[0] && !c->alpn[0])
-        memcpy(c->alpn, s->alpn, sizeof(c->alpn));
+    if (s->alpn && !c->alpn && conn_set_alpn(c, (const uint8_t *)s->alpn, strlen(s->alpn)))
+        return MTLS_ERR_NO_MEMORY;
     if (s->peer_cert_len) {
         /* A session made in this process carries its parsed leaf: no second parse. */
         x509_cert *cert = x509_cert_up_ref(s->peer_leaf);
@@ -162,9 +162,11 @@ static mtls_session *session_from_conn(mtls_conn *c)
     s->lifetime = c->cfg->session_lifetime;
     memcpy(s->id, hs->session_id, hs->session_id_len);
     s->id_len = hs->session_id_len;
-    if (c->server_name)
-        snprintf(s->sni, sizeof(s->sni), "%s", c->server_name);
-    memcpy(s->alpn, c->alpn, sizeof(s->alpn));
+    if ((c->server_name && !(s->sni = mem_strdup(c->server_name))) ||
+        (c->alpn && !(s->alpn = mem_strdup(c->alpn)))) {
+        mtls_session_free(s);
+        return NULL;
+    }
     if (c->peer_chain_len) {
         size_t len;
         const uint8_t *der = x509_cert_der(c->peer_chain[0], &len);

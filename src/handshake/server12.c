@@ -230,7 +230,7 @@ static mtls_err send_server_hello(mtls_conn *c)
         ext_empty_build(&w, TLS_EXT_SERVER_NAME);
     if (hs->send_ticket)
         ext_empty_build(&w, TLS_EXT_SESSION_TICKET);
-    if (c->alpn[0]) {
+    if (c->alpn) {
         size_t n = strlen(c->alpn);
         uint8_t wire[256];
         wire[0] = (uint8_t)n;
@@ -246,7 +246,7 @@ static mtls_err send_server_hello(mtls_conn *c)
         return err;
     hs_trace(c, '>', "ServerHello", "version TLS 1.2, suite %s, compression null%s%s%s",
              hs->suite->name, c->ems ? ", extended master secret" : "",
-             c->alpn[0] ? ", ALPN " : "", c->alpn);
+             c->alpn ? ", ALPN " : "", c->alpn ? c->alpn : "");
     return MTLS_OK;
 }
 

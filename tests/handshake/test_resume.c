@@ -249,7 +249,8 @@ static void test_server_name_and_ems_refusals(void)
     uint8_t *b = malloc(len);
     mtls_session_to_bytes(s1, b, len, &len);
     mtls_session *renamed = mtls_session_from_bytes(b, len);
-    snprintf(renamed->sni, sizeof(renamed->sni), "127.0.0.1");
+    mem_free(renamed->sni);
+    renamed->sni = mem_strdup("127.0.0.1");
     mtls_config *insecure = client_cfg(0);
     mtls_config_set_insecure_skip_verify(insecure, 1);
     mtls_session *s2 = connect_once(insecure, scfg, "127.0.0.1", renamed, &resumed, NULL);

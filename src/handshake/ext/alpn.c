@@ -44,11 +44,8 @@ mtls_err ext_alpn_select(mtls_conn *c, rd data)
     rd ours = rd_init(c->cfg->alpn_wire, c->cfg->alpn_len);
     rd name;
     while (rd_vec8(&ours, &name)) {
-        if (wire_has(list.p, list.n, name.p, name.n)) {
-            memcpy(c->alpn, name.p, name.n);
-            c->alpn[name.n] = 0;
-            return MTLS_OK;
-        }
+        if (wire_has(list.p, list.n, name.p, name.n))
+            return conn_set_alpn(c, name.p, name.n);
     }
     return hs_fail(c, MTLS_ERR_NO_ALPN, "no application protocol offered by the client is served");
 }
@@ -61,7 +58,5 @@ mtls_err ext_alpn_check_server(mtls_conn *c, rd data)
         return hs_fail(c, MTLS_ERR_DECODE, "malformed ALPN extension from the server");
     if (!wire_has(c->cfg->alpn_wire, c->cfg->alpn_len, name.p, name.n))
         return hs_fail(c, MTLS_ERR_ILLEGAL_PARAMETER, "the server chose an ALPN protocol not offered");
-    memcpy(c->alpn, name.p, name.n);
-    c->alpn[name.n] = 0;
-    return MTLS_OK;
+    return conn_set_alpn(c, name.p, name.n);
 }

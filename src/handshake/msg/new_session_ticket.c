@@ -24,9 +24,11 @@ static mtls_session *state_for_ticket(mtls_conn *c)
     memcpy(s->master, hs->master, 48);
     s->created = hs->resume ? hs->resume->created : config_now(c->cfg);
     s->lifetime = c->cfg->session_lifetime;
-    if (c->server_name)
-        snprintf(s->sni, sizeof(s->sni), "%s", c->server_name);
-    memcpy(s->alpn, c->alpn, sizeof(s->alpn));
+    if ((c->server_name && !(s->sni = mem_strdup(c->server_name))) ||
+        (c->alpn && !(s->alpn = mem_strdup(c->alpn)))) {
+        mtls_session_free(s);
+        return NULL;
+    }
     if (c->peer_chain_len) {
         size_t len;
         const uint8_t *der = x509_cert_der(c->peer_chain[0], &len);
