@@ -5,7 +5,9 @@
  * Receive buffer: bytes from the transport land at rbuf[rlen..rcap); records are taken from
  * rstart.  A record is opened in place; an application-data record's plaintext stays in rbuf
  * until mtls_read() has taken all of it, so at most one copy (into the caller's buffer) is made.
- * rbuf holds one maximal ciphertext record, so a record that fits the protocol always fits.
+ * rbuf starts small (handshake records are short) and grows to exactly the largest record the
+ * peer announced -- at most one maximal ciphertext record -- so a record that fits the protocol
+ * always fits, and a connection that never sees a large record never pays for one.
  *
  * Send buffer: records are built in place (header, explicit nonce, plaintext, tag) at the end of
  * sbuf and sealed there; [soff, slen) is what the transport still has to take.
@@ -20,7 +22,7 @@
 
 #include "internal.h"
 
-#define RBUF_CAP (TLS_RECORD_HEADER + TLS_MAX_CIPHERTEXT)
+#define RBUF_INITIAL 4096
 #define SBUF_MAX (1024 * 1024)
 
 /* ---- dynbuf --------------------------------------------------------------------------------- */
@@ -292,10 +294,10 @@ uint8_t *mtls_recv_buf(mtls_conn *c, size_t *out_len)
     if (!c)
         return NULL;
     if (!c->rbuf) {
-        c->rbuf = mem_alloc(RBUF_CAP);
+        c->rbuf = mem_alloc(RBUF_INITIAL);
         if (!c->rbuf)
             return NULL;
-        c->rcap = RBUF_CAP;
+        c->rcap = RBUF_INITIAL;
     }
     if (c->rstart > 0) {
         /* Compact; offsets of a pending record are relative to rstart. */
@@ -402,8 +404,27 @@ static mtls_err process_records(mtls_conn *c)
         if (len > max)
             return conn_fail(c, MTLS_ERR_RECORD_OVERFLOW,
                              "the peer announced a record of %u bytes (max %zu)", len, max);
-        if (avail < TLS_RECORD_HEADER + (size_t)len)
+        size_t need = TLS_RECORD_HEADER + (size_t)len;
+        if (avail < need) {
+            /* Make room for the whole record: move it to the front, then grow to its size. */
+            if (c->rcap - c->rstart < need) {
+                memmove(c->rbuf, c->rbuf + c->rstart, avail);
+                c->rlen = avail;
+                c->rstart = 0;
+            }
+            if (c->rcap < need) {
+                /* not realloc: the old block may hold earlier plaintext, wiped before it goes */
+                uint8_t *p = mem_alloc(need);
+                if (!p)
+                    return conn_fail(c, MTLS_ERR_NO_MEMORY, NULL);
+                memcpy(p, c->rbuf, c->rlen);
+                cry_wipe(c->rbuf, c->rcap);
+                mem_free(c->rbuf);
+                c->rbuf = p;
+                c->rcap = need;
+            }
             return MTLS_OK;
+        }
         mtls_err err = on_record(c, TLS_RECORD_HEADER + len);
         if (err)
             return err;
