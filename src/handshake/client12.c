@@ -112,9 +112,8 @@ mtls_err c12_read_server_hello(mtls_conn *c, const msg *m)
 {
     struct hs *hs = c->hs;
     const mtls_config *cfg = c->cfg;
-    if (m->type != TLS_HS_SERVER_HELLO)
-        return hs_fail(c, MTLS_ERR_UNEXPECTED_MESSAGE, "received %s while waiting for ServerHello",
-                       hs_msg_name(m->type));
+    if (hs_expect(c, m, TLS_HS_SERVER_HELLO))
+        return c->error;
     rd body = m->body, sid;
     uint16_t version, suite;
     uint8_t compression;
@@ -208,9 +207,8 @@ mtls_err c12_read_server_hello(mtls_conn *c, const msg *m)
 mtls_err c12_read_server_cert(mtls_conn *c, const msg *m)
 {
     struct hs *hs = c->hs;
-    if (m->type != TLS_HS_CERTIFICATE)
-        return hs_fail(c, MTLS_ERR_UNEXPECTED_MESSAGE, "received %s while waiting for Certificate",
-                       hs_msg_name(m->type));
+    if (hs_expect(c, m, TLS_HS_CERTIFICATE))
+        return c->error;
     mtls_err err = msg_certificate_parse(c, m->body, &hs->peer_chain, &hs->peer_chain_len);
     if (err)
         return err;
@@ -248,9 +246,8 @@ mtls_err c12_read_server_key_exchange(mtls_conn *c, const msg *m)
 {
     struct hs *hs = c->hs;
     const mtls_config *cfg = c->cfg;
-    if (m->type != TLS_HS_SERVER_KEY_EXCHANGE)
-        return hs_fail(c, MTLS_ERR_UNEXPECTED_MESSAGE,
-                       "received %s while waiting for ServerKeyExchange", hs_msg_name(m->type));
+    if (hs_expect(c, m, TLS_HS_SERVER_KEY_EXCHANGE))
+        return c->error;
     /* RFC 8422 5.4: ServerECDHParams { ECParameters curve_params; ECPoint public; } + signature */
     rd body = m->body, point;
     uint8_t curve_type;
@@ -463,7 +460,7 @@ mtls_err c12_send_client_flight(mtls_conn *c)
         return err;
     if (hs->client_sends_cert && (err = send_cert_verify(c)))
         return err;
-    if ((err = hs_send_ccs(c)) || (err = msg_finished_build(c)) || (err = hs_flush(c)))
+    if ((err = hs_send_ccs_and_finished(c)))
         return err;
     hs->state = hs->ticket_ext ? C12_READ_NEW_SESSION_TICKET : C12_READ_CCS;
     return MTLS_OK;
@@ -472,9 +469,8 @@ mtls_err c12_send_client_flight(mtls_conn *c)
 mtls_err c12_read_new_session_ticket(mtls_conn *c, const msg *m)
 {
     /* RFC 5077 3.3: a server that acknowledged the extension MUST send the message. */
-    if (m->type != TLS_HS_NEW_SESSION_TICKET)
-        return hs_fail(c, MTLS_ERR_UNEXPECTED_MESSAGE,
-                       "received %s while waiting for NewSessionTicket", hs_msg_name(m->type));
+    if (hs_expect(c, m, TLS_HS_NEW_SESSION_TICKET))
+        return c->error;
     mtls_err err = msg_new_session_ticket_parse(c, m);
     if (err)
         return err;
@@ -484,8 +480,8 @@ mtls_err c12_read_new_session_ticket(mtls_conn *c, const msg *m)
 
 mtls_err c12_send_finished_resumed(mtls_conn *c)
 {
-    mtls_err err;
-    if ((err = hs_send_ccs(c)) || (err = msg_finished_build(c)) || (err = hs_flush(c)))
+    mtls_err err = hs_send_ccs_and_finished(c);
+    if (err)
         return err;
     c->hs->state = HS_DONE;
     return MTLS_OK;
@@ -493,9 +489,8 @@ mtls_err c12_send_finished_resumed(mtls_conn *c)
 
 mtls_err c12_read_finished(mtls_conn *c, const msg *m)
 {
-    if (m->type != TLS_HS_FINISHED)
-        return hs_fail(c, MTLS_ERR_UNEXPECTED_MESSAGE, "received %s while waiting for Finished",
-                       hs_msg_name(m->type));
+    if (hs_expect(c, m, TLS_HS_FINISHED))
+        return c->error;
     mtls_err err = msg_finished_check(c, m);
     if (err)
         return err;

@@ -99,6 +99,14 @@ mtls_err hs_fail(mtls_conn *c, mtls_err err, const char *fmt, ...)
     return conn_fail(c, err, "%s", detail);
 }
 
+mtls_err hs_expect(mtls_conn *c, const msg *m, uint8_t type)
+{
+    if (m->type == type)
+        return MTLS_OK;
+    return hs_fail(c, MTLS_ERR_UNEXPECTED_MESSAGE, "received %s while waiting for %s",
+                   hs_msg_name(m->type), hs_msg_name(type));
+}
+
 void hs_names(char *out, size_t cap, const uint16_t *ids, size_t n, const char *(*name)(uint16_t))
 {
     size_t used = 0;
@@ -243,6 +251,14 @@ mtls_err hs_send_ccs(mtls_conn *c)
     hs_trace(c, '>', "ChangeCipherSpec", "from now on our records are encrypted with %s",
              c->hs->suite->name);
     return err;
+}
+
+mtls_err hs_send_ccs_and_finished(mtls_conn *c)
+{
+    mtls_err err;
+    if ((err = hs_send_ccs(c)) || (err = msg_finished_build(c)))
+        return err;
+    return hs_flush(c);
 }
 
 /* ---- keys ------------------------------------------------------------------------------------ */

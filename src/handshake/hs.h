@@ -123,6 +123,10 @@ struct hs {
 /* driver.c */
 mtls_err hs_fail(mtls_conn *c, mtls_err err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* MTLS_OK when `m` is of `type`; otherwise unexpected_message, naming both. */
+mtls_err hs_expect(mtls_conn *c, const msg *m, uint8_t type);
+/* ChangeCipherSpec then Finished, framed and queued: the end of either side's flight. */
+mtls_err hs_send_ccs_and_finished(mtls_conn *c);
 /* Start building a handshake message of `type`; returns a writer over the out buffer with room
  * for `max_body` bytes.  hs_msg_end() patches the length and adds it to the transcript. */
 mtls_err hs_msg_begin(mtls_conn *c, wr *w, uint8_t type, size_t max_body);

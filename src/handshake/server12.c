@@ -86,9 +86,8 @@ mtls_err s12_read_client_hello(mtls_conn *c, const msg *m)
 {
     struct hs *hs = c->hs;
     const mtls_config *cfg = c->cfg;
-    if (m->type != TLS_HS_CLIENT_HELLO)
-        return hs_fail(c, MTLS_ERR_UNEXPECTED_MESSAGE, "received %s while waiting for ClientHello",
-                       hs_msg_name(m->type));
+    if (hs_expect(c, m, TLS_HS_CLIENT_HELLO))
+        return c->error;
     rd body = m->body, sid, suites, comp;
     uint16_t version;
     if (!rd_u16(&body, &version) || !rd_copy(&body, hs->client_random, 32) ||
@@ -340,8 +339,8 @@ mtls_err s12_send_resumed_flight(mtls_conn *c)
 {
     /* RFC 5246 7.3, abbreviated handshake: ServerHello, ChangeCipherSpec, Finished. */
     mtls_err err;
-    if ((err = send_server_hello(c)) || (err = hs_key_block(c)) || (err = hs_send_ccs(c)) ||
-        (err = msg_finished_build(c)) || (err = hs_flush(c)))
+    if ((err = send_server_hello(c)) || (err = hs_key_block(c)) ||
+        (err = hs_send_ccs_and_finished(c)))
         return err;
     c->hs->state = S12_READ_CCS;
     return MTLS_OK;
@@ -351,9 +350,8 @@ mtls_err s12_read_client_cert(mtls_conn *c, const msg *m)
 {
     struct hs *hs = c->hs;
     const mtls_config *cfg = c->cfg;
-    if (m->type != TLS_HS_CERTIFICATE)
-        return hs_fail(c, MTLS_ERR_UNEXPECTED_MESSAGE,
-                       "received %s while waiting for the client's Certificate", hs_msg_name(m->type));
+    if (hs_expect(c, m, TLS_HS_CERTIFICATE))
+        return c->error;
     mtls_err err = msg_certificate_parse(c, m->body, &hs->peer_chain, &hs->peer_chain_len);
     if (err || (err = hs_transcript_add(c, m->raw, m->raw_len)))
         return err;
@@ -392,9 +390,8 @@ mtls_err s12_read_client_key_exchange(mtls_conn *c, const msg *m)
 {
     struct hs *hs = c->hs;
     const mtls_config *cfg = c->cfg;
-    if (m->type != TLS_HS_CLIENT_KEY_EXCHANGE)
-        return hs_fail(c, MTLS_ERR_UNEXPECTED_MESSAGE,
-                       "received %s while waiting for ClientKeyExchange", hs_msg_name(m->type));
+    if (hs_expect(c, m, TLS_HS_CLIENT_KEY_EXCHANGE))
+        return c->error;
     rd body = m->body, v;
     if (hs->suite->kx == KX_RSA) {
         if (!rd_vec16(&body, &v) || !rd_done(&body))
@@ -429,9 +426,8 @@ mtls_err s12_read_cert_verify(mtls_conn *c, const msg *m)
 {
     struct hs *hs = c->hs;
     const mtls_config *cfg = c->cfg;
-    if (m->type != TLS_HS_CERTIFICATE_VERIFY)
-        return hs_fail(c, MTLS_ERR_UNEXPECTED_MESSAGE,
-                       "received %s while waiting for CertificateVerify", hs_msg_name(m->type));
+    if (hs_expect(c, m, TLS_HS_CERTIFICATE_VERIFY))
+        return c->error;
     rd body = m->body;
     uint16_t sigalg;
     const uint8_t *sig;
@@ -463,9 +459,8 @@ mtls_err s12_read_cert_verify(mtls_conn *c, const msg *m)
 
 mtls_err s12_read_finished(mtls_conn *c, const msg *m)
 {
-    if (m->type != TLS_HS_FINISHED)
-        return hs_fail(c, MTLS_ERR_UNEXPECTED_MESSAGE, "received %s while waiting for Finished",
-                       hs_msg_name(m->type));
+    if (hs_expect(c, m, TLS_HS_FINISHED))
+        return c->error;
     mtls_err err = msg_finished_check(c, m);
     if (err)
         return err;
@@ -478,7 +473,7 @@ mtls_err s12_send_finished(mtls_conn *c)
     mtls_err err;
     if (c->hs->send_ticket && (err = msg_new_session_ticket_build(c)))
         return err;
-    if ((err = hs_send_ccs(c)) || (err = msg_finished_build(c)) || (err = hs_flush(c)))
+    if ((err = hs_send_ccs_and_finished(c)))
         return err;
     c->hs->state = HS_DONE;
     return MTLS_OK;
