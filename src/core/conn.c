@@ -245,15 +245,15 @@ int mtls_conn_alert_received(const mtls_conn *c)
 
 mtls_err conn_send_record(mtls_conn *c, uint8_t type, const uint8_t *data, size_t len)
 {
-    size_t prefix = rec_prefix_len(&c->wr), overhead = rec_overhead(&c->wr);
+    size_t overhead = rec_overhead(&c->wr);
     do {
         size_t chunk = len < TLS_MAX_PLAINTEXT ? len : TLS_MAX_PLAINTEXT;
         if (!dynbuf_reserve(&c->sbuf, TLS_RECORD_HEADER + overhead + chunk, SBUF_MAX))
             return MTLS_ERR_NO_MEMORY;
         uint8_t *rec = c->sbuf.p + c->sbuf.len;
-        memcpy(rec + TLS_RECORD_HEADER + prefix, data, chunk);
         size_t rec_len;
-        mtls_err err = rec_seal(&c->wr, type, rec, chunk, &rec_len);
+        /* encrypted straight from the caller's bytes into the send buffer: no extra copy */
+        mtls_err err = rec_seal(&c->wr, type, rec, data, chunk, &rec_len);
         if (err)
             return err;
         c->sbuf.len += rec_len;

@@ -262,10 +262,12 @@ void rec_prot_clear(rec_prot *p);
 /* Bytes a protected record adds before and after the plaintext. */
 size_t rec_prefix_len(const rec_prot *p);
 size_t rec_overhead(const rec_prot *p);
-/* Seal in place.  `rec` points at a record whose plaintext (plain_len bytes) already sits at
- * rec + TLS_RECORD_HEADER + rec_prefix_len(p), with room for the tag behind it.  Writes the
- * header and returns the whole record length in *rec_len. */
-mtls_err rec_seal(rec_prot *p, uint8_t type, uint8_t *rec, size_t plain_len, size_t *rec_len);
+/* Seal a record at `rec` (room for header, explicit nonce, plaintext and tag).  The plaintext is
+ * read from `src` (plain_len bytes) and written, encrypted, to rec + TLS_RECORD_HEADER +
+ * rec_prefix_len(p); src == NULL means it already sits there.  Writes the header and returns the
+ * whole record length in *rec_len. */
+mtls_err rec_seal(rec_prot *p, uint8_t type, uint8_t *rec, const uint8_t *src, size_t plain_len,
+                  size_t *rec_len);
 /* Open in place.  `rec` is a whole record (header included, rec_len bytes).  On success
  * the plaintext pointer and length point into `rec`. */
 mtls_err rec_open(rec_prot *p, uint8_t *rec, size_t rec_len, uint8_t **plain, size_t *plain_len);

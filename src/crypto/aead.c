@@ -65,6 +65,13 @@ static int start(cry_aead *ae, const uint8_t *nonce, int enc, const uint8_t *aad
 int cry_aead_seal(cry_aead *ae, const uint8_t nonce[CRY_AEAD_NONCE_LEN], const uint8_t *aad,
                   size_t aad_len, uint8_t *buf, size_t len, uint8_t tag[CRY_AEAD_TAG_LEN])
 {
+    return cry_aead_seal_from(ae, nonce, aad, aad_len, buf, buf, len, tag);
+}
+
+int cry_aead_seal_from(cry_aead *ae, const uint8_t nonce[CRY_AEAD_NONCE_LEN], const uint8_t *aad,
+                       size_t aad_len, const uint8_t *in, uint8_t *out, size_t len,
+                       uint8_t tag[CRY_AEAD_TAG_LEN])
+{
     int outl;
     uint8_t spare[32]; /* AEAD finals write nothing; never point past the caller's buffer */
     OSSL_PARAM params[2] = {
@@ -75,7 +82,7 @@ int cry_aead_seal(cry_aead *ae, const uint8_t nonce[CRY_AEAD_NONCE_LEN], const u
         return 0;
     if (!start(ae, nonce, 1, aad, aad_len) ||
         (len > 0 &&
-         (!EVP_CipherUpdate(ae->ctx, buf, &outl, buf, (int)len) || (size_t)outl != len)) ||
+         (!EVP_CipherUpdate(ae->ctx, out, &outl, in, (int)len) || (size_t)outl != len)) ||
         !EVP_CipherFinal_ex(ae->ctx, spare, &outl) || outl != 0 ||
         !EVP_CIPHER_CTX_get_params(ae->ctx, params)) {
         cry_clear_errors();

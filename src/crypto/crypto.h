@@ -67,6 +67,11 @@ cry_aead *cry_aead_new(cry_aead_alg alg, const uint8_t *key, int encrypt);
 /* In place: encrypts buf[0..len) and writes the 16-byte tag. */
 int cry_aead_seal(cry_aead *a, const uint8_t nonce[CRY_AEAD_NONCE_LEN], const uint8_t *aad,
                   size_t aad_len, uint8_t *buf, size_t len, uint8_t tag[CRY_AEAD_TAG_LEN]);
+/* The same from `in` into `out` (the same buffer, or not overlapping): the record layer encrypts
+ * straight from the application's buffer into the send buffer, saving a copy. */
+int cry_aead_seal_from(cry_aead *a, const uint8_t nonce[CRY_AEAD_NONCE_LEN], const uint8_t *aad,
+                       size_t aad_len, const uint8_t *in, uint8_t *out, size_t len,
+                       uint8_t tag[CRY_AEAD_TAG_LEN]);
 /* In place: decrypts buf[0..len) and checks the tag.  0 when authentication fails (buf is then
  * garbage and must not be used). */
 int cry_aead_open(cry_aead *a, const uint8_t nonce[CRY_AEAD_NONCE_LEN], const uint8_t *aad,

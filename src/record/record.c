@@ -63,15 +63,20 @@ static void make_aad(uint64_t seq, uint8_t type, size_t plain_len, uint8_t aad[1
     be16_put(aad + 11, (uint16_t)plain_len);
 }
 
-mtls_err rec_seal(rec_prot *p, uint8_t type, uint8_t *rec, size_t plain_len, size_t *rec_len)
+mtls_err rec_seal(rec_prot *p, uint8_t type, uint8_t *rec, const uint8_t *src, size_t plain_len,
+                  size_t *rec_len)
 {
     size_t frag_len = plain_len + rec_overhead(p);
     rec[0] = type;
     be16_put(rec + 1, MTLS_VERSION_TLS12);
     be16_put(rec + 3, (uint16_t)frag_len);
     *rec_len = TLS_RECORD_HEADER + frag_len;
-    if (!p->aead)
+    uint8_t *plain = rec + TLS_RECORD_HEADER + rec_prefix_len(p);
+    if (!p->aead) {
+        if (src && plain_len)
+            memmove(plain, src, plain_len);
         return MTLS_OK;
+    }
     if (p->seq == UINT64_MAX)
         return MTLS_ERR_INTERNAL;
 
@@ -80,8 +85,8 @@ mtls_err rec_seal(rec_prot *p, uint8_t type, uint8_t *rec, size_t plain_len, siz
     make_aad(p->seq, type, plain_len, aad);
     size_t prefix = rec_prefix_len(p);
     memcpy(rec + TLS_RECORD_HEADER, nonce + 4, prefix);
-    uint8_t *plain = rec + TLS_RECORD_HEADER + prefix;
-    if (!cry_aead_seal(p->aead, nonce, aad, sizeof(aad), plain, plain_len, plain + plain_len))
+    if (!cry_aead_seal_from(p->aead, nonce, aad, sizeof(aad), src ? src : plain, plain,
+                            plain_len, plain + plain_len))
         return MTLS_ERR_CRYPTO;
     p->seq++;
     return MTLS_OK;

@@ -1307,7 +1307,7 @@ static void run_record_layer(void)
         uint8_t *rec = calloc(1, TLS_RECORD_HEADER + 8 + plain + CRY_AEAD_TAG_LEN);
         size_t rec_len;
         f.c->wr.seq = f.s->rd.seq;
-        CHECK_ERR(rec_seal(&f.c->wr, TLS_CT_APPLICATION_DATA, rec, plain, &rec_len), MTLS_OK);
+        CHECK_ERR(rec_seal(&f.c->wr, TLS_CT_APPLICATION_DATA, rec, NULL, plain, &rec_len), MTLS_OK);
         mtls_err err = feed_bytes(f.s, rec, rec_len);
         if (plain > TLS_MAX_PLAINTEXT) {
             expect_flow_fail(&f, err, MTLS_ERR_RECORD_OVERFLOW, TLS_ALERT_RECORD_OVERFLOW);
