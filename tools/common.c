@@ -704,6 +704,14 @@ void explain_failure(char *out, size_t cap, const mtls_conn *conn, mtls_err err,
         return;
     }
     if (err == MTLS_ERR_EOF) {
+        /* Browsers drop the connection after a CertificateRequest to let the user pick a
+         * certificate, then reconnect: say so rather than suggest the wrong protocol. */
+        if (handshaking && is_server && conn != NULL && mtls_conn_cert_requested(conn)) {
+            snprintf(out, cap, "%s with %s ended: %s closed the connection after our "
+                     "CertificateRequest (browsers do this to choose a certificate, then "
+                     "reconnect)", stage, peer, other);
+            return;
+        }
         snprintf(out, cap, "%s with %s failed: %s closed the connection %s", stage, peer, other,
                  handshaking ? "during the handshake without an alert; does it speak TLS 1.2 on "
                                "that port?"
