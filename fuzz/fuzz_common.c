@@ -277,9 +277,7 @@ mtls_err fz_feed_sealed(mtls_conn *c, uint8_t type, const uint8_t *p, size_t n)
     static uint8_t rec[TLS_RECORD_HEADER + TLS_MAX_PLAINTEXT + 64];
     do {
         size_t k = n < TLS_MAX_PLAINTEXT ? n : TLS_MAX_PLAINTEXT, rec_len;
-        if (k)
-            memcpy(rec + TLS_RECORD_HEADER + rec_prefix_len(&w), p, k);
-        if (rec_seal(&w, type, rec, k, &rec_len) != MTLS_OK) {
+        if (rec_seal(&w, type, rec, k ? p : NULL, k, &rec_len) != MTLS_OK) {
             err = MTLS_ERR_CRYPTO;
             break;
         }
