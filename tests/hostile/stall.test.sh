@@ -18,6 +18,7 @@ trap cleanup EXIT
 openssl ecparam -name prime256v1 -genkey -noout -out "$tmp/key.pem"
 openssl req -x509 -new -key "$tmp/key.pem" -subj "/CN=localhost" -days 1 -out "$tmp/cert.pem" \
   -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" 2>/dev/null
+: >"$tmp/server.err" # exists before the server's redirection does (the wait loop reads it)
 "$mtls" server --listen 127.0.0.1:0 --cert "$tmp/cert.pem" --key "$tmp/key.pem" --timeout 2 \
   2>"$tmp/server.err" &
 pid=$!

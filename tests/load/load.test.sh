@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # load.test.sh -- `mtls server` under load from tests/load/loadgen: LOAD_CONC connections at once
-# (default 1000), LOAD_TOTAL in all (default 20000; 100000 for the full run), LOAD_RESUME percent
+# (default 1200, so that the server holds 1,000+ after accept lag), LOAD_TOTAL in all (default 20000; 100000 for the full run), LOAD_RESUME percent
 # of the good ones resuming (default 70), LOAD_HOSTILE percent hostile (garbage, stalls, half
 # handshakes; default 5).  Passes when no good connection fails, the server lives, its RSS at the
 # end is within LOAD_RSS_TOL percent (default 5) of the middle, and its fds are all closed.
@@ -40,7 +40,7 @@ openssl req -new -key "$tmp/server.key" -subj "/CN=localhost" -config "$tmp/ext.
 openssl x509 -req -in "$tmp/server.csr" -CA "$tmp/ca.pem" -CAkey "$tmp/ca.key" -set_serial 7 \
   -days 2 -extfile "$tmp/ext.cnf" -extensions srv -out "$tmp/server.pem" 2>/dev/null
 
-conc=${LOAD_CONC:-1000}
+conc=${LOAD_CONC:-1200}
 total=${LOAD_TOTAL:-20000}
 rss_tol=${LOAD_RSS_TOL:-5}
 if grep -q '^MTLS_SANITIZE:BOOL=ON' "$build/CMakeCache.txt" 2>/dev/null; then
@@ -57,6 +57,7 @@ if [ "$hard" != unlimited ] && [ "$hard" -lt "$want" ]; then
 fi
 ulimit -n "$want"
 
+: >"$tmp/server.err" # exists before the server's redirection does (the wait loop reads it)
 "$mtls" server --listen 127.0.0.1:0 --cert "$tmp/server.pem" --key "$tmp/server.key" \
   --max-conns $((conc + 512)) --timeout "${LOAD_SERVER_TIMEOUT:-5}" -q 2>"$tmp/server.err" &
 server_pid=$!
