@@ -78,7 +78,7 @@ for f in fuzz/regressions/*/*; do
   [ -f "$f" ] || continue
   t=$(basename "$(dirname "$f")") name=$(basename "$f")
   [ -z "$only" ] || [ "$only" = "$t" ] || continue
-  if nice -n 19 "$fz/fuzz_$t" -runs=1 "$f" >"$dir/logs/regression-$name.log" 2>&1; then
+  if MTLS_FUZZ_NO_WORKAROUNDS=1 nice -n 19 "$fz/fuzz_$t" -runs=1 "$f" >"$dir/logs/regression-$name.log" 2>&1; then
     echo "regression $t/$name: passes now (fixed): move it to fuzz/corpus/$t/ and close it in fuzz/FINDINGS.md"
   elif [ -z "${MTLS_STRICT:-}" ] && grep -q "OPEN.*$name" fuzz/FINDINGS.md; then
     echo "regression $t/$name: still crashes (known, open in fuzz/FINDINGS.md)"
