@@ -86,13 +86,13 @@ wait_for() {
 free_port() {
     local p i
     for ((i = 0; i < 50; i++)); do
-        p=$((20000 + RANDOM % 40000))
+        p=$((10000 + RANDOM % 22000))
         if ! command -v ss >/dev/null || [ -z "$(ss -Htln "sport = :$p" 2>/dev/null)" ]; then
             echo "$p"
             return
         fi
     done
-    echo $((20000 + RANDOM % 40000))
+    echo $((10000 + RANDOM % 22000))
 }
 
 have() { # PROGRAM: present, or say so (the caller counts the cases as failed)
@@ -337,7 +337,8 @@ for col in "${COLS[@]}"; do
             > "$W/peer.log" 2>&1 < /dev/null &
         spid=$!
         PIDS+=("$spid")
-        if wait_for "$W/peer.log" 'listening' 10; then
+        # gnutls-serv says "listening" for IPv6 even when the IPv4 bind failed: check both
+        if wait_for "$W/peer.log" 'listening' 10 && ! grep -q 'bind() failed' "$W/peer.log"; then
             started=1
             break
         fi

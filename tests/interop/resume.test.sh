@@ -113,13 +113,13 @@ wait_exit() {
 free_port() {
     local p i
     for ((i = 0; i < 50; i++)); do
-        p=$((20000 + RANDOM % 40000))
+        p=$((10000 + RANDOM % 22000))
         if ! command -v ss >/dev/null || [ -z "$(ss -Htln "sport = :$p" 2>/dev/null)" ]; then
             echo "$p"
             return
         fi
     done
-    echo $((20000 + RANDOM % 40000))
+    echo $((10000 + RANDOM % 22000))
 }
 
 # ---- preflight and PKI ---------------------------------------------------------------------
@@ -223,7 +223,8 @@ start_gnutls_serv() {
             --priority "NORMAL:-VERS-ALL:+VERS-TLS1.2" "$@" < /dev/null > "$log" 2>&1 3>&- &
         GPID=$!
         PIDS+=("$GPID")
-        if wait_for "$log" 'listening' 10; then
+        # it prints "listening" for IPv6 even when the IPv4 bind failed: check both
+        if wait_for "$log" 'listening' 10 && ! grep -q 'bind() failed' "$log"; then
             return 0
         fi
         stop "$GPID"

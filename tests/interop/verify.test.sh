@@ -173,7 +173,7 @@ start_ossl_server() {
     local log=$1
     shift
     for _ in 1 2 3; do
-        SPORT=$((20000 + RANDOM % 40000))
+        SPORT=$((10000 + RANDOM % 22000))
         rm -f "$log"
         timeout 60 openssl s_server -accept "127.0.0.1:$SPORT" -naccept 1 -rev -tls1_2 "$@" \
             > "$log" 2>&1 < /dev/null &
