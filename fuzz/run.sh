@@ -46,7 +46,9 @@ while read -r t; do
   log="$dir/logs/$t.$mode.log"
   args=(-print_final_stats=1 -artifact_prefix="$dir/artifacts/$t-" -timeout=25 -rss_limit_mb=2048)
   if [ "$mode" = replay ]; then
-    args+=(-runs=0 "$seeds")
+    # the files one by one: libFuzzer runs each once and writes nothing into the seeds
+    mapfile -t files < <(find "$seeds" -maxdepth 1 -type f | sort)
+    args+=("${files[@]}")
   else
     work="$dir/corpus-work/$t"
     mkdir -p "$work"
@@ -60,6 +62,7 @@ while read -r t; do
   cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$line"); ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$line")
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   inputs=$(ls "$seeds" | wc -l)
+  [ "$mode" = fuzz ] || cov=- ft=-
   printf '%-32s %7s %10s %7s %7s %8s\n' "$t" "$inputs" "${execs:-?}" "${cov:-?}" "${ft:-?}" "$cpu"
   if [ "$rc" != 0 ]; then
     fail=$((fail + 1))
