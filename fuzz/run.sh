@@ -36,6 +36,14 @@ fi
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:symbolize=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 mkdir -p "$dir/artifacts" "$dir/logs"
+# CPU seconds (user + system) used so far by this shell's finished children (bash's `times`).
+# Sets $CPU; must run in this shell (not in $(...), where `times` sees only the subshell).
+children_cpu() {
+  times >"$dir/logs/.times"
+  CPU=$(tail -1 "$dir/logs/.times" | awk '{ s = 0; for (i = 1; i <= 2; i++) { split($i, a, "m");
+                                             sub("s", "", a[2]); s += a[1] * 60 + a[2] }
+                                           printf "%.2f", s }')
+}
 pass=0 fail=0 total_cpu=0
 printf '%-32s %7s %10s %7s %7s %8s\n' target inputs execs cov ft cpu_s
 while read -r t; do
@@ -55,8 +63,11 @@ while read -r t; do
     args+=(-max_total_time="$secs" "$work" "$seeds")
   fi
   rc=0
-  /usr/bin/time -f "%U %S" -o "$log.time" nice -n 19 "$fz/fuzz_$t" "${args[@]}" >"$log" 2>&1 || rc=$?
-  cpu=$(awk '{printf "%.1f", $1+$2}' "$log.time")
+  children_cpu
+  before=$CPU
+  nice -n 19 "$fz/fuzz_$t" "${args[@]}" >"$log" 2>&1 || rc=$?
+  children_cpu
+  cpu=$(awk -v a="$before" -v b="$CPU" 'BEGIN{printf "%.1f", b-a}')
   total_cpu=$(awk -v a="$total_cpu" -v b="$cpu" 'BEGIN{printf "%.1f", a+b}')
   line=$(grep -E '^#[0-9]+.*(INITED|DONE|pulse)' "$log" | tail -1 || true)
   cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$line"); ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$line")
