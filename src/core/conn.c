@@ -354,6 +354,8 @@ static mtls_err on_record(mtls_conn *c, size_t rec_len)
 
     if (plain_len == 0 && type != TLS_CT_APPLICATION_DATA)
         return conn_fail(c, MTLS_ERR_DECODE, "empty record of type %u", type);
+    if (type != TLS_CT_ALERT)
+        c->warning_alerts = 0; /* the bound is on warnings in a row */
 
     switch (type) {
     case TLS_CT_HANDSHAKE:

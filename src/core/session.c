@@ -46,7 +46,11 @@ void mtls_session_free(mtls_session *s)
 
 bool session_expired(const mtls_session *s, int64_t now)
 {
-    return now < s->created - 60 || now - s->created >= (int64_t)s->lifetime;
+    /* Without signed overflow for any `created` a decoded session may carry: made more than a
+     * minute in the future (clock skew allowance), or at least `lifetime` seconds ago. */
+    if (s->created > now && (uint64_t)s->created - (uint64_t)now > 60)
+        return true;
+    return now >= s->created && (uint64_t)now - (uint64_t)s->created >= s->lifetime;
 }
 
 int64_t mtls_session_time(const mtls_session *s)

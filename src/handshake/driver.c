@@ -446,6 +446,7 @@ static mtls_err enter_traffic(mtls_conn *c)
     }
     if ((hs->proofs & need) != need)
         return hs_fail(c, MTLS_ERR_INTERNAL, "handshake ended without all required checks");
+
     mtls_err err = hs_session_finish(c);
     if (err)
         return hs_fail(c, err, "could not record the session");
@@ -454,9 +455,17 @@ static mtls_err enter_traffic(mtls_conn *c)
              c->resumed ? " (resumed session, abbreviated handshake)" : "", hs->suite->name,
              c->group ? ", " : "", c->group ? mtls_group_name(c->group) : "",
              c->ems ? "extended master secret" : "no extended master secret");
+    /* Handshake bytes that came in the same record as the final Finished are post-handshake
+     * messages (a renegotiation attempt, or garbage): handle them as such, not drop them with the
+     * handshake state. */
+    dynbuf rest = hs->in;
+    hs->in = (dynbuf){0};
     hs_free(hs);
     c->hs = NULL;
-    return MTLS_OK;
+    if (rest.len)
+        err = hs_on_handshake_data(c, rest.p, rest.len);
+    dynbuf_free(&rest, true);
+    return err;
 }
 
 static mtls_err step(mtls_conn *c, bool *progressed)
