@@ -26,19 +26,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         (void)mtls_session_time(s);
         (void)mtls_session_lifetime(s);
-        /* Open finding F1 (fuzz/FINDINGS.md): session_expired() overflows on a `created` far
-         * from now.  Until it is fixed such sessions are not offered, so that fuzzing goes on
-         * past it; fuzz/run.sh replays fuzz/regressions with MTLS_FUZZ_NO_WORKAROUNDS=1. */
-        static int workaround = -1;
-        if (workaround < 0)
-            workaround = getenv("MTLS_FUZZ_NO_WORKAROUNDS") == NULL;
-        int64_t t = mtls_session_time(s);
-        if (!workaround || (t > -(INT64_C(1) << 60) && t < (INT64_C(1) << 60))) {
-            mtls_conn *c = fz_client(1);
-            if (mtls_conn_set_session(c, s) == MTLS_OK)
-                (void)mtls_handshake(c);
-            mtls_conn_free(c);
-        }
+        mtls_conn *c = fz_client(1);
+        if (mtls_conn_set_session(c, s) == MTLS_OK)
+            (void)mtls_handshake(c);
+        mtls_conn_free(c);
         mtls_session_free(s);
     }
     mtls_session *t = session_decode(data, size, false);

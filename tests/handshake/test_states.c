@@ -26,10 +26,9 @@
  * HS_DONE, alerts of each kind in every state, unknown types, close_notify, coalesced delivery,
  * and a check that the table names every hs_state.
  *
- * Known library bug (reported, kept here as an expected failure; MTLS_STRICT=1 makes it fail):
- * handshake bytes that follow the final Finished in the same record are dropped when the driver
- * frees its handshake state (enter_traffic), so a renegotiation attempt coalesced with Finished
- * gets neither no_renegotiation nor unexpected_message.
+ * Regression: handshake bytes that arrive in the same record as the final Finished were once
+ * dropped with the handshake state (finding F2 in fuzz/FINDINGS.md, fixed in f13a904); the send
+ * states that lead to HS_DONE check that they are now judged as post-handshake messages.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -479,7 +478,6 @@ static size_t take_alerts(flow *f, wire_alert *out, size_t cap)
     return count;
 }
 
-static int known_bug_hits, strict;
 
 static void check_outcome(flow *f, hs_state st, const injection *inj, int want, mtls_err err,
                           hs_state before, const char *what)
@@ -490,14 +488,6 @@ static void check_outcome(flow *f, hs_state st, const injection *inj, int want, 
     size_t pending;
     mtls_send_buf(r, &pending);
     size_t n = take_alerts(f, al, 8);
-    /* The known bug: handshake bytes coalesced after the final Finished vanish. */
-    int after_final = table[st].kind == K_SEND && table[table[st].next].kind == K_DONE &&
-                      inj->kind == INJ_HS;
-    if (after_final && !strict &&
-        ((want == X_UNEXPECTED && mtls_conn_error(r) == MTLS_OK) || (want == X_NO_RENEG && n == 0))) {
-        known_bug_hits++;
-        return;
-    }
     switch (want) {
     case X_UNEXPECTED:
         CHECK_ERR(err, MTLS_ERR_UNEXPECTED_MESSAGE);
@@ -698,7 +688,6 @@ static void run_state(hs_state st, int setup)
 
 int main(void)
 {
-    strict = getenv("MTLS_STRICT") != NULL;
     env_init();
     /* The table names every state of the enum. */
     for (int st = 0; st <= HS_DONE; st++) {
@@ -717,10 +706,6 @@ int main(void)
     printf("state table: %d states (+%zu in other setups), %d injected cases, %d accepted "
            "(happy path) skipped\n",
            states, sizeof(extras) / sizeof(extras[0]), cases, skipped_accept);
-    if (known_bug_hits)
-        printf("KNOWN BUG (expected failure, %d cases): handshake bytes coalesced after the final "
-               "Finished are dropped (see the header); MTLS_STRICT=1 fails on it\n",
-               known_bug_hits);
     for (int k = 0; k < SU_COUNT; k++) {
         mtls_session_free(envs[k].session);
         mtls_config_free(envs[k].ccfg);
