@@ -48,6 +48,7 @@ static const char usage[] =
     "  --require-ems        refuse clients without extended master secret (RFC 7627)\n"
     "  --no-tickets         do not issue or accept session tickets (RFC 5077)\n"
     "  --no-cache           no session cache: do not resume by session id\n"
+    "  --cache-size N       keep at most N sessions in the cache (default 4096; oldest evicted)\n"
     "                       (by default both are on; a resumed connection is logged\n"
     "                       as 'resumed session')\n"
     "  -q, --quiet          no per-connection lines; errors only\n"
@@ -76,7 +77,8 @@ enum {
     OPT_KEYLOG,
     OPT_REQUIRE_EMS,
     OPT_NO_TICKETS,
-    OPT_NO_CACHE
+    OPT_NO_CACHE,
+    OPT_CACHE_SIZE
 };
 
 static const struct option long_opts[] = {
@@ -99,6 +101,7 @@ static const struct option long_opts[] = {
     {"require-ems", no_argument, NULL, OPT_REQUIRE_EMS},
     {"no-tickets", no_argument, NULL, OPT_NO_TICKETS},
     {"no-cache", no_argument, NULL, OPT_NO_CACHE},
+    {"cache-size", required_argument, NULL, OPT_CACHE_SIZE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -511,6 +514,8 @@ void server_apply_resumption(mtls_config *cfg, const struct server_opts *o)
     }
     if (o->no_cache) {
         (void)mtls_config_set_session_cache(cfg, 0, 0);
+    } else if (o->cache_size > 0) {
+        (void)mtls_config_set_session_cache(cfg, (size_t)o->cache_size, 0);
     }
 }
 
@@ -684,6 +689,12 @@ int cmd_server(int argc, char **argv)
             break;
         case OPT_NO_CACHE:
             o.no_cache = 1;
+            break;
+        case OPT_CACHE_SIZE:
+            if (parse_uint(optarg, &o.cache_size) || o.cache_size < 1 || o.cache_size > 1000000) {
+                say("--cache-size wants a number from 1 to 1000000, not '%s'", optarg);
+                return EXIT_USAGE;
+            }
             break;
         case 'q':
             o.c.quiet = 1;

@@ -58,8 +58,11 @@ fi
 ulimit -n "$want"
 
 : >"$tmp/server.err" # exists before the server's redirection does (the wait loop reads it)
+# The session cache is bounded (oldest evicted first); a cache of 1000 entries is full long before
+# the middle RSS sample, so "flat after warm-up" measures steady state, eviction included.
 "$mtls" server --listen 127.0.0.1:0 --cert "$tmp/server.pem" --key "$tmp/server.key" \
-  --max-conns $((conc + 512)) --timeout "${LOAD_SERVER_TIMEOUT:-5}" -q 2>"$tmp/server.err" &
+  --max-conns $((conc + 512)) --timeout "${LOAD_SERVER_TIMEOUT:-5}" \
+  --cache-size "${LOAD_CACHE_SIZE:-1000}" -q 2>"$tmp/server.err" &
 server_pid=$!
 port=""
 for _ in $(seq 100); do
