@@ -214,28 +214,40 @@ static int run_server(const struct demo *d, int lfd, int report)
 }
 
 /* The client side: handshake, echo, clean close.  Fills `summary` lines; returns exit status. */
+struct demo_paths {
+    char cert[320], key[320], ca[320];
+};
+
+/* The demo client's options: its certificate and key, the demo CA, trace as asked. */
+static void client_opts(const struct demo *d, struct common_opts *co, struct peer_tag *tag,
+                        struct demo_paths *p)
+{
+    memset(co, 0, sizeof(*co));
+    memset(tag, 0, sizeof(*tag));
+    snprintf(tag->label, sizeof(tag->label), "client");
+    path(p->cert, sizeof(p->cert), d, "client.pem");
+    path(p->key, sizeof(p->key), d, "client.key");
+    path(p->ca, sizeof(p->ca), d, "ca.pem");
+    co->cert = p->cert;
+    co->key = p->key;
+    co->ca = p->ca;
+    co->trace = d->trace;
+    co->timeout_s = 10;
+}
+
 static int run_client(const struct demo *d, const char *port, char *summary, size_t cap,
                       size_t *echoed, mtls_session **sess)
 {
     struct common_opts co;
     struct tool_cfg tc;
     struct peer_tag tag;
-    char cert[320], key[320], ca[320], line[1024];
+    struct demo_paths paths;
+    char line[1024];
     int status = EXIT_FAIL;
     mtls_conn *conn = NULL;
     int fd = -1;
 
-    memset(&co, 0, sizeof(co));
-    memset(&tag, 0, sizeof(tag));
-    snprintf(tag.label, sizeof(tag.label), "client");
-    path(cert, sizeof(cert), d, "client.pem");
-    path(key, sizeof(key), d, "client.key");
-    path(ca, sizeof(ca), d, "ca.pem");
-    co.cert = cert;
-    co.key = key;
-    co.ca = ca;
-    co.trace = d->trace;
-    co.timeout_s = 10;
+    client_opts(d, &co, &tag, &paths);
     if (tool_config_new(&tc, &co, "client") != 0) {
         return EXIT_FAIL;
     }
@@ -341,24 +353,15 @@ static int run_resume(const struct demo *d, const char *port, mtls_session *sess
     struct common_opts co;
     struct tool_cfg tc;
     struct peer_tag tag;
-    char cert[320], key[320], ca[320], line[1024];
+    struct demo_paths paths;
+    char line[1024];
     uint8_t sink[256];
     int status = EXIT_FAIL;
     mtls_conn *conn = NULL;
     mtls_err err = MTLS_OK;
     const char *stage = "handshake";
 
-    memset(&co, 0, sizeof(co));
-    memset(&tag, 0, sizeof(tag));
-    snprintf(tag.label, sizeof(tag.label), "client");
-    path(cert, sizeof(cert), d, "client.pem");
-    path(key, sizeof(key), d, "client.key");
-    path(ca, sizeof(ca), d, "ca.pem");
-    co.cert = cert;
-    co.key = key;
-    co.ca = ca;
-    co.trace = d->trace;
-    co.timeout_s = 10;
+    client_opts(d, &co, &tag, &paths);
     *resumed_by = NULL;
     if (tool_config_new(&tc, &co, "client") != 0) {
         return EXIT_FAIL;
