@@ -212,7 +212,8 @@ struct mtls_session {
     size_t id_len;
     char *sni;  /* NULL when none */
     char *alpn; /* NULL when none */
-    uint8_t *peer_cert; /* the peer's verified leaf (DER), NULL when it sent none */
+    const uint8_t *peer_cert; /* the peer's verified leaf (DER), NULL when it sent none: owned
+                               * when decoded, else a view into peer_leaf's own DER */
     size_t peer_cert_len;
     x509_cert *peer_leaf; /* the same, parsed, when the session was made here (not decoded) */
     uint8_t *ticket; /* client: the ticket to offer */

@@ -35,7 +35,8 @@ void mtls_session_free(mtls_session *s)
 {
     if (!s || atomic_fetch_sub(&s->refs, 1) != 1)
         return;
-    mem_free(s->peer_cert);
+    if (!s->peer_leaf)
+        mem_free((void *)s->peer_cert);
     mem_free(s->sni);
     mem_free(s->alpn);
     x509_cert_free(s->peer_leaf);
@@ -120,10 +121,11 @@ mtls_session *session_decode(const uint8_t *p, size_t len, bool with_ticket)
               rd_vec8_copy(&r, s->id, 0, 32, &s->id_len) && read_str(&r, &s->sni) &&
               read_str(&r, &s->alpn) && rd_vec24(&r, &v);
     if (ok && v.n) {
-        s->peer_cert = mem_alloc(v.n);
-        ok = s->peer_cert != NULL;
+        uint8_t *der = mem_alloc(v.n);
+        ok = der != NULL;
         if (ok) {
-            memcpy(s->peer_cert, v.p, v.n);
+            memcpy(der, v.p, v.n);
+            s->peer_cert = der;
             s->peer_cert_len = v.n;
         }
     }

@@ -447,6 +447,11 @@ static mtls_err enter_traffic(mtls_conn *c)
     if ((hs->proofs & need) != need)
         return hs_fail(c, MTLS_ERR_INTERNAL, "handshake ended without all required checks");
 
+    /* The peer's public keys have done their work (chain, ServerKeyExchange, CertificateVerify);
+     * dropping them keeps an established connection small.  Before the session is published:
+     * after that, the leaf may be shared with other threads. */
+    for (size_t i = 0; i < c->peer_chain_len; i++)
+        x509_cert_drop_key(c->peer_chain[i]);
     mtls_err err = hs_session_finish(c);
     if (err)
         return hs_fail(c, err, "could not record the session");

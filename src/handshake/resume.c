@@ -170,14 +170,10 @@ static mtls_session *session_from_conn(mtls_conn *c)
     if (c->peer_chain_len) {
         size_t len;
         const uint8_t *der = x509_cert_der(c->peer_chain[0], &len);
-        s->peer_cert = mem_alloc(len);
-        if (!s->peer_cert) {
-            mtls_session_free(s);
-            return NULL;
-        }
-        memcpy(s->peer_cert, der, len);
-        s->peer_cert_len = len;
+        /* a view into the leaf the session keeps: no second copy of the DER */
         s->peer_leaf = x509_cert_up_ref(c->peer_chain[0]);
+        s->peer_cert = der;
+        s->peer_cert_len = len;
     }
     return s;
 }

@@ -728,6 +728,14 @@ const uint8_t *x509_cert_der(const x509_cert *c, size_t *len)
     return c->der;
 }
 
+void x509_cert_drop_key(x509_cert *c)
+{
+    if (c && c->key) {
+        cry_pkey_free(c->key);
+        c->key = NULL;
+    }
+}
+
 const cry_pkey *x509_cert_pubkey(const x509_cert *c)
 {
     return c->key;

@@ -24,8 +24,13 @@ x509_cert *x509_cert_up_ref(x509_cert *c);
 void x509_cert_free(x509_cert *c);
 
 const uint8_t *x509_cert_der(const x509_cert *c, size_t *len);
-/* The subject public key (borrowed; lives as long as the certificate). */
+/* The subject public key (borrowed; lives as long as the certificate, or until
+ * x509_cert_drop_key).  NULL after x509_cert_drop_key. */
 const cry_pkey *x509_cert_pubkey(const x509_cert *c);
+/* Free the public-key object of a certificate whose key will not be used again (the handshake
+ * that checked it is over); everything else stays.  Only for a certificate not yet shared with
+ * another thread: the handshake drops keys before it publishes a session. */
+void x509_cert_drop_key(x509_cert *c);
 /* RFC 4514 strings ("CN=example.org,O=Example"), never NULL. */
 const char *x509_cert_subject(const x509_cert *c);
 const char *x509_cert_issuer(const x509_cert *c);

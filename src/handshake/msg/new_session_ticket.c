@@ -32,8 +32,10 @@ static mtls_session *state_for_ticket(mtls_conn *c)
     if (c->peer_chain_len) {
         size_t len;
         const uint8_t *der = x509_cert_der(c->peer_chain[0], &len);
-        if ((s->peer_cert = mem_alloc(len))) {
-            memcpy(s->peer_cert, der, len);
+        uint8_t *copy = mem_alloc(len);
+        if (copy) {
+            memcpy(copy, der, len);
+            s->peer_cert = copy;
             s->peer_cert_len = len;
         }
     }
