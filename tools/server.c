@@ -736,7 +736,7 @@ int cmd_server(int argc, char **argv)
     }
     (void)mtls_config_set_verify_client(tc.cfg, o.verify);
     server_apply_resumption(tc.cfg, &o);
-    int lfd = tcp_listen(host[0] != '\0' ? host : NULL, port, 128);
+    int lfd = tcp_listen(host[0] != '\0' ? host : NULL, port, SOMAXCONN);
     if (lfd < 0) {
         tool_config_free(&tc);
         return EXIT_USAGE;

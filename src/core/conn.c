@@ -5,9 +5,10 @@
  * Receive buffer: bytes from the transport land at rbuf[rlen..rcap); records are taken from
  * rstart.  A record is opened in place; an application-data record's plaintext stays in rbuf
  * until mtls_read() has taken all of it, so at most one copy (into the caller's buffer) is made.
- * rbuf starts small (handshake records are short) and grows to exactly the largest record the
- * peer announced -- at most one maximal ciphertext record -- so a record that fits the protocol
- * always fits, and a connection that never sees a large record never pays for one.
+ * rbuf starts small (handshake records are short) and grows when the peer announces a larger
+ * record -- to one AEAD-sized record, or exactly the announced size beyond that, at most one
+ * maximal ciphertext record -- so a record that fits the protocol always fits, and a connection
+ * that never sees a large record never pays for one.
  *
  * Send buffer: records are built in place (header, explicit nonce, plaintext, tag) at the end of
  * sbuf and sealed there; [soff, slen) is what the transport still has to take.
@@ -23,6 +24,7 @@
 #include "internal.h"
 
 #define RBUF_INITIAL 4096
+#define RBUF_LARGE (TLS_RECORD_HEADER + TLS_MAX_PLAINTEXT + 256)
 #define SBUF_MAX (1024 * 1024)
 
 /* ---- dynbuf --------------------------------------------------------------------------------- */
@@ -415,15 +417,19 @@ static mtls_err process_records(mtls_conn *c)
                 c->rstart = 0;
             }
             if (c->rcap < need) {
-                /* not realloc: the old block may hold earlier plaintext, wiped before it goes */
-                uint8_t *p = mem_alloc(need);
+                /* Two size classes -- the small start and one that holds any AEAD record -- so
+                 * that a busy server does not fragment its heap with a size per record; only a
+                 * record announced larger than any AEAD record gets its exact size.  Not realloc:
+                 * the old block may hold earlier plaintext, wiped before it goes. */
+                size_t grow = need < RBUF_LARGE ? RBUF_LARGE : need;
+                uint8_t *p = mem_alloc(grow);
                 if (!p)
                     return conn_fail(c, MTLS_ERR_NO_MEMORY, NULL);
                 memcpy(p, c->rbuf, c->rlen);
                 cry_wipe(c->rbuf, c->rcap);
                 mem_free(c->rbuf);
                 c->rbuf = p;
-                c->rcap = need;
+                c->rcap = grow;
             }
             return MTLS_OK;
         }
