@@ -227,6 +227,15 @@ MTLS_API mtls_err mtls_config_set_verify_client(mtls_config *cfg, mtls_verify_mo
  * connection is then open to active attackers.  For tests and debugging only. */
 MTLS_API mtls_err mtls_config_set_insecure_skip_verify(mtls_config *cfg, int insecure);
 
+/* Peer certificates parsed by this config's connections are kept in a small cache keyed by their
+ * exact DER bytes (default MTLS_CERT_CACHE_DEFAULT_SIZE entries, least recently used evicted), so
+ * a peer that comes back with the same certificate is neither parsed nor has its key imported
+ * again, and its established connections share one parsed copy.  Only parsing is cached: every
+ * handshake verifies the chain in full.  0 turns the cache off -- e.g. where the timing of a
+ * handshake must not reveal whether a certificate was seen recently (docs/SECURITY.md). */
+#define MTLS_CERT_CACHE_DEFAULT_SIZE 64 /* certificates */
+MTLS_API mtls_err mtls_config_set_cert_cache(mtls_config *cfg, size_t max_entries);
+
 /* Cipher suites in preference order: a list separated by ':' or ',' of IANA names
  * (TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256) or OpenSSL names (ECDHE-ECDSA-AES128-GCM-SHA256).
  * MTLS_ERR_UNKNOWN_NAME names nothing mtls supports. */

@@ -42,7 +42,8 @@ mtls_config *mtls_config_new(void)
     cfg->tickets = true;
     cfg->cache = cache_new(cfg->cache_size);
     cfg->tkeys = ticket_keys_new();
-    if (!cfg->cache || !cfg->tkeys) {
+    cfg->certs = x509_cache_new(MTLS_CERT_CACHE_DEFAULT_SIZE);
+    if (!cfg->cache || !cfg->tkeys || !cfg->certs) {
         mtls_config_free(cfg);
         return NULL;
     }
@@ -65,6 +66,7 @@ void mtls_config_free(mtls_config *cfg)
     x509_store_free(cfg->client_ca);
     cache_free(cfg->cache);
     ticket_keys_free(cfg->tkeys);
+    x509_cache_free(cfg->certs);
     pthread_mutex_destroy(&cfg->lock);
     mem_free(cfg);
 }
@@ -498,6 +500,23 @@ mtls_err mtls_config_set_session_cache(mtls_config *cfg, size_t max_entries, uin
     cfg->cache = c;
     cfg->cache_size = max_entries;
     cfg->session_lifetime = lifetime ? lifetime : MTLS_SESSION_LIFETIME_DEFAULT;
+    return MTLS_OK;
+}
+
+mtls_err mtls_config_set_cert_cache(mtls_config *cfg, size_t max_entries)
+{
+    mtls_err err = check_mutable(cfg);
+    if (err)
+        return err;
+    if (max_entries > 4096)
+        return detail(cfg, MTLS_ERR_INVALID_ARG,
+                      "certificate cache size %zu is too large (at most 4096 certificates)",
+                      max_entries);
+    x509_cache *c = NULL;
+    if (max_entries && !(c = x509_cache_new(max_entries)))
+        return MTLS_ERR_NO_MEMORY;
+    x509_cache_free(cfg->certs);
+    cfg->certs = c;
     return MTLS_OK;
 }
 

@@ -158,6 +158,7 @@ struct mtls_config {
     bool ca_set;
     bool insecure;
     mtls_verify_mode verify_client;
+    x509_cache *certs; /* parsed peer certificates; NULL when off */
 
     /* preferences */
     uint16_t suites[MTLS_MAX_SUITES];

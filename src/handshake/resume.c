@@ -131,7 +131,7 @@ mtls_err hs_adopt_session(mtls_conn *c, mtls_session *s)
         /* A session made in this process carries its parsed leaf: no second parse. */
         x509_cert *cert = x509_cert_up_ref(s->peer_leaf);
         if (!cert) {
-            mtls_err err = x509_cert_parse(s->peer_cert, s->peer_cert_len, &cert);
+            mtls_err err = x509_cache_parse(c->cfg->certs, s->peer_cert, s->peer_cert_len, &cert);
             if (err)
                 return err;
         }

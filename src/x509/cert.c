@@ -730,7 +730,7 @@ const uint8_t *x509_cert_der(const x509_cert *c, size_t *len)
 
 void x509_cert_drop_key(x509_cert *c)
 {
-    if (c && c->key) {
+    if (c && c->key && !c->shared) {
         cry_pkey_free(c->key);
         c->key = NULL;
     }

@@ -29,7 +29,8 @@ const uint8_t *x509_cert_der(const x509_cert *c, size_t *len);
 const cry_pkey *x509_cert_pubkey(const x509_cert *c);
 /* Free the public-key object of a certificate whose key will not be used again (the handshake
  * that checked it is over); everything else stays.  Only for a certificate not yet shared with
- * another thread: the handshake drops keys before it publishes a session. */
+ * another thread: the handshake drops keys before it publishes a session.  A certificate that came
+ * from an x509_cache keeps its key (other connections use it). */
 void x509_cert_drop_key(x509_cert *c);
 /* RFC 4514 strings ("CN=example.org,O=Example"), never NULL. */
 const char *x509_cert_subject(const x509_cert *c);
@@ -39,6 +40,22 @@ size_t x509_cert_san_count(const x509_cert *c);
 const char *x509_cert_san(const x509_cert *c, size_t i);
 int64_t x509_cert_not_before(const x509_cert *c);
 int64_t x509_cert_not_after(const x509_cert *c);
+
+/* A bounded cache of parsed certificates, keyed by their exact DER, shared by the connections of
+ * one config: a peer seen again (the same server, the same client certificate) is not parsed and
+ * its public key not imported again.  Only parsing is saved -- every handshake still verifies the
+ * chain (signatures, validity at that moment, names, usages).  Thread-safe; entries are immutable
+ * and reference counted; the least recently used entry is evicted when full. */
+typedef struct x509_cache x509_cache;
+/* NULL when out of memory; capacity must be at least 1. */
+x509_cache *x509_cache_new(size_t capacity);
+void x509_cache_free(x509_cache *cache);
+/* x509_cert_parse through the cache: *out is a new reference to the cached certificate with the
+ * same DER, or a freshly parsed one that is then cached.  Malformed input is never cached. */
+mtls_err x509_cache_parse(x509_cache *cache, const uint8_t *der, size_t len, x509_cert **out);
+/* Entries held, and lookups answered from the cache since creation. */
+size_t x509_cache_count(x509_cache *cache);
+uint64_t x509_cache_hits(x509_cache *cache);
 
 /* PEM: every "CERTIFICATE" block of `pem`, parsed, in order.  *out is an array the caller frees
  * with x509_chain_free.  MTLS_ERR_BAD_PEM when there is none. */

@@ -156,6 +156,7 @@ struct x509_cert {
     size_t nc_permitted_n, nc_excluded_n;
 
     bool self_issued; /* subject and issuer are the same DER */
+    bool shared;      /* held by an x509_cache: its key stays (x509_cert_drop_key skips it) */
 };
 
 /* Names to RFC 4514 text (name.c).  NULL when out of memory or the Name is malformed. */

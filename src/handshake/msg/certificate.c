@@ -56,7 +56,7 @@ mtls_err msg_certificate_parse(mtls_conn *c, rd body, x509_cert ***out, size_t *
                           MAX_CHAIN);
             break;
         }
-        err = x509_cert_parse(der.p, der.n, &chain[n]);
+        err = x509_cache_parse(c->cfg->certs, der.p, der.n, &chain[n]);
         if (err) {
             err = hs_fail(c, err, "certificate #%zu from the peer could not be parsed: %s", n + 1,
                           mtls_err_str(err));
