@@ -132,22 +132,14 @@ mtls_err x509_cache_parse(x509_cache *c, const uint8_t *der, size_t len, x509_ce
     return MTLS_OK;
 }
 
-size_t x509_cache_count(x509_cache *c)
+void x509_cache_stats(x509_cache *c, size_t *count, uint64_t *hits)
 {
+    *count = 0;
+    *hits = 0;
     if (!c)
-        return 0;
+        return;
     pthread_mutex_lock(&c->lock);
-    size_t n = c->n;
+    *count = c->n;
+    *hits = c->hits;
     pthread_mutex_unlock(&c->lock);
-    return n;
-}
-
-uint64_t x509_cache_hits(x509_cache *c)
-{
-    if (!c)
-        return 0;
-    pthread_mutex_lock(&c->lock);
-    uint64_t n = c->hits;
-    pthread_mutex_unlock(&c->lock);
-    return n;
 }

@@ -53,9 +53,8 @@ void x509_cache_free(x509_cache *cache);
 /* x509_cert_parse through the cache: *out is a new reference to the cached certificate with the
  * same DER, or a freshly parsed one that is then cached.  Malformed input is never cached. */
 mtls_err x509_cache_parse(x509_cache *cache, const uint8_t *der, size_t len, x509_cert **out);
-/* Entries held, and lookups answered from the cache since creation. */
-size_t x509_cache_count(x509_cache *cache);
-uint64_t x509_cache_hits(x509_cache *cache);
+/* Entries held, and lookups answered from the cache since creation (0 and 0 for NULL). */
+void x509_cache_stats(x509_cache *cache, size_t *count, uint64_t *hits);
 
 /* PEM: every "CERTIFICATE" block of `pem`, parsed, in order.  *out is an array the caller frees
  * with x509_chain_free.  MTLS_ERR_BAD_PEM when there is none. */

@@ -18,6 +18,22 @@
 #include "t.h"
 #include "x509/x509_int.h"
 
+static size_t cache_count(x509_cache *c)
+{
+    size_t n;
+    uint64_t h;
+    x509_cache_stats(c, &n, &h);
+    return n;
+}
+
+static uint64_t cache_hits(x509_cache *c)
+{
+    size_t n;
+    uint64_t h;
+    x509_cache_stats(c, &n, &h);
+    return h;
+}
+
 static int64_t fake_now;
 static int64_t clock_fn(void *arg)
 {
@@ -62,10 +78,10 @@ static void test_cache_basics(void)
     CHECK_ERR(x509_cache_parse(c, der[0], der_len[0], &a1), MTLS_OK);
     CHECK_ERR(x509_cache_parse(c, der[0], der_len[0], &a2), MTLS_OK);
     CHECK(a1 == a2); /* same bytes: the same shared object */
-    CHECK_EQ(x509_cache_hits(c), 1);
+    CHECK_EQ(cache_hits(c), 1);
     CHECK_ERR(x509_cache_parse(c, der[1], der_len[1], &b), MTLS_OK);
     CHECK(b != a1);
-    CHECK_EQ(x509_cache_count(c), 2);
+    CHECK_EQ(cache_count(c), 2);
     CHECK(strcmp(x509_cert_subject(a1), x509_cert_subject(owners[0])) == 0);
     CHECK(strcmp(x509_cert_subject(b), x509_cert_subject(owners[1])) == 0);
 
@@ -81,13 +97,13 @@ static void test_cache_basics(void)
         x509_cert_free(m);
     }
     /* Malformed input: an error, and nothing cached. */
-    size_t before = x509_cache_count(c);
-    uint64_t hits = x509_cache_hits(c);
+    size_t before = cache_count(c);
+    uint64_t hits = cache_hits(c);
     CHECK(x509_cache_parse(c, der[0], der_len[0] - 1, &m) != MTLS_OK);
     CHECK(m == NULL);
     CHECK(x509_cache_parse(c, der[0], der_len[0] - 1, &m) != MTLS_OK);
-    CHECK_EQ(x509_cache_hits(c), hits);
-    CHECK_EQ(x509_cache_count(c), before);
+    CHECK_EQ(cache_hits(c), hits);
+    CHECK_EQ(cache_count(c), before);
     free(mut);
 
     /* LRU: refresh der[0]'s entry and der[1]'s; add der[2] (evicts the older of the two), then
@@ -95,15 +111,15 @@ static void test_cache_basics(void)
     x509_cert *t0, *t1;
     CHECK_ERR(x509_cache_parse(c, der[0], der_len[0], &t0), MTLS_OK);
     CHECK_ERR(x509_cache_parse(c, der[1], der_len[1], &t1), MTLS_OK);
-    hits = x509_cache_hits(c);
+    hits = cache_hits(c);
     CHECK_ERR(x509_cache_parse(c, der[2], der_len[2], &cc), MTLS_OK); /* evicts der[0] */
-    CHECK_EQ(x509_cache_count(c), 2);
+    CHECK_EQ(cache_count(c), 2);
     CHECK_ERR(x509_cache_parse(c, der[1], der_len[1], &again), MTLS_OK);
-    CHECK_EQ(x509_cache_hits(c), hits + 1);
+    CHECK_EQ(cache_hits(c), hits + 1);
     CHECK(again == t1);
     x509_cert_free(again);
     CHECK_ERR(x509_cache_parse(c, der[0], der_len[0], &again), MTLS_OK); /* miss: parsed anew */
-    CHECK_EQ(x509_cache_hits(c), hits + 1);
+    CHECK_EQ(cache_hits(c), hits + 1);
     CHECK(again != a1); /* the evicted object lives on for its holders, but is not reused */
     CHECK(strcmp(x509_cert_subject(a1), x509_cert_subject(again)) == 0);
     x509_cert_free(again);
@@ -176,8 +192,8 @@ static void test_cache_threads(void)
         wrong += args[i].wrong;
     }
     CHECK_EQ(wrong, 0);
-    CHECK_EQ(x509_cache_count(c), 3);
-    CHECK(x509_cache_hits(c) > 0);
+    CHECK_EQ(cache_count(c), 3);
+    CHECK(cache_hits(c) > 0);
     x509_cache_free(c);
 }
 
@@ -236,15 +252,15 @@ static void test_handshakes(void)
         /* First: both sides parse (misses); then three returning connections are hits on both
          * sides, and need the cached keys (ServerKeyExchange or premaster, CertificateVerify). */
         CHECK_ERR(connect(ccfg, scfg, "localhost"), MTLS_OK);
-        CHECK_EQ(x509_cache_hits(ccfg->certs), 0);
-        CHECK_EQ(x509_cache_hits(scfg->certs), 0);
-        size_t cn = x509_cache_count(ccfg->certs), sn = x509_cache_count(scfg->certs);
+        CHECK_EQ(cache_hits(ccfg->certs), 0);
+        CHECK_EQ(cache_hits(scfg->certs), 0);
+        size_t cn = cache_count(ccfg->certs), sn = cache_count(scfg->certs);
         CHECK(cn >= 1 && sn >= 1); /* each peer's chain: leaf (and the CA if sent) */
         for (int i = 0; i < 3; i++)
             CHECK_ERR(connect(ccfg, scfg, "localhost"), MTLS_OK);
-        CHECK_EQ(x509_cache_hits(ccfg->certs), 3 * cn);
-        CHECK_EQ(x509_cache_hits(scfg->certs), 3 * sn);
-        CHECK_EQ(x509_cache_count(ccfg->certs), cn);
+        CHECK_EQ(cache_hits(ccfg->certs), 3 * cn);
+        CHECK_EQ(cache_hits(scfg->certs), 3 * sn);
+        CHECK_EQ(cache_count(ccfg->certs), cn);
 
         /* A hit is parsing only: the verdict is made again every time. */
         CHECK_ERR(connect(ccfg, scfg, "not-this-host.example"), MTLS_ERR_CERT_HOSTNAME);
@@ -252,7 +268,7 @@ static void test_handshakes(void)
         CHECK_ERR(connect(ccfg, scfg, "localhost"), MTLS_ERR_CERT_EXPIRED);
         fake_now -= 30L * 24 * 3600;
         CHECK_ERR(connect(ccfg, scfg, "localhost"), MTLS_OK);
-        CHECK_EQ(x509_cache_hits(ccfg->certs), 6 * cn);
+        CHECK_EQ(cache_hits(ccfg->certs), 6 * cn);
 
         /* Another client config that does not trust the CA: same certificate bytes, its own
          * cache and its own verdict. */
@@ -291,9 +307,9 @@ static void test_setter(void)
     CHECK_ERR(mtls_config_set_cert_cache(ccfg, 1), MTLS_OK);
     for (int i = 0; i < 3; i++)
         CHECK_ERR(connect(ccfg, scfg, "localhost"), MTLS_OK);
-    CHECK_EQ(x509_cache_count(ccfg->certs), 1);
+    CHECK_EQ(cache_count(ccfg->certs), 1);
     /* the server sends leaf + CA: with one slot they evict each other, no hit ever */
-    CHECK_EQ(x509_cache_hits(ccfg->certs), 0);
+    CHECK_EQ(cache_hits(ccfg->certs), 0);
     mtls_config_free(ccfg);
     mtls_config_free(scfg);
 }
