@@ -833,7 +833,7 @@ static void bctx_free(bctx *b)
 
 typedef struct row {
     const char *metric;
-    char config[48];
+    char config[64];
     const char *side;
     double mtls, ossl, floor; /* floor < 0: none */
 } row;

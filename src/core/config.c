@@ -250,7 +250,8 @@ static mtls_err add_ca(mtls_config *cfg, x509_store **store, const char *path, c
     else
         err = MTLS_ERR_INVALID_ARG;
     if (err == MTLS_ERR_FILE)
-        detail(cfg, err, "cannot read the CA %s %s", dir ? "directory" : "file", path);
+        detail(cfg, err, "cannot read the CA %s %s", dir ? "directory" : "file",
+               path ? path : "(none)");
     else if (err)
         detail(cfg, err, "no usable CA certificate in %s (%s)", path ? path : "the PEM data",
                 mtls_err_str(err));
