@@ -1617,8 +1617,11 @@ int main(int argc, char **argv)
     struct utsname u;
     uname(&u);
     cpu_model(cpu, sizeof(cpu));
-    printf("mtls %s vs %s, %s %s, %s, mode %s\n", MTLS_VERSION_STRING,
-           OpenSSL_version(OPENSSL_VERSION), u.sysname, u.release, cpu, mode);
+    char when[32];
+    time_t now = time(NULL);
+    strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", gmtime(&now));
+    printf("mtls %s vs %s, %s %s, %s, mode %s, run %s\n", MTLS_VERSION_STRING,
+           OpenSSL_version(OPENSSL_VERSION), u.sysname, u.release, cpu, mode, when);
     printf("times: median CPU us per handshake (timer overhead %.2f us subtracted per interval); "
            "bulk: MB/s of CPU; memory: bytes.\ngain: how many times better mtls is "
            "(faster, higher rate, fewer bytes); floor: crypto-only cost (raw AEAD rate for bulk)\n\n",
