@@ -391,7 +391,10 @@ MTLS_API mtls_err mtls_conn_peer_fingerprint(const mtls_conn *conn, uint8_t out[
  * bytes), and offer it on a later connection to the same server (mtls_conn_set_session).
  * mtls_conn_resumed() tells whether the server accepted it.  Resumption happens only with the
  * same version, suite and server name, and extended master secret on both sides (RFC 7627 5.3);
- * anything else falls back to a full handshake, never to an error.
+ * anything else falls back to a full handshake.  The one error: a server refuses
+ * (handshake_failure, MTLS_ERR_EMS_REQUIRED) a ClientHello that offers a session made with
+ * extended master secret but lacks the extension itself (RFC 7627 5.3: a client that drops EMS is
+ * broken or being downgraded).
  * ------------------------------------------------------------------------------------------- */
 
 #define MTLS_SESSION_CACHE_DEFAULT_SIZE 4096 /* entries */

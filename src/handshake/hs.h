@@ -191,9 +191,11 @@ void msg_signed_build(wr *w, uint16_t sigalg, const uint8_t *sig, size_t sig_len
 /* resume.c: sessions in the handshake */
 /* Client: the session to offer (checked: fits our config and name), or NULL. */
 mtls_session *hs_session_to_offer(mtls_conn *c);
-/* Server: the session the ClientHello asks to resume, if it passes every check, or NULL. */
-mtls_session *hs_session_lookup(mtls_conn *c, const uint8_t *sid, size_t sid_len,
-                                const hello_exts *e, rd suites);
+/* Server: the session the ClientHello asks to resume, if it passes every check, in *out (NULL
+ * for a full handshake).  An error only for a hello that must be refused outright: a session made
+ * with extended master secret offered without the extension (RFC 7627 5.3). */
+mtls_err hs_session_lookup(mtls_conn *c, const uint8_t *sid, size_t sid_len, const hello_exts *e,
+                           rd suites, mtls_session **out);
 /* Both: make this connection's session at the end of a handshake; server stores it. */
 mtls_err hs_session_finish(mtls_conn *c);
 /* Server: NewSessionTicket with a fresh ticket. */

@@ -44,8 +44,11 @@ mtls_session *hs_session_to_offer(mtls_conn *c)
         why = "its cipher suite is no longer enabled";
     else if (!same_name(s->sni, c->server_name))
         why = "it was made for another server name";
-    else if (!s->ems && cfg->require_ems)
-        why = "it lacks extended master secret";
+    else if (!s->ems)
+        /* RFC 7627 5.3: without EMS a session's master secret is not bound to its handshake, so
+         * a man in the middle could have synchronised it with another session (triple
+         * handshake); such sessions are not offered. */
+        why = "it was made without extended master secret";
     else if (s->id_len == 0 && s->ticket_len == 0)
         why = "it has neither a session id nor a ticket";
     if (why) {
@@ -63,9 +66,10 @@ static bool suite_offered(rd suites, uint16_t id)
     return false;
 }
 
-mtls_session *hs_session_lookup(mtls_conn *c, const uint8_t *sid, size_t sid_len,
-                                const hello_exts *e, rd suites)
+mtls_err hs_session_lookup(mtls_conn *c, const uint8_t *sid, size_t sid_len, const hello_exts *e,
+                           rd suites, mtls_session **out)
 {
+    *out = NULL;
     const mtls_config *cfg = c->cfg;
     int64_t now = config_now(cfg);
     mtls_session *s = NULL;
@@ -95,17 +99,25 @@ mtls_session *hs_session_lookup(mtls_conn *c, const uint8_t *sid, size_t sid_len
         }
     }
     if (!s)
-        return NULL;
+        return MTLS_OK;
+    if (s->ems && !e->ems.present) {
+        /* RFC 7627 5.3: "If the original session used the "extended_master_secret" extension
+         * but the new ClientHello does not contain it, the server MUST abort the abbreviated
+         * handshake."  A client that had EMS and drops it is broken or being downgraded. */
+        mtls_session_free(s);
+        return hs_fail(c, MTLS_ERR_EMS_REQUIRED,
+                       "the client offered a session made with extended master secret in a "
+                       "ClientHello without the extension (RFC 7627 5.3)");
+    }
     const char *why = NULL;
     if (s->version != MTLS_VERSION_TLS12)
         why = "another protocol version";
     else if (!suite_offered(suites, s->suite) || !hs_list_has(cfg->suites, cfg->n_suites, s->suite))
         why = "its cipher suite is not offered or not allowed";
-    else if (s->ems != e->ems.present)
-        /* RFC 7627 5.3: resume only when both the session and the new hello use EMS. */
-        why = "extended master secret differs";
-    else if (!s->ems && cfg->require_ems)
-        why = "it lacks extended master secret";
+    else if (!s->ems)
+        /* RFC 7627 5.3: a session without EMS is not resumed, whether or not the new hello has
+         * the extension (with it, the RFC says MUST NOT; without, SHOULD NOT): full handshake. */
+        why = "it was made without extended master secret";
     else if (!same_name(s->sni, c->server_name))
         why = "it was made for another server name";
     else if (cfg->verify_client == MTLS_VERIFY_REQUIRE && !s->peer_cert_len)
@@ -113,10 +125,11 @@ mtls_session *hs_session_lookup(mtls_conn *c, const uint8_t *sid, size_t sid_len
     if (why) {
         hs_trace(c, '*', "Resumption", "session from the %s refused: %s; full handshake", from, why);
         mtls_session_free(s);
-        return NULL;
+        return MTLS_OK;
     }
     hs_trace(c, '*', "Resumption", "resuming the session found in the %s", from);
-    return s;
+    *out = s;
+    return MTLS_OK;
 }
 
 mtls_err hs_adopt_session(mtls_conn *c, mtls_session *s)

@@ -146,7 +146,9 @@ mtls_err s12_read_client_hello(mtls_conn *c, const msg *m)
                        "the client does not support extended master secret (RFC 7627)");
 
     hs->ticket_ext = e.session_ticket.present;
-    mtls_session *resume = hs_session_lookup(c, sid.p, sid.n, &e, suites);
+    mtls_session *resume = NULL;
+    if ((err = hs_session_lookup(c, sid.p, sid.n, &e, suites, &resume)))
+        return err;
     if (resume) {
         hs->resume = resume;
         hs->suite = suite_find(resume->suite);

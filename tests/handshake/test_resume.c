@@ -256,14 +256,16 @@ static void test_server_name_and_ems_refusals(void)
     mtls_session *s2 = connect_once(insecure, scfg, "127.0.0.1", renamed, &resumed, NULL);
     CHECK_EQ(resumed, 0); /* the server sees the name differ and does a full handshake */
 
-    /* RFC 7627 5.3: a client whose session lacked EMS must abort if the server resumes with it */
+    /* RFC 7627 5.3: a session made without EMS is not offered (full handshake instead), even
+     * with EMS not required. */
     mtls_session *no_ems = mtls_session_from_bytes(b, len);
     no_ems->ems = false;
     mtls_config *lax = client_cfg(0);
     mtls_config_set_require_ems(lax, 0);
     mtls_err err;
     mtls_session *s3 = connect_once(lax, scfg, "localhost", no_ems, &resumed, &err);
-    CHECK_ERR(err, MTLS_ERR_EMS_REQUIRED);
+    CHECK_ERR(err, MTLS_OK);
+    CHECK_EQ(resumed, 0);
     free(b);
     mtls_session *all[] = {s1, renamed, s2, no_ems, s3};
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
@@ -272,6 +274,84 @@ static void test_server_name_and_ems_refusals(void)
     mtls_config_free(lax);
     mtls_config_free(scfg);
     mtls_config_free(ccfg);
+}
+
+/* Remove the extended_master_secret extension (type 23, empty) from a client's first flight: one
+ * plaintext record holding the ClientHello.  Returns the new length, 0 when it is not there. */
+static size_t strip_ems(uint8_t *rec, size_t n)
+{
+    if (n < 5 + 4 + 35 || rec[0] != 22 || rec[5] != 1)
+        return 0;
+    size_t off = 5 + 4 + 2 + 32;
+    off += 1 + rec[off];                                  /* session id */
+    off += 2 + ((size_t)rec[off] << 8 | rec[off + 1]);    /* cipher suites */
+    off += 1 + rec[off];                                  /* compression methods */
+    size_t ext_len_at = off, end = off + 2 + ((size_t)rec[off] << 8 | rec[off + 1]);
+    for (off += 2; off + 4 <= end;) {
+        size_t type = (size_t)rec[off] << 8 | rec[off + 1];
+        size_t elen = (size_t)rec[off + 2] << 8 | rec[off + 3];
+        if (type == 23 && elen == 0) {
+            memmove(rec + off, rec + off + 4, n - off - 4);
+            n -= 4;
+            size_t ext = ((size_t)rec[ext_len_at] << 8 | rec[ext_len_at + 1]) - 4;
+            rec[ext_len_at] = (uint8_t)(ext >> 8);
+            rec[ext_len_at + 1] = (uint8_t)ext;
+            size_t body = n - 9, reclen = n - 5;
+            rec[6] = (uint8_t)(body >> 16);
+            rec[7] = (uint8_t)(body >> 8);
+            rec[8] = (uint8_t)body;
+            rec[3] = (uint8_t)(reclen >> 8);
+            rec[4] = (uint8_t)reclen;
+            return n;
+        }
+        off += 4 + elen;
+    }
+    return 0;
+}
+
+/* The server's side of RFC 7627 5.3, by session id and by ticket: a session made with EMS
+ * offered in a ClientHello without the extension ends the handshake (handshake_failure); a hello
+ * without EMS and no session to resume is still served (EMS is not required by default). */
+static void test_server_ems_resumption(void)
+{
+    for (int tickets = 0; tickets <= 1; tickets++) {
+        mtls_config *scfg = server_cfg(tickets, tickets ? 0 : 64, MTLS_VERIFY_NONE);
+        mtls_config *ccfg = client_cfg(0);
+        int resumed;
+        mtls_session *sess = connect_once(ccfg, scfg, "localhost", NULL, &resumed, NULL);
+        for (int offer = 0; offer <= 1; offer++) {
+            mtls_conn *c = mtls_client_new(ccfg, "localhost"), *s = mtls_server_new(scfg);
+            if (offer)
+                CHECK_ERR(mtls_conn_set_session(c, sess), MTLS_OK);
+            CHECK_ERR(mtls_handshake(c), MTLS_ERR_WANT_READ);
+            size_t n;
+            const uint8_t *p = mtls_send_buf(c, &n);
+            uint8_t *hello = malloc(n);
+            memcpy(hello, p, n);
+            mtls_send_ack(c, n);
+            size_t m = strip_ems(hello, n), room;
+            CHECK(m == n - 4);
+            uint8_t *dst = mtls_recv_buf(s, &room);
+            CHECK(dst && room >= m);
+            if (dst && room >= m) {
+                memcpy(dst, hello, m);
+                mtls_err err = mtls_recv_ack(s, m);
+                if (offer) {
+                    CHECK_ERR(err, MTLS_ERR_EMS_REQUIRED);
+                    CHECK_EQ(mtls_conn_alert_sent(s), 40); /* handshake_failure */
+                } else {
+                    CHECK_ERR(err, MTLS_OK);
+                    CHECK_EQ(mtls_conn_alert_sent(s), -1);
+                }
+            }
+            free(hello);
+            mtls_conn_free(c);
+            mtls_conn_free(s);
+        }
+        mtls_session_free(sess);
+        mtls_config_free(scfg);
+        mtls_config_free(ccfg);
+    }
 }
 
 struct thread_arg {
@@ -326,6 +406,7 @@ int main(void)
     test_eviction_and_expiry();
     test_ticket_keys();
     test_server_name_and_ems_refusals();
+    test_server_ems_resumption();
     test_threads();
     return t_done();
 }
