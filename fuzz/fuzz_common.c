@@ -125,6 +125,9 @@ mtls_config *fz_server_config(int v)
     set_ca(cfg);
     must(mtls_config_set_time(cfg, fixed_now, NULL), "time");
     must(mtls_config_set_session_cache(cfg, 0, 0), "cache");
+    /* No certificate cache: an input must behave alone as it did after others (the cache is
+     * tested in tests/handshake/test_certcache.c, parsing by fuzz_x509). */
+    must(mtls_config_set_cert_cache(cfg, 0), "cert cache");
     uint8_t keys[80];
     for (size_t i = 0; i < sizeof(keys); i++)
         keys[i] = i < 48 ? (uint8_t)(0xa0 + i) : 0;
@@ -151,6 +154,7 @@ mtls_config *fz_client_config(int v)
         abort();
     set_ca(cfg);
     must(mtls_config_set_time(cfg, fixed_now, NULL), "time");
+    must(mtls_config_set_cert_cache(cfg, 0), "cert cache");
     set_identity(cfg, "client-ec.pem", "client-ec.key");
     if (v >= 1) {
         must(mtls_config_set_ciphers(cfg, "TLS_RSA_WITH_AES_128_GCM_SHA256:"
