@@ -97,7 +97,7 @@ const char *mtls_alert_name(int alert)
     case TLS_ALERT_PROTOCOL_VERSION: return "protocol_version";
     case TLS_ALERT_INSUFFICIENT_SECURITY: return "insufficient_security";
     case TLS_ALERT_INTERNAL_ERROR: return "internal_error";
-    case 86: return "inappropriate_fallback";
+    case TLS_ALERT_INAPPROPRIATE_FALLBACK: return "inappropriate_fallback";
     case TLS_ALERT_USER_CANCELED: return "user_canceled";
     case TLS_ALERT_NO_RENEGOTIATION: return "no_renegotiation";
     case 109: return "missing_extension";

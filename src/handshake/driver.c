@@ -589,8 +589,8 @@ mtls_err hs_on_ccs(mtls_conn *c, const uint8_t *data, size_t len)
         return conn_fail(c, MTLS_ERR_UNEXPECTED_MESSAGE, "ChangeCipherSpec at the wrong time");
     /* RFC 5246 7.1: the message consists of a single byte of value 1.  A handshake message may
      * not straddle it. */
-    if (len != 1 || data[0] != 1)
-        return conn_fail(c, MTLS_ERR_DECODE, "malformed ChangeCipherSpec");
+    if (len != 1 || data[0] != 1) /* unexpected_message, as OpenSSL and tlsfuzzer have it */
+        return conn_fail(c, MTLS_ERR_UNEXPECTED_MESSAGE, "malformed ChangeCipherSpec");
     if (hs->in.len != 0)
         return conn_fail(c, MTLS_ERR_UNEXPECTED_MESSAGE,
                          "ChangeCipherSpec in the middle of a handshake message");

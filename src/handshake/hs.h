@@ -87,6 +87,7 @@ struct hs {
     size_t n_peer_sigalgs;
     uint16_t peer_groups[HS_MAX_PEER_LIST];
     size_t n_peer_groups;
+    bool peer_groups_sent; /* supported_groups was present (maybe with nothing we know) */
     bool peer_ems, peer_secure_reneg, peer_point_formats;
 
     /* ECDHE */

@@ -109,11 +109,20 @@ mtls_err hs_session_lookup(mtls_conn *c, const uint8_t *sid, size_t sid_len, con
                        "the client offered a session made with extended master secret in a "
                        "ClientHello without the extension (RFC 7627 5.3)");
     }
+    if (!suite_offered(suites, s->suite)) {
+        /* RFC 5246 7.4.1.2: a client resuming a session "MUST include at least the cipher_suite
+         * from that session" (OpenSSL, tlsfuzzer: illegal_parameter). */
+        uint16_t suite = s->suite;
+        mtls_session_free(s);
+        return hs_fail(c, MTLS_ERR_ILLEGAL_PARAMETER,
+                       "the client asks to resume a session without offering its cipher suite "
+                       "0x%04x (RFC 5246 7.4.1.2)", suite);
+    }
     const char *why = NULL;
     if (s->version != MTLS_VERSION_TLS12)
         why = "another protocol version";
-    else if (!suite_offered(suites, s->suite) || !hs_list_has(cfg->suites, cfg->n_suites, s->suite))
-        why = "its cipher suite is not offered or not allowed";
+    else if (!hs_list_has(cfg->suites, cfg->n_suites, s->suite))
+        why = "its cipher suite is no longer allowed";
     else if (!s->ems)
         /* RFC 7627 5.3: a session without EMS is not resumed, whether or not the new hello has
          * the extension (with it, the RFC says MUST NOT; without, SHOULD NOT): full handshake. */

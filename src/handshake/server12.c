@@ -41,6 +41,8 @@ static bool suite_usable(mtls_conn *c, uint16_t id, uint16_t *group, uint16_t *s
         return false;
     if (s->kx == KX_RSA)
         return true;
+    if (hs->peer_groups_sent && hs->n_peer_groups == 0)
+        return false;
     const uint16_t *groups = hs->n_peer_groups ? hs->peer_groups : implicit_groups;
     size_t n_groups = hs->n_peer_groups ? hs->n_peer_groups : 1;
     *group = pick_group(cfg, groups, n_groups);
@@ -103,7 +105,16 @@ mtls_err s12_read_client_hello(mtls_conn *c, const msg *m)
         return hs_fail(c, MTLS_ERR_DECODE, "trailing bytes after ClientHello");
     memcpy(c->client_random, hs->client_random, 32);
 
-    /* Versions: TLS 1.2 or a later one (we answer 1.2); SSL 3.0 / TLS 1.0 / 1.1 are refused. */
+    /* Versions: TLS 1.2 or a later one (we answer 1.2); SSL 3.0 / TLS 1.0 / 1.1 are refused.
+     * RFC 7507 3: a client that signals a fallback (TLS_FALLBACK_SCSV) with a version below our
+     * highest gets inappropriate_fallback: it had already tried higher and something interfered. */
+    if (version < MTLS_VERSION_TLS12)
+        for (size_t i = 0; i + 1 < suites.n; i += 2)
+            if (be16_get(suites.p + i) == TLS_SCSV_FALLBACK)
+                return hs_fail(c, MTLS_ERR_INAPPROPRIATE_FALLBACK,
+                               "the client falls back to version 0x%04x with TLS_FALLBACK_SCSV "
+                               "(RFC 7507): an earlier attempt at TLS 1.2 was interfered with",
+                               version);
     if (version < MTLS_VERSION_TLS12)
         return hs_fail(c, MTLS_ERR_PROTOCOL_VERSION,
                        "the client offers at most version 0x%04x (older than TLS 1.2)", version);
@@ -127,8 +138,9 @@ mtls_err s12_read_client_hello(mtls_conn *c, const msg *m)
     if (e.supported_groups.present &&
         (err = ext_groups_parse(c, e.supported_groups.data, hs->peer_groups, &hs->n_peer_groups)))
         return err;
-    if (e.supported_groups.present && hs->n_peer_groups == 0)
-        hs->n_peer_groups = 0; /* nothing we know: ECDHE suites will be skipped */
+    /* With the extension present but naming no group we have, ECDHE suites are skipped (RFC 8422
+     * 5.1): the P-256 assumption is only for a hello without the extension. */
+    hs->peer_groups_sent = e.supported_groups.present;
     if (e.ec_point_formats.present && (err = ext_point_formats_parse(c, e.ec_point_formats.data)))
         return err;
     if (e.signature_algorithms.present &&

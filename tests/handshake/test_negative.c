@@ -49,6 +49,7 @@ enum {
     CAT_PARAMS,
     CAT_CLIENT_AUTH,
     CAT_RECORD,
+    CAT_CONFORMANCE,
     CAT_COUNT
 };
 static const char *cat_names[CAT_COUNT] = {"",
@@ -58,7 +59,8 @@ static const char *cat_names[CAT_COUNT] = {"",
                                            "4 bad Finished",
                                            "5 unoffered choices and versions",
                                            "6 require without client certificate",
-                                           "7 record layer limits"};
+                                           "7 record layer limits",
+                                           "8 conformance-suite expectations"};
 static int cat_cases[CAT_COUNT];
 static char where[256];
 static int fails_before;
@@ -1219,6 +1221,234 @@ static void run_unoffered(void)
     env_close(&e);
 }
 
+/* ---- 8. what conformance suites expect (tlsfuzzer's scripts, where the RFC leaves the alert open)
+ */
+
+/* Every entry of the supported_groups extension in ClientHello `m` replaced by an unknown code
+ * point, lengths unchanged. */
+static void hello_unknown_groups(uint8_t *m, size_t n)
+{
+    size_t off = 4 + hello_ext_offset(m);
+    size_t end = off + 2 + be16_get(m + off);
+    for (off += 2; off + 4 <= end && end <= n;) {
+        uint16_t type = be16_get(m + off), len = be16_get(m + off + 2);
+        if (type == TLS_EXT_SUPPORTED_GROUPS)
+            for (size_t i = 2; i + 1 < len; i += 2)
+                be16_put(m + off + 4 + i, (uint16_t)(0x2bc0 + i));
+        off += 4 + (size_t)len;
+    }
+}
+
+/* The server gets ClientHello `m` with its first cipher suite replaced by `suite`. */
+static size_t hello_first_suite_offset(const uint8_t *m)
+{
+    return 2 + 32 + 1 + m[4 + 34] + 2;
+}
+
+static void sni_case(const env *e, const uint8_t *name, size_t len, mtls_err want, int alert,
+                     const char *what)
+{
+    uint8_t ext[300];
+    be16_put(ext, (uint16_t)(len + 3));
+    ext[2] = 0; /* host_name */
+    be16_put(ext + 3, (uint16_t)len);
+    memcpy(ext + 5, name, len);
+    if (want != MTLS_OK) {
+        edited_case(e, 1, S12_READ_CLIENT_HELLO, EDIT_ADD_EXT, 0, TLS_EXT_SERVER_NAME, ext, len + 5,
+                    want, alert, what);
+        return;
+    }
+    flow f;
+    flow_open(&f, e, 1);
+    case_begin(CAT_CONFORMANCE, "%s (%s)", what, e->su->name);
+    size_t n;
+    const uint8_t *m = flow_pending(&f, &n);
+    uint8_t *wire = malloc(n + sizeof(ext) + 4);
+    size_t wn = hello_with_ext(m, n, TLS_EXT_SERVER_NAME, ext, len + 5, wire);
+    CHECK_ERR(inject(&f, TLS_CT_HANDSHAKE, wire, wn), MTLS_OK);
+    const char *got = mtls_conn_server_name(f.s);
+    CHECK(got && strlen(got) == len && memcmp(got, name, len) == 0);
+    free(wire);
+    case_end();
+    flow_close(&f);
+}
+
+/* A copy of the ClientHello waiting for the server (with room to spare; the caller frees). */
+static uint8_t *pending_hello(const flow *f, size_t *n)
+{
+    const uint8_t *m = flow_pending(f, n);
+    CHECK(m != NULL && *n > 4 + 40 && m[0] == TLS_HS_CLIENT_HELLO);
+    uint8_t *w = calloc(1, *n + 64);
+    if (!w)
+        abort();
+    if (m)
+        memcpy(w, m, *n);
+    else
+        *n = 45;
+    return w;
+}
+
+static void run_conformance(void)
+{
+    /* tlsfuzzer test-x25519 "only unknown group": supported_groups present but with nothing we
+     * know means no ECDHE (RFC 8422 5.1), not the P-256 that a hello without it implies. */
+    setup ecdhe_only = {.name = "ECDHE-ECDSA only",
+                        .ciphers = "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+                        .server_key = TP_P256,
+                        .no_tickets = 1};
+    setup rsa_fallback = {.name = "ECDHE-RSA and static RSA",
+                          .ciphers = "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256:"
+                                     "TLS_RSA_WITH_AES_128_GCM_SHA256",
+                          .server_key = TP_RSA2048,
+                          .no_tickets = 1};
+    env e;
+    env_open(&e, &ecdhe_only);
+    {
+        flow f;
+        flow_open(&f, &e, 1);
+        case_begin(CAT_CONFORMANCE, "ClientHello whose supported_groups are all unknown, ECDHE only");
+        size_t n;
+        uint8_t *wire = pending_hello(&f, &n);
+        hello_unknown_groups(wire, n);
+        mtls_err err = inject(&f, TLS_CT_HANDSHAKE, wire, n);
+        expect_flow_fail(&f, err, MTLS_ERR_NO_SHARED_CIPHER, TLS_ALERT_HANDSHAKE_FAILURE);
+        free(wire);
+        case_end();
+        flow_close(&f);
+    }
+    env_close(&e);
+    env_open(&e, &rsa_fallback);
+    {
+        flow f;
+        flow_open(&f, &e, 1);
+        case_begin(CAT_CONFORMANCE, "ClientHello whose supported_groups are all unknown: static RSA");
+        size_t n;
+        uint8_t *wire = pending_hello(&f, &n);
+        hello_unknown_groups(wire, n);
+        CHECK_ERR(inject(&f, TLS_CT_HANDSHAKE, wire, n), MTLS_OK);
+        CHECK_EQ(mtls_conn_cipher_suite(f.s), 0x009C);
+        free(wire);
+        case_end();
+        flow_close(&f);
+    }
+    env_close(&e);
+
+    /* tlsfuzzer test-ccs "two bytes long CCS" (and a CCS of value 2): unexpected_message. */
+    env_open(&e, &ecdhe_mutual);
+    static const struct {
+        uint8_t b[2];
+        size_t n;
+    } bad_ccs[] = {{{1, 1}, 2}, {{2, 0}, 1}, {{0, 0}, 1}};
+    for (int server_side = 0; server_side < 2; server_side++)
+        for (size_t i = 0; i < sizeof(bad_ccs) / sizeof(bad_ccs[0]); i++) {
+            flow f;
+            flow_open(&f, &e, server_side);
+            case_begin(CAT_CONFORMANCE, "%s gets a ChangeCipherSpec of %zu byte(s) %02x",
+                       server_side ? "server" : "client", bad_ccs[i].n, bad_ccs[i].b[0]);
+            CHECK(flow_reach(&f, server_side ? S12_READ_CCS : C12_READ_CCS));
+            mtls_err err = inject(&f, TLS_CT_CHANGE_CIPHER_SPEC, bad_ccs[i].b, bad_ccs[i].n);
+            expect_flow_fail(&f, err, MTLS_ERR_UNEXPECTED_MESSAGE, TLS_ALERT_UNEXPECTED_MESSAGE);
+            case_end();
+            flow_close(&f);
+        }
+
+    /* tlsfuzzer test-certificate-verify-malformed "0 byte sig": a well-formed empty signature
+     * that does not verify: decrypt_error. */
+    {
+        flow f;
+        flow_open(&f, &e, 1);
+        case_begin(CAT_CONFORMANCE, "CertificateVerify with an empty signature");
+        CHECK(flow_reach(&f, S12_READ_CERT_VERIFY));
+        size_t n;
+        const uint8_t *m = flow_pending(&f, &n);
+        CHECK(m && n > 8 && m[0] == TLS_HS_CERTIFICATE_VERIFY);
+        uint8_t cv[8] = {TLS_HS_CERTIFICATE_VERIFY, 0, 0, 4, 0, 0, 0, 0};
+        if (m && n > 8) {
+            cv[4] = m[4];
+            cv[5] = m[5];
+        }
+        mtls_err err = inject(&f, TLS_CT_HANDSHAKE, cv, sizeof(cv));
+        expect_flow_fail(&f, err, MTLS_ERR_BAD_SIGNATURE, TLS_ALERT_DECRYPT_ERROR);
+        case_end();
+        flow_close(&f);
+    }
+    env_close(&e);
+
+    /* tlsfuzzer test-invalid-server-name-extension: an empty HostName is a decoding error; BEL,
+     * UTF-8 and terminal escapes are not DNS names: illegal_parameter. */
+    setup no_sni = {.name = "no SNI from the client",
+                    .ciphers = "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+                    .server_key = TP_P256,
+                    .no_sni = 1,
+                    .no_tickets = 1};
+    env_open(&e, &no_sni);
+    sni_case(&e, (const uint8_t *)"", 0, MTLS_ERR_DECODE, TLS_ALERT_DECODE_ERROR,
+             "server_name with an empty host name");
+    static const char *const bad_names[] = {"bell\a.example", "caf\xc3\xa9.example",
+                                            "\x1b[31mred.example", "a..example", ".example",
+                                            "sp ace.example", "semi;colon.example"};
+    for (size_t i = 0; i < sizeof(bad_names) / sizeof(bad_names[0]); i++) {
+        char what[96];
+        snprintf(what, sizeof(what), "server_name with a host name that is not a DNS name (#%zu)", i);
+        sni_case(&e, (const uint8_t *)bad_names[i], strlen(bad_names[i]),
+                 MTLS_ERR_ILLEGAL_PARAMETER, TLS_ALERT_ILLEGAL_PARAMETER, what);
+    }
+    static const char *const good_names[] = {"under_score.example", "xn--caf-dma.example",
+                                             "trailing.dot.example.", "a"};
+    for (size_t i = 0; i < sizeof(good_names) / sizeof(good_names[0]); i++)
+        sni_case(&e, (const uint8_t *)good_names[i], strlen(good_names[i]), MTLS_OK, -1,
+                 good_names[i]);
+    env_close(&e);
+
+    /* tlsfuzzer test-fallback-scsv: TLS_FALLBACK_SCSV with a version below TLS 1.2 gets
+     * inappropriate_fallback (RFC 7507 3); with TLS 1.2 itself it changes nothing. */
+    env_open(&e, &rsa_fallback);
+    static const uint16_t fallback_versions[] = {0x0302, 0x0301, 0x0300, 0x0303};
+    for (size_t i = 0; i < sizeof(fallback_versions) / sizeof(fallback_versions[0]); i++) {
+        flow f;
+        flow_open(&f, &e, 1);
+        case_begin(CAT_CONFORMANCE, "ClientHello version 0x%04x with TLS_FALLBACK_SCSV",
+                   fallback_versions[i]);
+        size_t n;
+        uint8_t *wire = pending_hello(&f, &n);
+        be16_put(wire + 4, fallback_versions[i]);
+        be16_put(wire + 4 + hello_first_suite_offset(wire), 0x5600);
+        mtls_err err = inject(&f, TLS_CT_HANDSHAKE, wire, n);
+        if (fallback_versions[i] < 0x0303) {
+            expect_flow_fail(&f, err, MTLS_ERR_INAPPROPRIATE_FALLBACK,
+                             TLS_ALERT_INAPPROPRIATE_FALLBACK);
+        } else {
+            CHECK_ERR(err, MTLS_OK);
+            CHECK_EQ(mtls_conn_cipher_suite(f.s), 0x009C); /* the other suite offered */
+        }
+        free(wire);
+        case_end();
+        flow_close(&f);
+    }
+    env_close(&e);
+
+    /* tlsfuzzer test-resumption-with-wrong-ciphers: resuming without offering the session's
+     * suite (RFC 5246 7.4.1.2 "MUST include at least the cipher_suite from that session"). */
+    const setup *resumes[] = {&resumed_id, &resumed_ticket};
+    static const uint16_t other[] = {0xC030, 0xC02B};
+    for (size_t k = 0; k < 2; k++) {
+        env_open(&e, resumes[k]);
+        flow f;
+        flow_open(&f, &e, 1);
+        case_begin(CAT_CONFORMANCE, "resumption without the session's suite (%s)",
+                   resumes[k]->name);
+        size_t n;
+        uint8_t *wire = pending_hello(&f, &n);
+        be16_put(wire + 4 + hello_first_suite_offset(wire), other[k]);
+        mtls_err err = inject(&f, TLS_CT_HANDSHAKE, wire, n);
+        expect_flow_fail(&f, err, MTLS_ERR_ILLEGAL_PARAMETER, TLS_ALERT_ILLEGAL_PARAMETER);
+        free(wire);
+        case_end();
+        flow_close(&f);
+        env_close(&e);
+    }
+}
+
 /* ---- 6. require mode without a client certificate -------------------------------------------- */
 
 static void run_require_without_cert(void)
@@ -1410,6 +1640,7 @@ int main(void)
     run_unoffered();
     run_require_without_cert();
     run_record_layer();
+    run_conformance();
 
     for (int k = 1; k < CAT_COUNT; k++)
         printf("negative %-52s %5d cases\n", cat_names[k], cat_cases[k]);

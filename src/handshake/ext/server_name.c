@@ -1,7 +1,7 @@
 /*
  * server_name.c -- server_name (RFC 6066 3).  The client sends a host_name unless the name is an
  * IP literal ("Literal IPv4 and IPv6 addresses are not permitted in HostName").  The server
- * accepts one host_name of 1..255 bytes without NUL and remembers it.
+ * accepts one host_name that is an ASCII DNS name of 1..255 bytes and remembers it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +19,31 @@ void ext_sni_build(wr *w, const char *host)
     wr_bytes(w, host, len);
     wr_close_u16(w, list);
     wr_close_u16(w, ext);
+}
+
+/* RFC 6066 3: "the fully qualified DNS hostname of the server", ASCII (IDNs as A-labels): labels
+ * of letters, digits, '-' and '_' (seen in real internal names), at most 63 bytes, none empty;
+ * at most 255 bytes.  A trailing dot is tolerated.  Anything else -- control characters, escape
+ * sequences, UTF-8, NUL -- is refused before it can reach a log or a callback. */
+static bool host_name_ok(const uint8_t *p, size_t n)
+{
+    if (n > 255)
+        return false;
+    size_t label = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t ch = p[i];
+        if (ch == '.') {
+            if (label == 0)
+                return false;
+            label = 0;
+            continue;
+        }
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                  ch == '-' || ch == '_';
+        if (!ok || ++label > 63)
+            return false;
+    }
+    return true;
 }
 
 mtls_err ext_sni_parse(mtls_conn *c, rd data)
@@ -39,8 +64,12 @@ mtls_err ext_sni_parse(mtls_conn *c, rd data)
         if (have_host)
             return hs_fail(c, MTLS_ERR_ILLEGAL_PARAMETER, "two host names in server_name");
         have_host = true;
-        if (name.n == 0 || name.n > 255 || memchr(name.p, 0, name.n))
-            return hs_fail(c, MTLS_ERR_ILLEGAL_PARAMETER, "invalid host name in server_name");
+        /* HostName is opaque<1..2^16-1>: empty is a malformed encoding. */
+        if (name.n == 0)
+            return hs_fail(c, MTLS_ERR_DECODE, "empty host name in server_name");
+        if (!host_name_ok(name.p, name.n))
+            return hs_fail(c, MTLS_ERR_ILLEGAL_PARAMETER,
+                           "invalid host name in server_name (not an ASCII DNS name)");
         mem_free(c->server_name);
         c->server_name = mem_alloc(name.n + 1);
         if (!c->server_name)

@@ -7,7 +7,9 @@
 mtls_err msg_signed_parse(rd *r, uint16_t *sigalg, const uint8_t **sig, size_t *sig_len)
 {
     rd s;
-    if (!rd_u16(r, sigalg) || !rd_vec16(r, &s) || s.n == 0)
+    /* An empty signature is well-formed (signature<0..2^16-1>) and fails verification:
+     * decrypt_error, like any other wrong signature. */
+    if (!rd_u16(r, sigalg) || !rd_vec16(r, &s))
         return MTLS_ERR_DECODE;
     *sig = s.p;
     *sig_len = s.n;
