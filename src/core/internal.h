@@ -316,6 +316,11 @@ struct mtls_conn {
     unsigned empty_records;
     unsigned warning_alerts;
     unsigned renego_refused;
+    /* Post-handshake messages, which may span records: the header being read and how many body
+     * bytes of the current message are still to be skipped (driver.c post_handshake). */
+    uint8_t post_hdr[4];
+    uint8_t post_hdr_len;
+    uint32_t post_skip;
 
     /* send side: bytes [soff, slen) of sbuf are waiting for the transport. */
     dynbuf sbuf;

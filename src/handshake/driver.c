@@ -539,21 +539,52 @@ mtls_err hs_advance(mtls_conn *c)
     return c->error;
 }
 
-/* Handshake messages after the handshake: only renegotiation attempts, which we refuse. */
+/* Handshake messages after the handshake: only renegotiation attempts, which we refuse.  They are
+ * a byte stream like any handshake data -- a message may span records, a record may hold several
+ * -- so each message is judged by its header (answered as soon as the header is complete) and
+ * its body is skipped as it arrives, never buffered. */
 static mtls_err post_handshake(mtls_conn *c, const uint8_t *data, size_t len)
 {
-    bool hello_request = !c->is_server && len == 4 && data[0] == TLS_HS_HELLO_REQUEST &&
-                         be24_get(data + 1) == 0;
-    bool client_hello = c->is_server && len >= 4 && data[0] == TLS_HS_CLIENT_HELLO;
-    if (!hello_request && !client_hello)
-        return conn_fail(c, MTLS_ERR_UNEXPECTED_MESSAGE,
-                         "the peer sent a handshake message (%s) after the handshake",
-                         hs_msg_name(data[0]));
-    /* RFC 5746 4.2 / 5246 7.4.1.1: decline with a no_renegotiation warning, bounded. */
-    if (++c->renego_refused > 4)
-        return conn_fail(c, MTLS_ERR_RENEGOTIATION, "the peer keeps trying to renegotiate");
-    hs_trace(c, '*', "Renegotiation", "refused (%s)", hs_msg_name(data[0]));
-    return conn_send_alert(c, 1, TLS_ALERT_NO_RENEGOTIATION);
+    while (len) {
+        if (c->post_skip) {
+            size_t take = len < c->post_skip ? len : c->post_skip;
+            c->post_skip -= (uint32_t)take;
+            data += take;
+            len -= take;
+            continue;
+        }
+        size_t take = 4 - c->post_hdr_len;
+        if (take > len)
+            take = len;
+        memcpy(c->post_hdr + c->post_hdr_len, data, take);
+        c->post_hdr_len = (uint8_t)(c->post_hdr_len + take);
+        data += take;
+        len -= take;
+        if (c->post_hdr_len < 4)
+            break;
+        c->post_hdr_len = 0;
+        uint8_t type = c->post_hdr[0];
+        uint32_t mlen = be24_get(c->post_hdr + 1);
+        bool hello_request = !c->is_server && type == TLS_HS_HELLO_REQUEST && mlen == 0;
+        bool client_hello = c->is_server && type == TLS_HS_CLIENT_HELLO;
+        if (!hello_request && !client_hello)
+            return conn_fail(c, MTLS_ERR_UNEXPECTED_MESSAGE,
+                             "the peer sent a handshake message (%s) after the handshake",
+                             hs_msg_name(type));
+        if (mlen > MTLS_MAX_HANDSHAKE_MSG)
+            return conn_fail(c, MTLS_ERR_HANDSHAKE_TOO_LARGE,
+                             "the peer announced a %s of %u bytes (limit %u)", hs_msg_name(type),
+                             mlen, MTLS_MAX_HANDSHAKE_MSG);
+        c->post_skip = mlen;
+        /* RFC 5746 4.2 / 5246 7.4.1.1: decline with a no_renegotiation warning, bounded. */
+        if (++c->renego_refused > 4)
+            return conn_fail(c, MTLS_ERR_RENEGOTIATION, "the peer keeps trying to renegotiate");
+        hs_trace(c, '*', "Renegotiation", "refused (%s)", hs_msg_name(type));
+        mtls_err err = conn_send_alert(c, 1, TLS_ALERT_NO_RENEGOTIATION);
+        if (err)
+            return err;
+    }
+    return MTLS_OK;
 }
 
 mtls_err hs_on_handshake_data(mtls_conn *c, const uint8_t *data, size_t len)

@@ -13,7 +13,8 @@
  *   5. application data between ChangeCipherSpec and Finished: unexpected_message;
  *   6. renegotiation after the handshake (ClientHello at a server, HelloRequest at a client): a
  *      no_renegotiation warning each time, the connection lives on, and after the bound a fatal
- *      alert;
+ *      alert; also in pieces (a ClientHello over three records is refused once, two HelloRequests
+ *      in one record twice);
  *   7. a ClientHello with 10,000 cipher suites, or 10,000 extensions (and 30,000 suites): handled
  *      (ServerHello with a real choice), in time linear in the size;
  *   8. static RSA ClientKeyExchange with bad PKCS#1 padding, a premaster of the wrong length, wrong
@@ -501,6 +502,50 @@ static void renegotiation(void)
     }
 }
 
+/* Renegotiation attempts that do not come one message per record: a ClientHello split over three
+ * records (the first ends inside its header) is refused once, when its header is complete, and
+ * its body is skipped; two HelloRequests in one record are refused twice.  The connection lives. */
+static void renegotiation_fragmented(void)
+{
+    mtls_conn *c = mtls_client_new(ccfg_ec, "localhost"), *s = mtls_server_new(scfg_ec);
+    CHECK_ERR(tp_handshake(c, s), MTLS_OK);
+    mtls_conn *other = mtls_client_new(ccfg_ec, "localhost");
+    mtls_handshake(other);
+    size_t n;
+    uint8_t *p = take(other, &n);
+    mtls_conn_free(other);
+    const uint8_t *hello = p + 5;
+    size_t len = n - 5, cuts[4] = {0, 2, len / 2, len};
+    int level = 0;
+    for (int i = 0; i < 3; i++) {
+        CHECK_ERR(seal_from(c, s, TLS_CT_HANDSHAKE, hello + cuts[i], cuts[i + 1] - cuts[i]), MTLS_OK);
+        rec_prot rdc = c->rd;
+        int a = last_alert(s, &rdc, &level);
+        c->rd.seq = rdc.seq;
+        CHECK_EQ(a, i == 1 ? TLS_ALERT_NO_RENEGOTIATION : -1);
+        if (i == 1)
+            CHECK_EQ(level, 1);
+    }
+    CHECK_EQ(s->renego_refused, 1);
+    CHECK(tp_send_check(c, s, "after", 5));
+    CHECK(tp_send_check(s, c, "back", 4));
+    free(p);
+
+    static const uint8_t two[8] = {TLS_HS_HELLO_REQUEST, 0, 0, 0, TLS_HS_HELLO_REQUEST, 0, 0, 0};
+    CHECK_ERR(seal_from(s, c, TLS_CT_HANDSHAKE, two, sizeof(two)), MTLS_OK);
+    rec_prot rds = s->rd;
+    CHECK_EQ(last_alert(c, &rds, &level), TLS_ALERT_NO_RENEGOTIATION);
+    s->rd.seq = rds.seq;
+    CHECK_EQ(level, 1);
+    CHECK_EQ(c->renego_refused, 2);
+    CHECK(tp_send_check(c, s, "still", 5));
+    CHECK(tp_send_check(s, c, "alive", 5));
+    mtls_conn_free(c);
+    mtls_conn_free(s);
+    printf("6. renegotiation in pieces: a ClientHello over 3 records refused once, two "
+           "HelloRequests in one record refused twice, connection alive\n");
+}
+
 /* ---- 7. 10,000 suites / extensions ---------------------------------------------------------- */
 
 /* A ClientHello: version, random, empty session id, `n_suites` bogus suites then the real ones,
@@ -772,6 +817,7 @@ int main(void)
     warning_count_resets();
     data_before_finished();
     renegotiation();
+    renegotiation_fragmented();
     big_hellos();
     rsa_cke();
     mtls_config_free(ccfg_ec);
