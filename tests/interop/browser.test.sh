@@ -31,6 +31,10 @@
 set -euo pipefail
 
 SRC=${MTLS_SRC_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+# shared helpers: show_log, wait_for, wait_exit, free_port
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+TAIL=${TAIL:-12}
+SHOW_LOG_SKIP='dbus|unexpected operator' # Chromium's noise in a container
 BUILD=${MTLS_BUILD_DIR:-$SRC/build}
 MTLS=${MTLS_BIN:-$BUILD/tools/mtls}
 CHROMIUM=${CHROMIUM:-chromium}
@@ -71,23 +75,6 @@ record() { # COL pass|skip|"FAIL: reason"
     skip*) SKIP=$((SKIP + 1)); RESULT[$1]=skip; note "  skip  $1: ${2#skip: }" ;;
     *) FAIL=$((FAIL + 1)); RESULT[$1]=FAIL; note "  FAIL  $1: ${2#FAIL: }" ;;
     esac
-}
-show_log() {
-    local f
-    for f in "$@"; do
-        if [ -s "$f" ]; then
-            echo "    --- $(basename "$f")"
-            grep -v -e 'dbus' -e 'unexpected operator' "$f" | tail -n "${TAIL:-12}" | cut -c1-300 | sed 's/^/    /'
-        fi
-    done
-}
-wait_for() { # FILE REGEX SECONDS
-    local i
-    for ((i = 0; i < $3 * 10; i++)); do
-        grep -Eq "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
 }
 
 # ---- preflight -----------------------------------------------------------------------------

@@ -38,6 +38,8 @@
 set -euo pipefail
 
 SRC=${MTLS_SRC_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+# shared helpers: show_log, wait_for, wait_exit, free_port
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 BUILD=${MTLS_BUILD_DIR:-$SRC/build}
 MTLS=${MTLS_BIN:-$BUILD/tools/mtls}
 W=$(mktemp -d "${TMPDIR:-/tmp}/mtls-go.XXXXXX")
@@ -81,35 +83,6 @@ record() { # ROW COL pass|"FAIL: reason"
         RESULT[$row|$col]=FAIL
         note "  FAIL  $row / $col: ${verdict#FAIL: }"
     fi
-}
-
-show_log() { # FILE...: the tail of each
-    local f
-    for f in "$@"; do
-        if [ -s "$f" ]; then
-            echo "    --- $(basename "$f")"
-            tail -n "${TAIL:-10}" "$f" | cut -c1-300 | sed 's/^/    /'
-        fi
-    done
-}
-
-wait_for() { # FILE REGEX SECONDS
-    local i
-    for ((i = 0; i < $3 * 10; i++)); do
-        grep -Eq "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
-
-# wait_exit PID SECONDS: the status of PID once it ended by itself; killed (status of the kill)
-# when it did not within SECONDS
-wait_exit() {
-    local i st=0
-    for ((i = 0; i < $2 * 10; i++)); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-    kill "$1" 2>/dev/null || true
-    wait "$1" 2>/dev/null || st=$?
-    return $st
 }
 
 token() { printf 'tok-%s' "$(od -An -tx1 -N12 /dev/urandom | tr -d ' \n')"; }

@@ -19,6 +19,9 @@
 set -u
 
 SRC=${MTLS_SRC_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+# shared helpers: show_log, wait_for, wait_exit, free_port
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+TAIL=${TAIL:-8}
 BUILD=${MTLS_BUILD_DIR:-$SRC/build}
 MTLS=${MTLS_BIN:-$BUILD/tools/mtls}
 W=$(mktemp -d "${TMPDIR:-/tmp}/mtls-interop.XXXXXX")
@@ -64,36 +67,7 @@ record() {
     fi
 }
 
-show_log() { # FILE...: on failure (or VERBOSE=1), the tail of the logs
-    local f
-    for f in "$@"; do
-        [ -s "$f" ] && { echo "    --- $(basename "$f")"; tail -n 8 "$f" | sed 's/^/    /'; }
-    done
-}
-
 token() { printf 'tok-%s' "$(od -An -tx1 -N12 /dev/urandom | tr -d ' \n')"; }
-
-# wait_for FILE REGEX SECONDS: until FILE has a line matching REGEX
-wait_for() {
-    local i
-    for ((i = 0; i < $3 * 10; i++)); do
-        grep -Eq "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
-
-free_port() {
-    local p i
-    for ((i = 0; i < 50; i++)); do
-        p=$((10000 + RANDOM % 22000))
-        if ! command -v ss >/dev/null || [ -z "$(ss -Htln "sport = :$p" 2>/dev/null)" ]; then
-            echo "$p"
-            return
-        fi
-    done
-    echo $((10000 + RANDOM % 22000))
-}
 
 have() { # PROGRAM: present, or say so (the caller counts the cases as failed)
     command -v "$1" >/dev/null 2>&1 && return 0

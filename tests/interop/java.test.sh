@@ -30,6 +30,8 @@
 set -euo pipefail
 
 SRC=${MTLS_SRC_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+# shared helpers: show_log, wait_for, wait_exit, free_port
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 BUILD=${MTLS_BUILD_DIR:-$SRC/build}
 MTLS=${MTLS_BIN:-$BUILD/tools/mtls}
 W=$(mktemp -d "${TMPDIR:-/tmp}/mtls-java.XXXXXX")
@@ -78,25 +80,6 @@ record() { # ROW COL pass|skip|"FAIL: reason"
         note "  FAIL  $row / $col: ${verdict#FAIL: }"
         ;;
     esac
-}
-
-show_log() { # FILE...: the tail of each
-    local f
-    for f in "$@"; do
-        if [ -s "$f" ]; then
-            echo "    --- $(basename "$f")"
-            tail -n "${TAIL:-10}" "$f" | cut -c1-300 | sed 's/^/    /'
-        fi
-    done
-}
-
-wait_for() { # FILE REGEX SECONDS
-    local i
-    for ((i = 0; i < $3 * 10; i++)); do
-        grep -Eq "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
 }
 
 token() { printf 'tok-%s' "$(od -An -tx1 -N12 /dev/urandom | tr -d ' \n')"; }

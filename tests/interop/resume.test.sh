@@ -24,6 +24,9 @@
 set -euo pipefail
 
 SRC=${MTLS_SRC_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+# shared helpers: show_log, wait_for, wait_exit, free_port
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+TAIL=${TAIL:-12}
 BUILD=${MTLS_BUILD_DIR:-$SRC/build}
 MTLS=${MTLS_BIN:-$BUILD/tools/mtls}
 W=$(mktemp -d "${TMPDIR:-/tmp}/mtls-resume.XXXXXX")
@@ -61,16 +64,6 @@ count() {
     echo "${n:-0}"
 }
 
-show_log() { # FILE...: the tail of each
-    local f
-    for f in "$@"; do
-        if [ -s "$f" ]; then
-            echo "    --- $(basename "$f")"
-            tail -n 12 "$f" | sed 's/^/    /'
-        fi
-    done
-}
-
 # record CASE EXPECTED SEEN WHY LOG...: WHY empty means pass
 record() {
     local name=$1 expected=$2 seen=$3 why=$4 verdict
@@ -87,39 +80,6 @@ record() {
         show_log "$@"
     fi
     TABLE+=("$(printf '%-50s %-12s %-64s %s' "$name" "$expected" "$seen" "$verdict")")
-}
-
-# wait_for FILE REGEX SECONDS: until FILE has a line matching REGEX
-wait_for() {
-    local i
-    for ((i = 0; i < $3 * 10; i++)); do
-        grep -Eq -- "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
-
-# wait_exit PID SECONDS: until PID has exited (then reaped), else kill it
-wait_exit() {
-    local i
-    for ((i = 0; i < $2 * 10; i++)); do
-        kill -0 "$1" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill "$1" 2>/dev/null || true
-    wait "$1" 2>/dev/null || true
-}
-
-free_port() {
-    local p i
-    for ((i = 0; i < 50; i++)); do
-        p=$((10000 + RANDOM % 22000))
-        if ! command -v ss >/dev/null || [ -z "$(ss -Htln "sport = :$p" 2>/dev/null)" ]; then
-            echo "$p"
-            return
-        fi
-    done
-    echo $((10000 + RANDOM % 22000))
 }
 
 # ---- preflight and PKI ---------------------------------------------------------------------
@@ -341,7 +301,7 @@ mc_reconnect() {
     fi
     # shellcheck disable=SC2086
     run_mtls_client "$SPORT" "$W/mc.out" "$W/mc.err" --reconnect 5 $cflags
-    wait_exit "$SPID" 10 # -naccept 6: it exits after the sixth, printing its cache statistics
+    wait_exit "$SPID" 10 || true # -naccept 6: it exits after the sixth, printing its cache statistics
     local line bykind theirs hits
     line=$(grep -Eo 'resumed [0-9]+ of [0-9]+ reconnections' "$W/mc.err" || true)
     bykind=$(count "$W/mc.err" "^mtls: connection [0-9]+: resumed \\($kind\\)")
@@ -383,7 +343,7 @@ mc_sess() {
     st1=$MST
     # shellcheck disable=SC2086
     run_mtls_client "$SPORT" "$W/mc.out" "$W/mc.err" --sess-in "$W/mtls.sess" $cflags
-    wait_exit "$SPID" 10
+    wait_exit "$SPID" 10 || true
     local mode line theirs
     mode=$(stat -c %a "$W/mtls.sess" 2>/dev/null || echo none)
     line=$(grep -Eo 'connection 1: (resumed \([a-z ]+\)|full handshake)' "$W/mc.err" || true)

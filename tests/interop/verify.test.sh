@@ -24,6 +24,9 @@
 set -euo pipefail
 
 SRC=${MTLS_SRC_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+# shared helpers: show_log, wait_for, wait_exit, free_port
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+TAIL=${TAIL:-6}
 BUILD=${MTLS_BUILD_DIR:-$SRC/build}
 MTLS=${MTLS_BIN:-$BUILD/tools/mtls}
 W=$(mktemp -d "${TMPDIR:-/tmp}/mtls-verify.XXXXXX")
@@ -62,29 +65,7 @@ result() {
     return 0
 }
 
-show_log() { # FILE...
-    local f
-    for f in "$@"; do
-        if [ -s "$f" ]; then
-            echo "    --- $(basename "$f")"
-            tail -n 6 "$f" | sed 's/^/    /'
-        fi
-    done
-}
-
 token() { printf 'tok-%s' "$(od -An -tx1 -N12 /dev/urandom | tr -d ' \n')"; }
-
-# wait_for FILE REGEX SECONDS: until FILE has a line matching REGEX
-wait_for() {
-    local i
-    for ((i = 0; i < $3 * 10; i++)); do
-        if grep -Eq "$2" "$1" 2>/dev/null; then
-            return 0
-        fi
-        sleep 0.1
-    done
-    return 1
-}
 
 # stop PID: kill a background process (if still running) and reap it, bounded
 stop() {
