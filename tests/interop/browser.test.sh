@@ -31,7 +31,7 @@
 set -euo pipefail
 
 SRC=${MTLS_SRC_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-# shared helpers: show_log, wait_for, wait_exit, free_port
+# shared helpers: show_log, wait_for, wait_exit, free_port, token, lib_cleanup
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 TAIL=${TAIL:-12}
 SHOW_LOG_SKIP='dbus|unexpected operator' # Chromium's noise in a container

@@ -38,7 +38,7 @@
 set -euo pipefail
 
 SRC=${MTLS_SRC_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-# shared helpers: show_log, wait_for, wait_exit, free_port
+# shared helpers: show_log, wait_for, wait_exit, free_port, token, lib_cleanup
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 BUILD=${MTLS_BUILD_DIR:-$SRC/build}
 MTLS=${MTLS_BIN:-$BUILD/tools/mtls}
@@ -51,13 +51,7 @@ HOST=good.test
 RECONNECT=4   # (b) resume-ticket: mtls client --reconnect N
 GO_CONNS=3    # (a) resume-ticket: Go client connections with one session cache
 
-cleanup() {
-    local p
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-    if [ "${KEEP:-0}" = 1 ]; then echo "kept $W"; else rm -rf "$W"; fi
-}
-trap cleanup EXIT
+trap lib_cleanup EXIT
 trap 'exit 130' INT TERM
 
 declare -A RESULT
@@ -84,8 +78,6 @@ record() { # ROW COL pass|"FAIL: reason"
         note "  FAIL  $row / $col: ${verdict#FAIL: }"
     fi
 }
-
-token() { printf 'tok-%s' "$(od -An -tx1 -N12 /dev/urandom | tr -d ' \n')"; }
 
 # ---- preflight -----------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@
 set -u
 
 SRC=${MTLS_SRC_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-# shared helpers: show_log, wait_for, wait_exit, free_port
+# shared helpers: show_log, wait_for, wait_exit, free_port, token, lib_cleanup
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 TAIL=${TAIL:-8}
 BUILD=${MTLS_BUILD_DIR:-$SRC/build}
@@ -66,8 +66,6 @@ record() {
         note "  FAIL  $row / $col: ${verdict#FAIL: }"
     fi
 }
-
-token() { printf 'tok-%s' "$(od -An -tx1 -N12 /dev/urandom | tr -d ' \n')"; }
 
 have() { # PROGRAM: present, or say so (the caller counts the cases as failed)
     command -v "$1" >/dev/null 2>&1 && return 0

@@ -30,7 +30,7 @@
 set -euo pipefail
 
 SRC=${MTLS_SRC_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-# shared helpers: show_log, wait_for, wait_exit, free_port
+# shared helpers: show_log, wait_for, wait_exit, free_port, token, lib_cleanup
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 BUILD=${MTLS_BUILD_DIR:-$SRC/build}
 MTLS=${MTLS_BIN:-$BUILD/tools/mtls}
@@ -41,13 +41,7 @@ FAIL=0
 SKIP=0
 PW=changeit
 
-cleanup() {
-    local p
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-    if [ "${KEEP:-0}" = 1 ]; then echo "kept $W"; else rm -rf "$W"; fi
-}
-trap cleanup EXIT
+trap lib_cleanup EXIT
 trap 'exit 130' INT TERM
 
 declare -A RESULT
@@ -81,8 +75,6 @@ record() { # ROW COL pass|skip|"FAIL: reason"
         ;;
     esac
 }
-
-token() { printf 'tok-%s' "$(od -An -tx1 -N12 /dev/urandom | tr -d ' \n')"; }
 
 # ---- preflight -----------------------------------------------------------------------------
 

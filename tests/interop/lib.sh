@@ -7,6 +7,9 @@
 #   wait_exit PID SECS        the exit status of PID once it ends by itself; after SECS seconds it
 #                             is killed and the status is that of the kill
 #   free_port                 a TCP port that nothing on this machine listens on
+#   token                     a random token to send end to end
+#   lib_cleanup               for `trap lib_cleanup EXIT`: kill every pid in the array PIDS, reap
+#                             them, remove the work directory $W (kept, and named, with KEEP=1)
 
 show_log() {
     local f
@@ -49,4 +52,13 @@ free_port() {
         fi
     done
     echo $((10000 + RANDOM % 22000))
+}
+
+token() { printf 'tok-%s' "$(od -An -tx1 -N12 /dev/urandom | tr -d ' \n')"; }
+
+lib_cleanup() {
+    local p
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+    if [ "${KEEP:-0}" = 1 ]; then echo "kept $W"; else rm -rf "$W"; fi
 }

@@ -24,7 +24,7 @@
 set -euo pipefail
 
 SRC=${MTLS_SRC_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-# shared helpers: show_log, wait_for, wait_exit, free_port
+# shared helpers: show_log, wait_for, wait_exit, free_port, token, lib_cleanup
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 TAIL=${TAIL:-6}
 BUILD=${MTLS_BUILD_DIR:-$SRC/build}
@@ -64,8 +64,6 @@ result() {
     fi
     return 0
 }
-
-token() { printf 'tok-%s' "$(od -An -tx1 -N12 /dev/urandom | tr -d ' \n')"; }
 
 # stop PID: kill a background process (if still running) and reap it, bounded
 stop() {
