@@ -136,16 +136,12 @@ fi
 
 # start_server LOG ARGS...: sets SPID, SPORT (not --once: a browser opens several connections)
 start_server() {
-    local log=$1
+    local log=$1 st=0
     shift
-    timeout 120 "$MTLS" server --listen 127.0.0.1:0 --http --timeout 20 --trace "$@" 2> "$log" &
-    SPID=$!
-    PIDS+=("$SPID")
-    SPORT=
-    if wait_for "$log" 'listening on 127\.0\.0\.1:[0-9]+' 10; then
-        SPORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$log" | head -n1)
-    fi
-    [ -n "$SPORT" ]
+    mtls_listen "$log" 120 --http --timeout 20 --trace "$@" || st=$?
+    SPID=$LISTEN_PID
+    SPORT=$LISTEN_PORT
+    return $st
 }
 stop_server() {
     kill "$SPID" 2>/dev/null || true

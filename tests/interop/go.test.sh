@@ -149,16 +149,12 @@ client_cert_b() { case $1 in mutual | resume-ticket) echo client-ecdsa ;; esac; 
 
 # start_mtls_server LOG ARGS...: sets SPID, SPORT
 start_mtls_server() {
-    local log=$1
+    local log=$1 st=0
     shift
-    timeout 120 "$MTLS" server --listen 127.0.0.1:0 --timeout 20 "$@" 2> "$log" &
-    SPID=$!
-    PIDS+=("$SPID")
-    SPORT=
-    if wait_for "$log" 'listening on 127\.0\.0\.1:[0-9]+' 10; then
-        SPORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$log" | head -n1)
-    fi
-    [ -n "$SPORT" ]
+    mtls_listen "$log" 120 --timeout 20 "$@" || st=$?
+    SPID=$LISTEN_PID
+    SPORT=$LISTEN_PORT
+    return $st
 }
 
 # mtls_server_args COL: the server's options for one case of (a)

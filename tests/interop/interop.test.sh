@@ -163,17 +163,12 @@ suite_re() {
 
 # start_mtls_server LOG ARGS...: sets MPID and MPORT
 start_mtls_server() {
-    local log=$1
+    local log=$1 st=0
     shift
-    rm -f "$log"
-    timeout 60 "$MTLS" server --listen 127.0.0.1:0 --once --timeout 20 "$@" 2> "$log" &
-    MPID=$!
-    PIDS+=("$MPID")
-    MPORT=
-    if wait_for "$log" 'listening on 127\.0\.0\.1:[0-9]+' 10; then
-        MPORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$log" | head -n1)
-    fi
-    [ -n "$MPORT" ]
+    mtls_listen "$log" 60 --once --timeout 20 "$@" || st=$?
+    MPID=$LISTEN_PID
+    MPORT=$LISTEN_PORT
+    return $st
 }
 
 # finish_mtls_server: wait (bounded) for the --once server; its exit status

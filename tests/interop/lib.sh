@@ -8,6 +8,11 @@
 #                             is killed and the status is that of the kill
 #   free_port                 a TCP port that nothing on this machine listens on
 #   token                     a random token to send end to end
+#   mtls_listen LOG SECS ARGS...
+#                             `$MTLS server --listen 127.0.0.1:0 ARGS...` in the background, killed
+#                             after SECS, its stderr in LOG; sets LISTEN_PID (also added to PIDS)
+#                             and LISTEN_PORT (the port it reports); fails when it reports none
+#                             within 10 s
 #   lib_cleanup               for `trap lib_cleanup EXIT`: kill every pid in the array PIDS, reap
 #                             them, remove the work directory $W (kept, and named, with KEEP=1)
 
@@ -61,4 +66,18 @@ lib_cleanup() {
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
     for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
     if [ "${KEEP:-0}" = 1 ]; then echo "kept $W"; else rm -rf "$W"; fi
+}
+
+mtls_listen() {
+    local log=$1 secs=$2
+    shift 2
+    rm -f "$log"
+    timeout "$secs" "$MTLS" server --listen 127.0.0.1:0 "$@" 2> "$log" &
+    LISTEN_PID=$!
+    PIDS+=("$LISTEN_PID")
+    LISTEN_PORT=
+    if wait_for "$log" 'listening on 127\.0\.0\.1:[0-9]+' 10; then
+        LISTEN_PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$log" | head -n1)
+    fi
+    [ -n "$LISTEN_PORT" ]
 }

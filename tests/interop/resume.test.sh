@@ -133,18 +133,13 @@ exec 3<> "$W/hold"
 
 # start_mtls_server LOG ARGS...: sets MPID and MPORT (traced: the log names the mechanism)
 start_mtls_server() {
-    local log=$1
+    local log=$1 st=0
     shift
-    rm -f "$log"
-    timeout 120 "$MTLS" server --listen 127.0.0.1:0 --cert "$CRT" --key "$KEY" --timeout 20 \
-        --trace "$@" 2> "$log" 3>&- < /dev/null &
-    MPID=$!
-    PIDS+=("$MPID")
-    MPORT=
-    if wait_for "$log" 'listening on 127\.0\.0\.1:[0-9]+' 10; then
-        MPORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$log" | head -n1)
-    fi
-    [ -n "$MPORT" ]
+    mtls_listen "$log" 120 --cert "$CRT" --key "$KEY" --timeout 20 --trace "$@" 3>&- < /dev/null ||
+        st=$?
+    MPID=$LISTEN_PID
+    MPORT=$LISTEN_PORT
+    return $st
 }
 
 stop() { # PID
