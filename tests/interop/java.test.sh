@@ -151,21 +151,17 @@ start_mtls_server() {
     local col=$1 log=$2 c
     shift 2
     c=$(cert_for "$col")
-    local args=(--listen 127.0.0.1:0 --timeout 20 --cert "$PKI/$c.crt" --key "$PKI/$c.key")
+    local args=(--timeout 20 --cert "$PKI/$c.crt" --key "$PKI/$c.key") st=0
     [ -n "$(client_cert_for "$col")" ] && args+=(--ca "$CA" --verify-client require)
     case $col in
     resume-*) ;;          # several connections: stopped by us
     *) args+=(--once) ;;  # one connection, exits 0 on a clean close
     esac
     [ "$col" = resume-id ] && args+=(--no-tickets)
-    timeout 120 "$MTLS" server "${args[@]}" "$@" 2> "$log" &
-    SPID=$!
-    PIDS+=("$SPID")
-    SPORT=
-    if wait_for "$log" 'listening on 127\.0\.0\.1:[0-9]+' 10; then
-        SPORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$log" | head -n1)
-    fi
-    [ -n "$SPORT" ]
+    mtls_listen "$log" 120 "${args[@]}" "$@" || st=$?
+    SPID=$LISTEN_PID
+    SPORT=$LISTEN_PORT
+    return $st
 }
 
 client_case_spec() { # COL PORT
