@@ -129,6 +129,14 @@ bool hs_list_has(const uint16_t *list, size_t n, uint16_t v)
     return false;
 }
 
+bool hs_wire_list_has(rd list, uint16_t v)
+{
+    for (size_t i = 0; i + 1 < list.n; i += 2)
+        if (be16_get(list.p + i) == v)
+            return true;
+    return false;
+}
+
 bool hs_key_usage_allows(const x509_cert *cert, kx_kind kx)
 {
     unsigned bits;
@@ -539,6 +547,15 @@ mtls_err hs_advance(mtls_conn *c)
     return c->error;
 }
 
+/* A handshake message header that announces more than we accept ends the connection at once,
+ * before any of the body is buffered. */
+static mtls_err too_large(mtls_conn *c, uint8_t type, uint32_t mlen)
+{
+    return conn_fail(c, MTLS_ERR_HANDSHAKE_TOO_LARGE,
+                     "the peer announced a %s of %u bytes (limit %u)", hs_msg_name(type), mlen,
+                     MTLS_MAX_HANDSHAKE_MSG);
+}
+
 /* Handshake messages after the handshake: only renegotiation attempts, which we refuse.  They are
  * a byte stream like any handshake data -- a message may span records, a record may hold several
  * -- so each message is judged by its header (answered as soon as the header is complete) and
@@ -572,9 +589,7 @@ static mtls_err post_handshake(mtls_conn *c, const uint8_t *data, size_t len)
                              "the peer sent a handshake message (%s) after the handshake",
                              hs_msg_name(type));
         if (mlen > MTLS_MAX_HANDSHAKE_MSG)
-            return conn_fail(c, MTLS_ERR_HANDSHAKE_TOO_LARGE,
-                             "the peer announced a %s of %u bytes (limit %u)", hs_msg_name(type),
-                             mlen, MTLS_MAX_HANDSHAKE_MSG);
+            return too_large(c, type, mlen);
         c->post_skip = mlen;
         /* RFC 5746 4.2 / 5246 7.4.1.1: decline with a no_renegotiation warning, bounded. */
         if (++c->renego_refused > 4)
@@ -599,9 +614,7 @@ mtls_err hs_on_handshake_data(mtls_conn *c, const uint8_t *data, size_t len)
     while (in->len - off >= 4) {
         uint32_t mlen = be24_get(in->p + off + 1);
         if (mlen > MTLS_MAX_HANDSHAKE_MSG)
-            return conn_fail(c, MTLS_ERR_HANDSHAKE_TOO_LARGE,
-                             "the peer announced a %s of %u bytes (limit %u)",
-                             hs_msg_name(in->p[off]), mlen, MTLS_MAX_HANDSHAKE_MSG);
+            return too_large(c, in->p[off], mlen);
         if (in->len - off < 4 + (size_t)mlen)
             break;
         off += 4 + mlen;

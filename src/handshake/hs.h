@@ -87,7 +87,6 @@ struct hs {
     size_t n_peer_sigalgs;
     uint16_t peer_groups[HS_MAX_PEER_LIST];
     size_t n_peer_groups;
-    bool peer_groups_sent; /* supported_groups was present (maybe with nothing we know) */
     bool peer_ems, peer_secure_reneg, peer_point_formats;
 
     /* ECDHE */
@@ -153,6 +152,8 @@ mtls_err hs_verify_peer_chain(mtls_conn *c);
 uint16_t hs_pick_sigalg(const mtls_conn *c, const uint16_t *offered, size_t n);
 bool hs_sigalg_fits_key(uint16_t sigalg, const cry_pkey *key);
 bool hs_list_has(const uint16_t *list, size_t n, uint16_t v);
+/* The same for a list of 16-bit values as it is on the wire (a ClientHello's cipher_suites). */
+bool hs_wire_list_has(rd list, uint16_t v);
 /* RFC 5246 7.4.2 / RFC 5280 4.2.1.3: may this certificate's key do what key exchange `kx` asks
  * of it (ECDHE: digitalSignature; RSA key transport: keyEncipherment)?  No keyUsage: any. */
 bool hs_key_usage_allows(const x509_cert *cert, kx_kind kx);

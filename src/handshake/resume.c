@@ -58,14 +58,6 @@ mtls_session *hs_session_to_offer(mtls_conn *c)
     return s;
 }
 
-static bool suite_offered(rd suites, uint16_t id)
-{
-    for (size_t i = 0; i + 1 < suites.n; i += 2)
-        if (be16_get(suites.p + i) == id)
-            return true;
-    return false;
-}
-
 mtls_err hs_session_lookup(mtls_conn *c, const uint8_t *sid, size_t sid_len, const hello_exts *e,
                            rd suites, mtls_session **out)
 {
@@ -109,7 +101,7 @@ mtls_err hs_session_lookup(mtls_conn *c, const uint8_t *sid, size_t sid_len, con
                        "the client offered a session made with extended master secret in a "
                        "ClientHello without the extension (RFC 7627 5.3)");
     }
-    if (!suite_offered(suites, s->suite)) {
+    if (!hs_wire_list_has(suites, s->suite)) {
         /* RFC 5246 7.4.1.2: a client resuming a session "MUST include at least the cipher_suite
          * from that session" (OpenSSL, tlsfuzzer: illegal_parameter). */
         uint16_t suite = s->suite;

@@ -15,9 +15,6 @@
 
 #include "hs.h"
 
-/* RFC 8422 5.1.1: a client without supported_groups is taken to accept P-256 only. */
-static const uint16_t implicit_groups[] = {MTLS_GROUP_SECP256R1};
-
 static uint16_t pick_group(const mtls_config *cfg, const uint16_t *peer, size_t n)
 {
     for (size_t i = 0; i < cfg->n_groups; i++)
@@ -41,11 +38,7 @@ static bool suite_usable(mtls_conn *c, uint16_t id, uint16_t *group, uint16_t *s
         return false;
     if (s->kx == KX_RSA)
         return true;
-    if (hs->peer_groups_sent && hs->n_peer_groups == 0)
-        return false;
-    const uint16_t *groups = hs->n_peer_groups ? hs->peer_groups : implicit_groups;
-    size_t n_groups = hs->n_peer_groups ? hs->n_peer_groups : 1;
-    *group = pick_group(cfg, groups, n_groups);
+    *group = pick_group(cfg, hs->peer_groups, hs->n_peer_groups); /* 0: no ECDHE */
     *sigalg = hs_pick_sigalg(c, hs->peer_sigalgs, hs->n_peer_sigalgs);
     return *group && *sigalg;
 }
@@ -64,10 +57,7 @@ static mtls_err choose_suite(mtls_conn *c, rd offered)
                 continue;
         } else {
             id = cfg->suites[i];
-            bool client_has = false;
-            for (size_t j = 0; j < n_offered && !client_has; j++)
-                client_has = be16_get(offered.p + 2 * j) == id;
-            if (!client_has)
+            if (!hs_wire_list_has(offered, id))
                 continue;
         }
         if (!suite_usable(c, id, &group, &sigalg))
@@ -108,16 +98,15 @@ mtls_err s12_read_client_hello(mtls_conn *c, const msg *m)
     /* Versions: TLS 1.2 or a later one (we answer 1.2); SSL 3.0 / TLS 1.0 / 1.1 are refused.
      * RFC 7507 3: a client that signals a fallback (TLS_FALLBACK_SCSV) with a version below our
      * highest gets inappropriate_fallback: it had already tried higher and something interfered. */
-    if (version < MTLS_VERSION_TLS12)
-        for (size_t i = 0; i + 1 < suites.n; i += 2)
-            if (be16_get(suites.p + i) == TLS_SCSV_FALLBACK)
-                return hs_fail(c, MTLS_ERR_INAPPROPRIATE_FALLBACK,
-                               "the client falls back to version 0x%04x with TLS_FALLBACK_SCSV "
-                               "(RFC 7507): an earlier attempt at TLS 1.2 was interfered with",
-                               version);
-    if (version < MTLS_VERSION_TLS12)
+    if (version < MTLS_VERSION_TLS12) {
+        if (hs_wire_list_has(suites, TLS_SCSV_FALLBACK))
+            return hs_fail(c, MTLS_ERR_INAPPROPRIATE_FALLBACK,
+                           "the client falls back to version 0x%04x with TLS_FALLBACK_SCSV "
+                           "(RFC 7507): an earlier attempt at TLS 1.2 was interfered with",
+                           version);
         return hs_fail(c, MTLS_ERR_PROTOCOL_VERSION,
                        "the client offers at most version 0x%04x (older than TLS 1.2)", version);
+    }
     hs->client_version = version;
 
     /* RFC 5246 7.4.1.2: null compression must be offered. */
@@ -125,9 +114,8 @@ mtls_err s12_read_client_hello(mtls_conn *c, const msg *m)
         return hs_fail(c, MTLS_ERR_BAD_COMPRESSION, "the client does not offer null compression");
 
     /* RFC 5746 3.6: SCSV or an empty renegotiation_info marks a safe client. */
-    for (size_t i = 0; i < suites.n; i += 2)
-        if (be16_get(suites.p + i) == TLS_SCSV_EMPTY_RENEGOTIATION_INFO)
-            hs->peer_secure_reneg = true;
+    if (hs_wire_list_has(suites, TLS_SCSV_EMPTY_RENEGOTIATION_INFO))
+        hs->peer_secure_reneg = true;
     if (e.renegotiation_info.present) {
         if ((err = ext_reneg_check(c, e.renegotiation_info.data)))
             return err;
@@ -138,9 +126,12 @@ mtls_err s12_read_client_hello(mtls_conn *c, const msg *m)
     if (e.supported_groups.present &&
         (err = ext_groups_parse(c, e.supported_groups.data, hs->peer_groups, &hs->n_peer_groups)))
         return err;
-    /* With the extension present but naming no group we have, ECDHE suites are skipped (RFC 8422
-     * 5.1): the P-256 assumption is only for a hello without the extension. */
-    hs->peer_groups_sent = e.supported_groups.present;
+    /* RFC 8422 5.1.1: a client without supported_groups is taken to accept P-256 only; one whose
+     * list names no group we know gets no ECDHE (the list stays empty). */
+    if (!e.supported_groups.present) {
+        hs->peer_groups[0] = MTLS_GROUP_SECP256R1;
+        hs->n_peer_groups = 1;
+    }
     if (e.ec_point_formats.present && (err = ext_point_formats_parse(c, e.ec_point_formats.data)))
         return err;
     if (e.signature_algorithms.present &&
