@@ -184,9 +184,10 @@ static int load_cert_key(mtls_config *cfg, const char *cert, const char *key)
     int has_cert = strstr(c, "-----BEGIN CERTIFICATE-----") != NULL;
     int key_in_cert = strstr(c, "PRIVATE KEY-----") != NULL;
     free(c);
-    if (!has_cert) {
-        say("no certificate in --cert file '%s' (expected PEM '-----BEGIN CERTIFICATE-----'%s)",
-            cert, key_in_cert ? "; it holds a private key: did you swap --cert and --key?" : "");
+    if (!has_cert && key_in_cert) {
+        say("no certificate in --cert file '%s' (expected PEM '-----BEGIN CERTIFICATE-----'; "
+            "it holds a private key: did you swap --cert and --key?)",
+            cert);
         return -1;
     }
     char *k = slurp(key, "--key");
@@ -195,7 +196,6 @@ static int load_cert_key(mtls_config *cfg, const char *cert, const char *key)
     }
     int encrypted =
         strstr(k, "ENCRYPTED PRIVATE KEY") != NULL || strstr(k, "Proc-Type: 4,ENCRYPTED");
-    int has_key = strstr(k, "PRIVATE KEY-----") != NULL;
     free(k);
     if (encrypted) {
         say("the private key in --key file '%s' is encrypted; mtls needs it unencrypted "
@@ -203,29 +203,20 @@ static int load_cert_key(mtls_config *cfg, const char *cert, const char *key)
             key, key);
         return -1;
     }
-    if (!has_key) {
-        say("no private key in --key file '%s' (expected PEM '-----BEGIN ... PRIVATE KEY-----')",
-            key);
-        return -1;
-    }
+    /* Everything else the library judges and explains (a PKCS#12 file, an Ed25519 key, ...). */
     mtls_err err = mtls_config_set_cert_chain_file(cfg, cert, key);
-    switch (err) {
-    case MTLS_OK:
+    const char *why = mtls_config_error_detail(cfg);
+    if (err == MTLS_OK) {
         return 0;
-    case MTLS_ERR_KEY_MISMATCH:
+    }
+    if (err == MTLS_ERR_KEY_MISMATCH) {
         say("the private key in '%s' does not belong to the certificate in '%s'; pass the key "
             "that was generated with that certificate",
             key, cert);
-        break;
-    case MTLS_ERR_UNSUPPORTED_KEY:
-        say("the key in '%s' is not supported: %s", key, mtls_err_str(err));
-        break;
-    case MTLS_ERR_BAD_KEY:
-        say("cannot load the private key in '%s': %s", key, mtls_err_str(err));
-        break;
-    default:
+    } else if (why != NULL && why[0] != '\0') {
+        say("%s", why);
+    } else {
         say("cannot load certificate '%s' with key '%s': %s", cert, key, mtls_err_str(err));
-        break;
     }
     return -1;
 }
@@ -237,25 +228,16 @@ static int load_ca(mtls_config *cfg, const char *ca)
         say("cannot read --ca '%s': %s", ca, strerror(errno));
         return -1;
     }
-    mtls_err err;
-    if (S_ISDIR(st.st_mode)) {
-        err = mtls_config_set_ca_dir(cfg, ca);
-    } else {
-        char *c = slurp(ca, "--ca");
-        if (c == NULL) {
-            return -1;
-        }
-        int has_cert = strstr(c, "-----BEGIN CERTIFICATE-----") != NULL;
-        free(c);
-        if (!has_cert) {
-            say("no CA certificate in --ca file '%s' (expected PEM '-----BEGIN CERTIFICATE-----')",
-                ca);
-            return -1;
-        }
-        err = mtls_config_set_ca_file(cfg, ca);
-    }
+    mtls_err err =
+        S_ISDIR(st.st_mode) ? mtls_config_set_ca_dir(cfg, ca) : mtls_config_set_ca_file(cfg, ca);
     if (err != MTLS_OK) {
-        say("cannot load CA certificates from '%s': %s", ca, mtls_err_str(err));
+        /* The library's sentence names what the file holds (a PKCS#12 file, an Ed25519 CA). */
+        const char *why = mtls_config_error_detail(cfg);
+        if (why != NULL && why[0] != '\0') {
+            say("cannot load CA certificates: %s", why);
+        } else {
+            say("cannot load CA certificates from '%s': %s", ca, mtls_err_str(err));
+        }
         return -1;
     }
     return 0;

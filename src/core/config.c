@@ -162,6 +162,18 @@ static mtls_err read_file(const char *path, uint8_t **out, size_t *out_len)
     return MTLS_OK;
 }
 
+/* A detail that says what the loader was given and what to do, when x509_explain_unusable
+ * recognises the mistake (a PKCS#12 file, an Ed25519 key, ...); false when it does not. */
+static bool explained(mtls_config *cfg, mtls_err err, const void *data, size_t len,
+                      x509_file_role role, const char *name)
+{
+    char why[sizeof(cfg->error_detail)];
+    if (!data || !x509_explain_unusable(data, len, role, name, why, sizeof(why)))
+        return false;
+    detail(cfg, err, "%s", why);
+    return true;
+}
+
 mtls_err mtls_config_set_cert_chain_mem(mtls_config *cfg, const void *chain_pem, size_t chain_len,
                                         const void *key_pem, size_t key_len)
 {
@@ -173,12 +185,17 @@ mtls_err mtls_config_set_cert_chain_mem(mtls_config *cfg, const void *chain_pem,
     x509_cert **chain = NULL;
     size_t n = 0;
     err = x509_chain_from_pem(chain_pem, chain_len, &chain, &n);
-    if (err)
+    if (err) {
+        if (explained(cfg, err, chain_pem, chain_len, X509_FILE_CHAIN, NULL))
+            return err;
         return detail(cfg, err, "the certificate chain holds no usable CERTIFICATE block (%s)",
                       mtls_err_str(err));
+    }
     cry_pkey *key = cry_pkey_private_from_pem(key_pem, key_len);
     if (!key) {
         x509_chain_free(chain, n);
+        if (explained(cfg, MTLS_ERR_BAD_KEY, key_pem, key_len, X509_FILE_KEY, NULL))
+            return MTLS_ERR_BAD_KEY;
         return detail(cfg, MTLS_ERR_BAD_KEY, "the private key could not be read: it must be an "
                       "unencrypted PEM private key (PKCS#8, PKCS#1 RSA or SEC1 EC)");
     }
@@ -186,9 +203,10 @@ mtls_err mtls_config_set_cert_chain_mem(mtls_config *cfg, const void *chain_pem,
     unsigned bits = cry_pkey_bits(key);
     if (!(type == CRY_KEY_RSA && bits >= 2048 && bits <= 4096) && type != CRY_KEY_EC_P256 &&
         type != CRY_KEY_EC_P384) {
-        err = detail(cfg, MTLS_ERR_UNSUPPORTED_KEY, "the private key (%s, %u bits) is not supported: "
-                     "use RSA 2048-4096 or ECDSA P-256/P-384", type == CRY_KEY_RSA ? "RSA" : "EC",
-                     bits);
+        err = MTLS_ERR_UNSUPPORTED_KEY;
+        if (!explained(cfg, err, key_pem, key_len, X509_FILE_KEY, NULL))
+            detail(cfg, err, "the private key (%s, %u bits) is not supported: use RSA 2048-4096 "
+                   "or ECDSA P-256/P-384", type == CRY_KEY_RSA ? "RSA" : "EC", bits);
     } else if (!cry_pkey_matches(key, x509_cert_pubkey(chain[0]))) {
         err = detail(cfg, MTLS_ERR_KEY_MISMATCH, "the private key does not belong to certificate "
                      "%s (the first certificate of the chain)", x509_cert_subject(chain[0]));
@@ -223,9 +241,13 @@ mtls_err mtls_config_set_cert_chain_file(mtls_config *cfg, const char *chain_pat
     } else if ((err = read_file(key_path, &key, &key_len))) {
         detail(cfg, err, "cannot read the key file %s: %s", key_path, strerror(errno));
     } else if ((err = mtls_config_set_cert_chain_mem(cfg, chain, chain_len, key, key_len))) {
-        char inner[sizeof(cfg->error_detail)];
-        snprintf(inner, sizeof(inner), "%s", cfg->error_detail);
-        detail(cfg, err, "%s (certificate %s, key %s)", inner, chain_path, key_path);
+        bool in_key = err == MTLS_ERR_BAD_KEY || err == MTLS_ERR_UNSUPPORTED_KEY;
+        if (!(in_key ? explained(cfg, err, key, key_len, X509_FILE_KEY, key_path)
+                     : explained(cfg, err, chain, chain_len, X509_FILE_CHAIN, chain_path))) {
+            char inner[sizeof(cfg->error_detail)];
+            snprintf(inner, sizeof(inner), "%s", cfg->error_detail);
+            detail(cfg, err, "%s (certificate %s, key %s)", inner, chain_path, key_path);
+        }
     }
     mem_free(chain);
     if (key) {
@@ -249,12 +271,23 @@ static mtls_err add_ca(mtls_config *cfg, x509_store **store, const char *path, c
         err = x509_store_add_pem(*store, pem, len);
     else
         err = MTLS_ERR_INVALID_ARG;
-    if (err == MTLS_ERR_FILE)
+    if (err == MTLS_ERR_FILE) {
         detail(cfg, err, "cannot read the CA %s %s", dir ? "directory" : "file",
                path ? path : "(none)");
-    else if (err)
-        detail(cfg, err, "no usable CA certificate in %s (%s)", path ? path : "the PEM data",
-                mtls_err_str(err));
+    } else if (err) {
+        /* A PKCS#12 file or only Ed25519 CAs: say so (the store kept no copy of the file). */
+        uint8_t *data = NULL;
+        size_t data_len = 0;
+        bool said = false;
+        if (pem)
+            said = explained(cfg, err, pem, len, X509_FILE_CA, NULL);
+        else if (path && !dir && read_file(path, &data, &data_len) == MTLS_OK)
+            said = explained(cfg, err, data, data_len, X509_FILE_CA, path);
+        mem_free(data);
+        if (!said)
+            detail(cfg, err, "no usable CA certificate in %s (%s)", path ? path : "the PEM data",
+                   mtls_err_str(err));
+    }
     if (!err && store == &cfg->ca)
         cfg->ca_set = true;
     return err;

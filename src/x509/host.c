@@ -17,6 +17,7 @@
  *     match (RFC 9525 6.3: wildcard "only as the complete content of the left-most label").
  *   - A presented name containing NUL or any byte outside letters, digits, '-', '_', '.' and a
  *     left-most '*' never matches.
+ *   - Under name constraints a wildcard stands for every name it can match (see below).
  */
 #include <arpa/inet.h>
 #include <string.h>
@@ -113,6 +114,71 @@ bool x509_dns_in_subtree(const uint8_t *name, size_t name_len, const uint8_t *ba
         return ieq(name, base, base_len);
     return name_len > base_len && name[name_len - base_len - 1] == '.' &&
            ieq(name + name_len - base_len, base, base_len);
+}
+
+/* Wildcards under name constraints.  RFC 5280 4.2.1.10 defines subtrees for names, not for
+ * patterns, and is silent on "*.example.com"; we read a wildcard as the set of names it can
+ * match -- one label L followed by the rest S, as x509_dns_match does -- so that a constraint
+ * holds for every host the certificate can be used for (BoringSSL, rustls-webpki and Go after
+ * CVE-2025-61727 do the same):
+ *   - permitted: every L.S must be within the subtree.  L ranges over labels the subtree cannot
+ *     name one by one, so this holds exactly when a name "L.S" with a label L found nowhere in
+ *     the base is within it: S equal to or below a base "example.com", S equal to or below F for
+ *     a base ".F".  "*.example.com" is not within "www.example.com".
+ *   - excluded: some L.S is within the subtree, that is the rule above, or the base is itself
+ *     one label followed by S (base "bad.example.com" is what "*.example.com" matches with
+ *     L = "bad").  Only these: "*.example.org" can match nothing below an excluded "com", so a
+ *     single-label exclusion does not refuse every wildcard (golang/go#76935), nor does
+ *     "blocked.example" refuse "*.x.example".
+ * L is taken as any label here, even an A-label that x509_dns_match would not let '*' stand for:
+ * an exclusion must hold whatever the host matcher accepts. */
+
+/* "*.S" with S non-empty: S, else false.  One trailing dot of the presented name is ignored. */
+static bool wildcard_rest(const uint8_t *name, size_t n, const uint8_t **rest, size_t *rest_len)
+{
+    if (n > 0 && name[n - 1] == '.')
+        n--;
+    if (n < 3 || name[0] != '*' || name[1] != '.')
+        return false;
+    *rest = name + 2;
+    *rest_len = n - 2;
+    return true;
+}
+
+/* Is "L.S", for a label L that appears nowhere in `base`, within the subtree `base`? */
+static bool any_label_in_subtree(const uint8_t *s, size_t s_len, const uint8_t *base,
+                                 size_t base_len)
+{
+    if (base_len > 0 && base[0] == '.') /* ".F": L.S is below F when S is F or below F */
+        return (base_len == s_len + 1 && ieq(s, base + 1, s_len)) ||
+               (base_len <= s_len && ieq(s + s_len - base_len, base, base_len));
+    return x509_dns_in_subtree(s, s_len, base, base_len);
+}
+
+bool x509_dns_permitted_by(const uint8_t *name, size_t name_len, const uint8_t *base,
+                           size_t base_len)
+{
+    const uint8_t *s;
+    size_t s_len;
+    if (!wildcard_rest(name, name_len, &s, &s_len))
+        return x509_dns_in_subtree(name, name_len, base, base_len);
+    return any_label_in_subtree(s, s_len, base, base_len);
+}
+
+bool x509_dns_excluded_by(const uint8_t *name, size_t name_len, const uint8_t *base,
+                          size_t base_len)
+{
+    const uint8_t *s;
+    size_t s_len;
+    if (!wildcard_rest(name, name_len, &s, &s_len))
+        return x509_dns_in_subtree(name, name_len, base, base_len);
+    if (any_label_in_subtree(s, s_len, base, base_len))
+        return true;
+    /* The base is "L.S" itself: one non-empty label, a dot, then S. */
+    if (base_len <= s_len + 1 || base[0] == '.')
+        return false;
+    size_t label = base_len - s_len - 1;
+    return base[label] == '.' && ieq(base + label + 1, s, s_len) && !memchr(base, '.', label);
 }
 
 /* The reference name as an IP address: 4 or 16 bytes, 0 when it is not an IP literal. */

@@ -106,6 +106,7 @@ static bool b64_decode(const uint8_t *p, size_t n, uint8_t **out, size_t *out_le
     *out_len = len;
     return true;
 fail:
+    cry_wipe(buf, len); /* the block may have been a private key */
     mem_free(buf);
     return false;
 }

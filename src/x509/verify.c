@@ -367,25 +367,75 @@ static bool ip_in(const uint8_t *ip, size_t n, const x509_gname *g)
     return true;
 }
 
-/* Does the name (type 2 DNS or 7 IP) satisfy the constraints of `ca`? */
-static bool name_allowed(const x509_cert *ca, uint8_t type, const uint8_t *p, size_t n)
+/* Does the name (type 2 DNS or 7 IP) satisfy the constraints of `ca`?  On a refusal *hit is the
+ * excluded subtree the name falls in, or NULL when no permitted subtree of its type holds it.
+ * A DNS wildcard stands for every name it can match (host.c). */
+static bool name_allowed(const x509_cert *ca, uint8_t type, const uint8_t *p, size_t n,
+                         const x509_gname **hit)
 {
     bool has_permitted_of_type = false, permitted = false;
+    *hit = NULL;
+    /* RFC 5280 4.2.1.10: "Any name matching a restriction in the excludedSubtrees field is
+     * invalid regardless of information appearing in the permittedSubtrees." */
     for (size_t i = 0; i < ca->nc_excluded_n; i++) {
         const x509_gname *g = &ca->nc_excluded[i];
         if (g->type == type &&
-            (type == 2 ? x509_dns_in_subtree(p, n, g->p, g->len) : ip_in(p, n, g)))
+            (type == 2 ? x509_dns_excluded_by(p, n, g->p, g->len) : ip_in(p, n, g))) {
+            *hit = g;
             return false;
+        }
     }
     for (size_t i = 0; i < ca->nc_permitted_n; i++) {
         const x509_gname *g = &ca->nc_permitted[i];
         if (g->type != type)
             continue;
         has_permitted_of_type = true;
-        if (type == 2 ? x509_dns_in_subtree(p, n, g->p, g->len) : ip_in(p, n, g))
+        if (type == 2 ? x509_dns_permitted_by(p, n, g->p, g->len) : ip_in(p, n, g))
             permitted = true;
     }
     return !has_permitted_of_type || permitted;
+}
+
+/* Name bytes from a certificate for a message: printable ASCII, anything else as '?'. */
+static void printable(char *out, size_t cap, const uint8_t *p, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n && k + 1 < cap; i++)
+        out[k++] = p[i] > 0x20 && p[i] < 0x7f ? (char)p[i] : '?';
+    out[k] = 0;
+}
+
+/* The refusal of a name of certificate `c` by the constraints of `ca`; `san` is its
+ * subjectAltName string, NULL for the common name. */
+static void fail_constraint(vctx *v, const x509_cert *c, const x509_cert *ca, const char *san,
+                            uint8_t type, const uint8_t *name, size_t name_len,
+                            const x509_gname *hit)
+{
+    char who[600], shown[300], base[200];
+    bool wildcard = type == 2 && name_len > 2 && name[0] == '*' && name[1] == '.';
+    x509_describe(c, who, sizeof who);
+    if (san) {
+        snprintf(shown, sizeof shown, "the name %s", san);
+    } else {
+        printable(base, sizeof base, name, name_len);
+        snprintf(shown, sizeof shown, "the common name '%s'", base);
+    }
+    if (!hit) {
+        fail(v, MTLS_ERR_CERT_NAME_CONSTRAINTS,
+             "certificate %s has %s, %s within the permitted subtrees of %s", who, shown,
+             wildcard ? "which can match names that are not" : "which is not", ca->subject_str);
+        return;
+    }
+    if (type == 2) {
+        printable(base, sizeof base, hit->p, hit->len);
+        fail(v, MTLS_ERR_CERT_NAME_CONSTRAINTS,
+             "certificate %s has %s, which %s the subtree '%s' excluded by %s", who, shown,
+             wildcard ? "can match a name in" : "is in", base, ca->subject_str);
+    } else {
+        fail(v, MTLS_ERR_CERT_NAME_CONSTRAINTS,
+             "certificate %s has %s, which is in an address range excluded by %s", who, shown,
+             ca->subject_str);
+    }
 }
 
 static bool check_name_constraints(vctx *v)
@@ -396,19 +446,16 @@ static bool check_name_constraints(vctx *v)
             continue;
         for (size_t j = 0; j < k; j++) {
             const x509_cert *c = v->path[j];
+            const x509_gname *hit;
             /* RFC 5280 6.1.3 (b): constraints apply "unless the certificate is self-issued and
              * is not the final certificate in the path". */
             if (j > 0 && c->self_issued)
                 continue;
             for (size_t s = 0; s < c->san_count; s++) {
                 const x509_gname *g = &c->sans[s];
-                if ((g->type == 2 || g->type == 7) && !name_allowed(ca, g->type, g->p, g->len)) {
-                    char who[600];
-                    x509_describe(c, who, sizeof who);
-                    fail(v, MTLS_ERR_CERT_NAME_CONSTRAINTS,
-                         "certificate %s has the name %s, which the name constraints of %s do not "
-                         "permit",
-                         who, c->san_strs[s], ca->subject_str);
+                if ((g->type == 2 || g->type == 7) &&
+                    !name_allowed(ca, g->type, g->p, g->len, &hit)) {
+                    fail_constraint(v, c, ca, c->san_strs[s], g->type, g->p, g->len, hit);
                     return false;
                 }
             }
@@ -417,12 +464,8 @@ static bool check_name_constraints(vctx *v)
             size_t cn_len;
             if (!c->has_san && j == 0 &&
                 x509_name_last_cn(c->subject_der, c->subject_len, &cn, &cn_len) &&
-                !name_allowed(ca, 2, cn, cn_len)) {
-                char who[600];
-                x509_describe(c, who, sizeof who);
-                fail(v, MTLS_ERR_CERT_NAME_CONSTRAINTS,
-                     "certificate %s has a common name the name constraints of %s do not permit",
-                     who, ca->subject_str);
+                !name_allowed(ca, 2, cn, cn_len, &hit)) {
+                fail_constraint(v, c, ca, NULL, 2, cn, cn_len, hit);
                 return false;
             }
         }

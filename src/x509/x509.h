@@ -8,6 +8,7 @@
 #ifndef MTLS_X509_H
 #define MTLS_X509_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -92,6 +93,16 @@ mtls_err x509_verify_chain(const x509_store *anchors, x509_cert *const *chain, s
 /* RFC 6125 / RFC 9525 name check of the leaf against `host` (DNS name or IP literal).
  * 1 on a match. */
 int x509_host_matches(const x509_cert *c, const char *host);
+
+/* What a file meant for one of the loaders holds, when they found nothing usable in it. */
+typedef enum { X509_FILE_CHAIN = 0, X509_FILE_KEY, X509_FILE_CA } x509_file_role;
+/* For the error detail of a loader that failed on `data` (the file's bytes; `name` its path, or
+ * NULL for data given in memory): when it is a known mistake -- a PKCS#12 bundle (DER) where PEM
+ * is read, a key or certificate of an algorithm mtls does not use (Ed25519, Ed448, X25519, X448,
+ * DSA, RSASSA-PSS-only keys, EC curves other than P-256/P-384) -- write a sentence into `out`
+ * that names the file, what it holds and what to do, and return true; else false. */
+bool x509_explain_unusable(const uint8_t *data, size_t len, x509_file_role role, const char *name,
+                           char *out, size_t cap);
 
 /* ---- additions by the x509 layer ----------------------------------------------------------- */
 

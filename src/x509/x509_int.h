@@ -170,6 +170,13 @@ bool x509_dns_match(const uint8_t *pat, size_t pat_len, const char *host, size_t
 /* Is `name` within the dNSName subtree `base` (RFC 5280 4.2.1.10)? */
 bool x509_dns_in_subtree(const uint8_t *name, size_t name_len, const uint8_t *base,
                          size_t base_len);
+/* The same for a presented dNSName that may be a wildcard "*.S", read as every name it can
+ * match: permitted_by when all of them are within `base`, excluded_by when any of them is.  For
+ * a name without a wildcard both are x509_dns_in_subtree. */
+bool x509_dns_permitted_by(const uint8_t *name, size_t name_len, const uint8_t *base,
+                           size_t base_len);
+bool x509_dns_excluded_by(const uint8_t *name, size_t name_len, const uint8_t *base,
+                          size_t base_len);
 
 /* PEM (pem.c): the next "-----BEGIN <label>-----" block at or after *pos, base64-decoded into a
  * fresh buffer.  Returns 1 with a block, 0 when there are no more, -1 on a malformed block. */

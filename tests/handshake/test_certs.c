@@ -18,6 +18,7 @@
  *   libcrypto).  The detail is printed, so the test log shows what a user sees.  A success
  *   moves data both ways and exposes the verified identity: subject, every subjectAltName and the
  *   SHA-256 fingerprint of the leaf, each compared with libcrypto's view of the leaf file.
+ * The same for every case of nc-cases.txt: leaves of name-constrained CAs, wildcards among them.
  * Then: the key-mismatch pair fails at configuration time (KEY_MISMATCH); a 1024-bit key is
  * refused at configuration time (UNSUPPORTED_KEY), so the rsa1024 chain is put behind the config
  * with an unrelated RSA-2048 key (internal field, test only) -- the peer rejects the chain at the
@@ -424,9 +425,10 @@ static void client_cert_case(const char *name, mtls_err want, int separate_ca)
     leaf_free(&li);
 }
 
-static int run_cases_file(void)
+/* Every case of <file>.txt in both directions; the number of cases. */
+static int run_cases_file(const char *file)
 {
-    FILE *f = fopen(pki_path("cases", ".txt"), "r");
+    FILE *f = fopen(pki_path(file, ".txt"), "r");
     CHECK(f != NULL);
     if (!f)
         return 0;
@@ -882,8 +884,13 @@ int main(int argc, char **argv)
     }
     now = (int64_t)time(NULL);
 
-    int n = run_cases_file();
+    int n = run_cases_file("cases");
     CHECK(n >= 22);
+    /* Name constraints and wildcards: a wildcard is refused when a name it can match is
+     * excluded (CVE-2025-61727 in Go), and only then (golang/go#76935). */
+    printf("name-constrained CAs (nc-cases.txt):\n");
+    int nc = run_cases_file("nc-cases");
+    CHECK(nc >= 15);
     printf("configuration:\n");
     key_mismatch();
     printf("client-certificate modes and CA sets:\n");
@@ -899,7 +906,7 @@ int main(int argc, char **argv)
     system_store();
     clock_decides();
 
-    printf("%d PKI cases x 2 directions\n", n);
+    printf("%d PKI cases and %d name-constraint cases x 2 directions\n", n, nc);
     rm_rf(pki);
     return t_done();
 }

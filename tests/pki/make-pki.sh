@@ -36,6 +36,30 @@
 #   selfsigned    self-signed leaf CN=good.test                          CERT_SELF_SIGNED
 #   mismatch      the good chain with another RSA key in mismatch.key    OK (chain); loading
 #                                                                        the pair: KEY_MISMATCH
+#
+# Name constraints and wildcards (nc-cases.txt, same columns; every leaf P-256, issued by a
+# constrained CA signed by the root; a chain is leaf + its CA).  A wildcard is judged as every
+# name it can match (src/x509/host.c), so the verdict is the same in both roles and for any host:
+#   nc-a.crt  "mtls Test NC-A": permitted example.com; excluded bad.example.com,
+#             y.bad2.example.com, a.b.x.bad2.example.com
+#   nc-b.crt  "mtls Test NC-B": excluded foo.example.com
+#   nc-c.crt  "mtls Test NC-C": excluded com, blocked.example (single- and two-label exclusions)
+#   nc-d.crt  "mtls Test NC-D": permitted www.example.com, .example.net
+#   nca-wild          *.example.com (host bad.example.com)    CERT_NAME_CONSTRAINTS
+#   nca-cnwild        no SAN, CN=*.example.com (same host)    CERT_NAME_CONSTRAINTS
+#   nca-wild-bad2     *.bad2.example.com                      CERT_NAME_CONSTRAINTS
+#   nca-wild-underbad *.x.bad.example.com                     CERT_NAME_CONSTRAINTS
+#   nca-bad           bad.example.com                         CERT_NAME_CONSTRAINTS
+#   nca-www           www.example.com                         OK
+#   nca-wild-good     *.good.example.com                      OK
+#   nca-wild-xbad2    *.x.bad2.example.com                    OK
+#   ncb-wild          *.example.com (host www.example.com)    CERT_NAME_CONSTRAINTS
+#   ncc-wild-org      *.example.org                           OK (golang/go#76935)
+#   ncc-wild-x        *.x.example                             OK
+#   ncc-wild-com      *.example.com                           CERT_NAME_CONSTRAINTS
+#   ncd-wild          *.example.com                           CERT_NAME_CONSTRAINTS
+#   ncd-www           www.example.com                         OK
+#   ncd-wild-net      *.example.net                           OK
 set -eu
 OUT=${1:?usage: make-pki.sh OUTDIR}
 mkdir -p "$OUT"
@@ -166,6 +190,55 @@ cp selfsigned.leaf.crt selfsigned.crt
 # Key mismatch: the good chain with a different key.
 cp good.crt mismatch.crt; cp good.leaf.crt mismatch.leaf.crt
 rsakey mismatch.key
+
+# Name-constrained CAs under the root, and the leaves they issue (nc-cases.txt).
+# ncca NAME SUBJECT CONSTRAINTS
+ncca() {
+    eckey "$1.key" P-256
+    ext "$CA_EXT
+nameConstraints=critical,$3"
+    sign "$1" "$2" root
+    mv "$1.leaf.crt" "$1.crt"
+}
+ncca nc-a "/CN=mtls Test NC-A" "permitted;DNS:example.com,excluded;DNS:bad.example.com,\
+excluded;DNS:y.bad2.example.com,excluded;DNS:a.b.x.bad2.example.com"
+ncca nc-b "/CN=mtls Test NC-B" "excluded;DNS:foo.example.com"
+ncca nc-c "/CN=mtls Test NC-C" "excluded;DNS:com,excluded;DNS:blocked.example"
+ncca nc-d "/CN=mtls Test NC-D" "permitted;DNS:www.example.com,permitted;DNS:.example.net"
+# ncleaf CASE CA DNS-NAME: a P-256 leaf whose one name is DNS-NAME (CN and SAN)
+ncleaf() { leaf "$1" "/CN=$3" "subjectAltName=DNS:$3" "" p256 "$2"; }
+ncleaf nca-wild nc-a '*.example.com'
+leaf nca-cnwild "/CN=*.example.com" "" "" p256 nc-a
+ncleaf nca-wild-bad2 nc-a '*.bad2.example.com'
+ncleaf nca-wild-underbad nc-a '*.x.bad.example.com'
+ncleaf nca-bad nc-a bad.example.com
+ncleaf nca-www nc-a www.example.com
+ncleaf nca-wild-good nc-a '*.good.example.com'
+ncleaf nca-wild-xbad2 nc-a '*.x.bad2.example.com'
+ncleaf ncb-wild nc-b '*.example.com'
+ncleaf ncc-wild-org nc-c '*.example.org'
+ncleaf ncc-wild-x nc-c '*.x.example'
+ncleaf ncc-wild-com nc-c '*.example.com'
+ncleaf ncd-wild nc-d '*.example.com'
+ncleaf ncd-www nc-d www.example.com
+ncleaf ncd-wild-net nc-d '*.example.net'
+cat > nc-cases.txt <<TXT
+nca-wild bad.example.com CERT_NAME_CONSTRAINTS CERT_NAME_CONSTRAINTS
+nca-cnwild bad.example.com CERT_NAME_CONSTRAINTS CERT_NAME_CONSTRAINTS
+nca-wild-bad2 y.bad2.example.com CERT_NAME_CONSTRAINTS CERT_NAME_CONSTRAINTS
+nca-wild-underbad w.x.bad.example.com CERT_NAME_CONSTRAINTS CERT_NAME_CONSTRAINTS
+nca-bad bad.example.com CERT_NAME_CONSTRAINTS CERT_NAME_CONSTRAINTS
+nca-www www.example.com OK OK
+nca-wild-good www.good.example.com OK OK
+nca-wild-xbad2 w.x.bad2.example.com OK OK
+ncb-wild www.example.com CERT_NAME_CONSTRAINTS CERT_NAME_CONSTRAINTS
+ncc-wild-org www.example.org OK OK
+ncc-wild-x w.x.example OK OK
+ncc-wild-com www.example.com CERT_NAME_CONSTRAINTS CERT_NAME_CONSTRAINTS
+ncd-wild www.example.com CERT_NAME_CONSTRAINTS CERT_NAME_CONSTRAINTS
+ncd-www www.example.com OK OK
+ncd-wild-net www.example.net OK OK
+TXT
 
 # Expired and not-yet-valid leaves need explicit dates: `openssl x509` has no -not_before
 # before 3.4, so these go through `openssl ca` with -startdate/-enddate.

@@ -790,6 +790,53 @@ static void test_dns_match(void)
                                12));
     CHECK(x509_dns_in_subtree((const uint8_t *)"a.example.com", 13, (const uint8_t *)".example.com",
                               12));
+    /* Wildcards under name constraints: a wildcard stands for every name it can match. */
+    static const struct {
+        const char *name, *base;
+        int permitted, excluded; /* permitted_by: all matches inside; excluded_by: any */
+    } nc[] = {
+        /* the CVE-2025-61727 shape: "bad.example.com" is one of the names of *.example.com */
+        {"*.example.com", "bad.example.com", 0, 1},
+        {"*.example.com", "BAD.Example.COM", 0, 1},
+        {"*.example.com.", "bad.example.com", 0, 1},
+        {"*.example.com", "example.com", 1, 1},
+        {"*.example.com", ".example.com", 1, 1},
+        {"*.example.com", "com", 1, 1},
+        {"*.example.com", ".com", 1, 1},
+        {"*.example.com", "", 1, 1},
+        {"*.x.example.com", "example.com", 1, 1},
+        /* one label too deep, a sibling, or a base below a match: no match can be inside */
+        {"*.example.com", "a.b.example.com", 0, 0},
+        {"*.example.com", ".bad.example.com", 0, 0},
+        {"*.good.example.com", "bad.example.com", 0, 0},
+        {"*.x.bad2.example.com", "y.bad2.example.com", 0, 0},
+        {"*.example.com", "badexample.com", 0, 0},
+        {"*.example.com", "bad.example.co", 0, 0},
+        {"*.example.com", "www.example.com.evil", 0, 0},
+        /* golang/go#76935: a single-label exclusion is not a wildcard killer */
+        {"*.example.org", "com", 0, 0},
+        {"*.example.org", "org", 1, 1},
+        {"*.x.example", "blocked.example", 0, 0},
+        {"*.example", "blocked.example", 0, 1},
+        /* a base that names more than one label above S, or the wrong parent */
+        {"*.example.com", "a.bad.example.com", 0, 0},
+        {"*.com", "example.com", 0, 1},
+        /* no wildcard: plain subtree membership, both ways */
+        {"www.example.com", "example.com", 1, 1},
+        {"www.example.com", "bad.example.com", 0, 0},
+        {"bad.example.com", "bad.example.com", 1, 1},
+        {"f*.example.com", "foo.example.com", 0, 0},
+    };
+    for (size_t i = 0; i < sizeof nc / sizeof nc[0]; i++) {
+        const uint8_t *nm = (const uint8_t *)nc[i].name, *bs = (const uint8_t *)nc[i].base;
+        size_t nl = strlen(nc[i].name), bl = strlen(nc[i].base);
+        int p = x509_dns_permitted_by(nm, nl, bs, bl), x = x509_dns_excluded_by(nm, nl, bs, bl);
+        CHECK_EQ(p, nc[i].permitted);
+        CHECK_EQ(x, nc[i].excluded);
+        if (p != nc[i].permitted || x != nc[i].excluded)
+            fprintf(stderr, "  name %s base '%s': permitted_by %d excluded_by %d\n", nc[i].name,
+                    nc[i].base, p, x);
+    }
 }
 
 static void test_host_cn_fallback(void)
