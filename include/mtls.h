@@ -62,6 +62,7 @@ typedef enum mtls_err {
     MTLS_ERR_NO_CERT,
     MTLS_ERR_UNSUPPORTED_KEY,
     MTLS_ERR_UNKNOWN_NAME,
+    MTLS_ERR_NO_SERVER_NAME,
     MTLS_ERR_UNEXPECTED_MESSAGE,
     MTLS_ERR_DECODE,
     MTLS_ERR_RECORD_OVERFLOW,
@@ -282,10 +283,13 @@ MTLS_API mtls_err mtls_config_set_time(mtls_config *cfg, mtls_time_fn *fn, void 
  * Connections
  * ------------------------------------------------------------------------------------------- */
 
-/* A client connection.  `server_name` (may be NULL) is sent as SNI and is the name the server's
- * certificate must match; an IP literal is matched against iPAddress SANs and not sent as SNI.
- * Freezes `cfg` and takes a reference to it.  NULL when out of memory, when `cfg` is NULL, or when
- * no CA is set and the system trust store cannot be loaded. */
+/* A client connection.  `server_name` is sent as SNI and is the name the server's certificate
+ * must match; an IP literal is matched against iPAddress SANs and not sent as SNI.  It may be
+ * NULL (no SNI), but a client that verifies the server needs a name to check: without one
+ * (nor mtls_conn_set_verify_name), the first mtls_handshake fails with MTLS_ERR_NO_SERVER_NAME
+ * before anything is sent, unless mtls_conn_set_insecure_skip_hostname was called.  Freezes `cfg`
+ * and takes a reference to it.  NULL when out of memory, when `cfg` is NULL, or when no CA is
+ * set and the system trust store cannot be loaded. */
 MTLS_API mtls_conn *mtls_client_new(mtls_config *cfg, const char *server_name);
 /* A server connection.  Freezes `cfg` and takes a reference.  NULL when out of memory or when
  * `cfg` has no certificate chain and key. */
@@ -295,6 +299,13 @@ MTLS_API void mtls_conn_free(mtls_conn *conn);
 /* Client: check the certificate against this name instead of the SNI name.  MTLS_ERR_INVALID_ARG
  * on a server; MTLS_ERR_BAD_STATE once the handshake has started. */
 MTLS_API mtls_err mtls_conn_set_verify_name(mtls_conn *conn, const char *name);
+/* INSECURE.  Client: accept a server certificate for any name.  The chain, dates and usages are
+ * still verified against the trust anchors, but ANY server holding a certificate from those CAs --
+ * for any site -- can then impersonate the one you meant to reach.  Only for a private CA that
+ * issues certificates to nothing but the servers you trust, and where no name is known.  Without
+ * this call a verifying client with no name fails (MTLS_ERR_NO_SERVER_NAME).
+ * MTLS_ERR_INVALID_ARG on a server; MTLS_ERR_BAD_STATE once the handshake has started. */
+MTLS_API mtls_err mtls_conn_set_insecure_skip_hostname(mtls_conn *conn);
 /* An application pointer, free for the caller's use. */
 MTLS_API void mtls_conn_set_userdata(mtls_conn *conn, void *p);
 MTLS_API void *mtls_conn_userdata(const mtls_conn *conn);

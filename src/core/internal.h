@@ -334,6 +334,7 @@ struct mtls_conn {
     /* what was negotiated (kept after the handshake) */
     uint16_t version, suite, group, sigalg, peer_sigalg;
     bool ems, resumed, peer_cert_presented, cert_requested;
+    bool skip_hostname; /* client: mtls_conn_set_insecure_skip_hostname */
     uint16_t client_sigalg;
     char *server_name;
     char *verify_name; /* client: the name the certificate must match, when not server_name */
