@@ -62,6 +62,7 @@ typedef enum mtls_err {
     MTLS_ERR_NO_CERT,
     MTLS_ERR_UNSUPPORTED_KEY,
     MTLS_ERR_UNKNOWN_NAME,
+    MTLS_ERR_NO_SERVER_NAME,
     MTLS_ERR_UNEXPECTED_MESSAGE,
     MTLS_ERR_DECODE,
     MTLS_ERR_RECORD_OVERFLOW,
@@ -269,8 +270,19 @@ MTLS_API mtls_err mtls_config_set_keylog(mtls_config *cfg, mtls_keylog_fn *fn, v
 
 /* Verify callback: called after mtls's own checks of the peer's chain with their verdict
  * (`preverify`, MTLS_OK or a certificate error).  Return MTLS_OK to accept, or an error to reject
- * (MTLS_ERR_CERT_REJECTED, or `preverify` to keep our verdict).  The peer chain is available
- * through mtls_conn_peer_cert() during the call. */
+ * (MTLS_ERR_CERT_REJECTED, or `preverify` to keep our verdict); an error that is not a
+ * certificate error counts as MTLS_ERR_CERT_REJECTED.  The peer chain is available through
+ * mtls_conn_peer_cert() and the other peer getters during the call.
+ *
+ * It also runs when a session is resumed, so that a deny-list (and revocation) reaches resumed
+ * peers too: mtls_conn_resumed() answers nonzero during such a call, the peer chain is the
+ * session's stored leaf alone, and `preverify` is MTLS_OK (the chain was verified when the
+ * session was made, under the same verification context, and the leaf has not expired since).
+ * It runs only when the session carries a peer certificate.  A server runs it
+ * while it reads the ClientHello, before it agrees to resume (cipher suite and version are not
+ * known yet): a rejection means a full handshake, where the client's certificate is verified
+ * afresh and the callback runs again.  A client runs it when the server has accepted the session:
+ * a rejection ends the handshake with the callback's certificate error and its alert. */
 typedef mtls_err mtls_verify_fn(void *arg, const mtls_conn *conn, mtls_err preverify);
 MTLS_API mtls_err mtls_config_set_verify_callback(mtls_config *cfg, mtls_verify_fn *fn, void *arg);
 
@@ -282,10 +294,13 @@ MTLS_API mtls_err mtls_config_set_time(mtls_config *cfg, mtls_time_fn *fn, void 
  * Connections
  * ------------------------------------------------------------------------------------------- */
 
-/* A client connection.  `server_name` (may be NULL) is sent as SNI and is the name the server's
- * certificate must match; an IP literal is matched against iPAddress SANs and not sent as SNI.
- * Freezes `cfg` and takes a reference to it.  NULL when out of memory, when `cfg` is NULL, or when
- * no CA is set and the system trust store cannot be loaded. */
+/* A client connection.  `server_name` is sent as SNI and is the name the server's certificate
+ * must match; an IP literal is matched against iPAddress SANs and not sent as SNI.  It may be
+ * NULL (no SNI), but a client that verifies the server needs a name to check: without one
+ * (nor mtls_conn_set_verify_name), the first mtls_handshake fails with MTLS_ERR_NO_SERVER_NAME
+ * before anything is sent, unless mtls_conn_set_insecure_skip_hostname was called.  Freezes `cfg`
+ * and takes a reference to it.  NULL when out of memory, when `cfg` is NULL, or when no CA is
+ * set and the system trust store cannot be loaded. */
 MTLS_API mtls_conn *mtls_client_new(mtls_config *cfg, const char *server_name);
 /* A server connection.  Freezes `cfg` and takes a reference.  NULL when out of memory or when
  * `cfg` has no certificate chain and key. */
@@ -295,6 +310,13 @@ MTLS_API void mtls_conn_free(mtls_conn *conn);
 /* Client: check the certificate against this name instead of the SNI name.  MTLS_ERR_INVALID_ARG
  * on a server; MTLS_ERR_BAD_STATE once the handshake has started. */
 MTLS_API mtls_err mtls_conn_set_verify_name(mtls_conn *conn, const char *name);
+/* INSECURE.  Client: accept a server certificate for any name.  The chain, dates and usages are
+ * still verified against the trust anchors, but ANY server holding a certificate from those CAs --
+ * for any site -- can then impersonate the one you meant to reach.  Only for a private CA that
+ * issues certificates to nothing but the servers you trust, and where no name is known.  Without
+ * this call a verifying client with no name fails (MTLS_ERR_NO_SERVER_NAME).
+ * MTLS_ERR_INVALID_ARG on a server; MTLS_ERR_BAD_STATE once the handshake has started. */
+MTLS_API mtls_err mtls_conn_set_insecure_skip_hostname(mtls_conn *conn);
 /* An application pointer, free for the caller's use. */
 MTLS_API void mtls_conn_set_userdata(mtls_conn *conn, void *p);
 MTLS_API void *mtls_conn_userdata(const mtls_conn *conn);
@@ -392,7 +414,17 @@ MTLS_API mtls_err mtls_conn_peer_fingerprint(const mtls_conn *conn, uint8_t out[
  * bytes), and offer it on a later connection to the same server (mtls_conn_set_session).
  * mtls_conn_resumed() tells whether the server accepted it.  Resumption happens only with the
  * same version, suite and server name, and extended master secret on both sides (RFC 7627 5.3);
- * anything else falls back to a full handshake.  The one error: a server refuses
+ * anything else falls back to a full handshake.
+ *
+ * Binding.  A session is bound to the verification context that checked its peer: a SHA-256 over
+ * the trust anchors that verify the peer (a server's client CAs, a client's server CAs; their DER,
+ * in a canonical order), the verify mode (a server's mtls_verify_mode; a client's insecure flags),
+ * the session context string (mtls_config_set_session_context) and, for a client, the name it
+ * checks the certificate against.  A session is resumed (and a client offers it) only under an
+ * equal context, so a config that shares ticket keys or a session store with another, but
+ * trusts other CAs or asks differently, does a full handshake and verifies the peer itself.  The
+ * verify callback also runs on resumption (mtls_config_set_verify_callback), and a session whose
+ * peer certificate has expired is not resumed.  The one error: a server refuses
  * (handshake_failure, MTLS_ERR_EMS_REQUIRED) a ClientHello that offers a session made with
  * extended master secret but lacks the extension itself (RFC 7627 5.3: a client that drops EMS is
  * broken or being downgraded).
@@ -428,6 +460,13 @@ MTLS_API mtls_err mtls_config_set_session_cache(mtls_config *cfg, size_t max_ent
                                                 uint32_t lifetime);
 /* Server: issue and accept session tickets (default on). */
 MTLS_API mtls_err mtls_config_set_tickets(mtls_config *cfg, int on);
+/* Both roles: an application-chosen label (at most MTLS_SESSION_CONTEXT_MAX bytes; NULL/0 for
+ * none, the default) that sessions are bound to, like OpenSSL's SSL_CTX_set_session_id_context.
+ * Configs that share ticket keys or a session store but must not resume each other's sessions --
+ * different services, different authorization policies -- set different contexts.  Longer:
+ * MTLS_ERR_INVALID_ARG. */
+#define MTLS_SESSION_CONTEXT_MAX 32 /* bytes */
+MTLS_API mtls_err mtls_config_set_session_context(mtls_config *cfg, const uint8_t *ctx, size_t len);
 /* Server: ticket keys set by the application, 80 bytes each: 16-byte name || 32-byte AES-256-GCM
  * key || 32 bytes reserved (zero).  keys[0] seals; all open.  Turns automatic rotation off. */
 MTLS_API mtls_err mtls_config_set_ticket_keys(mtls_config *cfg, const uint8_t *keys, size_t n_keys);

@@ -106,8 +106,18 @@ mtls_err config_freeze(mtls_config *cfg, bool as_client)
     pthread_mutex_lock(&cfg->lock);
     if (as_client && !cfg->insecure && !cfg->ca_set && x509_store_count(cfg->ca) == 0) {
         err = x509_store_add_system(cfg->ca);
-        if (err == MTLS_OK)
+        if (err == MTLS_OK) {
             cfg->ca_set = true;
+            cfg->digests_done = false; /* the anchors changed */
+        }
+    }
+    /* The anchors are fixed from here on: name them once for the session binding. */
+    if (err == MTLS_OK && !cfg->digests_done) {
+        err = x509_store_digest(cfg->ca, cfg->ca_digest);
+        if (err == MTLS_OK)
+            err = x509_store_digest(cfg->client_ca ? cfg->client_ca : cfg->ca,
+                                    cfg->client_ca_digest);
+        cfg->digests_done = err == MTLS_OK;
     }
     atomic_store(&cfg->frozen, true);
     pthread_mutex_unlock(&cfg->lock);
@@ -568,6 +578,23 @@ mtls_err mtls_config_set_ticket_keys(mtls_config *cfg, const uint8_t *keys, size
     if (err)
         return err;
     return ticket_keys_set(cfg->tkeys, keys, n_keys);
+}
+
+mtls_err mtls_config_set_session_context(mtls_config *cfg, const uint8_t *ctx, size_t len)
+{
+    mtls_err err = check_mutable(cfg);
+    if (err)
+        return err;
+    if (!ctx && len)
+        return MTLS_ERR_INVALID_ARG;
+    if (len > MTLS_SESSION_CONTEXT_MAX)
+        return detail(cfg, MTLS_ERR_INVALID_ARG, "a session context of %zu bytes is too long (at "
+                      "most %d): use a short name, or a digest of a longer one", len,
+                      MTLS_SESSION_CONTEXT_MAX);
+    if (len)
+        memcpy(cfg->session_ctx, ctx, len);
+    cfg->session_ctx_len = len;
+    return MTLS_OK;
 }
 
 mtls_err mtls_config_set_session_store(mtls_config *cfg, mtls_session_store_fn *store,

@@ -157,6 +157,16 @@ mtls_err mtls_conn_set_verify_name(mtls_conn *c, const char *name)
     return MTLS_OK;
 }
 
+mtls_err mtls_conn_set_insecure_skip_hostname(mtls_conn *c)
+{
+    if (!c || c->is_server)
+        return MTLS_ERR_INVALID_ARG;
+    if (c->established || c->version)
+        return MTLS_ERR_BAD_STATE;
+    c->skip_hostname = true;
+    return MTLS_OK;
+}
+
 void mtls_conn_set_userdata(mtls_conn *c, void *p)
 {
     if (c)

@@ -184,6 +184,13 @@ struct mtls_config {
     mtls_session_remove_fn *remove;
     void *store_arg;
 
+    /* the verification context sessions are bound to (resume.c hs_verify_context) */
+    uint8_t session_ctx[MTLS_SESSION_CONTEXT_MAX]; /* mtls_config_set_session_context */
+    size_t session_ctx_len;
+    uint8_t ca_digest[32];        /* x509_store_digest of `ca`, set when frozen */
+    uint8_t client_ca_digest[32]; /* of the anchors for client certificates (`client_ca` or `ca`) */
+    bool digests_done;
+
     /* callbacks */
     mtls_trace_fn *trace;
     void *trace_arg;
@@ -218,6 +225,7 @@ struct mtls_session {
                                * when decoded, else a view into peer_leaf's own DER */
     size_t peer_cert_len;
     x509_cert *peer_leaf; /* the same, parsed, when the session was made here (not decoded) */
+    uint8_t vctx[32]; /* the verification context that checked the peer (hs_verify_context) */
     uint8_t *ticket; /* client: the ticket to offer */
     size_t ticket_len;
     uint32_t ticket_hint;
@@ -334,6 +342,7 @@ struct mtls_conn {
     /* what was negotiated (kept after the handshake) */
     uint16_t version, suite, group, sigalg, peer_sigalg;
     bool ems, resumed, peer_cert_presented, cert_requested;
+    bool skip_hostname; /* client: mtls_conn_set_insecure_skip_hostname */
     uint16_t client_sigalg;
     char *server_name;
     char *verify_name; /* client: the name the certificate must match, when not server_name */

@@ -1,20 +1,23 @@
 /*
  * session.c -- mtls_session: what a later connection needs to resume (version, suite, master
- * secret, extended-master-secret flag, server name, ALPN, the peer's verified leaf) and, on the
- * client, the ticket to offer.  Sessions are immutable once made and reference counted, so a
+ * secret, extended-master-secret flag, server name, ALPN, the peer's verified leaf and the digest
+ * of the verification context that checked it) and, on the client, the ticket to offer.  Sessions are immutable once made and reference counted, so a
  * cache may hand the same one to several threads.
  *
  * Encoding (also the plaintext of a ticket):
- *   "mtS1" | version u16 | suite u16 | ems u8 | master[48] | created u64 | lifetime u32 |
- *   id<0..32> | sni<0..255> | alpn<0..255> | peer_cert<0..2^24-1> | [ticket<0..2^16-1> hint u32]
- * The master secret makes the bytes as sensitive as a private key; buffers are wiped.
+ *   "mtS2" | version u16 | suite u16 | ems u8 | master[48] | created u64 | lifetime u32 |
+ *   id<0..32> | sni<0..255> | alpn<0..255> | peer_cert<0..2^24-1> | vctx[32] |
+ *   [ticket<0..2^16-1> hint u32]
+ * The master secret makes the bytes as sensitive as a private key; buffers are wiped.  "mtS1"
+ * (before sessions carried vctx) no longer decodes: such tickets and stored sessions simply lead
+ * to a full handshake.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
 
-static const uint8_t magic[4] = {'m', 't', 'S', '1'};
+static const uint8_t magic[4] = {'m', 't', 'S', '2'};
 
 mtls_session *session_new(void)
 {
@@ -84,6 +87,7 @@ bool session_encode(const mtls_session *s, bool with_ticket, wr *w)
     wr_bytes(w, s->alpn, n);
     wr_u24(w, (uint32_t)s->peer_cert_len);
     wr_bytes(w, s->peer_cert, s->peer_cert_len);
+    wr_bytes(w, s->vctx, sizeof(s->vctx));
     if (with_ticket) {
         wr_u16(w, (uint16_t)s->ticket_len);
         wr_bytes(w, s->ticket, s->ticket_len);
@@ -129,6 +133,7 @@ mtls_session *session_decode(const uint8_t *p, size_t len, bool with_ticket)
             s->peer_cert_len = v.n;
         }
     }
+    ok = ok && rd_copy(&r, s->vctx, sizeof(s->vctx));
     if (ok && with_ticket) {
         ok = rd_vec16(&r, &v) && rd_u32(&r, &s->ticket_hint);
         if (ok && v.n) {
@@ -154,7 +159,8 @@ mtls_err mtls_session_to_bytes(const mtls_session *s, uint8_t *out, size_t cap, 
     if (!s || !out_len)
         return MTLS_ERR_INVALID_ARG;
     size_t need = 4 + 2 + 2 + 1 + 48 + 8 + 4 + 1 + s->id_len + 1 + (s->sni ? strlen(s->sni) : 0) + 1 +
-                  (s->alpn ? strlen(s->alpn) : 0) + 3 + s->peer_cert_len + 2 + s->ticket_len + 4;
+                  (s->alpn ? strlen(s->alpn) : 0) + 3 + s->peer_cert_len + sizeof(s->vctx) + 2 +
+                  s->ticket_len + 4;
     *out_len = need;
     if (!out)
         return MTLS_OK;

@@ -34,6 +34,16 @@ mtls_err c12_send_client_hello(mtls_conn *c)
 {
     struct hs *hs = c->hs;
     const mtls_config *cfg = c->cfg;
+    /* A client that verifies the server needs the name to check its certificate against (RFC
+     * 9525's reference identity, which comes from the application, never from the server);
+     * without one any server with a certificate from a trusted CA would pass.  Not knowing it is
+     * refused before anything is sent, unless the application opted out by name. */
+    const char *name = c->verify_name ? c->verify_name : c->server_name;
+    if (!cfg->insecure && !c->skip_hostname && (!name || !name[0]))
+        return hs_fail(c, MTLS_ERR_NO_SERVER_NAME,
+                       "no server name to check the server's certificate against: pass it to "
+                       "mtls_client_new() (or mtls_conn_set_verify_name()), or call "
+                       "mtls_conn_set_insecure_skip_hostname() to accept any name on purpose");
     if (!cry_random(hs->client_random, 32))
         return hs_fail(c, MTLS_ERR_RNG, "no randomness for ClientHello.random");
     memcpy(c->client_random, hs->client_random, 32);

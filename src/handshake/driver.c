@@ -371,7 +371,9 @@ mtls_err hs_verify_peer_chain(mtls_conn *c)
         const x509_store *anchors = c->is_server && cfg->client_ca ? cfg->client_ca : cfg->ca;
         x509_verify_params p = {
             .purpose = c->is_server ? X509_PURPOSE_CLIENT : X509_PURPOSE_SERVER,
-            .host = c->is_server ? NULL : c->verify_name ? c->verify_name : c->server_name,
+            .host = c->is_server || c->skip_hostname ? NULL
+                    : c->verify_name                 ? c->verify_name
+                                                     : c->server_name,
             .now = config_now(cfg),
             .max_depth = 10,
         };
@@ -403,6 +405,10 @@ mtls_err hs_verify_peer_chain(mtls_conn *c)
     const char *name = c->is_server ? NULL : c->verify_name ? c->verify_name : c->server_name;
     if (!c->is_server && cfg->insecure) {
         hs_trace(c, '*', "CertificateCheck", "SKIPPED (insecure mode): %s",
+                 x509_cert_subject(c->peer_chain[0]));
+    } else if (!c->is_server && c->skip_hostname) {
+        hs_trace(c, '*', "CertificateCheck", "ok: %s chains to a trusted CA; host name NOT "
+                 "checked (mtls_conn_set_insecure_skip_hostname)",
                  x509_cert_subject(c->peer_chain[0]));
     } else {
         hs_trace(c, '*', "CertificateCheck", "ok: %s chains to a trusted CA%s%s",

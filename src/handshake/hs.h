@@ -198,6 +198,10 @@ mtls_session *hs_session_to_offer(mtls_conn *c);
  * with extended master secret offered without the extension (RFC 7627 5.3). */
 mtls_err hs_session_lookup(mtls_conn *c, const uint8_t *sid, size_t sid_len, const hello_exts *e,
                            rd suites, mtls_session **out);
+/* The digest of the verification context a session made by this connection is bound to: the
+ * anchors that verify the peer, the verify mode, the session context string and, on a client, the
+ * name it verifies.  False when it cannot be computed. */
+bool hs_verify_context(const mtls_conn *c, uint8_t out[32]);
 /* Both: make this connection's session at the end of a handshake; server stores it. */
 mtls_err hs_session_finish(mtls_conn *c);
 /* Server: NewSessionTicket with a fresh ticket. */

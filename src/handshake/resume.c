@@ -7,6 +7,16 @@
  * still allow, extended master secret on both sides exactly when the session used it, the same
  * server name, and -- for a server that requires client certificates -- a session that carries a
  * verified client certificate.  Anything else means a full handshake, never an error.
+ *
+ * A session is also bound to the verification context that checked its peer (hs_verify_context):
+ * the trust anchors, the verify mode, the application's session context and, on a client, the
+ * name it verified.  A config that shares ticket keys or a session store with another but trusts
+ * other CAs must not take over the identity the other verified: it does a full handshake and
+ * verifies the peer itself.  The peer's stored leaf is re-checked on every resumption -- not
+ * expired, and accepted by the application's verify callback (recheck_peer) -- so that a
+ * deny-list reaches resumed sessions too: a server runs the check before it agrees to resume and
+ * falls back to a full handshake, a client (which offered before the server answered) fails the
+ * handshake when its callback rejects the server.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +41,108 @@ static bool same_name(const char *a, const char *b)
     return strcasecmp(a ? a : "", b ? b : "") == 0;
 }
 
+/* SHA-256 of what decides whether a peer is accepted: the role; the verify mode (a server's
+ * mtls_verify_mode, a client's insecure flags); the anchors that verify the peer (digested when
+ * the config was frozen); a digest of the name a client checks (empty when it checks none); the
+ * application's session context.  Fixed-size fields, so the encoding is unambiguous. */
+bool hs_verify_context(const mtls_conn *c, uint8_t out[32])
+{
+    static const char label[] = "mtls session verification context 1";
+    const mtls_config *cfg = c->cfg;
+    uint8_t buf[sizeof(label) + 2 + 32 + 32 + 1 + MTLS_SESSION_CONTEXT_MAX];
+    uint8_t name_digest[32];
+    const char *name = "";
+    if (!c->is_server && !c->skip_hostname)
+        name = c->verify_name ? c->verify_name : c->server_name ? c->server_name : "";
+    if (!cry_hash_oneshot(CRY_SHA256, name, strlen(name), name_digest))
+        return false;
+    wr w = wr_init(buf, sizeof(buf));
+    wr_bytes(&w, label, sizeof(label));
+    if (c->is_server) {
+        wr_u8(&w, 'S');
+        wr_u8(&w, (uint8_t)cfg->verify_client);
+        wr_bytes(&w, cfg->client_ca_digest, 32);
+    } else {
+        wr_u8(&w, 'C');
+        wr_u8(&w, (uint8_t)((cfg->insecure ? 1 : 0) | (c->skip_hostname ? 2 : 0)));
+        wr_bytes(&w, cfg->ca_digest, 32);
+    }
+    wr_bytes(&w, name_digest, 32);
+    wr_u8(&w, (uint8_t)cfg->session_ctx_len);
+    wr_bytes(&w, cfg->session_ctx, cfg->session_ctx_len);
+    return wr_ok(&w) && cry_hash_oneshot(CRY_SHA256, buf, w.len, out);
+}
+
+static bool same_context(const mtls_conn *c, const mtls_session *s)
+{
+    uint8_t ours[32];
+    return hs_verify_context(c, ours) && memcmp(ours, s->vctx, 32) == 0;
+}
+
+/* A new reference to the session's peer leaf, parsed; NULL when it has none. */
+static mtls_err session_leaf(const mtls_conn *c, const mtls_session *s, x509_cert **out)
+{
+    *out = NULL;
+    if (!s->peer_cert_len)
+        return MTLS_OK;
+    /* A session made in this process carries its parsed leaf: no second parse. */
+    if ((*out = x509_cert_up_ref(s->peer_leaf)))
+        return MTLS_OK;
+    return x509_cache_parse(c->cfg->certs, s->peer_cert, s->peer_cert_len, out);
+}
+
+/* The session's leaf becomes the connection's peer chain (one certificate), for the getters. */
+static mtls_err adopt_peer(mtls_conn *c, const mtls_session *s)
+{
+    if (c->peer_chain || !s->peer_cert_len)
+        return MTLS_OK;
+    x509_cert *cert;
+    mtls_err err = session_leaf(c, s, &cert);
+    if (err)
+        return err;
+    c->peer_chain = mem_calloc(1, sizeof(*c->peer_chain));
+    if (!c->peer_chain) {
+        x509_cert_free(cert);
+        return MTLS_ERR_NO_MEMORY;
+    }
+    c->peer_chain[0] = cert;
+    c->peer_chain_len = 1;
+    c->peer_cert_presented = true;
+    return MTLS_OK;
+}
+
+static void drop_peer(mtls_conn *c)
+{
+    x509_chain_free(c->peer_chain, c->peer_chain_len);
+    c->peer_chain = NULL;
+    c->peer_chain_len = 0;
+    c->peer_cert_presented = false;
+}
+
+/* The application's verify callback judges the resumed peer (its stored leaf, adopted as the
+ * peer chain), with mtls_conn_resumed() true during the call.  MTLS_OK, or the certificate error
+ * to fail with and a sentence in `detail`. */
+static mtls_err recheck_peer(mtls_conn *c, char *detail, size_t cap)
+{
+    const mtls_config *cfg = c->cfg;
+    if (!cfg->verify_cb || !c->peer_chain_len)
+        return MTLS_OK;
+    bool resumed = c->resumed;
+    c->resumed = true;
+    mtls_err verdict = cfg->verify_cb(cfg->verify_arg, c, MTLS_OK);
+    c->resumed = resumed;
+    if (verdict == MTLS_OK) {
+        hs_trace(c, '*', "CertificateCheck", "ok on resumption: the verify callback accepts %s",
+                 x509_cert_subject(c->peer_chain[0]));
+        return MTLS_OK;
+    }
+    if (!err_is_certificate(verdict))
+        verdict = MTLS_ERR_CERT_REJECTED;
+    snprintf(detail, cap, "the application's verify callback rejected %s on resumption",
+             x509_cert_subject(c->peer_chain[0]));
+    return verdict;
+}
+
 mtls_session *hs_session_to_offer(mtls_conn *c)
 {
     mtls_session *s = c->offer_session;
@@ -51,6 +163,15 @@ mtls_session *hs_session_to_offer(mtls_conn *c)
         why = "it was made without extended master secret";
     else if (s->id_len == 0 && s->ticket_len == 0)
         why = "it has neither a session id nor a ticket";
+    else if (!same_context(c, s))
+        why = "it was verified under another verification context (other trust anchors, "
+              "insecure flags, session context or name to verify)";
+    x509_cert *leaf = NULL;
+    if (!why && session_leaf(c, s, &leaf))
+        why = "its server certificate cannot be read";
+    else if (!why && leaf && config_now(cfg) > x509_cert_not_after(leaf))
+        why = "the server certificate it carries has expired";
+    x509_cert_free(leaf);
     if (why) {
         hs_trace(c, '*', "Resumption", "not offering the saved session: %s", why);
         return NULL;
@@ -123,8 +244,29 @@ mtls_err hs_session_lookup(mtls_conn *c, const uint8_t *sid, size_t sid_len, con
         why = "it was made for another server name";
     else if (cfg->verify_client == MTLS_VERIFY_REQUIRE && !s->peer_cert_len)
         why = "it has no client certificate and one is required";
+    else if (!same_context(c, s))
+        /* Its client was verified against other anchors, in another mode or for another
+         * application context: this config has not accepted that identity. */
+        why = "it was made under another verification context (other client CAs, verify mode "
+              "or session context)";
+    /* The stored client certificate, re-checked before we agree to resume. */
+    char detail[300] = "";
+    if (!why) {
+        mtls_err err = adopt_peer(c, s);
+        if (err == MTLS_ERR_NO_MEMORY) {
+            mtls_session_free(s);
+            return hs_fail(c, err, "out of memory reading the session's client certificate");
+        }
+        if (err)
+            why = "its client certificate cannot be read";
+        else if (c->peer_chain_len && now > x509_cert_not_after(c->peer_chain[0]))
+            why = "the client certificate it carries has expired";
+        else if (recheck_peer(c, detail, sizeof(detail)) != MTLS_OK)
+            why = detail;
+    }
     if (why) {
         hs_trace(c, '*', "Resumption", "session from the %s refused: %s; full handshake", from, why);
+        drop_peer(c);
         mtls_session_free(s);
         return MTLS_OK;
     }
@@ -141,22 +283,19 @@ mtls_err hs_adopt_session(mtls_conn *c, mtls_session *s)
     c->resumed = true;
     if (s->alpn && !c->alpn && conn_set_alpn(c, (const uint8_t *)s->alpn, strlen(s->alpn)))
         return MTLS_ERR_NO_MEMORY;
-    if (s->peer_cert_len) {
-        /* A session made in this process carries its parsed leaf: no second parse. */
-        x509_cert *cert = x509_cert_up_ref(s->peer_leaf);
-        if (!cert) {
-            mtls_err err = x509_cache_parse(c->cfg->certs, s->peer_cert, s->peer_cert_len, &cert);
-            if (err)
-                return err;
+    mtls_err err = adopt_peer(c, s); /* a server did so already, in hs_session_lookup */
+    if (err)
+        return err;
+    if (!c->is_server) {
+        /* The server has accepted the session we offered; our verify callback has the last word
+         * on the identity it carries. */
+        char detail[300];
+        mtls_err verdict = recheck_peer(c, detail, sizeof(detail));
+        if (verdict != MTLS_OK) {
+            hs_trace(c, '*', "CertificateCheck", "FAILED: %s", detail);
+            drop_peer(c);
+            return hs_fail(c, verdict, "%s", detail);
         }
-        c->peer_chain = mem_calloc(1, sizeof(*c->peer_chain));
-        if (!c->peer_chain) {
-            x509_cert_free(cert);
-            return MTLS_ERR_NO_MEMORY;
-        }
-        c->peer_chain[0] = cert;
-        c->peer_chain_len = 1;
-        c->peer_cert_presented = true;
     }
     hs->proofs |= PROOF_RESUMED;
     return MTLS_OK;
@@ -174,6 +313,10 @@ static mtls_session *session_from_conn(mtls_conn *c)
     memcpy(s->master, hs->master, 48);
     s->created = config_now(c->cfg);
     s->lifetime = c->cfg->session_lifetime;
+    if (!hs_verify_context(c, s->vctx)) {
+        mtls_session_free(s);
+        return NULL;
+    }
     memcpy(s->id, hs->session_id, hs->session_id_len);
     s->id_len = hs->session_id_len;
     if ((c->server_name && !(s->sni = mem_strdup(c->server_name))) ||

@@ -332,3 +332,34 @@ mtls_err x509_store_add_system(x509_store *s)
         return err;
     return x509_store_add_dir(s, SYSTEM_DIR);
 }
+
+static int digest_cmp(const void *a, const void *b)
+{
+    return memcmp(a, b, 32);
+}
+
+mtls_err x509_store_digest(const x509_store *s, uint8_t out[32])
+{
+    /* The order anchors were added in (files, directory listing order) must not matter: hash each
+     * anchor's DER, sort those digests, and hash the count and the sorted list.  The store keeps
+     * each certificate once, so the list has no duplicates. */
+    size_t n = x509_store_count(s);
+    uint8_t *list = mem_alloc(4 + (n ? n : 1) * 32);
+    if (!list)
+        return MTLS_ERR_NO_MEMORY;
+    list[0] = (uint8_t)(n >> 24);
+    list[1] = (uint8_t)(n >> 16);
+    list[2] = (uint8_t)(n >> 8);
+    list[3] = (uint8_t)n;
+    mtls_err err = MTLS_OK;
+    for (size_t i = 0; i < n && !err; i++)
+        if (!cry_hash_oneshot(CRY_SHA256, s->certs[i]->der, s->certs[i]->der_len, list + 4 + 32 * i))
+            err = MTLS_ERR_CRYPTO;
+    if (!err) {
+        qsort(list + 4, n, 32, digest_cmp);
+        if (!cry_hash_oneshot(CRY_SHA256, list, 4 + 32 * n, out))
+            err = MTLS_ERR_CRYPTO;
+    }
+    mem_free(list);
+    return err;
+}

@@ -72,6 +72,9 @@ mtls_err x509_store_add_dir(x509_store *s, const char *path);
 /* The system store: /etc/ssl/certs/ca-certificates.crt, else the directory /etc/ssl/certs. */
 mtls_err x509_store_add_system(x509_store *s);
 size_t x509_store_count(const x509_store *s);
+/* SHA-256 naming the set of anchors, whatever order they were added in (NULL or empty: the
+ * digest of the empty set).  Sessions are bound to it (src/handshake/resume.c). */
+mtls_err x509_store_digest(const x509_store *s, uint8_t out[32]);
 
 typedef enum { X509_PURPOSE_SERVER = 0, X509_PURPOSE_CLIENT = 1 } x509_purpose;
 

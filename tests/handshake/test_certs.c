@@ -29,8 +29,9 @@
  * another (CERT_REJECTED, certificate_unknown) and may override a failed preverify (both
  * directions); the callback sees the whole received chain; insecure_skip_verify lets bad server
  * chains through and the trace says SKIPPED; mtls_conn_set_verify_name checks another name than
- * the SNI; a client with no CA uses the system store (our test root is not in it: UNKNOWN_CA);
- * the clock of mtls_config_set_time decides validity.
+ * the SNI; a verifying client without a name fails unless it opts out with
+ * mtls_conn_set_insecure_skip_hostname; a client with no CA uses the system store (our test root
+ * is not in it: UNKNOWN_CA); the clock of mtls_config_set_time decides validity.
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -725,6 +726,73 @@ static void verify_name(void)
     run_free(&r);
 }
 
+/* A verifying client without a name to check (issue 12, item 10): mtls_client_new(cfg, NULL)
+ * used to turn host-name checking off silently.  Now the first mtls_handshake fails with
+ * NO_SERVER_NAME before anything is sent, with a detail naming the fix; the explicit opt-out
+ * mtls_conn_set_insecure_skip_hostname connects (the chain is still verified); a wrong name still
+ * fails; an insecure_skip_verify client needs no name. */
+static void no_name(void)
+{
+    static const char *const names[] = {NULL, ""};
+    for (size_t i = 0; i < 2; i++) {
+        mtls_config *ccfg = client_cfg_trusting("ca");
+        mtls_config *scfg = cfg_with_identity("wronghost", NULL); /* a certificate for wrong.test */
+        mtls_conn *c = mtls_client_new(ccfg, names[i]), *s = mtls_server_new(scfg);
+        CHECK(c != NULL);
+        CHECK_ERR(mtls_handshake(c), MTLS_ERR_NO_SERVER_NAME);
+        size_t pending = 0;
+        CHECK(mtls_send_buf(c, &pending) == NULL && pending == 0); /* not even a ClientHello */
+        CHECK_EQ(mtls_conn_alert_sent(c), -1);
+        CHECK_ERR(tp_handshake(c, s), MTLS_ERR_NO_SERVER_NAME);
+        CHECK(!mtls_conn_established(c));
+        CHECK(strstr(mtls_conn_error_detail(c), "mtls_conn_set_insecure_skip_hostname") != NULL);
+        printf("  %-40s %-20s %s\n", names[i] ? "name \"\"" : "name NULL",
+               mtls_err_name(mtls_conn_error(c)), mtls_conn_error_detail(c));
+        run r = {ccfg, scfg, c, s, MTLS_OK};
+        run_free(&r);
+    }
+
+    /* the explicit opt-out: connects, the trace says the name was not checked */
+    mtls_config *ccfg = client_cfg_trusting("ca");
+    trace_buf[0] = 0;
+    CHECK_ERR(mtls_config_set_trace(ccfg, trace_fn, NULL), MTLS_OK);
+    mtls_config *scfg = cfg_with_identity("wronghost", NULL);
+    mtls_conn *c = mtls_client_new(ccfg, NULL), *s = mtls_server_new(scfg);
+    CHECK_ERR(mtls_conn_set_insecure_skip_hostname(c), MTLS_OK);
+    CHECK_ERR(mtls_conn_set_insecure_skip_hostname(s), MTLS_ERR_INVALID_ARG);
+    CHECK_ERR(mtls_conn_set_insecure_skip_hostname(NULL), MTLS_ERR_INVALID_ARG);
+    run r = {ccfg, scfg, c, s, tp_handshake(c, s)};
+    CHECK_ERR(r.err, MTLS_OK);
+    CHECK(strstr(trace_buf, "host name NOT checked") != NULL);
+    CHECK_ERR(mtls_conn_set_insecure_skip_hostname(c), MTLS_ERR_BAD_STATE);
+    run_free(&r);
+
+    /* ... but only the name: an untrusted chain still fails */
+    ccfg = client_cfg_trusting("ca");
+    scfg = cfg_with_identity("untrusted", NULL);
+    c = mtls_client_new(ccfg, NULL);
+    s = mtls_server_new(scfg);
+    CHECK_ERR(mtls_conn_set_insecure_skip_hostname(c), MTLS_OK);
+    r = (run){ccfg, scfg, c, s, tp_handshake(c, s)};
+    expect_failure("no name, opt-out, untrusted chain", r.c, r.s, MTLS_ERR_CERT_UNKNOWN_CA, NULL);
+    run_free(&r);
+
+    /* a name that does not match still fails */
+    ccfg = client_cfg_trusting("ca");
+    scfg = cfg_with_identity("good", NULL);
+    r = run_new(ccfg, scfg, "other.test");
+    expect_failure("name other.test, good.test certificate", r.c, r.s, MTLS_ERR_CERT_HOSTNAME,
+                   "good.test");
+    run_free(&r);
+
+    /* insecure_skip_verify verifies nothing, so it needs no name */
+    ccfg = client_cfg_trusting("ca");
+    CHECK_ERR(mtls_config_set_insecure_skip_verify(ccfg, 1), MTLS_OK);
+    r = run_new(ccfg, cfg_with_identity("good", NULL), NULL);
+    CHECK_ERR(r.err, MTLS_OK);
+    run_free(&r);
+}
+
 /* Peers that send a certificate twice (openssl s_server -cert X -cert_chain X does this): a
  * copy of a certificate is not its own issuer, and the verdict is the one for the chain without
  * the copy. */
@@ -901,6 +969,7 @@ int main(int argc, char **argv)
     printf("insecure mode, verify name, system store, clock:\n");
     insecure_skip();
     verify_name();
+    no_name();
     duplicates();
     client_side_presented();
     system_store();

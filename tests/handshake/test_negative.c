@@ -404,6 +404,9 @@ static void flow_open(flow *f, const env *e, int server_under_test)
     f->s = mtls_server_new(e->scfg);
     if (!f->c || !f->s)
         abort();
+    /* Without a name the client must opt out of the host-name check explicitly. */
+    if (e->su->no_sni)
+        CHECK_ERR(mtls_conn_set_insecure_skip_hostname(f->c), MTLS_OK);
     if (e->session)
         CHECK_ERR(mtls_conn_set_session(f->c, e->session), MTLS_OK);
     f->rcv = server_under_test ? f->s : f->c;

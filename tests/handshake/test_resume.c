@@ -3,7 +3,9 @@
  * tickets, RFC 7627 5.3): by session id and by ticket; the resumed connection keeps the original
  * peer identity; fallback to a full handshake after eviction, expiry, ticket-key rotation past
  * the lifetime, and a corrupted ticket; refusals when suite, server name or EMS differ; sessions
- * survive serialization; one config serving resumptions on several threads.
+ * survive serialization; one config serving resumptions on several threads; sessions bound to the
+ * verification context (client CAs, verify mode, session context; a client's CAs and name), the
+ * verify callback re-checking resumed peers, and expired peer certificates not resumed.
  */
 #include <pthread.h>
 #include <string.h>
@@ -398,6 +400,432 @@ static void test_threads(void)
     }
 }
 
+/* ---- sessions bound to the verification context (issue 12, item 8) ------------------------- */
+
+/* An external session store shared by several server configs, as a cluster would share one. */
+struct shared_store {
+    uint8_t id[16][32];
+    size_t id_len[16];
+    uint8_t data[16][4096];
+    size_t len[16];
+    size_t n;
+};
+
+static void store_put(void *arg, const uint8_t *id, size_t id_len, const uint8_t *data, size_t len,
+                      int64_t expires)
+{
+    (void)expires;
+    struct shared_store *st = arg;
+    if (st->n == 16 || id_len > 32 || len > 4096)
+        return;
+    memcpy(st->id[st->n], id, id_len);
+    st->id_len[st->n] = id_len;
+    memcpy(st->data[st->n], data, len);
+    st->len[st->n++] = len;
+}
+
+static size_t store_get(void *arg, const uint8_t *id, size_t id_len, uint8_t *out, size_t cap)
+{
+    struct shared_store *st = arg;
+    for (size_t i = 0; i < st->n; i++)
+        if (st->id_len[i] == id_len && memcmp(st->id[i], id, id_len) == 0 && st->len[i] <= cap) {
+            memcpy(out, st->data[i], st->len[i]);
+            return st->len[i];
+        }
+    return 0;
+}
+
+static const uint8_t shared_keys[80] = {0x11, 0x22, 0x33, 0x44};
+
+/* A server config of the "cluster": shared ticket keys (tickets on) or the shared store (tickets
+ * off, no in-memory cache, so every lookup by id goes to the store); client CAs as given. */
+static mtls_config *cluster_server(int tickets, struct shared_store *st, mtls_verify_mode mode,
+                                   const char *client_ca1, const char *client_ca2)
+{
+    mtls_config *cfg = server_cfg(tickets, 0, mode);
+    if (tickets)
+        CHECK_ERR(mtls_config_set_ticket_keys(cfg, shared_keys, 1), MTLS_OK);
+    else
+        CHECK_ERR(mtls_config_set_session_store(cfg, store_put, store_get, NULL, st), MTLS_OK);
+    if (client_ca1)
+        CHECK_ERR(mtls_config_set_client_ca_mem(cfg, client_ca1, strlen(client_ca1)), MTLS_OK);
+    if (client_ca2)
+        CHECK_ERR(mtls_config_set_client_ca_mem(cfg, client_ca2, strlen(client_ca2)), MTLS_OK);
+    return cfg;
+}
+
+typedef struct outcome {
+    mtls_err client, server;  /* each side's error, MTLS_OK when established */
+    int server_alert;         /* the alert the server sent, -1 when none */
+    int client_alert;         /* the alert the client sent */
+    int resumed;              /* the server's view */
+    char peer[128];           /* the client identity the server reports */
+    mtls_session *sess;       /* the client's session when established (new reference) */
+} outcome;
+
+static outcome attempt(mtls_config *ccfg, mtls_config *scfg, const char *name, mtls_session *offer,
+                       const char *verify_name)
+{
+    outcome o;
+    memset(&o, 0, sizeof(o));
+    mtls_conn *c = mtls_client_new(ccfg, name), *s = mtls_server_new(scfg);
+    if (offer)
+        CHECK_ERR(mtls_conn_set_session(c, offer), MTLS_OK);
+    if (verify_name)
+        CHECK_ERR(mtls_conn_set_verify_name(c, verify_name), MTLS_OK);
+    tp_handshake(c, s);
+    o.client = mtls_conn_established(c) ? MTLS_OK : mtls_conn_error(c);
+    o.server = mtls_conn_established(s) ? MTLS_OK : mtls_conn_error(s);
+    o.server_alert = mtls_conn_alert_sent(s);
+    o.client_alert = mtls_conn_alert_sent(c);
+    o.resumed = mtls_conn_resumed(s);
+    const char *subject = mtls_conn_established(s) ? mtls_conn_peer_subject(s) : NULL;
+    snprintf(o.peer, sizeof(o.peer), "%s", subject ? subject : "(none)");
+    if (o.client == MTLS_OK && o.server == MTLS_OK)
+        o.sess = mtls_conn_get_session(c);
+    mtls_conn_free(c);
+    mtls_conn_free(s);
+    return o;
+}
+
+/* Two servers share ticket keys (or one external session store) but trust different client CAs:
+ * a session made by the one trusting X is not resumed by the one trusting only Y, which verifies
+ * the client itself against Y; likewise for another verify mode or session context; the same
+ * anchors in another order, the same mode and context do resume. */
+static void test_binding_server(int tickets)
+{
+    const tp_pki *pki = tp_get();
+    struct shared_store st;
+    memset(&st, 0, sizeof(st));
+    mtls_config *trusts_x = cluster_server(tickets, &st, MTLS_VERIFY_REQUIRE, pki->ca_pem, NULL);
+    mtls_config *trusts_y = cluster_server(tickets, &st, MTLS_VERIFY_REQUIRE, pki->other_ca_pem, NULL);
+    mtls_config *also_x = cluster_server(tickets, &st, MTLS_VERIFY_REQUIRE, pki->ca_pem, NULL);
+    mtls_config *optional = cluster_server(tickets, &st, MTLS_VERIFY_OPTIONAL, pki->ca_pem, NULL);
+    mtls_config *xy = cluster_server(tickets, &st, MTLS_VERIFY_REQUIRE, pki->ca_pem, pki->other_ca_pem);
+    mtls_config *yx = cluster_server(tickets, &st, MTLS_VERIFY_REQUIRE, pki->other_ca_pem, pki->ca_pem);
+    mtls_config *ctx_a = cluster_server(tickets, &st, MTLS_VERIFY_REQUIRE, pki->ca_pem, NULL);
+    mtls_config *ctx_a2 = cluster_server(tickets, &st, MTLS_VERIFY_REQUIRE, pki->ca_pem, NULL);
+    mtls_config *ctx_b = cluster_server(tickets, &st, MTLS_VERIFY_REQUIRE, pki->ca_pem, NULL);
+    CHECK_ERR(mtls_config_set_session_context(ctx_a, (const uint8_t *)"billing", 7), MTLS_OK);
+    CHECK_ERR(mtls_config_set_session_context(ctx_a2, (const uint8_t *)"billing", 7), MTLS_OK);
+    CHECK_ERR(mtls_config_set_session_context(ctx_b, (const uint8_t *)"admin", 5), MTLS_OK);
+    mtls_config *ccfg = client_cfg(1); /* client-P-256, issued by X */
+    mtls_config *stranger = client_cfg(0);
+    const tp_ident *sid = &pki->stranger; /* issued by Y */
+    CHECK_ERR(mtls_config_set_cert_chain_mem(stranger, sid->cert_pem, strlen(sid->cert_pem),
+                                             sid->key_pem, strlen(sid->key_pem)),
+              MTLS_OK);
+
+    outcome first = attempt(ccfg, trusts_x, "localhost", NULL, NULL);
+    CHECK_ERR(first.server, MTLS_OK);
+    CHECK(first.sess != NULL);
+    CHECK(strstr(first.peer, "client-P-256") != NULL);
+
+    /* same anchors, mode and context on another config of the cluster: resumes */
+    outcome o = attempt(ccfg, also_x, "localhost", first.sess, NULL);
+    CHECK_ERR(o.server, MTLS_OK);
+    CHECK_EQ(o.resumed, 1);
+    CHECK(strstr(o.peer, "client-P-256") != NULL);
+    mtls_session_free(o.sess);
+
+    /* trusts only Y: full handshake, the client's certificate (under X) is unknown there */
+    o = attempt(ccfg, trusts_y, "localhost", first.sess, NULL);
+    CHECK_EQ(o.resumed, 0);
+    CHECK_ERR(o.server, MTLS_ERR_CERT_UNKNOWN_CA);
+    CHECK_EQ(o.server_alert, 48); /* unknown_ca */
+    CHECK(strcmp(o.peer, "(none)") == 0);
+    mtls_session_free(o.sess);
+
+    /* a client whose certificate is under Y, offering the X session: verified against Y, and
+     * the identity reported is its own */
+    o = attempt(stranger, trusts_y, "localhost", first.sess, NULL);
+    CHECK_ERR(o.server, MTLS_OK);
+    CHECK_EQ(o.resumed, 0);
+    CHECK(strstr(o.peer, "CN=stranger") != NULL);
+    mtls_session_free(o.sess);
+
+    /* another verify mode: full handshake (which succeeds: the client has its certificate) */
+    o = attempt(ccfg, optional, "localhost", first.sess, NULL);
+    CHECK_ERR(o.server, MTLS_OK);
+    CHECK_EQ(o.resumed, 0);
+    mtls_session_free(o.sess);
+
+    /* the anchors are named whatever order they were added in */
+    outcome in_xy = attempt(ccfg, xy, "localhost", NULL, NULL);
+    o = attempt(ccfg, yx, "localhost", in_xy.sess, NULL);
+    CHECK_ERR(o.server, MTLS_OK);
+    CHECK_EQ(o.resumed, 1);
+    mtls_session_free(o.sess);
+    /* but {X, Y} is not {X} */
+    o = attempt(ccfg, trusts_x, "localhost", in_xy.sess, NULL);
+    CHECK_EQ(o.resumed, 0);
+    mtls_session_free(o.sess);
+
+    /* session contexts: equal strings resume, another string or none does not */
+    outcome in_a = attempt(ccfg, ctx_a, "localhost", NULL, NULL);
+    o = attempt(ccfg, ctx_a2, "localhost", in_a.sess, NULL);
+    CHECK_ERR(o.server, MTLS_OK);
+    CHECK_EQ(o.resumed, 1);
+    mtls_session_free(o.sess);
+    o = attempt(ccfg, ctx_b, "localhost", in_a.sess, NULL);
+    CHECK_ERR(o.server, MTLS_OK);
+    CHECK_EQ(o.resumed, 0);
+    mtls_session_free(o.sess);
+    o = attempt(ccfg, also_x, "localhost", in_a.sess, NULL);
+    CHECK_EQ(o.resumed, 0);
+    mtls_session_free(o.sess);
+    o = attempt(ccfg, ctx_a, "localhost", first.sess, NULL);
+    CHECK_EQ(o.resumed, 0);
+    mtls_session_free(o.sess);
+
+    mtls_session_free(first.sess);
+    mtls_session_free(in_xy.sess);
+    mtls_session_free(in_a.sess);
+    mtls_config *all[] = {trusts_x, trusts_y, also_x, optional, xy, yx, ctx_a, ctx_a2, ctx_b,
+                          ccfg, stranger};
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+        mtls_config_free(all[i]);
+}
+
+static void test_session_context_setter(void)
+{
+    mtls_config *cfg = mtls_config_new();
+    uint8_t ctx[MTLS_SESSION_CONTEXT_MAX + 1];
+    memset(ctx, 'c', sizeof(ctx));
+    CHECK_ERR(mtls_config_set_session_context(cfg, ctx, MTLS_SESSION_CONTEXT_MAX), MTLS_OK);
+    CHECK_ERR(mtls_config_set_session_context(cfg, ctx, MTLS_SESSION_CONTEXT_MAX + 1),
+              MTLS_ERR_INVALID_ARG);
+    CHECK(strstr(mtls_config_error_detail(cfg), "too long") != NULL);
+    CHECK_ERR(mtls_config_set_session_context(cfg, NULL, 1), MTLS_ERR_INVALID_ARG);
+    CHECK_ERR(mtls_config_set_session_context(cfg, NULL, 0), MTLS_OK);
+    CHECK_ERR(mtls_config_set_session_context(NULL, ctx, 1), MTLS_ERR_INVALID_ARG);
+    mtls_config_free(cfg);
+}
+
+/* A deny-list in the verify callback: certificates by fingerprint, refused in full handshakes
+ * and on resumption alike (or, with only_resumed, on resumption only). */
+struct denylist {
+    uint8_t fp[32];
+    int active, only_resumed;
+    int calls, resumed_calls;
+    char subject[128];
+};
+
+static mtls_err deny_cb(void *arg, const mtls_conn *conn, mtls_err preverify)
+{
+    struct denylist *d = arg;
+    d->calls++;
+    int resumed = mtls_conn_resumed(conn);
+    d->resumed_calls += resumed != 0;
+    const char *subject = mtls_conn_peer_subject(conn);
+    snprintf(d->subject, sizeof(d->subject), "%s", subject ? subject : "(none)");
+    if (preverify != MTLS_OK)
+        return preverify;
+    uint8_t fp[32];
+    if (mtls_conn_peer_fingerprint(conn, fp) != MTLS_OK)
+        return MTLS_ERR_CERT_REJECTED;
+    if (d->active && memcmp(fp, d->fp, 32) == 0 && (!d->only_resumed || resumed))
+        return MTLS_ERR_CERT_REJECTED;
+    return MTLS_OK;
+}
+
+/* The server's verify callback runs on resumption, with the stored client identity and
+ * mtls_conn_resumed() true; a rejection means a full handshake (which the deny-list then fails,
+ * or which succeeds when the callback objects only to resumption). */
+static void test_recheck_server(int tickets)
+{
+    mtls_config *scfg = server_cfg(tickets, tickets ? 0 : 16, MTLS_VERIFY_REQUIRE);
+    struct denylist d;
+    memset(&d, 0, sizeof(d));
+    CHECK_ERR(mtls_config_set_verify_callback(scfg, deny_cb, &d), MTLS_OK);
+    mtls_config *ccfg = client_cfg(1);
+    outcome first = attempt(ccfg, scfg, "localhost", NULL, NULL);
+    CHECK_ERR(first.server, MTLS_OK);
+    CHECK_EQ(d.calls, 1);
+    CHECK_EQ(d.resumed_calls, 0);
+    /* allowed: resumes, and the callback saw the stored identity as a resumption */
+    outcome o = attempt(ccfg, scfg, "localhost", first.sess, NULL);
+    CHECK_ERR(o.server, MTLS_OK);
+    CHECK_EQ(o.resumed, 1);
+    CHECK_EQ(d.calls, 2);
+    CHECK_EQ(d.resumed_calls, 1);
+    CHECK(strstr(d.subject, "client-P-256") != NULL);
+    mtls_session_free(o.sess);
+
+    /* the client's certificate goes on the deny-list: its session is not resumed, and the full
+     * handshake refuses it */
+    {
+        mtls_conn *probe = mtls_client_new(ccfg, "localhost"), *s = mtls_server_new(scfg);
+        CHECK_ERR(tp_handshake(probe, s), MTLS_OK);
+        CHECK_ERR(mtls_conn_peer_fingerprint(s, d.fp), MTLS_OK);
+        mtls_conn_free(probe);
+        mtls_conn_free(s);
+    }
+    d.active = 1;
+    d.calls = d.resumed_calls = 0;
+    o = attempt(ccfg, scfg, "localhost", first.sess, NULL);
+    CHECK_EQ(o.resumed, 0);
+    CHECK_ERR(o.server, MTLS_ERR_CERT_REJECTED);
+    CHECK_EQ(o.server_alert, 46); /* certificate_unknown */
+    CHECK_EQ(d.resumed_calls, 1);
+    CHECK_EQ(d.calls, 2); /* on resumption, then in the full handshake */
+    mtls_session_free(o.sess);
+
+    /* a callback that objects to resumption only: a full handshake, which succeeds */
+    d.only_resumed = 1;
+    o = attempt(ccfg, scfg, "localhost", first.sess, NULL);
+    CHECK_ERR(o.server, MTLS_OK);
+    CHECK_EQ(o.resumed, 0);
+    CHECK(strstr(o.peer, "client-P-256") != NULL);
+    mtls_session_free(o.sess);
+
+    mtls_session_free(first.sess);
+    mtls_config_free(scfg);
+    mtls_config_free(ccfg);
+}
+
+/* A client session is bound to the client's own verification context: other server anchors,
+ * another name to verify, another session context or insecure flags mean the session is not
+ * offered, and the full handshake verifies the server afresh.  The client's verify callback runs
+ * when the server accepts the session; rejecting ends the handshake. */
+static void test_binding_client(void)
+{
+    const tp_pki *pki = tp_get();
+    mtls_config *scfg = server_cfg(1, 16, MTLS_VERIFY_NONE);
+    mtls_config *ccfg = client_cfg(0), *same = client_cfg(0);
+    mtls_config *other_ca = mtls_config_new();
+    CHECK_ERR(mtls_config_set_ca_mem(other_ca, pki->other_ca_pem, strlen(pki->other_ca_pem)),
+              MTLS_OK);
+    mtls_config_set_time(other_ca, clock_fn, NULL);
+    mtls_config *with_ctx = client_cfg(0);
+    CHECK_ERR(mtls_config_set_session_context(with_ctx, (const uint8_t *)"tenant-7", 8), MTLS_OK);
+    mtls_config *insecure = client_cfg(0);
+    CHECK_ERR(mtls_config_set_insecure_skip_verify(insecure, 1), MTLS_OK);
+
+    outcome first = attempt(ccfg, scfg, "localhost", NULL, NULL);
+    CHECK_ERR(first.client, MTLS_OK);
+    CHECK(first.sess != NULL);
+
+    /* same CA, name and context on another config: offered and resumed */
+    outcome o = attempt(same, scfg, "localhost", first.sess, NULL);
+    CHECK_ERR(o.client, MTLS_OK);
+    CHECK_EQ(o.resumed, 1);
+    mtls_session_free(o.sess);
+
+    /* anchors that do not include the server's CA: not offered; the full handshake fails */
+    o = attempt(other_ca, scfg, "localhost", first.sess, NULL);
+    CHECK_EQ(o.resumed, 0);
+    CHECK_ERR(o.client, MTLS_ERR_CERT_UNKNOWN_CA);
+    CHECK_EQ(o.client_alert, 48);
+    mtls_session_free(o.sess);
+
+    /* the same SNI but another name to verify: not offered; the full handshake checks it */
+    o = attempt(ccfg, scfg, "localhost", first.sess, "elsewhere.example");
+    CHECK_EQ(o.resumed, 0);
+    CHECK_ERR(o.client, MTLS_ERR_CERT_HOSTNAME);
+    mtls_session_free(o.sess);
+
+    /* another session context, or insecure flags: not offered (full handshakes that succeed) */
+    o = attempt(with_ctx, scfg, "localhost", first.sess, NULL);
+    CHECK_ERR(o.client, MTLS_OK);
+    CHECK_EQ(o.resumed, 0);
+    mtls_session_free(o.sess);
+    o = attempt(insecure, scfg, "localhost", first.sess, NULL);
+    CHECK_ERR(o.client, MTLS_OK);
+    CHECK_EQ(o.resumed, 0);
+    mtls_session_free(o.sess);
+    /* and the other way round: an insecure client's session is not taken by a verifying one */
+    outcome unverified = attempt(insecure, scfg, "localhost", NULL, NULL);
+    o = attempt(ccfg, scfg, "localhost", unverified.sess, NULL);
+    CHECK_ERR(o.client, MTLS_OK);
+    CHECK_EQ(o.resumed, 0);
+    mtls_session_free(o.sess);
+
+    /* the client's verify callback on resumption: it sees the stored server certificate and
+     * mtls_conn_resumed(); a rejection ends the handshake with its error and alert */
+    struct denylist d;
+    memset(&d, 0, sizeof(d));
+    d.active = d.only_resumed = 1;
+    mtls_config *picky = client_cfg(0);
+    CHECK_ERR(mtls_config_set_verify_callback(picky, deny_cb, &d), MTLS_OK);
+    outcome p1 = attempt(picky, scfg, "localhost", NULL, NULL);
+    CHECK_ERR(p1.client, MTLS_OK);
+    CHECK_EQ(d.calls, 1);
+    d.active = 0;
+    o = attempt(picky, scfg, "localhost", p1.sess, NULL);
+    CHECK_ERR(o.client, MTLS_OK);
+    CHECK_EQ(o.resumed, 1);
+    CHECK_EQ(d.resumed_calls, 1);
+    CHECK(strstr(d.subject, "server-P-256") != NULL);
+    mtls_session_free(o.sess);
+    {
+        mtls_conn *probe = mtls_client_new(ccfg, "localhost"), *s = mtls_server_new(scfg);
+        CHECK_ERR(tp_handshake(probe, s), MTLS_OK);
+        CHECK_ERR(mtls_conn_peer_fingerprint(probe, d.fp), MTLS_OK);
+        mtls_conn_free(probe);
+        mtls_conn_free(s);
+    }
+    d.active = 1;
+    o = attempt(picky, scfg, "localhost", p1.sess, NULL);
+    CHECK_ERR(o.client, MTLS_ERR_CERT_REJECTED);
+    CHECK_EQ(o.client_alert, 46); /* certificate_unknown */
+    CHECK_EQ(d.resumed_calls, 2);
+    mtls_session_free(o.sess);
+
+    mtls_session_free(first.sess);
+    mtls_session_free(unverified.sess);
+    mtls_session_free(p1.sess);
+    mtls_config *all[] = {scfg, ccfg, same, other_ca, with_ctx, insecure, picky};
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+        mtls_config_free(all[i]);
+}
+
+static int64_t clock_at(void *arg)
+{
+    return *(const int64_t *)arg;
+}
+
+/* A session whose peer certificate has expired since is not resumed: the server falls back to a
+ * full handshake (which then refuses the expired client certificate), the client does not offer
+ * it.  Sessions here live 30 days; the test certificates, 7. */
+static void test_expired_leaf(void)
+{
+    const uint32_t month = 30 * 24 * 3600;
+    int64_t now = fake_now, later = fake_now + 8 * 24 * 3600;
+    mtls_config *scfg = server_cfg(1, 16, MTLS_VERIFY_REQUIRE), *ccfg = client_cfg(1);
+    CHECK_ERR(mtls_config_set_ticket_keys(scfg, shared_keys, 1), MTLS_OK);
+    mtls_config_set_session_cache(scfg, 16, month);
+    mtls_config_set_session_cache(ccfg, 0, month);
+    outcome first = attempt(ccfg, scfg, "localhost", NULL, NULL);
+    CHECK_ERR(first.server, MTLS_OK);
+
+    /* the server's clock is past the client certificate's notAfter, the client's is not */
+    mtls_config *late_server = server_cfg(1, 16, MTLS_VERIFY_REQUIRE);
+    CHECK_ERR(mtls_config_set_ticket_keys(late_server, shared_keys, 1), MTLS_OK);
+    mtls_config_set_session_cache(late_server, 16, month);
+    mtls_config_set_time(late_server, clock_at, &later);
+    outcome o = attempt(ccfg, late_server, "localhost", first.sess, NULL);
+    CHECK_EQ(o.resumed, 0);
+    CHECK_ERR(o.server, MTLS_ERR_CERT_EXPIRED);
+    mtls_session_free(o.sess);
+
+    /* the client's clock is past the server certificate's notAfter, the server's is not */
+    mtls_config *late_client = client_cfg(1);
+    mtls_config_set_session_cache(late_client, 0, month);
+    mtls_config_set_time(late_client, clock_at, &later);
+    mtls_config_set_time(scfg, clock_at, &now);
+    o = attempt(late_client, scfg, "localhost", first.sess, NULL);
+    CHECK_EQ(o.resumed, 0);
+    CHECK_ERR(o.client, MTLS_ERR_CERT_EXPIRED);
+    mtls_session_free(o.sess);
+
+    mtls_session_free(first.sess);
+    mtls_config_free(scfg);
+    mtls_config_free(ccfg);
+    mtls_config_free(late_server);
+    mtls_config_free(late_client);
+}
+
 int main(void)
 {
     fake_now = (int64_t)time(NULL);
@@ -408,5 +836,12 @@ int main(void)
     test_server_name_and_ems_refusals();
     test_server_ems_resumption();
     test_threads();
+    test_binding_server(1);
+    test_binding_server(0);
+    test_session_context_setter();
+    test_recheck_server(1);
+    test_recheck_server(0);
+    test_binding_client();
+    test_expired_leaf();
     return t_done();
 }

@@ -24,7 +24,8 @@ static mtls_session *state_for_ticket(mtls_conn *c)
     memcpy(s->master, hs->master, 48);
     s->created = hs->resume ? hs->resume->created : config_now(c->cfg);
     s->lifetime = c->cfg->session_lifetime;
-    if ((c->server_name && !(s->sni = mem_strdup(c->server_name))) ||
+    if (!hs_verify_context(c, s->vctx) ||
+        (c->server_name && !(s->sni = mem_strdup(c->server_name))) ||
         (c->alpn && !(s->alpn = mem_strdup(c->alpn)))) {
         mtls_session_free(s);
         return NULL;
