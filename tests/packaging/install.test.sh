@@ -25,6 +25,13 @@ for f in "$LIBDIR/libmtls.so.$VERSION" "$LIBDIR/libmtls.so.${VERSION%%.*}" "$LIB
     "$LIBDIR/cmake/mtls/mtlsTargets.cmake" "$PREFIX/bin/mtls"; do
     if [ -e "$f" ]; then pass "installed ${f#"$PREFIX"/}"; else fail "not installed: ${f#"$PREFIX"/}"; fi
 done
+# The installed archive keeps to the mtls_ namespace (tests/packaging/static.test.sh has more).
+foreign=$(nm -g --defined-only "$LIBDIR/libmtls.a" | awk 'NF >= 3 && $3 !~ /^mtls_/ { print $3 }')
+if [ -z "$foreign" ]; then
+    pass "installed libmtls.a defines only mtls_ globals"
+else
+    fail "installed libmtls.a defines globals outside mtls_: $(echo "$foreign" | head -n 5 | tr '\n' ' ')..."
+fi
 if ls "$PREFIX"/share/man/man3/*.3 >/dev/null 2>&1; then
     pass "installed man pages: $(cd "$PREFIX/share/man/man3" && echo *.3)"
 else
