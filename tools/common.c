@@ -289,16 +289,24 @@ int tool_config_new(struct tool_cfg *tc, const struct common_opts *o, const char
     if (o->ca != NULL && load_ca(tc->cfg, o->ca) != 0) {
         goto fail;
     }
+    /* Unknown names in a list are skipped by the library (with a detail naming them): say so. */
     if (o->ciphers != NULL && (err = mtls_config_set_ciphers(tc->cfg, o->ciphers)) != MTLS_OK) {
         char names[1024];
         list_suites(names, sizeof(names));
-        say("--ciphers '%s': %s; supported: %s", o->ciphers, mtls_err_str(err), names);
+        say("--ciphers '%s': %s; supported: %s", o->ciphers, mtls_config_error_detail(tc->cfg),
+            names);
         goto fail;
+    }
+    if (o->ciphers != NULL && mtls_config_error_detail(tc->cfg)[0] != '\0') {
+        say("warning: --ciphers: %s", mtls_config_error_detail(tc->cfg));
     }
     if (o->groups != NULL && (err = mtls_config_set_groups(tc->cfg, o->groups)) != MTLS_OK) {
         say("--groups '%s': %s; supported: x25519 secp256r1 secp384r1", o->groups,
-            mtls_err_str(err));
+            mtls_config_error_detail(tc->cfg));
         goto fail;
+    }
+    if (o->groups != NULL && mtls_config_error_detail(tc->cfg)[0] != '\0') {
+        say("warning: --groups: %s", mtls_config_error_detail(tc->cfg));
     }
     if (o->alpn != NULL && (err = mtls_config_set_alpn(tc->cfg, o->alpn)) != MTLS_OK) {
         say("--alpn '%s': %s; give protocol names separated by commas (h2,http/1.1)", o->alpn,

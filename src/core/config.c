@@ -4,6 +4,10 @@
  * A config is reference counted.  Setters refuse to run once a connection has frozen it, so the
  * frozen config is read without locks from any number of threads.  Freezing (under `lock`) is
  * where a client config without CAs loads the system trust store, once.
+ *
+ * The error detail (mtls_config_error_detail) is about the most recent setter call: every setter
+ * goes through check_mutable(), which clears it, and every failing path below writes a sentence of
+ * its own, so no message outlives the call it describes.  A frozen config is not written at all.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -91,12 +95,25 @@ const char *mtls_config_error_detail(const mtls_config *cfg)
     return cfg ? cfg->error_detail : "";
 }
 
+/* A success that still has something to say (the names a list setter skipped). */
+static void note(mtls_config *cfg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(mtls_config *cfg, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cfg->error_detail, sizeof(cfg->error_detail), fmt, ap);
+    va_end(ap);
+}
+
+/* Every setter starts here.  A frozen config may be read by connections on other threads, so it
+ * is left untouched, its detail included; otherwise the previous call's detail is cleared. */
 static mtls_err check_mutable(mtls_config *cfg)
 {
     if (!cfg)
         return MTLS_ERR_INVALID_ARG;
     if (atomic_load(&cfg->frozen))
         return MTLS_ERR_CONFIG_FROZEN;
+    cfg->error_detail[0] = 0;
     return MTLS_OK;
 }
 
@@ -169,7 +186,8 @@ mtls_err mtls_config_set_cert_chain_mem(mtls_config *cfg, const void *chain_pem,
     if (err)
         return err;
     if (!chain_pem || !key_pem)
-        return MTLS_ERR_INVALID_ARG;
+        return detail(cfg, MTLS_ERR_INVALID_ARG, "no certificate chain or no private key given "
+                      "(NULL)");
     x509_cert **chain = NULL;
     size_t n = 0;
     err = x509_chain_from_pem(chain_pem, chain_len, &chain, &n);
@@ -214,7 +232,8 @@ mtls_err mtls_config_set_cert_chain_file(mtls_config *cfg, const char *chain_pat
     if (err)
         return err;
     if (!chain_path || !key_path)
-        return MTLS_ERR_INVALID_ARG;
+        return detail(cfg, MTLS_ERR_INVALID_ARG, "no certificate chain file or no key file given "
+                      "(NULL)");
     uint8_t *chain = NULL, *key = NULL;
     size_t chain_len = 0, key_len = 0;
     err = read_file(chain_path, &chain, &chain_len);
@@ -235,20 +254,24 @@ mtls_err mtls_config_set_cert_chain_file(mtls_config *cfg, const char *chain_pat
     return err;
 }
 
-static mtls_err add_ca(mtls_config *cfg, x509_store **store, const char *path, const void *pem,
-                       size_t len, bool dir)
+enum ca_source { CA_FILE, CA_DIR, CA_MEM };
+
+static mtls_err add_ca(mtls_config *cfg, x509_store **store, enum ca_source from, const char *path,
+                       const void *pem, size_t len)
 {
+    static const char *const what[] = {"file", "directory", "PEM data"};
+    bool dir = from == CA_DIR;
     mtls_err err = check_mutable(cfg);
     if (err)
         return err;
+    if (from == CA_MEM ? !pem : !path)
+        return detail(cfg, MTLS_ERR_INVALID_ARG, "no CA %s given (NULL)", what[from]);
     if (!*store && !(*store = x509_store_new()))
-        return MTLS_ERR_NO_MEMORY;
+        return detail(cfg, MTLS_ERR_NO_MEMORY, "out of memory for a CA store");
     if (path)
         err = dir ? x509_store_add_dir(*store, path) : x509_store_add_file(*store, path);
-    else if (pem)
-        err = x509_store_add_pem(*store, pem, len);
     else
-        err = MTLS_ERR_INVALID_ARG;
+        err = x509_store_add_pem(*store, pem, len);
     if (err == MTLS_ERR_FILE)
         detail(cfg, err, "cannot read the CA %s %s", dir ? "directory" : "file",
                path ? path : "(none)");
@@ -262,27 +285,27 @@ static mtls_err add_ca(mtls_config *cfg, x509_store **store, const char *path, c
 
 mtls_err mtls_config_set_ca_file(mtls_config *cfg, const char *path)
 {
-    return path ? add_ca(cfg, &cfg->ca, path, NULL, 0, false) : MTLS_ERR_INVALID_ARG;
+    return cfg ? add_ca(cfg, &cfg->ca, CA_FILE, path, NULL, 0) : MTLS_ERR_INVALID_ARG;
 }
 
 mtls_err mtls_config_set_ca_dir(mtls_config *cfg, const char *path)
 {
-    return path ? add_ca(cfg, &cfg->ca, path, NULL, 0, true) : MTLS_ERR_INVALID_ARG;
+    return cfg ? add_ca(cfg, &cfg->ca, CA_DIR, path, NULL, 0) : MTLS_ERR_INVALID_ARG;
 }
 
 mtls_err mtls_config_set_ca_mem(mtls_config *cfg, const void *pem, size_t len)
 {
-    return add_ca(cfg, &cfg->ca, NULL, pem, len, false);
+    return cfg ? add_ca(cfg, &cfg->ca, CA_MEM, NULL, pem, len) : MTLS_ERR_INVALID_ARG;
 }
 
 mtls_err mtls_config_set_client_ca_file(mtls_config *cfg, const char *path)
 {
-    return path ? add_ca(cfg, &cfg->client_ca, path, NULL, 0, false) : MTLS_ERR_INVALID_ARG;
+    return cfg ? add_ca(cfg, &cfg->client_ca, CA_FILE, path, NULL, 0) : MTLS_ERR_INVALID_ARG;
 }
 
 mtls_err mtls_config_set_client_ca_mem(mtls_config *cfg, const void *pem, size_t len)
 {
-    return add_ca(cfg, &cfg->client_ca, NULL, pem, len, false);
+    return cfg ? add_ca(cfg, &cfg->client_ca, CA_MEM, NULL, pem, len) : MTLS_ERR_INVALID_ARG;
 }
 
 mtls_err mtls_config_set_verify_client(mtls_config *cfg, mtls_verify_mode mode)
@@ -291,7 +314,8 @@ mtls_err mtls_config_set_verify_client(mtls_config *cfg, mtls_verify_mode mode)
     if (err)
         return err;
     if (mode != MTLS_VERIFY_NONE && mode != MTLS_VERIFY_OPTIONAL && mode != MTLS_VERIFY_REQUIRE)
-        return MTLS_ERR_INVALID_ARG;
+        return detail(cfg, MTLS_ERR_INVALID_ARG, "verify mode %d is none of MTLS_VERIFY_NONE, "
+                      "MTLS_VERIFY_OPTIONAL and MTLS_VERIFY_REQUIRE", (int)mode);
     cfg->verify_client = mode;
     return MTLS_OK;
 }
@@ -330,18 +354,45 @@ static mtls_err parse_list(const char *list, mtls_err (*each)(void *, const char
     return MTLS_OK;
 }
 
+/* The list setters share one rule, as OpenSSL's cipher strings do: a name mtls does not know or
+ * support is skipped (and named in the detail), so a list written for several libraries works
+ * here too; a list that leaves nothing supported is refused and the previous list stays. */
 struct idlist {
     uint16_t *ids;
     size_t n, max;
     uint16_t (*lookup)(const char *, size_t);
+    char skipped[200]; /* "BOGUS, NOPE", ending in "..." when more did not fit */
+    size_t skipped_len, n_skipped;
+    bool cut;
 };
+
+static void add_skipped(struct idlist *l, const char *name, size_t len)
+{
+    static const char more[] = "...";
+    const char *sep = l->n_skipped++ ? ", " : "";
+    if (l->cut)
+        return;
+    if (len > 64)
+        len = 64; /* a name, not a novel */
+    size_t sep_len = strlen(sep), room = sizeof(l->skipped) - l->skipped_len;
+    /* keep room for the separator, the mark and the NUL in any case */
+    if (sep_len + len + 2 + sizeof(more) > room) {
+        snprintf(l->skipped + l->skipped_len, room, "%s%s", sep, more);
+        l->cut = true;
+        return;
+    }
+    snprintf(l->skipped + l->skipped_len, room, "%s%.*s", sep, (int)len, name);
+    l->skipped_len += sep_len + len;
+}
 
 static mtls_err add_id(void *arg, const char *name, size_t len)
 {
     struct idlist *l = arg;
     uint16_t id = l->lookup(name, len);
-    if (!id)
-        return MTLS_ERR_UNKNOWN_NAME;
+    if (!id) {
+        add_skipped(l, name, len);
+        return MTLS_OK;
+    }
     for (size_t i = 0; i < l->n; i++)
         if (l->ids[i] == id)
             return MTLS_OK;
@@ -357,39 +408,52 @@ static uint16_t suite_lookup(const char *name, size_t len)
     return s ? s->id : 0;
 }
 
+/* `what` names the list in the detail ("cipher suite"). */
 static mtls_err set_ids(mtls_config *cfg, const char *list, uint16_t *dst, size_t *n, size_t max,
-                        uint16_t (*lookup)(const char *, size_t))
+                        uint16_t (*lookup)(const char *, size_t), const char *what)
 {
     mtls_err err = check_mutable(cfg);
     if (err)
         return err;
+    if (!list)
+        return detail(cfg, MTLS_ERR_INVALID_ARG, "no %s list given (NULL)", what);
     uint16_t ids[MTLS_MAX_SUITES];
-    struct idlist l = {ids, 0, max < MTLS_MAX_SUITES ? max : MTLS_MAX_SUITES, lookup};
+    struct idlist l = {ids, 0, max < MTLS_MAX_SUITES ? max : MTLS_MAX_SUITES, lookup, "", 0, 0, false};
     err = parse_list(list, add_id, &l);
     if (err)
-        return err;
+        return detail(cfg, err, "the %s list names more than %zu different %ss", what, l.max,
+                      what);
+    if (l.n == 0 && l.n_skipped == 0)
+        return detail(cfg, MTLS_ERR_UNKNOWN_NAME, "the %s list is empty", what);
     if (l.n == 0)
-        return MTLS_ERR_UNKNOWN_NAME;
+        return detail(cfg, MTLS_ERR_UNKNOWN_NAME, "the %s list names nothing mtls supports "
+                      "(skipped: %s)", what, l.skipped);
     memcpy(dst, ids, l.n * sizeof(uint16_t));
     *n = l.n;
+    if (l.n_skipped)
+        note(cfg, "skipped %zu %s name%s mtls does not support: %s", l.n_skipped, what,
+             l.n_skipped == 1 ? "" : "s", l.skipped);
     return MTLS_OK;
 }
 
 mtls_err mtls_config_set_ciphers(mtls_config *cfg, const char *list)
 {
-    return cfg ? set_ids(cfg, list, cfg->suites, &cfg->n_suites, MTLS_MAX_SUITES, suite_lookup)
+    return cfg ? set_ids(cfg, list, cfg->suites, &cfg->n_suites, MTLS_MAX_SUITES, suite_lookup,
+                         "cipher suite")
                : MTLS_ERR_INVALID_ARG;
 }
 
 mtls_err mtls_config_set_groups(mtls_config *cfg, const char *list)
 {
-    return cfg ? set_ids(cfg, list, cfg->groups, &cfg->n_groups, MTLS_MAX_GROUPS, group_by_name)
+    return cfg ? set_ids(cfg, list, cfg->groups, &cfg->n_groups, MTLS_MAX_GROUPS, group_by_name,
+                         "group")
                : MTLS_ERR_INVALID_ARG;
 }
 
 mtls_err mtls_config_set_sigalgs(mtls_config *cfg, const char *list)
 {
-    return cfg ? set_ids(cfg, list, cfg->sigalgs, &cfg->n_sigalgs, MTLS_MAX_SIGALGS, sigalg_by_name)
+    return cfg ? set_ids(cfg, list, cfg->sigalgs, &cfg->n_sigalgs, MTLS_MAX_SIGALGS, sigalg_by_name,
+                         "signature scheme")
                : MTLS_ERR_INVALID_ARG;
 }
 
@@ -436,8 +500,12 @@ mtls_err mtls_config_set_alpn(mtls_config *cfg, const char *list)
         const char *start = p;
         while (*p && *p != ',')
             p++;
-        if (p > start && (err = add_alpn(&b, start, (size_t)(p - start))))
-            return err;
+        size_t len = (size_t)(p - start);
+        if (len > 255)
+            return detail(cfg, MTLS_ERR_INVALID_ARG, "ALPN protocol name of %zu bytes: at most "
+                          "255 (RFC 7301 3.1)", len);
+        if (len && (err = add_alpn(&b, start, len)))
+            return detail(cfg, err, "the ALPN list takes more than %d bytes", MTLS_MAX_ALPN_WIRE);
         if (*p)
             p++;
     }
@@ -493,10 +561,12 @@ mtls_err mtls_config_set_session_cache(mtls_config *cfg, size_t max_entries, uin
     if (err)
         return err;
     if (max_entries > (1u << 24))
-        return MTLS_ERR_INVALID_ARG;
+        return detail(cfg, MTLS_ERR_INVALID_ARG, "session cache size %zu is too large (at most "
+                      "%u entries)", max_entries, 1u << 24);
     sess_cache *c = NULL;
     if (max_entries && !(c = cache_new(max_entries)))
-        return MTLS_ERR_NO_MEMORY;
+        return detail(cfg, MTLS_ERR_NO_MEMORY, "out of memory for a session cache of %zu entries",
+                      max_entries);
     cache_free(cfg->cache);
     cfg->cache = c;
     cfg->cache_size = max_entries;
@@ -515,7 +585,8 @@ mtls_err mtls_config_set_cert_cache(mtls_config *cfg, size_t max_entries)
                       max_entries);
     x509_cache *c = NULL;
     if (max_entries && !(c = x509_cache_new(max_entries)))
-        return MTLS_ERR_NO_MEMORY;
+        return detail(cfg, MTLS_ERR_NO_MEMORY, "out of memory for a certificate cache of %zu "
+                      "entries", max_entries);
     x509_cache_free(cfg->certs);
     cfg->certs = c;
     return MTLS_OK;
@@ -534,7 +605,13 @@ mtls_err mtls_config_set_ticket_keys(mtls_config *cfg, const uint8_t *keys, size
     mtls_err err = check_mutable(cfg);
     if (err)
         return err;
-    return ticket_keys_set(cfg->tkeys, keys, n_keys);
+    if (!keys || n_keys == 0 || n_keys > TICKET_MAX_KEYS)
+        return detail(cfg, MTLS_ERR_INVALID_ARG, "%zu ticket keys given%s: give 1 to %d keys of "
+                      "80 bytes", n_keys, keys ? "" : " (NULL)", TICKET_MAX_KEYS);
+    err = ticket_keys_set(cfg->tkeys, keys, n_keys);
+    if (err)
+        detail(cfg, err, "the ticket keys could not be installed (%s)", mtls_err_str(err));
+    return err;
 }
 
 mtls_err mtls_config_set_session_store(mtls_config *cfg, mtls_session_store_fn *store,
@@ -545,7 +622,8 @@ mtls_err mtls_config_set_session_store(mtls_config *cfg, mtls_session_store_fn *
     if (err)
         return err;
     if ((store == NULL) != (lookup == NULL))
-        return MTLS_ERR_INVALID_ARG;
+        return detail(cfg, MTLS_ERR_INVALID_ARG, "a session store needs both the store and the "
+                      "lookup callback (or neither)");
     cfg->store = store;
     cfg->lookup = lookup;
     cfg->remove = remove;

@@ -194,7 +194,7 @@ struct mtls_config {
     mtls_time_fn *time_fn;
     void *time_arg;
 
-    char error_detail[512]; /* the last failed setter's sentence */
+    char error_detail[512]; /* about the most recent setter call (mtls_config_error_detail) */
 };
 
 mtls_config *config_ref(mtls_config *cfg);
