@@ -30,7 +30,6 @@ struct common_opts {
 struct peer_tag {
     char label[32];        /* "client", "server", "#12" -- printed before each trace line */
     unsigned steps;        /* trace step counter */
-    int saw_cert_request;  /* client: the server sent CertificateRequest */
     int resume_offer;      /* client: offered a saved session (RESUME_OFFER_*), from the trace */
     char resume_note[160]; /* the library's last "Resumption" decision, from the trace */
 };
