@@ -35,6 +35,28 @@ else
     fail "no docs/man/NAME.3 link page for:"
     echo "$nolink" | sed 's/^/    /'
 fi
+# Markdown tables in docs/ and the README hold together: the second line of every table (a run of
+# lines starting with '|', outside code fences) is the header separator, so a blank line that cuts
+# a table in two, leaving rows that render as plain text, is caught.
+split=$(for f in "$MTLS_SRC_DIR"/docs/*.md "$MTLS_SRC_DIR/README.md"; do
+    awk -v name="${f#"$MTLS_SRC_DIR"/}" '
+        function end_block() { if (inblock && row == 1) print name ":" start; inblock = 0 }
+        /^```/ { end_block(); infence = !infence; next }
+        infence { next }
+        /^\|/ {
+            if (!inblock) { inblock = 1; start = FNR; row = 1; next }
+            if (++row == 2 && $0 !~ /^\|[ :|-]+\|[ ]*$/) print name ":" start
+            next
+        }
+        { end_block() }
+        END { end_block() }' "$f"
+done)
+if [ -z "$split" ]; then
+    pass "every markdown table in docs/ has its header separator (none is split by a blank line)"
+else
+    fail "markdown tables without a header separator (split by a blank line?) at:"
+    echo "$split" | sed 's/^/    /'
+fi
 if command -v groff >/dev/null 2>&1; then
     check man-page-renders groff -man -Tutf8 -ww -z "$MAN/mtls.3"
 fi
