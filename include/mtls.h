@@ -227,6 +227,13 @@ MTLS_API const char *mtls_config_error_detail(const mtls_config *cfg);
 
 /* Server: whether to request and how to treat a client certificate.  Default MTLS_VERIFY_NONE. */
 MTLS_API mtls_err mtls_config_set_verify_client(mtls_config *cfg, mtls_verify_mode mode);
+/* Server: name the CAs we accept client certificates from (the subjects of the client CA
+ * anchors: mtls_config_set_client_ca_*, else mtls_config_set_ca_*) in the CertificateRequest's
+ * certificate_authorities (RFC 5246 7.4.4), so that a client with several certificates picks one
+ * that chains to them (OpenSSL's SSL_CTX_set_client_CA_list).  Default on; 0 sends the empty
+ * list, which lets the client send any certificate, and keeps the CA names private.  When the
+ * names take more than 16 KiB (a system store's), the empty list is sent too. */
+MTLS_API mtls_err mtls_config_set_send_ca_names(mtls_config *cfg, int on);
 
 /* Client: skip ALL verification of the server's certificate (chain, dates, host name).  The
  * connection is then open to active attackers.  For tests and debugging only. */

@@ -76,8 +76,8 @@ static void on_trace(void *arg, const mtls_conn *conn, char dir, const char *wha
     if (what == NULL) {
         what = "?";
     }
-    /* The API does not say whether the ClientHello offered a saved session by id or by ticket, and why the
-     * library did (not) resume: the --reconnect report names them. */
+    /* The API does not say whether the ClientHello offered a saved session by id or by ticket,
+     * and why the library did (not) resume: the --reconnect report names them. */
     if (t != NULL && dir == '>' && strcmp(what, "ClientHello") == 0 && detail != NULL &&
         strncmp(detail, "offers to resume", 16) == 0) {
         t->resume_offer = strstr(detail, "ticket") != NULL ? RESUME_OFFER_TICKET : RESUME_OFFER_ID;

@@ -110,6 +110,7 @@ struct server_opts {
     int no_tickets;    /* --no-tickets: neither issue nor accept session tickets */
     int no_cache;      /* --no-cache: no server-side session cache (no resumption by id) */
     int cache_size;    /* --cache-size N: session cache entries (0: the library's default) */
+    int no_ca_names;   /* --no-ca-names: empty certificate_authorities in CertificateRequest */
 };
 /* Apply --no-tickets / --no-cache to a server config. */
 void server_apply_resumption(mtls_config *cfg, const struct server_opts *o);

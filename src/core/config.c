@@ -44,6 +44,7 @@ mtls_config *mtls_config_new(void)
     cfg->cache_size = MTLS_SESSION_CACHE_DEFAULT_SIZE;
     cfg->session_lifetime = MTLS_SESSION_LIFETIME_DEFAULT;
     cfg->tickets = true;
+    cfg->send_ca_names = true;
     cfg->cache = cache_new(cfg->cache_size);
     cfg->tkeys = ticket_keys_new();
     cfg->certs = x509_cache_new(MTLS_CERT_CACHE_DEFAULT_SIZE);
@@ -71,6 +72,7 @@ void mtls_config_free(mtls_config *cfg)
     cache_free(cfg->cache);
     ticket_keys_free(cfg->tkeys);
     x509_cache_free(cfg->certs);
+    mem_free(cfg->ca_names);
     pthread_mutex_destroy(&cfg->lock);
     mem_free(cfg);
 }
@@ -117,6 +119,62 @@ static mtls_err check_mutable(mtls_config *cfg)
     return MTLS_OK;
 }
 
+/* The subject of anchor i, unless an earlier anchor has the same one (a re-keyed root). */
+static const uint8_t *new_subject(const x509_store *anchors, size_t i, size_t *len)
+{
+    const uint8_t *dn = x509_cert_subject_der(x509_store_get(anchors, i), len);
+    for (size_t j = 0; j < i; j++) {
+        size_t o_len;
+        const uint8_t *o = x509_cert_subject_der(x509_store_get(anchors, j), &o_len);
+        if (o_len == *len && memcmp(o, dn, o_len) == 0)
+            return NULL;
+    }
+    return dn;
+}
+
+/* The certificate_authorities content of our CertificateRequest (RFC 5246 7.4.4): the DER
+ * subject of each anchor that verifies client certificates, each once.  When the names exceed
+ * MTLS_MAX_CA_NAMES none are sent: the empty list lets the client pick any certificate, where a
+ * cut list could make it withhold one we would accept.  Built once, at the first server freeze
+ * (under the lock), and read-only from then on. */
+static mtls_err build_ca_names(mtls_config *cfg)
+{
+    const x509_store *anchors = cfg->client_ca ? cfg->client_ca : cfg->ca;
+    size_t n = x509_store_count(anchors), total = 0, names = 0, len;
+    for (size_t i = 0; i < n && total <= MTLS_MAX_CA_NAMES; i++) {
+        if (new_subject(anchors, i, &len)) {
+            total += 2 + len;
+            names++;
+        }
+    }
+    if (total > MTLS_MAX_CA_NAMES) {
+        cfg->ca_names_over = true;
+        cfg->ca_names_built = true;
+        return MTLS_OK;
+    }
+    if (total && !(cfg->ca_names = mem_alloc(total)))
+        return MTLS_ERR_NO_MEMORY;
+    wr w = wr_init(cfg->ca_names, total);
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *dn = new_subject(anchors, i, &len);
+        if (!dn)
+            continue;
+        /* DistinguishedName <1..2^16-1>: a Name's DER is never empty, and it fits: the whole
+         * list is under MTLS_MAX_CA_NAMES */
+        wr_u16(&w, (uint16_t)len);
+        wr_bytes(&w, dn, len);
+    }
+    if (!wr_ok(&w) || w.len != total) {
+        mem_free(cfg->ca_names);
+        cfg->ca_names = NULL;
+        return MTLS_ERR_INTERNAL;
+    }
+    cfg->ca_names_len = total;
+    cfg->n_ca_names = names;
+    cfg->ca_names_built = true;
+    return MTLS_OK;
+}
+
 mtls_err config_freeze(mtls_config *cfg, bool as_client)
 {
     mtls_err err = MTLS_OK;
@@ -126,6 +184,9 @@ mtls_err config_freeze(mtls_config *cfg, bool as_client)
         if (err == MTLS_OK)
             cfg->ca_set = true;
     }
+    if (!as_client && cfg->send_ca_names && cfg->verify_client != MTLS_VERIFY_NONE &&
+        !cfg->ca_names_built)
+        err = build_ca_names(cfg);
     atomic_store(&cfg->frozen, true);
     pthread_mutex_unlock(&cfg->lock);
     return err;
@@ -418,7 +479,8 @@ static mtls_err set_ids(mtls_config *cfg, const char *list, uint16_t *dst, size_
     if (!list)
         return detail(cfg, MTLS_ERR_INVALID_ARG, "no %s list given (NULL)", what);
     uint16_t ids[MTLS_MAX_SUITES];
-    struct idlist l = {ids, 0, max < MTLS_MAX_SUITES ? max : MTLS_MAX_SUITES, lookup, "", 0, 0, false};
+    struct idlist l = {.ids = ids, .max = max < MTLS_MAX_SUITES ? max : MTLS_MAX_SUITES,
+                       .lookup = lookup};
     err = parse_list(list, add_id, &l);
     if (err)
         return detail(cfg, err, "the %s list names more than %zu different %ss", what, l.max,
@@ -462,6 +524,14 @@ mtls_err mtls_config_set_prefer_client_order(mtls_config *cfg, int on)
     mtls_err err = check_mutable(cfg);
     if (!err)
         cfg->prefer_client_order = on != 0;
+    return err;
+}
+
+mtls_err mtls_config_set_send_ca_names(mtls_config *cfg, int on)
+{
+    mtls_err err = check_mutable(cfg);
+    if (!err)
+        cfg->send_ca_names = on != 0;
     return err;
 }
 

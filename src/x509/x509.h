@@ -35,6 +35,8 @@ void x509_cert_drop_key(x509_cert *c);
 /* RFC 4514 strings ("CN=example.org,O=Example"), never NULL. */
 const char *x509_cert_subject(const x509_cert *c);
 const char *x509_cert_issuer(const x509_cert *c);
+/* The subject Name as it is encoded in the certificate (the whole DER TLV). */
+const uint8_t *x509_cert_subject_der(const x509_cert *c, size_t *len);
 /* subjectAltName entries as "DNS:name", "IP:1.2.3.4" / "IP:2001:db8::1", "URI:...", "email:...". */
 size_t x509_cert_san_count(const x509_cert *c);
 const char *x509_cert_san(const x509_cert *c, size_t i);
@@ -71,6 +73,8 @@ mtls_err x509_store_add_dir(x509_store *s, const char *path);
 /* The system store: /etc/ssl/certs/ca-certificates.crt, else the directory /etc/ssl/certs. */
 mtls_err x509_store_add_system(x509_store *s);
 size_t x509_store_count(const x509_store *s);
+/* The i-th anchor (i < x509_store_count), in the order they were added. */
+const x509_cert *x509_store_get(const x509_store *s, size_t i);
 
 typedef enum { X509_PURPOSE_SERVER = 0, X509_PURPOSE_CLIENT = 1 } x509_purpose;
 

@@ -201,6 +201,7 @@ static void test_each_success_clears(void)
     SUCCEEDS(mtls_config_set_ca_mem(cfg, pki->ca_pem, strlen(pki->ca_pem)));
     SUCCEEDS(mtls_config_set_client_ca_mem(cfg, pki->ca_pem, strlen(pki->ca_pem)));
     SUCCEEDS(mtls_config_set_verify_client(cfg, MTLS_VERIFY_REQUIRE));
+    SUCCEEDS(mtls_config_set_send_ca_names(cfg, 0));
     SUCCEEDS(mtls_config_set_insecure_skip_verify(cfg, 0));
     SUCCEEDS(mtls_config_set_cert_cache(cfg, 8));
     SUCCEEDS(mtls_config_set_ciphers(cfg, "ECDHE-ECDSA-AES128-GCM-SHA256"));
