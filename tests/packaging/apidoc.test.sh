@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # apidoc.test.sh -- the reference docs keep up with the header: every function declared MTLS_API
 # in include/mtls.h appears in docs/API.md, and every mtls_* name docs/man/mtls.3 lists in its
-# NAME section exists in the header (and has a `man 3 NAME` link page).
+# NAME section exists in the header (and has a `man 3 NAME` page; manpages.test.sh checks that
+# every function has one); no markdown table in docs/ is split.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
