@@ -217,13 +217,24 @@ MTLS_API mtls_err mtls_config_set_ca_mem(mtls_config *cfg, const void *pem, size
 MTLS_API mtls_err mtls_config_set_client_ca_file(mtls_config *cfg, const char *path);
 MTLS_API mtls_err mtls_config_set_client_ca_mem(mtls_config *cfg, const void *pem, size_t len);
 
-/* A sentence about the last failed mtls_config_set_* call on this config: which file, which
- * PEM block, what is wrong and what to do; "" when none failed.  Not thread-safe: read it right
- * after the failing call, before the config is shared. */
+/* A sentence about the most recent mtls_config_set_* call on this config: why it failed (which
+ * file, which PEM block, what is wrong and what to do), or, after a list setter that succeeded
+ * but skipped names (mtls_config_set_ciphers), which names it skipped; "" after a call that
+ * succeeded with nothing to say.  Every failing call writes it, except one that fails with
+ * MTLS_ERR_CONFIG_FROZEN (or gets a NULL config): a frozen config is not written at all, since
+ * connections on other threads may be reading it.  Not thread-safe: read it right after the
+ * call, before the config is shared. */
 MTLS_API const char *mtls_config_error_detail(const mtls_config *cfg);
 
 /* Server: whether to request and how to treat a client certificate.  Default MTLS_VERIFY_NONE. */
 MTLS_API mtls_err mtls_config_set_verify_client(mtls_config *cfg, mtls_verify_mode mode);
+/* Server: name the CAs we accept client certificates from (the subjects of the client CA
+ * anchors: mtls_config_set_client_ca_*, else mtls_config_set_ca_*) in the CertificateRequest's
+ * certificate_authorities (RFC 5246 7.4.4), so that a client with several certificates picks one
+ * that chains to them (OpenSSL's SSL_CTX_set_client_CA_list).  Default on; 0 sends the empty
+ * list, which lets the client send any certificate, and keeps the CA names private.  When the
+ * names take more than 16 KiB (a system store's), the empty list is sent too. */
+MTLS_API mtls_err mtls_config_set_send_ca_names(mtls_config *cfg, int on);
 
 /* Client: skip ALL verification of the server's certificate (chain, dates, host name).  The
  * connection is then open to active attackers.  For tests and debugging only. */
@@ -240,15 +251,21 @@ MTLS_API mtls_err mtls_config_set_cert_cache(mtls_config *cfg, size_t max_entrie
 
 /* Cipher suites in preference order: a list separated by ':' or ',' of IANA names
  * (TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256) or OpenSSL names (ECDHE-ECDSA-AES128-GCM-SHA256).
- * MTLS_ERR_UNKNOWN_NAME names nothing mtls supports. */
+ * As with OpenSSL's cipher strings, names mtls does not know or support are skipped, and
+ * mtls_config_error_detail() names them; a list that names nothing mtls supports (or nothing at
+ * all) fails with MTLS_ERR_UNKNOWN_NAME and the previous list stays.  The same rule holds for
+ * mtls_config_set_groups and mtls_config_set_sigalgs. */
 MTLS_API mtls_err mtls_config_set_ciphers(mtls_config *cfg, const char *list);
-/* Groups in preference order: "x25519:secp256r1:secp384r1" (P-256 and P-384 accepted too). */
+/* Groups in preference order: "x25519:secp256r1:secp384r1" (P-256 and P-384 accepted too).
+ * Unknown names are skipped as for mtls_config_set_ciphers. */
 MTLS_API mtls_err mtls_config_set_groups(mtls_config *cfg, const char *list);
-/* Signature schemes in preference order, by their TLS 1.3 names ("ecdsa_secp256r1_sha256"). */
+/* Signature schemes in preference order, by their TLS 1.3 names ("ecdsa_secp256r1_sha256").
+ * Unknown names are skipped as for mtls_config_set_ciphers. */
 MTLS_API mtls_err mtls_config_set_sigalgs(mtls_config *cfg, const char *list);
 /* Server: follow the client's suite order instead of ours (default: ours). */
 MTLS_API mtls_err mtls_config_set_prefer_client_order(mtls_config *cfg, int on);
-/* ALPN protocols in preference order, comma separated ("h2,http/1.1"). */
+/* ALPN protocols in preference order, comma separated ("h2,http/1.1"); NULL or "": none.  A name
+ * longer than 255 bytes, or a list longer than 256 bytes in all, is MTLS_ERR_INVALID_ARG. */
 MTLS_API mtls_err mtls_config_set_alpn(mtls_config *cfg, const char *list);
 /* Require extended master secret from the peer (RFC 7627): peers without it are refused with
  * handshake_failure.  Default off: EMS is always offered and used when the peer has it, but some

@@ -137,12 +137,14 @@ static void report_connected(const struct client *cl)
     if (cl->c.quiet) {
         return;
     }
+    const char *csig = mtls_sigalg_name(mtls_conn_client_sigalg(cl->conn));
     conn_summary(sum, sizeof(sum), cl->conn);
-    say("connected to %s: %s; server %s %s", cl->peer, sum,
+    say("connected to %s: %s; server %s %s%s%s", cl->peer, sum,
         subject != NULL && subject[0] ? subject : "(no subject)",
         cl->insecure       ? "NOT VERIFIED (--insecure)"
         : cl->c.ca != NULL ? "verified against --ca"
-                           : "verified against the system trust store");
+                           : "verified against the system trust store",
+        csig != NULL ? "; our certificate sent, CertificateVerify " : "", csig != NULL ? csig : "");
 }
 
 /* The copy loop.  Returns the exit status. */

@@ -76,13 +76,8 @@ static void on_trace(void *arg, const mtls_conn *conn, char dir, const char *wha
     if (what == NULL) {
         what = "?";
     }
-    /* The API does not say whether the server asked for a client certificate; the trace does,
-     * and an error message needs it (docs/api-requests.md). */
-    if (t != NULL && dir == '<' && strcmp(what, "CertificateRequest") == 0) {
-        t->saw_cert_request = 1;
-    }
-    /* Likewise whether the ClientHello offered a saved session by id or by ticket, and why the
-     * library did (not) resume: the --reconnect report names them. */
+    /* The API does not say whether the ClientHello offered a saved session by id or by ticket,
+     * and why the library did (not) resume: the --reconnect report names them. */
     if (t != NULL && dir == '>' && strcmp(what, "ClientHello") == 0 && detail != NULL &&
         strncmp(detail, "offers to resume", 16) == 0) {
         t->resume_offer = strstr(detail, "ticket") != NULL ? RESUME_OFFER_TICKET : RESUME_OFFER_ID;
@@ -151,22 +146,13 @@ static char *slurp(const char *path, const char *flag)
     return buf;
 }
 
-static const uint16_t all_suites[] = {
-    MTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-    MTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
-    MTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
-    MTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-    MTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-    MTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-    MTLS_TLS_RSA_WITH_AES_128_GCM_SHA256,
-    MTLS_TLS_RSA_WITH_AES_256_GCM_SHA384,
-};
-
 static void list_suites(char *out, size_t cap)
 {
+    uint16_t all_suites[64];
+    size_t n_suites = mtls_supported_suites(all_suites, sizeof(all_suites) / sizeof(all_suites[0]));
     size_t len = 0;
     out[0] = '\0';
-    for (size_t i = 0; i < sizeof(all_suites) / sizeof(all_suites[0]); i++) {
+    for (size_t i = 0; i < n_suites && i < sizeof(all_suites) / sizeof(all_suites[0]); i++) {
         const char *name = mtls_suite_name(all_suites[i]);
         if (name != NULL && len < cap) {
             int n = snprintf(out + len, cap - len, "%s%s", len ? " " : "", name);
@@ -271,16 +257,24 @@ int tool_config_new(struct tool_cfg *tc, const struct common_opts *o, const char
     if (o->ca != NULL && load_ca(tc->cfg, o->ca) != 0) {
         goto fail;
     }
+    /* Unknown names in a list are skipped by the library (with a detail naming them): say so. */
     if (o->ciphers != NULL && (err = mtls_config_set_ciphers(tc->cfg, o->ciphers)) != MTLS_OK) {
         char names[1024];
         list_suites(names, sizeof(names));
-        say("--ciphers '%s': %s; supported: %s", o->ciphers, mtls_err_str(err), names);
+        say("--ciphers '%s': %s; supported: %s", o->ciphers, mtls_config_error_detail(tc->cfg),
+            names);
         goto fail;
+    }
+    if (o->ciphers != NULL && mtls_config_error_detail(tc->cfg)[0] != '\0') {
+        say("warning: --ciphers: %s", mtls_config_error_detail(tc->cfg));
     }
     if (o->groups != NULL && (err = mtls_config_set_groups(tc->cfg, o->groups)) != MTLS_OK) {
         say("--groups '%s': %s; supported: x25519 secp256r1 secp384r1", o->groups,
-            mtls_err_str(err));
+            mtls_config_error_detail(tc->cfg));
         goto fail;
+    }
+    if (o->groups != NULL && mtls_config_error_detail(tc->cfg)[0] != '\0') {
+        say("warning: --groups: %s", mtls_config_error_detail(tc->cfg));
     }
     if (o->alpn != NULL && (err = mtls_config_set_alpn(tc->cfg, o->alpn)) != MTLS_OK) {
         say("--alpn '%s': %s; give protocol names separated by commas (h2,http/1.1)", o->alpn,
@@ -570,7 +564,6 @@ void conn_summary(char *out, size_t cap, const mtls_conn *conn)
 static const char *alert_hint(int alert, const mtls_conn *conn, const struct common_opts *o,
                               int is_server)
 {
-    const struct peer_tag *t = conn != NULL ? mtls_conn_userdata(conn) : NULL;
     int have_cert = o != NULL && o->cert != NULL;
 
     switch (alert) {
@@ -579,7 +572,7 @@ static const char *alert_hint(int alert, const mtls_conn *conn, const struct com
             return "the client found no acceptable parameters (cipher suites, groups, signature "
                    "algorithms); compare with --trace";
         }
-        if (!have_cert && t != NULL && t->saw_cert_request) {
+        if (!have_cert && conn != NULL && mtls_conn_cert_requested(conn)) {
             return "it requires a client certificate; use --cert and --key";
         }
         if (!have_cert) {

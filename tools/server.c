@@ -35,6 +35,7 @@ static const char usage[] =
     "  --key FILE           its private key (PEM)\n"
     "  --ca FILE|DIR        CA certificates that client certificates must chain to\n"
     "  --verify-client M    none (default), optional (ask; verify if sent), require\n"
+    "  --no-ca-names        do not name the --ca CAs in the certificate request\n"
     "  --ciphers LIST       cipher suites in preference order, ':' separated\n"
     "  --groups LIST        key-exchange groups (x25519:secp256r1:secp384r1)\n"
     "  --alpn LIST          application protocols, comma separated (with --http: http/1.1)\n"
@@ -78,7 +79,8 @@ enum {
     OPT_REQUIRE_EMS,
     OPT_NO_TICKETS,
     OPT_NO_CACHE,
-    OPT_CACHE_SIZE
+    OPT_CACHE_SIZE,
+    OPT_NO_CA_NAMES
 };
 
 static const struct option long_opts[] = {
@@ -102,6 +104,7 @@ static const struct option long_opts[] = {
     {"no-tickets", no_argument, NULL, OPT_NO_TICKETS},
     {"no-cache", no_argument, NULL, OPT_NO_CACHE},
     {"cache-size", required_argument, NULL, OPT_CACHE_SIZE},
+    {"no-ca-names", no_argument, NULL, OPT_NO_CA_NAMES},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -690,6 +693,9 @@ int cmd_server(int argc, char **argv)
         case OPT_NO_CACHE:
             o.no_cache = 1;
             break;
+        case OPT_NO_CA_NAMES:
+            o.no_ca_names = 1;
+            break;
         case OPT_CACHE_SIZE:
             if (parse_uint(optarg, &o.cache_size) || o.cache_size < 1 || o.cache_size > 1000000) {
                 say("--cache-size wants a number from 1 to 1000000, not '%s'", optarg);
@@ -735,6 +741,9 @@ int cmd_server(int argc, char **argv)
         return EXIT_USAGE;
     }
     (void)mtls_config_set_verify_client(tc.cfg, o.verify);
+    if (o.no_ca_names) {
+        (void)mtls_config_set_send_ca_names(tc.cfg, 0);
+    }
     server_apply_resumption(tc.cfg, &o);
     int lfd = tcp_listen(host[0] != '\0' ? host : NULL, port, SOMAXCONN);
     if (lfd < 0) {

@@ -30,7 +30,6 @@ struct common_opts {
 struct peer_tag {
     char label[32];        /* "client", "server", "#12" -- printed before each trace line */
     unsigned steps;        /* trace step counter */
-    int saw_cert_request;  /* client: the server sent CertificateRequest */
     int resume_offer;      /* client: offered a saved session (RESUME_OFFER_*), from the trace */
     char resume_note[160]; /* the library's last "Resumption" decision, from the trace */
 };
@@ -111,6 +110,7 @@ struct server_opts {
     int no_tickets;    /* --no-tickets: neither issue nor accept session tickets */
     int no_cache;      /* --no-cache: no server-side session cache (no resumption by id) */
     int cache_size;    /* --cache-size N: session cache entries (0: the library's default) */
+    int no_ca_names;   /* --no-ca-names: empty certificate_authorities in CertificateRequest */
 };
 /* Apply --no-tickets / --no-cache to a server config. */
 void server_apply_resumption(mtls_config *cfg, const struct server_opts *o);

@@ -4,6 +4,10 @@
  * A config is reference counted.  Setters refuse to run once a connection has frozen it, so the
  * frozen config is read without locks from any number of threads.  Freezing (under `lock`) is
  * where a client config without CAs loads the system trust store, once.
+ *
+ * The error detail (mtls_config_error_detail) is about the most recent setter call: every setter
+ * goes through check_mutable(), which clears it, and every failing path below writes a sentence of
+ * its own, so no message outlives the call it describes.  A frozen config is not written at all.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -40,6 +44,7 @@ mtls_config *mtls_config_new(void)
     cfg->cache_size = MTLS_SESSION_CACHE_DEFAULT_SIZE;
     cfg->session_lifetime = MTLS_SESSION_LIFETIME_DEFAULT;
     cfg->tickets = true;
+    cfg->send_ca_names = true;
     cfg->cache = cache_new(cfg->cache_size);
     cfg->tkeys = ticket_keys_new();
     cfg->certs = x509_cache_new(MTLS_CERT_CACHE_DEFAULT_SIZE);
@@ -67,6 +72,7 @@ void mtls_config_free(mtls_config *cfg)
     cache_free(cfg->cache);
     ticket_keys_free(cfg->tkeys);
     x509_cache_free(cfg->certs);
+    mem_free(cfg->ca_names);
     pthread_mutex_destroy(&cfg->lock);
     mem_free(cfg);
 }
@@ -91,12 +97,81 @@ const char *mtls_config_error_detail(const mtls_config *cfg)
     return cfg ? cfg->error_detail : "";
 }
 
+/* A success that still has something to say (the names a list setter skipped). */
+static void note(mtls_config *cfg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(mtls_config *cfg, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cfg->error_detail, sizeof(cfg->error_detail), fmt, ap);
+    va_end(ap);
+}
+
+/* Every setter starts here.  A frozen config may be read by connections on other threads, so it
+ * is left untouched, its detail included; otherwise the previous call's detail is cleared. */
 static mtls_err check_mutable(mtls_config *cfg)
 {
     if (!cfg)
         return MTLS_ERR_INVALID_ARG;
     if (atomic_load(&cfg->frozen))
         return MTLS_ERR_CONFIG_FROZEN;
+    cfg->error_detail[0] = 0;
+    return MTLS_OK;
+}
+
+/* The subject of anchor i, unless an earlier anchor has the same one (a re-keyed root). */
+static const uint8_t *new_subject(const x509_store *anchors, size_t i, size_t *len)
+{
+    const uint8_t *dn = x509_cert_subject_der(x509_store_get(anchors, i), len);
+    for (size_t j = 0; j < i; j++) {
+        size_t o_len;
+        const uint8_t *o = x509_cert_subject_der(x509_store_get(anchors, j), &o_len);
+        if (o_len == *len && memcmp(o, dn, o_len) == 0)
+            return NULL;
+    }
+    return dn;
+}
+
+/* The certificate_authorities content of our CertificateRequest (RFC 5246 7.4.4): the DER
+ * subject of each anchor that verifies client certificates, each once.  When the names exceed
+ * MTLS_MAX_CA_NAMES none are sent: the empty list lets the client pick any certificate, where a
+ * cut list could make it withhold one we would accept.  Built once, at the first server freeze
+ * (under the lock), and read-only from then on. */
+static mtls_err build_ca_names(mtls_config *cfg)
+{
+    const x509_store *anchors = cfg->client_ca ? cfg->client_ca : cfg->ca;
+    size_t n = x509_store_count(anchors), total = 0, names = 0, len;
+    for (size_t i = 0; i < n && total <= MTLS_MAX_CA_NAMES; i++) {
+        if (new_subject(anchors, i, &len)) {
+            total += 2 + len;
+            names++;
+        }
+    }
+    if (total > MTLS_MAX_CA_NAMES) {
+        cfg->ca_names_over = true;
+        cfg->ca_names_built = true;
+        return MTLS_OK;
+    }
+    if (total && !(cfg->ca_names = mem_alloc(total)))
+        return MTLS_ERR_NO_MEMORY;
+    wr w = wr_init(cfg->ca_names, total);
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *dn = new_subject(anchors, i, &len);
+        if (!dn)
+            continue;
+        /* DistinguishedName <1..2^16-1>: a Name's DER is never empty, and it fits: the whole
+         * list is under MTLS_MAX_CA_NAMES */
+        wr_u16(&w, (uint16_t)len);
+        wr_bytes(&w, dn, len);
+    }
+    if (!wr_ok(&w) || w.len != total) {
+        mem_free(cfg->ca_names);
+        cfg->ca_names = NULL;
+        return MTLS_ERR_INTERNAL;
+    }
+    cfg->ca_names_len = total;
+    cfg->n_ca_names = names;
+    cfg->ca_names_built = true;
     return MTLS_OK;
 }
 
@@ -119,6 +194,9 @@ mtls_err config_freeze(mtls_config *cfg, bool as_client)
                                     cfg->client_ca_digest);
         cfg->digests_done = err == MTLS_OK;
     }
+    if (!as_client && cfg->send_ca_names && cfg->verify_client != MTLS_VERIFY_NONE &&
+        !cfg->ca_names_built)
+        err = build_ca_names(cfg);
     atomic_store(&cfg->frozen, true);
     pthread_mutex_unlock(&cfg->lock);
     return err;
@@ -191,7 +269,8 @@ mtls_err mtls_config_set_cert_chain_mem(mtls_config *cfg, const void *chain_pem,
     if (err)
         return err;
     if (!chain_pem || !key_pem)
-        return MTLS_ERR_INVALID_ARG;
+        return detail(cfg, MTLS_ERR_INVALID_ARG, "no certificate chain or no private key given "
+                      "(NULL)");
     x509_cert **chain = NULL;
     size_t n = 0;
     err = x509_chain_from_pem(chain_pem, chain_len, &chain, &n);
@@ -242,7 +321,8 @@ mtls_err mtls_config_set_cert_chain_file(mtls_config *cfg, const char *chain_pat
     if (err)
         return err;
     if (!chain_path || !key_path)
-        return MTLS_ERR_INVALID_ARG;
+        return detail(cfg, MTLS_ERR_INVALID_ARG, "no certificate chain file or no key file given "
+                      "(NULL)");
     uint8_t *chain = NULL, *key = NULL;
     size_t chain_len = 0, key_len = 0;
     err = read_file(chain_path, &chain, &chain_len);
@@ -267,20 +347,24 @@ mtls_err mtls_config_set_cert_chain_file(mtls_config *cfg, const char *chain_pat
     return err;
 }
 
-static mtls_err add_ca(mtls_config *cfg, x509_store **store, const char *path, const void *pem,
-                       size_t len, bool dir)
+enum ca_source { CA_FILE, CA_DIR, CA_MEM };
+
+static mtls_err add_ca(mtls_config *cfg, x509_store **store, enum ca_source from, const char *path,
+                       const void *pem, size_t len)
 {
+    static const char *const what[] = {"file", "directory", "PEM data"};
+    bool dir = from == CA_DIR;
     mtls_err err = check_mutable(cfg);
     if (err)
         return err;
+    if (from == CA_MEM ? !pem : !path)
+        return detail(cfg, MTLS_ERR_INVALID_ARG, "no CA %s given (NULL)", what[from]);
     if (!*store && !(*store = x509_store_new()))
-        return MTLS_ERR_NO_MEMORY;
+        return detail(cfg, MTLS_ERR_NO_MEMORY, "out of memory for a CA store");
     if (path)
         err = dir ? x509_store_add_dir(*store, path) : x509_store_add_file(*store, path);
-    else if (pem)
-        err = x509_store_add_pem(*store, pem, len);
     else
-        err = MTLS_ERR_INVALID_ARG;
+        err = x509_store_add_pem(*store, pem, len);
     if (err == MTLS_ERR_FILE) {
         detail(cfg, err, "cannot read the CA %s %s", dir ? "directory" : "file",
                path ? path : "(none)");
@@ -305,27 +389,27 @@ static mtls_err add_ca(mtls_config *cfg, x509_store **store, const char *path, c
 
 mtls_err mtls_config_set_ca_file(mtls_config *cfg, const char *path)
 {
-    return path ? add_ca(cfg, &cfg->ca, path, NULL, 0, false) : MTLS_ERR_INVALID_ARG;
+    return cfg ? add_ca(cfg, &cfg->ca, CA_FILE, path, NULL, 0) : MTLS_ERR_INVALID_ARG;
 }
 
 mtls_err mtls_config_set_ca_dir(mtls_config *cfg, const char *path)
 {
-    return path ? add_ca(cfg, &cfg->ca, path, NULL, 0, true) : MTLS_ERR_INVALID_ARG;
+    return cfg ? add_ca(cfg, &cfg->ca, CA_DIR, path, NULL, 0) : MTLS_ERR_INVALID_ARG;
 }
 
 mtls_err mtls_config_set_ca_mem(mtls_config *cfg, const void *pem, size_t len)
 {
-    return add_ca(cfg, &cfg->ca, NULL, pem, len, false);
+    return cfg ? add_ca(cfg, &cfg->ca, CA_MEM, NULL, pem, len) : MTLS_ERR_INVALID_ARG;
 }
 
 mtls_err mtls_config_set_client_ca_file(mtls_config *cfg, const char *path)
 {
-    return path ? add_ca(cfg, &cfg->client_ca, path, NULL, 0, false) : MTLS_ERR_INVALID_ARG;
+    return cfg ? add_ca(cfg, &cfg->client_ca, CA_FILE, path, NULL, 0) : MTLS_ERR_INVALID_ARG;
 }
 
 mtls_err mtls_config_set_client_ca_mem(mtls_config *cfg, const void *pem, size_t len)
 {
-    return add_ca(cfg, &cfg->client_ca, NULL, pem, len, false);
+    return cfg ? add_ca(cfg, &cfg->client_ca, CA_MEM, NULL, pem, len) : MTLS_ERR_INVALID_ARG;
 }
 
 mtls_err mtls_config_set_verify_client(mtls_config *cfg, mtls_verify_mode mode)
@@ -334,7 +418,8 @@ mtls_err mtls_config_set_verify_client(mtls_config *cfg, mtls_verify_mode mode)
     if (err)
         return err;
     if (mode != MTLS_VERIFY_NONE && mode != MTLS_VERIFY_OPTIONAL && mode != MTLS_VERIFY_REQUIRE)
-        return MTLS_ERR_INVALID_ARG;
+        return detail(cfg, MTLS_ERR_INVALID_ARG, "verify mode %d is none of MTLS_VERIFY_NONE, "
+                      "MTLS_VERIFY_OPTIONAL and MTLS_VERIFY_REQUIRE", (int)mode);
     cfg->verify_client = mode;
     return MTLS_OK;
 }
@@ -373,18 +458,45 @@ static mtls_err parse_list(const char *list, mtls_err (*each)(void *, const char
     return MTLS_OK;
 }
 
+/* The list setters share one rule, as OpenSSL's cipher strings do: a name mtls does not know or
+ * support is skipped (and named in the detail), so a list written for several libraries works
+ * here too; a list that leaves nothing supported is refused and the previous list stays. */
 struct idlist {
     uint16_t *ids;
     size_t n, max;
     uint16_t (*lookup)(const char *, size_t);
+    char skipped[200]; /* "BOGUS, NOPE", ending in "..." when more did not fit */
+    size_t skipped_len, n_skipped;
+    bool cut;
 };
+
+static void add_skipped(struct idlist *l, const char *name, size_t len)
+{
+    static const char more[] = "...";
+    const char *sep = l->n_skipped++ ? ", " : "";
+    if (l->cut)
+        return;
+    if (len > 64)
+        len = 64; /* a name, not a novel */
+    size_t sep_len = strlen(sep), room = sizeof(l->skipped) - l->skipped_len;
+    /* keep room for the separator, the mark and the NUL in any case */
+    if (sep_len + len + 2 + sizeof(more) > room) {
+        snprintf(l->skipped + l->skipped_len, room, "%s%s", sep, more);
+        l->cut = true;
+        return;
+    }
+    snprintf(l->skipped + l->skipped_len, room, "%s%.*s", sep, (int)len, name);
+    l->skipped_len += sep_len + len;
+}
 
 static mtls_err add_id(void *arg, const char *name, size_t len)
 {
     struct idlist *l = arg;
     uint16_t id = l->lookup(name, len);
-    if (!id)
-        return MTLS_ERR_UNKNOWN_NAME;
+    if (!id) {
+        add_skipped(l, name, len);
+        return MTLS_OK;
+    }
     for (size_t i = 0; i < l->n; i++)
         if (l->ids[i] == id)
             return MTLS_OK;
@@ -400,39 +512,53 @@ static uint16_t suite_lookup(const char *name, size_t len)
     return s ? s->id : 0;
 }
 
+/* `what` names the list in the detail ("cipher suite"). */
 static mtls_err set_ids(mtls_config *cfg, const char *list, uint16_t *dst, size_t *n, size_t max,
-                        uint16_t (*lookup)(const char *, size_t))
+                        uint16_t (*lookup)(const char *, size_t), const char *what)
 {
     mtls_err err = check_mutable(cfg);
     if (err)
         return err;
+    if (!list)
+        return detail(cfg, MTLS_ERR_INVALID_ARG, "no %s list given (NULL)", what);
     uint16_t ids[MTLS_MAX_SUITES];
-    struct idlist l = {ids, 0, max < MTLS_MAX_SUITES ? max : MTLS_MAX_SUITES, lookup};
+    struct idlist l = {.ids = ids, .max = max < MTLS_MAX_SUITES ? max : MTLS_MAX_SUITES,
+                       .lookup = lookup};
     err = parse_list(list, add_id, &l);
     if (err)
-        return err;
+        return detail(cfg, err, "the %s list names more than %zu different %ss", what, l.max,
+                      what);
+    if (l.n == 0 && l.n_skipped == 0)
+        return detail(cfg, MTLS_ERR_UNKNOWN_NAME, "the %s list is empty", what);
     if (l.n == 0)
-        return MTLS_ERR_UNKNOWN_NAME;
+        return detail(cfg, MTLS_ERR_UNKNOWN_NAME, "the %s list names nothing mtls supports "
+                      "(skipped: %s)", what, l.skipped);
     memcpy(dst, ids, l.n * sizeof(uint16_t));
     *n = l.n;
+    if (l.n_skipped)
+        note(cfg, "skipped %zu %s name%s mtls does not support: %s", l.n_skipped, what,
+             l.n_skipped == 1 ? "" : "s", l.skipped);
     return MTLS_OK;
 }
 
 mtls_err mtls_config_set_ciphers(mtls_config *cfg, const char *list)
 {
-    return cfg ? set_ids(cfg, list, cfg->suites, &cfg->n_suites, MTLS_MAX_SUITES, suite_lookup)
+    return cfg ? set_ids(cfg, list, cfg->suites, &cfg->n_suites, MTLS_MAX_SUITES, suite_lookup,
+                         "cipher suite")
                : MTLS_ERR_INVALID_ARG;
 }
 
 mtls_err mtls_config_set_groups(mtls_config *cfg, const char *list)
 {
-    return cfg ? set_ids(cfg, list, cfg->groups, &cfg->n_groups, MTLS_MAX_GROUPS, group_by_name)
+    return cfg ? set_ids(cfg, list, cfg->groups, &cfg->n_groups, MTLS_MAX_GROUPS, group_by_name,
+                         "group")
                : MTLS_ERR_INVALID_ARG;
 }
 
 mtls_err mtls_config_set_sigalgs(mtls_config *cfg, const char *list)
 {
-    return cfg ? set_ids(cfg, list, cfg->sigalgs, &cfg->n_sigalgs, MTLS_MAX_SIGALGS, sigalg_by_name)
+    return cfg ? set_ids(cfg, list, cfg->sigalgs, &cfg->n_sigalgs, MTLS_MAX_SIGALGS, sigalg_by_name,
+                         "signature scheme")
                : MTLS_ERR_INVALID_ARG;
 }
 
@@ -441,6 +567,14 @@ mtls_err mtls_config_set_prefer_client_order(mtls_config *cfg, int on)
     mtls_err err = check_mutable(cfg);
     if (!err)
         cfg->prefer_client_order = on != 0;
+    return err;
+}
+
+mtls_err mtls_config_set_send_ca_names(mtls_config *cfg, int on)
+{
+    mtls_err err = check_mutable(cfg);
+    if (!err)
+        cfg->send_ca_names = on != 0;
     return err;
 }
 
@@ -479,8 +613,12 @@ mtls_err mtls_config_set_alpn(mtls_config *cfg, const char *list)
         const char *start = p;
         while (*p && *p != ',')
             p++;
-        if (p > start && (err = add_alpn(&b, start, (size_t)(p - start))))
-            return err;
+        size_t len = (size_t)(p - start);
+        if (len > 255)
+            return detail(cfg, MTLS_ERR_INVALID_ARG, "ALPN protocol name of %zu bytes: at most "
+                          "255 (RFC 7301 3.1)", len);
+        if (len && (err = add_alpn(&b, start, len)))
+            return detail(cfg, err, "the ALPN list takes more than %d bytes", MTLS_MAX_ALPN_WIRE);
         if (*p)
             p++;
     }
@@ -536,10 +674,12 @@ mtls_err mtls_config_set_session_cache(mtls_config *cfg, size_t max_entries, uin
     if (err)
         return err;
     if (max_entries > (1u << 24))
-        return MTLS_ERR_INVALID_ARG;
+        return detail(cfg, MTLS_ERR_INVALID_ARG, "session cache size %zu is too large (at most "
+                      "%u entries)", max_entries, 1u << 24);
     sess_cache *c = NULL;
     if (max_entries && !(c = cache_new(max_entries)))
-        return MTLS_ERR_NO_MEMORY;
+        return detail(cfg, MTLS_ERR_NO_MEMORY, "out of memory for a session cache of %zu entries",
+                      max_entries);
     cache_free(cfg->cache);
     cfg->cache = c;
     cfg->cache_size = max_entries;
@@ -558,7 +698,8 @@ mtls_err mtls_config_set_cert_cache(mtls_config *cfg, size_t max_entries)
                       max_entries);
     x509_cache *c = NULL;
     if (max_entries && !(c = x509_cache_new(max_entries)))
-        return MTLS_ERR_NO_MEMORY;
+        return detail(cfg, MTLS_ERR_NO_MEMORY, "out of memory for a certificate cache of %zu "
+                      "entries", max_entries);
     x509_cache_free(cfg->certs);
     cfg->certs = c;
     return MTLS_OK;
@@ -577,7 +718,13 @@ mtls_err mtls_config_set_ticket_keys(mtls_config *cfg, const uint8_t *keys, size
     mtls_err err = check_mutable(cfg);
     if (err)
         return err;
-    return ticket_keys_set(cfg->tkeys, keys, n_keys);
+    if (!keys || n_keys == 0 || n_keys > TICKET_MAX_KEYS)
+        return detail(cfg, MTLS_ERR_INVALID_ARG, "%zu ticket keys given%s: give 1 to %d keys of "
+                      "80 bytes", n_keys, keys ? "" : " (NULL)", TICKET_MAX_KEYS);
+    err = ticket_keys_set(cfg->tkeys, keys, n_keys);
+    if (err)
+        detail(cfg, err, "the ticket keys could not be installed (%s)", mtls_err_str(err));
+    return err;
 }
 
 mtls_err mtls_config_set_session_context(mtls_config *cfg, const uint8_t *ctx, size_t len)
@@ -586,7 +733,7 @@ mtls_err mtls_config_set_session_context(mtls_config *cfg, const uint8_t *ctx, s
     if (err)
         return err;
     if (!ctx && len)
-        return MTLS_ERR_INVALID_ARG;
+        return detail(cfg, MTLS_ERR_INVALID_ARG, "a session context of %zu bytes at NULL", len);
     if (len > MTLS_SESSION_CONTEXT_MAX)
         return detail(cfg, MTLS_ERR_INVALID_ARG, "a session context of %zu bytes is too long (at "
                       "most %d): use a short name, or a digest of a longer one", len,
@@ -605,7 +752,8 @@ mtls_err mtls_config_set_session_store(mtls_config *cfg, mtls_session_store_fn *
     if (err)
         return err;
     if ((store == NULL) != (lookup == NULL))
-        return MTLS_ERR_INVALID_ARG;
+        return detail(cfg, MTLS_ERR_INVALID_ARG, "a session store needs both the store and the "
+                      "lookup callback (or neither)");
     cfg->store = store;
     cfg->lookup = lookup;
     cfg->remove = remove;

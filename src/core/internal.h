@@ -141,6 +141,9 @@ extern const size_t group_default_count;
 #define MTLS_MAX_GROUPS 8
 #define MTLS_MAX_SIGALGS 16
 #define MTLS_MAX_ALPN_WIRE 256
+/* certificate_authorities of a CertificateRequest: at most this many bytes of names, else none
+ * (a list that big, a system store's, tells a client nothing it can use). */
+#define MTLS_MAX_CA_NAMES (16 * 1024)
 
 struct mtls_config {
     atomic_int refs;
@@ -160,6 +163,11 @@ struct mtls_config {
     bool insecure;
     mtls_verify_mode verify_client;
     x509_cache *certs; /* parsed peer certificates; NULL when off */
+    bool send_ca_names; /* server: name the client CAs in CertificateRequest (default on) */
+    bool ca_names_built;
+    uint8_t *ca_names; /* server: certificate_authorities content, built at freeze; NULL: none */
+    size_t ca_names_len, n_ca_names;
+    bool ca_names_over; /* the names exceed MTLS_MAX_CA_NAMES: none are sent */
 
     /* preferences */
     uint16_t suites[MTLS_MAX_SUITES];
@@ -201,7 +209,7 @@ struct mtls_config {
     mtls_time_fn *time_fn;
     void *time_arg;
 
-    char error_detail[512]; /* the last failed setter's sentence */
+    char error_detail[512]; /* about the most recent setter call (mtls_config_error_detail) */
 };
 
 mtls_config *config_ref(mtls_config *cfg);

@@ -298,18 +298,34 @@ static mtls_err send_cert_request(mtls_conn *c)
 {
     const mtls_config *cfg = c->cfg;
     wr w;
-    mtls_err err = hs_msg_begin(c, &w, TLS_HS_CERTIFICATE_REQUEST, 64 + 2 * cfg->n_sigalgs);
+    mtls_err err = hs_msg_begin(c, &w, TLS_HS_CERTIFICATE_REQUEST,
+                                64 + 2 * cfg->n_sigalgs + cfg->ca_names_len);
     if (err)
         return err;
     wr_u8(&w, 2);
     wr_u8(&w, 1);  /* rsa_sign */
     wr_u8(&w, 64); /* ecdsa_sign */
     ext_sigalgs_body(&w, cfg->sigalgs, cfg->n_sigalgs);
-    wr_u16(&w, 0); /* certificate_authorities: any (RFC 5246 7.4.4) */
+    /* RFC 5246 7.4.4 certificate_authorities: the distinguished names of the CAs whose
+     * certificates we accept (the client-CA anchors' subjects, built when the config froze), so
+     * a client with several certificates can pick; empty when switched off
+     * (mtls_config_set_send_ca_names) or over MTLS_MAX_CA_NAMES, which lets the client send any. */
+    size_t cas = wr_open_u16(&w);
+    if (cfg->send_ca_names)
+        wr_bytes(&w, cfg->ca_names, cfg->ca_names_len);
+    wr_close_u16(&w, cas);
     if ((err = hs_msg_end(c, &w)))
         return err;
-    hs_trace(c, '>', "CertificateRequest", "client certificate %s",
-             cfg->verify_client == MTLS_VERIFY_REQUIRE ? "required" : "requested (optional)");
+    const char *mode =
+        cfg->verify_client == MTLS_VERIFY_REQUIRE ? "required" : "requested (optional)";
+    if (cfg->send_ca_names && cfg->n_ca_names)
+        hs_trace(c, '>', "CertificateRequest", "client certificate %s, from %zu CA name(s)", mode,
+                 cfg->n_ca_names);
+    else
+        hs_trace(c, '>', "CertificateRequest", "client certificate %s, no CA names (%s)", mode,
+                 !cfg->send_ca_names ? "switched off"
+                 : cfg->ca_names_over ? "they exceed 16 KiB"
+                                      : "no client CA");
     return MTLS_OK;
 }
 

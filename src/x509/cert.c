@@ -744,6 +744,11 @@ const char *x509_cert_subject(const x509_cert *c)
 {
     return c->subject_str;
 }
+const uint8_t *x509_cert_subject_der(const x509_cert *c, size_t *len)
+{
+    *len = c->subject_len;
+    return c->subject_der;
+}
 const char *x509_cert_issuer(const x509_cert *c)
 {
     return c->issuer_str;

@@ -65,6 +65,11 @@ size_t x509_store_count(const x509_store *s)
     return s ? s->n : 0;
 }
 
+const x509_cert *x509_store_get(const x509_store *s, size_t i)
+{
+    return s && i < s->n ? s->certs[i] : NULL;
+}
+
 static bool rehash(x509_store *s, size_t nb)
 {
     size_t *b = mem_calloc(nb, sizeof *b);

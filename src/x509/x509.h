@@ -36,6 +36,8 @@ void x509_cert_drop_key(x509_cert *c);
 /* RFC 4514 strings ("CN=example.org,O=Example"), never NULL. */
 const char *x509_cert_subject(const x509_cert *c);
 const char *x509_cert_issuer(const x509_cert *c);
+/* The subject Name as it is encoded in the certificate (the whole DER TLV). */
+const uint8_t *x509_cert_subject_der(const x509_cert *c, size_t *len);
 /* subjectAltName entries as "DNS:name", "IP:1.2.3.4" / "IP:2001:db8::1", "URI:...", "email:...". */
 size_t x509_cert_san_count(const x509_cert *c);
 const char *x509_cert_san(const x509_cert *c, size_t i);
@@ -75,6 +77,8 @@ size_t x509_store_count(const x509_store *s);
 /* SHA-256 naming the set of anchors, whatever order they were added in (NULL or empty: the
  * digest of the empty set).  Sessions are bound to it (src/handshake/resume.c). */
 mtls_err x509_store_digest(const x509_store *s, uint8_t out[32]);
+/* The i-th anchor (i < x509_store_count), in the order they were added. */
+const x509_cert *x509_store_get(const x509_store *s, size_t i);
 
 typedef enum { X509_PURPOSE_SERVER = 0, X509_PURPOSE_CLIENT = 1 } x509_purpose;
 

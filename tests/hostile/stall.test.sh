@@ -6,8 +6,9 @@ set -euo pipefail
 src=${MTLS_SRC_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${MTLS_BUILD_DIR:-$src/build}
 mtls=$build/tools/mtls
-[ -x "$mtls" ] || { echo "stall: $mtls not built; skipped"; exit 0; }
-command -v python3 >/dev/null || { echo "stall: python3 missing; skipped"; exit 0; }
+# exit 77: skipped (ctest's SKIP_RETURN_CODE), never passed
+[ -x "$mtls" ] || { echo "stall: $mtls not built; skipped"; exit 77; }
+command -v python3 >/dev/null || { echo "stall: python3 missing; skipped"; exit 77; }
 tmp=$(mktemp -d)
 pid=""
 cleanup() {

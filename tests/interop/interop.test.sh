@@ -7,7 +7,9 @@
 # each with ECDHE-ECDSA, ECDHE-RSA, static RSA and mutual authentication (the peer requires, or
 # supplies, a client certificate), a random token checked end to end and the negotiated suite
 # checked in mtls's own report; then tshark decrypts a captured session with the key log that
-# mtls wrote (server --keylog and client $SSLKEYLOGFILE), with a control that it cannot without.
+# mtls wrote (server --keylog and client $SSLKEYLOGFILE), with a control that it cannot without;
+# then s_client shows the CA names mtls server sends in its CertificateRequest (and none with
+# --no-ca-names).
 #
 # Servers listen on 127.0.0.1 (gnutls-serv has no bind option and listens on all addresses, on a
 # random high port, for one case at a time).  Ports are picked at run time; every wait is bounded
@@ -493,6 +495,54 @@ else
     record "$row" unknown-ca "FAIL: mtls server did not start"
 fi
 
+# ---- 8. CA names in the CertificateRequest -------------------------------------------------
+
+# RFC 5246 7.4.4 certificate_authorities, as openssl s_client shows it: mtls server names its
+# --ca CA ("Acceptable client certificate CA names" then the CA's subject, as `openssl x509
+# -subject` prints it), and none with --no-ca-names; the session goes through either way.
+note "CA names -> openssl s_client"
+row="ca-names"
+ca_subject=$(openssl x509 -in "$CA" -noout -subject 2>/dev/null | sed 's/^subject= *//')
+ca_names_case() { # NAME [SERVER ARGS...]
+    local name=$1 why=""
+    shift
+    if ! start_mtls_server "$W/server.log" --cert "$PKI/ecdsa256.crt" --key "$PKI/ecdsa256.key" \
+        --ca "$CA" --verify-client require "$@"; then
+        record "$row" "$name" "FAIL: mtls server did not start"
+        return
+    fi
+    local tok
+    tok=$(token)
+    (printf '%s\n' "$tok"; sleep 1) | timeout 30 openssl s_client -connect "127.0.0.1:$MPORT" \
+        -tls1_2 -servername "$HOST" -CAfile "$CA" -cert "$PKI/client.crt" \
+        -cert_chain "$PKI/client.crt" -key "$PKI/client.key" -no_ign_eof > "$W/ossl.out" 2> "$W/peer.err"
+    finish_mtls_server
+    # the line after the heading, up to the next heading
+    local listed
+    listed=$(sed -n '/^Acceptable client certificate CA names/,/^[A-Z][a-z]* [A-Za-z ]*:/p' "$W/ossl.out" |
+        sed '1d;$d')
+    if ! grep -q 'client certificate: .*CN=' "$W/server.log"; then
+        why="mtls server did not report the client certificate"
+    elif [ "$name" = sent ] && [ "$listed" != "$ca_subject" ]; then
+        why="s_client lists '${listed:-nothing}', expected '$ca_subject'"
+    elif [ "$name" = none ] && ! grep -q '^No client certificate CA names sent' "$W/ossl.out"; then
+        why="s_client does not say 'No client certificate CA names sent'"
+    fi
+    if [ -z "$why" ]; then
+        record "$row" "$name" pass
+    else
+        record "$row" "$name" "FAIL: $why"
+        show_log "$W/server.log" "$W/ossl.out" "$W/peer.err"
+    fi
+}
+if have openssl; then
+    ca_names_case sent
+    ca_names_case none --no-ca-names
+else
+    record "$row" sent "FAIL: openssl missing"
+    record "$row" none "FAIL: openssl missing"
+fi
+
 # ---- matrix ---------------------------------------------------------------------------------
 
 echo
@@ -501,7 +551,7 @@ printf '%-24s' ""
 for col in "${COLS[@]}"; do printf '%-13s' "$col"; done
 echo
 for row in "${ROWS[@]}"; do
-    case $row in keylog* | errors) continue ;; esac
+    case $row in keylog* | errors | ca-names) continue ;; esac
     printf '%-24s' "$row"
     for col in "${COLS[@]}"; do printf '%-13s' "${RESULT[$row|$col]:--}"; done
     echo
@@ -512,6 +562,8 @@ printf 'server --keylog: %-6s client SSLKEYLOGFILE: %s\n' "${RESULT[keylog(tshar
 printf '%-24s' "errors"
 printf 'no client cert: %-7s unknown CA: %s\n' "${RESULT[errors|no-client-cert]:--}" \
     "${RESULT[errors|unknown-ca]:--}"
+printf '%-24s' "ca-names(s_client)"
+printf 'named: %-16s --no-ca-names: %s\n' "${RESULT[ca-names|sent]:--}" "${RESULT[ca-names|none]:--}"
 echo
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]

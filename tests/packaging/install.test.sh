@@ -25,10 +25,29 @@ for f in "$LIBDIR/libmtls.so.$VERSION" "$LIBDIR/libmtls.so.${VERSION%%.*}" "$LIB
     "$LIBDIR/cmake/mtls/mtlsTargets.cmake" "$PREFIX/bin/mtls"; do
     if [ -e "$f" ]; then pass "installed ${f#"$PREFIX"/}"; else fail "not installed: ${f#"$PREFIX"/}"; fi
 done
+# The installed archive keeps to the mtls_ namespace (tests/packaging/static.test.sh has more).
+foreign=$(nm -g --defined-only "$LIBDIR/libmtls.a" | awk 'NF >= 3 && $3 !~ /^mtls_/ { print $3 }')
+if [ -z "$foreign" ]; then
+    pass "installed libmtls.a defines only mtls_ globals"
+else
+    fail "installed libmtls.a defines globals outside mtls_: $(echo "$foreign" | head -n 5 | tr '\n' ' ')..."
+fi
 if ls "$PREFIX"/share/man/man3/*.3 >/dev/null 2>&1; then
-    pass "installed man pages: $(cd "$PREFIX/share/man/man3" && echo *.3)"
+    pass "installed $(ls "$PREFIX"/share/man/man3/*.3 | wc -l) man pages in share/man/man3"
 else
     fail "no man pages in share/man/man3"
+fi
+# one page per function (tests/packaging/manpages.test.sh checks they are all in docs/man)
+for page in mtls.3 mtls_conn_peer_subject.3 mtls_config_set_send_ca_names.3 mtls_fd_read.3; do
+    if [ -s "$PREFIX/share/man/man3/$page" ]; then
+        pass "installed share/man/man3/$page"
+    else
+        fail "not installed: share/man/man3/$page"
+    fi
+done
+if command -v man >/dev/null 2>&1; then
+    check man-installed env MANPATH="$PREFIX/share/man" MANWIDTH=100 man 3 mtls_conn_peer_subject
+    expect_output man-installed 'const char \*mtls_conn_peer_subject\(const mtls_conn \*conn\);'
 fi
 
 # 2. pkg-config.
