@@ -306,7 +306,9 @@ MTLS_API uint8_t *mtls_recv_buf(mtls_conn *conn, size_t *out_len);
 /* Process n bytes written into the receive buffer: records are opened and, during the handshake,
  * the handshake advances, so this may return a fatal error like mtls_handshake.  n larger than the
  * room: MTLS_ERR_INVALID_ARG.  n == 0 means the transport reached EOF: MTLS_ERR_CLOSED after the
- * peer's close_notify, else MTLS_ERR_EOF. */
+ * peer's close_notify, else MTLS_ERR_EOF.  Input may queue output even after the handshake (the
+ * no_renegotiation warning that declines a renegotiation, which the peer may wait for): flush
+ * mtls_send_buf before waiting for more input. */
 MTLS_API mtls_err mtls_recv_ack(mtls_conn *conn, size_t n);
 /* Bytes waiting to go to the peer (NULL and 0 when none). */
 MTLS_API const uint8_t *mtls_send_buf(mtls_conn *conn, size_t *out_len);
@@ -458,7 +460,9 @@ MTLS_API mtls_err mtls_fd_flush(mtls_conn *conn, int fd);
 /* Run the handshake to completion. */
 MTLS_API mtls_err mtls_fd_handshake(mtls_conn *conn, int fd);
 /* Read application data: at least one byte, MTLS_ERR_CLOSED at close_notify, MTLS_ERR_EOF at a
- * transport end without it. */
+ * transport end without it.  Output the input queued (a no_renegotiation warning) is flushed before
+ * it waits for the fd; with O_NONBLOCK and a full socket it may stay queued behind
+ * MTLS_ERR_WANT_READ, so poll for writing too while mtls_send_buf is not empty. */
 MTLS_API mtls_err mtls_fd_read(mtls_conn *conn, int fd, void *out, size_t cap, size_t *out_len);
 /* Write all of `len` bytes (blocking) or as much as possible (non-blocking). */
 MTLS_API mtls_err mtls_fd_write(mtls_conn *conn, int fd, const void *in, size_t len,
