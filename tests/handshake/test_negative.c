@@ -21,7 +21,9 @@
  *      ClientHello versions below TLS 1.2, duplicated extensions.
  *   6. require mode without a client certificate: handshake_failure (RFC 5246 7.4.6).
  *   7. the record layer's limits: record_overflow, unknown content types, and a handshake length
- *      claim of 2^24-1 refused without buffering.
+ *      claim of 2^24-1 refused without buffering; record versions: a server takes a ClientHello in
+ *      a record of any {03,XX}, and from the ServerHello on both sides refuse anything but {03,03}
+ *      with protocol_version (in clear, protected, and after the handshake).
  *
  * Technique: a real handshake in memory, but the sender's flight is cut into single messages,
  * each delivered in a record of its own, so that the receiver can be stopped in any read state.
@@ -1607,6 +1609,102 @@ static void run_record_layer(void)
     env_close(&e);
 }
 
+/* ---- 7b. record versions --------------------------------------------------------------------- */
+
+/* The next delivery, in a record whose header says `version`: a handshake message or the
+ * ChangeCipherSpec in clear, or a record the sender seals anew (the header is patched after
+ * sealing; it is checked before the record is opened).  Then as flow_step. */
+static mtls_err step_with_version(flow *f, uint16_t version)
+{
+    q_item *q = &f->q[f->head++];
+    uint8_t *rec;
+    size_t len;
+    if (q->kind == Q_SEALED) {
+        f->snd->wr.seq = f->rcv->rd.seq;
+        CHECK_ERR(conn_send_record(f->snd, q->it.type, q->plain, q->plain_len), MTLS_OK);
+        const uint8_t *out = mtls_send_buf(f->snd, &len);
+        rec = malloc(len);
+        memcpy(rec, out, len);
+        mtls_send_ack(f->snd, len);
+    } else if (q->kind == Q_CCS) {
+        len = q->it.len;
+        rec = malloc(len);
+        memcpy(rec, q->it.p, len);
+    } else {
+        len = TLS_RECORD_HEADER + q->it.len;
+        rec = malloc(len);
+        rec[0] = TLS_CT_HANDSHAKE;
+        be16_put(rec + 3, (uint16_t)q->it.len);
+        memcpy(rec + TLS_RECORD_HEADER, q->it.p, q->it.len);
+    }
+    be16_put(rec + 1, version);
+    f->last = feed_bytes(f->rcv, rec, len);
+    free(rec);
+    if (q->kind == Q_CCS)
+        open_sealed(f);
+    if (f->head == f->n && !f->rcv->error)
+        turn(f);
+    return f->last;
+}
+
+/* RFC 5246 E.1: a server MUST accept any {03,XX} as the record version of the ClientHello; from
+ * the ServerHello on both sides use the negotiated version, {03,03}, and anything else is
+ * answered with protocol_version -- in the clear handshake, in its protected part, and after it. */
+static void run_record_versions(void)
+{
+    env e;
+    env_open(&e, &ecdhe_mutual);
+    flow f;
+    static const uint16_t hello_ok[] = {0x0300, 0x0301, 0x0302, 0x0304};
+    for (size_t i = 0; i < sizeof(hello_ok) / sizeof(hello_ok[0]); i++) {
+        flow_open(&f, &e, 1);
+        case_begin(CAT_RECORD, "server, ClientHello in a record of version 0x%04x", hello_ok[i]);
+        CHECK(flow_front(&f) && flow_front(&f)->it.type == TLS_HS_CLIENT_HELLO);
+        mtls_err err = step_with_version(&f, hello_ok[i]);
+        CHECK(err == MTLS_OK || err == MTLS_ERR_WANT_READ);
+        flow_finish(&f);
+        CHECK(mtls_conn_established(f.s));
+        CHECK(mtls_conn_established(f.c));
+        case_end();
+        flow_close(&f);
+    }
+
+    static const uint16_t wrong[] = {0x0301, 0x0302, 0x0304};
+    static const struct {
+        int server_side;
+        hs_state state; /* HS_DONE: after the handshake, an application-data record */
+        const char *name;
+    } at[] = {
+        {1, S12_READ_CLIENT_CERT, "server/READ_CLIENT_CERT (first record after ServerHello)"},
+        {1, S12_READ_FINISHED, "server/READ_FINISHED (first protected record)"},
+        {1, HS_DONE, "established server"},
+        {0, C12_READ_SERVER_CERT, "client/READ_SERVER_CERT (first record after ServerHello)"},
+        {0, C12_READ_FINISHED, "client/READ_FINISHED (first protected record)"},
+        {0, HS_DONE, "established client"},
+    };
+    for (size_t k = 0; k < sizeof(at) / sizeof(at[0]); k++)
+        for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
+            mtls_err err;
+            if (at[k].state == HS_DONE) {
+                pair_open(&f, &e);
+                f.rcv = at[k].server_side ? f.s : f.c;
+                f.snd = at[k].server_side ? f.c : f.s;
+                q_push(&f, Q_SEALED, TLS_CT_APPLICATION_DATA, NULL, 0);
+                memcpy(f.q[0].plain, "GET / HTTP/1.0\r\n\r\n", 18);
+                f.q[0].plain_len = 18;
+            } else {
+                flow_open(&f, &e, at[k].server_side);
+            }
+            case_begin(CAT_RECORD, "%s, record of version 0x%04x", at[k].name, wrong[i]);
+            CHECK(at[k].state == HS_DONE || flow_reach(&f, at[k].state));
+            err = step_with_version(&f, wrong[i]);
+            expect_flow_fail(&f, err, MTLS_ERR_BAD_RECORD_VERSION, TLS_ALERT_PROTOCOL_VERSION);
+            case_end();
+            flow_close(&f);
+        }
+    env_close(&e);
+}
+
 /* ---- main ------------------------------------------------------------------------------------ */
 
 static double now_s(void)
@@ -1632,6 +1730,7 @@ int main(void)
     run_unoffered();
     run_require_without_cert();
     run_record_layer();
+    run_record_versions();
     run_conformance();
 
     for (int k = 1; k < CAT_COUNT; k++)
