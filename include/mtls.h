@@ -323,7 +323,10 @@ MTLS_API mtls_err mtls_handshake(mtls_conn *conn);
 MTLS_API int mtls_conn_established(const mtls_conn *conn);
 
 /* Read decrypted application data.  MTLS_ERR_WANT_READ when none is buffered, MTLS_ERR_CLOSED
- * after the peer's close_notify. */
+ * after the peer's close_notify.  One call may copy several records; when it has copied bytes and
+ * then meets a record that fails (bad_record_mac, a wrong version, ...), it returns MTLS_OK with
+ * *out_len the bytes copied -- all of them authenticated -- and the error comes on the next call
+ * and every call after it (errors are sticky). */
 MTLS_API mtls_err mtls_read(mtls_conn *conn, void *out, size_t cap, size_t *out_len);
 /* Encrypt application data into the send buffer.  Writes as much as fits; *out_written tells how
  * much.  MTLS_ERR_WANT_WRITE when the send buffer is full (flush it and call again). */

@@ -505,8 +505,16 @@ mtls_err mtls_read(mtls_conn *c, void *out, size_t cap, size_t *out_len)
     while (got < cap) {
         if (!c->app_pending) {
             mtls_err err = process_records(c);
-            if (err)
+            if (err && got == 0)
                 return err;
+            if (err) {
+                /* The bytes already copied were authenticated: they are the caller's.  The error
+                 * comes on the next call; it is sticky already unless it came from queueing an
+                 * alert (out of memory), which ends the connection too. */
+                if (c->error == MTLS_OK)
+                    (void)conn_fail(c, err, NULL);
+                break;
+            }
             if (!c->app_pending)
                 break;
         }

@@ -15,7 +15,8 @@
  *      to is asserted instead.
  *   3. every flipped bit after the header of a protected record (application data, and the
  *      Finished in both directions) for each AEAD, and records shorter than the tag:
- *      bad_record_mac.
+ *      bad_record_mac.  Bytes of a good record that one mtls_read copied before it met a bad one
+ *      are returned first; the error comes on the next call.
  *   4. a Finished sealed with the right keys but wrong verify_data: decrypt_error, both ways.
  *   5. server choices the client did not offer (suite, group, compression, version, extension),
  *      ClientHello versions below TLS 1.2, duplicated extensions.
@@ -998,6 +999,68 @@ static void run_bitflips(void)
     }
 }
 
+/* ---- 3b. data read before a bad record ------------------------------------------------------- */
+
+/* Two application-data records arrive together and the second is bad.  One mtls_read with room
+ * for both returns the first record's bytes, which were authenticated before they were copied;
+ * the error comes on the next call, and on every call after it.  Both roles; a flipped tag bit
+ * (bad_record_mac) and a wrong record version (protocol_version). */
+static void run_read_before_bad_record(void)
+{
+    static const char first[] = "the first record, whole and authentic",
+                      second[] = "the second record, spoiled on the way";
+    static const struct {
+        const char *name;
+        mtls_err err;
+        int alert;
+    } kinds[] = {
+        {"a flipped tag bit", MTLS_ERR_BAD_RECORD_MAC, TLS_ALERT_BAD_RECORD_MAC},
+        {"record version 0x0301", MTLS_ERR_BAD_RECORD_VERSION, TLS_ALERT_PROTOCOL_VERSION},
+    };
+    env e;
+    env_open(&e, &ecdhe_mutual);
+    for (int server_side = 0; server_side < 2; server_side++)
+        for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+            flow f;
+            pair_open(&f, &e);
+            f.rcv = server_side ? f.s : f.c;
+            f.snd = server_side ? f.c : f.s;
+            case_begin(CAT_BITFLIP, "%s reads a record, then one with %s",
+                       server_side ? "server" : "client", kinds[k].name);
+            size_t w;
+            CHECK_ERR(mtls_write(f.snd, first, sizeof(first), &w), MTLS_OK);
+            CHECK_ERR(mtls_write(f.snd, second, sizeof(second), &w), MTLS_OK);
+            items recs = {0};
+            take_records(f.snd, &recs);
+            CHECK_EQ(recs.n, 2);
+            if (recs.n == 2) {
+                item *bad = &recs.v[1];
+                if (kinds[k].err == MTLS_ERR_BAD_RECORD_MAC)
+                    bad->p[bad->len - 1] ^= 1;
+                else
+                    be16_put(bad->p + 1, 0x0301);
+                uint8_t wire[512];
+                memcpy(wire, recs.v[0].p, recs.v[0].len);
+                memcpy(wire + recs.v[0].len, bad->p, bad->len);
+                CHECK_ERR(feed_bytes(f.rcv, wire, recs.v[0].len + bad->len), MTLS_OK);
+                char buf[4096];
+                size_t n = 99;
+                CHECK_ERR(mtls_read(f.rcv, buf, sizeof(buf), &n), MTLS_OK);
+                CHECK_EQ(n, sizeof(first));
+                CHECK(n == sizeof(first) && memcmp(buf, first, n) == 0);
+                CHECK_ERR(mtls_read(f.rcv, buf, sizeof(buf), &n), kinds[k].err);
+                CHECK_EQ(n, 0);
+                mtls_err again = mtls_read(f.rcv, buf, sizeof(buf), &n);
+                CHECK_EQ(n, 0);
+                expect_flow_fail(&f, again, kinds[k].err, kinds[k].alert);
+            }
+            items_free(&recs);
+            case_end();
+            flow_close(&f);
+        }
+    env_close(&e);
+}
+
 /* ---- 4. bad Finished ------------------------------------------------------------------------- */
 
 static void run_bad_finished(void)
@@ -1726,6 +1789,7 @@ int main(void)
     run_wrong_states();
     run_truncations();
     run_bitflips();
+    run_read_before_bad_record();
     run_bad_finished();
     run_unoffered();
     run_require_without_cert();
