@@ -1752,9 +1752,10 @@ static void run_record_versions(void)
                 pair_open(&f, &e);
                 f.rcv = at[k].server_side ? f.s : f.c;
                 f.snd = at[k].server_side ? f.c : f.s;
-                q_push(&f, Q_SEALED, TLS_CT_APPLICATION_DATA, NULL, 0);
-                memcpy(f.q[0].plain, "GET / HTTP/1.0\r\n\r\n", 18);
-                f.q[0].plain_len = 18;
+                static const uint8_t req[] = "GET / HTTP/1.0\r\n\r\n";
+                q_push(&f, Q_SEALED, TLS_CT_APPLICATION_DATA, req, sizeof(req) - 1);
+                memcpy(f.q[0].plain, req, sizeof(req) - 1);
+                f.q[0].plain_len = sizeof(req) - 1;
             } else {
                 flow_open(&f, &e, at[k].server_side);
             }
