@@ -345,7 +345,9 @@ MTLS_API uint8_t *mtls_recv_buf(mtls_conn *conn, size_t *out_len);
 /* Process n bytes written into the receive buffer: records are opened and, during the handshake,
  * the handshake advances, so this may return a fatal error like mtls_handshake.  n larger than the
  * room: MTLS_ERR_INVALID_ARG.  n == 0 means the transport reached EOF: MTLS_ERR_CLOSED after the
- * peer's close_notify, else MTLS_ERR_EOF. */
+ * peer's close_notify, else MTLS_ERR_EOF.  Input may queue output even after the handshake (the
+ * no_renegotiation warning that declines a renegotiation, which the peer may wait for): flush
+ * mtls_send_buf before waiting for more input. */
 MTLS_API mtls_err mtls_recv_ack(mtls_conn *conn, size_t n);
 /* Bytes waiting to go to the peer (NULL and 0 when none). */
 MTLS_API const uint8_t *mtls_send_buf(mtls_conn *conn, size_t *out_len);
@@ -360,7 +362,10 @@ MTLS_API mtls_err mtls_handshake(mtls_conn *conn);
 MTLS_API int mtls_conn_established(const mtls_conn *conn);
 
 /* Read decrypted application data.  MTLS_ERR_WANT_READ when none is buffered, MTLS_ERR_CLOSED
- * after the peer's close_notify. */
+ * after the peer's close_notify.  One call may copy several records; when it has copied bytes and
+ * then meets a record that fails (bad_record_mac, a wrong version, ...), it returns MTLS_OK with
+ * *out_len the bytes copied -- all of them authenticated -- and the error comes on the next call
+ * and every call after it (errors are sticky). */
 MTLS_API mtls_err mtls_read(mtls_conn *conn, void *out, size_t cap, size_t *out_len);
 /* Encrypt application data into the send buffer.  Writes as much as fits; *out_written tells how
  * much.  MTLS_ERR_WANT_WRITE when the send buffer is full (flush it and call again). */
@@ -514,7 +519,9 @@ MTLS_API mtls_err mtls_fd_flush(mtls_conn *conn, int fd);
 /* Run the handshake to completion. */
 MTLS_API mtls_err mtls_fd_handshake(mtls_conn *conn, int fd);
 /* Read application data: at least one byte, MTLS_ERR_CLOSED at close_notify, MTLS_ERR_EOF at a
- * transport end without it. */
+ * transport end without it.  Output the input queued (a no_renegotiation warning) is flushed before
+ * it waits for the fd; with O_NONBLOCK and a full socket it may stay queued behind
+ * MTLS_ERR_WANT_READ, so poll for writing too while mtls_send_buf is not empty. */
 MTLS_API mtls_err mtls_fd_read(mtls_conn *conn, int fd, void *out, size_t cap, size_t *out_len);
 /* Write all of `len` bytes (blocking) or as much as possible (non-blocking). */
 MTLS_API mtls_err mtls_fd_write(mtls_conn *conn, int fd, const void *in, size_t len,

@@ -437,6 +437,12 @@ static void service(struct server *sv, struct sconn *c)
         }
         if (mtls_err_is_blocked(err)) {
             c->want = err == MTLS_ERR_WANT_WRITE ? POLLOUT : POLLIN;
+            /* What the read queued (a no_renegotiation warning) and a full socket did not take
+             * waits for the socket, not for the client's next bytes. */
+            (void)mtls_send_buf(c->conn, &pending);
+            if (pending > 0) {
+                c->want |= POLLOUT;
+            }
             return;
         }
         if (err == MTLS_ERR_CLOSED) {

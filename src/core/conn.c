@@ -410,8 +410,12 @@ static mtls_err process_records(mtls_conn *c)
             return MTLS_OK;
         const uint8_t *h = c->rbuf + c->rstart;
         uint16_t version = be16_get(h + 1), len = be16_get(h + 3);
-        /* RFC 5246 6.2.1 and E.1: records before the version is fixed may say 3.x. */
-        if (c->version_fixed ? version != MTLS_VERSION_TLS12 : (h[1] != 3))
+        /* RFC 5246 E.1: "TLS servers ... MUST accept any value {03,XX} as the record layer
+         * version number for ClientHello", and a client reads the ServerHello before it knows
+         * the version.  From the ServerHello on (c->version is set as the server sends it and as
+         * the client reads it), the record version is that of the protocol employed (6.2.1),
+         * TLS 1.2's {03,03}, in both directions; anything else gets protocol_version. */
+        if (c->version ? version != MTLS_VERSION_TLS12 : h[1] != 3)
             return conn_fail(c, MTLS_ERR_BAD_RECORD_VERSION,
                              "record with version 0x%04x from the peer", version);
         size_t max = c->rd.aead ? TLS_MAX_CIPHERTEXT : TLS_MAX_PLAINTEXT;
@@ -511,8 +515,16 @@ mtls_err mtls_read(mtls_conn *c, void *out, size_t cap, size_t *out_len)
     while (got < cap) {
         if (!c->app_pending) {
             mtls_err err = process_records(c);
-            if (err)
+            if (err && got == 0)
                 return err;
+            if (err) {
+                /* The bytes already copied were authenticated: they are the caller's.  The error
+                 * comes on the next call; it is sticky already unless it came from queueing an
+                 * alert (out of memory), which ends the connection too. */
+                if (c->error == MTLS_OK)
+                    (void)conn_fail(c, err, NULL);
+                break;
+            }
             if (!c->app_pending)
                 break;
         }

@@ -343,7 +343,6 @@ struct mtls_conn {
     size_t soff;
 
     rec_prot rd, wr;
-    bool version_fixed; /* record version must now be exactly TLS 1.2 */
 
     struct hs *hs; /* freed once established */
 

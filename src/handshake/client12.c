@@ -183,7 +183,6 @@ mtls_err c12_read_server_hello(mtls_conn *c, const msg *m)
 
     c->version = version;
     c->suite = suite;
-    c->version_fixed = true;
     hs->ticket_ext = e.session_ticket.present;
     if ((err = hs_transcript_start(c)) || (err = hs_transcript_add(c, m->raw, m->raw_len)))
         return err;

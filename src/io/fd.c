@@ -14,6 +14,8 @@
  *    other descriptors (pipes in tests) fall back to write().
  *  - Before a fatal error is returned, pending output (the alert the core queued) is flushed
  *    when the fd takes it; a flush failure never hides the first error.
+ *  - Before we wait for input, pending output is flushed: input can queue some after the
+ *    handshake (a no_renegotiation warning), and the peer may wait for it.
  */
 #include "mtls.h"
 
@@ -193,6 +195,14 @@ mtls_err mtls_fd_read(mtls_conn *conn, int fd, void *out, size_t cap, size_t *ou
         }
         if (eof) {
             return fail(conn, fd, MTLS_ERR_EOF);
+        }
+        /* Reading may have queued output -- the no_renegotiation warning that refuses a
+         * ClientHello or HelloRequest -- and the peer may wait for it before it sends what we
+         * are about to wait for: it goes out first.  A full socket (WANT_WRITE) must not stop
+         * the read; the caller sees the output still pending in mtls_send_buf. */
+        ferr = mtls_fd_flush(conn, fd);
+        if (ferr == MTLS_ERR_IO) {
+            return ferr;
         }
         err = fill(conn, fd, &eof);
         if (err == MTLS_ERR_WANT_READ) {

@@ -12,10 +12,13 @@
 #
 # What runs is tests/conformance/tlsfuzzer.list: one line per script,
 #   PROFILE SCRIPT ARGS...
-# PROFILE names the server setup (see `profile` below).  A script passes when it exits 0; probes we
-# fail on purpose are passed with tlsfuzzer's own -x/-X (expected failure, with the message), and
-# each such line carries a comment giving the RFC section.  Ends with a table and "N passed, N
-# failed".  TLSFUZZER_ONLY=REGEX runs the matching lines only; VERBOSE=1 shows every script's tail.
+# PROFILE names the server setup (see `profile` below).  ARGS are split as a shell splits words, so
+# quotes keep a probe name with spaces together; a line ending in a backslash goes on in the next
+# one; @PKI@ stands for the directory of the test PKI (client certificates for -c/-k).  A script
+# passes when it exits 0; probes we fail on purpose are passed with tlsfuzzer's own -x/-X (expected
+# failure, with the message), and each such line carries a comment giving the RFC section.  Ends
+# with a table and "N passed, N failed".  TLSFUZZER_ONLY=REGEX runs the matching lines only;
+# VERBOSE=1 shows every script's tail.
 set -euo pipefail
 
 SRC=${MTLS_SRC_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -56,10 +59,15 @@ profile() {
 PASS=0 FAIL=0
 TABLE=()
 CUR_PROFILE=
-while read -r prof script args; do
+while IFS= read -r raw || [ -n "$raw" ]; do
+    while [[ $raw == *\\ ]] && IFS= read -r more; do raw=${raw%\\}$more; done
+    read -r prof script args <<<"$raw"
     case $prof in ''|'#'*) continue ;; esac
     args=${args%%#*}
     line="$prof $script $args"
+    # shell-style words without eval: xargs honours quotes (and -r gives none for no input)
+    ARGV=()
+    [ -n "${args// /}" ] && mapfile -d '' ARGV < <(printf '%s' "${args//@PKI@/$W/pki}" | xargs -r printf '%s\0')
     if [ -n "${TLSFUZZER_ONLY:-}" ] && ! [[ $line =~ $TLSFUZZER_ONLY ]]; then continue; fi
     if [ "$prof" != "$CUR_PROFILE" ]; then
         [ -n "${LISTEN_PID:-}" ] && { kill "$LISTEN_PID" 2>/dev/null || true; wait "$LISTEN_PID" 2>/dev/null || true; }
@@ -70,9 +78,8 @@ while read -r prof script args; do
     fi
     out=$W/$(basename "$script" .py)-$PASS-$FAIL.log
     st=0
-    # shellcheck disable=SC2086
     (cd "$TF/tlsfuzzer" && timeout 900 env PYTHONPATH="$TF/tlsfuzzer:$TF/tlslite-ng" \
-        /usr/bin/python3 "scripts/$script" -h 127.0.0.1 -p "$LISTEN_PORT" $args) >"$out" 2>&1 || st=$?
+        /usr/bin/python3 "scripts/$script" -h 127.0.0.1 -p "$LISTEN_PORT" "${ARGV[@]}") >"$out" 2>&1 || st=$?
     summary=$(grep -E '^(PASS|FAIL|XFAIL|XPASS|SKIP): ' "$out" | tr '\n' ' ')
     if [ $st -eq 0 ]; then
         PASS=$((PASS + 1)); TABLE+=("ok    $prof $script  $summary")

@@ -15,13 +15,16 @@
  *      to is asserted instead.
  *   3. every flipped bit after the header of a protected record (application data, and the
  *      Finished in both directions) for each AEAD, and records shorter than the tag:
- *      bad_record_mac.
+ *      bad_record_mac.  Bytes of a good record that one mtls_read copied before it met a bad one
+ *      are returned first; the error comes on the next call.
  *   4. a Finished sealed with the right keys but wrong verify_data: decrypt_error, both ways.
  *   5. server choices the client did not offer (suite, group, compression, version, extension),
  *      ClientHello versions below TLS 1.2, duplicated extensions.
  *   6. require mode without a client certificate: handshake_failure (RFC 5246 7.4.6).
  *   7. the record layer's limits: record_overflow, unknown content types, and a handshake length
- *      claim of 2^24-1 refused without buffering.
+ *      claim of 2^24-1 refused without buffering; record versions: a server takes a ClientHello in
+ *      a record of any {03,XX}, and from the ServerHello on both sides refuse anything but {03,03}
+ *      with protocol_version (in clear, protected, and after the handshake).
  *
  * Technique: a real handshake in memory, but the sender's flight is cut into single messages,
  * each delivered in a record of its own, so that the receiver can be stopped in any read state.
@@ -999,6 +1002,68 @@ static void run_bitflips(void)
     }
 }
 
+/* ---- 3b. data read before a bad record ------------------------------------------------------- */
+
+/* Two application-data records arrive together and the second is bad.  One mtls_read with room
+ * for both returns the first record's bytes, which were authenticated before they were copied;
+ * the error comes on the next call, and on every call after it.  Both roles; a flipped tag bit
+ * (bad_record_mac) and a wrong record version (protocol_version). */
+static void run_read_before_bad_record(void)
+{
+    static const char first[] = "the first record, whole and authentic",
+                      second[] = "the second record, spoiled on the way";
+    static const struct {
+        const char *name;
+        mtls_err err;
+        int alert;
+    } kinds[] = {
+        {"a flipped tag bit", MTLS_ERR_BAD_RECORD_MAC, TLS_ALERT_BAD_RECORD_MAC},
+        {"record version 0x0301", MTLS_ERR_BAD_RECORD_VERSION, TLS_ALERT_PROTOCOL_VERSION},
+    };
+    env e;
+    env_open(&e, &ecdhe_mutual);
+    for (int server_side = 0; server_side < 2; server_side++)
+        for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+            flow f;
+            pair_open(&f, &e);
+            f.rcv = server_side ? f.s : f.c;
+            f.snd = server_side ? f.c : f.s;
+            case_begin(CAT_BITFLIP, "%s reads a record, then one with %s",
+                       server_side ? "server" : "client", kinds[k].name);
+            size_t w;
+            CHECK_ERR(mtls_write(f.snd, first, sizeof(first), &w), MTLS_OK);
+            CHECK_ERR(mtls_write(f.snd, second, sizeof(second), &w), MTLS_OK);
+            items recs = {0};
+            take_records(f.snd, &recs);
+            CHECK_EQ(recs.n, 2);
+            if (recs.n == 2) {
+                item *bad = &recs.v[1];
+                if (kinds[k].err == MTLS_ERR_BAD_RECORD_MAC)
+                    bad->p[bad->len - 1] ^= 1;
+                else
+                    be16_put(bad->p + 1, 0x0301);
+                uint8_t wire[512];
+                memcpy(wire, recs.v[0].p, recs.v[0].len);
+                memcpy(wire + recs.v[0].len, bad->p, bad->len);
+                CHECK_ERR(feed_bytes(f.rcv, wire, recs.v[0].len + bad->len), MTLS_OK);
+                char buf[4096];
+                size_t n = 99;
+                CHECK_ERR(mtls_read(f.rcv, buf, sizeof(buf), &n), MTLS_OK);
+                CHECK_EQ(n, sizeof(first));
+                CHECK(n == sizeof(first) && memcmp(buf, first, n) == 0);
+                CHECK_ERR(mtls_read(f.rcv, buf, sizeof(buf), &n), kinds[k].err);
+                CHECK_EQ(n, 0);
+                mtls_err again = mtls_read(f.rcv, buf, sizeof(buf), &n);
+                CHECK_EQ(n, 0);
+                expect_flow_fail(&f, again, kinds[k].err, kinds[k].alert);
+            }
+            items_free(&recs);
+            case_end();
+            flow_close(&f);
+        }
+    env_close(&e);
+}
+
 /* ---- 4. bad Finished ------------------------------------------------------------------------- */
 
 static void run_bad_finished(void)
@@ -1610,6 +1675,103 @@ static void run_record_layer(void)
     env_close(&e);
 }
 
+/* ---- 7b. record versions --------------------------------------------------------------------- */
+
+/* The next delivery, in a record whose header says `version`: a handshake message or the
+ * ChangeCipherSpec in clear, or a record the sender seals anew (the header is patched after
+ * sealing; it is checked before the record is opened).  Then as flow_step. */
+static mtls_err step_with_version(flow *f, uint16_t version)
+{
+    q_item *q = &f->q[f->head++];
+    uint8_t *rec;
+    size_t len;
+    if (q->kind == Q_SEALED) {
+        f->snd->wr.seq = f->rcv->rd.seq;
+        CHECK_ERR(conn_send_record(f->snd, q->it.type, q->plain, q->plain_len), MTLS_OK);
+        const uint8_t *out = mtls_send_buf(f->snd, &len);
+        rec = malloc(len);
+        memcpy(rec, out, len);
+        mtls_send_ack(f->snd, len);
+    } else if (q->kind == Q_CCS) {
+        len = q->it.len;
+        rec = malloc(len);
+        memcpy(rec, q->it.p, len);
+    } else {
+        len = TLS_RECORD_HEADER + q->it.len;
+        rec = malloc(len);
+        rec[0] = TLS_CT_HANDSHAKE;
+        be16_put(rec + 3, (uint16_t)q->it.len);
+        memcpy(rec + TLS_RECORD_HEADER, q->it.p, q->it.len);
+    }
+    be16_put(rec + 1, version);
+    f->last = feed_bytes(f->rcv, rec, len);
+    free(rec);
+    if (q->kind == Q_CCS)
+        open_sealed(f);
+    if (f->head == f->n && !f->rcv->error)
+        turn(f);
+    return f->last;
+}
+
+/* RFC 5246 E.1: a server MUST accept any {03,XX} as the record version of the ClientHello; from
+ * the ServerHello on both sides use the negotiated version, {03,03}, and anything else is
+ * answered with protocol_version -- in the clear handshake, in its protected part, and after it. */
+static void run_record_versions(void)
+{
+    env e;
+    env_open(&e, &ecdhe_mutual);
+    flow f;
+    static const uint16_t hello_ok[] = {0x0300, 0x0301, 0x0302, 0x0304};
+    for (size_t i = 0; i < sizeof(hello_ok) / sizeof(hello_ok[0]); i++) {
+        flow_open(&f, &e, 1);
+        case_begin(CAT_RECORD, "server, ClientHello in a record of version 0x%04x", hello_ok[i]);
+        CHECK(flow_front(&f) && flow_front(&f)->it.type == TLS_HS_CLIENT_HELLO);
+        mtls_err err = step_with_version(&f, hello_ok[i]);
+        CHECK(err == MTLS_OK || err == MTLS_ERR_WANT_READ);
+        flow_finish(&f);
+        CHECK(mtls_conn_established(f.s));
+        CHECK(mtls_conn_established(f.c));
+        case_end();
+        flow_close(&f);
+    }
+
+    static const uint16_t wrong[] = {0x0301, 0x0302, 0x0304};
+    static const struct {
+        int server_side;
+        hs_state state; /* HS_DONE: after the handshake, an application-data record */
+        const char *name;
+    } at[] = {
+        {1, S12_READ_CLIENT_CERT, "server/READ_CLIENT_CERT (first record after ServerHello)"},
+        {1, S12_READ_FINISHED, "server/READ_FINISHED (first protected record)"},
+        {1, HS_DONE, "established server"},
+        {0, C12_READ_SERVER_CERT, "client/READ_SERVER_CERT (first record after ServerHello)"},
+        {0, C12_READ_FINISHED, "client/READ_FINISHED (first protected record)"},
+        {0, HS_DONE, "established client"},
+    };
+    for (size_t k = 0; k < sizeof(at) / sizeof(at[0]); k++)
+        for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
+            mtls_err err;
+            if (at[k].state == HS_DONE) {
+                pair_open(&f, &e);
+                f.rcv = at[k].server_side ? f.s : f.c;
+                f.snd = at[k].server_side ? f.c : f.s;
+                static const uint8_t req[] = "GET / HTTP/1.0\r\n\r\n";
+                q_push(&f, Q_SEALED, TLS_CT_APPLICATION_DATA, req, sizeof(req) - 1);
+                memcpy(f.q[0].plain, req, sizeof(req) - 1);
+                f.q[0].plain_len = sizeof(req) - 1;
+            } else {
+                flow_open(&f, &e, at[k].server_side);
+            }
+            case_begin(CAT_RECORD, "%s, record of version 0x%04x", at[k].name, wrong[i]);
+            CHECK(at[k].state == HS_DONE || flow_reach(&f, at[k].state));
+            err = step_with_version(&f, wrong[i]);
+            expect_flow_fail(&f, err, MTLS_ERR_BAD_RECORD_VERSION, TLS_ALERT_PROTOCOL_VERSION);
+            case_end();
+            flow_close(&f);
+        }
+    env_close(&e);
+}
+
 /* ---- main ------------------------------------------------------------------------------------ */
 
 static double now_s(void)
@@ -1631,10 +1793,12 @@ int main(void)
     run_wrong_states();
     run_truncations();
     run_bitflips();
+    run_read_before_bad_record();
     run_bad_finished();
     run_unoffered();
     run_require_without_cert();
     run_record_layer();
+    run_record_versions();
     run_conformance();
 
     for (int k = 1; k < CAT_COUNT; k++)
