@@ -13,7 +13,8 @@
  * file descriptor (blocking or O_NONBLOCK) using only the calls above.
  *
  * Errors.  Every call that can fail returns an mtls_err.  MTLS_ERR_WANT_READ / _WANT_WRITE mean
- * "nothing is wrong, the call needs I/O first".  Any other error on a connection is fatal and
+ * "nothing is wrong, the call needs I/O first"; so does MTLS_ERR_TIMEOUT from an mtls_fd_*()
+ * helper: the fd was not ready in time.  Any other error on a connection is fatal and
  * sticky: the connection remembers its first error (mtls_conn_error) and queues the matching alert
  * in its send buffer, which the caller should still flush.  No global error queue exists.
  *
@@ -172,7 +173,14 @@ MTLS_API const char *mtls_sigalg_name(uint16_t sigalg);
 
 /* Route every allocation mtls makes -- and, where the crypto library allows it, every allocation
  * the crypto library makes -- through these functions.  Call before any other mtls call, once.
- * Returns MTLS_ERR_BAD_STATE if allocations already happened with other functions. */
+ * Returns MTLS_ERR_BAD_STATE if allocations already happened with other functions.
+ * libcrypto's blocks then carry their size and are wiped before they are freed, which also
+ * erases the copies of a private key that libcrypto 3.0's key decoders free uncleansed; without
+ * this call mtls keeps the secrets of connections out of libcrypto's freed memory, not those.
+ * mtls_set_allocator(malloc, realloc, free) gets the wiping with the C library's allocator.
+ * libcrypto accepts this only before its own first allocation in the process (the call still
+ * returns MTLS_OK for mtls's own allocations), and keeps the functions for the life of the
+ * process: docs/SECURITY.md, "Secrets in freed memory". */
 MTLS_API mtls_err mtls_set_allocator(void *(*malloc_fn)(size_t), void *(*realloc_fn)(void *, size_t),
                                      void (*free_fn)(void *));
 
@@ -511,7 +519,18 @@ MTLS_API mtls_err mtls_config_set_session_store(mtls_config *cfg, mtls_session_s
  *
  * With a blocking fd these block until done.  With O_NONBLOCK they return MTLS_ERR_WANT_READ or
  * MTLS_ERR_WANT_WRITE when the fd would block: poll for that and call again.  MTLS_ERR_IO means the
- * fd failed (errno tells why).
+ * fd failed (errno tells why).  On a blocking socket with SO_RCVTIMEO / SO_SNDTIMEO set, a
+ * system call that times out gives MTLS_ERR_TIMEOUT (never WANT_*); that bounds each wait, not
+ * the call, so a peer sending a byte now and then keeps a call going.
+ *
+ * Deadlines.  Each helper has a _timeout twin taking `timeout_ms`: the whole call -- every wait
+ * for the peer, and the handshake that a read or write runs first -- ends within that many
+ * milliseconds, or it returns MTLS_ERR_TIMEOUT (errno ETIMEDOUT).  Waiting is done with poll(); no
+ * system call blocks past the deadline, and the fd's flags are not changed.  The twins wait on an
+ * O_NONBLOCK fd as well (they never return WANT_*).  timeout_ms < 0 means no deadline (the plain
+ * helper); 0 means no waiting at all.  A timeout is not an error of the connection: nothing read
+ * or accepted is lost and the connection may be driven on by a later call (bytes counted in
+ * *out_written and not yet sent go out with the next call that flushes), or abandoned.
  * ------------------------------------------------------------------------------------------- */
 
 /* Write out everything in the send buffer. */
@@ -528,6 +547,21 @@ MTLS_API mtls_err mtls_fd_write(mtls_conn *conn, int fd, const void *in, size_t 
                                 size_t *out_written);
 /* Send close_notify and flush it. */
 MTLS_API mtls_err mtls_fd_close(mtls_conn *conn, int fd);
+
+/* mtls_fd_flush() that ends by timeout_ms (see "Deadlines" above). */
+MTLS_API mtls_err mtls_fd_flush_timeout(mtls_conn *conn, int fd, int timeout_ms);
+/* mtls_fd_handshake() that ends by timeout_ms: the whole handshake, not each flight. */
+MTLS_API mtls_err mtls_fd_handshake_timeout(mtls_conn *conn, int fd, int timeout_ms);
+/* mtls_fd_read() that ends by timeout_ms, the handshake it may run first included. */
+MTLS_API mtls_err mtls_fd_read_timeout(mtls_conn *conn, int fd, void *out, size_t cap,
+                                       size_t *out_len, int timeout_ms);
+/* mtls_fd_write() that ends by timeout_ms, the handshake it may run first included.  On
+ * MTLS_ERR_TIMEOUT, *out_written counts the bytes the connection took (some may still wait in its
+ * send buffer for the next flush); continue from there. */
+MTLS_API mtls_err mtls_fd_write_timeout(mtls_conn *conn, int fd, const void *in, size_t len,
+                                        size_t *out_written, int timeout_ms);
+/* mtls_fd_close() that ends by timeout_ms: a peer that stopped reading cannot hold it up. */
+MTLS_API mtls_err mtls_fd_close_timeout(mtls_conn *conn, int fd, int timeout_ms);
 
 #ifdef __cplusplus
 }

@@ -14,9 +14,10 @@
  * EVP_MD, digest + EVP_PKEY_verify) are within 1-2 us of each other for RSA-2048 and P-256; the
  * last is the simplest that also serves precomputed digests.  Scheme and key type must agree.
  *
- * Static RSA: cry_rsa_decrypt_premaster relies on OpenSSL 3's RSA_PKCS1_WITH_TLS_PADDING, which
- * performs the RFC 5246 7.4.7.1 check of padding and version in constant time and substitutes
- * random bytes internally; see the comment there for what remains ours.
+ * Static RSA: cry_rsa_decrypt_premaster runs the bare RSA operation (RSA_NO_PADDING) into a
+ * buffer of ours and checks the PKCS #1 padding and the version bytes itself, in constant time,
+ * selecting between the decrypted and a random premaster with a mask (RFC 5246 7.4.7.1); see the
+ * comment there for why not OpenSSL's RSA_PKCS1_WITH_TLS_PADDING.
  */
 #include "cry_internal.h"
 
@@ -286,18 +287,18 @@ static void prepared_free(struct prepared *p)
 
 /* A new context for the slot's operation: the scheme's padding and digest for sign / verify
  * (ECDSA gets no digest parameter: it then signs the given digest as is), PKCS #1 v1.5 padding
- * for encryption, the TLS premaster padding for decryption. */
+ * for encryption, none for decryption (cry_rsa_decrypt_premaster checks the padding). */
 static EVP_PKEY_CTX *fresh_ctx(const cry_pkey *k, size_t slot)
 {
     OSSL_PARAM params[5];
     int n = 0, r;
-    int pad = RSA_PKCS1_PADDING, tls_pad = RSA_PKCS1_WITH_TLS_PADDING;
+    int pad = RSA_PKCS1_PADDING, no_pad = RSA_NO_PADDING;
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k->pk, NULL);
 
     if (ctx == NULL)
         return NULL;
     if (slot == SLOT_ENCRYPT || slot == SLOT_DECRYPT) {
-        int *mode = slot == SLOT_ENCRYPT ? &pad : &tls_pad;
+        int *mode = slot == SLOT_ENCRYPT ? &pad : &no_pad;
         params[n++] = OSSL_PARAM_construct_int(OSSL_ASYM_CIPHER_PARAM_PAD_MODE, mode);
         params[n] = OSSL_PARAM_construct_end();
         r = slot == SLOT_ENCRYPT ? EVP_PKEY_encrypt_init_ex(ctx, params)
@@ -453,67 +454,107 @@ int cry_rsa_encrypt_pkcs1(const cry_pkey *pub, const uint8_t *in, size_t in_len,
     return ok;
 }
 
+/* Constant-time helpers for the padding check: masks are 0 or all ones, and the barrier keeps
+ * the compiler from turning a mask back into a branch. */
+static uint32_t ct_barrier(uint32_t x)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    __asm__("" : "+r"(x));
+#endif
+    return x;
+}
+
+/* All ones when x == 0 (x below 2^31). */
+static uint32_t ct_is_zero(uint32_t x)
+{
+    return ct_barrier(0u - ((~x & (x - 1)) >> 31));
+}
+
+static uint32_t ct_eq(uint32_t a, uint32_t b)
+{
+    return ct_is_zero(a ^ b);
+}
+
+#define RSA_MAX_BYTES 512 /* 4096-bit moduli, the largest a config accepts */
+#define PREMASTER_LEN 48
+
 /*
  * RFC 5246 7.4.7.1: "In any case, a TLS server MUST NOT generate an alert if processing an
  * RSA-encrypted premaster secret message fails, or the version number is not as expected.
  * Instead, it MUST continue the handshake with a randomly generated premaster secret."
  *
- * Why this is constant time with respect to the secret (the decrypted block):
- *   - The padding and version checks happen inside OpenSSL's RSA_PKCS1_WITH_TLS_PADDING
- *     (ossl_rsa_padding_check_PKCS1_type_2_TLS), which draws its own random premaster first,
- *     computes a "good" mask with constant_time_* operations and selects byte by byte; it returns
- *     48 and success whether or not the padding or version was right, and raises no error.
- *     Verified on 3.0.19 (tests/unit/test_crypto.c pins it): a flipped ciphertext bit, a wrong
- *     version and a one-byte-short ciphertext all give success with 48 random bytes.
- *   - EVP_PKEY_decrypt fails only for reasons that depend on public data: a ciphertext longer
- *     than the modulus, or one whose integer value is >= n.  We also refuse, before decrypting,
- *     a ciphertext whose length is not the modulus length (RFC 5246 7.4.7.1 sends exactly the
- *     RSA output).  Branching on those is safe.
- *   - Our own fallback is random bytes drawn before the decryption and merged with a mask
- *     computed from that public outcome, so the output is always 48 bytes and we return 1.
- * The client_version alone is accepted in the version bytes (OSSL_ASYM_CIPHER_PARAM_TLS_CLIENT_
- * VERSION); we deliberately do not set OSSL_ASYM_CIPHER_PARAM_TLS_NEGOTIATED_VERSION, which would
- * also accept the negotiated version (OpenSSL's SSL_OP_TLS_ROLLBACK_BUG workaround).  RFC 5246
- * requires the check against ClientHello.client_version for TLS 1.1+ clients, and we speak to
- * nothing older; with a client_version of 0x0303 the two settings are the same anyway.
+ * Why the decryption is ours and not OpenSSL's RSA_PKCS1_WITH_TLS_PADDING: OpenSSL 3.0 (3.0.19
+ * here) decrypts that mode into a temporary buffer of the modulus size, holding the whole block
+ * and so the premaster, and frees it with OPENSSL_free, uncleansed (rsa_decrypt in
+ * providers/implementations/asymciphers/rsa_enc.c; finding F3 in fuzz/FINDINGS.md).  Without
+ * wiping memory functions installed in libcrypto -- the default -- the premaster stayed in freed
+ * heap memory.  With RSA_NO_PADDING the provider writes the block straight into our buffer
+ * (rsa_ossl_private_decrypt's own copy is freed with OPENSSL_clear_free), and we wipe it.
+ * tests/hostile/test_secrets.c checks every block freed in the process for the premaster.
+ *
+ * The check, with k the modulus length and the premaster M of fixed length 48 (RFC 8017 7.2.2
+ * step 3, EM = 0x00 || 0x02 || PS || 0x00 || M; RFC 5246 7.4.7.1: M begins with
+ * ClientHello.client_version):
+ *     EM[0] == 0, EM[1] == 2, EM[2 .. k-50] all nonzero, EM[k-49] == 0,
+ *     EM[k-48] EM[k-47] == client_version.
+ * Because M's length is fixed, every position is known in advance: the check is a run of masks
+ * over all k bytes, no search for the separator, no branch or memory access that depends on the
+ * block (BoringSSL checks the same way).  PS is k - 51 >= 205 bytes for k >= 256, above RFC 8017's
+ * minimum of 8.  A wrong premaster length, a zero inside PS or a missing separator all put a
+ * byte where the check wants another, so they fail like any bad padding.
+ *
+ * What may be branched on is public:
+ *   - the ciphertext length (on the wire): RFC 5246 7.4.7.1 sends exactly the RSA output, so any
+ *     other length skips the RSA operation;
+ *   - EVP_PKEY_decrypt's result: with no padding it fails only for a ciphertext whose integer
+ *     value is >= n, a property of the ciphertext alone.
+ * Our fallback is random bytes drawn before the decryption and merged with the mask, so the
+ * output is always 48 bytes and we return 1.
+ * The client_version alone is accepted in the version bytes; we do not also accept the
+ * negotiated version (OpenSSL's SSL_OP_TLS_ROLLBACK_BUG workaround).  RFC 5246 requires the check
+ * against ClientHello.client_version for TLS 1.1+ clients, and we speak to nothing older.
  */
 int cry_rsa_decrypt_premaster(const cry_pkey *priv, const uint8_t *in, size_t in_len,
-                              uint16_t client_version, uint8_t out[48])
+                              uint16_t client_version, uint8_t out[PREMASTER_LEN])
 {
     static const uint8_t dummy[1];
-    uint8_t fallback[48], plain[48];
-    unsigned int version = client_version;
-    OSSL_PARAM params[2] = {
-        OSSL_PARAM_construct_uint(OSSL_ASYM_CIPHER_PARAM_TLS_CLIENT_VERSION, &version),
-        OSSL_PARAM_construct_end(),
-    };
+    uint8_t fallback[PREMASTER_LEN], em[RSA_MAX_BYTES];
     EVP_PKEY_CTX *ctx;
-    size_t plain_len = sizeof(plain);
+    int size = priv == NULL ? 0 : EVP_PKEY_get_size(priv->pk);
+    size_t k = size > 0 ? (size_t)size : 0, em_len = sizeof(em);
     int r = 0;
 
-    /* Misuse (no private RSA key) is an internal failure, told apart before touching input. */
-    if (priv == NULL || priv->type != CRY_KEY_RSA || !priv->is_private ||
-        !cry_random(fallback, sizeof(fallback)))
+    /* Misuse (no private RSA key, or one outside what a config accepts) is an internal failure,
+     * told apart before touching input. */
+    if (priv == NULL || priv->type != CRY_KEY_RSA || !priv->is_private || k < 256 ||
+        k > sizeof(em) || !cry_random(fallback, sizeof(fallback)))
         return 0;
     ctx = op_ctx(priv, SLOT_DECRYPT);
-    if (ctx == NULL || EVP_PKEY_CTX_set_params(ctx, params) <= 0) {
+    if (ctx == NULL) {
         cry_clear_errors();
-        EVP_PKEY_CTX_free(ctx);
         OPENSSL_cleanse(fallback, sizeof(fallback));
         return 0;
     }
-    memset(plain, 0, sizeof(plain));
+    memset(em, 0, sizeof(em));
     /* Public branch: the length of a ciphertext is visible on the wire. */
-    if (in_len == (size_t)EVP_PKEY_get_size(priv->pk))
-        r = EVP_PKEY_decrypt(ctx, plain, &plain_len, in != NULL ? in : dummy, in_len);
+    if (in_len == k)
+        r = EVP_PKEY_decrypt(ctx, em, &em_len, in != NULL ? in : dummy, in_len);
     if (r <= 0)
-        cry_clear_errors(); /* public failure: length or value >= n */
+        cry_clear_errors(); /* public failure: a value >= n */
 
-    /* mask is all ones when the decryption ran (its result already implicitly rejected). */
-    uint8_t mask = (uint8_t)(0u - (unsigned)((r == 1) & (plain_len == sizeof(plain))));
-    for (size_t i = 0; i < 48; i++)
-        out[i] = (uint8_t)((plain[i] & mask) | (fallback[i] & (uint8_t)~mask));
-    OPENSSL_cleanse(plain, sizeof(plain));
+    /* good ends all ones when the decryption ran (public) and the block is well formed. */
+    size_t m = k - PREMASTER_LEN; /* where the premaster starts */
+    uint32_t good = 0u - (uint32_t)((r == 1) & (em_len == k));
+    good &= ct_eq(em[0], 0x00) & ct_eq(em[1], 0x02);
+    for (size_t i = 2; i < m - 1; i++)
+        good &= ~ct_is_zero(em[i]);
+    good &= ct_is_zero(em[m - 1]);
+    good &= ct_eq(em[m], client_version >> 8) & ct_eq(em[m + 1], client_version & 0xff);
+
+    uint8_t mask = (uint8_t)ct_barrier(good);
+    for (size_t i = 0; i < PREMASTER_LEN; i++)
+        out[i] = (uint8_t)((em[m + i] & mask) | (fallback[i] & (uint8_t)~mask));
+    OPENSSL_cleanse(em, sizeof(em));
     OPENSSL_cleanse(fallback, sizeof(fallback));
     EVP_PKEY_CTX_free(ctx);
     return 1;

@@ -865,6 +865,56 @@ static void check_rejected(const cry_pkey *priv, const uint8_t *in, size_t len, 
     CHECK(memcmp(a, b, 48) != 0); /* fresh random bytes each time */
 }
 
+/* RSA with no padding of a block built here (k = 256 bytes). */
+static int raw_encrypt(EVP_PKEY *rsa, const uint8_t block[256], uint8_t ct[256])
+{
+    size_t len = 256;
+    EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_pkey(NULL, rsa, NULL);
+    int ok = c && EVP_PKEY_encrypt_init(c) == 1 &&
+             EVP_PKEY_CTX_set_rsa_padding(c, RSA_NO_PADDING) == 1 &&
+             EVP_PKEY_encrypt(c, ct, &len, block, 256) == 1 && len == 256;
+    EVP_PKEY_CTX_free(c);
+    return ok;
+}
+
+/* The padding check byte by byte (RFC 8017 7.2.2, RFC 5246 7.4.7.1): 00 02 PS(nonzero) 00 M(48)
+ * with M starting with client_version is accepted and nothing else, wherever the fault is. */
+static void test_rsa_kex_blocks(EVP_PKEY *rsa, const cry_pkey *priv)
+{
+    enum { GOOD, TYPE0, TYPE1, ZERO_FIRST_PS, ZERO_MID_PS, ZERO_LAST_PS, NO_SEPARATOR, VERSION_HI,
+           VERSION_LO, HIGH_PS, COUNT };
+    for (int kind = GOOD; kind < COUNT; kind++) {
+        uint8_t block[256], ct[256], out[48], pms[48];
+        size_t m = 256 - 48;
+        block[0] = 0x00;
+        block[1] = 0x02;
+        for (size_t i = 2; i < m - 1; i++)
+            block[i] = (uint8_t)(1 + i % 255);
+        block[m - 1] = 0x00;
+        cry_random(pms, sizeof(pms));
+        pms[0] = 0x03;
+        pms[1] = 0x03;
+        memcpy(block + m, pms, 48);
+        switch (kind) {
+        case TYPE0: block[0] = 0x01; break;
+        case TYPE1: block[1] = 0x01; break;
+        case ZERO_FIRST_PS: block[2] = 0x00; break;
+        case ZERO_MID_PS: block[100] = 0x00; break;
+        case ZERO_LAST_PS: block[m - 2] = 0x00; break;
+        case NO_SEPARATOR: block[m - 1] = 0x80; break;
+        case VERSION_HI: block[m] = 0x02; break;
+        case VERSION_LO: block[m + 1] = 0x02; break;
+        case HIGH_PS: memset(block + 2, 0xff, m - 3); break;
+        }
+        CHECK(raw_encrypt(rsa, block, ct));
+        CHECK(cry_rsa_decrypt_premaster(priv, ct, 256, 0x0303, out));
+        int accepted = memcmp(out, block + m, 48) == 0;
+        if (accepted != (kind == GOOD || kind == HIGH_PS))
+            fprintf(stderr, "RSA premaster block kind %d: accepted %d\n", kind, accepted);
+        CHECK_EQ(accepted, kind == GOOD || kind == HIGH_PS);
+    }
+}
+
 static void test_rsa_kex(void)
 {
     EVP_PKEY *rsa = gen_rsa();
@@ -923,6 +973,7 @@ static void test_rsa_kex(void)
     CHECK(!cry_rsa_decrypt_premaster(pub, ct, 256, 0x0303, out));
 
     test_openssl_tls_padding(rsa, ct, 256, pms);
+    test_rsa_kex_blocks(rsa, priv);
 
 done:
     cry_pkey_free(priv);
