@@ -22,8 +22,8 @@
 #define EXPORT12_LABEL_MAX 255
 
 static const char *const reserved[] = {
-    "client finished", "server finished", "master secret", "extended master secret",
-    "key expansion",
+    "client finished",        "server finished", "master secret",
+    "extended master secret", "key expansion",
 };
 
 mtls_err ks12_export(cry_hash_alg prf, const uint8_t master[48], const uint8_t client_random[32],

@@ -38,8 +38,8 @@ mtls_err ks12_export(cry_hash_alg prf, const uint8_t master[48], const uint8_t c
 
 /* ---- TLS 1.3 (ks13.c; the file's opening comment tells how a handshake drives it) ---------- */
 
-#define KS13_MAX_HASH 48  /* SHA-384: the largest hash of a TLS 1.3 suite */
-#define KS13_IV_LEN 12    /* RFC 8446 5.3: iv_length, 12 for every AEAD of TLS 1.3 */
+#define KS13_MAX_HASH 48 /* SHA-384: the largest hash of a TLS 1.3 suite */
+#define KS13_IV_LEN 12   /* RFC 8446 5.3: iv_length, 12 for every AEAD of TLS 1.3 */
 /* "CLIENT_HANDSHAKE_TRAFFIC_SECRET <64 hex> <96 hex>" and its NUL */
 #define KS13_KEYLOG_MAX (31 + 1 + 64 + 1 + 2 * KS13_MAX_HASH + 1)
 
@@ -104,7 +104,7 @@ mtls_err ks13_message_hash(cry_hash_alg alg, const uint8_t *ch1_hash, uint8_t *o
 
 /* The schedule object.  `th_*` arguments are transcript hashes of HashLen bytes. */
 mtls_err ks13_init(ks13 *ks, cry_hash_alg alg); /* SHA-256 or SHA-384 */
-void ks13_clear(ks13 *ks);                     /* wipes every secret; stage NONE */
+void ks13_clear(ks13 *ks);                      /* wipes every secret; stage NONE */
 /* Early secret = HKDF-Extract(0, PSK or zeros).  psk NULL (psk_len 0): no PSK.  Allowed again in
  * the early stage (a client whose PSK the server declined starts over without one). */
 mtls_err ks13_early(ks13 *ks, const uint8_t *psk, size_t psk_len);
@@ -148,8 +148,7 @@ mtls_err ks13_finished_check(const ks13 *ks, ks13_secret base, const uint8_t *th
 mtls_err ks13_update(ks13 *ks, ks13_secret which);
 /* RFC 8446 4.6.1: the PSK of a ticket = Expand-Label(resumption_master_secret, "resumption",
  * ticket_nonce, HashLen).  Done stage.  out: HashLen bytes. */
-mtls_err ks13_resumption_psk(const ks13 *ks, const uint8_t *nonce, size_t nonce_len,
-                             uint8_t *out);
+mtls_err ks13_resumption_psk(const ks13 *ks, const uint8_t *nonce, size_t nonce_len, uint8_t *out);
 /* RFC 8446 7.5: TLS-Exporter(label, context, length) = Expand-Label(Derive-Secret(Secret, label,
  * ""), "exporter", Hash(context), length) with Secret the exporter_master_secret (early: the
  * early_exporter_master_secret).  No context and an empty one are the same in TLS 1.3. */

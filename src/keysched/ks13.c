@@ -60,16 +60,16 @@
 
 /* ---- primitives (RFC 8446 7.1) ---------------------------------------------------------- */
 
-static mtls_err expand_label_mac(cry_hmac *m, cry_hash_alg alg, const char *label,
-                                 size_t label_len, const uint8_t *context, size_t context_len,
-                                 uint8_t *out, size_t out_len)
+static mtls_err expand_label_mac(cry_hmac *m, cry_hash_alg alg, const char *label, size_t label_len,
+                                 const uint8_t *context, size_t context_len, uint8_t *out,
+                                 size_t out_len)
 {
     uint8_t info[HKDF_LABEL_MAX];
     size_t n = 0;
     /* RFC 8446 7.1: "opaque label<7..255> = "tls13 " + Label; opaque context<0..255> = Context",
      * and "uint16 length = Length". */
-    if (label_len < 1 || label_len > LABEL_MAX || context_len > CONTEXT_MAX ||
-        out_len > 0xffff || out_len > 255 * cry_hash_len(alg) || (context_len > 0 && !context))
+    if (label_len < 1 || label_len > LABEL_MAX || context_len > CONTEXT_MAX || out_len > 0xffff ||
+        out_len > 255 * cry_hash_len(alg) || (context_len > 0 && !context))
         return MTLS_ERR_INVALID_ARG;
     info[n++] = (uint8_t)(out_len >> 8);
     info[n++] = (uint8_t)out_len;
@@ -163,8 +163,7 @@ mtls_err ks13_message_hash(cry_hash_alg alg, const uint8_t *ch1_hash, uint8_t *o
 
 /* finished_key = HKDF-Expand-Label(base, "finished", "", Hash.length);
  * verify_data = HMAC(finished_key, th).  RFC 8446 4.4.4; also the binder (4.2.11.2). */
-static mtls_err finished_mac(cry_hash_alg alg, const uint8_t *base, const uint8_t *th,
-                             uint8_t *out)
+static mtls_err finished_mac(cry_hash_alg alg, const uint8_t *base, const uint8_t *th, uint8_t *out)
 {
     size_t hlen = cry_hash_len(alg);
     uint8_t fkey[CRY_MAX_HASH];
@@ -375,8 +374,8 @@ mtls_err ks13_master(ks13 *ks, const uint8_t *th_ch_sf)
     mtls_err err = derived_salt(ks, KS13_HANDSHAKE_SECRET, salt);
     if (err)
         return err;
-    int ok = cry_hkdf_extract(ks->alg, salt, ks->hlen, zeros, ks->hlen,
-                              slot(ks, KS13_MASTER_SECRET));
+    int ok =
+        cry_hkdf_extract(ks->alg, salt, ks->hlen, zeros, ks->hlen, slot(ks, KS13_MASTER_SECRET));
     cry_wipe(salt, sizeof(salt));
     if (!ok)
         return MTLS_ERR_CRYPTO;
@@ -444,8 +443,8 @@ mtls_err ks13_get(const ks13 *ks, ks13_secret which, uint8_t *out, size_t cap, s
 
 static bool is_traffic(ks13_secret which)
 {
-    return which == KS13_C_E_TRAFFIC || which == KS13_C_HS_TRAFFIC ||
-           which == KS13_S_HS_TRAFFIC || which == KS13_C_AP_TRAFFIC || which == KS13_S_AP_TRAFFIC;
+    return which == KS13_C_E_TRAFFIC || which == KS13_C_HS_TRAFFIC || which == KS13_S_HS_TRAFFIC ||
+           which == KS13_C_AP_TRAFFIC || which == KS13_S_AP_TRAFFIC;
 }
 
 mtls_err ks13_traffic_keys(const ks13 *ks, ks13_secret which, uint8_t *key, size_t key_len,
@@ -516,8 +515,7 @@ mtls_err ks13_update(ks13 *ks, ks13_secret which)
     return MTLS_OK;
 }
 
-mtls_err ks13_resumption_psk(const ks13 *ks, const uint8_t *nonce, size_t nonce_len,
-                             uint8_t *out)
+mtls_err ks13_resumption_psk(const ks13 *ks, const uint8_t *nonce, size_t nonce_len, uint8_t *out)
 {
     if (!held(ks, KS13_RESUMPTION))
         return MTLS_ERR_BAD_STATE;
@@ -544,8 +542,8 @@ mtls_err ks13_exporter(cry_hash_alg alg, const uint8_t *exporter_secret, const c
         !cry_hash_oneshot(alg, "", 0, empty))
         return MTLS_ERR_CRYPTO;
     /* the label is the application's, not NUL-terminated: Derive-Secret spelled out */
-    mtls_err err = ks13_expand_label(alg, exporter_secret, hlen, label, label_len, empty, hlen,
-                                     secret, hlen);
+    mtls_err err =
+        ks13_expand_label(alg, exporter_secret, hlen, label, label_len, empty, hlen, secret, hlen);
     if (!err)
         err = ks13_expand_label(alg, secret, hlen, "exporter", 8, ctx_hash, hlen, out, out_len);
     cry_wipe(secret, sizeof(secret));
@@ -568,14 +566,30 @@ mtls_err ks13_keylog_line(const ks13 *ks, ks13_secret which, const uint8_t clien
     static const char digits[] = "0123456789abcdef";
     const char *label;
     switch (which) {
-    case KS13_C_E_TRAFFIC: label = "CLIENT_EARLY_TRAFFIC_SECRET"; break;
-    case KS13_E_EXPORTER: label = "EARLY_EXPORTER_SECRET"; break;
-    case KS13_C_HS_TRAFFIC: label = "CLIENT_HANDSHAKE_TRAFFIC_SECRET"; break;
-    case KS13_S_HS_TRAFFIC: label = "SERVER_HANDSHAKE_TRAFFIC_SECRET"; break;
-    case KS13_C_AP_TRAFFIC: label = ks->c_ap_gen == 0 ? "CLIENT_TRAFFIC_SECRET_0" : NULL; break;
-    case KS13_S_AP_TRAFFIC: label = ks->s_ap_gen == 0 ? "SERVER_TRAFFIC_SECRET_0" : NULL; break;
-    case KS13_EXPORTER: label = "EXPORTER_SECRET"; break;
-    default: label = NULL; break;
+    case KS13_C_E_TRAFFIC:
+        label = "CLIENT_EARLY_TRAFFIC_SECRET";
+        break;
+    case KS13_E_EXPORTER:
+        label = "EARLY_EXPORTER_SECRET";
+        break;
+    case KS13_C_HS_TRAFFIC:
+        label = "CLIENT_HANDSHAKE_TRAFFIC_SECRET";
+        break;
+    case KS13_S_HS_TRAFFIC:
+        label = "SERVER_HANDSHAKE_TRAFFIC_SECRET";
+        break;
+    case KS13_C_AP_TRAFFIC:
+        label = ks->c_ap_gen == 0 ? "CLIENT_TRAFFIC_SECRET_0" : NULL;
+        break;
+    case KS13_S_AP_TRAFFIC:
+        label = ks->s_ap_gen == 0 ? "SERVER_TRAFFIC_SECRET_0" : NULL;
+        break;
+    case KS13_EXPORTER:
+        label = "EXPORTER_SECRET";
+        break;
+    default:
+        label = NULL;
+        break;
     }
     if (label == NULL || !held(ks, which))
         return MTLS_ERR_BAD_STATE;

@@ -312,11 +312,11 @@ static void expand_label_bounds(void)
 /* One of the RFC's handshakes: which messages, in which order, make each transcript. */
 struct trace {
     const char *sec;
-    uint16_t group;           /* of the (EC)DHE share the server chose */
-    bool resumed;             /* section 4: PSK, binder, early secrets */
-    bool hrr;                 /* section 5: ch1, hrr, then ch2 */
-    const char *server[6];    /* after ServerHello up to, not including, server Finished */
-    const char *client[4];    /* after server Finished up to, not including, client Finished */
+    uint16_t group;        /* of the (EC)DHE share the server chose */
+    bool resumed;          /* section 4: PSK, binder, early secrets */
+    bool hrr;              /* section 5: ch1, hrr, then ch2 */
+    const char *server[6]; /* after ServerHello up to, not including, server Finished */
+    const char *client[4]; /* after server Finished up to, not including, client Finished */
 };
 
 static void transcript_add(cry_hash *h, const char *sec, const char *msg)
@@ -590,7 +590,8 @@ static void rfc8448(const struct trace *t)
     CHECK_ERR(ks13_get(&ks, KS13_C_AP_TRAFFIC, s, sizeof s, &n), MTLS_ERR_BAD_STATE);
     cry_hash_free(h);
     printf("RFC 8448 section %s: %zu distinct values of the RFC checked in %d comparisons, "
-           "%d equal\n", sec + 1, rfc_nseen, rfc_cmps, rfc_equal);
+           "%d equal\n",
+           sec + 1, rfc_nseen, rfc_cmps, rfc_equal);
 }
 
 static const struct trace traces[] = {
@@ -659,8 +660,7 @@ static void independent_schedule(cry_hash_alg alg, bool with_psk, bool with_ecdh
         ind_derive(md, hl, early, "e exp master", th[0], want);
         check_held(&ks, KS13_E_EXPORTER, want, hl);
     }
-    CHECK_ERR(ks13_handshake(&ks, with_ecdhe ? ecdhe : NULL, with_ecdhe ? 32 : 0, th[1]),
-              MTLS_OK);
+    CHECK_ERR(ks13_handshake(&ks, with_ecdhe ? ecdhe : NULL, with_ecdhe ? 32 : 0, th[1]), MTLS_OK);
     ind_derive(md, hl, early, "derived", empty, derived);
     ind_extract(md, hl, derived, with_ecdhe ? ecdhe : zeros, with_ecdhe ? 32 : hl, hs);
     check_held(&ks, KS13_HANDSHAKE_SECRET, hs, hl);
@@ -757,12 +757,11 @@ static void key_update_rfc8448(void)
 {
     /* From RFC 8448 section 3's client_application_traffic_secret_0, by way of a schedule that
      * reaches it from the RFC's inputs. */
-    const struct vec *ch = V("s3", "ch"), *ecdhe = V("s3", "ecdhe"), *c_ap = V("s3", "c_ap_traffic");
+    const struct vec *ecdhe = V("s3", "ecdhe"), *c_ap = V("s3", "c_ap_traffic");
     const char *msgs[] = {"ch", "sh", "ee", "scert", "scv", "sfin"};
     uint8_t th_sh[32], th_sf[32], want[32];
     cry_hash *h = cry_hash_new(CRY_SHA256);
     ks13 ks;
-    (void)ch;
     for (int i = 0; i < 6; i++) {
         transcript_add(h, "s3", msgs[i]);
         if (i == 1)
@@ -884,8 +883,8 @@ static void identity(EVP_PKEY **key, X509 **cert)
     X509_gmtime_adj(X509_getm_notBefore(x), -60);
     X509_gmtime_adj(X509_getm_notAfter(x), 3600);
     X509_set_pubkey(x, *key);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"test_ks13", -1,
-                               -1, 0);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"test_ks13", -1, -1,
+                               0);
     X509_set_issuer_name(x, name);
     CHECK(X509_sign(x, *key, EVP_sha256()) > 0);
     *cert = x;
@@ -1041,9 +1040,9 @@ static void exporter12_vs_openssl(const char *suite, cry_hash_alg prf)
         CHECK_MEM(got, want, n);
     }
     /* the PRF's own labels are refused, by OpenSSL and by us */
-    static const char *const bad[] = {"key expansion", "client finished", "server finished",
-                                      "master secret", "extended master secret",
-                                      "key expansion-and-more"};
+    static const char *const bad[] = {"key expansion",          "client finished",
+                                      "server finished",        "master secret",
+                                      "extended master secret", "key expansion-and-more"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         CHECK(SSL_export_keying_material(c, want, 16, bad[i], strlen(bad[i]), NULL, 0, 0) != 1);
         CHECK_ERR(ks12_export(prf, master, cr, sr, bad[i], strlen(bad[i]), NULL, 0, false, got, 16),
