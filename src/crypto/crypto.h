@@ -54,6 +54,19 @@ int cry_hmac_update(cry_hmac *m, const void *data, size_t len);
 int cry_hmac_final(cry_hmac *m, uint8_t *out); /* writes cry_hash_len(alg) bytes */
 void cry_hmac_free(cry_hmac *m);                /* wipes the key */
 
+/* ---- HKDF (RFC 5869), for the TLS 1.3 key schedule; src/crypto/hkdf.c ----------------------- */
+/* SHA-256 and SHA-384 only (0 for any other alg).  prk receives cry_hash_len(alg) bytes; an empty
+ * or NULL salt is HashLen zeros (RFC 5869 2.2). */
+int cry_hkdf_extract(cry_hash_alg alg, const uint8_t *salt, size_t salt_len, const uint8_t *ikm,
+                     size_t ikm_len, uint8_t *prk);
+/* out_len <= 255 * HashLen and prk_len >= HashLen (RFC 5869 2.3), else 0. */
+int cry_hkdf_expand(cry_hash_alg alg, const uint8_t *prk, size_t prk_len, const uint8_t *info,
+                    size_t info_len, uint8_t *out, size_t out_len);
+/* The same with the PRK already keyed into `m` (made by cry_hmac_new(alg, prk, ...)), so that
+ * several expansions of one secret key the HMAC once; `m` is reset as needed and stays usable. */
+int cry_hkdf_expand_mac(cry_hmac *m, cry_hash_alg alg, const uint8_t *info, size_t info_len,
+                        uint8_t *out, size_t out_len);
+
 /* ---- AEAD ---------------------------------------------------------------------------------- */
 typedef enum { CRY_AES_128_GCM = 0, CRY_AES_256_GCM, CRY_CHACHA20_POLY1305 } cry_aead_alg;
 #define CRY_AEAD_TAG_LEN 16
