@@ -71,6 +71,7 @@ struct hs {
     hs_state state;
     unsigned proofs;
     dynbuf in;   /* reassembly of received handshake messages */
+    size_t in_off; /* handled messages end here; the rest of `in` is moved down once per record */
     dynbuf out;  /* messages of the flight being built, framed into records at flush */
     dynbuf tbuf; /* raw transcript, kept while a CertificateVerify may need it */
     bool keep_tbuf;
