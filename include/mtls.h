@@ -247,7 +247,9 @@ MTLS_API mtls_err mtls_config_set_groups(mtls_config *cfg, const char *list);
 MTLS_API mtls_err mtls_config_set_sigalgs(mtls_config *cfg, const char *list);
 /* Server: follow the client's suite order instead of ours (default: ours). */
 MTLS_API mtls_err mtls_config_set_prefer_client_order(mtls_config *cfg, int on);
-/* ALPN protocols in preference order, comma separated ("h2,http/1.1"). */
+/* ALPN protocols in preference order, comma separated ("h2,http/1.1").  Negotiated afresh in
+ * every handshake, resumed ones included (RFC 7301 section 3.1): a resumed connection reports the
+ * protocol of its own handshake, or none, never the one of the session it resumed. */
 MTLS_API mtls_err mtls_config_set_alpn(mtls_config *cfg, const char *list);
 /* Require extended master secret from the peer (RFC 7627): peers without it are refused with
  * handshake_failure.  Default off: EMS is always offered and used when the peer has it, but some
