@@ -276,6 +276,19 @@ MTLS_API mtls_err mtls_config_set_keylog(mtls_config *cfg, mtls_keylog_fn *fn, v
 typedef mtls_err mtls_verify_fn(void *arg, const mtls_conn *conn, mtls_err preverify);
 MTLS_API mtls_err mtls_config_set_verify_callback(mtls_config *cfg, mtls_verify_fn *fn, void *arg);
 
+/* Server: server name callback, called once per handshake as soon as the ClientHello is read,
+ * with the host name the client asked for (server_name, RFC 6066 section 3; the same string as
+ * mtls_conn_server_name()), or NULL when it named none.  Return MTLS_OK to serve the connection;
+ * anything else ends the handshake with a fatal unrecognized_name alert
+ * (MTLS_ERR_UNRECOGNIZED_NAME).
+ * The server acknowledges a name -- an empty server_name extension in its ServerHello -- only
+ * when this callback accepted it: RFC 6066 ties the acknowledgement to the server having used
+ * the name, and without the callback nothing depends on it (a config has one certificate), so
+ * nothing is acknowledged.  A resumed handshake never acknowledges (RFC 6066: MUST NOT). */
+typedef mtls_err mtls_server_name_fn(void *arg, const mtls_conn *conn, const char *name);
+MTLS_API mtls_err mtls_config_set_server_name_callback(mtls_config *cfg, mtls_server_name_fn *fn,
+                                                       void *arg);
+
 /* Clock for certificate validity checks, seconds since the epoch.  Default: time(NULL). */
 typedef int64_t mtls_time_fn(void *arg);
 MTLS_API mtls_err mtls_config_set_time(mtls_config *cfg, mtls_time_fn *fn, void *arg);

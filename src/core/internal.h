@@ -196,6 +196,8 @@ struct mtls_config {
     void *keylog_arg;
     mtls_verify_fn *verify_cb;
     void *verify_arg;
+    mtls_server_name_fn *sni_cb; /* server: accepts the requested name (and so acknowledges it) */
+    void *sni_arg;
     mtls_time_fn *time_fn;
     void *time_arg;
 

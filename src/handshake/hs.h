@@ -110,6 +110,7 @@ struct hs {
     mtls_session *resume;   /* the session being resumed */
     bool ticket_ext;        /* server: the client sent session_ticket; client: the server acked it */
     bool send_ticket;       /* server: NewSessionTicket promised in ServerHello */
+    bool sni_used;          /* server: the application accepted the client's server_name */
     uint8_t *new_ticket;    /* client: ticket received in NewSessionTicket */
     size_t new_ticket_len;
     uint32_t new_ticket_hint;

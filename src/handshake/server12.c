@@ -142,6 +142,15 @@ mtls_err s12_read_client_hello(mtls_conn *c, const msg *m)
     }
     if (e.server_name.present && (err = ext_sni_parse(c, e.server_name.data)))
         return err;
+    /* RFC 6066 3: a server that does not serve the requested name may "abort the handshake by
+     * sending a fatal-level unrecognized_name(112) alert"; one that used the name to guide it
+     * SHALL acknowledge it.  The application decides; only a name it accepted is acknowledged. */
+    if (cfg->sni_cb) {
+        if (cfg->sni_cb(cfg->sni_arg, c, c->server_name) != MTLS_OK)
+            return hs_fail(c, MTLS_ERR_UNRECOGNIZED_NAME, "the application does not serve %s",
+                           c->server_name ? c->server_name : "clients that name no server");
+        hs->sni_used = c->server_name != NULL;
+    }
     if (e.supported_groups.present &&
         (err = ext_groups_parse(c, e.supported_groups.data, hs->peer_groups, &hs->n_peer_groups)))
         return err;
@@ -255,7 +264,10 @@ static mtls_err send_server_hello(mtls_conn *c)
         ext_empty_build(&w, TLS_EXT_EXTENDED_MASTER_SECRET);
     if (hs->suite->kx == KX_ECDHE && hs->peer_point_formats)
         ext_point_formats_build(&w);
-    if (c->server_name && !c->resumed)
+    /* RFC 6066 3: the empty server_name answers a name the server used (here: one the
+     * application's callback accepted), and "When resuming a session, the server MUST NOT
+     * include a server_name extension in the server hello." */
+    if (hs->sni_used && !c->resumed)
         ext_empty_build(&w, TLS_EXT_SERVER_NAME);
     if (hs->send_ticket)
         ext_empty_build(&w, TLS_EXT_SESSION_TICKET);

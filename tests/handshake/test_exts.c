@@ -2,6 +2,11 @@
  * test_exts.c -- what a server answers in its ServerHello's extensions, and what both sides then
  * report, in memory:
  *
+ *   1. server_name (RFC 6066 section 3): without a server name callback the server serves the
+ *      name but does not acknowledge it; with a callback that accepts it, an empty server_name
+ *      answers it; a callback that refuses it ends the handshake with unrecognized_name; a
+ *      client that names no server gets no acknowledgement (the callback sees NULL); a resumed
+ *      handshake never acknowledges.
  *   2. ALPN on resumption (RFC 7301 section 3.1, RFC 5246 7.4.1.4): negotiated afresh on every
  *      handshake, both roles.  A session made with "h2" resumed by a client that offers no ALPN,
  *      another list, or the same list: the ServerHello answers only what the new ClientHello
@@ -97,6 +102,108 @@ static mtls_config *client_cfg(const char *alpn, int tickets)
     return cfg;
 }
 
+/* ---- 1. server_name ------------------------------------------------------------------------ */
+
+static struct {
+    int calls;
+    char name[64];
+    int null_name;
+    mtls_err answer;
+} cb;
+
+static mtls_err name_cb(void *arg, const mtls_conn *conn, const char *name)
+{
+    CHECK(arg == &cb);
+    CHECK(mtls_conn_is_server(conn));
+    cb.calls++;
+    cb.null_name = name == NULL;
+    snprintf(cb.name, sizeof(cb.name), "%s", name ? name : "");
+    /* the getter gives the same name during the call */
+    const char *got = mtls_conn_server_name(conn);
+    CHECK(name ? got && strcmp(got, name) == 0 : got == NULL);
+    return cb.answer;
+}
+
+static void sni_cases(void)
+{
+    for (int with_cb = 0; with_cb < 2; with_cb++) {
+        mtls_config *scfg = server_cfg(NULL, NULL), *ccfg = client_cfg(NULL, 1);
+        memset(&cb, 0, sizeof(cb));
+        if (with_cb)
+            CHECK_ERR(mtls_config_set_server_name_callback(scfg, name_cb, &cb), MTLS_OK);
+        mtls_conn *c = mtls_client_new(ccfg, "localhost"), *s = mtls_server_new(scfg);
+        sh_exts sh;
+        CHECK_ERR(handshake_seeing(c, s, &sh), MTLS_OK);
+        CHECK(sh.seen);
+        /* RFC 6066 3: acknowledged only when used -- here, accepted by the callback */
+        CHECK_EQ(sh.server_name, with_cb ? 0 : -1);
+        CHECK(mtls_conn_server_name(s) && strcmp(mtls_conn_server_name(s), "localhost") == 0);
+        CHECK_EQ(cb.calls, with_cb);
+        if (with_cb)
+            CHECK(strcmp(cb.name, "localhost") == 0);
+        printf("server_name, %s: ServerHello %s\n",
+               with_cb ? "callback accepts \"localhost\"" : "no callback",
+               sh.server_name < 0 ? "without server_name" : "with an empty server_name");
+        mtls_session *sess = mtls_conn_get_session(c);
+        mtls_conn_free(c);
+        mtls_conn_free(s);
+
+        /* resumed: never acknowledged (RFC 6066 3 "MUST NOT"), the callback still asked */
+        c = mtls_client_new(ccfg, "localhost");
+        s = mtls_server_new(scfg);
+        CHECK_ERR(mtls_conn_set_session(c, sess), MTLS_OK);
+        CHECK_ERR(handshake_seeing(c, s, &sh), MTLS_OK);
+        CHECK(mtls_conn_resumed(c) && mtls_conn_resumed(s));
+        CHECK_EQ(sh.server_name, -1);
+        CHECK_EQ(cb.calls, 2 * with_cb);
+        mtls_session_free(sess);
+        mtls_conn_free(c);
+        mtls_conn_free(s);
+
+        /* no name from the client (an IP literal is not sent): nothing to acknowledge */
+        c = mtls_client_new(ccfg, "127.0.0.1");
+        s = mtls_server_new(scfg);
+        CHECK_ERR(handshake_seeing(c, s, &sh), MTLS_OK);
+        CHECK_EQ(sh.server_name, -1);
+        CHECK(mtls_conn_server_name(s) == NULL);
+        if (with_cb)
+            CHECK(cb.calls == 3 && cb.null_name);
+        mtls_conn_free(c);
+        mtls_conn_free(s);
+        mtls_config_free(scfg);
+        mtls_config_free(ccfg);
+    }
+
+    /* a callback that refuses the name: fatal unrecognized_name, seen by the client */
+    mtls_config *scfg = server_cfg(NULL, NULL), *ccfg = client_cfg(NULL, 1);
+    memset(&cb, 0, sizeof(cb));
+    cb.answer = MTLS_ERR_UNRECOGNIZED_NAME;
+    CHECK_ERR(mtls_config_set_server_name_callback(scfg, name_cb, &cb), MTLS_OK);
+    mtls_conn *c = mtls_client_new(ccfg, "localhost"), *s = mtls_server_new(scfg);
+    sh_exts sh;
+    CHECK(handshake_seeing(c, s, &sh) != MTLS_OK);
+    CHECK(!sh.seen);
+    CHECK_ERR(mtls_conn_error(s), MTLS_ERR_UNRECOGNIZED_NAME);
+    CHECK_EQ(mtls_conn_alert_sent(s), 112);
+    CHECK_ERR(mtls_conn_error(c), MTLS_ERR_PEER_ALERT);
+    CHECK_EQ(mtls_conn_alert_received(c), 112);
+    printf("server_name, callback refuses: server %s, client got alert %s\n",
+           mtls_err_name(mtls_conn_error(s)), mtls_alert_name(mtls_conn_alert_received(c)));
+    mtls_conn_free(c);
+    mtls_conn_free(s);
+    /* any other refusal is unrecognized_name too */
+    cb.answer = MTLS_ERR_CERT_REJECTED;
+    c = mtls_client_new(ccfg, "localhost");
+    s = mtls_server_new(scfg);
+    CHECK(tp_handshake(c, s) != MTLS_OK);
+    CHECK_ERR(mtls_conn_error(s), MTLS_ERR_UNRECOGNIZED_NAME);
+    CHECK_EQ(mtls_conn_alert_received(c), 112);
+    mtls_conn_free(c);
+    mtls_conn_free(s);
+    mtls_config_free(scfg);
+    mtls_config_free(ccfg);
+}
+
 /* ---- 2. ALPN on resumption ------------------------------------------------------------------ */
 
 /* One connection offering `sess` (may be NULL); checks the ServerHello's ALPN and what both
@@ -182,6 +289,7 @@ static void alpn_cases(void)
 
 int main(void)
 {
+    sni_cases();
     alpn_cases();
     return t_done();
 }
