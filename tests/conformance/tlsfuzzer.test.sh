@@ -12,9 +12,12 @@
 #
 # What runs is tests/conformance/tlsfuzzer.list: one line per script,
 #   PROFILE SCRIPT ARGS...
-# PROFILE names the server setup (see `profile` below).  A script passes when it exits 0; probes we
-# fail on purpose are passed with tlsfuzzer's own -x/-X (expected failure, with the message), and
-# each such line carries a comment giving the RFC section.  Ends with a table and "N passed, N
+# PROFILE names the server setup (see `profile` below).  ARGS are split as the shell would split
+# them, so a probe name with spaces is quoted ("huge hello").  SCRIPT written aead:NAME runs NAME
+# through tests/conformance/aead.py, which gives a script that offers only CBC suites the AEAD
+# suite with the same key exchange (mtls has no CBC; docs/NOT-SUPPORTED.md).  A script passes
+# when it exits 0; probes we fail on purpose are passed with tlsfuzzer's own -x/-X (expected
+# failure, with the message), and each such line carries a comment giving the RFC section.  Ends with a table and "N passed, N
 # failed".  TLSFUZZER_ONLY=REGEX runs the matching lines only; VERBOSE=1 shows every script's tail.
 set -euo pipefail
 
@@ -49,6 +52,7 @@ profile() {
     ecdsa) echo "--cert $p/ecdsa256.crt --key $p/ecdsa256.key" ;;
     rsa-require) echo "--cert $p/good.crt --key $p/good.key --ca $p/ca.crt --verify-client require" ;;
     rsa-optional) echo "--cert $p/good.crt --key $p/good.key --ca $p/ca.crt --verify-client optional" ;;
+    rsa-alpn) echo "--cert $p/good.crt --key $p/good.key --alpn http/1.1,h2" ;;
     *) echo "unknown profile $1" >&2; return 1 ;;
     esac
 }
@@ -68,11 +72,13 @@ while read -r prof script args; do
             { echo "FAIL: mtls server ($prof) did not start"; show_log "$W/server-$prof.log"; exit 1; }
         CUR_PROFILE=$prof
     fi
-    out=$W/$(basename "$script" .py)-$PASS-$FAIL.log
+    out=$W/$(basename "${script#aead:}" .py)-$PASS-$FAIL.log
+    run=("scripts/$script")
+    [ "${script#aead:}" != "$script" ] && run=("$SRC/tests/conformance/aead.py" "scripts/${script#aead:}")
+    eval "argv=($args)" # the list is ours: quotes group a probe name with spaces
     st=0
-    # shellcheck disable=SC2086
     (cd "$TF/tlsfuzzer" && timeout 900 env PYTHONPATH="$TF/tlsfuzzer:$TF/tlslite-ng" \
-        /usr/bin/python3 "scripts/$script" -h 127.0.0.1 -p "$LISTEN_PORT" $args) >"$out" 2>&1 || st=$?
+        /usr/bin/python3 "${run[@]}" -h 127.0.0.1 -p "$LISTEN_PORT" "${argv[@]}") >"$out" 2>&1 || st=$?
     summary=$(grep -E '^(PASS|FAIL|XFAIL|XPASS|SKIP): ' "$out" | tr '\n' ' ')
     if [ $st -eq 0 ]; then
         PASS=$((PASS + 1)); TABLE+=("ok    $prof $script  $summary")
