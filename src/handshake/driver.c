@@ -421,10 +421,10 @@ mtls_err hs_verify_peer_chain(mtls_conn *c)
 static bool next_msg(mtls_conn *c, msg *m)
 {
     const dynbuf *in = &c->hs->in;
-    const uint8_t *p = in->p + c->hs->in_off;
     size_t avail = in->len - c->hs->in_off;
     if (avail < 4)
         return false;
+    const uint8_t *p = in->p + c->hs->in_off;
     uint32_t len = be24_get(p + 1);
     if (avail < 4 + (size_t)len)
         return false;
@@ -439,6 +439,8 @@ static bool next_msg(mtls_conn *c, msg *m)
  * held (moving the rest after each one would cost a record's length per message). */
 static void in_compact(struct hs *hs)
 {
+    if (hs->in_off == 0)
+        return;
     dynbuf_consume(&hs->in, hs->in_off);
     hs->in_off = 0;
 }
