@@ -284,7 +284,8 @@ MTLS_API mtls_err mtls_config_set_verify_callback(mtls_config *cfg, mtls_verify_
  * The server acknowledges a name -- an empty server_name extension in its ServerHello -- only
  * when this callback accepted it: RFC 6066 ties the acknowledgement to the server having used
  * the name, and without the callback nothing depends on it (a config has one certificate), so
- * nothing is acknowledged.  A resumed handshake never acknowledges (RFC 6066: MUST NOT). */
+ * nothing is acknowledged.  A resumed handshake never acknowledges (RFC 6066: MUST NOT).
+ * `fn` may run on several threads at once (one per connection). */
 typedef mtls_err mtls_server_name_fn(void *arg, const mtls_conn *conn, const char *name);
 MTLS_API mtls_err mtls_config_set_server_name_callback(mtls_config *cfg, mtls_server_name_fn *fn,
                                                        void *arg);
