@@ -26,6 +26,9 @@
  *     AES-256-GCM and ChaCha20-Poly1305, send (write + hand to the pipe) and receive (take from
  *     the pipe + decrypt + read into the application buffer) timed separately, next to the raw
  *     EVP AEAD rate on 16 KiB records (the floor column).
+ *   - Large ClientHellos (bench_hellos): the server's CPU for one hello of 1 KB, 16 KB, 64 KB and
+ *     the largest RFC 5246 allows, in records of 300 bytes, per hello and per KB beyond a minimal
+ *     hello (flat when nothing costs more than linear time in the hello's size).
  *   - Heap bytes per connection and side: a counting allocator is installed for libcrypto
  *     (CRYPTO_set_mem_functions, which also serves libssl) and for mtls (mtls_set_allocator)
  *     before anything allocates.  Each allocation is tagged with the side being driven at that
@@ -564,7 +567,8 @@ static void setup_mtls(bctx *b)
            "server certificate");
     mtls_config *both[2] = {c, s};
     for (int i = 0; i < 2; i++) {
-        mcheck(mtls_config_set_ciphers(both[i], sp->mtls_suite), "ciphers");
+        if (sp->mtls_suite)
+            mcheck(mtls_config_set_ciphers(both[i], sp->mtls_suite), "ciphers");
         mcheck(mtls_config_set_groups(both[i], "x25519:secp256r1"), "groups");
         mcheck(mtls_config_set_sigalgs(both[i], MTLS_SIGALGS), "sigalgs");
     }
@@ -587,7 +591,8 @@ static SSL_CTX *ossl_ctx(const spec *sp, int server)
     SSL_CTX *ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
     if (!ctx || !SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) ||
         !SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION) ||
-        !SSL_CTX_set_cipher_list(ctx, sp->ossl_suite) || !SSL_CTX_set1_groups_list(ctx, "X25519:P-256") ||
+        (sp->ossl_suite && !SSL_CTX_set_cipher_list(ctx, sp->ossl_suite)) ||
+        !SSL_CTX_set1_groups_list(ctx, "X25519:P-256") ||
         !SSL_CTX_set1_sigalgs_list(ctx, OSSL_SIGALGS))
         die("SSL_CTX setup");
     /* Leaf-only chains, like mtls: no chain building from the store per handshake. */
@@ -872,7 +877,8 @@ static struct {
     int bulk_batches;    /* per library, cipher and direction; one batch is 64 x 16 KiB */
     int bulk_records;
     int mem_reps;
-} run = {30, 20, 3, 30, 64, 5};
+    int hello_reps;      /* per ClientHello size and library */
+} run = {30, 20, 3, 30, 64, 5, 400};
 
 /* ---- handshakes ---------------------------------------------------------------------------- */
 
@@ -1289,6 +1295,216 @@ static void exchange(pair *p, int from, const unsigned char *data, unsigned char
     side_end(to, t0);
 }
 
+/* ---- large ClientHellos --------------------------------------------------------------------- */
+
+/* The server's CPU for one ClientHello cut into records of HELLO_REC bytes, as a client with a big
+ * hello (many suites, tens of KB of extensions) sends it: from the first record to the server's
+ * first flight, per library.  Static RSA, so that the flight (ServerHello, Certificate,
+ * ServerHelloDone) costs no signature and the hello's own cost shows; both servers keep their
+ * default suite lists, as deployed.  The hellos are built here, byte for byte the same for both
+ * libraries: the largest fills every field to what its length allows (RFC 5246 7.4.1.2: 131,396
+ * bytes of body, 131,400 with the header) with the real suite last; a smaller one adds to the
+ * minimal hello half suites, half unknown extensions of up to 512 bytes, in the same proportion.
+ * Reported per size as CPU µs per hello (hello_us) and per KB beyond the minimal hello
+ * (hello_us_per_KB: the difference to it over the extra KB), which is flat from 1 KB to the
+ * maximum when no step of reassembly, hashing or parsing costs more than linear time. */
+
+#define HELLO_REC 300
+#define HELLO_MAX (4 + 131396)
+
+static const struct hello_size {
+    const char *name;
+    size_t bytes; /* 0: the minimal hello */
+} hello_sizes[] = {
+    {"clienthello-min/300B-records", 0},      {"clienthello-1KB/300B-records", 1024},
+    {"clienthello-16KB/300B-records", 16384}, {"clienthello-64KB/300B-records", 65536},
+    {"clienthello-max/300B-records", HELLO_MAX},
+};
+#define N_HELLO_SIZES (sizeof(hello_sizes) / sizeof(hello_sizes[0]))
+
+static unsigned char *put16(unsigned char *p, unsigned v)
+{
+    p[0] = (unsigned char)(v >> 8);
+    p[1] = (unsigned char)v;
+    return p + 2;
+}
+
+static const unsigned char hello_usual_ext[] = {
+    0x00, 0x00, 0x00, 0x0e, 0x00, 0x0c, 0x00, 0x00, 0x09, 'l', 'o', 'c', 'a', 'l', 'h', 'o', 's',
+    't',                                                                    /* server_name */
+    0x00, 0x17, 0x00, 0x00,                                                 /* extended_master_secret */
+    0x00, 0x0d, 0x00, 0x08, 0x00, 0x06, 0x08, 0x04, 0x04, 0x01, 0x04, 0x03, /* signature_algorithms */
+    0x00, 0x0a, 0x00, 0x06, 0x00, 0x04, 0x00, 0x1d, 0x00, 0x17,             /* supported_groups */
+    0x00, 0x0b, 0x00, 0x02, 0x01, 0x00,                                     /* ec_point_formats */
+};
+
+/* Size of a hello with these many suites and compression methods and only the usual extensions. */
+static size_t hello_base(size_t n_suites, size_t n_comp)
+{
+    return 4 + 2 + 32 + 1 + 32 + 2 + 2 * n_suites + 1 + n_comp + 2 + sizeof(hello_usual_ext);
+}
+
+/* A ClientHello of exactly `target` bytes (0: as small as it comes) into `out`; returns its size.
+ * What a size adds beyond the minimal hello is half cipher suites, half extensions. */
+static size_t hello_build(unsigned char *out, size_t target)
+{
+    size_t n_suites = 2, n_comp = 1;
+    if (target == HELLO_MAX)
+        n_suites = 32767, n_comp = 255;
+    else if (target)
+        n_suites += (target - hello_base(2, 1)) / 4;
+    size_t fill = target ? target - hello_base(n_suites, n_comp) : 0;
+    if ((fill && fill < 4) || fill > 65535 - sizeof(hello_usual_ext))
+        die("no ClientHello of %zu bytes", target);
+    unsigned char *p = out + 4;
+    p = put16(p, 0x0303);
+    for (int i = 0; i < 32; i++)
+        *p++ = (unsigned char)(7 * i + 1); /* client_random */
+    *p++ = 32;
+    for (int i = 0; i < 32; i++)
+        *p++ = (unsigned char)(0xA0 + i); /* session_id: one no cache knows */
+    p = put16(p, (unsigned)(2 * n_suites));
+    for (unsigned i = 0; i + 2 < n_suites; i++) /* unassigned values, TLS_FALLBACK_SCSV skipped */
+        p = put16(p, 0x0100 + i + (0x0100 + i >= 0x5600));
+    p = put16(p, 0x009C); /* TLS_RSA_WITH_AES_128_GCM_SHA256, last as strict clients put it */
+    p = put16(p, 0x00FF); /* TLS_EMPTY_RENEGOTIATION_INFO_SCSV */
+    *p++ = (unsigned char)n_comp;
+    for (size_t i = 0; i < n_comp; i++)
+        *p++ = (unsigned char)i; /* null first */
+    unsigned char *ext = p;
+    p += 2;
+    memcpy(p, hello_usual_ext, sizeof(hello_usual_ext));
+    p += sizeof(hello_usual_ext);
+    for (size_t i = 0, n = (fill + 511) / 512; i < n; i++) {
+        size_t body = fill - 4 * n, len = body / n + (i < body % n);
+        p = put16(p, (unsigned)(0x1000 + i)); /* unassigned extension types */
+        p = put16(p, (unsigned)len);
+        memset(p, (int)(i & 0xff), len);
+        p += len;
+    }
+    put16(ext, (unsigned)(p - ext - 2));
+    size_t len = (size_t)(p - out);
+    out[0] = 1; /* client_hello */
+    out[1] = (unsigned char)((len - 4) >> 16);
+    put16(out + 2, (unsigned)(len - 4));
+    if (target && len != target)
+        die("ClientHello of %zu bytes instead of %zu", len, target);
+    return len;
+}
+
+/* The hello cut into records of HELLO_REC bytes; returns the wire length. */
+static size_t hello_records(const unsigned char *m, size_t n, unsigned char *wire)
+{
+    size_t w = 0;
+    for (size_t off = 0; off < n; off += HELLO_REC) {
+        size_t k = n - off < HELLO_REC ? n - off : HELLO_REC;
+        wire[w++] = 22;
+        wire[w++] = 3;
+        wire[w++] = 3;
+        put16(wire + w, (unsigned)k);
+        memcpy(wire + w + 2, m + off, k);
+        w += 2 + k;
+    }
+    return w;
+}
+
+/* The in-memory transport of the hello rows, kept from one hello to the next: a socket's buffers
+ * are the kernel's, and freeing and allocating 256 KiB around every hello made the allocator hand
+ * pages back to the system and the server fault them in again (half the cost of the largest). */
+static pipe_buf hello_c2s, hello_s2c;
+
+/* One server, one hello: the CPU µs from the first record to the server's first flight. */
+static double hello_once(const bctx *b, int lib, const unsigned char *wire, size_t len)
+{
+    pair p;
+    memset(&p, 0, sizeof(p));
+    p.lib = lib;
+    p.c2s = hello_c2s;
+    p.s2c = hello_s2c;
+    p.c2s.off = p.c2s.len = p.s2c.off = p.s2c.len = 0;
+    side_new(&p, b, 1, 0, 0);
+    pipe_put(&p.c2s, wire, len);
+    double t0 = side_begin(1);
+    int done = hs_step(&p, 1);
+    double t = side_end(1, t0);
+    /* It waits for the client's flight, after a ServerHello in a handshake record. */
+    const unsigned char *o = p.s2c.p + p.s2c.off;
+    if (done || pipe_avail(&p.c2s) || pipe_avail(&p.s2c) < 6 || o[0] != 22 || o[5] != 2)
+        die("%s did not answer a ClientHello of %zu wire bytes with a ServerHello",
+            lib == LIB_MTLS ? "mtls" : "OpenSSL", len);
+    side_free(&p, 1);
+    hello_c2s = p.c2s;
+    hello_s2c = p.s2c;
+    return t;
+}
+
+static struct {
+    unsigned char *wire[N_HELLO_SIZES];
+    size_t wire_len[N_HELLO_SIZES], bytes[N_HELLO_SIZES];
+} hl;
+
+static void hello_setup(void)
+{
+    unsigned char *m = malloc(HELLO_MAX);
+    for (size_t i = 0; i < N_HELLO_SIZES; i++) {
+        hl.bytes[i] = hello_build(m, hello_sizes[i].bytes);
+        hl.wire[i] = malloc(hl.bytes[i] + (hl.bytes[i] / HELLO_REC + 1) * 5);
+        hl.wire_len[i] = hello_records(m, hl.bytes[i], hl.wire[i]);
+    }
+    free(m);
+}
+
+static void hello_free(void)
+{
+    for (size_t i = 0; i < N_HELLO_SIZES; i++)
+        free(hl.wire[i]);
+    free(hello_c2s.p);
+    free(hello_s2c.p);
+    memset(&hello_c2s, 0, sizeof(hello_c2s));
+    memset(&hello_s2c, 0, sizeof(hello_s2c));
+}
+
+/* Both servers as deployed: their default suite lists, an RSA key. */
+static const spec hello_spec = {"clienthello", NULL, NULL, K_RSA, 0, RES_NONE};
+
+static void bench_hellos(void)
+{
+    bctx b;
+    bctx_init(&b, &hello_spec);
+    hello_setup();
+    const int batch = 10, rounds = (run.hello_reps + batch - 1) / batch;
+    size_t n = (size_t)rounds * (size_t)batch;
+    double *v[N_HELLO_SIZES][2], med[N_HELLO_SIZES][2];
+    for (size_t i = 0; i < N_HELLO_SIZES; i++)
+        for (int lib = 0; lib < 2; lib++) {
+            v[i][lib] = malloc(n * sizeof(double));
+            hello_once(&b, lib, hl.wire[i], hl.wire_len[i]); /* warm-up */
+        }
+    for (int r = 0; r < rounds; r++)
+        for (size_t i = 0; i < N_HELLO_SIZES; i++)
+            for (int j = 0; j < 2; j++) {
+                int lib = (r + j) % 2; /* alternate which library goes first */
+                for (int k = 0; k < batch; k++)
+                    v[i][lib][(size_t)r * (size_t)batch + (size_t)k] =
+                        hello_once(&b, lib, hl.wire[i], hl.wire_len[i]);
+            }
+    for (size_t i = 0; i < N_HELLO_SIZES; i++)
+        for (int lib = 0; lib < 2; lib++)
+            med[i][lib] = median(v[i][lib], n);
+    for (size_t i = 0; i < N_HELLO_SIZES; i++)
+        add_row("hello_us", hello_sizes[i].name, "server", med[i][0], med[i][1], -1);
+    for (size_t i = 1; i < N_HELLO_SIZES; i++) {
+        double kb = (double)(hl.bytes[i] - hl.bytes[0]) / 1024;
+        add_row("hello_us_per_KB", hello_sizes[i].name, "server", (med[i][0] - med[0][0]) / kb,
+                (med[i][1] - med[0][1]) / kb, -1);
+    }
+    for (size_t i = 0; i < N_HELLO_SIZES; i++)
+        for (int lib = 0; lib < 2; lib++)
+            free(v[i][lib]);
+    hello_free();
+    bctx_free(&b);
+}
+
 static void bench_memory(void)
 {
     static const int mem_specs[] = {4, 5}; /* ecdhe-ecdsa, ecdhe-ecdsa/mutual */
@@ -1378,6 +1594,29 @@ static void bench_callgrind(int n, const char *only)
         }
         bctx_free(&b);
     }
+    /* The ClientHello rows: instructions of the server per hello, by size. */
+    if (only && strncmp(only, "clienthello", 11))
+        return;
+    bctx b;
+    bctx_init(&b, &hello_spec);
+    hello_setup();
+    for (size_t i = 0; i < N_HELLO_SIZES; i++) {
+        if (only && strcmp(only, "clienthello") && strcmp(only, hello_sizes[i].name))
+            continue;
+        for (int lib = 0; lib < 2; lib++) {
+            char label[128];
+            hello_once(&b, lib, hl.wire[i], hl.wire_len[i]);
+            cg_side = 1;
+            for (int k = 0; k < n; k++)
+                hello_once(&b, lib, hl.wire[i], hl.wire_len[i]);
+            cg_side = -1;
+            snprintf(label, sizeof(label), "%s %s server %d", hello_sizes[i].name,
+                     lib == LIB_MTLS ? "mtls" : "openssl", n);
+            CALLGRIND_DUMP_STATS_AT(label);
+        }
+    }
+    hello_free();
+    bctx_free(&b);
 }
 
 /* ---- report -------------------------------------------------------------------------------- */
@@ -1423,12 +1662,12 @@ static double gain(const row *r)
 
 static void print_table(FILE *f)
 {
-    fprintf(f, "%-13s %-38s %-6s %10s %10s %9s %6s %10s %8s\n", "metric", "config", "side", "mtls",
+    fprintf(f, "%-15s %-38s %-6s %10s %10s %9s %6s %10s %8s\n", "metric", "config", "side", "mtls",
             "openssl", "mtls/ossl", "gain", "floor", "vs floor");
     for (size_t i = 0; i < n_rows; i++) {
         const row *r = &rows[i];
-        int prec = is_time(r) ? 1 : 0;
-        fprintf(f, "%-13s %-38s %-6s %10.*f %10.*f %9.3f %5.2fx", r->metric, r->config, r->side,
+        int prec = is_time(r) ? (strstr(r->metric, "per_KB") ? 2 : 1) : 0;
+        fprintf(f, "%-15s %-38s %-6s %10.*f %10.*f %9.3f %5.2fx", r->metric, r->config, r->side,
                 prec, r->mtls, prec, r->ossl, r->mtls / r->ossl, gain(r));
         if (r->floor >= 0)
             fprintf(f, " %10.*f %8.3f", prec, r->floor, r->mtls / r->floor);
@@ -1555,7 +1794,8 @@ static void write_json(const char *path, const char *mode)
 static void usage(void)
 {
     fprintf(stderr, "usage: mtls-bench [--quick | --smoke | --callgrind] [--json FILE] [--pki DIR]\n"
-                    "                  [--only handshakes|bulk|memory | --only CONFIG with --callgrind]\n");
+                    "                  [--only handshakes|bulk|hello|memory | --only CONFIG with --callgrind\n"
+                    "                   (a handshake config, clienthello or one clienthello-SIZE config)]\n");
     exit(2);
 }
 
@@ -1573,11 +1813,11 @@ int main(int argc, char **argv)
         if (!strcmp(argv[i], "--quick")) {
             mode = "quick";
             run.rounds = 4, run.batch = 8, run.floor_per_round = 2, run.bulk_batches = 5;
-            run.bulk_records = 32, run.mem_reps = 3;
+            run.bulk_records = 32, run.mem_reps = 3, run.hello_reps = 40;
         } else if (!strcmp(argv[i], "--smoke")) {
             mode = "smoke";
             run.rounds = 1, run.batch = 2, run.floor_per_round = 1, run.bulk_batches = 1;
-            run.bulk_records = 4, run.mem_reps = 1;
+            run.bulk_records = 4, run.mem_reps = 1, run.hello_reps = 2;
         } else if (!strcmp(argv[i], "--callgrind")) {
             callgrind = 1;
         } else if (!strcmp(argv[i], "--json") && i + 1 < argc) {
@@ -1610,6 +1850,8 @@ int main(int argc, char **argv)
     }
     if (!only || !strcmp(only, "bulk"))
         bench_bulk();
+    if (!only || !strcmp(only, "hello"))
+        bench_hellos();
     if (!only || !strcmp(only, "memory"))
         bench_memory();
 

@@ -273,7 +273,10 @@ MTLS_API mtls_err mtls_config_set_sigalgs(mtls_config *cfg, const char *list);
 /* Server: follow the client's suite order instead of ours (default: ours). */
 MTLS_API mtls_err mtls_config_set_prefer_client_order(mtls_config *cfg, int on);
 /* ALPN protocols in preference order, comma separated ("h2,http/1.1"); NULL or "": none.  A name
- * longer than 255 bytes, or a list longer than 256 bytes in all, is MTLS_ERR_INVALID_ARG. */
+ * longer than 255 bytes, or a list longer than 256 bytes in all, is MTLS_ERR_INVALID_ARG.
+ * Negotiated afresh in every handshake, resumed ones included (RFC 7301 section 3.1): a resumed
+ * connection reports the protocol of its own handshake, or none, never the one of the session it
+ * resumed. */
 MTLS_API mtls_err mtls_config_set_alpn(mtls_config *cfg, const char *list);
 /* Require extended master secret from the peer (RFC 7627): peers without it are refused with
  * handshake_failure.  Default off: EMS is always offered and used when the peer has it, but some
@@ -310,6 +313,20 @@ MTLS_API mtls_err mtls_config_set_keylog(mtls_config *cfg, mtls_keylog_fn *fn, v
  * a rejection ends the handshake with the callback's certificate error and its alert. */
 typedef mtls_err mtls_verify_fn(void *arg, const mtls_conn *conn, mtls_err preverify);
 MTLS_API mtls_err mtls_config_set_verify_callback(mtls_config *cfg, mtls_verify_fn *fn, void *arg);
+
+/* Server: server name callback, called once per handshake as soon as the ClientHello is read,
+ * with the host name the client asked for (server_name, RFC 6066 section 3; the same string as
+ * mtls_conn_server_name()), or NULL when it named none.  Return MTLS_OK to serve the connection;
+ * anything else ends the handshake with a fatal unrecognized_name alert
+ * (MTLS_ERR_UNRECOGNIZED_NAME).
+ * The server acknowledges a name -- an empty server_name extension in its ServerHello -- only
+ * when this callback accepted it: RFC 6066 ties the acknowledgement to the server having used
+ * the name, and without the callback nothing depends on it (a config has one certificate), so
+ * nothing is acknowledged.  A resumed handshake never acknowledges (RFC 6066: MUST NOT).
+ * `fn` may run on several threads at once (one per connection). */
+typedef mtls_err mtls_server_name_fn(void *arg, const mtls_conn *conn, const char *name);
+MTLS_API mtls_err mtls_config_set_server_name_callback(mtls_config *cfg, mtls_server_name_fn *fn,
+                                                       void *arg);
 
 /* Clock for certificate validity checks, seconds since the epoch.  Default: time(NULL). */
 typedef int64_t mtls_time_fn(void *arg);

@@ -657,6 +657,16 @@ mtls_err mtls_config_set_verify_callback(mtls_config *cfg, mtls_verify_fn *fn, v
     return err;
 }
 
+mtls_err mtls_config_set_server_name_callback(mtls_config *cfg, mtls_server_name_fn *fn, void *arg)
+{
+    mtls_err err = check_mutable(cfg);
+    if (!err) {
+        cfg->sni_cb = fn;
+        cfg->sni_arg = arg;
+    }
+    return err;
+}
+
 mtls_err mtls_config_set_time(mtls_config *cfg, mtls_time_fn *fn, void *arg)
 {
     mtls_err err = check_mutable(cfg);

@@ -93,6 +93,11 @@ enum {
 #define TLS_MAX_OUR_RECORD (TLS_RECORD_HEADER + 8 + TLS_MAX_PLAINTEXT + 16)
 /* Hard cap on one handshake message (a long certificate chain fits easily). */
 #define MTLS_MAX_HANDSHAKE_MSG (128 * 1024)
+/* RFC 5246 7.4.1.2: the largest ClientHello body its length fields can describe -- client_version
+ * 2, random 32, session_id 1+32, cipher_suites 2+(2^16-2), compression_methods 1+(2^8-1),
+ * extensions 2+(2^16-1): 131,396 bytes.  Any ClientHello up to this size may be valid and is
+ * read; a header announcing more is malformed (decode_error).  Other messages keep the cap above. */
+#define TLS_MAX_CLIENT_HELLO (2 + 32 + (1 + 32) + (2 + 65534) + (1 + 255) + (2 + 65535))
 /* Bounded tolerance for empty records and warning alerts in a row. */
 #define MTLS_MAX_EMPTY_RECORDS 32
 #define MTLS_MAX_WARNING_ALERTS 8
@@ -206,6 +211,8 @@ struct mtls_config {
     void *keylog_arg;
     mtls_verify_fn *verify_cb;
     void *verify_arg;
+    mtls_server_name_fn *sni_cb; /* server: accepts the requested name (and so acknowledges it) */
+    void *sni_arg;
     mtls_time_fn *time_fn;
     void *time_arg;
 

@@ -13,10 +13,11 @@
  *           -> [READ_CERT_VERIFY] -> READ_CCS -> READ_FINISHED -> SEND_FINISHED (CCS, Finished)
  *           -> DONE
  *
- * Invariants: a message is handled only when complete; its length is checked against
- * MTLS_MAX_HANDSHAKE_MSG as soon as its header is in; a ChangeCipherSpec is accepted only in a
- * READ_CCS state with no partial handshake message buffered; secrets are wiped as soon as the
- * next stage no longer needs them.
+ * Invariants: a message is handled only when complete; its length is checked against its type's
+ * limit (msg_limit) as soon as its header is in; reassembly costs time linear in what arrives,
+ * however it is cut into records; a ChangeCipherSpec is accepted only in a READ_CCS state with no
+ * partial handshake message buffered; secrets are wiped as soon as the next stage no longer
+ * needs them.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,6 +27,8 @@
 #include "hs.h"
 
 #define HS_OUT_MAX (MTLS_MAX_HANDSHAKE_MSG + 64 * 1024)
+/* Reassembly holds at most one partial message, within its limit, and one record more. */
+#define HS_IN_MAX (4 + TLS_MAX_CLIENT_HELLO + TLS_MAX_PLAINTEXT)
 
 const char *hs_msg_name(uint8_t type)
 {
@@ -420,20 +423,32 @@ mtls_err hs_verify_peer_chain(mtls_conn *c)
 
 /* ---- the state loop ------------------------------------------------------------------------ */
 
-/* The next complete message in `in`, or false. */
+/* The next complete message in `in` (from in_off), or false. */
 static bool next_msg(mtls_conn *c, msg *m)
 {
-    dynbuf *in = &c->hs->in;
-    if (in->len < 4)
+    const dynbuf *in = &c->hs->in;
+    size_t avail = in->len - c->hs->in_off;
+    if (avail < 4)
         return false;
-    uint32_t len = be24_get(in->p + 1);
-    if (in->len < 4 + (size_t)len)
+    const uint8_t *p = in->p + c->hs->in_off;
+    uint32_t len = be24_get(p + 1);
+    if (avail < 4 + (size_t)len)
         return false;
-    m->type = in->p[0];
-    m->body = rd_init(in->p + 4, len);
-    m->raw = in->p;
+    m->type = p[0];
+    m->body = rd_init(p + 4, len);
+    m->raw = p;
     m->raw_len = 4 + len;
     return true;
+}
+
+/* Drop the messages handled so far: one move of what is left, however many messages a record
+ * held (moving the rest after each one would cost a record's length per message). */
+static void in_compact(struct hs *hs)
+{
+    if (hs->in_off == 0)
+        return;
+    dynbuf_consume(&hs->in, hs->in_off);
+    hs->in_off = 0;
 }
 
 static mtls_err unexpected(mtls_conn *c, const msg *m, const char *wanted)
@@ -477,6 +492,7 @@ static mtls_err enter_traffic(mtls_conn *c)
     /* Handshake bytes that came in the same record as the final Finished are post-handshake
      * messages (a renegotiation attempt, or garbage): handle them as such, not drop them with the
      * handshake state. */
+    in_compact(hs);
     dynbuf rest = hs->in;
     hs->in = (dynbuf){0};
     hs_free(hs);
@@ -513,7 +529,7 @@ static mtls_err step(mtls_conn *c, bool *progressed)
         if (m.body.n != 0)
             return hs_fail(c, MTLS_ERR_DECODE, "HelloRequest is not empty");
         hs_trace(c, '<', "HelloRequest", "ignored during the handshake");
-        dynbuf_consume(&hs->in, m.raw_len);
+        hs->in_off += m.raw_len;
         return MTLS_OK;
     }
     mtls_err err;
@@ -536,7 +552,7 @@ static mtls_err step(mtls_conn *c, bool *progressed)
     }
     if (err)
         return err;
-    dynbuf_consume(&c->hs->in, m.raw_len);
+    c->hs->in_off += m.raw_len;
     return MTLS_OK;
 }
 
@@ -550,6 +566,8 @@ mtls_err hs_advance(mtls_conn *c)
         if (!progressed)
             break;
     }
+    if (c->hs)
+        in_compact(c->hs);
     return c->error;
 }
 
@@ -608,19 +626,63 @@ static mtls_err post_handshake(mtls_conn *c, const uint8_t *data, size_t len)
     return MTLS_OK;
 }
 
+/* The largest body a handshake message of `type` may announce: a ClientHello what its fields can
+ * add up to, so that every valid one is read; anything else our cap. */
+static uint32_t msg_limit(uint8_t type)
+{
+    return type == TLS_HS_CLIENT_HELLO ? TLS_MAX_CLIENT_HELLO : MTLS_MAX_HANDSHAKE_MSG;
+}
+
+/* A message's announced length, judged as soon as its 4-byte header is in. */
+static mtls_err check_length(mtls_conn *c, uint8_t type, uint32_t mlen)
+{
+    if (mlen <= msg_limit(type))
+        return MTLS_OK;
+    /* RFC 5246 7.4.1.2 bounds every field of a ClientHello; one longer than all of them together
+     * cannot be well formed: decode_error, "the length of the message was incorrect" (7.2.2). */
+    if (type == TLS_HS_CLIENT_HELLO)
+        return conn_fail(c, MTLS_ERR_DECODE,
+                         "the peer announced a ClientHello of %u bytes; its fields can add up to "
+                         "at most %u (RFC 5246 7.4.1.2)",
+                         mlen, (unsigned)TLS_MAX_CLIENT_HELLO);
+    return too_large(c, type, mlen);
+}
+
+/* Room in the reassembly buffer for `len` more bytes.  It grows by doubling, so that a message
+ * cut into many small records is moved a bounded number of times (grown to the exact need, a
+ * 128 KiB ClientHello in 300-byte records was reallocated over 400 times, in 2-byte records
+ * 65,000 times), but never past the end of the message whose header is in: the peer's own length,
+ * already judged against its limit, bounds what the doubling allocates. */
+static bool in_reserve(dynbuf *in, size_t len)
+{
+    size_t want = in->len + len;
+    if (want <= in->cap)
+        return true;
+    size_t cap = want;
+    if (in->len >= 4) {
+        size_t end = 4 + (size_t)be24_get(in->p + 1);
+        cap = 2 * in->cap < end ? 2 * in->cap : end;
+        if (cap < want)
+            cap = want;
+    }
+    return dynbuf_reserve(in, cap - in->len, HS_IN_MAX);
+}
+
 mtls_err hs_on_handshake_data(mtls_conn *c, const uint8_t *data, size_t len)
 {
     if (!c->hs)
         return post_handshake(c, data, len);
     dynbuf *in = &c->hs->in;
-    if (!dynbuf_append(in, data, len, MTLS_MAX_HANDSHAKE_MSG + TLS_MAX_PLAINTEXT + 4))
+    if (!in_reserve(in, len) || !dynbuf_append(in, data, len, HS_IN_MAX))
         return conn_fail(c, MTLS_ERR_HANDSHAKE_TOO_LARGE, "handshake data exceeds the limit");
-    /* Refuse an oversized length claim as soon as the header is in, before buffering it. */
+    /* Refuse an impossible or oversized length claim as soon as the header is in, before the
+     * body is buffered. */
     size_t off = 0;
     while (in->len - off >= 4) {
         uint32_t mlen = be24_get(in->p + off + 1);
-        if (mlen > MTLS_MAX_HANDSHAKE_MSG)
-            return too_large(c, in->p[off], mlen);
+        mtls_err err = check_length(c, in->p[off], mlen);
+        if (err)
+            return err;
         if (in->len - off < 4 + (size_t)mlen)
             break;
         off += 4 + mlen;

@@ -71,6 +71,7 @@ struct hs {
     hs_state state;
     unsigned proofs;
     dynbuf in;   /* reassembly of received handshake messages */
+    size_t in_off; /* handled messages end here; the rest of `in` is moved down once per record */
     dynbuf out;  /* messages of the flight being built, framed into records at flush */
     dynbuf tbuf; /* raw transcript, kept while a CertificateVerify may need it */
     bool keep_tbuf;
@@ -109,6 +110,7 @@ struct hs {
     mtls_session *resume;   /* the session being resumed */
     bool ticket_ext;        /* server: the client sent session_ticket; client: the server acked it */
     bool send_ticket;       /* server: NewSessionTicket promised in ServerHello */
+    bool sni_used;          /* server: the application accepted the client's server_name */
     uint8_t *new_ticket;    /* client: ticket received in NewSessionTicket */
     size_t new_ticket_len;
     uint32_t new_ticket_hint;

@@ -281,8 +281,10 @@ mtls_err hs_adopt_session(mtls_conn *c, mtls_session *s)
     memcpy(hs->master, s->master, 48);
     c->ems = s->ems;
     c->resumed = true;
-    if (s->alpn && !c->alpn && conn_set_alpn(c, (const uint8_t *)s->alpn, strlen(s->alpn)))
-        return MTLS_ERR_NO_MEMORY;
+    /* Not the session's ALPN: RFC 7301 3.1, "When session resumption or session tickets are used,
+     * the previous contents of this extension are irrelevant, and only the values in the new
+     * handshake messages are considered."  The server answers what the new ClientHello offers
+     * (nothing unsolicited, RFC 5246 7.4.1.4); the client reports what the ServerHello chose. */
     mtls_err err = adopt_peer(c, s); /* a server did so already, in hs_session_lookup */
     if (err)
         return err;

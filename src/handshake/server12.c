@@ -43,24 +43,43 @@ static bool suite_usable(mtls_conn *c, uint16_t id, uint16_t *group, uint16_t *s
     return *group && *sigalg;
 }
 
+/* Where the client first offers each of our suites (SIZE_MAX: nowhere), in one pass over its
+ * list.  A ClientHello may carry 32,767 suites; looking for each of ours in turn read all of them
+ * up to MTLS_MAX_SUITES times.  The low bytes of our ids pass over most others at a glance. */
+static void find_offered(const mtls_config *cfg, rd offered, size_t pos[MTLS_MAX_SUITES])
+{
+    uint8_t low[32] = {0};
+    for (size_t j = 0; j < cfg->n_suites; j++) {
+        pos[j] = SIZE_MAX;
+        low[(cfg->suites[j] & 0xff) >> 3] |= (uint8_t)(1u << (cfg->suites[j] & 7));
+    }
+    for (size_t i = 0; i + 1 < offered.n; i += 2) {
+        uint16_t id = be16_get(offered.p + i);
+        if (!(low[(id & 0xff) >> 3] & (1u << (id & 7))))
+            continue;
+        for (size_t j = 0; j < cfg->n_suites; j++)
+            if (cfg->suites[j] == id && pos[j] == SIZE_MAX)
+                pos[j] = i / 2;
+    }
+}
+
 static mtls_err choose_suite(mtls_conn *c, rd offered)
 {
     struct hs *hs = c->hs;
     const mtls_config *cfg = c->cfg;
     uint16_t group = 0, sigalg = 0;
-    const size_t n_offered = offered.n / 2;
-    for (size_t i = 0; i < (cfg->prefer_client_order ? n_offered : cfg->n_suites); i++) {
-        uint16_t id;
-        if (cfg->prefer_client_order) {
-            id = be16_get(offered.p + 2 * i);
-            if (!hs_list_has(cfg->suites, cfg->n_suites, id))
-                continue;
-        } else {
-            id = cfg->suites[i];
-            if (!hs_wire_list_has(offered, id))
-                continue;
-        }
-        if (!suite_usable(c, id, &group, &sigalg))
+    size_t pos[MTLS_MAX_SUITES], order[MTLS_MAX_SUITES];
+    find_offered(cfg, offered, pos);
+    /* Ours in our order, or in the client's (by where it offers them). */
+    for (size_t j = 0; j < cfg->n_suites; j++) {
+        size_t k = j;
+        for (; k > 0 && cfg->prefer_client_order && pos[order[k - 1]] > pos[j]; k--)
+            order[k] = order[k - 1];
+        order[k] = j;
+    }
+    for (size_t k = 0; k < cfg->n_suites; k++) {
+        uint16_t id = cfg->suites[order[k]];
+        if (pos[order[k]] == SIZE_MAX || !suite_usable(c, id, &group, &sigalg))
             continue;
         hs->suite = suite_find(id);
         hs->group = hs->suite->kx == KX_ECDHE ? group : 0;
@@ -123,6 +142,15 @@ mtls_err s12_read_client_hello(mtls_conn *c, const msg *m)
     }
     if (e.server_name.present && (err = ext_sni_parse(c, e.server_name.data)))
         return err;
+    /* RFC 6066 3: a server that does not serve the requested name may "abort the handshake by
+     * sending a fatal-level unrecognized_name(112) alert"; one that used the name to guide it
+     * SHALL acknowledge it.  The application decides; only a name it accepted is acknowledged. */
+    if (cfg->sni_cb) {
+        if (cfg->sni_cb(cfg->sni_arg, c, c->server_name) != MTLS_OK)
+            return hs_fail(c, MTLS_ERR_UNRECOGNIZED_NAME, "the application does not serve %s",
+                           c->server_name ? c->server_name : "clients that name no server");
+        hs->sni_used = c->server_name != NULL;
+    }
     if (e.supported_groups.present &&
         (err = ext_groups_parse(c, e.supported_groups.data, hs->peer_groups, &hs->n_peer_groups)))
         return err;
@@ -171,18 +199,20 @@ mtls_err s12_read_client_hello(mtls_conn *c, const msg *m)
         return MTLS_OK;
     }
 
-    char offered[600];
-    uint16_t ids[64];
-    size_t n_ids = 0;
-    for (size_t i = 0; i < suites.n && n_ids < 64; i += 2)
-        ids[n_ids++] = be16_get(suites.p + i);
-    hs_names(offered, sizeof(offered), ids, n_ids, mtls_suite_name);
-    char groups[200];
-    hs_names(groups, sizeof(groups), hs->peer_groups, hs->n_peer_groups, mtls_group_name);
-    hs_trace(c, '<', "ClientHello", "client_version 0x%04x; suites %s; groups %s; SNI %s%s", version,
-             offered, e.supported_groups.present ? groups : "(none)",
-             c->server_name ? c->server_name : "(none)",
-             hs->peer_ems ? "; extended master secret" : "");
+    if (cfg->trace) { /* names are formatted only for someone who reads them */
+        char offered[600];
+        uint16_t ids[64];
+        size_t n_ids = 0;
+        for (size_t i = 0; i < suites.n && n_ids < 64; i += 2)
+            ids[n_ids++] = be16_get(suites.p + i);
+        hs_names(offered, sizeof(offered), ids, n_ids, mtls_suite_name);
+        char groups[200];
+        hs_names(groups, sizeof(groups), hs->peer_groups, hs->n_peer_groups, mtls_group_name);
+        hs_trace(c, '<', "ClientHello", "client_version 0x%04x; suites %s; groups %s; SNI %s%s",
+                 version, offered, e.supported_groups.present ? groups : "(none)",
+                 c->server_name ? c->server_name : "(none)",
+                 hs->peer_ems ? "; extended master secret" : "");
+    }
 
     if ((err = choose_suite(c, suites)))
         return err;
@@ -191,11 +221,15 @@ mtls_err s12_read_client_hello(mtls_conn *c, const msg *m)
              hs->group ? mtls_group_name(hs->group) : "", c->sigalg ? "; signature " : "",
              c->sigalg ? mtls_sigalg_name(c->sigalg) : "");
     c->version = MTLS_VERSION_TLS12;
+    hs->cert_requested = cfg->verify_client != MTLS_VERIFY_NONE;
+    c->cert_requested = hs->cert_requested;
+    /* Without a CertificateRequest no CertificateVerify needs the raw messages: the running hash
+     * alone, no copy of a ClientHello of up to 128 KiB. */
+    if (!hs->cert_requested)
+        hs_transcript_drop_buffer(c);
     if ((err = hs_transcript_start(c)) || (err = hs_transcript_add(c, m->raw, m->raw_len)))
         return err;
     /* Remember which extensions to answer. */
-    hs->cert_requested = cfg->verify_client != MTLS_VERIFY_NONE;
-    c->cert_requested = hs->cert_requested;
     if (!cry_random(hs->server_random, 32))
         return hs_fail(c, MTLS_ERR_RNG, "no randomness for ServerHello.random");
     hs->peer_point_formats = e.ec_point_formats.present;
@@ -230,7 +264,10 @@ static mtls_err send_server_hello(mtls_conn *c)
         ext_empty_build(&w, TLS_EXT_EXTENDED_MASTER_SECRET);
     if (hs->suite->kx == KX_ECDHE && hs->peer_point_formats)
         ext_point_formats_build(&w);
-    if (c->server_name && !c->resumed)
+    /* RFC 6066 3: the empty server_name answers a name the server used (here: one the
+     * application's callback accepted), and "When resuming a session, the server MUST NOT
+     * include a server_name extension in the server hello." */
+    if (hs->sni_used && !c->resumed)
         ext_empty_build(&w, TLS_EXT_SERVER_NAME);
     if (hs->send_ticket)
         ext_empty_build(&w, TLS_EXT_SESSION_TICKET);
@@ -341,12 +378,8 @@ mtls_err s12_send_server_flight(mtls_conn *c)
              x509_cert_subject(cfg->chain[0]));
     if (hs->suite->kx == KX_ECDHE && (err = send_server_key_exchange(c)))
         return err;
-    if (hs->cert_requested) {
-        if ((err = send_cert_request(c)))
-            return err;
-    } else {
-        hs_transcript_drop_buffer(c);
-    }
+    if (hs->cert_requested && (err = send_cert_request(c)))
+        return err;
     wr w;
     if ((err = hs_msg_begin(c, &w, TLS_HS_SERVER_HELLO_DONE, 0)) || (err = hs_msg_end(c, &w)) ||
         (err = hs_flush(c)))

@@ -117,8 +117,45 @@ static int run_case(size_t si, const char *group, enum auth_case auth, tp_key_ki
     return t_fail == before;
 }
 
+/* The server's suite choice: its own order by default, the client's with
+ * mtls_config_set_prefer_client_order; a suite the server lists but its key cannot do (ECDSA with
+ * an RSA key) is passed over in both. */
+static void suite_order(void)
+{
+    const tp_pki *pki = tp_get();
+    const tp_ident *sid = &pki->server[TP_RSA2048];
+    for (int client_order = 0; client_order < 2; client_order++) {
+        mtls_config *scfg = mtls_config_new(), *ccfg = mtls_config_new();
+        CHECK_ERR(mtls_config_set_cert_chain_mem(scfg, sid->cert_pem, strlen(sid->cert_pem),
+                                                 sid->key_pem, strlen(sid->key_pem)), MTLS_OK);
+        CHECK_ERR(mtls_config_set_ciphers(scfg, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256:"
+                                                "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384:"
+                                                "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256:"
+                                                "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"),
+                  MTLS_OK);
+        CHECK_ERR(mtls_config_set_prefer_client_order(scfg, client_order), MTLS_OK);
+        CHECK_ERR(mtls_config_set_ca_mem(ccfg, pki->ca_pem, strlen(pki->ca_pem)), MTLS_OK);
+        CHECK_ERR(mtls_config_set_ciphers(ccfg, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256:"
+                                                "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256:"
+                                                "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384:"
+                                                "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"),
+                  MTLS_OK);
+        mtls_conn *c = mtls_client_new(ccfg, "localhost"), *s = mtls_server_new(scfg);
+        CHECK_ERR(tp_handshake(c, s), MTLS_OK);
+        CHECK_EQ(mtls_conn_cipher_suite(s), client_order
+                                                ? MTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256
+                                                : MTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256);
+        mtls_conn_free(c);
+        mtls_conn_free(s);
+        mtls_config_free(scfg);
+        mtls_config_free(ccfg);
+    }
+    printf("suite order: the server's by default, the client's when asked, unusable ones skipped\n");
+}
+
 int main(void)
 {
+    suite_order();
     int cases = 0, ok = 0;
     for (size_t si = 0; si < sizeof(suites) / sizeof(suites[0]); si++) {
         size_t n_groups = suites[si].ecdhe ? 3 : 1;

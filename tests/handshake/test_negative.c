@@ -21,10 +21,11 @@
  *   5. server choices the client did not offer (suite, group, compression, version, extension),
  *      ClientHello versions below TLS 1.2, duplicated extensions.
  *   6. require mode without a client certificate: handshake_failure (RFC 5246 7.4.6).
- *   7. the record layer's limits: record_overflow, unknown content types, and a handshake length
- *      claim of 2^24-1 refused without buffering; record versions: a server takes a ClientHello in
- *      a record of any {03,XX}, and from the ServerHello on both sides refuse anything but {03,03}
- *      with protocol_version (in clear, protected, and after the handshake).
+ *   7. the record layer's limits: record_overflow, unknown content types, and handshake length
+ *      claims refused without buffering: a ClientHello longer than its fields allow (decode_error),
+ *      any other message over our cap (handshake_failure); record versions: a server takes a
+ *      ClientHello in a record of any {03,XX}, and from the ServerHello on both sides refuse
+ *      anything but {03,03} with protocol_version (in clear, protected, and after the handshake).
  *
  * Technique: a real handshake in memory, but the sender's flight is cut into single messages,
  * each delivered in a record of its own, so that the receiver can be stopped in any read state.
@@ -1636,8 +1637,11 @@ static void run_record_layer(void)
         flow_close(&f);
     }
 
-    /* Handshake length claims: refused as soon as the 4-byte header is in, nothing buffered. */
-    static const uint32_t claims[] = {0xFFFFFF, MTLS_MAX_HANDSHAKE_MSG + 1, MTLS_MAX_HANDSHAKE_MSG};
+    /* Handshake length claims: refused as soon as the 4-byte header is in, nothing buffered.  A
+     * ClientHello may be as long as its fields allow (RFC 5246 7.4.1.2) and no longer: beyond,
+     * decode_error; other messages are capped at MTLS_MAX_HANDSHAKE_MSG (handshake_failure). */
+    static const uint32_t claims[] = {0xFFFFFF, TLS_MAX_CLIENT_HELLO + 1, TLS_MAX_CLIENT_HELLO,
+                                      MTLS_MAX_HANDSHAKE_MSG + 1, MTLS_MAX_HANDSHAKE_MSG};
     for (size_t i = 0; i < sizeof(claims) / sizeof(claims[0]); i++)
         for (int where_ = 0; where_ < 3; where_++) {
             static const char *names[] = {"server/READ_CLIENT_HELLO", "client/READ_SERVER_HELLO",
@@ -1651,7 +1655,9 @@ static void run_record_layer(void)
                 h[0] = TLS_HS_FINISHED;
             be24_put(h + 1, claims[i]);
             mtls_err err = inject(&f, TLS_CT_HANDSHAKE, h, sizeof(h));
-            if (claims[i] > MTLS_MAX_HANDSHAKE_MSG) {
+            if (where_ == 0 && claims[i] > TLS_MAX_CLIENT_HELLO) {
+                expect_flow_fail(&f, err, MTLS_ERR_DECODE, TLS_ALERT_DECODE_ERROR);
+            } else if (where_ > 0 && claims[i] > MTLS_MAX_HANDSHAKE_MSG) {
                 expect_flow_fail(&f, err, MTLS_ERR_HANDSHAKE_TOO_LARGE,
                                  TLS_ALERT_HANDSHAKE_FAILURE);
             } else {
@@ -1668,7 +1674,7 @@ static void run_record_layer(void)
     static const uint8_t part1[] = {TLS_HS_CLIENT_HELLO, 0xFF}, part2[] = {0xFF, 0xFF};
     CHECK_ERR(inject(&f, TLS_CT_HANDSHAKE, part1, sizeof(part1)), MTLS_OK);
     mtls_err err = inject(&f, TLS_CT_HANDSHAKE, part2, sizeof(part2));
-    expect_flow_fail(&f, err, MTLS_ERR_HANDSHAKE_TOO_LARGE, TLS_ALERT_HANDSHAKE_FAILURE);
+    expect_flow_fail(&f, err, MTLS_ERR_DECODE, TLS_ALERT_DECODE_ERROR);
     CHECK(f.s->hs != NULL && f.s->hs->in.cap <= 4096);
     case_end();
     flow_close(&f);

@@ -6,8 +6,9 @@
  *      the handshake completes;
  *   2. a peer that stops in the middle of a maximal record, forever: what the connection holds is
  *      bounded (one receive buffer), however many such connections there are;
- *   3. handshake length claims of 2^24-1 bytes, whole or with the header alone: refused at once
- *      (handshake_too_large), nothing buffered;
+ *   3. handshake length claims of 2^24-1 bytes, whole or with the header alone: refused at once,
+ *      nothing buffered -- a ClientHello with decode_error (no ClientHello can be that long, RFC
+ *      5246 7.4.1.2), any other message with handshake_failure (over our cap);
  *   4. floods of warning alerts (during and after the handshake) and of empty records: tolerated up
  *      to the bound, then a fatal alert; one non-empty record resets the empty-record count;
  *   5. application data between ChangeCipherSpec and Finished: unexpected_message;
@@ -16,7 +17,10 @@
  *      alert; also in pieces (a ClientHello over three records is refused once, two HelloRequests
  *      in one record twice);
  *   7. a ClientHello with 10,000 cipher suites, or 10,000 extensions (and 30,000 suites): handled
- *      (ServerHello with a real choice), in time linear in the size;
+ *      (ServerHello with a real choice), in time linear in the size; the largest ClientHello the
+ *      format allows (131,400 bytes), in records of 300 and of 2 bytes: handled, its reassembly
+ *      buffer grown a bounded number of times and never past the message; a header announcing one
+ *      byte more: decode_error at once, nothing buffered;
  *   8. static RSA ClientKeyExchange with bad PKCS#1 padding, a premaster of the wrong length, wrong
  *      version bytes, or a ciphertext of the wrong length: the server takes the same path as for a
  *      well-formed premaster that is simply not the client's (same trace, same state after the
@@ -42,6 +46,7 @@
 /* ---- counting allocator ------------------------------------------------------------------ */
 
 static atomic_long live_bytes;
+static atomic_long reallocs; /* calls of count_realloc on a live block */
 #define HDR 16
 
 static void *count_malloc(size_t n)
@@ -72,6 +77,7 @@ static void *count_realloc(void *q, size_t n)
     uint8_t *p = (uint8_t *)q - HDR;
     size_t old;
     memcpy(&old, p, sizeof(old));
+    atomic_fetch_add(&reallocs, 1);
     void *r = count_malloc(n);
     if (!r)
         return NULL;
@@ -311,7 +317,9 @@ static void stalled(void)
 
 static void huge_claims(void)
 {
-    for (int hdr_only = 0; hdr_only < 2; hdr_only++) {
+    for (int k = 0; k < 4; k++) {
+        int hdr_only = k & 1, hello = k < 2;
+        mtls_err want = hello ? MTLS_ERR_DECODE : MTLS_ERR_HANDSHAKE_TOO_LARGE;
         mtls_conn *s = mtls_server_new(scfg_ec);
         size_t room;
         mtls_recv_buf(s, &room); /* the receive buffer exists before the claim arrives */
@@ -322,17 +330,19 @@ static void huge_claims(void)
         rec[2] = 3;
         size_t body = hdr_only ? 4 : 64;
         be16_put(rec + 3, (uint16_t)body);
-        rec[5] = TLS_HS_CLIENT_HELLO;
+        rec[5] = hello ? TLS_HS_CLIENT_HELLO : TLS_HS_CERTIFICATE;
         be24_put(rec + 6, 0xffffff);
         memset(rec + 9, 0, sizeof(rec) - 9);
-        CHECK_ERR(feed(s, rec, 5 + body, 0), MTLS_ERR_HANDSHAKE_TOO_LARGE);
+        CHECK_ERR(feed(s, rec, 5 + body, 0), want);
         CHECK(atomic_load(&live_bytes) - base < 4096); /* nothing kept beyond the record */
         int level = 0;
-        CHECK_EQ(last_alert(s, NULL, &level), err_alert(MTLS_ERR_HANDSHAKE_TOO_LARGE));
+        CHECK_EQ(last_alert(s, NULL, &level), err_alert(want));
         CHECK_EQ(level, 2);
         mtls_conn_free(s);
     }
-    printf("3. 2^24-1 byte handshake claims: refused at the header (%s), nothing buffered\n",
+    printf("3. 2^24-1 byte handshake claims: refused at the header (ClientHello %s, Certificate "
+           "%s), nothing buffered\n",
+           mtls_alert_name(err_alert(MTLS_ERR_DECODE)),
            mtls_alert_name(err_alert(MTLS_ERR_HANDSHAKE_TOO_LARGE)));
 }
 
@@ -641,6 +651,120 @@ static void big_hellos(void)
            base, s1k, s10k, s30k, e1k, e10k, both);
 }
 
+/* The largest ClientHello RFC 5246 7.4.1.2 allows: a 32-byte session id, 32,767 suites (ours
+ * last), 255 compression methods, and 65,535 bytes of extensions (the usual ones, then unknown
+ * ones filling the block).  131,400 bytes with its header. */
+static size_t max_hello(uint8_t *out)
+{
+    wr w = wr_init(out, 4 + TLS_MAX_CLIENT_HELLO);
+    wr_u8(&w, TLS_HS_CLIENT_HELLO);
+    size_t len = wr_open_u24(&w);
+    wr_u16(&w, 0x0303);
+    for (int i = 0; i < 32; i++)
+        wr_u8(&w, (uint8_t)i);
+    wr_u8(&w, 32);
+    for (int i = 0; i < 32; i++)
+        wr_u8(&w, (uint8_t)(0x80 + i));
+    size_t suites = wr_open_u16(&w);
+    for (size_t i = 0; i < 32766; i++)
+        wr_u16(&w, (uint16_t)(0x1000 + i)); /* nobody's suites */
+    wr_u16(&w, MTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256);
+    wr_close_u16(&w, suites);
+    wr_u8(&w, 255);
+    for (int i = 0; i < 255; i++)
+        wr_u8(&w, (uint8_t)i); /* null and 254 methods nobody has */
+    size_t exts = wr_open_u16(&w);
+    static const uint8_t known[] = {0x00, 0x0a, 0x00, 0x04, 0x00, 0x02, 0x00, 0x17, /* P-256 */
+                                    0x00, 0x0d, 0x00, 0x04, 0x00, 0x02, 0x04, 0x03, /* ecdsa */
+                                    0x00, 0x17, 0x00, 0x00,                         /* EMS */
+                                    0xff, 0x01, 0x00, 0x01, 0x00};                  /* reneg */
+    wr_bytes(&w, known, sizeof(known));
+    for (uint16_t type = 0x4000; w.len - exts - 2 < 65535; type++) {
+        size_t room = 65535 - (w.len - exts - 2) - 4, n = room < 1000 ? room : 1000;
+        if (room - n > 0 && room - n < 4)
+            n -= 4; /* leave room for one more header */
+        wr_u16(&w, type);
+        wr_u16(&w, (uint16_t)n);
+        for (size_t i = 0; i < n; i++)
+            wr_u8(&w, (uint8_t)i);
+    }
+    wr_close_u16(&w, exts);
+    wr_close_u24(&w, len);
+    return wr_ok(&w) ? w.len : 0;
+}
+
+/* `len` bytes of handshake data in plaintext records of `rec` bytes; returns the wire length. */
+static size_t records_of(const uint8_t *m, size_t len, size_t rec, uint8_t *out)
+{
+    size_t o = 0;
+    for (size_t off = 0; off < len; off += rec) {
+        size_t k = len - off < rec ? len - off : rec;
+        out[o] = TLS_CT_HANDSHAKE;
+        out[o + 1] = 3;
+        out[o + 2] = 1;
+        be16_put(out + o + 3, (uint16_t)k);
+        memcpy(out + o + 5, m + off, k);
+        o += 5 + k;
+    }
+    return o;
+}
+
+static void largest_hello(void)
+{
+    size_t cap = 4 + TLS_MAX_CLIENT_HELLO;
+    uint8_t *m = malloc(cap), *recs = malloc(cap / 2 * 7 + 64);
+    size_t len = max_hello(m);
+    CHECK_EQ(len, 131400);
+    CHECK_EQ(be24_get(m + 1), TLS_MAX_CLIENT_HELLO);
+    static const size_t rec_sizes[] = {16384, 300, 2};
+    long grown[3] = {0};
+    for (size_t k = 0; k < 3; k++) {
+        size_t n = records_of(m, len, rec_sizes[k], recs);
+        mtls_conn *s = mtls_server_new(scfg_ec);
+        long r0 = atomic_load(&reallocs);
+        mtls_err err = feed(s, recs, n, 0);
+        grown[k] = atomic_load(&reallocs) - r0;
+        CHECK_ERR(err, MTLS_OK);
+        CHECK(s->hs && s->hs->state == S12_READ_CLIENT_KEY_EXCHANGE);
+        CHECK_EQ(mtls_conn_cipher_suite(s), MTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256);
+        if (err)
+            fprintf(stderr, "  largest hello in %zu-byte records: %s\n", rec_sizes[k],
+                    mtls_conn_error_detail(s));
+        /* Growth is geometric and stops at the message's end: a handful of reallocations,
+         * whatever the record size (not one per record), and no byte past the hello. */
+        CHECK(grown[k] <= 24);
+        CHECK(s->hs && s->hs->in.cap <= len);
+        mtls_conn_free(s);
+    }
+    /* One byte more than any ClientHello can hold: decode_error at the header, nothing kept. */
+    for (uint32_t claim = TLS_MAX_CLIENT_HELLO; claim <= TLS_MAX_CLIENT_HELLO + 1; claim++) {
+        mtls_conn *s = mtls_server_new(scfg_ec);
+        size_t room;
+        mtls_recv_buf(s, &room);
+        long base = atomic_load(&live_bytes);
+        uint8_t hdr[4] = {TLS_HS_CLIENT_HELLO};
+        be24_put(hdr + 1, claim);
+        size_t n = records_of(hdr, 4, 4, recs);
+        mtls_err err = feed(s, recs, n, 0);
+        if (claim == TLS_MAX_CLIENT_HELLO) {
+            CHECK(err == MTLS_OK || err == MTLS_ERR_WANT_READ);
+            CHECK_ERR(mtls_conn_error(s), MTLS_OK);
+        } else {
+            CHECK_ERR(err, MTLS_ERR_DECODE);
+            int level = 0;
+            CHECK_EQ(last_alert(s, NULL, &level), TLS_ALERT_DECODE_ERROR);
+            CHECK_EQ(level, 2);
+        }
+        CHECK(atomic_load(&live_bytes) - base < 4096);
+        mtls_conn_free(s);
+    }
+    printf("7. the largest ClientHello (%zu bytes) handled in 16384-, 300- and 2-byte records "
+           "(%ld, %ld, %ld reallocations of its buffer); a claim of %u bytes: decode_error\n",
+           len, grown[0], grown[1], grown[2], (unsigned)TLS_MAX_CLIENT_HELLO + 1);
+    free(m);
+    free(recs);
+}
+
 /* ---- 8. static RSA ClientKeyExchange -------------------------------------------------------- */
 
 static EVP_PKEY *server_rsa_pub(void)
@@ -819,6 +943,7 @@ int main(void)
     renegotiation();
     renegotiation_fragmented();
     big_hellos();
+    largest_hello();
     rsa_cke();
     mtls_config_free(ccfg_ec);
     mtls_config_free(scfg_ec);

@@ -5,6 +5,8 @@
 #
 #   openssl s_client -reconnect        -> mtls server   (6 connections: 1 "New", 5 "Reused")
 #   openssl s_client -sess_out/-sess_in -> mtls server  (second run: "Reused, TLSv1.2")
+#   the same with -alpn h2 first, then no -alpn or another -> mtls server --alpn h2,http/1.1
+#                                         (ALPN negotiated afresh on resumption, RFC 7301 3.1)
 #   mtls client --reconnect 5          -> openssl s_server  ("resumed 5 of 5 reconnections";
 #                                         s_server: 5 "Reused session-id", "5 session cache hits")
 #   mtls client --sess-out/--sess-in   -> openssl s_server
@@ -283,6 +285,54 @@ sc_sess() {
 }
 sc_sess "s_client -sess_out/-sess_in -> mtls (ticket)" "" "" "$TICKET"
 sc_sess "s_client -sess_out/-sess_in -> mtls (id)" "--no-tickets" "" "$CACHE"
+
+# ---- 2b. ALPN on resumption: s_client -sess_out with -alpn h2, -sess_in with another or none ---
+
+# RFC 7301 3.1: ALPN is negotiated afresh when a session is resumed.  The resumed ServerHello
+# answers only what the new ClientHello offers (RFC 5246 7.4.1.4); an ALPN the second s_client did
+# not offer is an "unsolicited extension" to it.
+note "openssl s_client -sess_out -alpn h2 / -sess_in [-alpn ...] -> mtls server --alpn h2,http/1.1"
+# sc_sess_alpn NAME SERVER_FLAGS ALPN_FLAGS_2 WANT_2 (WANT_2: the protocol, or "none")
+sc_sess_alpn() {
+    local name=$1 sflags=$2 aflags=$3 want=$4 why="" st1=0 st2=0
+    # shellcheck disable=SC2086
+    if ! start_mtls_server "$W/ms.log" --alpn h2,http/1.1 $sflags; then
+        record "$name" "Reused, $want" "-" "mtls server did not start" "$W/ms.log"
+        return
+    fi
+    rm -f "$W/sess.pem"
+    local common=(-connect "127.0.0.1:$MPORT" -tls1_2 -servername "$HOST" -verify_hostname "$HOST"
+        -CAfile "$CA" -verify_return_error)
+    timeout 30 openssl s_client "${common[@]}" -sess_out "$W/sess.pem" -alpn h2 \
+        < /dev/null > "$W/sc1.out" 2> "$W/sc1.err" 3>&- || st1=$?
+    # shellcheck disable=SC2086
+    timeout 30 openssl s_client "${common[@]}" -sess_in "$W/sess.pem" $aflags \
+        < /dev/null > "$W/sc2.out" 2> "$W/sc2.err" 3>&- || st2=$?
+    sleep 0.2
+    stop "$MPID"
+    local second alpn1 alpn2 ours
+    second=$(grep -Eo '^(New|Reused), TLSv1\.2' "$W/sc2.out" | head -n1 || true)
+    alpn1=$(sed -n 's/^ALPN protocol: //p' "$W/sc1.out" | head -n1)
+    alpn2=$(sed -n 's/^ALPN protocol: //p' "$W/sc2.out" | head -n1)
+    grep -q '^No ALPN negotiated' "$W/sc2.out" && alpn2=none
+    ours=$(count "$W/ms.log" '^mtls: #2 .*resumed session \(abbreviated handshake\)')
+    if [ "$st1" != 0 ] || [ "$st2" != 0 ]; then
+        why="s_client exited with status $st1 / $st2: $(grep -h -o 'error:[0-9A-F]*:[^:]*:[^:]*:[^:]*' "$W/sc2.out" "$W/sc2.err" | head -n1)"
+    elif [ "$alpn1" != h2 ]; then
+        why="first run: ALPN '${alpn1:-none}', expected h2"
+    elif [ "$second" != "Reused, TLSv1.2" ]; then
+        why="second run (-sess_in): '${second:-nothing}', expected 'Reused, TLSv1.2'"
+    elif [ "$alpn2" != "$want" ]; then
+        why="second run: ALPN '${alpn2:-?}', expected $want"
+    elif [ "$ours" != 1 ]; then
+        why="mtls server did not log connection #2 as resumed"
+    fi
+    record "$name" "Reused, $want" "s_client: h2 then ${second:--}, ALPN ${alpn2:--}; mtls: $ours" \
+        "$why" "$W/sc1.out" "$W/sc2.out" "$W/sc2.err" "$W/ms.log"
+}
+sc_sess_alpn "-sess_in without -alpn -> mtls --alpn (ticket)" "" "" none
+sc_sess_alpn "-sess_in without -alpn -> mtls --alpn (id)" "--no-tickets" "" none
+sc_sess_alpn "-sess_in -alpn http/1.1 -> mtls --alpn (ticket)" "" "-alpn http/1.1" http/1.1
 
 # ---- 3. mtls client --reconnect 5 -> openssl s_server --------------------------------------
 

@@ -2,6 +2,8 @@
  * alpn.c -- application_layer_protocol_negotiation (RFC 7301).  The server picks its most
  * preferred protocol that the client offers; with none in common it fails with
  * no_application_protocol.  The client checks that the server chose exactly one offered name.
+ * Both do so in every handshake, resumed ones too: the protocol belongs to the connection, not
+ * to the session (RFC 7301 3.1; resume.c never carries it over).
  */
 #include <string.h>
 

@@ -1,7 +1,9 @@
 /*
  * server_name.c -- server_name (RFC 6066 3).  The client sends a host_name unless the name is an
  * IP literal ("Literal IPv4 and IPv6 addresses are not permitted in HostName").  The server
- * accepts one host_name that is an ASCII DNS name of 1..255 bytes and remembers it.
+ * accepts one host_name that is an ASCII DNS name of 1..255 bytes and remembers it; it
+ * acknowledges the name in its ServerHello only when the application's server name callback
+ * accepted it (server12.c), since RFC 6066 3 ties the acknowledgement to the name being used.
  */
 #include <stdlib.h>
 #include <string.h>
