@@ -1034,6 +1034,7 @@ int cmd_server(int argc, char **argv)
 #endif
     }
     o.reload_on_hup = 1;
+    (void)hup_watch(); /* before "listening on": a SIGHUP from then on reloads, never kills */
 
     struct tool_cfg tc;
     if (tool_config_new(&tc, &o.c, "server") != 0) {

@@ -222,7 +222,7 @@ static mtls_err parse_keys(const uint8_t *p, size_t len, struct tkey *out, size_
         if (i < end && p[i] != '#') {
             uint64_t v = 0;
             size_t digits = 0;
-            while (i < end && p[i] >= '0' && p[i] <= '9' && digits < 19) {
+            while (i < end && p[i] >= '0' && p[i] <= '9' && digits < 18) { /* < 2^63 */
                 v = v * 10 + (uint64_t)(p[i++] - '0');
                 digits++;
             }

@@ -11,8 +11,12 @@
  *   - mtls_config_share_sessions: a new config (a reload) resumes the sessions of the old one, by
  *     id and by ticket, when its client CAs are the same, and not when they changed; connections
  *     keep the config they started with after the application dropped it;
+ *   - many threads resuming under one key file while it is rotated and reloaded (the periodic
+ *     look and explicit reloads racing with seals and opens);
  *   - mtls_config_cert_subject / _not_after.
  */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -433,6 +437,91 @@ static void test_share_sessions(void)
     mtls_config_free(ccfg);
 }
 
+/* ---- threads: seals and opens while the file rotates ---------------------------------------- */
+
+static atomic_llong shared_now;
+static int64_t atomic_clock(void *arg)
+{
+    (void)arg;
+    return (int64_t)atomic_load(&shared_now);
+}
+
+struct worker {
+    mtls_config *ccfg, *scfg;
+    mtls_session *sess;
+    int failed, resumed, fresh_tickets;
+};
+
+static void *worker(void *p)
+{
+    struct worker *w = p;
+    for (int i = 0; i < 60; i++) {
+        mtls_conn *c = mtls_client_new(w->ccfg, "localhost"), *s = mtls_server_new(w->scfg);
+        if (i % 2)
+            mtls_conn_set_session(c, w->sess);
+        if (tp_handshake(c, s) != MTLS_OK) {
+            w->failed++;
+        } else if (i % 2) {
+            w->resumed += mtls_conn_resumed(s);
+        } else {
+            mtls_session *t = mtls_conn_get_session(c);
+            w->fresh_tickets += t && t->ticket_len > 0;
+            mtls_session_free(t);
+        }
+        mtls_conn_free(c);
+        mtls_conn_free(s);
+    }
+    return NULL;
+}
+
+static void test_threads(void)
+{
+    char k1[128], kn[128], text[512];
+    key_line(k1, sizeof(k1), 0x61, "");
+    const char *path = put("threads", k1);
+    atomic_store(&shared_now, (long long)fake_now);
+    mtls_config *scfg = server_cfg(1, 0, MTLS_VERIFY_NONE), *ccfg = client_cfg();
+    mtls_config_set_time(scfg, atomic_clock, NULL);
+    mtls_config_set_time(ccfg, atomic_clock, NULL);
+    CHECK_ERR(mtls_config_set_ticket_key_file(scfg, path), MTLS_OK);
+    int resumed;
+    mtls_session *sess = connect_once(ccfg, scfg, NULL, &resumed); /* sealed under 0x61 */
+    CHECK_EQ(ticket_tag(sess), 0x61);
+    struct worker w[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        w[i] = (struct worker){.ccfg = ccfg, .scfg = scfg, .sess = sess};
+        pthread_create(&th[i], NULL, worker, &w[i]);
+    }
+    /* rotate 20 times, the first key always kept for opening; half of the rotations are found by
+     * the periodic look (the clock moves past the interval), half by an explicit reload */
+    for (int r = 0; r < 20; r++) {
+        key_line(kn, sizeof(kn), (uint8_t)(0x70 + r), "");
+        snprintf(text, sizeof(text), "%s%s", kn, k1);
+        put("threads", text);
+        if (r % 2)
+            CHECK_ERR(mtls_config_reload_ticket_keys(scfg, NULL, 0), MTLS_OK);
+        else
+            atomic_fetch_add(&shared_now, MTLS_TICKET_KEY_FILE_CHECK);
+        usleep(2000);
+    }
+    int failed = 0, resumed_all = 0, fresh = 0;
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        failed += w[i].failed;
+        resumed_all += w[i].resumed;
+        fresh += w[i].fresh_tickets;
+    }
+    CHECK_EQ(failed, 0);
+    CHECK_EQ(resumed_all, 4 * 30); /* the first key never left the file */
+    CHECK_EQ(fresh, 4 * 30);
+    printf("threads: 240 handshakes during 20 rotations, %d failed, %d of 120 resumed\n", failed,
+           resumed_all);
+    mtls_session_free(sess);
+    mtls_config_free(scfg);
+    mtls_config_free(ccfg);
+}
+
 static void test_cert_getters(void)
 {
     mtls_config *cfg = mtls_config_new();
@@ -460,6 +549,7 @@ int main(void)
     test_file_format();
     test_fleet_rotation();
     test_share_sessions();
+    test_threads();
     test_cert_getters();
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
