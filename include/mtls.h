@@ -214,6 +214,11 @@ MTLS_API mtls_err mtls_config_set_cert_chain_file(mtls_config *cfg, const char *
 MTLS_API mtls_err mtls_config_set_cert_chain_mem(mtls_config *cfg, const void *chain_pem,
                                                  size_t chain_len, const void *key_pem,
                                                  size_t key_len);
+/* Our certificate as set above: the leaf's subject (an RFC 4514 string) and its notAfter (seconds
+ * since the epoch); NULL and 0 when none is set.  For logs -- what a reload changed, when the
+ * certificate expires.  The string stays valid until the config is freed. */
+MTLS_API const char *mtls_config_cert_subject(const mtls_config *cfg);
+MTLS_API int64_t mtls_config_cert_not_after(const mtls_config *cfg);
 
 /* Trust anchors used to verify the peer (server certificates for a client; client certificates
  * for a server unless mtls_config_set_client_ca_* is used).  May be called several times; the
@@ -454,8 +459,12 @@ MTLS_API mtls_err mtls_conn_peer_fingerprint(const mtls_conn *conn, uint8_t out[
  * bounded by entries and lifetime and evicts the oldest entry first; it is thread-safe, so one
  * config serves connections on many threads.  Ticket keys rotate by themselves: a new sealing key
  * every MTLS_TICKET_KEY_ROTATION seconds, older keys kept for opening for one ticket lifetime.
- * Applications with several servers set the keys themselves (mtls_config_set_ticket_keys) and may
- * keep sessions in their own store (mtls_config_set_session_store).
+ * Applications with several servers give them all the same keys -- a key file that a cron job
+ * rotates (mtls_config_set_ticket_key_file), or keys they set themselves
+ * (mtls_config_set_ticket_keys) -- or keep sessions in a store they share
+ * (mtls_config_set_session_store); docs/FLEETS.md shows both.  A server that reloads its
+ * certificate without a restart builds a new config that shares the old one's cache and ticket
+ * keys (mtls_config_share_sessions).
  *
  * Client: after a handshake take the session (mtls_conn_get_session), keep it (in memory, or as
  * bytes), and offer it on a later connection to the same server (mtls_conn_set_session).
@@ -480,6 +489,7 @@ MTLS_API mtls_err mtls_conn_peer_fingerprint(const mtls_conn *conn, uint8_t out[
 #define MTLS_SESSION_CACHE_DEFAULT_SIZE 4096 /* entries */
 #define MTLS_SESSION_LIFETIME_DEFAULT 7200   /* seconds, for cache entries and tickets */
 #define MTLS_TICKET_KEY_ROTATION 3600        /* seconds a sealing key is used */
+#define MTLS_TICKET_KEY_FILE_CHECK 10        /* seconds between looks at a ticket key file */
 
 typedef struct mtls_session mtls_session;
 
@@ -517,6 +527,51 @@ MTLS_API mtls_err mtls_config_set_session_context(mtls_config *cfg, const uint8_
 /* Server: ticket keys set by the application, 80 bytes each: 16-byte name || 32-byte AES-256-GCM
  * key || 32 bytes reserved (zero).  keys[0] seals; all open.  Turns automatic rotation off. */
 MTLS_API mtls_err mtls_config_set_ticket_keys(mtls_config *cfg, const uint8_t *keys, size_t n_keys);
+
+/* Server: ticket keys from a key file that every server of a fleet reads, so that any of them
+ * resumes the tickets of the others with no shared store (docs/FLEETS.md).  The file is text, one
+ * key a line ('#' comments and blank lines skipped): 96 hex digits -- a 16-byte key name, then
+ * the 32-byte AES-256-GCM key, as `openssl rand -hex 48` prints them -- optionally followed by a
+ * not-before time in Unix seconds.  The first key whose not-before has passed (a key without one:
+ * always) seals new tickets; every key of the file opens tickets.  At most 16 keys.
+ *
+ * The file is read now: an error (MTLS_ERR_FILE, or MTLS_ERR_INVALID_ARG with
+ * mtls_config_error_detail naming the line) leaves the keys as they were.  It is read again when
+ * it changes: at most every MTLS_TICKET_KEY_FILE_CHECK seconds a seal or an open looks at its
+ * inode, size and mtime and re-reads it when they differ (a file moved into place, or rewritten);
+ * mtls_config_reload_ticket_keys does so at once.  A re-read that fails leaves the keys in use
+ * (mtls_config_describe_ticket_keys says why).  A key removed from the file opens nothing from
+ * then on, so a rotation keeps the previous keys in the file for one ticket lifetime after they
+ * stop sealing.  Turns automatic rotation off and replaces keys set with
+ * mtls_config_set_ticket_keys (and those replace the file).  Keep the file readable by the server
+ * alone: its keys decrypt every session sealed under them. */
+MTLS_API mtls_err mtls_config_set_ticket_key_file(mtls_config *cfg, const char *path);
+/* Server: re-read the ticket key file now (on SIGHUP, say) rather than at the next periodic
+ * look.  Works on a frozen config and from any thread.  MTLS_OK when the file was read and its
+ * keys are in use; otherwise the error (MTLS_ERR_FILE, MTLS_ERR_INVALID_ARG for a malformed file,
+ * MTLS_ERR_BAD_STATE when no key file is set), a sentence in `detail` (cap bytes with the NUL;
+ * NULL for none), and the keys in use stay. */
+MTLS_API mtls_err mtls_config_reload_ticket_keys(mtls_config *cfg, char *detail, size_t cap);
+/* Server: one line about the ticket keys for a log: where they come from (automatic, the
+ * application, or the file and how many keys it holds), the first 8 hex digits of the name of
+ * the key that seals now, keys waiting for their not-before, and why the last re-read of the file
+ * failed, if it did.  Never a key.  Writes at most cap bytes with the NUL; works on a frozen
+ * config. */
+MTLS_API mtls_err mtls_config_describe_ticket_keys(const mtls_config *cfg, char *out, size_t cap);
+
+/* Server: `cfg` uses the session cache and the ticket keys of `from` -- the same objects, not
+ * copies -- so that a session made on either config resumes on the other.  This is how a server
+ * reloads its certificate, key or CAs without a restart: build a new config, call this with the
+ * running config as `from` (after mtls_config_set_session_cache, which would replace the cache
+ * it shares), give new connections the new config and free your reference to the old one;
+ * connections still open keep theirs until they end.  From then on mtls_config_set_ticket_keys,
+ * _set_ticket_key_file and _reload_ticket_keys on either config change the keys of both.  A
+ * session resumes only under the verification context it was made in (see "Binding" above):
+ * with the same client CAs and verify mode it resumes across the reload, with other ones the
+ * client gets a full handshake.  Not shared: the session store callbacks, the session lifetime
+ * and whether tickets are on -- set them on `cfg` as on `from`.  `from` may be frozen and in use;
+ * `cfg` may not (MTLS_ERR_CONFIG_FROZEN); the same config twice is MTLS_ERR_INVALID_ARG. */
+MTLS_API mtls_err mtls_config_share_sessions(mtls_config *cfg, const mtls_config *from);
 
 /* Server: an external session store, consulted in addition to (or, with the cache size set to
  * 0, instead of) the in-memory cache.  `store` receives a serialized session under its id;

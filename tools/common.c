@@ -309,6 +309,26 @@ fail:
     return -1;
 }
 
+int tool_config_rebuild(struct tool_cfg *tc, const struct common_opts *o, const char *role,
+                        mtls_config **out)
+{
+    /* tool_config_new fills a tool_cfg from nothing: let it, then keep its config aside and its
+     * key log fd (the file reopened: rotated logs start anew) for every config, old and new,
+     * whose callbacks all point at `tc`.  The tool is single-threaded: no callback runs
+     * meanwhile. */
+    struct tool_cfg running = *tc;
+    if (tool_config_new(tc, o, role) != 0) {
+        *tc = running;
+        return -1;
+    }
+    *out = tc->cfg;
+    tc->cfg = running.cfg;
+    if (running.keylog_fd >= 0) {
+        close(running.keylog_fd);
+    }
+    return 0;
+}
+
 void tool_config_free(struct tool_cfg *tc)
 {
     mtls_config_free(tc->cfg);

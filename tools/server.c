@@ -9,10 +9,19 @@
  * while the backlog is non-empty we stop reading from that peer: a client that does not read
  * cannot make us buffer without bound.  Every connection has a deadline (handshake, then idle),
  * so a stalled peer cannot hold a slot forever; --max-conns bounds the slots.
+ *
+ * Reload without restart: SIGHUP (caught through a self-pipe that the poll() watches) builds a
+ * new config from the same options -- every file read again -- that shares the running one's
+ * session cache and ticket keys (mtls_config_share_sessions); new connections get it, open ones
+ * keep the config they started with.  A reload that fails keeps the running config.  Whatever
+ * server_setup() and tool_config_new() set is reloaded: a new file-backed option (CRLs, an OCSP
+ * staple) joins them there, and says what changed in describe_changes().
  */
 #include "tool.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
@@ -21,7 +30,12 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
+
+#ifdef MTLS_TOOL_REDIS
+#include "redis_store.h"
+#endif
 
 static const char usage[] =
     "usage: mtls server --listen HOST:PORT --cert FILE --key FILE [options]\n"
@@ -52,8 +66,16 @@ static const char usage[] =
     "  --cache-size N       keep at most N sessions in the cache (default 4096; oldest evicted)\n"
     "                       (by default both are on; a resumed connection is logged\n"
     "                       as 'resumed session')\n"
+    "  --ticket-key-file F  ticket keys from F, shared by every server of a fleet: one key a\n"
+    "                       line, 96 hex digits (openssl rand -hex 48) [not-before time];\n"
+    "                       the first seals, all open; re-read when it changes\n"
+    "  --session-store URL  also keep sessions in Redis (redis://host:port[/db]), so that\n"
+    "                       servers resume each other's sessions by id; 100 ms timeouts\n"
     "  -q, --quiet          no per-connection lines; errors only\n"
     "  -h, --help           this help\n"
+    "\n"
+    "SIGHUP reloads --cert, --key, --ca and --ticket-key-file for new connections (open ones\n"
+    "go on), keeping the sessions; a reload that fails keeps the running configuration.\n"
     "\n"
     "examples:\n"
     "  mtls server --listen 127.0.0.1:4433 --cert server.pem --key server.key\n"
@@ -80,7 +102,9 @@ enum {
     OPT_NO_TICKETS,
     OPT_NO_CACHE,
     OPT_CACHE_SIZE,
-    OPT_NO_CA_NAMES
+    OPT_NO_CA_NAMES,
+    OPT_TICKET_KEY_FILE,
+    OPT_SESSION_STORE
 };
 
 static const struct option long_opts[] = {
@@ -105,6 +129,8 @@ static const struct option long_opts[] = {
     {"no-cache", no_argument, NULL, OPT_NO_CACHE},
     {"cache-size", required_argument, NULL, OPT_CACHE_SIZE},
     {"no-ca-names", no_argument, NULL, OPT_NO_CA_NAMES},
+    {"ticket-key-file", required_argument, NULL, OPT_TICKET_KEY_FILE},
+    {"session-store", required_argument, NULL, OPT_SESSION_STORE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -135,12 +161,24 @@ struct sconn {
     uint64_t bytes_in, bytes_out;
 };
 
+/* What the running config was built from, to say what a reload changed. */
+struct loaded {
+    char subject[256];
+    int64_t not_after;
+    uint64_t cert_hash; /* of the --cert file's bytes */
+    uint64_t ca_hash;   /* of the --ca file's (or directory's files') bytes */
+    int ca_certs;       /* CERTIFICATE blocks in them */
+    char tickets[512];  /* mtls_config_describe_ticket_keys, with --ticket-key-file */
+};
+
 struct server {
     const struct server_opts *o;
     struct tool_cfg *tc;
     int next_id;
     int served;
     int last_status;
+    struct loaded cur;
+    int reloads;
 };
 
 /* ---- per-connection work -------------------------------------------------------------------- */
@@ -528,12 +566,230 @@ void server_apply_resumption(mtls_config *cfg, const struct server_opts *o)
     }
 }
 
+#ifdef MTLS_TOOL_REDIS
+static redis_store *session_store; /* --session-store: one per process, shared by reloads */
+
+static void store_log(void *arg, const char *line)
+{
+    (void)arg;
+    say("%s", line);
+}
+#endif
+
+static void store_close(void)
+{
+#ifdef MTLS_TOOL_REDIS
+    redis_store_free(session_store);
+    session_store = NULL;
+#endif
+}
+
+/* The server-only settings of a config.  `running`: the config in use when this is a reload
+ * (its sessions and ticket keys are shared, the key file re-read), NULL at startup.  Says why
+ * and returns nonzero on failure. */
+static int server_setup(mtls_config *cfg, const struct server_opts *o, const mtls_config *running)
+{
+    (void)mtls_config_set_verify_client(cfg, o->verify);
+    if (o->no_ca_names) {
+        (void)mtls_config_set_send_ca_names(cfg, 0);
+    }
+    server_apply_resumption(cfg, o);
+#ifdef MTLS_TOOL_REDIS
+    if (session_store != NULL && redis_store_attach(session_store, cfg) != MTLS_OK) {
+        say("cannot set the session store: %s", mtls_config_error_detail(cfg));
+        return -1;
+    }
+#endif
+    if (running == NULL) {
+        if (o->ticket_key_file != NULL &&
+            mtls_config_set_ticket_key_file(cfg, o->ticket_key_file) != MTLS_OK) {
+            say("--ticket-key-file: %s", mtls_config_error_detail(cfg));
+            return -1;
+        }
+        return 0;
+    }
+    /* Last, so that nothing above replaces what is shared. */
+    if (mtls_config_share_sessions(cfg, running) != MTLS_OK) {
+        say("cannot share the sessions with the running configuration: %s",
+            mtls_config_error_detail(cfg));
+        return -1;
+    }
+    char why[512];
+    if (o->ticket_key_file != NULL &&
+        mtls_config_reload_ticket_keys(cfg, why, sizeof(why)) != MTLS_OK) {
+        say("--ticket-key-file: %s", why);
+        return -1;
+    }
+    return 0;
+}
+
+/* FNV-1a over a file's bytes (a directory: its regular files' names and bytes, in name order),
+ * and the number of PEM certificates in them.  Only to tell "changed" from "unchanged". */
+static void hash_file(const char *path, uint64_t *h, int *certs)
+{
+    static const char mark[] = "-----BEGIN CERTIFICATE-----";
+    FILE *f = fopen(path, "rb");
+    size_t matched = 0;
+    int c;
+    if (f == NULL) {
+        return;
+    }
+    while ((c = fgetc(f)) != EOF) {
+        *h = (*h ^ (uint8_t)c) * 1099511628211ull;
+        matched = c == mark[matched] ? matched + 1 : c == mark[0] ? 1 : 0;
+        if (matched == sizeof(mark) - 1) {
+            (*certs)++;
+            matched = 0;
+        }
+    }
+    fclose(f);
+}
+
+static void hash_path(const char *path, uint64_t *h, int *certs)
+{
+    struct dirent **names = NULL;
+    *h = 14695981039346656037ull;
+    *certs = 0;
+    DIR *d = opendir(path);
+    if (d == NULL) {
+        hash_file(path, h, certs);
+        return;
+    }
+    closedir(d);
+    int n = scandir(path, &names, NULL, alphasort);
+    for (int i = 0; i < n; i++) {
+        char p[4096];
+        if (names[i]->d_name[0] != '.') {
+            for (const char *q = names[i]->d_name; *q; q++) {
+                *h = (*h ^ (uint8_t)*q) * 1099511628211ull;
+            }
+            snprintf(p, sizeof(p), "%s/%s", path, names[i]->d_name);
+            hash_file(p, h, certs);
+        }
+        free(names[i]);
+    }
+    free(names);
+}
+
+static void describe_loaded(const mtls_config *cfg, const struct server_opts *o, struct loaded *l)
+{
+    int ignored = 0;
+    memset(l, 0, sizeof(*l));
+    const char *subject = mtls_config_cert_subject(cfg);
+    snprintf(l->subject, sizeof(l->subject), "%s", subject != NULL ? subject : "?");
+    l->not_after = mtls_config_cert_not_after(cfg);
+    hash_path(o->c.cert, &l->cert_hash, &ignored);
+    if (o->c.ca != NULL) {
+        hash_path(o->c.ca, &l->ca_hash, &l->ca_certs);
+    }
+    /* Automatic keys are the running config's own, shared: a reload leaves them as they are
+     * (their description changes as they rotate, which is no news). */
+    if (o->ticket_key_file != NULL) {
+        (void)mtls_config_describe_ticket_keys(cfg, l->tickets, sizeof(l->tickets));
+    }
+}
+
+static void utc(char *out, size_t cap, int64_t t)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (gmtime_r(&tt, &tm) == NULL || strftime(out, cap, "%Y-%m-%d %H:%M UTC", &tm) == 0) {
+        snprintf(out, cap, "?");
+    }
+}
+
+/* "reload: certificate ... -> ...; client CAs unchanged; ticket keys unchanged" */
+static void describe_changes(const struct server_opts *o, const struct loaded *a,
+                             const struct loaded *b, int n)
+{
+    char cert[700], ca[200], keys[1100], ea[40], eb[40];
+    utc(ea, sizeof(ea), a->not_after);
+    utc(eb, sizeof(eb), b->not_after);
+    if (a->cert_hash == b->cert_hash && strcmp(a->subject, b->subject) == 0) {
+        snprintf(cert, sizeof(cert), "certificate unchanged (%s, expires %s)", b->subject, eb);
+    } else {
+        snprintf(cert, sizeof(cert), "certificate %s (expires %s) -> %s (expires %s)", a->subject,
+                 ea, b->subject, eb);
+    }
+    if (o->c.ca == NULL) {
+        snprintf(ca, sizeof(ca), "no client CAs");
+    } else if (a->ca_hash == b->ca_hash) {
+        snprintf(ca, sizeof(ca), "client CAs unchanged");
+    } else {
+        snprintf(ca, sizeof(ca), "client CAs changed (%d -> %d certificates; sessions of "
+                 "clients verified under the old ones get full handshakes)",
+                 a->ca_certs, b->ca_certs);
+    }
+    if (strcmp(a->tickets, b->tickets) == 0) {
+        snprintf(keys, sizeof(keys), "ticket keys unchanged");
+    } else {
+        snprintf(keys, sizeof(keys), "ticket keys %s -> %s", a->tickets, b->tickets);
+    }
+    say("reload %d: %s; %s; %s", n, cert, ca, keys);
+}
+
+/* SIGHUP: a new config for new connections, or the running one kept. */
+static void reload(struct server *sv)
+{
+    mtls_config *fresh = NULL;
+    if (tool_config_rebuild(sv->tc, &sv->o->c, "server", &fresh) != 0) {
+        say("reload failed: still serving with the previous configuration");
+        return;
+    }
+    if (server_setup(fresh, sv->o, sv->tc->cfg) != 0) {
+        mtls_config_free(fresh);
+        say("reload failed: still serving with the previous configuration");
+        return;
+    }
+    struct loaded now;
+    describe_loaded(fresh, sv->o, &now);
+    describe_changes(sv->o, &sv->cur, &now, ++sv->reloads);
+    /* Connections hold their own reference: the old config lives until the last one ends. */
+    mtls_config_free(sv->tc->cfg);
+    sv->tc->cfg = fresh;
+    sv->cur = now;
+}
+
+static int hup_pipe[2] = {-1, -1};
+
+static void on_hup(int sig)
+{
+    int saved = errno;
+    char c = (char)sig;
+    (void)!write(hup_pipe[1], &c, 1);
+    errno = saved;
+}
+
+/* The self-pipe that turns SIGHUP into a readable fd for poll(); -1 when it cannot be made. */
+static int hup_watch(void)
+{
+    if (hup_pipe[0] >= 0) {
+        return hup_pipe[0];
+    }
+    if (pipe(hup_pipe) != 0) {
+        say("cannot watch for SIGHUP (pipe: %s): no reloads", strerror(errno));
+        return -1;
+    }
+    for (int i = 0; i < 2; i++) {
+        (void)fcntl(hup_pipe[i], F_SETFL, fcntl(hup_pipe[i], F_GETFL) | O_NONBLOCK);
+        (void)fcntl(hup_pipe[i], F_SETFD, FD_CLOEXEC);
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_hup;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    (void)sigaction(SIGHUP, &sa, NULL);
+    return hup_pipe[0];
+}
+
 int server_run(int lfd, const struct server_opts *o, struct tool_cfg *tc)
 {
     struct server sv = {.o = o, .tc = tc, .last_status = EXIT_OK};
+    int hup_fd = o->reload_on_hup ? hup_watch() : -1;
     int max = o->max_conns > 0 ? o->max_conns : 256;
     struct sconn **conns = calloc((size_t)max, sizeof(*conns));
-    struct pollfd *pfd = calloc((size_t)max + 1, sizeof(*pfd));
+    struct pollfd *pfd = calloc((size_t)max + 2, sizeof(*pfd));
     int nconns = 0;
     int accepting = 1;
     int accepted = 0;
@@ -543,6 +799,9 @@ int server_run(int lfd, const struct server_opts *o, struct tool_cfg *tc)
         free(conns);
         free(pfd);
         return EXIT_FAIL;
+    }
+    if (hup_fd >= 0) {
+        describe_loaded(tc->cfg, o, &sv.cur);
     }
     for (;;) {
         /* Retire finished connections; stop when --once has served its one. */
@@ -580,6 +839,10 @@ int server_run(int lfd, const struct server_opts *o, struct tool_cfg *tc)
                 next = conns[i]->deadline;
             }
         }
+        nfds_t hup_at = n;
+        if (hup_fd >= 0) {
+            pfd[n++] = (struct pollfd){.fd = hup_fd, .events = POLLIN};
+        }
         int wait = next < 0 ? -1 : next - now <= 0 ? 0 : (int)(next - now);
         int r = poll(pfd, n, wait);
         if (r < 0) {
@@ -594,6 +857,13 @@ int server_run(int lfd, const struct server_opts *o, struct tool_cfg *tc)
             if (pfd[base + i].revents != 0) {
                 service(&sv, conns[i]);
             }
+        }
+        if (hup_fd >= 0 && (pfd[hup_at].revents & POLLIN)) {
+            char drain[64];
+            while (read(hup_fd, drain, sizeof(drain)) > 0) {
+                /* signals that came together make one reload */
+            }
+            reload(&sv);
         }
         if (can_accept && (pfd[0].revents & POLLIN)) {
             struct sconn *c;
@@ -702,6 +972,12 @@ int cmd_server(int argc, char **argv)
         case OPT_NO_CA_NAMES:
             o.no_ca_names = 1;
             break;
+        case OPT_TICKET_KEY_FILE:
+            o.ticket_key_file = optarg;
+            break;
+        case OPT_SESSION_STORE:
+            o.session_store = optarg;
+            break;
         case OPT_CACHE_SIZE:
             if (parse_uint(optarg, &o.cache_size) || o.cache_size < 1 || o.cache_size > 1000000) {
                 say("--cache-size wants a number from 1 to 1000000, not '%s'", optarg);
@@ -742,20 +1018,51 @@ int cmd_server(int argc, char **argv)
         o.c.alpn = "http/1.1"; /* so that h2-capable clients settle on HTTP/1.1 */
     }
 
+    if (o.session_store != NULL) {
+#ifdef MTLS_TOOL_REDIS
+        char why[300];
+        session_store = redis_store_new(o.session_store, 100, why, sizeof(why));
+        if (session_store == NULL) {
+            say("--session-store: %s", why);
+            return EXIT_USAGE;
+        }
+        redis_store_set_log(session_store, store_log, NULL);
+#else
+        say("--session-store: this mtls was built without hiredis (install libhiredis-dev and "
+            "rebuild); use --ticket-key-file to share sessions between servers instead");
+        return EXIT_USAGE;
+#endif
+    }
+    o.reload_on_hup = 1;
+    (void)hup_watch(); /* before "listening on": a SIGHUP from then on reloads, never kills */
+
     struct tool_cfg tc;
     if (tool_config_new(&tc, &o.c, "server") != 0) {
+        store_close();
         return EXIT_USAGE;
     }
-    (void)mtls_config_set_verify_client(tc.cfg, o.verify);
-    if (o.no_ca_names) {
-        (void)mtls_config_set_send_ca_names(tc.cfg, 0);
+    if (server_setup(tc.cfg, &o, NULL) != 0) {
+        tool_config_free(&tc);
+        store_close();
+        return EXIT_USAGE;
     }
-    server_apply_resumption(tc.cfg, &o);
     int lfd = tcp_listen(host[0] != '\0' ? host : NULL, port, SOMAXCONN);
     if (lfd < 0) {
         tool_config_free(&tc);
+        store_close();
         return EXIT_USAGE;
     }
+    if (o.ticket_key_file != NULL) {
+        char keys[512];
+        (void)mtls_config_describe_ticket_keys(tc.cfg, keys, sizeof(keys));
+        say("ticket keys: %s", keys);
+    }
+#ifdef MTLS_TOOL_REDIS
+    if (session_store != NULL && redis_store_check(session_store) == 0) {
+        say("session store %s: connected; sessions are shared by id",
+            redis_store_url(session_store));
+    }
+#endif
     char where[80];
     sock_name(lfd, 0, where, sizeof(where));
     say("listening on %s (%s%s%s)", where, o.http ? "http" : "echo",
@@ -769,5 +1076,6 @@ int cmd_server(int argc, char **argv)
     int status = server_run(lfd, &o, &tc);
     close(lfd);
     tool_config_free(&tc);
+    store_close();
     return status;
 }

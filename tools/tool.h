@@ -49,6 +49,11 @@ struct tool_cfg {
  * `role` is "client" or "server". */
 int tool_config_new(struct tool_cfg *tc, const struct common_opts *o, const char *role);
 void tool_config_free(struct tool_cfg *tc);
+/* For a reload: build a new config from the options (files read again, the key log reopened)
+ * into *out, its callbacks on the same `tc`; tc->cfg stays the running one.  Nonzero, with the
+ * reason printed and `tc` as it was, on failure. */
+int tool_config_rebuild(struct tool_cfg *tc, const struct common_opts *o, const char *role,
+                        mtls_config **out);
 
 /* Write one line to stderr with a single write(2), prefixed "mtls: ". */
 void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -111,6 +116,9 @@ struct server_opts {
     int no_cache;      /* --no-cache: no server-side session cache (no resumption by id) */
     int cache_size;    /* --cache-size N: session cache entries (0: the library's default) */
     int no_ca_names;   /* --no-ca-names: empty certificate_authorities in CertificateRequest */
+    const char *ticket_key_file; /* --ticket-key-file FILE: ticket keys shared by a fleet */
+    const char *session_store;   /* --session-store URL: sessions in Redis (by session id) */
+    int reload_on_hup; /* SIGHUP re-reads --cert/--key/--ca/--ticket-key-file (mtls server) */
 };
 /* Apply --no-tickets / --no-cache to a server config. */
 void server_apply_resumption(mtls_config *cfg, const struct server_opts *o);

@@ -6,6 +6,8 @@
  * Entries sit in a ring in insertion order, so the oldest is always at `head`; a chained hash
  * table over the session id finds them.  Ids are 32 random bytes made by us, so their first
  * bytes are a fair hash; a peer choosing the id it offers can only pick which chain is walked.
+ * The cache is reference counted: configs share it across a reload (mtls_config_share_sessions),
+ * so that sessions made under the old config resume under the new one.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +20,7 @@ struct cache_entry {
 };
 
 struct sess_cache {
+    atomic_int refs;
     pthread_mutex_t lock;
     size_t max, head, count;
     struct cache_entry *slots;
@@ -32,6 +35,7 @@ sess_cache *cache_new(size_t max_entries)
     sess_cache *c = mem_calloc(1, sizeof(*c));
     if (!c)
         return NULL;
+    atomic_init(&c->refs, 1);
     pthread_mutex_init(&c->lock, NULL);
     c->max = max_entries;
     c->n_buckets = 16;
@@ -40,9 +44,16 @@ sess_cache *cache_new(size_t max_entries)
     return c;
 }
 
+sess_cache *cache_ref(sess_cache *c)
+{
+    if (c)
+        atomic_fetch_add(&c->refs, 1);
+    return c;
+}
+
 void cache_free(sess_cache *c)
 {
-    if (!c)
+    if (!c || atomic_fetch_sub(&c->refs, 1) != 1)
         return;
     if (c->slots)
         for (size_t i = 0; i < c->max; i++)

@@ -770,3 +770,70 @@ mtls_err mtls_config_set_session_store(mtls_config *cfg, mtls_session_store_fn *
     cfg->store_arg = arg;
     return MTLS_OK;
 }
+
+/* ---- fleets and reloads: key files, shared sessions (docs/FLEETS.md) ---------------------- */
+
+mtls_err mtls_config_set_ticket_key_file(mtls_config *cfg, const char *path)
+{
+    mtls_err err = check_mutable(cfg);
+    if (err)
+        return err;
+    if (!path)
+        return detail(cfg, MTLS_ERR_INVALID_ARG, "no ticket key file given (NULL)");
+    char why[sizeof(cfg->error_detail)];
+    err = ticket_keys_set_file(cfg->tkeys, path, config_now(cfg), why, sizeof(why));
+    if (err)
+        detail(cfg, err, "%s", why);
+    return err;
+}
+
+/* Works on a frozen config: the key set has a lock of its own, and the sentence goes to the
+ * caller's buffer, not to the config. */
+mtls_err mtls_config_reload_ticket_keys(mtls_config *cfg, char *out, size_t cap)
+{
+    char why[512] = "";
+    mtls_err err = cfg ? ticket_keys_reload(cfg->tkeys, why, sizeof(why)) : MTLS_ERR_INVALID_ARG;
+    if (!cfg)
+        snprintf(why, sizeof(why), "no config given (NULL)");
+    if (out && cap)
+        snprintf(out, cap, "%s", err ? why : "");
+    return err;
+}
+
+mtls_err mtls_config_describe_ticket_keys(const mtls_config *cfg, char *out, size_t cap)
+{
+    if (!cfg || !out || !cap)
+        return MTLS_ERR_INVALID_ARG;
+    ticket_keys_describe(cfg->tkeys, config_now(cfg), out, cap);
+    return MTLS_OK;
+}
+
+mtls_err mtls_config_share_sessions(mtls_config *cfg, const mtls_config *from)
+{
+    mtls_err err = check_mutable(cfg);
+    if (err)
+        return err;
+    if (!from || from == cfg)
+        return detail(cfg, MTLS_ERR_INVALID_ARG, "share sessions with which config? %s",
+                      from ? "(the same one given twice)" : "(NULL)");
+    /* `from` may be frozen and serving: its cache and key pointers no longer change then, and
+     * the objects count their references atomically. */
+    sess_cache *c = cache_ref(from->cache);
+    ticket_keys *k = ticket_keys_ref(from->tkeys);
+    cache_free(cfg->cache);
+    ticket_keys_free(cfg->tkeys);
+    cfg->cache = c;
+    cfg->cache_size = from->cache_size;
+    cfg->tkeys = k;
+    return MTLS_OK;
+}
+
+const char *mtls_config_cert_subject(const mtls_config *cfg)
+{
+    return cfg && cfg->chain_len ? x509_cert_subject(cfg->chain[0]) : NULL;
+}
+
+int64_t mtls_config_cert_not_after(const mtls_config *cfg)
+{
+    return cfg && cfg->chain_len ? x509_cert_not_after(cfg->chain[0]) : 0;
+}

@@ -254,6 +254,8 @@ mtls_session *session_decode(const uint8_t *p, size_t len, bool with_ticket);
 bool session_expired(const mtls_session *s, int64_t now);
 
 sess_cache *cache_new(size_t max_entries);
+sess_cache *cache_ref(sess_cache *c);
+/* Drops one reference. */
 void cache_free(sess_cache *c);
 void cache_put(sess_cache *c, mtls_session *s, int64_t now);
 /* A new reference to the live session with this id, or NULL. */
@@ -261,12 +263,22 @@ mtls_session *cache_get(sess_cache *c, const uint8_t *id, size_t id_len, int64_t
 void cache_remove(sess_cache *c, const uint8_t *id, size_t id_len);
 
 #define TICKET_KEY_NAME 16
-#define TICKET_MAX_KEYS 4
+#define TICKET_MAX_KEYS 16 /* application keys, keys of a key file */
 #define TICKET_OVERHEAD (TICKET_KEY_NAME + 12 + 16)
 ticket_keys *ticket_keys_new(void);
+ticket_keys *ticket_keys_ref(ticket_keys *k);
+/* Drops one reference. */
 void ticket_keys_free(ticket_keys *k);
 /* Application keys: replaces the set and stops rotation. */
 mtls_err ticket_keys_set(ticket_keys *k, const uint8_t *keys, size_t n);
+/* Keys from a key file (format in ticket.c), re-read when it changes.  On failure the keys stay
+ * as they were and `why` says what is wrong. */
+mtls_err ticket_keys_set_file(ticket_keys *k, const char *path, int64_t now, char *why,
+                              size_t cap);
+/* Re-read the key file now; MTLS_ERR_BAD_STATE when the keys do not come from a file. */
+mtls_err ticket_keys_reload(ticket_keys *k, char *why, size_t cap);
+/* One line on where the keys come from and which one seals (names only, never keys). */
+void ticket_keys_describe(ticket_keys *k, int64_t now, char *out, size_t cap);
 /* Seal `s` into a ticket (malloc'd).  Rotates the sealing key when it is due. */
 mtls_err ticket_seal(ticket_keys *k, const mtls_session *s, int64_t now, uint32_t lifetime,
                      uint8_t **out, size_t *out_len);

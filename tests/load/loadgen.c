@@ -19,7 +19,9 @@
  *
  * Usage: loadgen --connect HOST:PORT --ca FILE --server-pid PID [--concurrency 1000]
  *                [--total 20000] [--resume 70] [--hostile 5] [--stall-ms 3000]
- *                [--rss-tolerance 5] [--timeout-ms 60000]
+ *                [--rss-tolerance 5] [--timeout-ms 60000] [--stop-file FILE]
+ * --stop-file: stop starting connections once FILE exists (looked for every 250 ms), so that a
+ * test can keep a steady stream going for as long as it does something else (reloads).
  * Prints the figures and exits 0 when every check holds.
  */
 #include <arpa/inet.h>
@@ -63,7 +65,8 @@ static struct {
     int pid;
     int conc, total, resume_pct, hostile_pct, stall_ms, timeout_ms;
     double rss_tol;
-} opt = {"127.0.0.1", 0, NULL, 0, 1000, 20000, 70, 5, 3000, 60000, 5.0};
+    const char *stop_file;
+} opt = {"127.0.0.1", 0, NULL, 0, 1000, 20000, 70, 5, 3000, 60000, 5.0, NULL};
 
 static struct {
     long started, good_ok, good_fail, full_ok, resumed_ok, resume_offered, hostile_done,
@@ -330,7 +333,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: loadgen --connect HOST:PORT --ca FILE --server-pid PID [--concurrency N]"
                     " [--total N] [--resume PCT] [--hostile PCT] [--stall-ms MS]"
-                    " [--rss-tolerance PCT] [--timeout-ms MS]\n");
+                    " [--rss-tolerance PCT] [--timeout-ms MS] [--stop-file FILE]\n");
     exit(2);
 }
 
@@ -340,7 +343,7 @@ int main(int argc, char **argv)
         {"connect", 1, NULL, 'c'},     {"ca", 1, NULL, 'a'},          {"server-pid", 1, NULL, 'p'},
         {"concurrency", 1, NULL, 'n'}, {"total", 1, NULL, 't'},       {"resume", 1, NULL, 'r'},
         {"hostile", 1, NULL, 'h'},     {"stall-ms", 1, NULL, 's'},    {"rss-tolerance", 1, NULL, 'm'},
-        {"timeout-ms", 1, NULL, 'o'},  {NULL, 0, NULL, 0}};
+        {"timeout-ms", 1, NULL, 'o'},  {"stop-file", 1, NULL, 'f'},   {NULL, 0, NULL, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (ch) {
@@ -362,6 +365,7 @@ int main(int argc, char **argv)
         case 's': opt.stall_ms = atoi(optarg); break;
         case 'm': opt.rss_tol = atof(optarg); break;
         case 'o': opt.timeout_ms = atoi(optarg); break;
+        case 'f': opt.stop_file = optarg; break;
         default: usage();
         }
     }
@@ -397,9 +401,9 @@ int main(int argc, char **argv)
         slots[i].fd = -1;
     int64_t t0 = now_ms(), last_sample = 0;
     long finished = 0, server_fds_max = 0;
-    int active = 0;
+    int active = 0, stopping = 0;
     for (;;) {
-        for (int i = 0; i < opt.conc && st.started < opt.total; i++)
+        for (int i = 0; i < opt.conc && st.started < opt.total && !stopping; i++)
             if (slots[i].fd < 0 && slot_start(&slots[i], st.started) != 0)
                 break;
         int n = 0;
@@ -414,7 +418,7 @@ int main(int argc, char **argv)
             }
         if (active > st.max_open)
             st.max_open = active;
-        if (active == 0 && st.started >= opt.total)
+        if (active == 0 && (st.started >= opt.total || stopping))
             break;
         poll(pfd, (nfds_t)n, 50);
         int64_t t = now_ms();
@@ -443,6 +447,8 @@ int main(int argc, char **argv)
         }
         if (t - last_sample >= 250) {
             last_sample = t;
+            if (opt.stop_file && access(opt.stop_file, F_OK) == 0)
+                stopping = 1;
             long rss = proc_rss_kb("VmRSS:"), f = proc_fds();
             if (rss < 0) {
                 fprintf(stderr, "loadgen: the server (pid %d) is gone\n", opt.pid);
@@ -475,6 +481,8 @@ int main(int argc, char **argv)
         rss_mid = rss_end;
     double drift = rss_mid > 0 ? 100.0 * (double)(rss_end - rss_mid) / (double)rss_mid : 0;
 
+    if (stopping)
+        opt.total = (int)st.started; /* what was made before the stop file appeared */
     printf("load: %d connections, %d at once (max %ld open here, max %ld server fds), %.1f s\n",
            opt.total, opt.conc, st.max_open, server_fds_max, secs);
     printf("load: good handshakes %ld ok (%ld full, %ld resumed of %ld offered), %ld failed; "
