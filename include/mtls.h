@@ -445,37 +445,42 @@ MTLS_API mtls_err mtls_conn_peer_fingerprint(const mtls_conn *conn, uint8_t out[
  * X.509-SVID.  A config that names accepted IDs or trust domains accepts a peer only by them.
  * ------------------------------------------------------------------------------------------- */
 
-/* Public key types of certificates mtls reads. */
+/* Fill *out with certificate i of the peer's chain (0 is the leaf; see mtls_conn_peer_cert for
+ * which chain that is when).  Strings are NUL-terminated and never NULL.  A subjectAltName
+ * (mtls_san) is one of the forms mtls reads, typed by its GeneralName tag (RFC 5280 4.2.1.6); its
+ * `data` is the name as the certificate encodes it, `len` bytes, not NUL-terminated: for DNS, URI
+ * and email the IA5String's characters (they may hold any byte, NUL included, so compare them with
+ * memcmp and len, never as C strings), for IP the address in network order (4 or 16 bytes); its
+ * `text` is the printable form mtls_conn_peer_san() gives ("DNS:...", "IP:192.0.2.1", "URI:...",
+ * "email:..."; bytes outside printable ASCII as \xNN).
+ *
+ * Versioning: set out->struct_size to sizeof(mtls_cert_info) first (in C, `mtls_cert_info info =
+ * MTLS_CERT_INFO_INIT;` does).  Fields past it are not written, and on return it holds the number
+ * of bytes written: a program built against this version keeps working with a later library whose
+ * struct has grown at its end.  Pointers stay valid as long as the connection (until its chain is
+ * dropped: a chain rejected by verification is).  MTLS_ERR_BAD_STATE when the peer presented no
+ * certificate, MTLS_ERR_INVALID_ARG when i is past the end or struct_size cannot hold the first
+ * field. */
 typedef enum mtls_key_type {
     MTLS_KEY_UNKNOWN = 0,
     MTLS_KEY_RSA = 1,
     MTLS_KEY_EC_P256 = 2, /* ECDSA on secp256r1 */
     MTLS_KEY_EC_P384 = 3  /* ECDSA on secp384r1 */
 } mtls_key_type;
-
-/* subjectAltName forms mtls reads, numbered as the GeneralName tags of RFC 5280 4.2.1.6. */
 typedef enum mtls_san_type {
     MTLS_SAN_EMAIL = 1, /* rfc822Name */
     MTLS_SAN_DNS = 2,   /* dNSName */
     MTLS_SAN_URI = 6,   /* uniformResourceIdentifier (a SPIFFE ID is one) */
     MTLS_SAN_IP = 7     /* iPAddress */
 } mtls_san_type;
-
-/* One subjectAltName.  `data` is the name as the certificate encodes it, `len` bytes, not
- * NUL-terminated: for DNS, URI and email the IA5String's characters (they may hold any byte, NUL
- * included, so compare with memcmp and len, never as C strings); for IP the address in network
- * order (4 or 16 bytes).  `text` is the printable form mtls_conn_peer_san() gives ("DNS:...",
- * "IP:192.0.2.1", "URI:...", "email:..."; bytes outside printable ASCII as \xNN). */
 typedef struct mtls_san {
     mtls_san_type type;
     const uint8_t *data;
     size_t len;
     const char *text;
 } mtls_san;
-
-/* One certificate, as values.  Strings are NUL-terminated and never NULL. */
 typedef struct mtls_cert_info {
-    size_t struct_size;        /* in: sizeof(mtls_cert_info); out: the bytes filled */
+    size_t struct_size;        /* in: sizeof(mtls_cert_info); out: the bytes written */
     const char *subject;       /* RFC 4514 ("CN=web,O=Example"); "" when the subject is empty */
     const char *issuer;        /* likewise */
     const uint8_t *serial;     /* serialNumber: the INTEGER's content octets as encoded (big-endian
@@ -494,19 +499,7 @@ typedef struct mtls_cert_info {
     const mtls_san *sans;      /* forms are left out); NULL when there are none */
     uint8_t sha256[32];        /* SHA-256 of the certificate's DER (its fingerprint) */
 } mtls_cert_info;
-
-#ifdef __cplusplus
-#define MTLS_CERT_INFO_INIT {sizeof(mtls_cert_info)}
-#else
 #define MTLS_CERT_INFO_INIT {.struct_size = sizeof(mtls_cert_info)}
-#endif
-
-/* Fill *out with certificate i of the peer's chain (0 is the leaf; see mtls_conn_peer_cert for
- * which chain that is when).  Set out->struct_size first (mtls_cert_info info =
- * MTLS_CERT_INFO_INIT;): fields past it are not written, and on return it holds the number of
- * bytes written.  Pointers stay valid as long as the connection (until its chain is dropped: a
- * chain rejected by verification is).  MTLS_ERR_BAD_STATE when the peer presented no certificate,
- * MTLS_ERR_INVALID_ARG when i is past the end or struct_size is smaller than its own field. */
 MTLS_API mtls_err mtls_conn_peer_cert_info(const mtls_conn *conn, size_t i, mtls_cert_info *out);
 
 /* The peer's SPIFFE ID ("spiffe://example.org/ns/prod/sa/web"), or NULL when its leaf is not an
