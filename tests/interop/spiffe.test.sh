@@ -56,6 +56,7 @@ sh "$SRC/tests/pki/make-spiffe-pki.sh" "$P" >"$W/pki.log" 2>&1 ||
 # ---- (a) verdicts ------------------------------------------------------------------------------
 echo "(a) verdicts on the SPIFFE PKI (no SPIFFE policy, no host name)"
 declare -A MT GO OS
+: >"$W/mtls.verdicts"
 if [ -x "$VERDICTS" ] && "$VERDICTS" --verdicts "$P" >"$W/mtls.verdicts" 2>"$W/mtls.err"; then
     while read -r n v rest; do MT[$n]=$v; done <"$W/mtls.verdicts"
 else
@@ -142,9 +143,23 @@ run_client() {
 }
 
 TOKEN=$(token)
+# A CA with a critical URI name constraint loads and verifies, without any SPIFFE option: the
+# client checks the host name api.example.org, the server the client chain (both constrained).
+if mtls_listen "$W/srv0.log" 30 --cert "$P/api-dns.crt" --key "$P/api-dns.key" --ca "$P/td-ca.crt" \
+    --verify-client require --once; then
+    run_client plain "$LISTEN_PORT" --servername api.example.org --ca "$P/td-ca.crt" \
+        --cert "$P/web.crt" --key "$P/web.key"
+    wait_exit "$LISTEN_PID" 10 || true
+    if [ "$RC" = 0 ] && grep -qx "$TOKEN" "$W/plain.out"; then
+        pass "mtls server and client load td-ca.crt (critical URI name constraint) and verify its leaves"
+    else
+        fail "with td-ca.crt and no SPIFFE option: client exit $RC"; show_log "$W/plain.err" "$W/srv0.log"
+    fi
+else
+    fail "mtls server did not start with td-ca.crt (critical URI name constraint)"; show_log "$W/srv0.log"
+fi
 if mtls_listen "$W/srv1.log" 30 --cert "$P/api-dns.crt" --key "$P/api-dns.key" --ca "$P/td-ca.crt" \
     --verify-client require --spiffe-trust-domain example.org --once; then
-    pass "mtls server loads the CA with a critical URI name constraint (td-ca.crt)"
     d0=$(days_left "$(end_of "$P/api-dns.leaf.crt")")
     run_client ok "$LISTEN_PORT" --ca "$P/td-ca.crt" --cert "$P/web.crt" --key "$P/web.key" \
         --spiffe-id "$API"
@@ -172,7 +187,7 @@ if mtls_listen "$W/srv1.log" 30 --cert "$P/api-dns.crt" --key "$P/api-dns.key" -
     grep -q "client certificate: (empty subject)" "$W/srv1.log" &&
         pass "the server names an empty subject as such" || fail "no '(empty subject)' in the server's log"
 else
-    fail "mtls server did not start with td-ca.crt"; show_log "$W/srv1.log"
+    fail "mtls server --spiffe-trust-domain did not start"; show_log "$W/srv1.log"
 fi
 
 # The server accepts another ID: it refuses the client, which reads access_denied.
