@@ -507,9 +507,16 @@ static bool uri_allowed(vctx *v, const x509_cert *c, const x509_cert *ca, const 
         if (!valid || x509_uri_host_in_subtree(host, host_len, e->p, e->len)) {
             x509_describe(c, who, sizeof who);
             describe_uri_base(base, sizeof base, e);
-            fail(v, MTLS_ERR_CERT_NAME_CONSTRAINTS,
-                 "certificate %s has the name %s, which %s the URI subtree %s excluded by %s", who,
-                 san, valid ? "is in" : "falls under", base, ca->subject_str);
+            if (valid)
+                fail(v, MTLS_ERR_CERT_NAME_CONSTRAINTS,
+                     "certificate %s has the name %s, which is in the URI subtree %s excluded by "
+                     "%s",
+                     who, san, base, ca->subject_str);
+            else
+                fail(v, MTLS_ERR_CERT_NAME_CONSTRAINTS,
+                     "certificate %s has the name %s, and %s excludes the URI subtree %s: no URI "
+                     "name passes an excluded constraint that names no host",
+                     who, san, ca->subject_str, base);
             return false;
         }
     }

@@ -373,7 +373,8 @@ static void test_pki_cases(void)
         {"dom-bad", "dom-ca", NULL, NULL, MTLS_ERR_CERT_NAME_CONSTRAINTS,
          "which is in the URI subtree 'bad.example.org' excluded by CN=mtls SPIFFE Domain CA"},
         {"exlit", "exlit-ca", NULL, NULL, MTLS_ERR_CERT_NAME_CONSTRAINTS,
-         "which falls under the URI subtree 'spiffe://evil.org', which is not a host name"},
+         "has the name URI:spiffe://example.org/web, and CN=mtls SPIFFE Excluding CA excludes the "
+         "URI subtree 'spiffe://evil.org', which is not a host name"},
     };
     for (size_t i = 0; i < sizeof details / sizeof details[0]; i++) {
         char detail[1024];
@@ -625,6 +626,22 @@ static void test_handshakes(void)
     mtls_session_free(sess);
     mtls_config_free(scfg);
     mtls_config_free(ccfg);
+
+    /* A client without a server name: mtls_conn_set_insecure_skip_hostname lifts the need for
+     * one, and the SPIFFE ID is still checked. */
+    scfg = make_cfg("api-dns", "td-ca", NULL, 1);
+    for (int k = 0; k < 2; k++) {
+        ccfg = make_cfg("web", "td-ca", k ? &by_web : &by_api, 0);
+        c = mtls_client_new(ccfg, NULL);
+        s = mtls_server_new(scfg);
+        CHECK_ERR(mtls_conn_set_insecure_skip_hostname(c), MTLS_OK);
+        CHECK_ERR(tp_handshake(c, s), k ? MTLS_ERR_CERT_SPIFFE_DENIED : MTLS_OK);
+        CHECK_ERR(mtls_conn_error(c), k ? MTLS_ERR_CERT_SPIFFE_DENIED : MTLS_OK);
+        mtls_conn_free(c);
+        mtls_conn_free(s);
+        mtls_config_free(ccfg);
+    }
+    mtls_config_free(scfg);
 
     /* Refusals, each in both directions: the verifier's error and alert, the peer's alert. */
     const struct {
