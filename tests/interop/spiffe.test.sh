@@ -15,7 +15,8 @@
 #       client --spiffe-id ...` with X.509-SVIDs: data goes through; the client prints the
 #       server's certificate ("server certificate: CN=api-dns (SPIFFE ID ...), serial ...,
 #       issued by ..., expires YYYY-MM-DD (in N days)") and the server the client's identity
-#       ("#1 client identity: ..."), dates and serials compared with `openssl x509`; a server that
+#       ("#1 client identity: ..."), dates and serials compared with `openssl x509` (also for a
+#       server certificate without SPIFFE ID and for an RSA one with a negative serial); a server that
 #       accepts another ID refuses the client (CERT_SPIFFE_DENIED; the client reads
 #       access_denied), a client that accepts another trust domain refuses the server; malformed
 #       IDs and --spiffe-id without --verify-client are usage errors (exit 2).
@@ -189,6 +190,30 @@ if mtls_listen "$W/srv1.log" 30 --cert "$P/api-dns.crt" --key "$P/api-dns.key" -
 else
     fail "mtls server --spiffe-trust-domain did not start"; show_log "$W/srv1.log"
 fi
+
+# The client's certificate line for other kinds of server certificates: no SPIFFE ID (no-uri), a
+# negative serial and an RSA key (info-neg); each compared with openssl x509.
+for spec in "no-uri td-ca web.example.org CN=no-uri" \
+    "info-neg plain-ca info.example.org CN=info.example.org,O=mtls Test,C=DE \(SPIFFE ID spiffe://example.org/info\)"; do
+    read -r srv anchor name ident <<<"$spec"
+    if mtls_listen "$W/srv-$srv.log" 30 --cert "$P/$srv.crt" --key "$P/$srv.key" --once; then
+        d0=$(days_left "$(end_of "$P/$srv.leaf.crt")")
+        run_client "id-$srv" "$LISTEN_PORT" --servername "$name" --ca "$P/$anchor.crt"
+        d1=$(days_left "$(end_of "$P/$srv.leaf.crt")")
+        wait_exit "$LISTEN_PID" 10 || true
+        issuer=$(openssl x509 -in "$P/$srv.leaf.crt" -noout -nameopt RFC2253 -issuer | sed 's/^issuer=//')
+        date=$(date -u -d "$(end_of "$P/$srv.leaf.crt")" +%Y-%m-%d)
+        want="server certificate: $ident, serial $(serial_of "$P/$srv.leaf.crt"), issued by $issuer, expires $date \(in ($d0|$d1) days?\)"
+        if [ "$RC" = 0 ] && grep -Eq "^mtls: $want\$" "$W/id-$srv.err"; then
+            pass "the client prints: $(grep -m1 'server certificate:' "$W/id-$srv.err")"
+        else
+            fail "$srv: exit $RC; the client's 'server certificate' line is not /$want/"
+            show_log "$W/id-$srv.err" "$W/srv-$srv.log"
+        fi
+    else
+        fail "mtls server with $srv.crt did not start"; show_log "$W/srv-$srv.log"
+    fi
+done
 
 # The server accepts another ID: it refuses the client, which reads access_denied.
 if mtls_listen "$W/srv2.log" 30 --cert "$P/api-dns.crt" --key "$P/api-dns.key" --ca "$P/td-ca.crt" \
