@@ -1,8 +1,10 @@
 /*
  * fuzz_x509.c -- libFuzzer target for src/x509: the input is parsed as one DER certificate and,
  * independently, as PEM (a chain and a trust store).  Whatever parses is driven through every
- * getter, host-name matching and chain verification (the certificate trusted as its own anchor,
- * and as a chain of its PEM blocks), so the whole of the parser's output is exercised.  Seeds:
+ * getter (the SPIFFE ID and the mtls_cert_info fields included), host-name matching and chain
+ * verification (the certificate trusted as its own anchor, and as a chain of its PEM blocks; with
+ * and without a SPIFFE acceptance list), so the whole of the parser's output is exercised.  The
+ * input is also read as a URI name (its host) and as a SPIFFE ID.  Seeds:
  * fuzz/corpus/x509/ (DER certificates and PEM chains from the test PKI and the system store).
  */
 #include <stddef.h>
@@ -10,6 +12,7 @@
 #include <string.h>
 
 #include "x509/x509.h"
+#include "x509/x509_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -30,16 +33,39 @@ static void use(x509_cert *const *chain, size_t n, x509_store *store)
         (void)x509_host_matches(c, "www.example.com");
         (void)x509_host_matches(c, "192.0.2.1");
         (void)x509_host_matches(c, "2001:db8::1");
+        const char *id = x509_cert_spiffe_id(c);
+        sink += id ? strlen(id) : 0;
+        mtls_cert_info info;
+        x509_cert_info(c, &info);
+        for (size_t k = 0; k < info.san_count; k++)
+            sink += info.sans[k].len + strlen(info.sans[k].text);
+        sink += strlen(info.serial_hex);
     }
-    x509_verify_params p = {X509_PURPOSE_SERVER, "www.example.com", 1700000000, 0};
+    x509_verify_params p = {
+        .purpose = X509_PURPOSE_SERVER, .host = "www.example.com", .now = 1700000000};
     (void)x509_verify_chain(store, chain, n, &p, detail, sizeof detail);
     p.purpose = X509_PURPOSE_CLIENT;
     p.host = NULL;
+    (void)x509_verify_chain(store, chain, n, &p, detail, sizeof detail);
+    /* accepting peers by SPIFFE ID (an ID and a trust domain) */
+    const char *ids[] = {"spiffe://example.org/ns/prod/sa/web"}, *tds[] = {"example.org"};
+    p.spiffe_ids = ids;
+    p.n_spiffe_ids = 1;
+    p.spiffe_domains = tds;
+    p.n_spiffe_domains = 1;
     (void)x509_verify_chain(store, chain, n, &p, detail, sizeof detail);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    /* The input as a URI name and as a SPIFFE ID, as they arrive in a subjectAltName. */
+    const uint8_t *host;
+    size_t host_len;
+    if (x509_uri_host(data, size, &host, &host_len))
+        (void)x509_uri_host_in_subtree(host, host_len, (const uint8_t *)".example.org", 12);
+    (void)x509_spiffe_id_problem(data, size, true);
+    (void)x509_uri_constraint_valid(data, size);
+
     x509_cert *c = NULL;
     if (x509_cert_parse(data, size, &c) == MTLS_OK) {
         x509_store *s = x509_store_new();

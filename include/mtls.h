@@ -112,6 +112,8 @@ typedef enum mtls_err {
     MTLS_ERR_CERT_REJECTED,
     MTLS_ERR_CERT_WRONG_TYPE,
     MTLS_ERR_CERT_NAME_CONSTRAINTS,
+    MTLS_ERR_CERT_SPIFFE_ID,
+    MTLS_ERR_CERT_SPIFFE_DENIED,
     MTLS_ERR_CRYPTO,
     MTLS_ERR_INTERNAL,
     MTLS_ERR_RNG,
@@ -451,6 +453,114 @@ MTLS_API const char *mtls_conn_peer_san(const mtls_conn *conn, size_t i);
 /* MTLS_ERR_BAD_STATE when the peer presented no certificate.  The string getters return NULL
  * then. */
 MTLS_API mtls_err mtls_conn_peer_fingerprint(const mtls_conn *conn, uint8_t out[32]);
+
+/* ---------------------------------------------------------------------------------------------
+ * Certificate details and SPIFFE identities
+ *
+ * mtls_conn_peer_cert_info() describes one certificate of the peer's chain as values a program
+ * can use -- serial, validity as epoch seconds, key type and size, typed subjectAltNames -- not
+ * only as text.  The struct grows at its end in later versions: set struct_size to
+ * sizeof(mtls_cert_info) (MTLS_CERT_INFO_INIT does) and the library fills what both know.
+ *
+ * SPIFFE (https://spiffe.io, the X509-SVID and SPIFFE-ID specifications): a workload's identity is
+ * a URI such as spiffe://example.org/ns/prod/sa/web, carried as the one URI subjectAltName of its
+ * X.509-SVID.  A config that names accepted IDs or trust domains accepts a peer only by them.
+ * ------------------------------------------------------------------------------------------- */
+
+/* Fill *out with certificate i of the peer's chain (0 is the leaf; see mtls_conn_peer_cert for
+ * which chain that is when).  Strings are NUL-terminated and never NULL.  A subjectAltName
+ * (mtls_san) is one of the forms mtls reads, typed by its GeneralName tag (RFC 5280 4.2.1.6); its
+ * `data` is the name as the certificate encodes it, `len` bytes, not NUL-terminated: for DNS, URI
+ * and email the IA5String's characters (they may hold any byte, NUL included, so compare them with
+ * memcmp and len, never as C strings), for IP the address in network order (4 or 16 bytes); its
+ * `text` is the printable form mtls_conn_peer_san() gives ("DNS:...", "IP:192.0.2.1", "URI:...",
+ * "email:..."; bytes outside printable ASCII as \xNN).
+ *
+ * Versioning: set out->struct_size to sizeof(mtls_cert_info) first (in C, `mtls_cert_info info =
+ * MTLS_CERT_INFO_INIT;` does).  Fields past it are not written, and on return it holds the number
+ * of bytes written: a program built against this version keeps working with a later library whose
+ * struct has grown at its end.  Pointers stay valid as long as the connection (until its chain is
+ * dropped: a chain rejected by verification is).  MTLS_ERR_BAD_STATE when the peer presented no
+ * certificate, MTLS_ERR_INVALID_ARG when i is past the end or struct_size cannot hold the first
+ * field. */
+typedef enum mtls_key_type {
+    MTLS_KEY_UNKNOWN = 0,
+    MTLS_KEY_RSA = 1,
+    MTLS_KEY_EC_P256 = 2, /* ECDSA on secp256r1 */
+    MTLS_KEY_EC_P384 = 3  /* ECDSA on secp384r1 */
+} mtls_key_type;
+typedef enum mtls_san_type {
+    MTLS_SAN_EMAIL = 1, /* rfc822Name */
+    MTLS_SAN_DNS = 2,   /* dNSName */
+    MTLS_SAN_URI = 6,   /* uniformResourceIdentifier (a SPIFFE ID is one) */
+    MTLS_SAN_IP = 7     /* iPAddress */
+} mtls_san_type;
+typedef struct mtls_san {
+    mtls_san_type type;
+    const uint8_t *data;
+    size_t len;
+    const char *text;
+} mtls_san;
+typedef struct mtls_cert_info {
+    size_t struct_size;        /* in: sizeof(mtls_cert_info); out: the bytes written */
+    const char *subject;       /* RFC 4514 ("CN=web,O=Example"); "" when the subject is empty */
+    const char *issuer;        /* likewise */
+    const uint8_t *serial;     /* serialNumber: the INTEGER's content octets as encoded (big-endian
+                                * two's complement; a leading 00 keeps a value positive) */
+    size_t serial_len;
+    const char *serial_hex;    /* its value in uppercase hex as `openssl x509 -serial` prints it:
+                                * "0A1B" (whole octets, no sign octet), "-01" when negative */
+    int64_t not_before;        /* validity, seconds since the epoch (UTC) */
+    int64_t not_after;
+    mtls_key_type key_type;
+    unsigned key_bits;         /* RSA modulus bits; 256 or 384 for EC */
+    const char *signature_algorithm; /* how the issuer signed it: "sha256WithRSAEncryption",
+                                      * "ecdsa-with-SHA256", "rsassaPss-sha256", ... */
+    int is_ca;                 /* basicConstraints cA is TRUE */
+    size_t san_count;          /* subjectAltNames of the forms above, in certificate order (other */
+    const mtls_san *sans;      /* forms are left out); NULL when there are none */
+    uint8_t sha256[32];        /* SHA-256 of the certificate's DER (its fingerprint) */
+} mtls_cert_info;
+#define MTLS_CERT_INFO_INIT {.struct_size = sizeof(mtls_cert_info)}
+MTLS_API mtls_err mtls_conn_peer_cert_info(const mtls_conn *conn, size_t i, mtls_cert_info *out);
+
+/* The peer's SPIFFE ID ("spiffe://example.org/ns/prod/sa/web"), or NULL when its leaf is not an
+ * X.509-SVID: exactly one URI subjectAltName that is a valid SPIFFE ID with a path, on a leaf that
+ * is not a CA and whose keyUsage allows neither keyCertSign nor cRLSign.  Answers during the
+ * verify callback (for the chain being judged) and on resumed connections (the session's leaf);
+ * with an acceptance list below it is the ID that was accepted. */
+MTLS_API const char *mtls_conn_peer_spiffe_id(const mtls_conn *conn);
+
+/* Both roles: accept the peer only by SPIFFE ID.  Each call adds to one list: an exact ID
+ * ("spiffe://example.org/ns/prod/sa/web"), or a whole trust domain ("example.org" or
+ * "spiffe://example.org").  Once either list has an entry, a peer certificate passes
+ * verification only when it chains to the trust anchors as before AND its leaf is an X.509-SVID
+ * (see mtls_conn_peer_spiffe_id; else MTLS_ERR_CERT_SPIFFE_ID, alert bad_certificate) whose ID is
+ * one of the IDs or lies in one of the trust domains (else MTLS_ERR_CERT_SPIFFE_DENIED, alert
+ * access_denied).  IDs are compared octet for octet, trust domains exactly (a trust domain does
+ * not include its subdomains).
+ *
+ * On a client the SPIFFE ID takes the place of the host-name check: the server name is still sent
+ * as SNI (and still needed, see mtls_client_new), but the server's certificate need not carry it.
+ * A client with no name to send may call mtls_conn_set_insecure_skip_hostname(), which with these
+ * lists weakens nothing: the SPIFFE ID is checked all the same.
+ * On a server the lists apply to the client certificates it verifies (mtls_config_set_verify_client
+ * optional or require); a client that sends none under MTLS_VERIFY_OPTIONAL is not checked.  The
+ * lists are part of the verification context sessions are bound to: a session resumes only under
+ * the same lists.  The trust anchors still decide which CAs may vouch for a trust domain; give
+ * each trust domain's CA a URI name constraint (permitted;URI:example.org) so that it cannot issue
+ * IDs of another.  For policies beyond these lists (path prefixes, ...), use the verify callback
+ * with mtls_conn_peer_spiffe_id().
+ *
+ * The argument must follow the SPIFFE-ID rules: "spiffe://", a trust domain of [a-z0-9.-_]
+ * (lowercase, no port or userinfo), for an ID a path of non-empty segments of [a-zA-Z0-9.-_]
+ * (neither "." nor "..", no trailing "/"), no query, fragment or percent-encoding, at most 2048
+ * bytes (255 for the trust domain).  Anything else is MTLS_ERR_INVALID_ARG and
+ * mtls_config_error_detail() says what is wrong.  An entry already present is not added twice; at
+ * most MTLS_SPIFFE_MAX_ENTRIES per list (MTLS_ERR_INVALID_ARG beyond). */
+#define MTLS_SPIFFE_MAX_ENTRIES 1024
+MTLS_API mtls_err mtls_config_add_spiffe_id(mtls_config *cfg, const char *spiffe_id);
+MTLS_API mtls_err mtls_config_add_spiffe_trust_domain(mtls_config *cfg, const char *trust_domain);
 
 /* ---------------------------------------------------------------------------------------------
  * Session resumption (RFC 5246 7.3 abbreviated handshake; session tickets, RFC 5077)

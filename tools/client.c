@@ -46,6 +46,13 @@ static const char usage[] =
     "  --keylog FILE      append TLS secrets for Wireshark (also: $SSLKEYLOGFILE)\n"
     "  --timeout SEC      bound on connect, handshake and closing (default 10)\n"
     "  --require-ems      refuse servers without extended master secret (RFC 7627)\n"
+    "  --spiffe-id ID     accept the server only by this SPIFFE ID\n"
+    "                     (spiffe://example.org/ns/prod/sa/db; repeatable): it must\n"
+    "                     present an X.509-SVID with one of the IDs given, or one in a\n"
+    "                     --spiffe-trust-domain; its host name is then not checked\n"
+    "  --spiffe-trust-domain TD\n"
+    "                     accept any SPIFFE ID of trust domain TD (example.org;\n"
+    "                     repeatable)\n"
     "\n"
     "session resumption:\n"
     "  --reconnect N      after the session, connect N more times, each offering the\n"
@@ -81,7 +88,9 @@ enum {
     OPT_RECONNECT,
     OPT_SESS_OUT,
     OPT_SESS_IN,
-    OPT_NO_TICKETS
+    OPT_NO_TICKETS,
+    OPT_SPIFFE_ID,
+    OPT_SPIFFE_TD
 };
 
 static const struct option long_opts[] = {
@@ -102,6 +111,8 @@ static const struct option long_opts[] = {
     {"sess-out", required_argument, NULL, OPT_SESS_OUT},
     {"sess-in", required_argument, NULL, OPT_SESS_IN},
     {"no-tickets", no_argument, NULL, OPT_NO_TICKETS},
+    {"spiffe-id", required_argument, NULL, OPT_SPIFFE_ID},
+    {"spiffe-trust-domain", required_argument, NULL, OPT_SPIFFE_TD},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -128,10 +139,11 @@ static int fail_conn(struct client *cl, mtls_err err, const char *stage)
     return EXIT_FAIL;
 }
 
-/* Report the verified server in one line (unless --quiet). */
+/* Report the verified server (unless --quiet): the connection in one line, then its certificate:
+ * identity, serial, issuer and when it expires. */
 static void report_connected(const struct client *cl)
 {
-    char sum[512];
+    char sum[512], cert[1024];
     const char *subject = mtls_conn_peer_subject(cl->conn);
 
     if (cl->c.quiet) {
@@ -145,6 +157,10 @@ static void report_connected(const struct client *cl)
         : cl->c.ca != NULL ? "verified against --ca"
                            : "verified against the system trust store",
         csig != NULL ? "; our certificate sent, CertificateVerify " : "", csig != NULL ? csig : "");
+    describe_peer_cert(cert, sizeof(cert), cl->conn);
+    if (cert[0] != '\0') {
+        say("server certificate: %s", cert);
+    }
 }
 
 /* The copy loop.  Returns the exit status. */
@@ -489,6 +505,12 @@ int cmd_client(int argc, char **argv)
             break;
         case OPT_NO_TICKETS:
             cl.no_tickets = 1;
+            break;
+        case OPT_SPIFFE_ID:
+        case OPT_SPIFFE_TD:
+            if (add_spiffe_opt(&cl.c, opt == OPT_SPIFFE_TD, optarg) != 0) {
+                return EXIT_USAGE;
+            }
             break;
         case 'q':
             cl.c.quiet = 1;

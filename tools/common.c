@@ -284,6 +284,18 @@ int tool_config_new(struct tool_cfg *tc, const struct common_opts *o, const char
     if (o->require_ems) {
         (void)mtls_config_set_require_ems(tc->cfg, 1);
     }
+    for (int i = 0; i < o->n_spiffe_ids; i++) {
+        if (mtls_config_add_spiffe_id(tc->cfg, o->spiffe_ids[i]) != MTLS_OK) {
+            say("--spiffe-id: %s", mtls_config_error_detail(tc->cfg));
+            goto fail;
+        }
+    }
+    for (int i = 0; i < o->n_spiffe_tds; i++) {
+        if (mtls_config_add_spiffe_trust_domain(tc->cfg, o->spiffe_tds[i]) != MTLS_OK) {
+            say("--spiffe-trust-domain: %s", mtls_config_error_detail(tc->cfg));
+            goto fail;
+        }
+    }
     if (o->trace || !server) {
         (void)mtls_config_set_trace(tc->cfg, on_trace, tc);
     }
@@ -580,6 +592,59 @@ void conn_summary(char *out, size_t cap, const mtls_conn *conn)
              sig != NULL ? sig : "", alpn != NULL ? ", ALPN " : "", alpn != NULL ? alpn : "");
 }
 
+int add_spiffe_opt(struct common_opts *o, int td, const char *arg)
+{
+    int *n = td ? &o->n_spiffe_tds : &o->n_spiffe_ids;
+    if (*n >= TOOL_MAX_SPIFFE) {
+        say("at most %d %s options", TOOL_MAX_SPIFFE, td ? "--spiffe-trust-domain" : "--spiffe-id");
+        return -1;
+    }
+    (td ? o->spiffe_tds : o->spiffe_ids)[(*n)++] = arg;
+    return 0;
+}
+
+/* "expires 2027-01-05 (in 29 days)", "EXPIRED 2026-01-05 (3 days ago)" (dates UTC) */
+static void expiry(char *out, size_t cap, int64_t not_after)
+{
+    time_t t = (time_t)not_after;
+    struct tm tm;
+    char date[32] = "?";
+    if (gmtime_r(&t, &tm) != NULL) {
+        strftime(date, sizeof(date), "%Y-%m-%d", &tm);
+    }
+    int64_t left = not_after - (int64_t)time(NULL);
+    int64_t a = left < 0 ? -left : left;
+    int64_t n = a >= 86400 ? a / 86400 : a >= 3600 ? a / 3600 : a / 60;
+    const char *unit = a >= 86400 ? "day" : a >= 3600 ? "hour" : "minute";
+    if (left >= 0) {
+        snprintf(out, cap, "expires %s (in %lld %s%s)", date, (long long)n, unit,
+                 n == 1 ? "" : "s");
+    } else {
+        snprintf(out, cap, "EXPIRED %s (%lld %s%s ago)", date, (long long)n, unit,
+                 n == 1 ? "" : "s");
+    }
+}
+
+void describe_peer_cert(char *out, size_t cap, const mtls_conn *conn)
+{
+    mtls_cert_info info = MTLS_CERT_INFO_INIT;
+    char when[96];
+    out[0] = '\0';
+    if (mtls_conn_peer_cert_info(conn, 0, &info) != MTLS_OK) {
+        return;
+    }
+    const char *id = mtls_conn_peer_spiffe_id(conn);
+    const char *name = info.subject[0] != '\0' ? info.subject
+                       : id != NULL            ? ""
+                       : info.san_count > 0    ? info.sans[0].text
+                                               : "(no subject, no names)";
+    expiry(when, sizeof(when), info.not_after);
+    snprintf(out, cap, "%s%s%s%s%s, serial %s, issued by %s, %s", name,
+             id != NULL && name[0] != '\0' ? " (" : "", id != NULL ? "SPIFFE ID " : "",
+             id != NULL ? id : "", id != NULL && name[0] != '\0' ? ")" : "", info.serial_hex,
+             info.issuer[0] != '\0' ? info.issuer : "(empty issuer)", when);
+}
+
 /* What to do about an alert the peer sent us. */
 static const char *alert_hint(int alert, const mtls_conn *conn, const struct common_opts *o,
                               int is_server)
@@ -617,6 +682,11 @@ static const char *alert_hint(int alert, const mtls_conn *conn, const struct com
                            "and that the client trusts its CA"
                          : "it rejected our client certificate (--cert): check its dates, its "
                            "extendedKeyUsage (clientAuth) and that the server trusts its CA";
+    case 49: /* access_denied */
+        return is_server ? "the client refused the identity in our certificate (an mtls client "
+                           "with --spiffe-id / --spiffe-trust-domain accepts only those IDs)"
+                         : "it refused our identity (its access control, such as the SPIFFE IDs "
+                           "it accepts, does not admit our --cert)";
     case 70:
         return "it does not accept TLS 1.2";
     case 71:
@@ -674,6 +744,12 @@ static const char *err_hint(mtls_err err, const struct common_opts *o, int is_se
                "upgrade the peer or drop --require-ems";
     case MTLS_ERR_NO_ALPN:
         return "check --alpn on both sides";
+    case MTLS_ERR_CERT_SPIFFE_ID:
+        return "--spiffe-id / --spiffe-trust-domain accept only X.509-SVIDs (one valid "
+               "spiffe:// URI name, not a CA)";
+    case MTLS_ERR_CERT_SPIFFE_DENIED:
+        return "accept that ID with --spiffe-id ID or its trust domain with "
+               "--spiffe-trust-domain TD";
     default:
         return "";
     }

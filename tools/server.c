@@ -50,6 +50,13 @@ static const char usage[] =
     "  --ca FILE|DIR        CA certificates that client certificates must chain to\n"
     "  --verify-client M    none (default), optional (ask; verify if sent), require\n"
     "  --no-ca-names        do not name the --ca CAs in the certificate request\n"
+    "  --spiffe-id ID       accept a client certificate only with this SPIFFE ID\n"
+    "                       (spiffe://example.org/ns/prod/sa/web; repeatable): it must\n"
+    "                       be an X.509-SVID with one of the IDs given, or one in a\n"
+    "                       --spiffe-trust-domain (needs --verify-client)\n"
+    "  --spiffe-trust-domain TD\n"
+    "                       accept any SPIFFE ID of trust domain TD (example.org;\n"
+    "                       repeatable)\n"
     "  --ciphers LIST       cipher suites in preference order, ':' separated\n"
     "  --groups LIST        key-exchange groups (x25519:secp256r1:secp384r1)\n"
     "  --alpn LIST          application protocols, comma separated (with --http: http/1.1)\n"
@@ -104,7 +111,9 @@ enum {
     OPT_CACHE_SIZE,
     OPT_NO_CA_NAMES,
     OPT_TICKET_KEY_FILE,
-    OPT_SESSION_STORE
+    OPT_SESSION_STORE,
+    OPT_SPIFFE_ID,
+    OPT_SPIFFE_TD
 };
 
 static const struct option long_opts[] = {
@@ -131,6 +140,8 @@ static const struct option long_opts[] = {
     {"no-ca-names", no_argument, NULL, OPT_NO_CA_NAMES},
     {"ticket-key-file", required_argument, NULL, OPT_TICKET_KEY_FILE},
     {"session-store", required_argument, NULL, OPT_SESSION_STORE},
+    {"spiffe-id", required_argument, NULL, OPT_SPIFFE_ID},
+    {"spiffe-trust-domain", required_argument, NULL, OPT_SPIFFE_TD},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -372,9 +383,11 @@ static void http_input(struct server *sv, struct sconn *c, const uint8_t *p, siz
     }
 }
 
+/* One line per established connection, and one more with the client's identity (subject,
+ * SPIFFE ID, serial, issuer) and when its certificate expires, when it sent one. */
 static void report_established(struct server *sv, struct sconn *c)
 {
-    char sum[512];
+    char sum[512], cert[1024];
     const char *subject = mtls_conn_peer_subject(c->conn);
 
     if (sv->o->c.quiet) {
@@ -382,7 +395,13 @@ static void report_established(struct server *sv, struct sconn *c)
     }
     conn_summary(sum, sizeof(sum), c->conn);
     say("#%d %s: %s; client certificate: %s", c->id, c->peer, sum,
-        mtls_conn_peer_cert_presented(c->conn) && subject != NULL ? subject : "none");
+        !mtls_conn_peer_cert_presented(c->conn) || subject == NULL ? "none"
+        : subject[0] != '\0'                                       ? subject
+                                                                   : "(empty subject)");
+    describe_peer_cert(cert, sizeof(cert), c->conn);
+    if (cert[0] != '\0') {
+        say("#%d client identity: %s", c->id, cert);
+    }
 }
 
 static void report_done(struct server *sv, struct sconn *c)
@@ -978,6 +997,12 @@ int cmd_server(int argc, char **argv)
         case OPT_SESSION_STORE:
             o.session_store = optarg;
             break;
+        case OPT_SPIFFE_ID:
+        case OPT_SPIFFE_TD:
+            if (add_spiffe_opt(&o.c, opt == OPT_SPIFFE_TD, optarg) != 0) {
+                return EXIT_USAGE;
+            }
+            break;
         case OPT_CACHE_SIZE:
             if (parse_uint(optarg, &o.cache_size) || o.cache_size < 1 || o.cache_size > 1000000) {
                 say("--cache-size wants a number from 1 to 1000000, not '%s'", optarg);
@@ -1012,6 +1037,11 @@ int cmd_server(int argc, char **argv)
         say("--verify-client %s needs --ca FILE: the CA certificates client certificates "
             "must chain to",
             o.verify == MTLS_VERIFY_REQUIRE ? "require" : "optional");
+        return EXIT_USAGE;
+    }
+    if ((o.c.n_spiffe_ids > 0 || o.c.n_spiffe_tds > 0) && o.verify == MTLS_VERIFY_NONE) {
+        say("--spiffe-id and --spiffe-trust-domain check client certificates: add "
+            "--verify-client require (and --ca FILE, the CAs of the trust domains)");
         return EXIT_USAGE;
     }
     if (o.http && o.c.alpn == NULL) {

@@ -14,6 +14,9 @@
 /* Exit statuses: 0 clean session, 1 connection/TLS failure, 2 usage or local setup error. */
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
+/* Most --spiffe-id (and, apart, --spiffe-trust-domain) options on one command line. */
+#define TOOL_MAX_SPIFFE 64
+
 /* Options shared by client and server. */
 struct common_opts {
     const char *cert, *key, *ca;
@@ -23,6 +26,11 @@ struct common_opts {
     int timeout_s; /* handshake / idle bound */
     int quiet;
     int require_ems; /* --require-ems: refuse peers without extended master secret */
+    /* --spiffe-id ID / --spiffe-trust-domain TD (repeatable): accept the peer only by SPIFFE ID */
+    const char *spiffe_ids[TOOL_MAX_SPIFFE];
+    int n_spiffe_ids;
+    const char *spiffe_tds[TOOL_MAX_SPIFFE];
+    int n_spiffe_tds;
 };
 
 /* Per-connection tag every mtls_conn of the tool carries as userdata (first member of larger
@@ -88,6 +96,13 @@ int write_all(int fd, const void *p, size_t n);
 void explain_failure(char *out, size_t cap, const mtls_conn *conn, mtls_err err, int saved_errno,
                      const char *stage, const char *peer, const struct common_opts *o,
                      int is_server);
+
+/* Record one --spiffe-id (td == 0) or --spiffe-trust-domain (td != 0) option; prints why and
+ * returns nonzero when there are too many. */
+int add_spiffe_opt(struct common_opts *o, int td, const char *arg);
+/* The peer's certificate for a log line: "CN=good.test (SPIFFE ID spiffe://...), serial 03E9,
+ * issued by CN=..., expires 2027-01-05 (in 29 days)"; "" when the peer presented none. */
+void describe_peer_cert(char *out, size_t cap, const mtls_conn *conn);
 
 /* "TLS 1.2" etc. */
 const char *version_name(uint16_t v);

@@ -73,6 +73,12 @@ void mtls_config_free(mtls_config *cfg)
     ticket_keys_free(cfg->tkeys);
     x509_cache_free(cfg->certs);
     mem_free(cfg->ca_names);
+    for (size_t i = 0; i < cfg->n_spiffe_ids; i++)
+        mem_free(cfg->spiffe_ids[i]);
+    mem_free(cfg->spiffe_ids);
+    for (size_t i = 0; i < cfg->n_spiffe_domains; i++)
+        mem_free(cfg->spiffe_domains[i]);
+    mem_free(cfg->spiffe_domains);
     pthread_mutex_destroy(&cfg->lock);
     mem_free(cfg);
 }
@@ -175,6 +181,47 @@ static mtls_err build_ca_names(mtls_config *cfg)
     return MTLS_OK;
 }
 
+static int str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Hash a sorted copy of one SPIFFE list ('I' IDs or 'D' trust domains) into h. */
+static bool hash_spiffe_list(cry_hash *h, char tag, char **list, size_t n)
+{
+    char **sorted = mem_alloc((n ? n : 1) * sizeof *sorted);
+    bool ok = sorted != NULL;
+    if (ok) {
+        if (n)
+            memcpy(sorted, list, n * sizeof *sorted);
+        qsort(sorted, n, sizeof *sorted, str_cmp);
+    }
+    for (size_t i = 0; ok && i < n; i++) {
+        size_t len = strlen(sorted[i]); /* at most 2048 */
+        uint8_t hdr[3] = {(uint8_t)tag, (uint8_t)(len >> 8), (uint8_t)len};
+        ok = cry_hash_update(h, hdr, sizeof hdr) && cry_hash_update(h, sorted[i], len);
+    }
+    mem_free(sorted);
+    return ok;
+}
+
+/* Whether a peer is accepted depends on the SPIFFE lists too, so sessions are bound to them: the
+ * lists (in a canonical order) are folded into the anchors' digest that hs_verify_context hashes.
+ * A config without lists keeps the plain digest. */
+static mtls_err bind_spiffe(uint8_t digest[32], const mtls_config *cfg)
+{
+    static const char label[] = "mtls SPIFFE acceptance 1";
+    if (!cfg->n_spiffe_ids && !cfg->n_spiffe_domains)
+        return MTLS_OK;
+    cry_hash *h = cry_hash_new(CRY_SHA256);
+    bool ok = h && cry_hash_update(h, label, sizeof label) && cry_hash_update(h, digest, 32) &&
+              hash_spiffe_list(h, 'I', cfg->spiffe_ids, cfg->n_spiffe_ids) &&
+              hash_spiffe_list(h, 'D', cfg->spiffe_domains, cfg->n_spiffe_domains) &&
+              cry_hash_peek(h, digest);
+    cry_hash_free(h);
+    return ok ? MTLS_OK : MTLS_ERR_NO_MEMORY;
+}
+
 mtls_err config_freeze(mtls_config *cfg, bool as_client)
 {
     mtls_err err = MTLS_OK;
@@ -192,6 +239,10 @@ mtls_err config_freeze(mtls_config *cfg, bool as_client)
         if (err == MTLS_OK)
             err = x509_store_digest(cfg->client_ca ? cfg->client_ca : cfg->ca,
                                     cfg->client_ca_digest);
+        if (err == MTLS_OK)
+            err = bind_spiffe(cfg->ca_digest, cfg);
+        if (err == MTLS_OK)
+            err = bind_spiffe(cfg->client_ca_digest, cfg);
         cfg->digests_done = err == MTLS_OK;
     }
     if (!as_client && cfg->send_ca_names && cfg->verify_client != MTLS_VERIFY_NONE &&
@@ -836,4 +887,71 @@ const char *mtls_config_cert_subject(const mtls_config *cfg)
 int64_t mtls_config_cert_not_after(const mtls_config *cfg)
 {
     return cfg && cfg->chain_len ? x509_cert_not_after(cfg->chain[0]) : 0;
+}
+
+/* ---- SPIFFE acceptance ----------------------------------------------------------------------- */
+
+/* Add a copy of s (already validated) to one list, unless it is there. */
+static mtls_err spiffe_list_add(mtls_config *cfg, char ***list, size_t *n, const char *s,
+                                size_t len)
+{
+    for (size_t i = 0; i < *n; i++) {
+        if (strlen((*list)[i]) == len && memcmp((*list)[i], s, len) == 0)
+            return MTLS_OK;
+    }
+    if (*n >= MTLS_SPIFFE_MAX_ENTRIES)
+        return detail(cfg, MTLS_ERR_INVALID_ARG, "at most %d SPIFFE entries per list",
+                      MTLS_SPIFFE_MAX_ENTRIES);
+    char **grown = mem_realloc(*list, (*n + 1) * sizeof **list);
+    if (!grown)
+        return detail(cfg, MTLS_ERR_NO_MEMORY, "out of memory");
+    *list = grown;
+    char *copy = mem_alloc(len + 1);
+    if (!copy)
+        return detail(cfg, MTLS_ERR_NO_MEMORY, "out of memory");
+    memcpy(copy, s, len);
+    copy[len] = 0;
+    (*list)[(*n)++] = copy;
+    return MTLS_OK;
+}
+
+mtls_err mtls_config_add_spiffe_id(mtls_config *cfg, const char *id)
+{
+    mtls_err err = check_mutable(cfg);
+    if (err)
+        return err;
+    if (!id)
+        return detail(cfg, MTLS_ERR_INVALID_ARG, "no SPIFFE ID given (NULL)");
+    size_t len = strlen(id);
+    const char *why = x509_spiffe_id_problem((const uint8_t *)id, len, true);
+    if (why) {
+        bool td_only = x509_spiffe_id_problem((const uint8_t *)id, len, false) == NULL;
+        return detail(cfg, MTLS_ERR_INVALID_ARG, "'%.200s%s' is not a SPIFFE ID: it %s%s", id,
+                      len > 200 ? "..." : "", why,
+                      td_only ? "; to accept a whole trust domain use "
+                                "mtls_config_add_spiffe_trust_domain"
+                              : "");
+    }
+    return spiffe_list_add(cfg, &cfg->spiffe_ids, &cfg->n_spiffe_ids, id, len);
+}
+
+mtls_err mtls_config_add_spiffe_trust_domain(mtls_config *cfg, const char *td)
+{
+    mtls_err err = check_mutable(cfg);
+    if (err)
+        return err;
+    if (!td)
+        return detail(cfg, MTLS_ERR_INVALID_ARG, "no SPIFFE trust domain given (NULL)");
+    const char *name = strncmp(td, "spiffe://", 9) == 0 ? td + 9 : td;
+    size_t len = strlen(name);
+    if (memchr(name, '/', len))
+        return detail(cfg, MTLS_ERR_INVALID_ARG,
+                      "'%.200s' is not a trust domain: it has a path; give the trust domain alone "
+                      "(example.org), or accept the ID with mtls_config_add_spiffe_id",
+                      td);
+    const char *why = x509_spiffe_td_problem((const uint8_t *)name, len);
+    if (why)
+        return detail(cfg, MTLS_ERR_INVALID_ARG, "'%.200s' is not a SPIFFE trust domain: it %s", td,
+                      why);
+    return spiffe_list_add(cfg, &cfg->spiffe_domains, &cfg->n_spiffe_domains, name, len);
 }

@@ -697,3 +697,30 @@ mtls_err mtls_conn_peer_fingerprint(const mtls_conn *c, uint8_t out[32])
     const uint8_t *der = x509_cert_der(c->peer_chain[0], &len);
     return cry_hash_oneshot(CRY_SHA256, der, len, out) ? MTLS_OK : MTLS_ERR_CRYPTO;
 }
+
+mtls_err mtls_conn_peer_cert_info(const mtls_conn *c, size_t i, mtls_cert_info *out)
+{
+    if (!c || !out || out->struct_size < sizeof(out->struct_size) + sizeof(out->subject))
+        return MTLS_ERR_INVALID_ARG;
+    if (!c->peer_chain_len)
+        return MTLS_ERR_BAD_STATE;
+    if (i >= c->peer_chain_len)
+        return MTLS_ERR_INVALID_ARG;
+    /* Fill a whole struct of this version, then hand over the prefix the caller knows. */
+    mtls_cert_info full;
+    memset(&full, 0, sizeof(full));
+    x509_cert_info(c->peer_chain[i], &full);
+    size_t len;
+    const uint8_t *der = x509_cert_der(c->peer_chain[i], &len);
+    if (!cry_hash_oneshot(CRY_SHA256, der, len, full.sha256))
+        return MTLS_ERR_CRYPTO;
+    size_t n = out->struct_size < sizeof(full) ? out->struct_size : sizeof(full);
+    full.struct_size = n;
+    memcpy(out, &full, n);
+    return MTLS_OK;
+}
+
+const char *mtls_conn_peer_spiffe_id(const mtls_conn *c)
+{
+    return c && c->peer_chain_len ? x509_cert_spiffe_id(c->peer_chain[0]) : NULL;
+}

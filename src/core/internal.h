@@ -216,6 +216,13 @@ struct mtls_config {
     mtls_time_fn *time_fn;
     void *time_arg;
 
+    /* SPIFFE acceptance (mtls_config_add_spiffe_id / _trust_domain): NUL-terminated copies,
+     * validated when added; folded into ca_digest / client_ca_digest when frozen */
+    char **spiffe_ids;
+    size_t n_spiffe_ids;
+    char **spiffe_domains;
+    size_t n_spiffe_domains;
+
     char error_detail[512]; /* about the most recent setter call (mtls_config_error_detail) */
 };
 

@@ -379,6 +379,10 @@ mtls_err hs_verify_peer_chain(mtls_conn *c)
                                                      : c->server_name,
             .now = config_now(cfg),
             .max_depth = 10,
+            .spiffe_ids = (const char *const *)cfg->spiffe_ids,
+            .n_spiffe_ids = cfg->n_spiffe_ids,
+            .spiffe_domains = (const char *const *)cfg->spiffe_domains,
+            .n_spiffe_domains = cfg->n_spiffe_domains,
         };
         verdict = x509_verify_chain(anchors, hs->peer_chain, hs->peer_chain_len, &p, detail,
                                     sizeof(detail));

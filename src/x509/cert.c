@@ -386,7 +386,8 @@ static mtls_err parse_san(x509_cert *c, rd v)
         return MTLS_OK;
     c->sans = mem_calloc(n, sizeof *c->sans);
     c->san_strs = mem_calloc(n, sizeof *c->san_strs);
-    if (!c->sans || !c->san_strs)
+    c->pub_sans = mem_calloc(n, sizeof *c->pub_sans);
+    if (!c->sans || !c->san_strs || !c->pub_sans)
         return MTLS_ERR_NO_MEMORY;
     while (!rd_done(&seq)) {
         x509_gname g;
@@ -398,6 +399,8 @@ static mtls_err parse_san(x509_cert *c, rd v)
         c->san_strs[c->san_count] = gname_string(&g);
         if (!c->san_strs[c->san_count])
             return MTLS_ERR_NO_MEMORY;
+        c->pub_sans[c->san_count] =
+            (mtls_san){(mtls_san_type)g.type, g.p, g.len, c->san_strs[c->san_count]};
         c->san_count++;
     }
     return MTLS_OK;
@@ -430,7 +433,7 @@ static mtls_err parse_subtrees(rd *r, uint8_t tag, x509_gname **out, size_t *out
              * DER leaves a DEFAULT value out). */
             if (!rd_done(&st))
                 return MTLS_ERR_CERT_PARSE;
-            if (keep && (g.type == 2 || g.type == 7)) {
+            if (keep && (g.type == 2 || g.type == 6 || g.type == 7)) {
                 if (pass == 1)
                     (*out)[n] = g;
                 n++;
@@ -472,9 +475,9 @@ static mtls_err parse_nc(x509_cert *c, rd v, bool critical)
         return err;
     if (!rd_done(&seq))
         return MTLS_ERR_CERT_PARSE;
-    /* We enforce dNSName and iPAddress subtrees.  A critical constraint on another name form
-     * (directoryName, rfc822Name, URI, ...) is one we cannot honour, so the certificate is
-     * refused rather than trusted more widely than its issuer meant. */
+    /* We enforce dNSName, iPAddress and URI subtrees (URI: the host part, uri.c).  A critical
+     * constraint on another name form (directoryName, rfc822Name, ...) is one we cannot honour,
+     * so the certificate is refused rather than trusted more widely than its issuer meant. */
     if (unsupported && critical)
         return MTLS_ERR_CERT_UNSUPPORTED;
     c->has_nc = c->nc_permitted_n || c->nc_excluded_n;
@@ -591,6 +594,35 @@ static mtls_err parse_extensions(x509_cert *c, rd exts)
 
 /* ---- the certificate ----------------------------------------------------------------------- */
 
+/* The serial's value in uppercase hex, the way OpenSSL's i2a_ASN1_INTEGER prints it (`openssl
+ * x509 -serial`): whole octets of the magnitude without a sign octet, "00" for zero, a '-' before
+ * a negative one.  The parser bounds the INTEGER to 21 octets, which fits serial_hex. */
+static void serial_hex(x509_cert *c)
+{
+    static const char hx[] = "0123456789ABCDEF";
+    uint8_t mag[21];
+    size_t n = c->serial_len, k = 0;
+    bool neg = n > 0 && (c->serial[0] & 0x80);
+    memcpy(mag, c->serial, n);
+    if (neg) { /* two's complement: invert and add one */
+        unsigned carry = 1;
+        for (size_t i = n; i-- > 0;) {
+            unsigned v = (uint8_t)~mag[i] + carry;
+            mag[i] = (uint8_t)v;
+            carry = v >> 8;
+        }
+        c->serial_hex[k++] = '-';
+    }
+    size_t i = 0;
+    while (i + 1 < n && mag[i] == 0)
+        i++;
+    for (; i < n; i++) {
+        c->serial_hex[k++] = hx[mag[i] >> 4];
+        c->serial_hex[k++] = hx[mag[i] & 15];
+    }
+    c->serial_hex[k] = 0;
+}
+
 static mtls_err parse(x509_cert *c)
 {
     rd r = rd_init(c->der, c->der_len), cert, tbs, outer_alg, inner_alg, f, validity, spki;
@@ -662,6 +694,7 @@ static mtls_err parse(x509_cert *c)
     c->issuer_str = x509_name_to_string(c->issuer_der, c->issuer_len);
     if (!c->subject_str || !c->issuer_str)
         return MTLS_ERR_CERT_PARSE;
+    serial_hex(c);
     c->self_issued = c->subject_len == c->issuer_len &&
                      memcmp(c->subject_der, c->issuer_der, c->issuer_len) == 0;
 
@@ -712,6 +745,7 @@ void x509_cert_free(x509_cert *c)
     for (size_t i = 0; c->san_strs && i < c->san_count; i++)
         mem_free(c->san_strs[i]);
     mem_free(c->san_strs);
+    mem_free(c->pub_sans);
     mem_free(c->sans);
     mem_free(c->nc_permitted);
     mem_free(c->nc_excluded);
@@ -768,6 +802,26 @@ int64_t x509_cert_not_before(const x509_cert *c)
 int64_t x509_cert_not_after(const x509_cert *c)
 {
     return c->not_after;
+}
+
+void x509_cert_info(const x509_cert *c, mtls_cert_info *out)
+{
+    out->subject = c->subject_str;
+    out->issuer = c->issuer_str;
+    out->serial = c->serial;
+    out->serial_len = c->serial_len;
+    out->serial_hex = c->serial_hex;
+    out->not_before = c->not_before;
+    out->not_after = c->not_after;
+    out->key_type = c->key_type == CRY_KEY_RSA       ? MTLS_KEY_RSA
+                    : c->key_type == CRY_KEY_EC_P256 ? MTLS_KEY_EC_P256
+                    : c->key_type == CRY_KEY_EC_P384 ? MTLS_KEY_EC_P384
+                                                     : MTLS_KEY_UNKNOWN;
+    out->key_bits = c->key_bits;
+    out->signature_algorithm = c->sigalg.name;
+    out->is_ca = c->is_ca;
+    out->san_count = c->san_count;
+    out->sans = c->san_count ? c->pub_sans : NULL;
 }
 
 int x509_cert_key_usage(const x509_cert *c, unsigned *bits)

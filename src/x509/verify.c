@@ -15,7 +15,9 @@
  * nothing more specific happened.
  *
  * Once a path is found the leaf is checked: validity, key strength, keyUsage, extendedKeyUsage,
- * name constraints of every CA above it, and the host name.
+ * name constraints of every CA above it (dNSName, iPAddress, and the host of URI names), and the
+ * host name -- or, when the application accepts peers by SPIFFE ID, that the leaf is an
+ * X.509-SVID with an accepted ID (spiffe.c) instead of the host name.
  *
  * Invariants: nothing here allocates; `detail` always holds a complete sentence naming the
  * certificate when an error is returned, and "" on success.
@@ -76,11 +78,15 @@ void x509_format_time(int64_t t, char *buf, size_t cap)
 
 void x509_describe(const x509_cert *c, char *buf, size_t cap)
 {
+    /* RFC 5280 4.1.2.6 lets the subject be empty when a critical subjectAltName names the
+     * subject (X.509-SVIDs often do): then that first name says who it is. */
     const char *s = c->subject_str[0] ? c->subject_str : "(empty subject)";
+    const char *alt = !c->subject_str[0] && c->san_count ? c->san_strs[0] : NULL;
     if (c->self_issued)
-        snprintf(buf, cap, "%s (self-issued)", s);
+        snprintf(buf, cap, "%s%s%s (self-issued)", s, alt ? " " : "", alt ? alt : "");
     else
-        snprintf(buf, cap, "%s (issued by %s)", s, c->issuer_str);
+        snprintf(buf, cap, "%s%s%s (issued by %s)", s, alt ? " " : "", alt ? alt : "",
+                 c->issuer_str);
 }
 
 /* Record a failure unless a more specific one is already recorded (anything beats UNKNOWN_CA). */
@@ -354,7 +360,7 @@ static bool build(vctx *v)
     return false;
 }
 
-/* ---- name constraints (RFC 5280 4.2.1.10), dNSName and iPAddress forms ---------------------- */
+/* ---- name constraints (RFC 5280 4.2.1.10), dNSName and iPAddress forms (URIs below) -------- */
 
 static bool ip_in(const uint8_t *ip, size_t n, const x509_gname *g)
 {
@@ -438,6 +444,108 @@ static void fail_constraint(vctx *v, const x509_cert *c, const x509_cert *ca, co
     }
 }
 
+/* ---- URI name constraints (RFC 5280 4.2.1.10: "For URIs, the constraint applies to the host part
+ * of the name"; uri.c) ---------------------------------------------------------------------- */
+
+static bool has_uri_constraints(const x509_cert *ca)
+{
+    for (size_t i = 0; i < ca->nc_permitted_n; i++) {
+        if (ca->nc_permitted[i].type == 6)
+            return true;
+    }
+    for (size_t i = 0; i < ca->nc_excluded_n; i++) {
+        if (ca->nc_excluded[i].type == 6)
+            return true;
+    }
+    return false;
+}
+
+/* A URI constraint base for a message: printable, and when it is no host name, why it matches
+ * nothing ("spiffe://example.org" is how `openssl x509` writes permitted;URI:spiffe://...). */
+static void describe_uri_base(char *out, size_t cap, const x509_gname *g)
+{
+    char base[200];
+    printable(base, sizeof base, g->p, g->len);
+    if (x509_uri_constraint_valid(g->p, g->len)) {
+        snprintf(out, cap, "'%s'", base);
+        return;
+    }
+    snprintf(out, cap,
+             "'%s', which is not a host name (RFC 5280 4.2.1.10 constrains the host of a URI: "
+             "write 'example.org' for exactly that host, '.example.org' for the hosts below it)",
+             base);
+}
+
+/* The URI SAN `g` (string `san`) of certificate c under the URI constraints of ca. */
+static bool uri_allowed(vctx *v, const x509_cert *c, const x509_cert *ca, const x509_gname *g,
+                        const char *san)
+{
+    const uint8_t *host;
+    size_t host_len;
+    char who[600], base[400];
+    bool has_permitted = false, permitted = false;
+    const x509_gname *bad_base = NULL;
+    if (!x509_uri_host(g->p, g->len, &host, &host_len)) {
+        /* RFC 5280 4.2.1.10: a URI that "does not include an authority component with a host name
+         * specified as a fully qualified domain name ... the application MUST reject the
+         * certificate." */
+        x509_describe(c, who, sizeof who);
+        fail(v, MTLS_ERR_CERT_NAME_CONSTRAINTS,
+             "certificate %s has the name %s, which has no host name to check against the URI "
+             "name constraints of %s",
+             who, san, ca->subject_str);
+        return false;
+    }
+    /* "Any name matching a restriction in the excludedSubtrees field is invalid regardless of
+     * information appearing in the permittedSubtrees."  An excluded base that names no host
+     * excludes every URI: we cannot tell what its issuer meant to keep out. */
+    for (size_t i = 0; i < ca->nc_excluded_n; i++) {
+        const x509_gname *e = &ca->nc_excluded[i];
+        if (e->type != 6)
+            continue;
+        bool valid = x509_uri_constraint_valid(e->p, e->len);
+        if (!valid || x509_uri_host_in_subtree(host, host_len, e->p, e->len)) {
+            x509_describe(c, who, sizeof who);
+            describe_uri_base(base, sizeof base, e);
+            if (valid)
+                fail(v, MTLS_ERR_CERT_NAME_CONSTRAINTS,
+                     "certificate %s has the name %s, which is in the URI subtree %s excluded by "
+                     "%s",
+                     who, san, base, ca->subject_str);
+            else
+                fail(v, MTLS_ERR_CERT_NAME_CONSTRAINTS,
+                     "certificate %s has the name %s, and %s excludes the URI subtree %s: no URI "
+                     "name passes an excluded constraint that names no host",
+                     who, san, ca->subject_str, base);
+            return false;
+        }
+    }
+    for (size_t i = 0; i < ca->nc_permitted_n; i++) {
+        const x509_gname *p = &ca->nc_permitted[i];
+        if (p->type != 6)
+            continue;
+        has_permitted = true;
+        if (!x509_uri_constraint_valid(p->p, p->len)) {
+            bad_base = bad_base ? bad_base : p;
+            continue;
+        }
+        if (x509_uri_host_in_subtree(host, host_len, p->p, p->len))
+            permitted = true;
+    }
+    if (has_permitted && !permitted) {
+        x509_describe(c, who, sizeof who);
+        base[0] = 0;
+        if (bad_base)
+            describe_uri_base(base, sizeof base, bad_base);
+        fail(v, MTLS_ERR_CERT_NAME_CONSTRAINTS,
+             "certificate %s has the name %s, whose host is not within the permitted URI subtrees "
+             "of %s%s%s",
+             who, san, ca->subject_str, bad_base ? "; its URI constraint " : "", base);
+        return false;
+    }
+    return true;
+}
+
 static bool check_name_constraints(vctx *v)
 {
     for (size_t k = 1; k < v->len; k++) {
@@ -451,8 +559,11 @@ static bool check_name_constraints(vctx *v)
              * is not the final certificate in the path". */
             if (j > 0 && c->self_issued)
                 continue;
+            bool uri_nc = has_uri_constraints(ca);
             for (size_t s = 0; s < c->san_count; s++) {
                 const x509_gname *g = &c->sans[s];
+                if (g->type == 6 && uri_nc && !uri_allowed(v, c, ca, g, c->san_strs[s]))
+                    return false;
                 if ((g->type == 2 || g->type == 7) &&
                     !name_allowed(ca, g->type, g->p, g->len, &hit)) {
                     fail_constraint(v, c, ca, c->san_strs[s], g->type, g->p, g->len, hit);
@@ -474,6 +585,44 @@ static bool check_name_constraints(vctx *v)
 }
 
 /* ---- the leaf ------------------------------------------------------------------------------ */
+
+static bool spiffe_wanted(const x509_verify_params *p)
+{
+    return p->n_spiffe_ids > 0 || p->n_spiffe_domains > 0;
+}
+
+/* The application accepts peers by SPIFFE ID: the leaf must be an X.509-SVID with one of them.
+ * This replaces the host-name check (the ID is the identity asked for). */
+static bool check_spiffe(vctx *v, const char *who)
+{
+    const x509_verify_params *p = v->p;
+    const char *id;
+    char why[500], accepted[400];
+    if (x509_spiffe_svid(v->path[0], &id, why, sizeof why) != MTLS_OK) {
+        fail(v, MTLS_ERR_CERT_SPIFFE_ID, "certificate %s %s", who, why);
+        return false;
+    }
+    if (x509_spiffe_accepts(p, id))
+        return true;
+    /* Name what is accepted, as much as fits. */
+    size_t k = 0;
+    accepted[0] = 0;
+    for (size_t i = 0; i < p->n_spiffe_ids + p->n_spiffe_domains; i++) {
+        bool is_id = i < p->n_spiffe_ids;
+        const char *e = is_id ? p->spiffe_ids[i] : p->spiffe_domains[i - p->n_spiffe_ids];
+        int w = snprintf(accepted + k, sizeof accepted - k, "%s%s%s", i ? ", " : "",
+                         is_id ? "" : "trust domain ", e);
+        if (w < 0 || (size_t)w >= sizeof accepted - k) {
+            snprintf(accepted + k, sizeof accepted - k, ", ...");
+            break;
+        }
+        k += (size_t)w;
+    }
+    fail(v, MTLS_ERR_CERT_SPIFFE_DENIED,
+         "certificate %s has the SPIFFE ID %s, which is not accepted (accepted: %s)", who, id,
+         accepted);
+    return false;
+}
 
 static bool check_leaf(vctx *v)
 {
@@ -504,6 +653,8 @@ static bool check_leaf(vctx *v)
     }
     if (!check_name_constraints(v))
         return false;
+    if (spiffe_wanted(v->p))
+        return check_spiffe(v, who);
     if (v->p->host && !x509_host_matches(leaf, v->p->host)) {
         char names[1024];
         size_t k = 0;

@@ -87,6 +87,16 @@ typedef struct {
     const char *host;     /* name the leaf must match (DNS name or IP literal); NULL: no check */
     int64_t now;          /* seconds since the epoch */
     unsigned max_depth;   /* most certificates in a path, anchor included; 0 means 10 */
+    /* SPIFFE (spiffe.c).  When either list is non-empty the leaf must be an X.509-SVID whose ID
+     * is one of `spiffe_ids` (exact) or lies in one of `spiffe_domains` (trust domain names,
+     * "example.org"), or verification fails with MTLS_ERR_CERT_SPIFFE_ID (not an SVID) /
+     * MTLS_ERR_CERT_SPIFFE_DENIED (another ID).  The ID then takes the place of `host`: the
+     * host name is not checked.  Entries are valid IDs / trust domains (checked by the caller
+     * with x509_spiffe_id_problem / x509_spiffe_td_problem). */
+    const char *const *spiffe_ids;
+    size_t n_spiffe_ids;
+    const char *const *spiffe_domains;
+    size_t n_spiffe_domains;
 } x509_verify_params;
 
 /* Build a path from chain[0] (the leaf) through the other certificates the peer sent (any order,
@@ -118,5 +128,20 @@ bool x509_explain_unusable(const uint8_t *data, size_t len, x509_file_role role,
  * present, 0 (and *bits = 0) when absent, meaning "any use".  For per-suite checks: ECDHE needs
  * digitalSignature, static RSA key transport keyEncipherment. */
 int x509_cert_key_usage(const x509_cert *c, unsigned *bits);
+
+/* ---- certificate details, URI names and SPIFFE (cert.c, uri.c, spiffe.c) -------------------- */
+
+/* Everything mtls_cert_info holds about `c`, except struct_size (left alone) and sha256 (the
+ * caller hashes x509_cert_der).  Pointers live as long as the certificate. */
+void x509_cert_info(const x509_cert *c, mtls_cert_info *out);
+
+/* The SPIFFE ID of `c` when it is a valid X.509-SVID leaf (exactly one URI subjectAltName, a valid
+ * SPIFFE ID with a path, not a CA, no keyCertSign or cRLSign), else NULL.  Lives as long as `c`. */
+const char *x509_cert_spiffe_id(const x509_cert *c);
+/* Why the n bytes at p are not a SPIFFE ID (a phrase: "has a query ('?')"), or NULL when they
+ * are one.  need_path: an ID without a path (a trust domain's own ID) is refused too. */
+const char *x509_spiffe_id_problem(const uint8_t *p, size_t n, bool need_path);
+/* The same for a trust domain name alone ("example.org"). */
+const char *x509_spiffe_td_problem(const uint8_t *p, size_t n);
 
 #endif

@@ -123,6 +123,7 @@ struct x509_cert {
     int version;           /* 0 = v1, 1 = v2, 2 = v3 */
     const uint8_t *serial; /* INTEGER content, minimal two's complement */
     size_t serial_len;
+    char serial_hex[44]; /* its value as `openssl x509 -serial` prints it: '-', 21 octets, NUL */
     const uint8_t *issuer_der; /* whole Name TLV */
     size_t issuer_len;
     const uint8_t *subject_der;
@@ -148,9 +149,10 @@ struct x509_cert {
     x509_gname *sans;
     size_t san_count;
     char **san_strs;
+    mtls_san *pub_sans; /* the same names for the public API (mtls_cert_info) */
     const uint8_t *skid, *akid;
     size_t skid_len, akid_len;
-    /* nameConstraints, dNSName and iPAddress subtrees only */
+    /* nameConstraints, dNSName, iPAddress and URI subtrees only */
     bool has_nc;
     x509_gname *nc_permitted, *nc_excluded;
     size_t nc_permitted_n, nc_excluded_n;
@@ -177,6 +179,22 @@ bool x509_dns_permitted_by(const uint8_t *name, size_t name_len, const uint8_t *
                            size_t base_len);
 bool x509_dns_excluded_by(const uint8_t *name, size_t name_len, const uint8_t *base,
                           size_t base_len);
+
+/* URI names (uri.c).  The host of a URI (RFC 3986 authority, userinfo and port dropped) when it
+ * is a DNS name; false for a URI without an authority, with an IP host or with a host that is no
+ * DNS name.  A URI constraint base (RFC 5280 4.2.1.10) is valid when it is a DNS name, with or
+ * without one leading '.'; a host is in its subtree when equal to it ("example.com") or below it
+ * (".example.com"), ASCII case-insensitively. */
+bool x509_uri_host(const uint8_t *uri, size_t len, const uint8_t **host, size_t *host_len);
+bool x509_uri_constraint_valid(const uint8_t *base, size_t len);
+bool x509_uri_host_in_subtree(const uint8_t *host, size_t host_len, const uint8_t *base,
+                              size_t base_len);
+
+/* SPIFFE (spiffe.c).  MTLS_OK with *id (a string inside c) when c is an X.509-SVID leaf, else
+ * MTLS_ERR_CERT_SPIFFE_ID and a phrase in `why` ("has 2 URI names; ..."; may be NULL). */
+mtls_err x509_spiffe_svid(const x509_cert *c, const char **id, char *why, size_t cap);
+/* Is the valid SPIFFE ID `id` among the IDs or trust domains of p? */
+bool x509_spiffe_accepts(const x509_verify_params *p, const char *id);
 
 /* PEM (pem.c): the next "-----BEGIN <label>-----" block at or after *pos, base64-decoded into a
  * fresh buffer.  Returns 1 with a block, 0 when there are no more, -1 on a malformed block. */

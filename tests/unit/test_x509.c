@@ -466,7 +466,8 @@ static void test_signature_schemes(void)
         long pl = BIO_get_mem_data(b, &pp);
         snprintf(pem, sizeof pem, "%.*s", (int)pl, pp);
         CHECK_ERR(x509_store_add_pem(s, (const uint8_t *)pem, strlen(pem)), MTLS_OK);
-        x509_verify_params vp = {X509_PURPOSE_SERVER, "scheme.test", time(NULL), 0};
+        x509_verify_params vp = {
+            .purpose = X509_PURPOSE_SERVER, .host = "scheme.test", .now = time(NULL)};
         char detail[512];
         CHECK_ERR(x509_verify_chain(s, &leaf, 1, &vp, detail, sizeof detail), MTLS_OK);
         /* one flipped bit of the signature */
@@ -638,7 +639,8 @@ static void test_keys_and_algorithms(void)
             CHECK_EQ(c->sigalg.scheme, 0x0804);
             /* it verifies as an anchor-signed leaf: itself in a store */
             x509_store *s = x509_store_new();
-            x509_verify_params vp = {X509_PURPOSE_SERVER, NULL, time(NULL), 0};
+            x509_verify_params vp = {
+                .purpose = X509_PURPOSE_SERVER, .host = NULL, .now = time(NULL)};
             char detail[512];
             /* not in the store: self-signed */
             CHECK_ERR(x509_verify_chain(s, &c, 1, &vp, detail, sizeof detail),
@@ -1007,7 +1009,8 @@ static void test_store(void)
         CHECK(x509_store_next_by_subject(s, c->subject_der, c->subject_len, &it) == NULL);
         CHECK(x509_store_next_by_subject(s, c->subject_der, c->subject_len, &it) == NULL);
         /* A self-signed leaf that is itself the anchor verifies. */
-        x509_verify_params vp = {X509_PURPOSE_SERVER, "www.example.org", 1795785750LL + 10, 0};
+        x509_verify_params vp = {
+            .purpose = X509_PURPOSE_SERVER, .host = "www.example.org", .now = 1795785750LL + 10};
         char detail[512];
         CHECK_ERR(x509_verify_chain(s, &c, 1, &vp, detail, sizeof detail), MTLS_OK);
         CHECK(detail[0] == 0);
