@@ -26,5 +26,7 @@ const char *cry_md_name(cry_hash_alg alg);
 /* Drop what a failed libcrypto call left on this thread's error queue, so that an application
  * that also uses OpenSSL never sees our failures as its own. */
 void cry_clear_errors(void);
+/* A cry_pkey for a private key made in src/crypto (takes ownership of pk; NULL frees it). */
+cry_pkey *cry_pkey_wrap_private(EVP_PKEY *pk);
 
 #endif

@@ -2,9 +2,10 @@
  * pkey.c -- public and private keys, TLS signature schemes, and static-RSA key exchange.
  *
  * A cry_pkey wraps one EVP_PKEY with our key type and an atomic reference count; it is immutable
- * after creation, so one key may serve many connections on many threads.  Private keys come from
- * PEM at config time; public keys are built from the raw parts our X.509 parser extracts (RSA n
- * and e, an EC point) with EVP_PKEY_fromdata or a parameters template, never by DER decoding.
+ * after creation, so one key may serve many connections on many threads.  Private keys are
+ * decoded at config time by keyload.c (or live on a token, p11.c); public keys are built from the
+ * raw parts our X.509 parser extracts (RSA n and e, an EC point) with EVP_PKEY_fromdata or a
+ * parameters template, never by DER decoding.
  *
  * Signatures: the message is hashed with the digest prefetched by cry_init(), then the digest is
  * signed or verified with EVP_PKEY_sign / EVP_PKEY_verify, so cry_verify and cry_verify_digest
@@ -25,12 +26,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/param_build.h>
-#include <openssl/pem.h>
 #include <openssl/rsa.h>
 
 struct prepared; /* operation contexts kept with a key, see op_ctx() */
@@ -38,7 +37,7 @@ struct prepared; /* operation contexts kept with a key, see op_ctx() */
 struct cry_pkey {
     EVP_PKEY *pk;
     cry_key_type type;
-    int is_private; /* made by cry_pkey_private_from_pem */
+    int is_private; /* made by cry_pkey_wrap_private (keyload.c, p11.c) */
     atomic_int refs;
     _Atomic(struct prepared *) prep; /* NULL until the first operation */
 };
@@ -78,28 +77,8 @@ static cry_pkey *wrap(EVP_PKEY *pk)
     return k;
 }
 
-/* Never prompt for a passphrase: encrypted keys are refused. */
-static int no_passphrase(char *buf, int size, int rwflag, void *u)
+cry_pkey *cry_pkey_wrap_private(EVP_PKEY *pk)
 {
-    (void)buf, (void)size, (void)rwflag, (void)u;
-    return -1;
-}
-
-cry_pkey *cry_pkey_private_from_pem(const uint8_t *pem, size_t len)
-{
-    BIO *bio;
-    EVP_PKEY *pk;
-    if (cry_algs() == NULL || len == 0 || len > INT32_MAX)
-        return NULL;
-    bio = BIO_new_mem_buf(pem, (int)len);
-    if (bio == NULL)
-        return NULL;
-    pk = PEM_read_bio_PrivateKey_ex(bio, NULL, no_passphrase, NULL, NULL, NULL);
-    BIO_free(bio);
-    if (pk == NULL) {
-        cry_clear_errors();
-        return NULL;
-    }
     cry_pkey *k = wrap(pk);
     if (k != NULL)
         k->is_private = 1;
