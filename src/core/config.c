@@ -294,14 +294,15 @@ mtls_err mtls_config_set_passphrase_callback(mtls_config *cfg, mtls_passphrase_f
 /* The error and detail for a key that did not load: `name` is the file (or "the private key"
  * for memory), `ld` what the loader found. */
 static mtls_err key_failure(mtls_config *cfg, const cry_load *ld, const void *data, size_t len,
-                            const char *path, const char *name)
+                            const char *path, const char *name, bool pkcs12)
 {
     switch (ld->status) {
     case CRY_LOAD_NO_PASSPHRASE:
         return detail(cfg, MTLS_ERR_NO_PASSPHRASE, "%s is encrypted and no passphrase was given: "
                       "set a passphrase callback (mtls_config_set_passphrase_callback; the mtls "
-                      "tool: --key-pass-file FILE or --key-pass-env NAME), or decrypt the key "
-                      "with `openssl pkey -in KEY -out plain.key`", name);
+                      "tool: --key-pass-file FILE or --key-pass-env NAME)%s", name,
+                      pkcs12 ? "" : ", or decrypt the key with `openssl pkey -in KEY -out "
+                                    "plain.key`");
     case CRY_LOAD_PASSPHRASE_FAILED:
         return detail(cfg, MTLS_ERR_NO_PASSPHRASE, "%s is encrypted and the passphrase callback "
                       "gave no passphrase for it", name);
@@ -387,7 +388,7 @@ static mtls_err set_chain_and_key(mtls_config *cfg, const void *chain_pem, size_
     if (!key) {
         x509_chain_free(chain, n);
         return key_failure(cfg, &ld, key_pem, key_len, key_path,
-                           key_path ? key_path : "the private key");
+                           key_path ? key_path : "the private key", false);
     }
     return install_identity(cfg, chain, n, key, key_pem, key_len, key_path);
 }
@@ -520,7 +521,7 @@ static mtls_err set_pkcs12(mtls_config *cfg, const void *der, size_t len, const 
                                "default is PBES2 with AES-256)"
                              : "");
         else
-            err = key_failure(cfg, &ld, NULL, 0, NULL, name);
+            err = key_failure(cfg, &ld, NULL, 0, NULL, name, true);
         x509_chain_free(certs.v, certs.n);
         return err;
     }
