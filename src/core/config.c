@@ -581,6 +581,25 @@ mtls_err mtls_config_set_pkcs11_module(mtls_config *cfg, const char *module_path
     return MTLS_OK;
 }
 
+/* The URI for messages and the callback, with the value of an RFC 7512 pin-value attribute
+ * replaced: a PIN must not reach logs. */
+static void redact_uri(const char *uri, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (const char *p = uri; *p && n + 1 < cap;) {
+        if (strncmp(p, "pin-value=", 10) == 0 && n + 13 < cap) {
+            memcpy(out + n, "pin-value=***", 13);
+            n += 13;
+            p += 10;
+            while (*p && *p != ';' && *p != '&')
+                p++;
+            continue;
+        }
+        out[n++] = *p++;
+    }
+    out[n] = 0;
+}
+
 mtls_err mtls_config_set_cert_chain_key_uri(mtls_config *cfg, const char *chain_path,
                                             const char *key_uri)
 {
@@ -605,7 +624,9 @@ mtls_err mtls_config_set_cert_chain_key_uri(mtls_config *cfg, const char *chain_
     mem_free(chain_pem);
     if (err)
         return err;
-    struct pass_src src = {cfg, key_uri};
+    char uri[512];
+    redact_uri(key_uri, uri, sizeof(uri));
+    struct pass_src src = {cfg, uri};
     cry_load ld = {.pass = ask_passphrase, .pass_arg = &src};
     cry_pkey *key = cry_pkey_load_uri(key_uri, cfg->pkcs11_module, &ld);
     if (!key) {
@@ -613,15 +634,15 @@ mtls_err mtls_config_set_cert_chain_key_uri(mtls_config *cfg, const char *chain_
         if (ld.status == CRY_LOAD_NO_PASSPHRASE)
             return detail(cfg, MTLS_ERR_NO_PASSPHRASE, "the token of %s wants a PIN and none was "
                           "given: put pin-value in the URI or set a passphrase callback (the "
-                          "mtls tool: --key-pass-file FILE or --key-pass-env NAME)", key_uri);
+                          "mtls tool: --key-pass-file FILE or --key-pass-env NAME)", uri);
         if (ld.status == CRY_LOAD_PASSPHRASE_FAILED)
             return detail(cfg, MTLS_ERR_NO_PASSPHRASE, "the passphrase callback gave no PIN for "
-                          "%s", key_uri);
+                          "%s", uri);
         if (ld.status == CRY_LOAD_WRONG_PASSPHRASE)
-            return detail(cfg, MTLS_ERR_BAD_PASSPHRASE, "wrong PIN for %s", key_uri);
+            return detail(cfg, MTLS_ERR_BAD_PASSPHRASE, "wrong PIN for %s", uri);
         return detail(cfg, ld.status == CRY_LOAD_UNSUPPORTED ? MTLS_ERR_UNSUPPORTED_KEY
                                                              : MTLS_ERR_BAD_KEY,
-                      "cannot use the key %s: %s", key_uri, ld.why);
+                      "cannot use the key %s: %s", uri, ld.why);
     }
     return install_identity(cfg, chain, n, key, NULL, 0, NULL);
 }
