@@ -176,9 +176,10 @@ MTLS_API const char *mtls_sigalg_name(uint16_t sigalg);
 /* Route every allocation mtls makes -- and, where the crypto library allows it, every allocation
  * the crypto library makes -- through these functions.  Call before any other mtls call, once.
  * Returns MTLS_ERR_BAD_STATE if allocations already happened with other functions.
- * libcrypto's blocks then carry their size and are wiped before they are freed, which also
- * erases the copies of a private key that libcrypto 3.0's key decoders free uncleansed; without
- * this call mtls keeps the secrets of connections out of libcrypto's freed memory, not those.
+ * libcrypto's blocks then carry their size and are wiped before they are freed.  Without this
+ * call mtls still keeps the secrets of connections and private keys (which it decodes itself) out
+ * of libcrypto's freed memory, except a PKCS#12 bundle's unencrypted key bag, whose plaintext
+ * libcrypto's PKCS#12 decoder frees uncleansed; with it, that is wiped too.
  * mtls_set_allocator(malloc, realloc, free) gets the wiping with the C library's allocator.
  * libcrypto accepts this only before its own first allocation in the process (the call still
  * returns MTLS_OK for mtls's own allocations), and keeps the functions for the life of the
