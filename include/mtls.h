@@ -249,7 +249,9 @@ MTLS_API mtls_err mtls_config_set_passphrase_callback(mtls_config *cfg, mtls_pas
  * certificates are parsed by mtls's own X.509 code, as from PEM.  Password: a bundle whose MAC
  * verifies with the empty password (either encoding: no bytes, or the BMPString terminator, as
  * `openssl pkcs12 -export -passout pass:` writes) is opened without asking; otherwise the
- * passphrase callback is asked once (`what` is the path, or "memory").  Bundles encrypted with
+ * passphrase callback is asked once (`what` is the path, or "memory").  A bundle without a MAC
+ * (`-nomac`) cannot tell a password right before decrypting: the callback is asked, and without
+ * one the empty password is used.  Bundles encrypted with
  * PBES2 (PBKDF2 + AES, the default of OpenSSL 3 and current tools) and with 3DES are read; RC2-40
  * (`openssl pkcs12 -legacy`, old Windows exports) is not: re-export the bundle.  A bundle with
  * several private keys, or whose key has no certificate in it, is refused.  Key and chain replace

@@ -221,6 +221,33 @@ static EVP_PKEY *fromdata(const char *type, OSSL_PARAM_BLD *bld)
     return pk;
 }
 
+/* The numbers of an RSA key agree (n = pq, d inverts e modulo p-1 and q-1, the CRT values are
+ * d mod p-1, d mod q-1 and q^-1 mod p), so that a corrupt key -- or a decryption with a wrong
+ * passphrase that happened to give valid DER -- is refused here rather than making bad
+ * signatures later (the key-certificate match compares n and e only).  All temporaries are
+ * secure BIGNUMs, cleared when the context is freed. */
+static bool rsa_consistent(BIGNUM *const bn[8])
+{
+    const BIGNUM *n = bn[0], *e = bn[1], *d = bn[2], *p = bn[3], *q = bn[4], *dp = bn[5],
+                 *dq = bn[6], *qinv = bn[7];
+    BN_CTX *ctx = BN_CTX_secure_new();
+    bool ok = false;
+    if (ctx == NULL)
+        return false;
+    BN_CTX_start(ctx);
+    BIGNUM *t = BN_CTX_get(ctx), *pm1 = BN_CTX_get(ctx), *qm1 = BN_CTX_get(ctx);
+    ok = qm1 != NULL && BN_cmp(p, BN_value_one()) > 0 && BN_cmp(q, BN_value_one()) > 0 &&
+         BN_mul(t, p, q, ctx) && BN_cmp(t, n) == 0 && BN_sub(pm1, p, BN_value_one()) &&
+         BN_sub(qm1, q, BN_value_one()) && BN_mod_mul(t, d, e, pm1, ctx) && BN_is_one(t) &&
+         BN_mod_mul(t, d, e, qm1, ctx) && BN_is_one(t) && BN_mod(t, d, pm1, ctx) &&
+         BN_cmp(t, dp) == 0 && BN_mod(t, d, qm1, ctx) && BN_cmp(t, dq) == 0 &&
+         BN_mod_mul(t, qinv, q, p, ctx) && BN_is_one(t);
+    BN_CTX_end(ctx);
+    BN_CTX_free(ctx);
+    cry_clear_errors();
+    return ok;
+}
+
 /* RSAPrivateKey ::= SEQUENCE { version Version, modulus INTEGER, publicExponent INTEGER,
  *     privateExponent INTEGER, prime1 INTEGER, prime2 INTEGER, exponent1 INTEGER,
  *     exponent2 INTEGER, coefficient INTEGER, otherPrimeInfos OtherPrimeInfos OPTIONAL }
@@ -262,6 +289,10 @@ static EVP_PKEY *rsa_import(const uint8_t *der, size_t len, cry_load *ld)
         /* BN_FLG_SECURE makes OSSL_PARAM_BLD_to_param put the numbers in memory it clears. */
         if ((bn[i] = secure_bn(&num[i])) == NULL || !OSSL_PARAM_BLD_push_BN(bld, names[i], bn[i]))
             goto done;
+    }
+    if (!rsa_consistent(bn)) {
+        say(ld, CRY_LOAD_MALFORMED, "the RSA key's numbers do not agree (a corrupt key)");
+        goto done;
     }
     if (bld != NULL && (pk = fromdata("RSA", bld)) != NULL)
         say(ld, CRY_LOAD_OK, NULL);
@@ -1027,7 +1058,7 @@ int cry_pkcs12_load(const uint8_t *der, size_t len, cry_load *ld, cry_pkey **key
     const uint8_t *p = der;
     PKCS12 *p12 = NULL;
     STACK_OF(PKCS7) *safes = NULL;
-    char pass[CRY_PASS_MAX];
+    char pass[CRY_PASS_MAX + 1];
     long pass_len = 0;
     const char *use = NULL; /* the password as libcrypto wants it: NULL and "" differ for the MAC */
     struct p12_walk w = {.ld = ld, .cert = cert, .cert_arg = cert_arg};
@@ -1046,14 +1077,20 @@ int cry_pkcs12_load(const uint8_t *der, size_t len, cry_load *ld, cry_pkey **key
      * tools and as the BMPString terminator by others (OpenSSL's PKCS12_parse tries both).  A
      * bundle whose MAC verifies with either is opened without asking for a passphrase. */
     if (!PKCS12_mac_present(p12)) {
-        use = ""; /* no integrity: the key bag's decryption is the only check */
+        /* No MAC (`openssl pkcs12 -nomac`): nothing tells a password right before decryption, so
+         * the source is asked; without one the empty password is used. */
+        pass_len = get_pass(ld, pass, CRY_PASS_MAX);
+        if (pass_len < 0 && ld->status != CRY_LOAD_NO_PASSPHRASE)
+            goto done;
+        pass[pass_len < 0 ? 0 : pass_len] = 0;
+        use = pass;
     } else if (PKCS12_verify_mac(p12, NULL, 0)) {
         use = NULL;
     } else if (PKCS12_verify_mac(p12, "", 0)) {
         use = "";
     } else {
         cry_clear_errors();
-        if ((pass_len = get_pass(ld, pass, sizeof pass - 1)) < 0)
+        if ((pass_len = get_pass(ld, pass, CRY_PASS_MAX)) < 0)
             goto done;
         pass[pass_len] = 0;
         if (!PKCS12_verify_mac(p12, pass, (int)pass_len)) {
@@ -1063,7 +1100,7 @@ int cry_pkcs12_load(const uint8_t *der, size_t len, cry_load *ld, cry_pkey **key
         use = pass;
     }
     w.pass = use ? use : "";
-    w.pass_len = use ? strlen(use) : 0;
+    w.pass_len = use == pass ? (size_t)(pass_len < 0 ? 0 : pass_len) : 0;
     if ((safes = PKCS12_unpack_authsafes(p12)) == NULL) {
         say(ld, CRY_LOAD_MALFORMED, "the PKCS#12 bundle's contents are malformed");
         goto done;
@@ -1075,7 +1112,7 @@ int cry_pkcs12_load(const uint8_t *der, size_t len, cry_load *ld, cry_pkey **key
         if (type == NID_pkcs7_data) {
             bags = PKCS12_unpack_p7data(p7);
         } else if (type == NID_pkcs7_encrypted) {
-            bags = PKCS12_unpack_p7encdata(p7, use, use ? (int)strlen(use) : 0);
+            bags = PKCS12_unpack_p7encdata(p7, use, (int)w.pass_len);
             if (bags == NULL) {
                 /* the MAC was right, so it is the cipher: RC2-40 of `openssl pkcs12 -legacy`
                  * needs OpenSSL's legacy provider */

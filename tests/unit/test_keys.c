@@ -22,6 +22,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/core_names.h>
+#include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/pkcs12.h>
 #include <openssl/x509.h>
@@ -236,6 +238,11 @@ static void encrypted_keys(void)
     *mid = *mid == 'A' ? 'B' : 'A';
     CHECK_ERR(mtls_config_set_cert_chain_mem(cfg, chain_pem, chain_len, key_pem, key_len),
               MTLS_ERR_BAD_PASSPHRASE);
+    /* a plain RSA key whose numbers do not agree: refused, not loaded to sign wrongly later */
+    CHECK_ERR(mtls_config_set_cert_chain_file(cfg, path_of("rsa.chain"), path_of("rsa-corrupt.key")),
+              MTLS_ERR_BAD_KEY);
+    CHECK(strstr(mtls_config_error_detail(cfg), "numbers do not agree") != NULL);
+    printf("  corrupt RSA key: %s\n", mtls_config_error_detail(cfg));
     /* a key of another pair, encrypted: the passphrase is right, the key does not match */
     CHECK_ERR(mtls_config_set_cert_chain_file(cfg, path_of("ec.chain"), path_of("rsa-pbes2.key")),
               MTLS_ERR_KEY_MISMATCH);
@@ -314,6 +321,26 @@ static void pkcs12(void)
     check_handshake(cfg, ec_chain, 2, NULL);
     mtls_config_free(cfg);
 
+    /* without a MAC: the callback is asked (nothing can tell the password first); without a
+     * callback the empty password is tried */
+    cfg = mtls_config_new();
+    p = (struct pass){.give = PASS};
+    mtls_config_set_passphrase_callback(cfg, pass_cb, &p);
+    CHECK_ERR(mtls_config_set_pkcs12_file(cfg, path_of("ec-nomac.p12")), MTLS_OK);
+    CHECK_EQ(p.calls, 1);
+    printf("pkcs12: no MAC\n");
+    check_handshake(cfg, ec_chain, 2, NULL);
+    mtls_config_free(cfg);
+    cfg = mtls_config_new();
+    p = (struct pass){.give = "wrong"};
+    mtls_config_set_passphrase_callback(cfg, pass_cb, &p);
+    CHECK_ERR(mtls_config_set_pkcs12_file(cfg, path_of("ec-nomac.p12")), MTLS_ERR_BAD_PASSPHRASE);
+    mtls_config_free(cfg);
+    cfg = mtls_config_new();
+    CHECK_ERR(mtls_config_set_pkcs12_file(cfg, path_of("ec-nomac-empty.p12")), MTLS_OK);
+    CHECK_ERR(mtls_config_set_pkcs12_file(cfg, path_of("ec-nomac.p12")), MTLS_ERR_BAD_PASSPHRASE);
+    mtls_config_free(cfg);
+
     /* RC2 (`-legacy`): refused with a sentence that says what to do */
     cfg = mtls_config_new();
     p = (struct pass){.give = PASS};
@@ -336,6 +363,40 @@ static void pkcs12(void)
 }
 
 /* ---- making the files ----------------------------------------------------------------------- */
+
+/* rsa-corrupt.key: rsa.key with its two CRT exponents swapped -- valid DER, numbers that do not
+ * agree (libcrypto's EVP_PKEY_fromdata takes them as they are). */
+static int make_corrupt_rsa(void)
+{
+    static const char *const names[8] = {"n", "e", "d", "rsa-factor1", "rsa-factor2",
+                                         "rsa-exponent2", "rsa-exponent1", "rsa-coefficient1"};
+    static const char *const as[8] = {"n", "e", "d", "rsa-factor1", "rsa-factor2",
+                                      "rsa-exponent1", "rsa-exponent2", "rsa-coefficient1"};
+    FILE *f = fopen(path_of("rsa.key"), "r");
+    EVP_PKEY *key = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL, *bad = NULL;
+    if (f)
+        fclose(f);
+    BIGNUM *bn[8] = {0};
+    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+    int ok = key != NULL && bld != NULL;
+    for (int i = 0; ok && i < 8; i++)
+        ok = EVP_PKEY_get_bn_param(key, names[i], &bn[i]) && OSSL_PARAM_BLD_push_BN(bld, as[i], bn[i]);
+    OSSL_PARAM *params = ok ? OSSL_PARAM_BLD_to_param(bld) : NULL;
+    EVP_PKEY_CTX *ctx = params ? EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL) : NULL;
+    ok = ctx && EVP_PKEY_fromdata_init(ctx) > 0 &&
+         EVP_PKEY_fromdata(ctx, &bad, EVP_PKEY_KEYPAIR, params) > 0;
+    BIO *out = ok ? BIO_new_file(path_of("rsa-corrupt.key"), "w") : NULL;
+    ok = out && PEM_write_bio_PrivateKey_traditional(out, bad, NULL, NULL, 0, NULL, NULL);
+    BIO_free(out);
+    EVP_PKEY_CTX_free(ctx);
+    OSSL_PARAM_free(params);
+    OSSL_PARAM_BLD_free(bld);
+    for (int i = 0; i < 8; i++)
+        BN_free(bn[i]);
+    EVP_PKEY_free(bad);
+    EVP_PKEY_free(key);
+    return ok;
+}
 
 /* mismatch.p12: the P-256 key with the RSA certificate, which `openssl pkcs12` and PKCS12_create
  * refuse to make, so built from its bags. */
@@ -423,11 +484,15 @@ static int make_files(void)
              "ossl pkcs12 -export -legacy -inkey ec.key -in ec.crt -passout \"$P\" "
              "-out ec-legacy.p12\n"
              "ossl pkcs12 -export -nokeys -in ec.chain -passout pass: -out certs-only.p12\n"
-             "ossl pkcs12 -export -inkey ec.key -in ec.crt -passout pass: -out ec-only.p12\n",
+             "ossl pkcs12 -export -inkey ec.key -in ec.crt -passout pass: -out ec-only.p12\n"
+             "ossl pkcs12 -export -nomac -inkey ec.key -in ec.crt -certfile int.crt "
+             "-passout \"$P\" -out ec-nomac.p12\n"
+             "ossl pkcs12 -export -nomac -inkey ec.key -in ec.crt -certfile int.crt -passout pass: "
+             "-out ec-nomac-empty.p12\n",
              dir, PASS);
     if (system(cmd) != 0)
         return 0;
-    return make_mismatch();
+    return make_mismatch() && make_corrupt_rsa();
 }
 
 static void cleanup(void)
