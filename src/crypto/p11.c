@@ -7,7 +7,7 @@
  * uses the engine, and is the only one that does.  Each load takes an engine instance of its own
  * (ENGINE_by_id loads a dynamic engine afresh, not shared through the engine list), so two configs
  * may use two modules; the instance lives as long as the key (cry_pkey_set_on_free), since the
- * PKCS#11 session and module belong to it.
+ * PKCS#11 session and module belong to it.  libp11 itself stays loaded once used (keep_loaded).
  *
  * The key that comes back is a "foreign" legacy RSA or EC_KEY whose methods call C_Sign /
  * C_Decrypt on the token: pkey.c then sets its operation parameters by ctrl (cry_pkey_mark_foreign)
@@ -21,6 +21,7 @@
 #include "cry_internal.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -30,6 +31,19 @@
 
 #ifndef OPENSSL_NO_ENGINE
 #include <openssl/engine.h>
+
+/* One engine instance held for the life of the process, never used: it keeps libp11 loaded.
+ * Otherwise the last key's release unloads the shared object while libcrypto may still point
+ * into it (method tables libp11 allocates once and keeps in its statics), and those become
+ * unreachable -- leaks to a leak checker, or worse after a reload. */
+static pthread_once_t keep_once = PTHREAD_ONCE_INIT;
+static ENGINE *keep_loaded;
+
+static void keep_engine_loaded(void)
+{
+    keep_loaded = ENGINE_by_id("pkcs11");
+    cry_clear_errors();
+}
 
 struct pin_ask {
     cry_load *ld;
@@ -95,6 +109,7 @@ cry_pkey *cry_pkey_load_uri(const char *uri, const char *module, cry_load *ld)
                  strerror(errno));
         return NULL;
     }
+    pthread_once(&keep_once, keep_engine_loaded);
     e = ENGINE_by_id("pkcs11");
     if (e == NULL) {
         cry_clear_errors();
