@@ -82,7 +82,8 @@ static void secret_free(uint8_t *p, size_t n)
         OPENSSL_clear_free(p, n ? n : 1);
 }
 
-/* ---- DER (X.690), strict: definite minimal lengths, one TLV at a time ------------------------- */
+/* ---- DER (X.690), strict: definite minimal lengths, one TLV at a time -------------------------
+ */
 
 enum {
     T_INTEGER = 0x02,
@@ -255,8 +256,9 @@ static bool rsa_consistent(BIGNUM *const bn[8])
 static EVP_PKEY *rsa_import(const uint8_t *der, size_t len, cry_load *ld)
 {
     static const char *const names[8] = {
-        OSSL_PKEY_PARAM_RSA_N,         OSSL_PKEY_PARAM_RSA_E,         OSSL_PKEY_PARAM_RSA_D,
-        OSSL_PKEY_PARAM_RSA_FACTOR1,   OSSL_PKEY_PARAM_RSA_FACTOR2,   OSSL_PKEY_PARAM_RSA_EXPONENT1,
+        OSSL_PKEY_PARAM_RSA_N,         OSSL_PKEY_PARAM_RSA_E,
+        OSSL_PKEY_PARAM_RSA_D,         OSSL_PKEY_PARAM_RSA_FACTOR1,
+        OSSL_PKEY_PARAM_RSA_FACTOR2,   OSSL_PKEY_PARAM_RSA_EXPONENT1,
         OSSL_PKEY_PARAM_RSA_EXPONENT2, OSSL_PKEY_PARAM_RSA_COEFFICIENT1,
     };
     rd r = rd_init(der, len), seq, num[8];
@@ -400,8 +402,8 @@ malformed:
 
 /* PrivateKeyInfo / OneAsymmetricKey ::= SEQUENCE { version INTEGER (v1(0) | v2(1)),
  *     privateKeyAlgorithm AlgorithmIdentifier, privateKey OCTET STRING,
- *     attributes [0] IMPLICIT Attributes OPTIONAL, ..., publicKey [1] IMPLICIT BIT STRING OPTIONAL }
- * (RFC 5208 5, RFC 5958 2). */
+ *     attributes [0] IMPLICIT Attributes OPTIONAL, ..., publicKey [1] IMPLICIT BIT STRING OPTIONAL
+ * } (RFC 5208 5, RFC 5958 2). */
 static EVP_PKEY *pkcs8_import(const uint8_t *der, size_t len, cry_load *ld)
 {
     rd r = rd_init(der, len), seq, alg, oid, key, skip;
@@ -431,7 +433,8 @@ static EVP_PKEY *pkcs8_import(const uint8_t *der, size_t len, cry_load *ld)
     if (oid_is(&oid, OID_EC, sizeof OID_EC)) {
         rd curve;
         if (!der_expect(&alg, T_OID, &curve) || !rd_done(&alg)) {
-            say(ld, CRY_LOAD_UNSUPPORTED, "the EC key does not name its curve (explicit "
+            say(ld, CRY_LOAD_UNSUPPORTED,
+                "the EC key does not name its curve (explicit "
                 "parameters are not supported)");
             return NULL;
         }
@@ -505,15 +508,17 @@ static bool pbes2_params(rd params, struct pbes2 *s, cry_load *ld)
     if (!der_expect(&params, T_SEQUENCE, &seq) || !rd_done(&params) ||
         !der_expect(&seq, T_SEQUENCE, &kdf) || !der_expect(&kdf, T_OID, &kdf_oid) ||
         !der_expect(&kdf, T_SEQUENCE, &kp) || !rd_done(&kdf) ||
-        !der_expect(&seq, T_SEQUENCE, &enc) || !der_expect(&enc, T_OID, &enc_oid) ||
-        !rd_done(&seq))
+        !der_expect(&seq, T_SEQUENCE, &enc) || !der_expect(&enc, T_OID, &enc_oid) || !rd_done(&seq))
         goto malformed;
 
     /* encryptionScheme: the CBC ciphers, parameters the IV */
     if (enc_oid.n == sizeof OID_AES_PREFIX + 1 &&
         memcmp(enc_oid.p, OID_AES_PREFIX, sizeof OID_AES_PREFIX) == 0) {
         uint8_t last = enc_oid.p[sizeof OID_AES_PREFIX];
-        s->cipher = last == 2 ? "AES-128-CBC" : last == 22 ? "AES-192-CBC" : last == 42 ? "AES-256-CBC" : NULL;
+        s->cipher = last == 2    ? "AES-128-CBC"
+                    : last == 22 ? "AES-192-CBC"
+                    : last == 42 ? "AES-256-CBC"
+                                 : NULL;
         s->key_len = last == 2 ? 16 : last == 22 ? 24 : 32;
         s->iv_len = 16;
     } else if (oid_is(&enc_oid, OID_DES3, sizeof OID_DES3)) {
@@ -522,7 +527,8 @@ static bool pbes2_params(rd params, struct pbes2 *s, cry_load *ld)
         s->iv_len = 8;
     }
     if (s->cipher == NULL) {
-        say(ld, CRY_LOAD_UNSUPPORTED_ENCRYPTION, "PBES2 with a cipher other than AES-CBC and "
+        say(ld, CRY_LOAD_UNSUPPORTED_ENCRYPTION,
+            "PBES2 with a cipher other than AES-CBC and "
             "DES-EDE3-CBC");
         return false;
     }
@@ -548,11 +554,12 @@ static bool pbes2_params(rd params, struct pbes2 *s, cry_load *ld)
                 goto malformed;
             static const char *const prfs[] = {"SHA1", "SHA224", "SHA256", "SHA384", "SHA512"};
             uint8_t last = prf_oid.n == sizeof OID_HMAC_PREFIX + 1 ? prf_oid.p[prf_oid.n - 1] : 0;
-            if (memcmp(prf_oid.p, OID_HMAC_PREFIX, prf_oid.n < sizeof OID_HMAC_PREFIX
-                                                        ? prf_oid.n
-                                                        : sizeof OID_HMAC_PREFIX) != 0 ||
+            if (memcmp(prf_oid.p, OID_HMAC_PREFIX,
+                       prf_oid.n < sizeof OID_HMAC_PREFIX ? prf_oid.n : sizeof OID_HMAC_PREFIX) !=
+                    0 ||
                 last < 7 || last > 11) {
-                say(ld, CRY_LOAD_UNSUPPORTED_ENCRYPTION, "PBKDF2 with a PRF other than "
+                say(ld, CRY_LOAD_UNSUPPORTED_ENCRYPTION,
+                    "PBKDF2 with a PRF other than "
                     "HMAC-SHA1/SHA-2");
                 return false;
             }
@@ -561,8 +568,10 @@ static bool pbes2_params(rd params, struct pbes2 *s, cry_load *ld)
         if (!rd_done(&kp))
             goto malformed;
         if (s->iter > MAX_PBKDF2_ITER) {
-            say(ld, CRY_LOAD_UNSUPPORTED_ENCRYPTION, "PBKDF2 with %llu iterations (mtls stops at "
-                "%u)", (unsigned long long)s->iter, MAX_PBKDF2_ITER);
+            say(ld, CRY_LOAD_UNSUPPORTED_ENCRYPTION,
+                "PBKDF2 with %llu iterations (mtls stops at "
+                "%u)",
+                (unsigned long long)s->iter, MAX_PBKDF2_ITER);
             return false;
         }
     } else if (oid_is(&kdf_oid, OID_SCRYPT, sizeof OID_SCRYPT)) {
@@ -571,15 +580,16 @@ static bool pbes2_params(rd params, struct pbes2 *s, cry_load *ld)
          *     keyLength INTEGER (1..MAX) OPTIONAL } (RFC 7914 7.1) */
         s->scrypt = true;
         if (!der_expect(&kp, T_OCTET_STRING, &s->salt) || !der_small(&kp, UINT32_MAX, &s->N) ||
-            !der_small(&kp, UINT32_MAX, &s->r) || !der_small(&kp, UINT32_MAX, &s->p) ||
-            s->N < 2 || s->r == 0 || s->p == 0)
+            !der_small(&kp, UINT32_MAX, &s->r) || !der_small(&kp, UINT32_MAX, &s->p) || s->N < 2 ||
+            s->r == 0 || s->p == 0)
             goto malformed;
         if (der_peek(&kp, T_INTEGER) && !der_small(&kp, 64, &key_len))
             goto malformed;
         if (!rd_done(&kp))
             goto malformed;
     } else {
-        say(ld, CRY_LOAD_UNSUPPORTED_ENCRYPTION, "PBES2 with a key derivation other than PBKDF2 "
+        say(ld, CRY_LOAD_UNSUPPORTED_ENCRYPTION,
+            "PBES2 with a key derivation other than PBKDF2 "
             "and scrypt");
         return false;
     }
@@ -603,7 +613,8 @@ static int pkcs8_decrypt(const uint8_t *der, size_t len, const char *pass, size_
     if (!der_expect(&r, T_SEQUENCE, &seq) || !rd_done(&r) || !der_expect(&seq, T_SEQUENCE, &alg) ||
         !der_expect(&alg, T_OID, &oid) || !der_expect(&seq, T_OCTET_STRING, &data) ||
         !rd_done(&seq)) {
-        say(ld, CRY_LOAD_MALFORMED, "the encrypted key is not a valid PKCS#8 "
+        say(ld, CRY_LOAD_MALFORMED,
+            "the encrypted key is not a valid PKCS#8 "
             "EncryptedPrivateKeyInfo");
         return 0;
     }
@@ -612,8 +623,8 @@ static int pkcs8_decrypt(const uint8_t *der, size_t len, const char *pass, size_
          * libcrypto decrypts into a buffer it cleanses; we take the DER from its structure. */
         const uint8_t *p = der;
         X509_SIG *sig = d2i_X509_SIG(NULL, &p, (long)len);
-        PKCS8_PRIV_KEY_INFO *p8 = sig ? PKCS8_decrypt_ex(sig, pass, (int)pass_len, NULL, NULL)
-                                      : NULL;
+        PKCS8_PRIV_KEY_INFO *p8 =
+            sig ? PKCS8_decrypt_ex(sig, pass, (int)pass_len, NULL, NULL) : NULL;
         unsigned char *plain = NULL;
         int n = p8 ? i2d_PKCS8_PRIV_KEY_INFO(p8, &plain) : -1;
         X509_SIG_free(sig);
@@ -621,7 +632,8 @@ static int pkcs8_decrypt(const uint8_t *der, size_t len, const char *pass, size_
         cry_clear_errors();
         if (n <= 0) {
             if (sig == NULL)
-                say(ld, CRY_LOAD_MALFORMED, "the encrypted key is not a valid PKCS#8 "
+                say(ld, CRY_LOAD_MALFORMED,
+                    "the encrypted key is not a valid PKCS#8 "
                     "EncryptedPrivateKeyInfo");
             else
                 say(ld, CRY_LOAD_WRONG_PASSPHRASE, NULL);
@@ -641,9 +653,11 @@ static int pkcs8_decrypt(const uint8_t *der, size_t len, const char *pass, size_
                             s.key_len);
         if (!ok) {
             cry_clear_errors();
-            say(ld, CRY_LOAD_UNSUPPORTED_ENCRYPTION, "scrypt with N=%llu r=%llu p=%llu needs more "
-                "memory than mtls allows (%u MiB)", (unsigned long long)s.N,
-                (unsigned long long)s.r, (unsigned long long)s.p, SCRYPT_MAX_MEM >> 20);
+            say(ld, CRY_LOAD_UNSUPPORTED_ENCRYPTION,
+                "scrypt with N=%llu r=%llu p=%llu needs more "
+                "memory than mtls allows (%u MiB)",
+                (unsigned long long)s.N, (unsigned long long)s.r, (unsigned long long)s.p,
+                SCRYPT_MAX_MEM >> 20);
             return 0;
         }
     } else {
@@ -736,10 +750,8 @@ static const struct {
     const char *label;
     enum pem_kind kind;
 } pem_labels[] = {
-    {"PRIVATE KEY", PEM_PKCS8},
-    {"RSA PRIVATE KEY", PEM_RSA},
-    {"EC PRIVATE KEY", PEM_EC},
-    {"ENCRYPTED PRIVATE KEY", PEM_ENCRYPTED_PKCS8},
+    {"PRIVATE KEY", PEM_PKCS8},         {"RSA PRIVATE KEY", PEM_RSA},
+    {"EC PRIVATE KEY", PEM_EC},         {"ENCRYPTED PRIVATE KEY", PEM_ENCRYPTED_PKCS8},
     {"DSA PRIVATE KEY", PEM_OTHER_KEY},
 };
 
@@ -752,8 +764,7 @@ struct pem_block {
 static const uint8_t *memfind(const uint8_t *p, size_t n, const char *s)
 {
     size_t k = strlen(s);
-    for (const uint8_t *q = p; n >= k && (q = memchr(q, s[0], n - (size_t)(q - p) - k + 1));
-         q++)
+    for (const uint8_t *q = p; n >= k && (q = memchr(q, s[0], n - (size_t)(q - p) - k + 1)); q++)
         if (memcmp(q, s, k) == 0)
             return q;
     return NULL;
@@ -870,8 +881,10 @@ static int legacy_decrypt(const struct pem_block *b, const uint8_t *in, size_t i
         if (strcasecmp(dek, ciphers[i].name) == 0)
             break;
     if (i == sizeof ciphers / sizeof ciphers[0]) {
-        say(ld, CRY_LOAD_UNSUPPORTED_ENCRYPTION, "legacy PEM encryption with %.40s (mtls reads "
-            "AES-CBC and DES-EDE3-CBC)", dek);
+        say(ld, CRY_LOAD_UNSUPPORTED_ENCRYPTION,
+            "legacy PEM encryption with %.40s (mtls reads "
+            "AES-CBC and DES-EDE3-CBC)",
+            dek);
         return 0;
     }
     const char *hex = comma ? comma + 1 : "";
@@ -897,7 +910,8 @@ static int legacy_decrypt(const struct pem_block *b, const uint8_t *in, size_t i
     if (!ok) {
         cry_clear_errors();
         OPENSSL_cleanse(key, sizeof key);
-        say(ld, CRY_LOAD_UNSUPPORTED_ENCRYPTION, "legacy PEM encryption needs MD5, which the "
+        say(ld, CRY_LOAD_UNSUPPORTED_ENCRYPTION,
+            "legacy PEM encryption needs MD5, which the "
             "crypto provider lacks");
         return 0;
     }
@@ -954,7 +968,8 @@ cry_pkey *cry_pkey_load_pem(const uint8_t *pem, size_t len, cry_load *ld)
                   strcmp(proc, "4,ENCRYPTED") == 0;
     if (b.headers != NULL && !legacy) {
         secret_free(der, der_cap);
-        say(ld, CRY_LOAD_MALFORMED, "the PEM private key block has headers but is not "
+        say(ld, CRY_LOAD_MALFORMED,
+            "the PEM private key block has headers but is not "
             "\"Proc-Type: 4,ENCRYPTED\"");
         return NULL;
     }
@@ -1002,7 +1017,7 @@ struct p12_walk {
     int failed;
 };
 
-static void p12_bags(struct p12_walk *w, const STACK_OF(PKCS12_SAFEBAG) *bags, int depth)
+static void p12_bags(struct p12_walk *w, const STACK_OF(PKCS12_SAFEBAG) * bags, int depth)
 {
     for (int i = 0; !w->failed && i < sk_PKCS12_SAFEBAG_num(bags); i++) {
         const PKCS12_SAFEBAG *bag = sk_PKCS12_SAFEBAG_value(bags, i);
@@ -1034,8 +1049,8 @@ static void p12_bags(struct p12_walk *w, const STACK_OF(PKCS12_SAFEBAG) *bags, i
                     w->key = pkcs8_import(der, (size_t)n, w->ld);
             } else {
                 n = i2d_X509_SIG(PKCS12_SAFEBAG_get0_pkcs8(bag), &der);
-                if (n > 0 && pkcs8_decrypt(der, (size_t)n, w->pass, w->pass_len, &plain,
-                                           &plain_len, &plain_cap, w->ld)) {
+                if (n > 0 && pkcs8_decrypt(der, (size_t)n, w->pass, w->pass_len, &plain, &plain_len,
+                                           &plain_cap, w->ld)) {
                     w->key = pkcs8_import(plain, plain_len, w->ld);
                     if (w->key == NULL && w->ld->status == CRY_LOAD_MALFORMED)
                         say(w->ld, CRY_LOAD_WRONG_PASSPHRASE, NULL);
@@ -1116,7 +1131,8 @@ int cry_pkcs12_load(const uint8_t *der, size_t len, cry_load *ld, cry_pkey **key
             if (bags == NULL) {
                 /* the MAC was right, so it is the cipher: RC2-40 of `openssl pkcs12 -legacy`
                  * needs OpenSSL's legacy provider */
-                say(ld, CRY_LOAD_UNSUPPORTED_ENCRYPTION, "the bundle's certificates are "
+                say(ld, CRY_LOAD_UNSUPPORTED_ENCRYPTION,
+                    "the bundle's certificates are "
                     "encrypted with a legacy cipher (RC2?)");
                 w.failed = 1;
                 break;
@@ -1139,8 +1155,10 @@ int cry_pkcs12_load(const uint8_t *der, size_t len, cry_load *ld, cry_pkey **key
         goto done;
     }
     if (w.keys > 1) {
-        say(ld, CRY_LOAD_UNSUPPORTED, "the PKCS#12 bundle holds %d private keys; mtls takes a "
-            "bundle of one key and its certificates", w.keys);
+        say(ld, CRY_LOAD_UNSUPPORTED,
+            "the PKCS#12 bundle holds %d private keys; mtls takes a "
+            "bundle of one key and its certificates",
+            w.keys);
         goto done;
     }
     *key = cry_pkey_wrap_private(w.key);

@@ -54,7 +54,8 @@ struct pin_ask {
 static int ui_read(UI *ui, UI_STRING *uis)
 {
     struct pin_ask *a = UI_get0_user_data(ui);
-    if (a == NULL || (UI_get_string_type(uis) != UIT_PROMPT && UI_get_string_type(uis) != UIT_VERIFY))
+    if (a == NULL ||
+        (UI_get_string_type(uis) != UIT_PROMPT && UI_get_string_type(uis) != UIT_VERIFY))
         return 1; /* nothing to answer (info or error strings) */
     a->asked = 1;
     char pin[CRY_PASS_MAX + 1];
@@ -113,7 +114,8 @@ cry_pkey *cry_pkey_load_uri(const char *uri, const char *module, cry_load *ld)
     e = ENGINE_by_id("pkcs11");
     if (e == NULL) {
         cry_clear_errors();
-        snprintf(ld->why, sizeof ld->why, "OpenSSL's engine \"pkcs11\" cannot be loaded (install "
+        snprintf(ld->why, sizeof ld->why,
+                 "OpenSSL's engine \"pkcs11\" cannot be loaded (install "
                  "libp11's engine: Debian's libengine-pkcs11-openssl)");
         return NULL;
     }
@@ -124,8 +126,8 @@ cry_pkey *cry_pkey_load_uri(const char *uri, const char *module, cry_load *ld)
         goto done;
     }
     if (!ENGINE_init(e)) {
-        last_error(ld, module ? "the engine cannot load the PKCS#11 module" :
-                                "the engine cannot load its default PKCS#11 module");
+        last_error(ld, module ? "the engine cannot load the PKCS#11 module"
+                              : "the engine cannot load its default PKCS#11 module");
         goto done;
     }
     inited = 1;
@@ -176,7 +178,8 @@ cry_pkey *cry_pkey_load_uri(const char *uri, const char *module, cry_load *ld)
 {
     (void)uri, (void)module;
     ld->status = CRY_LOAD_UNSUPPORTED;
-    snprintf(ld->why, sizeof ld->why, "this OpenSSL was built without engines (no-engine), and "
+    snprintf(ld->why, sizeof ld->why,
+             "this OpenSSL was built without engines (no-engine), and "
              "mtls reaches PKCS#11 tokens through the engine \"pkcs11\"");
     return NULL;
 }

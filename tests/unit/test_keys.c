@@ -60,7 +60,7 @@ static char *slurp(const char *name, size_t *len)
 struct pass {
     const char *give; /* NULL: fail (-1) */
     int calls;
-    int overlong;     /* return cap + 1 */
+    int overlong; /* return cap + 1 */
     char what[256];
 };
 
@@ -239,8 +239,9 @@ static void encrypted_keys(void)
     CHECK_ERR(mtls_config_set_cert_chain_mem(cfg, chain_pem, chain_len, key_pem, key_len),
               MTLS_ERR_BAD_PASSPHRASE);
     /* a plain RSA key whose numbers do not agree: refused, not loaded to sign wrongly later */
-    CHECK_ERR(mtls_config_set_cert_chain_file(cfg, path_of("rsa.chain"), path_of("rsa-corrupt.key")),
-              MTLS_ERR_BAD_KEY);
+    CHECK_ERR(
+        mtls_config_set_cert_chain_file(cfg, path_of("rsa.chain"), path_of("rsa-corrupt.key")),
+        MTLS_ERR_BAD_KEY);
     CHECK(strstr(mtls_config_error_detail(cfg), "numbers do not agree") != NULL);
     printf("  corrupt RSA key: %s\n", mtls_config_error_detail(cfg));
     /* a key of another pair, encrypted: the passphrase is right, the key does not match */
@@ -368,10 +369,22 @@ static void pkcs12(void)
  * agree (libcrypto's EVP_PKEY_fromdata takes them as they are). */
 static int make_corrupt_rsa(void)
 {
-    static const char *const names[8] = {"n", "e", "d", "rsa-factor1", "rsa-factor2",
-                                         "rsa-exponent2", "rsa-exponent1", "rsa-coefficient1"};
-    static const char *const as[8] = {"n", "e", "d", "rsa-factor1", "rsa-factor2",
-                                      "rsa-exponent1", "rsa-exponent2", "rsa-coefficient1"};
+    static const char *const names[8] = {"n",
+                                         "e",
+                                         "d",
+                                         "rsa-factor1",
+                                         "rsa-factor2",
+                                         "rsa-exponent2",
+                                         "rsa-exponent1",
+                                         "rsa-coefficient1"};
+    static const char *const as[8] = {"n",
+                                      "e",
+                                      "d",
+                                      "rsa-factor1",
+                                      "rsa-factor2",
+                                      "rsa-exponent1",
+                                      "rsa-exponent2",
+                                      "rsa-coefficient1"};
     FILE *f = fopen(path_of("rsa.key"), "r");
     EVP_PKEY *key = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL, *bad = NULL;
     if (f)
@@ -380,7 +393,8 @@ static int make_corrupt_rsa(void)
     OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
     int ok = key != NULL && bld != NULL;
     for (int i = 0; ok && i < 8; i++)
-        ok = EVP_PKEY_get_bn_param(key, names[i], &bn[i]) && OSSL_PARAM_BLD_push_BN(bld, as[i], bn[i]);
+        ok = EVP_PKEY_get_bn_param(key, names[i], &bn[i]) &&
+             OSSL_PARAM_BLD_push_BN(bld, as[i], bn[i]);
     OSSL_PARAM *params = ok ? OSSL_PARAM_BLD_to_param(bld) : NULL;
     EVP_PKEY_CTX *ctx = params ? EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL) : NULL;
     ok = ctx && EVP_PKEY_fromdata_init(ctx) > 0 &&
