@@ -64,6 +64,8 @@ typedef enum mtls_err {
     MTLS_ERR_UNSUPPORTED_KEY,
     MTLS_ERR_UNKNOWN_NAME,
     MTLS_ERR_NO_SERVER_NAME,
+    MTLS_ERR_NO_PASSPHRASE,
+    MTLS_ERR_BAD_PASSPHRASE,
     MTLS_ERR_UNEXPECTED_MESSAGE,
     MTLS_ERR_DECODE,
     MTLS_ERR_RECORD_OVERFLOW,
@@ -176,9 +178,10 @@ MTLS_API const char *mtls_sigalg_name(uint16_t sigalg);
 /* Route every allocation mtls makes -- and, where the crypto library allows it, every allocation
  * the crypto library makes -- through these functions.  Call before any other mtls call, once.
  * Returns MTLS_ERR_BAD_STATE if allocations already happened with other functions.
- * libcrypto's blocks then carry their size and are wiped before they are freed, which also
- * erases the copies of a private key that libcrypto 3.0's key decoders free uncleansed; without
- * this call mtls keeps the secrets of connections out of libcrypto's freed memory, not those.
+ * libcrypto's blocks then carry their size and are wiped before they are freed.  Without this
+ * call mtls still keeps the secrets of connections and private keys (which it decodes itself) out
+ * of libcrypto's freed memory, except a PKCS#12 bundle's unencrypted key bag, whose plaintext
+ * libcrypto's PKCS#12 decoder frees uncleansed; with it, that is wiped too.
  * mtls_set_allocator(malloc, realloc, free) gets the wiping with the C library's allocator.
  * libcrypto accepts this only before its own first allocation in the process (the call still
  * returns MTLS_OK for mtls's own allocations), and keeps the functions for the life of the
@@ -208,9 +211,12 @@ MTLS_API mtls_config *mtls_config_new(void);
 MTLS_API void mtls_config_free(mtls_config *cfg);
 
 /* Our certificate chain (PEM: leaf first, then intermediates) and its private key (PEM: PKCS#8,
- * PKCS#1 or SEC1).  MTLS_ERR_KEY_MISMATCH when the key does not belong to the leaf.  RSA keys must
- * be 2048-4096 bits; EC keys P-256 or P-384.  The _mem form parses and copies the bytes; the
- * caller keeps its buffers.  mtls_config_error_detail() says which file and what is wrong. */
+ * PKCS#1 or SEC1; encrypted ones with the passphrase callback below).  MTLS_ERR_KEY_MISMATCH when
+ * the key does not belong to the leaf.  RSA keys must be 2048-4096 bits; EC keys P-256 or P-384.
+ * The _mem form parses and copies the bytes; the caller keeps its buffers.
+ * mtls_config_error_detail() says which file and what is wrong.  mtls decodes the key itself and
+ * hands libcrypto only its numbers, so loading leaves no copy of the key in freed memory
+ * (docs/SECURITY.md, "Secrets in freed memory"). */
 MTLS_API mtls_err mtls_config_set_cert_chain_file(mtls_config *cfg, const char *chain_path,
                                                   const char *key_path);
 MTLS_API mtls_err mtls_config_set_cert_chain_mem(mtls_config *cfg, const void *chain_pem,
@@ -221,6 +227,62 @@ MTLS_API mtls_err mtls_config_set_cert_chain_mem(mtls_config *cfg, const void *c
  * certificate expires.  The string stays valid until the config is freed. */
 MTLS_API const char *mtls_config_cert_subject(const mtls_config *cfg);
 MTLS_API int64_t mtls_config_cert_not_after(const mtls_config *cfg);
+
+/* Passphrases for encrypted private keys ("ENCRYPTED PRIVATE KEY" PKCS#8 with PBES2 -- PBKDF2 or
+ * scrypt, AES-CBC or 3DES -- and legacy "Proc-Type: 4,ENCRYPTED" PEM), for PKCS#12 bundles and
+ * for the PIN of a PKCS#11 token.  The callback is asked only when a key turns out to be
+ * encrypted, at most once per load, synchronously from inside the setter that loads it
+ * (mtls_config_set_cert_chain_file / _mem, mtls_config_set_pkcs12_file / _mem,
+ * mtls_config_set_cert_chain_key_uri), on the caller's thread.  Set it before those calls.
+ *   - `buf` has room for `cap` bytes (1024): write the passphrase there, without a NUL, and
+ *     return its length (0 for an empty passphrase), or -1 when none can be given (the setter then
+ *     fails with MTLS_ERR_NO_PASSPHRASE).  A length above `cap` counts as -1.
+ *   - `what` names what is being unlocked: the key file's or PKCS#12 file's path as the setter
+ *     got it, "memory" for data given to a _mem setter, or the PKCS#11 URI (then the PIN is
+ *     wanted).
+ *   - mtls wipes `buf` as soon as the key is decrypted (or the attempt failed); wipe your own
+ *     copies.  Passphrases are used as given (UTF-8 bytes, no trailing newline removed).
+ * A wrong passphrase fails with MTLS_ERR_BAD_PASSPHRASE ("wrong passphrase for server.key (or a
+ * corrupt key)" in mtls_config_error_detail): a corrupt encrypted key cannot be told from a wrong
+ * passphrase.  There is no retry: call the setter again to ask again.  Without a callback an
+ * encrypted key fails with MTLS_ERR_NO_PASSPHRASE.  fn NULL removes the callback. */
+typedef int mtls_passphrase_fn(void *arg, char *buf, size_t cap, const char *what);
+MTLS_API mtls_err mtls_config_set_passphrase_callback(mtls_config *cfg, mtls_passphrase_fn *fn,
+                                                      void *arg);
+
+/* A PKCS#12 bundle (.p12 / .pfx, DER, RFC 7292) as our identity: its one private key, the
+ * certificate of that key as the leaf, and its other certificates as the chain, ordered from the
+ * leaf up by issuer (certificates that are not on that path follow in the bundle's order).  The
+ * certificates are parsed by mtls's own X.509 code, as from PEM.  Password: a bundle whose MAC
+ * verifies with the empty password (either encoding: no bytes, or the BMPString terminator, as
+ * `openssl pkcs12 -export -passout pass:` writes) is opened without asking; otherwise the
+ * passphrase callback is asked once (`what` is the path, or "memory").  A bundle without a MAC
+ * (`-nomac`) cannot tell a password right before decrypting: the callback is asked, and without
+ * one the empty password is used.  Bundles encrypted with
+ * PBES2 (PBKDF2 + AES, the default of OpenSSL 3 and current tools) and with 3DES are read; RC2-40
+ * (`openssl pkcs12 -legacy`, old Windows exports) is not: re-export the bundle.  A bundle with
+ * several private keys, or whose key has no certificate in it, is refused.  Key and chain replace
+ * those set before, as with mtls_config_set_cert_chain_file. */
+MTLS_API mtls_err mtls_config_set_pkcs12_file(mtls_config *cfg, const char *path);
+MTLS_API mtls_err mtls_config_set_pkcs12_mem(mtls_config *cfg, const void *der, size_t len);
+
+/* A certificate chain from a PEM file and a private key that stays on a PKCS#11 token (smart
+ * card, HSM, SoftHSM), named by an RFC 7512 URI: "pkcs11:token=mtls;object=server-key;type=private"
+ * (id=%01 selects by CKA_ID).  Signatures and static-RSA decryption run on the token; the key never
+ * enters this process.  Loaded through OpenSSL's engine "pkcs11" (libp11; Debian's
+ * libengine-pkcs11-openssl), which loads the PKCS#11 module given by
+ * mtls_config_set_pkcs11_module, or else its default (p11-kit-proxy, which offers every module
+ * registered with p11-kit).  The PIN is the URI's pin-value, else the passphrase callback's answer
+ * (`what` is the URI).  Keys as for mtls_config_set_cert_chain_file: RSA 2048-4096, ECDSA P-256 /
+ * P-384, matching the chain's first certificate.  Static-RSA suites need the token to do raw RSA
+ * (CKM_RSA_X_509) -- mtls checks the PKCS #1 padding itself; a token that refuses it fails those
+ * handshakes with MTLS_ERR_CRYPTO: restrict such a server to ECDHE suites.  MTLS_ERR_BAD_KEY with
+ * a detail when the engine cannot be loaded or the key not found. */
+MTLS_API mtls_err mtls_config_set_cert_chain_key_uri(mtls_config *cfg, const char *chain_path,
+                                                     const char *key_uri);
+/* The PKCS#11 module (a shared object: /usr/lib/softhsm/libsofthsm2.so, opensc-pkcs11.so) that
+ * mtls_config_set_cert_chain_key_uri loads; NULL for the engine's default.  Set it first. */
+MTLS_API mtls_err mtls_config_set_pkcs11_module(mtls_config *cfg, const char *module_path);
 
 /* Trust anchors used to verify the peer (server certificates for a client; client certificates
  * for a server unless mtls_config_set_client_ca_* is used).  May be called several times; the

@@ -5,7 +5,7 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config libssl-dev openssl clang llvm libclang-rt-14-dev
       valgrind gnutls-bin tshark curl wget ca-certificates python3 iproute2
       openjdk-17-jdk-headless chromium libnss3-tools golang-go
-      redis-server libhiredis-dev)
+      redis-server libhiredis-dev softhsm2 libengine-pkcs11-openssl opensc)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

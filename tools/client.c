@@ -36,7 +36,9 @@ static const char usage[] =
     "                     (default: HOST)\n"
     "  --ca FILE|DIR      trust these CA certificates (default: /etc/ssl/certs)\n"
     "  --cert FILE        client certificate chain (PEM), for servers that ask for one\n"
-    "  --key FILE         its private key (PEM)\n"
+    "  --key FILE|URI     its private key (PEM, encrypted or not), or a PKCS#11 URI\n"
+    "                     ('pkcs11:token=...;object=...'): the key stays on the token\n"
+    KEY_OPTIONS_HELP
     "  --ciphers LIST     cipher suites in preference order, ':' separated, IANA or\n"
     "                     OpenSSL names (ECDHE-ECDSA-AES128-GCM-SHA256:AES128-GCM-SHA256)\n"
     "  --groups LIST      key-exchange groups (x25519:secp256r1:secp384r1)\n"
@@ -74,6 +76,10 @@ static const char usage[] =
 
 enum {
     OPT_SERVERNAME = 256,
+    OPT_P12,
+    OPT_KEY_PASS_FILE,
+    OPT_KEY_PASS_ENV,
+    OPT_PKCS11_MODULE,
     OPT_CA,
     OPT_CERT,
     OPT_KEY,
@@ -98,6 +104,10 @@ static const struct option long_opts[] = {
     {"ca", required_argument, NULL, OPT_CA},
     {"cert", required_argument, NULL, OPT_CERT},
     {"key", required_argument, NULL, OPT_KEY},
+    {"p12", required_argument, NULL, OPT_P12},
+    {"key-pass-file", required_argument, NULL, OPT_KEY_PASS_FILE},
+    {"key-pass-env", required_argument, NULL, OPT_KEY_PASS_ENV},
+    {"pkcs11-module", required_argument, NULL, OPT_PKCS11_MODULE},
     {"ciphers", required_argument, NULL, OPT_CIPHERS},
     {"groups", required_argument, NULL, OPT_GROUPS},
     {"alpn", required_argument, NULL, OPT_ALPN},
@@ -462,6 +472,18 @@ int cmd_client(int argc, char **argv)
             break;
         case OPT_KEY:
             cl.c.key = optarg;
+            break;
+        case OPT_P12:
+            cl.c.p12 = optarg;
+            break;
+        case OPT_KEY_PASS_FILE:
+            cl.c.key_pass_file = optarg;
+            break;
+        case OPT_KEY_PASS_ENV:
+            cl.c.key_pass_env = optarg;
+            break;
+        case OPT_PKCS11_MODULE:
+            cl.c.pkcs11_module = optarg;
             break;
         case OPT_CIPHERS:
             cl.c.ciphers = optarg;

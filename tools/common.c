@@ -161,8 +161,81 @@ static void list_suites(char *out, size_t cap)
     }
 }
 
-static int load_cert_key(mtls_config *cfg, const char *cert, const char *key)
+/* ---- keys and their passphrases -------------------------------------------------------------- */
+
+/* The passphrase callback of the tool: the first line of --key-pass-file, or the value of the
+ * variable --key-pass-env names.  Never an argument: the command line of a running program is
+ * visible to every user of the machine (ps, /proc/PID/cmdline) and shells write it to their
+ * history; a file can be mode 0600, and /proc/PID/environ is readable by the owner only. */
+static int tool_passphrase(void *arg, char *buf, size_t cap, const char *what)
 {
+    const struct common_opts *o = arg;
+    if (o->key_pass_env != NULL) {
+        const char *v = getenv(o->key_pass_env);
+        if (v == NULL) {
+            say("--key-pass-env %s: the environment variable %s is not set (wanted for %s)",
+                o->key_pass_env, o->key_pass_env, what);
+            return -1;
+        }
+        size_t n = strlen(v);
+        if (n > cap) {
+            say("--key-pass-env %s: the passphrase is longer than %zu bytes", o->key_pass_env, cap);
+            return -1;
+        }
+        memcpy(buf, v, n);
+        return (int)n;
+    }
+    int fd = open(o->key_pass_file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        say("cannot read --key-pass-file '%s': %s (wanted for %s)", o->key_pass_file,
+            strerror(errno), what);
+        return -1;
+    }
+    /* Read straight into mtls's buffer (which it wipes), one more byte than it holds to tell an
+     * overlong line; the first line is the passphrase, without its "\n" or "\r\n". */
+    size_t len = 0;
+    int too_long = 0;
+    for (;;) {
+        char c;
+        ssize_t r = read(fd, &c, 1);
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r <= 0 || c == '\n') {
+            break;
+        }
+        if (len == cap) {
+            too_long = 1;
+            break;
+        }
+        buf[len++] = c;
+        c = 0;
+    }
+    close(fd);
+    if (too_long) {
+        say("--key-pass-file '%s': the first line is longer than %zu bytes", o->key_pass_file,
+            cap);
+        return -1;
+    }
+    if (len > 0 && buf[len - 1] == '\r') {
+        len--;
+    }
+    return (int)len;
+}
+
+static void say_load_error(mtls_config *cfg, mtls_err err, const char *what)
+{
+    const char *why = mtls_config_error_detail(cfg);
+    if (why != NULL && why[0] != '\0') {
+        say("%s", why);
+    } else {
+        say("cannot load %s: %s", what, mtls_err_str(err));
+    }
+}
+
+static int load_cert_key(mtls_config *cfg, const struct common_opts *o)
+{
+    const char *cert = o->cert, *key = o->key;
     char *c = slurp(cert, "--cert");
     if (c == NULL) {
         return -1;
@@ -176,22 +249,24 @@ static int load_cert_key(mtls_config *cfg, const char *cert, const char *key)
             cert);
         return -1;
     }
-    char *k = slurp(key, "--key");
-    if (k == NULL) {
-        return -1;
+    mtls_err err;
+    if (strncmp(key, "pkcs11:", 7) == 0) {
+        /* RFC 7512: the key stays on the token; the library names what went wrong. */
+        if (o->pkcs11_module != NULL &&
+            (err = mtls_config_set_pkcs11_module(cfg, o->pkcs11_module)) != MTLS_OK) {
+            say_load_error(cfg, err, "--pkcs11-module");
+            return -1;
+        }
+        err = mtls_config_set_cert_chain_key_uri(cfg, cert, key);
+        if (err != MTLS_OK) {
+            say_load_error(cfg, err, key);
+            return -1;
+        }
+        return 0;
     }
-    int encrypted =
-        strstr(k, "ENCRYPTED PRIVATE KEY") != NULL || strstr(k, "Proc-Type: 4,ENCRYPTED");
-    free(k);
-    if (encrypted) {
-        say("the private key in --key file '%s' is encrypted; mtls needs it unencrypted "
-            "(openssl pkey -in %s -out plain.key)",
-            key, key);
-        return -1;
-    }
-    /* Everything else the library judges and explains (a PKCS#12 file, an Ed25519 key, ...). */
-    mtls_err err = mtls_config_set_cert_chain_file(cfg, cert, key);
-    const char *why = mtls_config_error_detail(cfg);
+    /* Everything else the library judges and explains (an encrypted key without a passphrase, a
+     * PKCS#12 file, an Ed25519 key, ...). */
+    err = mtls_config_set_cert_chain_file(cfg, cert, key);
     if (err == MTLS_OK) {
         return 0;
     }
@@ -199,12 +274,55 @@ static int load_cert_key(mtls_config *cfg, const char *cert, const char *key)
         say("the private key in '%s' does not belong to the certificate in '%s'; pass the key "
             "that was generated with that certificate",
             key, cert);
-    } else if (why != NULL && why[0] != '\0') {
-        say("%s", why);
     } else {
-        say("cannot load certificate '%s' with key '%s': %s", cert, key, mtls_err_str(err));
+        say_load_error(cfg, err, cert);
     }
     return -1;
+}
+
+/* Our identity from --cert/--key or --p12, with the passphrase options. */
+static int load_identity(mtls_config *cfg, const struct common_opts *o, int server)
+{
+    if (o->key_pass_file != NULL && o->key_pass_env != NULL) {
+        say("--key-pass-file and --key-pass-env: give one of them");
+        return -1;
+    }
+    if (o->p12 != NULL && (o->cert != NULL || o->key != NULL)) {
+        say("--p12 holds the certificate chain and the key: give it instead of --cert and --key");
+        return -1;
+    }
+    if ((o->cert == NULL) != (o->key == NULL)) {
+        say("--cert and --key go together: give both the certificate and its private key");
+        return -1;
+    }
+    if (o->cert == NULL && o->p12 == NULL) {
+        if (server) {
+            say("a server needs a certificate: use --cert FILE --key FILE or --p12 FILE ('mtls "
+                "demo' shows a working setup)");
+            return -1;
+        }
+        if (o->key_pass_file != NULL || o->key_pass_env != NULL) {
+            say("--key-pass-file / --key-pass-env unlock a --key or --p12, and none is given");
+            return -1;
+        }
+        return 0;
+    }
+    if (o->pkcs11_module != NULL && (o->key == NULL || strncmp(o->key, "pkcs11:", 7) != 0)) {
+        say("--pkcs11-module goes with a PKCS#11 key: --key 'pkcs11:token=...;object=...'");
+        return -1;
+    }
+    if (o->key_pass_file != NULL || o->key_pass_env != NULL) {
+        (void)mtls_config_set_passphrase_callback(cfg, tool_passphrase, (void *)o);
+    }
+    if (o->p12 == NULL) {
+        return load_cert_key(cfg, o);
+    }
+    mtls_err err = mtls_config_set_pkcs12_file(cfg, o->p12);
+    if (err != MTLS_OK) {
+        say_load_error(cfg, err, o->p12);
+        return -1;
+    }
+    return 0;
 }
 
 static int load_ca(mtls_config *cfg, const char *ca)
@@ -242,16 +360,7 @@ int tool_config_new(struct tool_cfg *tc, const struct common_opts *o, const char
         say("out of memory");
         return -1;
     }
-    if ((o->cert == NULL) != (o->key == NULL)) {
-        say("--cert and --key go together: give both the certificate and its private key");
-        goto fail;
-    }
-    if (o->cert == NULL && server) {
-        say("a server needs a certificate: use --cert FILE --key FILE ('mtls demo' shows a "
-            "working setup)");
-        goto fail;
-    }
-    if (o->cert != NULL && load_cert_key(tc->cfg, o->cert, o->key) != 0) {
+    if (load_identity(tc->cfg, o, server) != 0) {
         goto fail;
     }
     if (o->ca != NULL && load_ca(tc->cfg, o->ca) != 0) {

@@ -38,7 +38,7 @@
 #endif
 
 static const char usage[] =
-    "usage: mtls server --listen HOST:PORT --cert FILE --key FILE [options]\n"
+    "usage: mtls server --listen HOST:PORT (--cert FILE --key FILE | --p12 FILE) [options]\n"
     "\n"
     "Serve TLS 1.2 to many clients at once: echo what they send (--echo, the default) or\n"
     "answer HTTP/1.1 requests with a page describing the connection (--http).\n"
@@ -46,7 +46,9 @@ static const char usage[] =
     "\n"
     "  --listen HOST:PORT   address to listen on (default 127.0.0.1:4433)\n"
     "  --cert FILE          certificate chain (PEM, leaf first)\n"
-    "  --key FILE           its private key (PEM)\n"
+    "  --key FILE|URI       its private key (PEM, encrypted or not), or a PKCS#11 URI\n"
+    "                       ('pkcs11:token=...;object=...'): the key stays on the token\n"
+    KEY_OPTIONS_HELP
     "  --ca FILE|DIR        CA certificates that client certificates must chain to\n"
     "  --verify-client M    none (default), optional (ask; verify if sent), require\n"
     "  --no-ca-names        do not name the --ca CAs in the certificate request\n"
@@ -91,6 +93,10 @@ static const char usage[] =
 
 enum {
     OPT_LISTEN = 256,
+    OPT_P12,
+    OPT_KEY_PASS_FILE,
+    OPT_KEY_PASS_ENV,
+    OPT_PKCS11_MODULE,
     OPT_CERT,
     OPT_KEY,
     OPT_CA,
@@ -120,6 +126,10 @@ static const struct option long_opts[] = {
     {"listen", required_argument, NULL, OPT_LISTEN},
     {"cert", required_argument, NULL, OPT_CERT},
     {"key", required_argument, NULL, OPT_KEY},
+    {"p12", required_argument, NULL, OPT_P12},
+    {"key-pass-file", required_argument, NULL, OPT_KEY_PASS_FILE},
+    {"key-pass-env", required_argument, NULL, OPT_KEY_PASS_ENV},
+    {"pkcs11-module", required_argument, NULL, OPT_PKCS11_MODULE},
     {"ca", required_argument, NULL, OPT_CA},
     {"verify-client", required_argument, NULL, OPT_VERIFY},
     {"ciphers", required_argument, NULL, OPT_CIPHERS},
@@ -697,7 +707,11 @@ static void describe_loaded(const mtls_config *cfg, const struct server_opts *o,
     const char *subject = mtls_config_cert_subject(cfg);
     snprintf(l->subject, sizeof(l->subject), "%s", subject != NULL ? subject : "?");
     l->not_after = mtls_config_cert_not_after(cfg);
-    hash_path(o->c.cert, &l->cert_hash, &ignored);
+    /* What the certificate came from: the chain file, or the PKCS#12 bundle (--p12). */
+    const char *cert_src = o->c.cert != NULL ? o->c.cert : o->c.p12;
+    if (cert_src != NULL) {
+        hash_path(cert_src, &l->cert_hash, &ignored);
+    }
     if (o->c.ca != NULL) {
         hash_path(o->c.ca, &l->ca_hash, &l->ca_certs);
     }
@@ -927,6 +941,18 @@ int cmd_server(int argc, char **argv)
             break;
         case OPT_KEY:
             o.c.key = optarg;
+            break;
+        case OPT_P12:
+            o.c.p12 = optarg;
+            break;
+        case OPT_KEY_PASS_FILE:
+            o.c.key_pass_file = optarg;
+            break;
+        case OPT_KEY_PASS_ENV:
+            o.c.key_pass_env = optarg;
+            break;
+        case OPT_PKCS11_MODULE:
+            o.c.pkcs11_module = optarg;
             break;
         case OPT_CA:
             o.c.ca = optarg;

@@ -20,6 +20,9 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 /* Options shared by client and server. */
 struct common_opts {
     const char *cert, *key, *ca;
+    const char *p12;                         /* --p12 FILE: chain and key from a PKCS#12 bundle */
+    const char *key_pass_file, *key_pass_env; /* where the passphrase / PIN comes from */
+    const char *pkcs11_module;               /* --pkcs11-module SO, for a pkcs11: --key */
     const char *ciphers, *groups, *alpn;
     const char *keylog; /* --keylog FILE, else $SSLKEYLOGFILE */
     int trace;
@@ -32,6 +35,20 @@ struct common_opts {
     const char *spiffe_tds[TOOL_MAX_SPIFFE];
     int n_spiffe_tds;
 };
+
+/* The help lines of the key options both commands share (--key is each command's own line). */
+#define KEY_OPTIONS_HELP                                                                        \
+    "  --p12 FILE           certificate chain and private key from a PKCS#12 bundle\n"           \
+    "                       (.p12/.pfx) instead of --cert and --key\n"                          \
+    "  --key-pass-file FILE the passphrase of an encrypted --key (or the password of the\n"     \
+    "                       --p12 bundle, or the PIN of a pkcs11: key) is the first line\n"    \
+    "                       of FILE\n"                                                          \
+    "  --key-pass-env NAME  ... is the value of the environment variable NAME.  There is\n"    \
+    "                       no option for the passphrase itself: any user of the machine\n"    \
+    "                       can read the arguments of running programs (ps, /proc), and\n"    \
+    "                       shells keep them in their history\n"                               \
+    "  --pkcs11-module SO   the PKCS#11 module that holds a pkcs11: --key (default: the\n"    \
+    "                       engine's, p11-kit-proxy: every module p11-kit knows)\n"
 
 /* Per-connection tag every mtls_conn of the tool carries as userdata (first member of larger
  * per-connection structs): the trace prefix and step counter, and what the trace revealed. */

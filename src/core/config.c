@@ -67,6 +67,7 @@ void mtls_config_free(mtls_config *cfg)
         return;
     x509_chain_free(cfg->chain, cfg->chain_len);
     cry_pkey_free(cfg->key);
+    mem_free(cfg->pkcs11_module);
     x509_store_free(cfg->ca);
     x509_store_free(cfg->client_ca);
     cache_free(cfg->cache);
@@ -313,38 +314,86 @@ static bool explained(mtls_config *cfg, mtls_err err, const void *data, size_t l
     return true;
 }
 
-mtls_err mtls_config_set_cert_chain_mem(mtls_config *cfg, const void *chain_pem, size_t chain_len,
-                                        const void *key_pem, size_t key_len)
+/* ---- our identity: chain and key ------------------------------------------------------------ */
+
+/* The passphrase source the crypto layer asks (cry_pass_fn): the application's callback, told
+ * what is being unlocked. */
+struct pass_src {
+    mtls_config *cfg;
+    const char *what;
+};
+
+static int ask_passphrase(void *arg, char *buf, size_t cap)
+{
+    const struct pass_src *src = arg;
+    if (!src->cfg->passphrase_fn)
+        return CRY_PASS_NONE;
+    int n = src->cfg->passphrase_fn(src->cfg->passphrase_arg, buf, cap, src->what);
+    return n < 0 ? -1 : n; /* a length above cap is refused by the loader */
+}
+
+mtls_err mtls_config_set_passphrase_callback(mtls_config *cfg, mtls_passphrase_fn *fn, void *arg)
 {
     mtls_err err = check_mutable(cfg);
-    if (err)
-        return err;
-    if (!chain_pem || !key_pem)
-        return detail(cfg, MTLS_ERR_INVALID_ARG, "no certificate chain or no private key given "
-                      "(NULL)");
-    x509_cert **chain = NULL;
-    size_t n = 0;
-    err = x509_chain_from_pem(chain_pem, chain_len, &chain, &n);
-    if (err) {
-        if (explained(cfg, err, chain_pem, chain_len, X509_FILE_CHAIN, NULL))
-            return err;
-        return detail(cfg, err, "the certificate chain holds no usable CERTIFICATE block (%s)",
-                      mtls_err_str(err));
+    if (!err) {
+        cfg->passphrase_fn = fn;
+        cfg->passphrase_arg = arg;
     }
-    cry_pkey *key = cry_pkey_private_from_pem(key_pem, key_len);
-    if (!key) {
-        x509_chain_free(chain, n);
-        if (explained(cfg, MTLS_ERR_BAD_KEY, key_pem, key_len, X509_FILE_KEY, NULL))
+    return err;
+}
+
+/* The error and detail for a key that did not load: `name` is the file (or "the private key"
+ * for memory), `ld` what the loader found. */
+static mtls_err key_failure(mtls_config *cfg, const cry_load *ld, const void *data, size_t len,
+                            const char *path, const char *name, bool pkcs12)
+{
+    switch (ld->status) {
+    case CRY_LOAD_NO_PASSPHRASE:
+        return detail(cfg, MTLS_ERR_NO_PASSPHRASE, "%s is encrypted and no passphrase was given: "
+                      "set a passphrase callback (mtls_config_set_passphrase_callback; the mtls "
+                      "tool: --key-pass-file FILE or --key-pass-env NAME)%s", name,
+                      pkcs12 ? "" : ", or decrypt the key with `openssl pkey -in KEY -out "
+                                    "plain.key`");
+    case CRY_LOAD_PASSPHRASE_FAILED:
+        return detail(cfg, MTLS_ERR_NO_PASSPHRASE, "%s is encrypted and the passphrase callback "
+                      "gave no passphrase for it", name);
+    case CRY_LOAD_WRONG_PASSPHRASE:
+        return detail(cfg, MTLS_ERR_BAD_PASSPHRASE, "wrong passphrase for %s (or a corrupt key)",
+                      name);
+    case CRY_LOAD_UNSUPPORTED_ENCRYPTION:
+        return detail(cfg, MTLS_ERR_BAD_KEY, "%s is encrypted with %s, which mtls cannot decrypt: "
+                      "re-encrypt it with `openssl pkcs8 -topk8 -v2 aes-256-cbc -in KEY -out "
+                      "new.key`", name, ld->why);
+    case CRY_LOAD_UNSUPPORTED:
+        if (explained(cfg, MTLS_ERR_UNSUPPORTED_KEY, data, len, X509_FILE_KEY, path))
+            return MTLS_ERR_UNSUPPORTED_KEY;
+        return detail(cfg, MTLS_ERR_UNSUPPORTED_KEY, "%s is not supported (%s): use RSA "
+                      "2048-4096 or ECDSA P-256/P-384", name, ld->why);
+    case CRY_LOAD_NOT_FOUND:
+        if (explained(cfg, MTLS_ERR_BAD_KEY, data, len, X509_FILE_KEY, path))
             return MTLS_ERR_BAD_KEY;
-        return detail(cfg, MTLS_ERR_BAD_KEY, "the private key could not be read: it must be an "
-                      "unencrypted PEM private key (PKCS#8, PKCS#1 RSA or SEC1 EC)");
+        return detail(cfg, MTLS_ERR_BAD_KEY, "%s could not be read: it must be a PEM private key "
+                      "(PKCS#8, PKCS#1 RSA or SEC1 EC, encrypted or not)", name);
+    default:
+        if (explained(cfg, MTLS_ERR_BAD_KEY, data, len, X509_FILE_KEY, path))
+            return MTLS_ERR_BAD_KEY;
+        return detail(cfg, MTLS_ERR_BAD_KEY, "%s could not be read: %s", name,
+                      ld->why[0] ? ld->why : "libcrypto failed (out of memory?)");
     }
+}
+
+/* Takes chain and key: checks the key's type and that it belongs to chain[0], then makes them
+ * the config's identity (or frees them and fails). */
+static mtls_err install_identity(mtls_config *cfg, x509_cert **chain, size_t n, cry_pkey *key,
+                                 const void *key_data, size_t key_len, const char *key_path)
+{
+    mtls_err err = MTLS_OK;
     cry_key_type type = cry_pkey_type(key);
     unsigned bits = cry_pkey_bits(key);
     if (!(type == CRY_KEY_RSA && bits >= 2048 && bits <= 4096) && type != CRY_KEY_EC_P256 &&
         type != CRY_KEY_EC_P384) {
         err = MTLS_ERR_UNSUPPORTED_KEY;
-        if (!explained(cfg, err, key_pem, key_len, X509_FILE_KEY, NULL))
+        if (!explained(cfg, err, key_data, key_len, X509_FILE_KEY, key_path))
             detail(cfg, err, "the private key (%s, %u bits) is not supported: use RSA 2048-4096 "
                    "or ECDSA P-256/P-384", type == CRY_KEY_RSA ? "RSA" : "EC", bits);
     } else if (!cry_pkey_matches(key, x509_cert_pubkey(chain[0]))) {
@@ -365,6 +414,48 @@ mtls_err mtls_config_set_cert_chain_mem(mtls_config *cfg, const void *chain_pem,
     return MTLS_OK;
 }
 
+static mtls_err chain_from_pem(mtls_config *cfg, const void *chain_pem, size_t chain_len,
+                               x509_cert ***chain, size_t *n)
+{
+    mtls_err err = x509_chain_from_pem(chain_pem, chain_len, chain, n);
+    if (err && !explained(cfg, err, chain_pem, chain_len, X509_FILE_CHAIN, NULL))
+        detail(cfg, err, "the certificate chain holds no usable CERTIFICATE block (%s)",
+               mtls_err_str(err));
+    return err;
+}
+
+/* key_path: the key file's name for the passphrase callback and the details; NULL for memory. */
+static mtls_err set_chain_and_key(mtls_config *cfg, const void *chain_pem, size_t chain_len,
+                                  const void *key_pem, size_t key_len, const char *key_path)
+{
+    x509_cert **chain = NULL;
+    size_t n = 0;
+    mtls_err err = chain_from_pem(cfg, chain_pem, chain_len, &chain, &n);
+    if (err)
+        return err;
+    struct pass_src src = {cfg, key_path ? key_path : "memory"};
+    cry_load ld = {.pass = ask_passphrase, .pass_arg = &src};
+    cry_pkey *key = cry_pkey_load_pem(key_pem, key_len, &ld);
+    if (!key) {
+        x509_chain_free(chain, n);
+        return key_failure(cfg, &ld, key_pem, key_len, key_path,
+                           key_path ? key_path : "the private key", false);
+    }
+    return install_identity(cfg, chain, n, key, key_pem, key_len, key_path);
+}
+
+mtls_err mtls_config_set_cert_chain_mem(mtls_config *cfg, const void *chain_pem, size_t chain_len,
+                                        const void *key_pem, size_t key_len)
+{
+    mtls_err err = check_mutable(cfg);
+    if (err)
+        return err;
+    if (!chain_pem || !key_pem)
+        return detail(cfg, MTLS_ERR_INVALID_ARG, "no certificate chain or no private key given "
+                      "(NULL)");
+    return set_chain_and_key(cfg, chain_pem, chain_len, key_pem, key_len, NULL);
+}
+
 mtls_err mtls_config_set_cert_chain_file(mtls_config *cfg, const char *chain_path,
                                          const char *key_path)
 {
@@ -381,10 +472,13 @@ mtls_err mtls_config_set_cert_chain_file(mtls_config *cfg, const char *chain_pat
         detail(cfg, err, "cannot read the certificate file %s: %s", chain_path, strerror(errno));
     } else if ((err = read_file(key_path, &key, &key_len))) {
         detail(cfg, err, "cannot read the key file %s: %s", key_path, strerror(errno));
-    } else if ((err = mtls_config_set_cert_chain_mem(cfg, chain, chain_len, key, key_len))) {
+    } else if ((err = set_chain_and_key(cfg, chain, chain_len, key, key_len, key_path))) {
         bool in_key = err == MTLS_ERR_BAD_KEY || err == MTLS_ERR_UNSUPPORTED_KEY;
-        if (!(in_key ? explained(cfg, err, key, key_len, X509_FILE_KEY, key_path)
-                     : explained(cfg, err, chain, chain_len, X509_FILE_CHAIN, chain_path))) {
+        bool named = err == MTLS_ERR_NO_PASSPHRASE || err == MTLS_ERR_BAD_PASSPHRASE ||
+                     (in_key && strstr(cfg->error_detail, key_path));
+        if (!named && !(in_key ? explained(cfg, err, key, key_len, X509_FILE_KEY, key_path)
+                               : explained(cfg, err, chain, chain_len, X509_FILE_CHAIN,
+                                           chain_path))) {
             char inner[sizeof(cfg->error_detail)];
             snprintf(inner, sizeof(inner), "%s", cfg->error_detail);
             detail(cfg, err, "%s (certificate %s, key %s)", inner, chain_path, key_path);
@@ -396,6 +490,212 @@ mtls_err mtls_config_set_cert_chain_file(mtls_config *cfg, const char *chain_pat
         mem_free(key);
     }
     return err;
+}
+
+/* ---- PKCS#12 -------------------------------------------------------------------------------- */
+
+struct p12_certs {
+    x509_cert **v;
+    size_t n, cap;
+    mtls_err err;
+};
+
+static int p12_cert(void *arg, const uint8_t *der, size_t len)
+{
+    struct p12_certs *c = arg;
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? 2 * c->cap : 4;
+        x509_cert **v = cap > 64 ? NULL : mem_realloc(c->v, cap * sizeof(*v));
+        if (!v) {
+            c->err = cap > 64 ? MTLS_ERR_CERT_CHAIN_TOO_LONG : MTLS_ERR_NO_MEMORY;
+            return 0;
+        }
+        c->v = v;
+        c->cap = cap;
+    }
+    c->err = x509_cert_parse(der, len, &c->v[c->n]);
+    if (c->err)
+        return 0;
+    c->n++;
+    return 1;
+}
+
+/* Leaf first -- the certificate of `key` -- then each certificate's issuer, as far as the bundle
+ * has them (RFC 5246 7.4.2: "each following certificate MUST directly certify the one preceding
+ * it"), then whatever is left in the bundle's order.  False when no certificate fits the key. */
+static bool p12_order(struct p12_certs *c, const cry_pkey *key)
+{
+    size_t leaf = c->n;
+    for (size_t i = 0; i < c->n && leaf == c->n; i++)
+        if (cry_pkey_matches(key, x509_cert_pubkey(c->v[i])))
+            leaf = i;
+    if (leaf == c->n)
+        return false;
+    x509_cert *t = c->v[0];
+    c->v[0] = c->v[leaf];
+    c->v[leaf] = t;
+    for (size_t done = 1; done < c->n; done++) {
+        const x509_cert *prev = c->v[done - 1];
+        if (strcmp(x509_cert_issuer(prev), x509_cert_subject(prev)) == 0)
+            break; /* self-issued: the top */
+        for (size_t j = done; j < c->n; j++) {
+            if (strcmp(x509_cert_subject(c->v[j]), x509_cert_issuer(prev)) == 0) {
+                t = c->v[done];
+                c->v[done] = c->v[j];
+                c->v[j] = t;
+                break;
+            }
+        }
+    }
+    return true;
+}
+
+static mtls_err set_pkcs12(mtls_config *cfg, const void *der, size_t len, const char *path)
+{
+    const char *name = path ? path : "the PKCS#12 data";
+    struct pass_src src = {cfg, path ? path : "memory"};
+    cry_load ld = {.pass = ask_passphrase, .pass_arg = &src};
+    struct p12_certs certs = {0};
+    cry_pkey *key = NULL;
+    if (!cry_pkcs12_load(der, len, &ld, &key, p12_cert, &certs)) {
+        mtls_err err;
+        if (certs.err)
+            err = detail(cfg, certs.err, "a certificate in %s cannot be used: %s", name,
+                         mtls_err_str(certs.err));
+        else if (ld.status == CRY_LOAD_MALFORMED || ld.status == CRY_LOAD_NOT_FOUND ||
+                 ld.status == CRY_LOAD_UNSUPPORTED_ENCRYPTION || ld.status == CRY_LOAD_UNSUPPORTED)
+            err = detail(cfg, ld.status == CRY_LOAD_UNSUPPORTED ? MTLS_ERR_UNSUPPORTED_KEY
+                                                                : MTLS_ERR_BAD_KEY,
+                         "%s: %s%s", name, ld.why[0] ? ld.why : "not a usable PKCS#12 bundle",
+                         ld.status == CRY_LOAD_UNSUPPORTED_ENCRYPTION
+                             ? ": re-export it with OpenSSL 3 (`openssl pkcs12 -export`, whose "
+                               "default is PBES2 with AES-256)"
+                             : "");
+        else
+            err = key_failure(cfg, &ld, NULL, 0, NULL, name, true);
+        x509_chain_free(certs.v, certs.n);
+        return err;
+    }
+    if (certs.n == 0 || !p12_order(&certs, key)) {
+        x509_chain_free(certs.v, certs.n);
+        cry_pkey_free(key);
+        return detail(cfg, MTLS_ERR_KEY_MISMATCH, "%s holds no certificate for its private key",
+                      name);
+    }
+    return install_identity(cfg, certs.v, certs.n, key, NULL, 0, NULL);
+}
+
+mtls_err mtls_config_set_pkcs12_mem(mtls_config *cfg, const void *der, size_t len)
+{
+    mtls_err err = check_mutable(cfg);
+    if (err)
+        return err;
+    if (!der)
+        return detail(cfg, MTLS_ERR_INVALID_ARG, "no PKCS#12 data given (NULL)");
+    return set_pkcs12(cfg, der, len, NULL);
+}
+
+mtls_err mtls_config_set_pkcs12_file(mtls_config *cfg, const char *path)
+{
+    mtls_err err = check_mutable(cfg);
+    if (err)
+        return err;
+    if (!path)
+        return detail(cfg, MTLS_ERR_INVALID_ARG, "no PKCS#12 file given (NULL)");
+    uint8_t *data = NULL;
+    size_t len = 0;
+    err = read_file(path, &data, &len);
+    if (err)
+        return detail(cfg, err, "cannot read the PKCS#12 file %s: %s", path, strerror(errno));
+    err = set_pkcs12(cfg, data, len, path);
+    cry_wipe(data, len);
+    mem_free(data);
+    return err;
+}
+
+/* ---- PKCS#11 -------------------------------------------------------------------------------- */
+
+mtls_err mtls_config_set_pkcs11_module(mtls_config *cfg, const char *module_path)
+{
+    mtls_err err = check_mutable(cfg);
+    if (err)
+        return err;
+    char *copy = NULL;
+    if (module_path) {
+        size_t n = strlen(module_path);
+        if (!(copy = mem_alloc(n + 1)))
+            return detail(cfg, MTLS_ERR_NO_MEMORY, "out of memory");
+        memcpy(copy, module_path, n + 1);
+    }
+    mem_free(cfg->pkcs11_module);
+    cfg->pkcs11_module = copy;
+    return MTLS_OK;
+}
+
+/* The URI for messages and the callback, with the value of an RFC 7512 pin-value attribute
+ * replaced: a PIN must not reach logs. */
+static void redact_uri(const char *uri, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (const char *p = uri; *p && n + 1 < cap;) {
+        if (strncmp(p, "pin-value=", 10) == 0 && n + 13 < cap) {
+            memcpy(out + n, "pin-value=***", 13);
+            n += 13;
+            p += 10;
+            while (*p && *p != ';' && *p != '&')
+                p++;
+            continue;
+        }
+        out[n++] = *p++;
+    }
+    out[n] = 0;
+}
+
+mtls_err mtls_config_set_cert_chain_key_uri(mtls_config *cfg, const char *chain_path,
+                                            const char *key_uri)
+{
+    mtls_err err = check_mutable(cfg);
+    if (err)
+        return err;
+    if (!chain_path || !key_uri)
+        return detail(cfg, MTLS_ERR_INVALID_ARG, "no certificate chain file or no key URI given "
+                      "(NULL)");
+    if (strncmp(key_uri, "pkcs11:", 7) != 0)
+        return detail(cfg, MTLS_ERR_INVALID_ARG, "key URI '%.100s' is not a PKCS#11 URI "
+                      "(RFC 7512: pkcs11:token=...;object=...)", key_uri);
+    uint8_t *chain_pem = NULL;
+    size_t chain_len = 0;
+    err = read_file(chain_path, &chain_pem, &chain_len);
+    if (err)
+        return detail(cfg, err, "cannot read the certificate file %s: %s", chain_path,
+                      strerror(errno));
+    x509_cert **chain = NULL;
+    size_t n = 0;
+    err = chain_from_pem(cfg, chain_pem, chain_len, &chain, &n);
+    mem_free(chain_pem);
+    if (err)
+        return err;
+    char uri[512];
+    redact_uri(key_uri, uri, sizeof(uri));
+    struct pass_src src = {cfg, uri};
+    cry_load ld = {.pass = ask_passphrase, .pass_arg = &src};
+    cry_pkey *key = cry_pkey_load_uri(key_uri, cfg->pkcs11_module, &ld);
+    if (!key) {
+        x509_chain_free(chain, n);
+        if (ld.status == CRY_LOAD_NO_PASSPHRASE)
+            return detail(cfg, MTLS_ERR_NO_PASSPHRASE, "the token of %s wants a PIN and none was "
+                          "given: put pin-value in the URI or set a passphrase callback (the "
+                          "mtls tool: --key-pass-file FILE or --key-pass-env NAME)", uri);
+        if (ld.status == CRY_LOAD_PASSPHRASE_FAILED)
+            return detail(cfg, MTLS_ERR_NO_PASSPHRASE, "the passphrase callback gave no PIN for "
+                          "%s", uri);
+        if (ld.status == CRY_LOAD_WRONG_PASSPHRASE)
+            return detail(cfg, MTLS_ERR_BAD_PASSPHRASE, "wrong PIN for %s", uri);
+        return detail(cfg, ld.status == CRY_LOAD_UNSUPPORTED ? MTLS_ERR_UNSUPPORTED_KEY
+                                                             : MTLS_ERR_BAD_KEY,
+                      "cannot use the key %s: %s", uri, ld.why);
+    }
+    return install_identity(cfg, chain, n, key, NULL, 0, NULL);
 }
 
 enum ca_source { CA_FILE, CA_DIR, CA_MEM };

@@ -160,6 +160,9 @@ struct mtls_config {
     size_t chain_len;
     cry_pkey *key;
     cry_key_type key_type;
+    mtls_passphrase_fn *passphrase_fn; /* encrypted keys, PKCS#12, token PINs; NULL: none */
+    void *passphrase_arg;
+    char *pkcs11_module; /* mtls_config_set_pkcs11_module; NULL: the engine's default */
 
     /* trust */
     x509_store *ca;        /* peer verification */

@@ -26,5 +26,12 @@ const char *cry_md_name(cry_hash_alg alg);
 /* Drop what a failed libcrypto call left on this thread's error queue, so that an application
  * that also uses OpenSSL never sees our failures as its own. */
 void cry_clear_errors(void);
+/* A cry_pkey for a private key made in src/crypto (takes ownership of pk; NULL frees it). */
+cry_pkey *cry_pkey_wrap_private(EVP_PKEY *pk);
+/* A key whose operations run in legacy methods (an engine's: p11.c): its operation contexts get
+ * their parameters through EVP_PKEY_CTX_set_params, which reaches the legacy ctrls. */
+void cry_pkey_mark_foreign(cry_pkey *k);
+/* Called with `arg` once the key is freed (what the key needs to stay alive: its engine). */
+void cry_pkey_set_on_free(cry_pkey *k, void (*fn)(void *), void *arg);
 
 #endif

@@ -109,8 +109,56 @@ void cry_kex_free(cry_kex *k);
 typedef enum { CRY_KEY_NONE = 0, CRY_KEY_RSA, CRY_KEY_EC_P256, CRY_KEY_EC_P384, CRY_KEY_OTHER } cry_key_type;
 typedef struct cry_pkey cry_pkey;
 
-/* Private key from PEM (PKCS#8, PKCS#1 RSA, SEC1 EC; unencrypted).  Config time only. */
+/* Private key from PEM (PKCS#8, PKCS#1 RSA, SEC1 EC; unencrypted).  Config time only.
+ * cry_pkey_load_pem without a passphrase source. */
 cry_pkey *cry_pkey_private_from_pem(const uint8_t *pem, size_t len);
+
+/* ---- loading private keys (src/crypto/keyload.c, p11.c), config time only -------------------- */
+/* Where a passphrase comes from: writes it (not NUL-terminated) into buf and returns its length
+ * (0 .. cap), CRY_PASS_NONE when no source is configured, or another negative value when the
+ * source failed.  Called only for a key that is encrypted, at most once per load; the loader
+ * wipes buf after use. */
+#define CRY_PASS_NONE (-2)
+#define CRY_PASS_MAX 1024 /* bytes of buffer the source gets */
+typedef int cry_pass_fn(void *arg, char *buf, size_t cap);
+
+typedef enum {
+    CRY_LOAD_OK = 0,
+    CRY_LOAD_NOT_FOUND,              /* no private key in the data */
+    CRY_LOAD_MALFORMED,              /* a key that cannot be decoded (PEM, DER) */
+    CRY_LOAD_UNSUPPORTED,            /* another algorithm or curve, multi-prime RSA, ... */
+    CRY_LOAD_UNSUPPORTED_ENCRYPTION, /* encrypted with a scheme mtls cannot decrypt */
+    CRY_LOAD_NO_PASSPHRASE,          /* encrypted, and the source said CRY_PASS_NONE */
+    CRY_LOAD_PASSPHRASE_FAILED,      /* the source failed (returned -1) */
+    CRY_LOAD_WRONG_PASSPHRASE,       /* decryption or MAC failed: wrong passphrase or corrupt */
+    CRY_LOAD_ERROR,                  /* out of memory, or libcrypto failed */
+} cry_load_status;
+
+/* In: the passphrase source.  Out: the status, whether the key was encrypted, and a sentence
+ * about what exactly was wrong ("" when the status says it all). */
+typedef struct cry_load {
+    cry_pass_fn *pass;
+    void *pass_arg;
+    cry_load_status status;
+    int encrypted;
+    char why[200];
+} cry_load;
+
+/* The first private key of `pem` ("PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY",
+ * "ENCRYPTED PRIVATE KEY"; legacy "Proc-Type: 4,ENCRYPTED" headers), decoded by mtls and
+ * imported so that no copy of it is left in memory libcrypto frees (F5).  NULL and ld->status on
+ * failure. */
+cry_pkey *cry_pkey_load_pem(const uint8_t *pem, size_t len, cry_load *ld);
+/* A PKCS#12 bundle (DER): its one private key into *key, and the DER of each certificate it holds
+ * handed to `cert` in the order found (which returns 0 to stop the load).  The passphrase is asked
+ * for only when the MAC does not verify with the empty password.  1 on success. */
+int cry_pkcs12_load(const uint8_t *der, size_t len, cry_load *ld, cry_pkey **key,
+                    int (*cert)(void *arg, const uint8_t *der, size_t len), void *cert_arg);
+/* A key that stays on a PKCS#11 token (RFC 7512 URI "pkcs11:..."), through libcrypto's engine
+ * "pkcs11" (libp11); `module` the PKCS#11 module to load (NULL: the engine's default).  The PIN
+ * comes from ld's passphrase source unless the URI carries pin-value.  Signing and RSA decryption
+ * run on the token.  NULL and ld->status on failure. */
+cry_pkey *cry_pkey_load_uri(const char *uri, const char *module, cry_load *ld);
 /* Public keys from their raw parts, as our X.509 parser finds them in a SubjectPublicKeyInfo. */
 cry_pkey *cry_pkey_rsa_public(const uint8_t *n, size_t n_len, const uint8_t *e, size_t e_len);
 /* curve: CRY_KEY_EC_P256 or CRY_KEY_EC_P384; point: uncompressed 04||X||Y, checked on the curve. */

@@ -2,9 +2,10 @@
  * pkey.c -- public and private keys, TLS signature schemes, and static-RSA key exchange.
  *
  * A cry_pkey wraps one EVP_PKEY with our key type and an atomic reference count; it is immutable
- * after creation, so one key may serve many connections on many threads.  Private keys come from
- * PEM at config time; public keys are built from the raw parts our X.509 parser extracts (RSA n
- * and e, an EC point) with EVP_PKEY_fromdata or a parameters template, never by DER decoding.
+ * after creation, so one key may serve many connections on many threads.  Private keys are
+ * decoded at config time by keyload.c (or live on a token, p11.c); public keys are built from the
+ * raw parts our X.509 parser extracts (RSA n and e, an EC point) with EVP_PKEY_fromdata or a
+ * parameters template, never by DER decoding.
  *
  * Signatures: the message is hashed with the digest prefetched by cry_init(), then the digest is
  * signed or verified with EVP_PKEY_sign / EVP_PKEY_verify, so cry_verify and cry_verify_digest
@@ -25,12 +26,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/param_build.h>
-#include <openssl/pem.h>
 #include <openssl/rsa.h>
 
 struct prepared; /* operation contexts kept with a key, see op_ctx() */
@@ -38,7 +37,10 @@ struct prepared; /* operation contexts kept with a key, see op_ctx() */
 struct cry_pkey {
     EVP_PKEY *pk;
     cry_key_type type;
-    int is_private; /* made by cry_pkey_private_from_pem */
+    int is_private; /* made by cry_pkey_wrap_private (keyload.c, p11.c) */
+    int foreign;    /* operations in an engine's legacy methods (p11.c) */
+    void (*on_free)(void *);
+    void *on_free_arg;
     atomic_int refs;
     _Atomic(struct prepared *) prep; /* NULL until the first operation */
 };
@@ -78,32 +80,23 @@ static cry_pkey *wrap(EVP_PKEY *pk)
     return k;
 }
 
-/* Never prompt for a passphrase: encrypted keys are refused. */
-static int no_passphrase(char *buf, int size, int rwflag, void *u)
+cry_pkey *cry_pkey_wrap_private(EVP_PKEY *pk)
 {
-    (void)buf, (void)size, (void)rwflag, (void)u;
-    return -1;
-}
-
-cry_pkey *cry_pkey_private_from_pem(const uint8_t *pem, size_t len)
-{
-    BIO *bio;
-    EVP_PKEY *pk;
-    if (cry_algs() == NULL || len == 0 || len > INT32_MAX)
-        return NULL;
-    bio = BIO_new_mem_buf(pem, (int)len);
-    if (bio == NULL)
-        return NULL;
-    pk = PEM_read_bio_PrivateKey_ex(bio, NULL, no_passphrase, NULL, NULL, NULL);
-    BIO_free(bio);
-    if (pk == NULL) {
-        cry_clear_errors();
-        return NULL;
-    }
     cry_pkey *k = wrap(pk);
     if (k != NULL)
         k->is_private = 1;
     return k;
+}
+
+void cry_pkey_mark_foreign(cry_pkey *k)
+{
+    k->foreign = 1;
+}
+
+void cry_pkey_set_on_free(cry_pkey *k, void (*fn)(void *), void *arg)
+{
+    k->on_free = fn;
+    k->on_free_arg = arg;
 }
 
 cry_pkey *cry_pkey_rsa_public(const uint8_t *n, size_t n_len, const uint8_t *e, size_t e_len)
@@ -191,6 +184,8 @@ void cry_pkey_free(cry_pkey *k)
     prepared_free(atomic_load_explicit(&k->prep, memory_order_acquire));
     /* The RSA and EC key managers free private components with BN_clear_free / clear_free. */
     EVP_PKEY_free(k->pk);
+    if (k->on_free)
+        k->on_free(k->on_free_arg);
     OPENSSL_free(k);
 }
 
@@ -285,6 +280,27 @@ static void prepared_free(struct prepared *p)
     OPENSSL_free(p);
 }
 
+/* A legacy (engine) key's context ignores the parameters of *_init_ex, and EVP_PKEY_CTX_set_params
+ * does not know the provider digest names: the same settings through the ctrl functions, with
+ * the digests cry_init fetched. */
+static int foreign_params(EVP_PKEY_CTX *ctx, size_t slot)
+{
+    if (slot == SLOT_ENCRYPT || slot == SLOT_DECRYPT)
+        return EVP_PKEY_CTX_set_rsa_padding(ctx, slot == SLOT_ENCRYPT ? RSA_PKCS1_PADDING
+                                                                      : RSA_NO_PADDING);
+    const struct scheme *s = &schemes[slot / 2];
+    const EVP_MD *md = cry_algs()->md[s->hash];
+    if (s->kind == SIG_ECDSA)
+        return 1;
+    if (md == NULL || EVP_PKEY_CTX_set_signature_md(ctx, md) <= 0)
+        return 0;
+    if (s->kind == SIG_RSA_PKCS1)
+        return EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING);
+    return EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING) > 0 &&
+           EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, RSA_PSS_SALTLEN_DIGEST) > 0 &&
+           EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md) > 0;
+}
+
 /* A new context for the slot's operation: the scheme's padding and digest for sign / verify
  * (ECDSA gets no digest parameter: it then signs the given digest as is), PKCS #1 v1.5 padding
  * for encryption, none for decryption (cry_rsa_decrypt_premaster checks the padding). */
@@ -323,6 +339,8 @@ static EVP_PKEY_CTX *fresh_ctx(const cry_pkey *k, size_t slot)
         params[n] = OSSL_PARAM_construct_end();
         r = slot % 2 ? EVP_PKEY_sign_init_ex(ctx, params) : EVP_PKEY_verify_init_ex(ctx, params);
     }
+    if (r > 0 && k->foreign)
+        r = foreign_params(ctx, slot);
     if (r <= 0) {
         EVP_PKEY_CTX_free(ctx);
         return NULL;

@@ -4,7 +4,7 @@
  *
  * Called only on the error path of the loaders (src/core/config.c), with the bytes they already
  * read.  Two mistakes are common enough to name: a PKCS#12 bundle (.p12 / .pfx, DER) given where
- * PEM is read, and a key or certificate of an algorithm mtls does not sign or verify with
+ * PEM is read (mtls_config_set_pkcs12_file reads it), and a key or certificate of an algorithm mtls does not sign or verify with
  * (Ed25519 above all; mtls uses RSA and ECDSA P-256/P-384).  Recognising them needs only the
  * outer DER structure: the PFX header of RFC 7292, the SubjectPublicKeyInfo and signature
  * algorithm of a certificate (RFC 5280 4.1), the AlgorithmIdentifier of a PKCS#8 key (RFC 5208)
@@ -217,12 +217,13 @@ bool x509_explain_unusable(const uint8_t *data, size_t len, x509_file_role role,
                      "%s looks like a PKCS#12 file (DER); mtls reads PEM: convert it with "
                      "`openssl pkcs12 -in %s -nokeys -out %s`",
                      name, file, pem);
-        else
+        else /* mtls reads bundles too, but through their own loader */
             snprintf(out, cap,
-                     "%s looks like a PKCS#12 file (DER); mtls reads PEM: convert it with "
-                     "`openssl pkcs12 -in %s -nodes -out %s` and use %s as both the certificate "
-                     "chain and the key file",
-                     name, file, pem, pem);
+                     "%s looks like a PKCS#12 file (DER): load it as one, with --p12 %s (the mtls "
+                     "tool) or mtls_config_set_pkcs12_file(), or convert it with `openssl pkcs12 "
+                     "-in %s -nodes -out %s` and use %s as both the certificate chain and the "
+                     "key file",
+                     name, file, file, pem, pem);
         return true;
     }
     if (role == X509_FILE_KEY) {

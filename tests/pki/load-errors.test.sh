@@ -41,7 +41,7 @@ server "server, Ed25519 key" \
 server "server, Ed25519 certificate" \
   "ed.crt holds a certificate with an Ed25519 key (CN=ed.test)" --cert ed.crt --key server.key
 server "server, PKCS#12 as --cert" \
-  "bundle.p12 looks like a PKCS#12 file (DER); mtls reads PEM: convert it with \`openssl pkcs12 -in bundle.p12 -nodes -out bundle.pem\`" \
+  "bundle.p12 looks like a PKCS#12 file (DER): load it as one, with --p12 bundle.p12 (the mtls tool) or mtls_config_set_pkcs12_file(), or convert it with \`openssl pkcs12 -in bundle.p12 -nodes -out bundle.pem\`" \
   --cert bundle.p12 --key bundle.p12
 server "server, PKCS#12 as --key" "bundle.p12 looks like a PKCS#12 file (DER)" \
   --cert ec.crt --key bundle.p12

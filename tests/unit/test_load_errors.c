@@ -247,13 +247,14 @@ int main(void)
 
     err = load_files("bundle.p12", "bundle.p12", &d, &cfg);
     expect("PKCS#12 as chain", err, MTLS_ERR_BAD_PEM, d,
-           "bundle.p12 looks like a PKCS#12 file (DER); mtls reads PEM", "`openssl pkcs12 -in ",
+           "bundle.p12 looks like a PKCS#12 file (DER): load it as one, with --p12 ",
+           "bundle.p12 (the mtls tool) or mtls_config_set_pkcs12_file()", "`openssl pkcs12 -in ",
            "bundle.p12 -nodes -out ", "bundle.pem` and use ",
            "bundle.pem as both the certificate chain and the key file", NULL);
     mtls_config_free(cfg);
     err = load_files("ec.crt", "store.pfx", &d, &cfg);
     expect("PKCS#12 as key", err, MTLS_ERR_BAD_KEY, d, "store.pfx looks like a PKCS#12 file (DER)",
-           "-in ", "store.pfx -nodes -out ", "store.pem", NULL);
+           "--p12 ", "store.pfx (the mtls tool)", "-in ", "store.pfx -nodes -out ", "store.pem", NULL);
     mtls_config_free(cfg);
 
     printf("controls:\n");
