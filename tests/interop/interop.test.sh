@@ -427,7 +427,13 @@ keylog_case() { # NAME: "server" (mtls server --keylog) or "client" ($SSLKEYLOGF
     fi
     local st=$?
     finish_mtls_server
-    sleep 0.5
+    # The capture is delivered in blocks (libpcap's TPACKET_V3 waits up to its block timeout), so
+    # stopping tshark right after the client ends can lose every packet on a busy machine: wait
+    # until the capture holds the session (a handshake and the token are well over 8 packets).
+    for ((i = 0; i < 100; i++)); do
+        [ "$(timeout 10 tshark -r "$cap" 2>/dev/null | wc -l)" -ge 8 ] && break
+        sleep 0.1
+    done
     kill -INT "$tpid" 2>/dev/null
     for ((i = 0; i < 50; i++)); do kill -0 "$tpid" 2>/dev/null || break; sleep 0.1; done
     wait "$tpid" 2>/dev/null
