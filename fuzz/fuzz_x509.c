@@ -31,7 +31,8 @@ static void use(x509_cert *const *chain, size_t n, x509_store *store)
         (void)x509_host_matches(c, "192.0.2.1");
         (void)x509_host_matches(c, "2001:db8::1");
     }
-    x509_verify_params p = {X509_PURPOSE_SERVER, "www.example.com", 1700000000, 0};
+    x509_verify_params p = {
+        .purpose = X509_PURPOSE_SERVER, .host = "www.example.com", .now = 1700000000};
     (void)x509_verify_chain(store, chain, n, &p, detail, sizeof detail);
     p.purpose = X509_PURPOSE_CLIENT;
     p.host = NULL;

@@ -466,7 +466,8 @@ static void test_signature_schemes(void)
         long pl = BIO_get_mem_data(b, &pp);
         snprintf(pem, sizeof pem, "%.*s", (int)pl, pp);
         CHECK_ERR(x509_store_add_pem(s, (const uint8_t *)pem, strlen(pem)), MTLS_OK);
-        x509_verify_params vp = {X509_PURPOSE_SERVER, "scheme.test", time(NULL), 0};
+        x509_verify_params vp = {
+            .purpose = X509_PURPOSE_SERVER, .host = "scheme.test", .now = time(NULL)};
         char detail[512];
         CHECK_ERR(x509_verify_chain(s, &leaf, 1, &vp, detail, sizeof detail), MTLS_OK);
         /* one flipped bit of the signature */
@@ -570,6 +571,49 @@ static void test_extensions(void)
             CHECK(c->san_count == 1 && c->has_san);
         x509_cert_free(c);
     }
+    { /* TLS feature (RFC 7633): status_request (5) listed is "must staple" */
+        ext_spec e[] = {{"tlsfeature", "status_request", 0}};
+        CHECK_ERR(craft_parse(e, 1, &c), MTLS_OK);
+        if (c)
+            CHECK(x509_cert_must_staple(c) && x509_cert_tls_feature(c, 5) &&
+                  !x509_cert_tls_feature(c, 17));
+        x509_cert_free(c);
+        ext_spec e2[] = {{"OID:1.3.6.1.5.5.7.1.24", "3006020111020105", 1}}; /* 17, 5; critical */
+        CHECK_ERR(craft_parse(e2, 1, &c), MTLS_OK);
+        if (c)
+            CHECK(x509_cert_must_staple(c) && x509_cert_tls_feature(c, 17));
+        x509_cert_free(c);
+        ext_spec e3[] = {{"OID:1.3.6.1.5.5.7.1.24", "3003020111", 0}}; /* status_request_v2 only */
+        CHECK_ERR(craft_parse(e3, 1, &c), MTLS_OK);
+        if (c)
+            CHECK(!x509_cert_must_staple(c) && x509_cert_tls_feature(c, 17));
+        x509_cert_free(c);
+        ext_spec e4[] = {{"OID:1.3.6.1.5.5.7.1.24", "300502030111 70", 0}}; /* 70000: no such */
+        CHECK_ERR(craft_parse(e4, 1, NULL), MTLS_ERR_CERT_PARSE);
+        ext_spec e5[] = {{"OID:1.3.6.1.5.5.7.1.24", "30020500", 0}}; /* not an INTEGER */
+        CHECK_ERR(craft_parse(e5, 1, NULL), MTLS_ERR_CERT_PARSE);
+        ext_spec e6[] = {{"OID:1.3.6.1.5.5.7.1.24", "3003020105 00", 0}}; /* trailing byte */
+        CHECK_ERR(craft_parse(e6, 1, NULL), MTLS_ERR_CERT_PARSE);
+        ext_spec e7[] = {{"subjectAltName", "DNS:a.test", 0}};
+        CHECK_ERR(craft_parse(e7, 1, &c), MTLS_OK);
+        if (c)
+            CHECK(!x509_cert_must_staple(c));
+        x509_cert_free(c);
+        /* id-kp-OCSPSigning is recorded (for delegated OCSP responders) */
+        ext_spec e8[] = {{"extendedKeyUsage", "OCSPSigning", 0}};
+        CHECK_ERR(craft_parse(e8, 1, &c), MTLS_OK);
+        if (c)
+            CHECK(c->has_eku && c->eku == X509_EKU_OCSP_SIGNING);
+        x509_cert_free(c);
+        /* cRLDistributionPoints is kept for CRL scope checks; critical, it is not processed */
+        ext_spec e9[] = {{"crlDistributionPoints", "URI:http://crl.test/x.crl", 0}};
+        CHECK_ERR(craft_parse(e9, 1, &c), MTLS_OK);
+        if (c)
+            CHECK(c->crldp != NULL && c->crldp_len > 20);
+        x509_cert_free(c);
+        ext_spec e10[] = {{"OID:2.5.29.31", "3000", 1}};
+        CHECK_ERR(craft_parse(e10, 1, NULL), MTLS_ERR_CERT_UNSUPPORTED);
+    }
     { /* extension bodies with trailing bytes or wrong types */
         ext_spec e[] = {{"OID:2.5.29.19", "3003010100", 1}}; /* BOOLEAN FALSE explicit: tolerated */
         CHECK_ERR(craft_parse(e, 1, NULL), MTLS_OK);
@@ -638,7 +682,8 @@ static void test_keys_and_algorithms(void)
             CHECK_EQ(c->sigalg.scheme, 0x0804);
             /* it verifies as an anchor-signed leaf: itself in a store */
             x509_store *s = x509_store_new();
-            x509_verify_params vp = {X509_PURPOSE_SERVER, NULL, time(NULL), 0};
+            x509_verify_params vp = {
+                .purpose = X509_PURPOSE_SERVER, .host = NULL, .now = time(NULL)};
             char detail[512];
             /* not in the store: self-signed */
             CHECK_ERR(x509_verify_chain(s, &c, 1, &vp, detail, sizeof detail),
@@ -1007,7 +1052,8 @@ static void test_store(void)
         CHECK(x509_store_next_by_subject(s, c->subject_der, c->subject_len, &it) == NULL);
         CHECK(x509_store_next_by_subject(s, c->subject_der, c->subject_len, &it) == NULL);
         /* A self-signed leaf that is itself the anchor verifies. */
-        x509_verify_params vp = {X509_PURPOSE_SERVER, "www.example.org", 1795785750LL + 10, 0};
+        x509_verify_params vp = {
+            .purpose = X509_PURPOSE_SERVER, .host = "www.example.org", .now = 1795785750LL + 10};
         char detail[512];
         CHECK_ERR(x509_verify_chain(s, &c, 1, &vp, detail, sizeof detail), MTLS_OK);
         CHECK(detail[0] == 0);

@@ -173,7 +173,7 @@ static int run_cases(x509_store *store, X509_STORE *ossl, const char *list)
             continue;
         for (int role = 0; role < 2; role++) {
             x509_purpose purpose = role ? X509_PURPOSE_CLIENT : X509_PURPOSE_SERVER;
-            x509_verify_params vp = {purpose, role ? NULL : host, now, 0};
+            x509_verify_params vp = {.purpose = purpose, .host = role ? NULL : host, .now = now};
             char detail[1024];
             mtls_err want = err_by_name(want_s[role]);
             mtls_err got = x509_verify_chain(store, ch, n, &vp, detail, sizeof detail);
@@ -254,7 +254,7 @@ static void extra_cases(x509_store *store)
               *notca = parse_one("notca-int.crt"), *subint = parse_one("subint.crt"),
               *fake = fake_ca("mtls Test Intermediate");
     char detail[1024];
-    x509_verify_params vp = {X509_PURPOSE_SERVER, "good.test", now, 0};
+    x509_verify_params vp = {.purpose = X509_PURPOSE_SERVER, .host = "good.test", .now = now};
     CHECK(leaf && in && root && uroot && notca && subint && fake);
     if (!(leaf && in && root && uroot && notca && subint && fake))
         goto out;
