@@ -279,6 +279,25 @@ typedef struct {
     size_t rdn; /* index of the RDN it belongs to */
 } ava;
 
+/* An AttributeValue is ANY, but still DER: X.690 10.2 "For bitstring, octetstring and
+ * restricted character string types, the constructed form of encoding shall not be used" (nor
+ * for any other universal type but SEQUENCE and SET), and a constructed value holds well-formed
+ * TLVs all the way down (bounded depth). */
+static bool der_value(uint8_t tag, rd content, int depth)
+{
+    if (!(tag & 0x20))
+        return true;
+    if (((tag & 0xc0) == 0 && tag != DER_SEQUENCE && tag != DER_SET) || depth > 8)
+        return false;
+    while (!rd_done(&content)) {
+        uint8_t t;
+        rd c;
+        if (!x509_der_any(&content, &t, &c, NULL, NULL) || !der_value(t, c, depth + 1))
+            return false;
+    }
+    return true;
+}
+
 /* Parse the Name into a flat list of attributes; false when malformed. */
 static bool parse_name(const uint8_t *der, size_t len, ava **out, size_t *n)
 {
@@ -295,7 +314,8 @@ static bool parse_name(const uint8_t *der, size_t len, ava **out, size_t *n)
             rd atv;
             ava a;
             if (!x509_der_expect(&set, DER_SEQUENCE, &atv) || !x509_der_oid(&atv, &a.oid) ||
-                !x509_der_any(&atv, &a.tag, &a.value, &a.tlv, &a.tlv_len) || !rd_done(&atv))
+                !x509_der_any(&atv, &a.tag, &a.value, &a.tlv, &a.tlv_len) || !rd_done(&atv) ||
+                !der_value(a.tag, a.value, 0))
                 goto fail;
             a.rdn = rdn;
             if (cnt == cap) {

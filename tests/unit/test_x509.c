@@ -766,6 +766,57 @@ static void test_names(void)
     x509_cert_free(c);
     X509_NAME_free(n);
 
+    /* An attribute value must be DER like everything else: a constructed encoding of a string
+     * type, or a constructed value whose content is not a list of TLVs, is refused (found by
+     * fuzz_x509_diff: d2i_X509 refused the latter while we printed it as #hex). */
+    n = cn_name("abcd");
+    len = craft(der, sizeof der, ec_key, EVP_sha256(), n, NULL, 0, 2);
+    X509_NAME_free(n);
+    static const struct {
+        uint8_t tag;
+        const char *what;
+    } ctags[] = {{0x2c, "constructed UTF8String, content no TLV"},
+                 {0x23, "constructed BIT STRING, content no TLV"},
+                 {0x30, "SEQUENCE, content no TLV"},
+                 {0xa0, "[0] constructed, content no TLV"}};
+    for (size_t i = 0; i < sizeof ctags / sizeof ctags[0]; i++) {
+        uint8_t m[4096];
+        int hits = 0;
+        memcpy(m, der, len);
+        for (size_t k = 0; k + 6 <= len; k++) {
+            if (memcmp(m + k, "\x0c\x04" "abcd", 6) == 0) { /* issuer and subject */
+                m[k] = ctags[i].tag;
+                hits++;
+            }
+        }
+        CHECK_EQ(hits, 2);
+        c = NULL;
+        mtls_err e = x509_cert_parse(m, len, &c);
+        if (e != MTLS_ERR_CERT_PARSE)
+            fprintf(stderr, "  %s: %s\n", ctags[i].what, mtls_err_name(e));
+        CHECK_ERR(e, MTLS_ERR_CERT_PARSE);
+        x509_cert_free(c);
+    }
+    { /* a constructed UTF8String holding a valid segment ("24 06 0c 04 abcd" style BER) */
+        X509_NAME *n2 = cn_name("ab");
+        uint8_t m[4096];
+        size_t l2 = craft(m, sizeof m, ec_key, EVP_sha256(), n2, NULL, 0, 2);
+        int hits = 0;
+        X509_NAME_free(n2);
+        for (size_t k = 0; k + 4 <= l2; k++) {
+            if (memcmp(m + k, "\x0c\x02" "ab", 4) == 0) { /* 2c 02 0c 00: one empty segment */
+                m[k] = 0x2c;
+                m[k + 2] = 0x0c;
+                m[k + 3] = 0x00;
+                hits++;
+            }
+        }
+        CHECK_EQ(hits, 2);
+        c = NULL;
+        CHECK_ERR(x509_cert_parse(m, l2, &c), MTLS_ERR_CERT_PARSE);
+        x509_cert_free(c);
+    }
+
     /* An empty subject. */
     n = X509_NAME_new();
     len = craft(der, sizeof der, ec_key, EVP_sha256(), n, NULL, 0, 2);
