@@ -797,6 +797,44 @@ static void test_names(void)
         CHECK_ERR(e, MTLS_ERR_CERT_PARSE);
         x509_cert_free(c);
     }
+    { /* string values that are not what their type says are malformed (d2i_X509_NAME refuses
+       * them too; found by fuzz_x509_diff): bad UTF-8, UCS-2 / UCS-4 of the wrong length or
+       * outside Unicode scalar values */
+        static const struct {
+            const char *value; /* tag, length 04, four octets */
+            mtls_err want;
+        } vals[] = {
+            {"\x0c\x04\xff" "bcd", MTLS_ERR_CERT_PARSE},         /* not UTF-8 */
+            {"\x0c\x04\xc0\x80" "ab", MTLS_ERR_CERT_PARSE},     /* overlong NUL */
+            {"\x0c\x04\xed\xa0\x80" "a", MTLS_ERR_CERT_PARSE}, /* UTF-8 of a surrogate */
+            {"\x0c\x04\xf4\x90\x80\x80", MTLS_ERR_CERT_PARSE}, /* beyond U+10FFFF */
+            {"\x1e\x04\xd8\x00\x00\x41", MTLS_ERR_CERT_PARSE}, /* BMPString surrogate */
+            {"\x1c\x04\x00\x11\x00\x00", MTLS_ERR_CERT_PARSE}, /* UniversalString > 10FFFF */
+            {"\x1c\x04\x00\x00\xdc\x00", MTLS_ERR_CERT_PARSE}, /* UniversalString surrogate */
+            {"\x1e\x04\x00\x41\x00\xe9", MTLS_OK},             /* BMPString "A\u00e9" */
+            {"\x0c\x04\xc3\xa9" "ab", MTLS_OK},                  /* UTF-8 "\u00e9ab" */
+        };
+        for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+            uint8_t m[4096];
+            int hits = 0;
+            memcpy(m, der, len);
+            for (size_t k = 0; k + 6 <= len; k++) {
+                if (memcmp(m + k, "\x0c\x04" "abcd", 6) == 0) {
+                    memcpy(m + k, vals[i].value, 6);
+                    hits++;
+                }
+            }
+            CHECK_EQ(hits, 2);
+            c = NULL;
+            mtls_err e = x509_cert_parse(m, len, &c);
+            if (e != vals[i].want)
+                fprintf(stderr, "  string value %zu: %s\n", i, mtls_err_name(e));
+            CHECK_ERR(e, vals[i].want);
+            if (c && i == 7)
+                CHECK(strcmp(x509_cert_subject(c), "CN=A\xc3\xa9") == 0);
+            x509_cert_free(c);
+        }
+    }
     { /* a constructed UTF8String holding a valid segment ("24 06 0c 04 abcd" style BER) */
         X509_NAME *n2 = cn_name("ab");
         uint8_t m[4096];
