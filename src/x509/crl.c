@@ -482,6 +482,11 @@ const char *x509_crl_issuer(const x509_crl *crl)
 {
     return crl->issuer_str;
 }
+const uint8_t *x509_crl_issuer_der(const x509_crl *crl, size_t *len)
+{
+    *len = crl->issuer_len;
+    return crl->issuer_der;
+}
 int64_t x509_crl_this_update(const x509_crl *crl)
 {
     return crl->this_update;

@@ -157,6 +157,7 @@ typedef struct x509_crl x509_crl;
 mtls_err x509_crl_parse(const uint8_t *der, size_t len, x509_crl **out);
 void x509_crl_free(x509_crl *crl);
 const char *x509_crl_issuer(const x509_crl *crl); /* RFC 4514 */
+const uint8_t *x509_crl_issuer_der(const x509_crl *crl, size_t *len); /* the Name TLV */
 int64_t x509_crl_this_update(const x509_crl *crl);
 int64_t x509_crl_next_update(const x509_crl *crl);
 /* cRLNumber content octets; NULL (and *len 0) when the CRL has none. */
