@@ -889,8 +889,7 @@ mtls_err x509_crls_check(const x509_crls *s, const x509_cert *cert, const x509_c
         out->invalidity_date = e->invalidity;
         return verdict(out, X509_REVOC_REVOKED, best, "");
     }
-    /* RFC 5280 6.3.3 (a)(2): "If the current time is after the value of the CRL next update
-     * field, then ... obtain a current CRL". */
+    /* RFC 5280 6.3.3 (a): a CRL past its nextUpdate is no longer current. */
     if (now > best->next_update)
         return verdict(out, X509_REVOC_EXPIRED, best, "");
     return verdict(out, X509_REVOC_GOOD, best, "");

@@ -414,8 +414,8 @@ static bool response_signed_by(const x509_ocsp *o, const x509_cert *signer)
 static const char *delegation_problem(const x509_cert *r, const x509_cert *issuer, int64_t now)
 {
     uint8_t digest[CRY_MAX_HASH];
-    /* "the responder certificate ... MUST be issued directly by the CA that is identified in the
-     * request" */
+    /* RFC 6960 4.2.2.2: a delegated (CA Designated) responder's certificate is issued directly
+     * by the CA that issued the certificate in question, with the same key */
     if (r->issuer_len != issuer->subject_len ||
         memcmp(r->issuer_der, issuer->subject_der, r->issuer_len) != 0)
         return "the responder certificate was not issued by the certificate's issuer";
@@ -426,7 +426,7 @@ static const char *delegation_problem(const x509_cert *r, const x509_cert *issue
         !x509_signature_ok(&r->sigalg, issuer, digest, cry_hash_len(r->sigalg.hash), r->sig,
                            r->sig_len))
         return "the responder certificate's signature does not verify with the issuer's key";
-    /* "... MUST ... include a value of id-kp-OCSPSigning in an extended key usage extension" */
+    /* RFC 6960 4.2.2.2: and marked for the purpose by id-kp-OCSPSigning in its extendedKeyUsage */
     if (!r->has_eku || !(r->eku & X509_EKU_OCSP_SIGNING))
         return "the responder certificate does not carry id-kp-OCSPSigning (extendedKeyUsage)";
     if (now < r->not_before || now > r->not_after)
@@ -444,7 +444,8 @@ static mtls_err verdict(x509_revocation *out, x509_revoc_status st, const char *
 }
 
 /* Is the response signed by someone allowed to speak for `issuer`?  Sets out->issuer to the
- * signer for messages; NULL on success, else the failing verdict already filled in. */
+ * signer for messages; true when so, else false with the failing verdict filled in and its
+ * error in *err. */
 static bool find_signer(const x509_ocsp *o, const x509_cert *issuer, int64_t now,
                         x509_revocation *out, mtls_err *err)
 {
@@ -455,9 +456,9 @@ static bool find_signer(const x509_ocsp *o, const x509_cert *issuer, int64_t now
                        "it is signed with a broken hash (SHA-1 or MD5)");
         return false;
     }
-    /* RFC 6960 4.2.2.2: "the key used to sign the response MUST belong to one of the following:
-     * the CA who issued the certificate in question; a Trusted Responder ...; or a CA Designated
-     * Responder (Authorized Responder ...)".  We have no locally trusted responders. */
+    /* RFC 6960 4.2.2.2: the key that signs the response belongs to the CA that issued the
+     * certificate, to a locally trusted responder (we have none), or to a responder that CA
+     * designated. */
     if (names_responder(o, issuer)) {
         snprintf(out->issuer, sizeof out->issuer, "%s (the issuer)", issuer->subject_str);
         if (response_signed_by(o, issuer))

@@ -320,10 +320,10 @@ static bool revocation_ok(vctx *v)
         for (size_t i = 0; i < leaf->serial_len && k + 3 <= sizeof serial; i++)
             k += (size_t)snprintf(serial + k, sizeof serial - k, "%02X", leaf->serial[i]);
         x509_describe(leaf, who, sizeof who);
-        /* RFC 7633 4.2.3: a client that offered status_request "MUST treat a certificate with a
-         * TLS feature extension as an invalid certificate if the features offered by the server
-         * do not contain all features present in both the client's ClientHello message and the
-         * TLS feature extension". */
+        /* RFC 7633 (TLS client behaviour, in substance): a certificate whose TLS feature
+         * extension lists a feature the client offered (status_request) is invalid when the
+         * server does not provide that feature.  The caller decides when a response is required
+         * (configured, or offered and must-staple). */
         fail(v, MTLS_ERR_OCSP_MISSING,
              "no OCSP response was provided for certificate %s, serial %s, and one is required "
              "(%s)",
