@@ -55,6 +55,9 @@ static const uint8_t oid_ext_eku[] = {0x55, 0x1d, 0x25};
 static const uint8_t oid_any_eku[] = {0x55, 0x1d, 0x25, 0x00};
 static const uint8_t oid_kp_server[] = {0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01};
 static const uint8_t oid_kp_client[] = {0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x02};
+static const uint8_t oid_kp_ocsp_signing[] = {0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x09};
+static const uint8_t oid_ext_crldp[] = {0x55, 0x1d, 0x1f};
+static const uint8_t oid_ext_tls_feature[] = {0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x01, 0x18};
 
 #define OID_EQ(o, want) x509_oid_eq((o), (want), sizeof(want))
 
@@ -154,7 +157,7 @@ static const struct {
      {0x0203, CRY_SHA1, CRY_KEY_EC_P256, true, "ecdsa-with-SHA1"}},
 };
 
-static mtls_err parse_sigalg(rd alg, x509_sigalg *s)
+mtls_err x509_parse_sigalg(rd alg, x509_sigalg *s)
 {
     rd oid;
     if (!x509_der_oid(&alg, &oid))
@@ -294,6 +297,8 @@ static mtls_err parse_eku(x509_cert *c, rd v)
             c->eku |= X509_EKU_CLIENT;
         else if (OID_EQ(&oid, oid_any_eku))
             c->eku |= X509_EKU_ANY;
+        else if (OID_EQ(&oid, oid_kp_ocsp_signing))
+            c->eku |= X509_EKU_OCSP_SIGNING;
     }
     return MTLS_OK;
 }
@@ -528,6 +533,24 @@ static mtls_err parse_akid(x509_cert *c, rd v)
     return rd_done(&seq) ? MTLS_OK : MTLS_ERR_CERT_PARSE;
 }
 
+static mtls_err parse_tls_features(x509_cert *c, rd v)
+{
+    /* RFC 7633 4.1: Features ::= SEQUENCE OF INTEGER, each a TLS extension number
+     * (status_request is 5, status_request_v2 17). */
+    rd seq, it;
+    uint32_t f;
+    if (!x509_der_expect(&v, DER_SEQUENCE, &seq) || !rd_done(&v))
+        return MTLS_ERR_CERT_PARSE;
+    for (it = seq; !rd_done(&it);) {
+        if (!x509_der_uint(&it, &f) || f > 0xffff)
+            return MTLS_ERR_CERT_PARSE;
+    }
+    c->has_tls_features = true;
+    c->tls_features = seq.p;
+    c->tls_features_len = seq.n;
+    return MTLS_OK;
+}
+
 static mtls_err parse_extension(x509_cert *c, const rd *oid, bool critical, rd v)
 {
     if (OID_EQ(oid, oid_ext_bc))
@@ -544,6 +567,17 @@ static mtls_err parse_extension(x509_cert *c, const rd *oid, bool critical, rd v
         return parse_policies(v, critical);
     if (OID_EQ(oid, oid_ext_akid))
         return parse_akid(c, v);
+    if (OID_EQ(oid, oid_ext_tls_feature))
+        return parse_tls_features(c, v);
+    if (OID_EQ(oid, oid_ext_crldp)) {
+        /* Not interpreted here (crl.c reads it when a CRL is scoped to a distribution point), so
+         * a critical one is a critical extension we do not process. */
+        if (critical)
+            return MTLS_ERR_CERT_UNSUPPORTED;
+        c->crldp = v.p;
+        c->crldp_len = v.n;
+        return MTLS_OK;
+    }
     if (OID_EQ(oid, oid_ext_skid)) {
         rd id;
         if (!x509_der_expect(&v, DER_OCTET_STRING, &id) || !rd_done(&v))
@@ -698,7 +732,7 @@ static mtls_err parse(x509_cert *c)
     c->self_issued = c->subject_len == c->issuer_len &&
                      memcmp(c->subject_der, c->issuer_der, c->issuer_len) == 0;
 
-    err = parse_sigalg(outer_alg, &c->sigalg);
+    err = x509_parse_sigalg(outer_alg, &c->sigalg);
     if (err)
         return err;
     return parse_spki(c, spki);
@@ -828,4 +862,36 @@ int x509_cert_key_usage(const x509_cert *c, unsigned *bits)
 {
     *bits = c->has_ku ? c->ku : 0;
     return c->has_ku;
+}
+
+bool x509_cert_tls_feature(const x509_cert *c, uint16_t ext)
+{
+    rd it = rd_init(c->tls_features, c->tls_features_len);
+    uint32_t f;
+    while (x509_der_uint(&it, &f)) {
+        if (f == ext)
+            return true;
+    }
+    return false;
+}
+
+bool x509_cert_must_staple(const x509_cert *c)
+{
+    return x509_cert_tls_feature(c, 5); /* status_request, RFC 6066 */
+}
+
+const uint8_t *x509_cert_serial(const x509_cert *c, size_t *len)
+{
+    *len = c->serial_len;
+    return c->serial;
+}
+
+bool x509_cert_key_bits(const x509_cert *c, const uint8_t **p, size_t *len)
+{
+    /* SubjectPublicKeyInfo ::= SEQUENCE { algorithm AlgorithmIdentifier,
+     *                                     subjectPublicKey BIT STRING } -- checked at parse */
+    rd r = rd_init(c->spki, c->spki_len), spki, alg;
+    unsigned unused;
+    return x509_der_expect(&r, DER_SEQUENCE, &spki) && x509_der_expect(&spki, DER_SEQUENCE, &alg) &&
+           x509_der_bitstring(&spki, p, len, &unused);
 }

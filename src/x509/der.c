@@ -79,20 +79,44 @@ bool x509_der_peek(const rd *r, uint8_t tag)
     return r->n > 0 && r->p[0] == tag;
 }
 
+/* The content of an INTEGER or ENUMERATED: X.690 8.3.2 / 8.4, "the bits of the first octet and
+ * bit 8 of the second octet shall not all be ones; and shall not all be zero". */
+static bool minimal_int(const rd *c)
+{
+    return c->n > 0 && !(c->n > 1 && ((c->p[0] == 0x00 && !(c->p[1] & 0x80)) ||
+                                      (c->p[0] == 0xff && (c->p[1] & 0x80))));
+}
+
 bool x509_der_integer(rd *r, const uint8_t **p, size_t *len)
 {
     rd save = *r, c;
     if (!x509_der_expect(r, DER_INTEGER, &c))
         return false;
     /* X.690 8.3.2: the first nine bits shall not be all ones or all zeros. */
-    if (c.n == 0 || (c.n > 1 && ((c.p[0] == 0x00 && !(c.p[1] & 0x80)) ||
-                                 (c.p[0] == 0xff && (c.p[1] & 0x80))))) {
+    if (!minimal_int(&c)) {
         *r = save;
         return false;
     }
     *p = c.p;
     *len = c.n;
     return true;
+}
+
+bool x509_der_enumerated(rd *r, uint32_t *v)
+{
+    rd save = *r, c;
+    uint32_t x = 0;
+    if (!x509_der_expect(r, DER_ENUMERATED, &c) || !minimal_int(&c) || (c.p[0] & 0x80) || c.n > 4)
+        goto fail;
+    for (size_t i = 0; i < c.n; i++)
+        x = (x << 8) | c.p[i];
+    if (x > 0x7fffffff)
+        goto fail;
+    *v = x;
+    return true;
+fail:
+    *r = save;
+    return false;
 }
 
 bool x509_der_uint(rd *r, uint32_t *v)
@@ -237,4 +261,19 @@ bool x509_der_time(rd *r, int64_t *t)
 fail:
     *r = save;
     return false;
+}
+
+bool x509_der_extension(rd *r, rd *oid, bool *critical, rd *value)
+{
+    rd save = *r, ext;
+    /* Extension ::= SEQUENCE { extnID OID, critical BOOLEAN DEFAULT FALSE,
+     *                          extnValue OCTET STRING } */
+    *critical = false;
+    if (!x509_der_expect(r, DER_SEQUENCE, &ext) || !x509_der_oid(&ext, oid) ||
+        (x509_der_peek(&ext, DER_BOOLEAN) && !x509_der_boolean(&ext, critical)) ||
+        !x509_der_expect(&ext, DER_OCTET_STRING, value) || !rd_done(&ext)) {
+        *r = save;
+        return false;
+    }
+    return true;
 }

@@ -193,7 +193,7 @@ static bool next_char(uint8_t tag, const uint8_t *p, size_t n, size_t *i, uint32
             return false;
         *c = ((uint32_t)p[*i] << 8) | p[*i + 1];
         *i += 2;
-        return true;
+        return *c < 0xd800 || *c > 0xdfff; /* UCS-2 has no surrogates */
     }
     if (tag == DER_UNIVERSALSTRING) {
         if (n - *i < 4)
@@ -201,7 +201,7 @@ static bool next_char(uint8_t tag, const uint8_t *p, size_t n, size_t *i, uint32
         *c = ((uint32_t)p[*i] << 24) | ((uint32_t)p[*i + 1] << 16) | ((uint32_t)p[*i + 2] << 8) |
              p[*i + 3];
         *i += 4;
-        return *c <= 0x10ffff;
+        return *c <= 0x10ffff && (*c < 0xd800 || *c > 0xdfff);
     }
     if (tag == DER_UTF8STRING) {
         uint8_t b0 = p[*i];
@@ -279,6 +279,40 @@ typedef struct {
     size_t rdn; /* index of the RDN it belongs to */
 } ava;
 
+/* A UTF8String, BMPString or UniversalString value must be what its type says (well-formed UTF-8,
+ * UCS-2, UCS-4 of Unicode scalar values); other types are taken as they are. */
+static bool string_ok(uint8_t tag, const rd *v)
+{
+    size_t i = 0;
+    uint32_t c;
+    if (tag != DER_UTF8STRING && tag != DER_BMPSTRING && tag != DER_UNIVERSALSTRING)
+        return true;
+    while (i < v->n) {
+        if (!next_char(tag, v->p, v->n, &i, &c))
+            return false;
+    }
+    return true;
+}
+
+/* An AttributeValue is ANY, but still DER: X.690 10.2 "For bitstring, octetstring and
+ * restricted character string types, the constructed form of encoding shall not be used" (nor
+ * for any other universal type but SEQUENCE and SET), and a constructed value holds well-formed
+ * TLVs all the way down (bounded depth). */
+static bool der_value(uint8_t tag, rd content, int depth)
+{
+    if (!(tag & 0x20))
+        return true;
+    if (((tag & 0xc0) == 0 && tag != DER_SEQUENCE && tag != DER_SET) || depth > 8)
+        return false;
+    while (!rd_done(&content)) {
+        uint8_t t;
+        rd c;
+        if (!x509_der_any(&content, &t, &c, NULL, NULL) || !der_value(t, c, depth + 1))
+            return false;
+    }
+    return true;
+}
+
 /* Parse the Name into a flat list of attributes; false when malformed. */
 static bool parse_name(const uint8_t *der, size_t len, ava **out, size_t *n)
 {
@@ -295,7 +329,8 @@ static bool parse_name(const uint8_t *der, size_t len, ava **out, size_t *n)
             rd atv;
             ava a;
             if (!x509_der_expect(&set, DER_SEQUENCE, &atv) || !x509_der_oid(&atv, &a.oid) ||
-                !x509_der_any(&atv, &a.tag, &a.value, &a.tlv, &a.tlv_len) || !rd_done(&atv))
+                !x509_der_any(&atv, &a.tag, &a.value, &a.tlv, &a.tlv_len) || !rd_done(&atv) ||
+                !der_value(a.tag, a.value, 0) || !string_ok(a.tag, &a.value))
                 goto fail;
             a.rdn = rdn;
             if (cnt == cap) {

@@ -216,7 +216,7 @@ mtls_err x509_store_add_pem(x509_store *s, const uint8_t *pem, size_t len)
     return add_pem(s, pem, len, false, &added);
 }
 
-static mtls_err read_file(const char *path, uint8_t **out, size_t *len)
+mtls_err x509_read_file(const char *path, uint8_t **out, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     struct stat st;
@@ -248,7 +248,7 @@ static mtls_err add_file(x509_store *s, const char *path, bool lenient, size_t *
 {
     uint8_t *buf;
     size_t len;
-    mtls_err err = read_file(path, &buf, &len);
+    mtls_err err = x509_read_file(path, &buf, &len);
     if (err)
         return err;
     err = add_pem(s, buf, len, lenient, added);
@@ -264,17 +264,23 @@ mtls_err x509_store_add_file(x509_store *s, const char *path)
     return add_file(s, path, false, &added);
 }
 
-/* "3513523f.0": eight hex digits, a dot, a decimal number (c_rehash's names). */
-static bool hashed_name(const char *n)
+/* "3513523f.0": eight hex digits, a dot, a decimal number (c_rehash's names); with `crl`,
+ * "3513523f.r0". */
+bool x509_hashed_name(const char *n, bool crl)
 {
     size_t i;
     for (i = 0; i < 8; i++) {
         if (!((n[i] >= '0' && n[i] <= '9') || (n[i] >= 'a' && n[i] <= 'f')))
             return false;
     }
-    if (n[8] != '.' || !n[9])
+    if (n[8] != '.')
         return false;
-    for (i = 9; n[i]; i++) {
+    i = 9;
+    if (crl && n[i++] != 'r')
+        return false;
+    if (!n[i])
+        return false;
+    for (; n[i]; i++) {
         if (n[i] < '0' || n[i] > '9')
             return false;
     }
@@ -293,7 +299,7 @@ static mtls_err add_dir(x509_store *s, const char *path, bool hashed_only, size_
         char full[4096];
         struct stat st;
         size_t added = 0;
-        if (e->d_name[0] == '.' || (hashed_only && !hashed_name(e->d_name)))
+        if (e->d_name[0] == '.' || (hashed_only && !x509_hashed_name(e->d_name, false)))
             continue;
         if ((size_t)snprintf(full, sizeof full, "%s/%s", path, e->d_name) >= sizeof full)
             continue;

@@ -14,10 +14,13 @@
  * When no path exists, the most specific failure seen is reported; "unknown CA" only when
  * nothing more specific happened.
  *
- * Once a path is found the leaf is checked: validity, key strength, keyUsage, extendedKeyUsage,
- * name constraints of every CA above it (dNSName, iPAddress, and the host of URI names), and the
- * host name -- or, when the application accepts peers by SPIFFE ID, that the leaf is an
- * X.509-SVID with an accepted ID (spiffe.c) instead of the host name.
+ * A complete path is accepted only when the revocation checks the parameters ask for pass (CRLs
+ * for the leaf or every certificate but the anchor, a stapled OCSP response for the leaf; crl.c,
+ * ocsp.c); otherwise the search goes on.  Once a path is found the leaf is checked: validity, key
+ * strength, keyUsage, extendedKeyUsage, name constraints of every CA above it (dNSName,
+ * iPAddress, and the host of URI names), and the host name -- or, when the application accepts
+ * peers by SPIFFE ID, that the leaf is an X.509-SVID with an accepted ID (spiffe.c) instead of the
+ * host name.
  *
  * Invariants: nothing here allocates; `detail` always holds a complete sentence naming the
  * certificate when an error is returned, and "" on success.
@@ -89,6 +92,13 @@ void x509_describe(const x509_cert *c, char *buf, size_t cap)
                  c->issuer_str);
 }
 
+/* Would fail() record `err`: is no more specific failure recorded yet (anything beats
+ * UNKNOWN_CA)? */
+static bool recorded(const vctx *v, mtls_err err)
+{
+    return v->err == MTLS_OK || (v->err == MTLS_ERR_CERT_UNKNOWN_CA && err != v->err);
+}
+
 /* Record a failure unless a more specific one is already recorded (anything beats UNKNOWN_CA). */
 #if defined(__GNUC__)
 __attribute__((format(printf, 3, 4)))
@@ -96,7 +106,7 @@ __attribute__((format(printf, 3, 4)))
 static void
 fail(vctx *v, mtls_err err, const char *fmt, ...)
 {
-    if (v->err != MTLS_OK && !(v->err == MTLS_ERR_CERT_UNKNOWN_CA && err != v->err))
+    if (!recorded(v, err))
         return;
     v->err = err;
     if (v->detail && v->detail_cap) {
@@ -174,16 +184,22 @@ static bool is_anchor(const vctx *v, const x509_cert *c)
     return false;
 }
 
+bool x509_signature_ok(const x509_sigalg *alg, const x509_cert *signer, const uint8_t *digest,
+                       size_t digest_len, const uint8_t *sig, size_t sig_len)
+{
+    bool key_fits = alg->key == CRY_KEY_RSA ? signer->key_type == CRY_KEY_RSA
+                                            : (signer->key_type == CRY_KEY_EC_P256 ||
+                                               signer->key_type == CRY_KEY_EC_P384);
+    return key_fits && alg->scheme != 0 && digest_len > 0 &&
+           cry_verify_digest(signer->key, alg->scheme, digest, digest_len, sig, sig_len) == 1;
+}
+
 /* The signature on `child` under `issuer`'s key, over the digest of child's TBS. */
 static bool signature_ok(const x509_cert *child, const x509_cert *issuer, const uint8_t *digest,
                          size_t digest_len)
 {
-    bool key_fits = child->sigalg.key == CRY_KEY_RSA ? issuer->key_type == CRY_KEY_RSA
-                                                     : (issuer->key_type == CRY_KEY_EC_P256 ||
-                                                        issuer->key_type == CRY_KEY_EC_P384);
-    return key_fits && child->sigalg.scheme != 0 && digest_len > 0 &&
-           cry_verify_digest(issuer->key, child->sigalg.scheme, digest, digest_len, child->sig,
-                             child->sig_len) == 1;
+    return x509_signature_ok(&child->sigalg, issuer, digest, digest_len, child->sig,
+                             child->sig_len);
 }
 
 /* Non-self-issued intermediates between the leaf and a new issuer at index v->len (RFC 5280
@@ -269,6 +285,83 @@ static bool on_path(const vctx *v, const x509_cert *c)
     return false;
 }
 
+/* ---- revocation ---------------------------------------------------------------------------- */
+
+/* A revocation verdict that fails the path, with its sentence; kept for the caller too. */
+static void fail_revocation(vctx *v, const x509_revocation *r, const x509_cert *c)
+{
+    char text[1600];
+    mtls_err err = x509_revocation_err(r);
+    if (!recorded(v, err))
+        return;
+    x509_revocation_describe(r, c, text, sizeof text);
+    fail(v, err, "%s", text);
+    if (v->p->revocation)
+        *v->p->revocation = *r;
+}
+
+/* The revocation checks the parameters ask for, on the complete path path[0..len-1] (the last
+ * one a trust anchor, which is never checked). */
+static bool revocation_ok(vctx *v)
+{
+    const x509_verify_params *p = v->p;
+    const x509_cert *leaf = v->path[0];
+    x509_revocation r;
+    bool leaf_answered = false;
+    if (!p->crls && !p->ocsp && !p->ocsp_required)
+        return true;
+    if (p->ocsp) {
+        /* RFC 6066 8: "Clients requesting an OCSP response and receiving an OCSP response ...
+         * MUST check the OCSP response and abort the handshake if the response is not
+         * satisfactory". */
+        if (x509_ocsp_check(p->ocsp, leaf, v->path[1], p->now, &r) != MTLS_OK) {
+            fail_revocation(v, &r, leaf);
+            return false;
+        }
+        leaf_answered = true;
+        if (p->revocation)
+            *p->revocation = r;
+    } else if (p->ocsp_required) {
+        char who[600], serial[48];
+        size_t k = (size_t)snprintf(serial, sizeof serial, "0x");
+        for (size_t i = 0; i < leaf->serial_len && k + 3 <= sizeof serial; i++)
+            k += (size_t)snprintf(serial + k, sizeof serial - k, "%02X", leaf->serial[i]);
+        x509_describe(leaf, who, sizeof who);
+        /* RFC 7633 (TLS client behaviour, in substance): a certificate whose TLS feature
+         * extension lists a feature the client offered (status_request) is invalid when the
+         * server does not provide that feature.  The caller decides when a response is required
+         * (configured, or offered and must-staple). */
+        fail(v, MTLS_ERR_OCSP_MISSING,
+             "no OCSP response was provided for certificate %s, serial %s, and one is required "
+             "(%s)",
+             who, serial,
+             x509_cert_must_staple(leaf) ? "its TLS feature extension lists status_request: "
+                                           "must-staple, RFC 7633"
+                                         : "by configuration");
+        return false;
+    }
+    if (!p->crls)
+        return true;
+    size_t upto = p->crl_scope == X509_CRL_CHAIN ? v->len - 1 : 1;
+    for (size_t i = 0; i < upto; i++) {
+        mtls_err err = x509_crls_check(p->crls, v->path[i], v->path[i + 1], p->now, &r);
+        if (err == MTLS_OK) {
+            if (i == 0 && !leaf_answered && p->revocation)
+                *p->revocation = r;
+            continue;
+        }
+        /* A good OCSP response answers for the leaf; only a revocation its CRL lists still
+         * counts (the CRL may be newer than the response). */
+        if (i == 0 && leaf_answered && err != MTLS_ERR_CERT_REVOKED)
+            continue;
+        if (err == MTLS_ERR_CRL_MISSING && p->crl_soft_fail)
+            continue;
+        fail_revocation(v, &r, v->path[i]);
+        return false;
+    }
+    return true;
+}
+
 /* Extend the path above path[len-1]; true when it reaches an anchor. */
 static bool build(vctx *v)
 {
@@ -323,8 +416,14 @@ static bool build(vctx *v)
                 continue;
             v->path[v->len++] = cand;
             if (pass == 0) {
-                v->path_anchor = true;
-                return true;
+                /* A complete path; it stands only when its certificates are not revoked
+                 * (another path may avoid a revoked or unverifiable intermediate). */
+                if (revocation_ok(v)) {
+                    v->path_anchor = true;
+                    return true;
+                }
+                v->len--;
+                continue;
             }
             v->used[i] = true;
             if (build(v))
@@ -712,6 +811,11 @@ mtls_err x509_verify_chain(const x509_store *anchors, x509_cert *const *chain, s
     for (size_t i = 1; i < n; i++) {
         if (!chain[i])
             return MTLS_ERR_INVALID_ARG;
+    }
+    if (p->revocation) {
+        memset(p->revocation, 0, sizeof *p->revocation);
+        p->revocation->status = X509_REVOC_NO_INFO;
+        p->revocation->reason = X509_REASON_NONE;
     }
     v.path[0] = chain[0];
     v.len = 1;

@@ -43,6 +43,14 @@ size_t x509_cert_san_count(const x509_cert *c);
 const char *x509_cert_san(const x509_cert *c, size_t i);
 int64_t x509_cert_not_before(const x509_cert *c);
 int64_t x509_cert_not_after(const x509_cert *c);
+/* serialNumber: the INTEGER's content octets (minimal two's complement, borrowed). */
+const uint8_t *x509_cert_serial(const x509_cert *c, size_t *len);
+/* TLS feature extension (RFC 7633, id-pe-tlsfeature): true when it lists TLS extension `ext`. */
+bool x509_cert_tls_feature(const x509_cert *c, uint16_t ext);
+/* "Must staple": the TLS feature extension lists status_request (5).  A client that asked for a
+ * stapled OCSP response (status_request) must then refuse the certificate without a valid one
+ * (RFC 7633 4.2.3): x509_verify_params.ocsp_required. */
+bool x509_cert_must_staple(const x509_cert *c);
 
 /* A bounded cache of parsed certificates, keyed by their exact DER, shared by the connections of
  * one config: a peer seen again (the same server, the same client certificate) is not parsed and
@@ -80,7 +88,148 @@ mtls_err x509_store_digest(const x509_store *s, uint8_t out[32]);
 /* The i-th anchor (i < x509_store_count), in the order they were added. */
 const x509_cert *x509_store_get(const x509_store *s, size_t i);
 
+/* ---- revocation: CRLs (crl.c), OCSP responses (ocsp.c), their verdict (revoc.c) ------------ */
+
+/* CRLReason (RFC 5280 5.3.1), as CRL entries and OCSP RevokedInfo carry it. */
+enum {
+    X509_REASON_NONE = -1, /* the CRL entry / OCSP response gives no reason */
+    X509_REASON_UNSPECIFIED = 0,
+    X509_REASON_KEY_COMPROMISE = 1,
+    X509_REASON_CA_COMPROMISE = 2,
+    X509_REASON_AFFILIATION_CHANGED = 3,
+    X509_REASON_SUPERSEDED = 4,
+    X509_REASON_CESSATION_OF_OPERATION = 5,
+    X509_REASON_CERTIFICATE_HOLD = 6,
+    X509_REASON_REMOVE_FROM_CRL = 8,
+    X509_REASON_PRIVILEGE_WITHDRAWN = 9,
+    X509_REASON_AA_COMPROMISE = 10,
+};
+/* "keyCompromise", ...; "no reason given" for X509_REASON_NONE.  Never NULL. */
+const char *x509_reason_name(int reason);
+
+/* What a CRL or an OCSP response says about one certificate. */
+typedef enum {
+    X509_REVOC_GOOD = 0,       /* not revoked, per a valid CRL / OCSP response */
+    X509_REVOC_REVOKED,        /* revoked (when and why in the verdict) */
+    X509_REVOC_UNKNOWN,        /* OCSP certStatus unknown: the responder does not know it */
+    X509_REVOC_NO_INFO,        /* CRL: none from the issuer covers it; OCSP: no SingleResponse
+                                * for it (the response is about other certificates) */
+    X509_REVOC_EXPIRED,        /* nextUpdate has passed (OCSP: or too old without one) */
+    X509_REVOC_NOT_YET_VALID,  /* thisUpdate is in the future */
+    X509_REVOC_BAD_SIGNATURE,  /* the signature does not verify, or uses a broken hash */
+    X509_REVOC_NOT_AUTHORIZED, /* CRL: the issuer's keyUsage lacks cRLSign; OCSP: the signer is
+                                * neither the issuer nor a responder it delegated */
+    X509_REVOC_RESPONDER_ERROR /* OCSP responseStatus other than successful */
+} x509_revoc_status;
+
+typedef enum { X509_REVOC_SRC_CRL = 1, X509_REVOC_SRC_OCSP = 2 } x509_revoc_source;
+
+/* A verdict, self-contained (copies, no pointers into the CRL or response). */
+typedef struct {
+    x509_revoc_status status;
+    x509_revoc_source source;
+    uint8_t serial[21]; /* the certificate's serialNumber (INTEGER content) */
+    size_t serial_len;
+    /* X509_REVOC_REVOKED: */
+    int64_t revocation_time;
+    int reason;          /* X509_REASON_*; X509_REASON_NONE when not given */
+    bool has_invalidity; /* CRL entry invalidityDate (RFC 5280 5.3.2) */
+    int64_t invalidity_date;
+    /* The CRL or response that decided (or was found wanting): */
+    char issuer[256];    /* CRL issuer, or OCSP signer ("CN=..., the issuer" / "delegated ...") */
+    int64_t this_update; /* 0 when there is none (X509_REVOC_NO_INFO) */
+    bool has_next_update;
+    int64_t next_update;
+    uint8_t crl_number[21]; /* cRLNumber INTEGER content; crl_number_len 0 when absent */
+    size_t crl_number_len;
+    int64_t produced_at;  /* OCSP */
+    int responder_status; /* OCSP responseStatus (X509_REVOC_RESPONDER_ERROR) */
+    const char *why;      /* static text for BAD_SIGNATURE / NOT_AUTHORIZED / EXPIRED, or "" */
+} x509_revocation;
+
+/* The error a verdict stands for: MTLS_OK for X509_REVOC_GOOD, MTLS_ERR_CERT_REVOKED, and the
+ * CRL_* / OCSP_* errors of err.def for the rest (CRL, issuer without cRLSign: CERT_KEY_USAGE). */
+mtls_err x509_revocation_err(const x509_revocation *r);
+/* A sentence for a person: which certificate (`cert`: subject, issuer), its serial in hex, when
+ * and why it was revoked, and which CRL (issuer, thisUpdate, cRLNumber) or OCSP response said
+ * so; or what is wrong with the CRL / response. */
+void x509_revocation_describe(const x509_revocation *r, const x509_cert *cert, char *buf,
+                              size_t cap);
+
+/* One CRL (RFC 5280 section 5), parsed strictly like a certificate (DER only, every field
+ * checked).  MTLS_ERR_CRL_PARSE when malformed; MTLS_ERR_CRL_UNSUPPORTED for a well-formed CRL
+ * mtls will not use (docs/x509.md: delta and indirect CRLs, partitioned by reasons, without
+ * nextUpdate, an unknown critical extension, an unsupported signature algorithm). */
+typedef struct x509_crl x509_crl;
+mtls_err x509_crl_parse(const uint8_t *der, size_t len, x509_crl **out);
+void x509_crl_free(x509_crl *crl);
+const char *x509_crl_issuer(const x509_crl *crl); /* RFC 4514 */
+const uint8_t *x509_crl_issuer_der(const x509_crl *crl, size_t *len); /* the Name TLV */
+int64_t x509_crl_this_update(const x509_crl *crl);
+int64_t x509_crl_next_update(const x509_crl *crl);
+/* cRLNumber content octets; NULL (and *len 0) when the CRL has none. */
+const uint8_t *x509_crl_number(const x509_crl *crl, size_t *len);
+size_t x509_crl_revoked_count(const x509_crl *crl);
+/* Entry i (in serial order): serial content octets, revocationDate, reason (X509_REASON_*). */
+bool x509_crl_revoked_entry(const x509_crl *crl, size_t i, const uint8_t **serial,
+                            size_t *serial_len, int64_t *date, int *reason);
+
+/* A set of CRLs the verifier consults, indexed by issuer.  Read-only once loaded, so one set may
+ * serve verifications on many threads.  Loading is all-or-nothing per call: a malformed or
+ * unusable CRL fails the call and adds nothing (a CRL silently skipped would let a revoked
+ * certificate through wherever a missing CRL is accepted). */
+typedef struct x509_crls x509_crls;
+x509_crls *x509_crls_new(void);
+void x509_crls_free(x509_crls *s);
+/* Every "X509 CRL" PEM block of `data`, or `data` as one DER CRL when it holds no PEM.
+ * MTLS_ERR_BAD_PEM when there is no CRL at all. */
+mtls_err x509_crls_add_mem(x509_crls *s, const uint8_t *data, size_t len);
+mtls_err x509_crls_add_file(x509_crls *s, const char *path);
+/* A hashed directory (c_rehash / openssl rehash layout): every file named <8 hex>.r<N> is read
+ * (the name's hash is not recomputed; CRLs are indexed by their issuer DER).  A directory
+ * without such names is read whole (every regular file not starting with a dot). */
+mtls_err x509_crls_add_dir(x509_crls *s, const char *path);
+size_t x509_crls_count(const x509_crls *s);
+/* The path of the file that made the last add_file / add_dir fail, or "" (for the error detail
+ * of a configuration call). */
+const char *x509_crls_error_file(const x509_crls *s);
+/* The status of `cert` according to the CRLs of `issuer` (the certificate that issued it, from
+ * the verified path: its key checks the CRL's signature) at time `now`.  Fills *out and returns
+ * x509_revocation_err(out).  Among the CRLs of that issuer that cover the certificate
+ * (issuingDistributionPoint scope, authorityKeyIdentifier) and verify, the newest one already
+ * in force decides; docs/x509.md has the whole policy. */
+mtls_err x509_crls_check(const x509_crls *s, const x509_cert *cert, const x509_cert *issuer,
+                         int64_t now, x509_revocation *out);
+
+/* An OCSP response (RFC 6960), parsed strictly: OCSPResponse, and for a successful one the
+ * BasicOCSPResponse with its certificates.  MTLS_ERR_OCSP_BAD_RESPONSE when malformed or
+ * unsupported (response type, signature algorithm, critical extension). */
+typedef struct x509_ocsp x509_ocsp;
+mtls_err x509_ocsp_parse(const uint8_t *der, size_t len, x509_ocsp **out);
+void x509_ocsp_free(x509_ocsp *r);
+/* OCSPResponseStatus: 0 successful, 1 malformedRequest, 2 internalError, 3 tryLater,
+ * 5 sigRequired, 6 unauthorized. */
+int x509_ocsp_response_status(const x509_ocsp *r);
+int64_t x509_ocsp_produced_at(const x509_ocsp *r);
+size_t x509_ocsp_single_count(const x509_ocsp *r);
+/* The status of `cert`, issued by `issuer`, according to response `r` at time `now`: the
+ * response must be successful, signed by the issuer or by a responder certificate it carries
+ * that the issuer issued with id-kp-OCSPSigning (RFC 6960 4.2.2.2), hold a SingleResponse whose
+ * CertID (SHA-1/256/384/512) names this certificate, and be current (thisUpdate not after now +
+ * X509_OCSP_SKEW; nextUpdate not before now - X509_OCSP_SKEW, or without nextUpdate thisUpdate
+ * within X509_OCSP_MAX_AGE).  Fills *out and returns x509_revocation_err(out). */
+#define X509_OCSP_SKEW 300            /* seconds of clock difference tolerated */
+#define X509_OCSP_MAX_AGE (7 * 86400) /* a response without nextUpdate is good this long */
+mtls_err x509_ocsp_check(const x509_ocsp *r, const x509_cert *cert, const x509_cert *issuer,
+                         int64_t now, x509_revocation *out);
+
 typedef enum { X509_PURPOSE_SERVER = 0, X509_PURPOSE_CLIENT = 1 } x509_purpose;
+
+/* Which certificates of a verified path the CRLs are consulted for. */
+typedef enum {
+    X509_CRL_LEAF = 0, /* the end-entity certificate only */
+    X509_CRL_CHAIN = 1 /* every certificate of the path but the trust anchor */
+} x509_crl_scope;
 
 typedef struct {
     x509_purpose purpose; /* EKU wanted of the leaf: serverAuth or clientAuth */
@@ -97,11 +246,29 @@ typedef struct {
     size_t n_spiffe_ids;
     const char *const *spiffe_domains;
     size_t n_spiffe_domains;
+    /* Revocation; all off when zero.  CRLs: with `crls` set, the certificates of crl_scope are
+     * checked against the CRLs of their issuer on the path; an issuer without a CRL is
+     * CRL_MISSING (hard fail) unless crl_soft_fail.  An expired, not yet valid or badly signed
+     * CRL fails either way.  OCSP: `ocsp` (e.g. a stapled response) is checked for the leaf,
+     * and any verdict but good fails (RFC 6066 8); without one, ocsp_required (configured, or
+     * must-staple) is OCSP_MISSING.  A good OCSP response answers for the leaf: its CRL may then
+     * be missing, stale or unverifiable, but a revocation the CRL lists still wins.  A path is
+     * accepted only when its revocation checks pass (another path may be tried).  A trust
+     * anchor is never checked. */
+    const x509_crls *crls;
+    x509_crl_scope crl_scope;
+    bool crl_soft_fail;
+    const x509_ocsp *ocsp;
+    bool ocsp_required;
+    /* Optional out: the verdict that failed the verification, else the leaf's (OCSP when
+     * checked, else CRL); status X509_REVOC_NO_INFO with source 0 when nothing was checked. */
+    x509_revocation *revocation;
 } x509_verify_params;
 
 /* Build a path from chain[0] (the leaf) through the other certificates the peer sent (any order,
  * extras allowed) to an anchor in `anchors`, and check it: signatures, validity, basicConstraints
- * and pathLen, keyUsage, EKU, key strength, signature hash strength, the host name.  On failure
+ * and pathLen, keyUsage, EKU, key strength, signature hash strength, revocation (when asked),
+ * the host name.  On failure
  * returns the certificate error and writes a sentence naming the certificate and the problem into
  * `detail` ("certificate CN=www.example.org expired at 2025-01-01T00:00:00Z"). */
 mtls_err x509_verify_chain(const x509_store *anchors, x509_cert *const *chain, size_t n,

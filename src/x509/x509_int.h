@@ -27,6 +27,7 @@ enum {
     DER_OCTET_STRING = 0x04,
     DER_NULL = 0x05,
     DER_OID = 0x06,
+    DER_ENUMERATED = 0x0a,
     DER_UTF8STRING = 0x0c,
     DER_PRINTABLESTRING = 0x13,
     DER_T61STRING = 0x14,
@@ -63,6 +64,11 @@ bool x509_der_peek(const rd *r, uint8_t tag);
 bool x509_der_integer(rd *r, const uint8_t **p, size_t *len);
 /* A non-negative INTEGER that fits in 31 bits. */
 bool x509_der_uint(rd *r, uint32_t *v);
+/* A non-negative ENUMERATED that fits in 31 bits (CRLReason, OCSPResponseStatus). */
+bool x509_der_enumerated(rd *r, uint32_t *v);
+/* One Extension (RFC 5280 4.1): its extnID, critical flag (FALSE when absent) and the extnValue
+ * OCTET STRING's content. */
+bool x509_der_extension(rd *r, rd *oid, bool *critical, rd *value);
 /* BOOLEAN: DER allows only 0x00 and 0xFF. */
 bool x509_der_boolean(rd *r, bool *v);
 /* BIT STRING: the bytes after the unused-bits octet and that count (0..7, 0 when empty, the
@@ -107,7 +113,12 @@ enum {
     X509_KU_DECIPHER_ONLY = 1u << 8,
 };
 /* extKeyUsage purposes we care about. */
-enum { X509_EKU_SERVER = 1u << 0, X509_EKU_CLIENT = 1u << 1, X509_EKU_ANY = 1u << 2 };
+enum {
+    X509_EKU_SERVER = 1u << 0,
+    X509_EKU_CLIENT = 1u << 1,
+    X509_EKU_ANY = 1u << 2,
+    X509_EKU_OCSP_SIGNING = 1u << 3, /* id-kp-OCSPSigning: a delegated OCSP responder */
+};
 
 struct x509_cert {
     atomic_int refs; /* x509_cert_up_ref / x509_cert_free */
@@ -157,9 +168,30 @@ struct x509_cert {
     x509_gname *nc_permitted, *nc_excluded;
     size_t nc_permitted_n, nc_excluded_n;
 
+    /* cRLDistributionPoints: the extension's value, kept as it is and read only when a CRL scoped
+     * to a distribution point is matched against the certificate (crl.c). */
+    const uint8_t *crldp;
+    size_t crldp_len;
+    /* TLS feature (RFC 7633): the content of the Features SEQUENCE (INTEGERs checked at parse). */
+    bool has_tls_features;
+    const uint8_t *tls_features;
+    size_t tls_features_len;
+
     bool self_issued; /* subject and issuer are the same DER */
     bool shared;      /* held by an x509_cache: its key stays (x509_cert_drop_key skips it) */
 };
+
+/* A signatureAlgorithm AlgorithmIdentifier's content (cert.c; CRLs and OCSP responses use it
+ * too).  MTLS_ERR_CERT_PARSE malformed, MTLS_ERR_CERT_UNSUPPORTED an algorithm we do not verify. */
+mtls_err x509_parse_sigalg(rd alg, x509_sigalg *s);
+/* Does `sig` over `digest` (the signed bytes hashed with alg->hash) verify under the public key
+ * of `signer`, with the key type the algorithm needs (verify.c)?  False for an algorithm that
+ * is never verified (scheme 0) and for a certificate whose key was dropped. */
+bool x509_signature_ok(const x509_sigalg *alg, const x509_cert *signer, const uint8_t *digest,
+                       size_t digest_len, const uint8_t *sig, size_t sig_len);
+/* The subjectPublicKey BIT STRING's bytes (after the unused-bits octet) of a certificate: what
+ * an OCSP KeyHash and an RFC 5280 method-1 key identifier hash (cert.c). */
+bool x509_cert_key_bits(const x509_cert *c, const uint8_t **p, size_t *len);
 
 /* Names to RFC 4514 text (name.c).  NULL when out of memory or the Name is malformed. */
 char *x509_name_to_string(const uint8_t *name_der, size_t len);
@@ -204,6 +236,11 @@ int x509_pem_next(const uint8_t *pem, size_t len, size_t *pos, const char *label
 /* The store (store.c): the next anchor after `*it` (start with 0) whose subject is `name`. */
 const x509_cert *x509_store_next_by_subject(const x509_store *s, const uint8_t *name, size_t len,
                                             size_t *it);
+
+/* A whole regular file of at most 64 MiB (store.c): MTLS_ERR_FILE when it cannot be read. */
+mtls_err x509_read_file(const char *path, uint8_t **out, size_t *len);
+/* A c_rehash name: "<8 lowercase hex>.<N>", or with `crl` "<8 hex>.r<N>" (store.c). */
+bool x509_hashed_name(const char *name, bool crl);
 
 /* "CN=a (issued by CN=b)" into buf. */
 void x509_describe(const x509_cert *c, char *buf, size_t cap);

@@ -571,6 +571,49 @@ static void test_extensions(void)
             CHECK(c->san_count == 1 && c->has_san);
         x509_cert_free(c);
     }
+    { /* TLS feature (RFC 7633): status_request (5) listed is "must staple" */
+        ext_spec e[] = {{"tlsfeature", "status_request", 0}};
+        CHECK_ERR(craft_parse(e, 1, &c), MTLS_OK);
+        if (c)
+            CHECK(x509_cert_must_staple(c) && x509_cert_tls_feature(c, 5) &&
+                  !x509_cert_tls_feature(c, 17));
+        x509_cert_free(c);
+        ext_spec e2[] = {{"OID:1.3.6.1.5.5.7.1.24", "3006020111020105", 1}}; /* 17, 5; critical */
+        CHECK_ERR(craft_parse(e2, 1, &c), MTLS_OK);
+        if (c)
+            CHECK(x509_cert_must_staple(c) && x509_cert_tls_feature(c, 17));
+        x509_cert_free(c);
+        ext_spec e3[] = {{"OID:1.3.6.1.5.5.7.1.24", "3003020111", 0}}; /* status_request_v2 only */
+        CHECK_ERR(craft_parse(e3, 1, &c), MTLS_OK);
+        if (c)
+            CHECK(!x509_cert_must_staple(c) && x509_cert_tls_feature(c, 17));
+        x509_cert_free(c);
+        ext_spec e4[] = {{"OID:1.3.6.1.5.5.7.1.24", "300502030111 70", 0}}; /* 70000: no such */
+        CHECK_ERR(craft_parse(e4, 1, NULL), MTLS_ERR_CERT_PARSE);
+        ext_spec e5[] = {{"OID:1.3.6.1.5.5.7.1.24", "30020500", 0}}; /* not an INTEGER */
+        CHECK_ERR(craft_parse(e5, 1, NULL), MTLS_ERR_CERT_PARSE);
+        ext_spec e6[] = {{"OID:1.3.6.1.5.5.7.1.24", "3003020105 00", 0}}; /* trailing byte */
+        CHECK_ERR(craft_parse(e6, 1, NULL), MTLS_ERR_CERT_PARSE);
+        ext_spec e7[] = {{"subjectAltName", "DNS:a.test", 0}};
+        CHECK_ERR(craft_parse(e7, 1, &c), MTLS_OK);
+        if (c)
+            CHECK(!x509_cert_must_staple(c));
+        x509_cert_free(c);
+        /* id-kp-OCSPSigning is recorded (for delegated OCSP responders) */
+        ext_spec e8[] = {{"extendedKeyUsage", "OCSPSigning", 0}};
+        CHECK_ERR(craft_parse(e8, 1, &c), MTLS_OK);
+        if (c)
+            CHECK(c->has_eku && c->eku == X509_EKU_OCSP_SIGNING);
+        x509_cert_free(c);
+        /* cRLDistributionPoints is kept for CRL scope checks; critical, it is not processed */
+        ext_spec e9[] = {{"crlDistributionPoints", "URI:http://crl.test/x.crl", 0}};
+        CHECK_ERR(craft_parse(e9, 1, &c), MTLS_OK);
+        if (c)
+            CHECK(c->crldp != NULL && c->crldp_len > 20);
+        x509_cert_free(c);
+        ext_spec e10[] = {{"OID:2.5.29.31", "3000", 1}};
+        CHECK_ERR(craft_parse(e10, 1, NULL), MTLS_ERR_CERT_UNSUPPORTED);
+    }
     { /* extension bodies with trailing bytes or wrong types */
         ext_spec e[] = {{"OID:2.5.29.19", "3003010100", 1}}; /* BOOLEAN FALSE explicit: tolerated */
         CHECK_ERR(craft_parse(e, 1, NULL), MTLS_OK);
@@ -722,6 +765,95 @@ static void test_names(void)
     X509_free(x);
     x509_cert_free(c);
     X509_NAME_free(n);
+
+    /* An attribute value must be DER like everything else: a constructed encoding of a string
+     * type, or a constructed value whose content is not a list of TLVs, is refused (found by
+     * fuzz_x509_diff: d2i_X509 refused the latter while we printed it as #hex). */
+    n = cn_name("abcd");
+    len = craft(der, sizeof der, ec_key, EVP_sha256(), n, NULL, 0, 2);
+    X509_NAME_free(n);
+    static const struct {
+        uint8_t tag;
+        const char *what;
+    } ctags[] = {{0x2c, "constructed UTF8String, content no TLV"},
+                 {0x23, "constructed BIT STRING, content no TLV"},
+                 {0x30, "SEQUENCE, content no TLV"},
+                 {0xa0, "[0] constructed, content no TLV"}};
+    for (size_t i = 0; i < sizeof ctags / sizeof ctags[0]; i++) {
+        uint8_t m[4096];
+        int hits = 0;
+        memcpy(m, der, len);
+        for (size_t k = 0; k + 6 <= len; k++) {
+            if (memcmp(m + k, "\x0c\x04" "abcd", 6) == 0) { /* issuer and subject */
+                m[k] = ctags[i].tag;
+                hits++;
+            }
+        }
+        CHECK_EQ(hits, 2);
+        c = NULL;
+        mtls_err e = x509_cert_parse(m, len, &c);
+        if (e != MTLS_ERR_CERT_PARSE)
+            fprintf(stderr, "  %s: %s\n", ctags[i].what, mtls_err_name(e));
+        CHECK_ERR(e, MTLS_ERR_CERT_PARSE);
+        x509_cert_free(c);
+    }
+    { /* string values that are not what their type says are malformed (d2i_X509_NAME refuses
+       * them too; found by fuzz_x509_diff): bad UTF-8, UCS-2 / UCS-4 of the wrong length or
+       * outside Unicode scalar values */
+        static const struct {
+            const char *value; /* tag, length 04, four octets */
+            mtls_err want;
+        } vals[] = {
+            {"\x0c\x04\xff" "bcd", MTLS_ERR_CERT_PARSE},         /* not UTF-8 */
+            {"\x0c\x04\xc0\x80" "ab", MTLS_ERR_CERT_PARSE},     /* overlong NUL */
+            {"\x0c\x04\xed\xa0\x80" "a", MTLS_ERR_CERT_PARSE}, /* UTF-8 of a surrogate */
+            {"\x0c\x04\xf4\x90\x80\x80", MTLS_ERR_CERT_PARSE}, /* beyond U+10FFFF */
+            {"\x1e\x04\xd8\x00\x00\x41", MTLS_ERR_CERT_PARSE}, /* BMPString surrogate */
+            {"\x1c\x04\x00\x11\x00\x00", MTLS_ERR_CERT_PARSE}, /* UniversalString > 10FFFF */
+            {"\x1c\x04\x00\x00\xdc\x00", MTLS_ERR_CERT_PARSE}, /* UniversalString surrogate */
+            {"\x1e\x04\x00\x41\x00\xe9", MTLS_OK},             /* BMPString "A\u00e9" */
+            {"\x0c\x04\xc3\xa9" "ab", MTLS_OK},                  /* UTF-8 "\u00e9ab" */
+        };
+        for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+            uint8_t m[4096];
+            int hits = 0;
+            memcpy(m, der, len);
+            for (size_t k = 0; k + 6 <= len; k++) {
+                if (memcmp(m + k, "\x0c\x04" "abcd", 6) == 0) {
+                    memcpy(m + k, vals[i].value, 6);
+                    hits++;
+                }
+            }
+            CHECK_EQ(hits, 2);
+            c = NULL;
+            mtls_err e = x509_cert_parse(m, len, &c);
+            if (e != vals[i].want)
+                fprintf(stderr, "  string value %zu: %s\n", i, mtls_err_name(e));
+            CHECK_ERR(e, vals[i].want);
+            if (c && i == 7)
+                CHECK(strcmp(x509_cert_subject(c), "CN=A\xc3\xa9") == 0);
+            x509_cert_free(c);
+        }
+    }
+    { /* a constructed UTF8String holding a valid segment ("24 06 0c 04 abcd" style BER) */
+        X509_NAME *n2 = cn_name("ab");
+        uint8_t m[4096];
+        size_t l2 = craft(m, sizeof m, ec_key, EVP_sha256(), n2, NULL, 0, 2);
+        int hits = 0;
+        X509_NAME_free(n2);
+        for (size_t k = 0; k + 4 <= l2; k++) {
+            if (memcmp(m + k, "\x0c\x02" "ab", 4) == 0) { /* 2c 02 0c 00: one empty segment */
+                m[k] = 0x2c;
+                m[k + 2] = 0x0c;
+                m[k + 3] = 0x00;
+                hits++;
+            }
+        }
+        CHECK_EQ(hits, 2);
+        c = NULL;
+        CHECK_ERR(x509_cert_parse(m, l2, &c), MTLS_ERR_CERT_PARSE);
+        x509_cert_free(c);
+    }
 
     /* An empty subject. */
     n = X509_NAME_new();
