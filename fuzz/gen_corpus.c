@@ -50,8 +50,9 @@ static void seed_hello_exts(const uint8_t *m, size_t len, const char *tag)
     rd r = rd_init(m + 4, len - 4), skip, block;
     uint16_t u16;
     uint8_t u8;
+    const uint8_t *version_random;
     int client = m[0] == TLS_HS_CLIENT_HELLO;
-    if (!rd_skip(&r, 34) || !rd_vec8(&r, &skip))
+    if (!rd_bytes(&r, &version_random, 34) || !rd_vec8(&r, &skip))
         return;
     if (client ? !rd_vec16(&r, &skip) || !rd_vec8(&r, &skip) : !rd_u16(&r, &u16) || !rd_u8(&r, &u8))
         return;

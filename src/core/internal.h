@@ -16,11 +16,10 @@
 #include <stdint.h>
 
 #include "mtls.h"
+#include "../base/base.h"
 #include "../codec/codec.h"
 #include "../crypto/crypto.h"
 #include "../x509/x509.h"
-
-#include "mem.h"
 
 /* ---- TLS numbers ---------------------------------------------------------------------------- */
 enum {
@@ -319,16 +318,6 @@ int ks_prf12(cry_hash_alg alg, const uint8_t *secret, size_t secret_len, const c
 /* ---- the connection ------------------------------------------------------------------------ */
 struct hs; /* src/handshake/hs.h */
 
-typedef struct dynbuf {
-    uint8_t *p;
-    size_t len; /* bytes in use, from p */
-    size_t cap;
-} dynbuf;
-bool dynbuf_reserve(dynbuf *b, size_t extra, size_t max);
-bool dynbuf_append(dynbuf *b, const void *data, size_t len, size_t max);
-void dynbuf_consume(dynbuf *b, size_t n);
-void dynbuf_free(dynbuf *b, bool wipe);
-
 struct mtls_conn {
     mtls_config *cfg;
     bool is_server;
@@ -341,6 +330,7 @@ struct mtls_conn {
     bool close_received;
     bool eof;
     void *userdata;
+    trace_sink trace; /* the config's trace callback, told about this connection */
 
     /* receive side: raw bytes [rstart, rlen) of rbuf; a pending application-data record's
      * plaintext is [app_off, app_off + app_len) and its whole record ends at app_end. */

@@ -166,7 +166,7 @@ mtls_err mtls_session_to_bytes(const mtls_session *s, uint8_t *out, size_t cap, 
         return MTLS_OK;
     if (cap < need)
         return MTLS_ERR_INVALID_ARG;
-    wr w = wr_init(out, cap);
+    wr w = wr_fixed(out, cap);
     return session_encode(s, true, &w) ? MTLS_OK : MTLS_ERR_INTERNAL;
 }
 

@@ -61,46 +61,43 @@ mtls_err c12_send_client_hello(mtls_conn *c)
         hs->resume = session_ref(offer);
     }
     size_t ticket_len = offer ? offer->ticket_len : 0;
-    size_t max = 512 + (sni ? strlen(c->server_name) : 0) + cfg->alpn_len + ticket_len;
-
-    wr w;
-    mtls_err err = hs_msg_begin(c, &w, TLS_HS_CLIENT_HELLO, max);
-    if (err)
-        return err;
-    wr_u16(&w, MTLS_VERSION_TLS12);
-    wr_bytes(&w, hs->client_random, 32);
-    wr_u8(&w, (uint8_t)hs->session_id_len);
-    wr_bytes(&w, hs->session_id, hs->session_id_len);
-    size_t suites = wr_open_u16(&w);
+    wr *w = &hs->out;
+    size_t at = hs_msg_open(c, TLS_HS_CLIENT_HELLO);
+    wr_u16(w, MTLS_VERSION_TLS12);
+    wr_bytes(w, hs->client_random, 32);
+    wr_u8(w, (uint8_t)hs->session_id_len);
+    wr_bytes(w, hs->session_id, hs->session_id_len);
+    size_t suites = wr_open_u16(w);
     for (size_t i = 0; i < cfg->n_suites; i++)
-        wr_u16(&w, cfg->suites[i]);
-    wr_close_u16(&w, suites);
-    wr_u8(&w, 1);
-    wr_u8(&w, 0); /* null compression only */
+        wr_u16(w, cfg->suites[i]);
+    wr_close_u16(w, suites);
+    wr_u8(w, 1);
+    wr_u8(w, 0); /* null compression only */
 
-    size_t exts = wr_open_u16(&w);
+    size_t exts = wr_open_u16(w);
     if (sni)
-        ext_sni_build(&w, c->server_name);
+        ext_sni_build(w, c->server_name);
     if (offers_ecdhe(cfg)) {
-        ext_groups_build(&w, cfg->groups, cfg->n_groups);
-        ext_point_formats_build(&w);
+        ext_groups_build(w, cfg->groups, cfg->n_groups);
+        ext_point_formats_build(w);
     }
-    ext_sigalgs_build(&w, cfg->sigalgs, cfg->n_sigalgs);
-    ext_empty_build(&w, TLS_EXT_EXTENDED_MASTER_SECRET);
+    ext_sigalgs_build(w, cfg->sigalgs, cfg->n_sigalgs);
+    ext_empty_build(w, TLS_EXT_EXTENDED_MASTER_SECRET);
     /* RFC 5746 3.4: an initial ClientHello carries an empty renegotiation_info (or the SCSV). */
-    wr_u16(&w, TLS_EXT_RENEGOTIATION_INFO);
-    wr_u16(&w, 1);
-    wr_u8(&w, 0);
+    wr_u16(w, TLS_EXT_RENEGOTIATION_INFO);
+    wr_u16(w, 1);
+    wr_u8(w, 0);
     if (cfg->alpn_len)
-        ext_alpn_build(&w, cfg->alpn_wire, cfg->alpn_len);
+        ext_alpn_build(w, cfg->alpn_wire, cfg->alpn_len);
     if (cfg->tickets) {
-        wr_u16(&w, TLS_EXT_SESSION_TICKET);
-        wr_u16(&w, (uint16_t)ticket_len);
-        wr_bytes(&w, offer ? offer->ticket : NULL, ticket_len);
+        wr_u16(w, TLS_EXT_SESSION_TICKET);
+        wr_u16(w, (uint16_t)ticket_len);
+        wr_bytes(w, offer ? offer->ticket : NULL, ticket_len);
     }
-    wr_close_u16(&w, exts);
+    wr_close_u16(w, exts);
 
-    if ((err = hs_msg_end(c, &w)) || (err = hs_flush(c)))
+    mtls_err err;
+    if ((err = hs_msg_close(c, at)) || (err = hs_flush(c)))
         return err;
 
     char s[600], g[120], a[400];
@@ -377,7 +374,7 @@ mtls_err c12_read_cert_request_or_server_done(mtls_conn *c, const msg *m)
 static mtls_err send_client_key_exchange(mtls_conn *c)
 {
     struct hs *hs = c->hs;
-    wr w;
+    wr *w = &hs->out;
     mtls_err err;
     if (hs->suite->kx == KX_RSA) {
         /* RFC 5246 7.4.7.1: PreMasterSecret = client_version (the one in ClientHello) || 46
@@ -388,16 +385,18 @@ static mtls_err send_client_key_exchange(mtls_conn *c)
             return hs_fail(c, MTLS_ERR_RNG, "no randomness for the premaster secret");
         hs->premaster_len = 48;
         size_t max = cry_pkey_max_sig_len(key);
-        if ((err = hs_msg_begin(c, &w, TLS_HS_CLIENT_KEY_EXCHANGE, 2 + max)))
-            return err;
-        size_t vec = wr_open_u16(&w);
-        uint8_t *ct = wr_reserve(&w, max);
+        size_t at = hs_msg_open(c, TLS_HS_CLIENT_KEY_EXCHANGE);
+        size_t vec = wr_open_u16(w);
+        /* the key's largest ciphertext reserved, encrypted into, then cut to its real length */
+        uint8_t *ct = wr_reserve(w, max);
         size_t ct_len = 0;
-        if (!ct || !cry_rsa_encrypt_pkcs1(key, hs->premaster, 48, ct, max, &ct_len))
+        if (!ct)
+            return MTLS_ERR_NO_MEMORY;
+        if (!cry_rsa_encrypt_pkcs1(key, hs->premaster, 48, ct, max, &ct_len))
             return hs_fail(c, MTLS_ERR_CRYPTO, "RSA encryption of the premaster secret failed");
-        w.len -= max - ct_len;
-        wr_close_u16(&w, vec);
-        if ((err = hs_msg_end(c, &w)))
+        wr_truncate(w, vec + 2 + ct_len);
+        wr_close_u16(w, vec);
+        if ((err = hs_msg_close(c, at)))
             return err;
         hs_trace(c, '>', "ClientKeyExchange", "RSA-encrypted PreMasterSecret (%zu bytes) to the "
                  "server's certificate key", ct_len);
@@ -413,11 +412,10 @@ static mtls_err send_client_key_exchange(mtls_conn *c)
         return hs_fail(c, MTLS_ERR_BAD_KEY_SHARE, "the server's ECDHE public value is invalid");
     cry_kex_free(hs->kex);
     hs->kex = NULL;
-    if ((err = hs_msg_begin(c, &w, TLS_HS_CLIENT_KEY_EXCHANGE, 1 + pub_len)))
-        return err;
-    wr_u8(&w, (uint8_t)pub_len);
-    wr_bytes(&w, pub, pub_len);
-    if ((err = hs_msg_end(c, &w)))
+    size_t at = hs_msg_open(c, TLS_HS_CLIENT_KEY_EXCHANGE);
+    wr_u8(w, (uint8_t)pub_len);
+    wr_bytes(w, pub, pub_len);
+    if ((err = hs_msg_close(c, at)))
         return err;
     hs_trace(c, '>', "ClientKeyExchange", "our ECDHE %s public value (%zu bytes)",
              mtls_group_name(hs->group), pub_len);
@@ -429,21 +427,22 @@ static mtls_err send_cert_verify(mtls_conn *c)
     struct hs *hs = c->hs;
     const mtls_config *cfg = c->cfg;
     size_t max = cry_pkey_max_sig_len(cfg->key);
-    wr w;
-    mtls_err err = hs_msg_begin(c, &w, TLS_HS_CERTIFICATE_VERIFY, 4 + max);
-    if (err)
-        return err;
-    wr_u16(&w, hs->cv_sigalg);
-    size_t vec = wr_open_u16(&w);
-    uint8_t *sig = wr_reserve(&w, max);
+    wr *w = &hs->out;
+    size_t at = hs_msg_open(c, TLS_HS_CERTIFICATE_VERIFY);
+    wr_u16(w, hs->cv_sigalg);
+    size_t vec = wr_open_u16(w);
+    uint8_t *sig = wr_reserve(w, max);
     size_t sig_len = 0;
+    if (!sig)
+        return MTLS_ERR_NO_MEMORY;
     /* RFC 5246 7.4.8: the signature covers all handshake messages so far. */
-    if (!sig || !cry_sign(cfg->key, hs->cv_sigalg, hs->tbuf.p, hs->tbuf.len, sig, max, &sig_len))
+    if (!cry_sign(cfg->key, hs->cv_sigalg, hs->tbuf.p, hs->tbuf.len, sig, max, &sig_len))
         return hs_fail(c, MTLS_ERR_CRYPTO, "signing CertificateVerify failed");
-    w.len -= max - sig_len;
-    wr_close_u16(&w, vec);
+    wr_truncate(w, vec + 2 + sig_len);
+    wr_close_u16(w, vec);
     hs_transcript_drop_buffer(c);
-    if ((err = hs_msg_end(c, &w)))
+    mtls_err err;
+    if ((err = hs_msg_close(c, at)))
         return err;
     c->client_sigalg = hs->cv_sigalg;
     hs_trace(c, '>', "CertificateVerify", "signed the transcript with our key (%s)",

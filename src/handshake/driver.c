@@ -55,6 +55,7 @@ mtls_err hs_new(mtls_conn *c)
         return MTLS_ERR_NO_MEMORY;
     hs->state = c->is_server ? S12_READ_CLIENT_HELLO : C12_SEND_CLIENT_HELLO;
     hs->keep_tbuf = true;
+    hs->out = wr_growable(HS_OUT_MAX);
     c->hs = hs;
     return MTLS_OK;
 }
@@ -64,7 +65,7 @@ void hs_free(struct hs *hs)
     if (!hs)
         return;
     dynbuf_free(&hs->in, true);
-    dynbuf_free(&hs->out, true);
+    wr_free(&hs->out, true);
     dynbuf_free(&hs->tbuf, false);
     cry_hash_free(hs->transcript);
     mtls_session_free(hs->resume);
@@ -77,17 +78,12 @@ void hs_free(struct hs *hs)
 
 void hs_trace(const mtls_conn *c, char dir, const char *what, const char *fmt, ...)
 {
-    if (!c->cfg->trace)
+    if (!c->trace.fn)
         return;
-    char detail[1024];
-    detail[0] = 0;
-    if (fmt) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(detail, sizeof(detail), fmt, ap);
-        va_end(ap);
-    }
-    c->cfg->trace(c->cfg->trace_arg, c, dir, what, detail);
+    va_list ap;
+    va_start(ap, fmt);
+    trace_vemit(&c->trace, dir, what, fmt, ap);
+    va_end(ap);
 }
 
 mtls_err hs_fail(mtls_conn *c, mtls_err err, const char *fmt, ...)
@@ -218,26 +214,23 @@ void hs_transcript_drop_buffer(mtls_conn *c)
 
 /* ---- building and framing ------------------------------------------------------------------ */
 
-mtls_err hs_msg_begin(mtls_conn *c, wr *w, uint8_t type, size_t max_body)
+size_t hs_msg_open(mtls_conn *c, uint8_t type)
 {
-    struct hs *hs = c->hs;
-    if (!dynbuf_reserve(&hs->out, 4 + max_body, HS_OUT_MAX))
-        return MTLS_ERR_NO_MEMORY;
-    *w = wr_init(hs->out.p + hs->out.len, hs->out.cap - hs->out.len);
+    wr *w = &c->hs->out;
+    size_t at = w->len;
     wr_u8(w, type);
     wr_open_u24(w);
-    return MTLS_OK;
+    return at;
 }
 
-mtls_err hs_msg_end(mtls_conn *c, wr *w)
+mtls_err hs_msg_close(mtls_conn *c, size_t at)
 {
-    struct hs *hs = c->hs;
-    wr_close_u24(w, 1);
+    wr *w = &c->hs->out;
+    wr_close_u24(w, at + 1);
+    /* The flight's writer fails only when it cannot grow (out of memory, or past HS_OUT_MAX). */
     if (!wr_ok(w))
-        return MTLS_ERR_INTERNAL;
-    const uint8_t *m = hs->out.p + hs->out.len;
-    hs->out.len += w->len;
-    return hs_transcript_add(c, m, w->len);
+        return MTLS_ERR_NO_MEMORY;
+    return hs_transcript_add(c, w->p + at, w->len - at);
 }
 
 mtls_err hs_flush(mtls_conn *c)
@@ -247,7 +240,7 @@ mtls_err hs_flush(mtls_conn *c)
         return MTLS_OK;
     mtls_err err = conn_send_record(c, TLS_CT_HANDSHAKE, hs->out.p, hs->out.len);
     cry_wipe(hs->out.p, hs->out.len);
-    hs->out.len = 0;
+    wr_reset(&hs->out);
     return err;
 }
 

@@ -72,7 +72,7 @@ struct hs {
     unsigned proofs;
     dynbuf in;   /* reassembly of received handshake messages */
     size_t in_off; /* handled messages end here; the rest of `in` is moved down once per record */
-    dynbuf out;  /* messages of the flight being built, framed into records at flush */
+    wr out;      /* messages of the flight being built (growable), framed into records at flush */
     dynbuf tbuf; /* raw transcript, kept while a CertificateVerify may need it */
     bool keep_tbuf;
     cry_hash *transcript; /* running hash with the suite's PRF hash, from ServerHello on */
@@ -129,10 +129,11 @@ mtls_err hs_fail(mtls_conn *c, mtls_err err, const char *fmt, ...)
 mtls_err hs_expect(mtls_conn *c, const msg *m, uint8_t type);
 /* ChangeCipherSpec then Finished, framed and queued: the end of either side's flight. */
 mtls_err hs_send_ccs_and_finished(mtls_conn *c);
-/* Start building a handshake message of `type`; returns a writer over the out buffer with room
- * for `max_body` bytes.  hs_msg_end() patches the length and adds it to the transcript. */
-mtls_err hs_msg_begin(mtls_conn *c, wr *w, uint8_t type, size_t max_body);
-mtls_err hs_msg_end(mtls_conn *c, wr *w);
+/* Start a handshake message of `type` in hs->out (the flight's growable writer): the body is
+ * written there, then hs_msg_close(at) patches its length and adds it to the transcript.  Returns
+ * where the message starts. */
+size_t hs_msg_open(mtls_conn *c, uint8_t type);
+mtls_err hs_msg_close(mtls_conn *c, size_t at);
 /* Frame the flight built so far into handshake records. */
 mtls_err hs_flush(mtls_conn *c);
 mtls_err hs_send_ccs(mtls_conn *c);
@@ -190,7 +191,6 @@ mtls_err msg_finished_build(mtls_conn *c);
 mtls_err msg_finished_check(mtls_conn *c, const msg *m);
 /* digitally-signed struct: SignatureAndHashAlgorithm + opaque<0..2^16-1> */
 mtls_err msg_signed_parse(rd *r, uint16_t *sigalg, const uint8_t **sig, size_t *sig_len);
-void msg_signed_build(wr *w, uint16_t sigalg, const uint8_t *sig, size_t sig_len);
 
 /* resume.c: sessions in the handshake */
 /* Client: the session to offer (checked: fits our config and name), or NULL. */

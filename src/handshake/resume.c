@@ -56,7 +56,7 @@ bool hs_verify_context(const mtls_conn *c, uint8_t out[32])
         name = c->verify_name ? c->verify_name : c->server_name ? c->server_name : "";
     if (!cry_hash_oneshot(CRY_SHA256, name, strlen(name), name_digest))
         return false;
-    wr w = wr_init(buf, sizeof(buf));
+    wr w = wr_fixed(buf, sizeof(buf));
     wr_bytes(&w, label, sizeof(label));
     if (c->is_server) {
         wr_u8(&w, 'S');
@@ -364,7 +364,7 @@ mtls_err hs_session_finish(mtls_conn *c)
         cache_put(cfg->cache, s, s->created);
         if (cfg->store) {
             uint8_t buf[8192];
-            wr w = wr_init(buf, sizeof(buf));
+            wr w = wr_fixed(buf, sizeof(buf));
             if (session_encode(s, false, &w))
                 cfg->store(cfg->store_arg, s->id, s->id_len, buf, w.len,
                            s->created + (int64_t)s->lifetime);

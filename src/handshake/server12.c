@@ -244,46 +244,45 @@ mtls_err s12_read_client_hello(mtls_conn *c, const msg *m)
 static mtls_err send_server_hello(mtls_conn *c)
 {
     struct hs *hs = c->hs;
-    wr w;
-    mtls_err err = hs_msg_begin(c, &w, TLS_HS_SERVER_HELLO, 128 + 256);
-    if (err)
-        return err;
-    wr_u16(&w, MTLS_VERSION_TLS12);
-    wr_bytes(&w, hs->server_random, 32);
-    wr_u8(&w, (uint8_t)hs->session_id_len);
-    wr_bytes(&w, hs->session_id, hs->session_id_len);
-    wr_u16(&w, hs->suite->id);
-    wr_u8(&w, 0);
-    size_t exts = wr_open_u16(&w);
+    wr *w = &hs->out;
+    size_t at = hs_msg_open(c, TLS_HS_SERVER_HELLO);
+    wr_u16(w, MTLS_VERSION_TLS12);
+    wr_bytes(w, hs->server_random, 32);
+    wr_u8(w, (uint8_t)hs->session_id_len);
+    wr_bytes(w, hs->session_id, hs->session_id_len);
+    wr_u16(w, hs->suite->id);
+    wr_u8(w, 0);
+    size_t exts = wr_open_u16(w);
     if (hs->peer_secure_reneg) {
-        wr_u16(&w, TLS_EXT_RENEGOTIATION_INFO);
-        wr_u16(&w, 1);
-        wr_u8(&w, 0);
+        wr_u16(w, TLS_EXT_RENEGOTIATION_INFO);
+        wr_u16(w, 1);
+        wr_u8(w, 0);
     }
     if (c->ems)
-        ext_empty_build(&w, TLS_EXT_EXTENDED_MASTER_SECRET);
+        ext_empty_build(w, TLS_EXT_EXTENDED_MASTER_SECRET);
     if (hs->suite->kx == KX_ECDHE && hs->peer_point_formats)
-        ext_point_formats_build(&w);
+        ext_point_formats_build(w);
     /* RFC 6066 3: the empty server_name answers a name the server used (here: one the
      * application's callback accepted), and "When resuming a session, the server MUST NOT
      * include a server_name extension in the server hello." */
     if (hs->sni_used && !c->resumed)
-        ext_empty_build(&w, TLS_EXT_SERVER_NAME);
+        ext_empty_build(w, TLS_EXT_SERVER_NAME);
     if (hs->send_ticket)
-        ext_empty_build(&w, TLS_EXT_SESSION_TICKET);
+        ext_empty_build(w, TLS_EXT_SESSION_TICKET);
     if (c->alpn) {
         size_t n = strlen(c->alpn);
         uint8_t wire[256];
         wire[0] = (uint8_t)n;
         memcpy(wire + 1, c->alpn, n);
-        ext_alpn_build(&w, wire, n + 1);
+        ext_alpn_build(w, wire, n + 1);
     }
     /* An empty block is legal but some peers dislike it: drop it when nothing is in it. */
-    if (w.len == exts + 2)
-        w.len = exts;
+    if (w->len == exts + 2)
+        wr_truncate(w, exts);
     else
-        wr_close_u16(&w, exts);
-    if ((err = hs_msg_end(c, &w)))
+        wr_close_u16(w, exts);
+    mtls_err err = hs_msg_close(c, at);
+    if (err)
         return err;
     hs_trace(c, '>', "ServerHello", "version TLS 1.2, suite %s, compression null%s%s%s",
              hs->suite->name, c->ems ? ", extended master secret" : "",
@@ -301,30 +300,31 @@ static mtls_err send_server_key_exchange(mtls_conn *c)
     if (!hs->kex || !cry_kex_public(hs->kex, pub, sizeof(pub), &pub_len))
         return hs_fail(c, MTLS_ERR_CRYPTO, "ECDHE key generation failed");
     size_t max = cry_pkey_max_sig_len(cfg->key);
-    wr w;
-    mtls_err err = hs_msg_begin(c, &w, TLS_HS_SERVER_KEY_EXCHANGE, 4 + pub_len + 4 + max);
-    if (err)
-        return err;
-    uint8_t *params = w.p + w.len;
-    wr_u8(&w, 3); /* named_curve */
-    wr_u16(&w, hs->group);
-    wr_u8(&w, (uint8_t)pub_len);
-    wr_bytes(&w, pub, pub_len);
-    size_t params_len = 4 + pub_len;
-    /* RFC 5246 7.4.3: signature over client_random + server_random + params. */
+    wr *w = &hs->out;
+    size_t at = hs_msg_open(c, TLS_HS_SERVER_KEY_EXCHANGE);
+    /* RFC 8422 5.4 ServerECDHParams: named_curve, the group, the public point; RFC 5246 7.4.3:
+     * signed over client_random + server_random + params. */
     uint8_t signed_data[64 + 4 + 133];
+    size_t params_len = 4 + pub_len;
     memcpy(signed_data, hs->client_random, 32);
     memcpy(signed_data + 32, hs->server_random, 32);
-    memcpy(signed_data + 64, params, params_len);
-    wr_u16(&w, c->sigalg);
-    size_t vec = wr_open_u16(&w);
-    uint8_t *sig = wr_reserve(&w, max);
+    signed_data[64] = 3; /* named_curve */
+    be16_put(signed_data + 65, hs->group);
+    signed_data[67] = (uint8_t)pub_len;
+    memcpy(signed_data + 68, pub, pub_len);
+    wr_bytes(w, signed_data + 64, params_len);
+    wr_u16(w, c->sigalg);
+    size_t vec = wr_open_u16(w);
+    uint8_t *sig = wr_reserve(w, max);
     size_t sig_len = 0;
-    if (!sig || !cry_sign(cfg->key, c->sigalg, signed_data, 64 + params_len, sig, max, &sig_len))
+    if (!sig)
+        return MTLS_ERR_NO_MEMORY;
+    if (!cry_sign(cfg->key, c->sigalg, signed_data, 64 + params_len, sig, max, &sig_len))
         return hs_fail(c, MTLS_ERR_CRYPTO, "signing ServerKeyExchange failed");
-    w.len -= max - sig_len;
-    wr_close_u16(&w, vec);
-    if ((err = hs_msg_end(c, &w)))
+    wr_truncate(w, vec + 2 + sig_len);
+    wr_close_u16(w, vec);
+    mtls_err err = hs_msg_close(c, at);
+    if (err)
         return err;
     hs_trace(c, '>', "ServerKeyExchange", "ECDHE %s public value (%zu bytes), signed with %s",
              mtls_group_name(hs->group), pub_len, mtls_sigalg_name(c->sigalg));
@@ -334,24 +334,22 @@ static mtls_err send_server_key_exchange(mtls_conn *c)
 static mtls_err send_cert_request(mtls_conn *c)
 {
     const mtls_config *cfg = c->cfg;
-    wr w;
-    mtls_err err = hs_msg_begin(c, &w, TLS_HS_CERTIFICATE_REQUEST,
-                                64 + 2 * cfg->n_sigalgs + cfg->ca_names_len);
-    if (err)
-        return err;
-    wr_u8(&w, 2);
-    wr_u8(&w, 1);  /* rsa_sign */
-    wr_u8(&w, 64); /* ecdsa_sign */
-    ext_sigalgs_body(&w, cfg->sigalgs, cfg->n_sigalgs);
+    wr *w = &c->hs->out;
+    size_t at = hs_msg_open(c, TLS_HS_CERTIFICATE_REQUEST);
+    wr_u8(w, 2);
+    wr_u8(w, 1);  /* rsa_sign */
+    wr_u8(w, 64); /* ecdsa_sign */
+    ext_sigalgs_body(w, cfg->sigalgs, cfg->n_sigalgs);
     /* RFC 5246 7.4.4 certificate_authorities: the distinguished names of the CAs whose
      * certificates we accept (the client-CA anchors' subjects, built when the config froze), so
      * a client with several certificates can pick; empty when switched off
      * (mtls_config_set_send_ca_names) or over MTLS_MAX_CA_NAMES, which lets the client send any. */
-    size_t cas = wr_open_u16(&w);
+    size_t cas = wr_open_u16(w);
     if (cfg->send_ca_names)
-        wr_bytes(&w, cfg->ca_names, cfg->ca_names_len);
-    wr_close_u16(&w, cas);
-    if ((err = hs_msg_end(c, &w)))
+        wr_bytes(w, cfg->ca_names, cfg->ca_names_len);
+    wr_close_u16(w, cas);
+    mtls_err err = hs_msg_close(c, at);
+    if (err)
         return err;
     const char *mode =
         cfg->verify_client == MTLS_VERIFY_REQUIRE ? "required" : "requested (optional)";
@@ -380,9 +378,7 @@ mtls_err s12_send_server_flight(mtls_conn *c)
         return err;
     if (hs->cert_requested && (err = send_cert_request(c)))
         return err;
-    wr w;
-    if ((err = hs_msg_begin(c, &w, TLS_HS_SERVER_HELLO_DONE, 0)) || (err = hs_msg_end(c, &w)) ||
-        (err = hs_flush(c)))
+    if ((err = hs_msg_close(c, hs_msg_open(c, TLS_HS_SERVER_HELLO_DONE))) || (err = hs_flush(c)))
         return err;
     hs_trace(c, '>', "ServerHelloDone", "our part of the negotiation is done");
     hs->state = hs->cert_requested ? S12_READ_CLIENT_CERT : S12_READ_CLIENT_KEY_EXCHANGE;

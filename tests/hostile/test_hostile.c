@@ -562,7 +562,7 @@ static void renegotiation_fragmented(void)
  * null compression, `n_ext` unknown empty extensions then the real ones. */
 static size_t big_hello(uint8_t *out, size_t n_suites, size_t n_ext)
 {
-    wr w = wr_init(out, 4 + 200000);
+    wr w = wr_fixed(out, 4 + 200000);
     wr_u8(&w, TLS_HS_CLIENT_HELLO);
     size_t len = wr_open_u24(&w);
     wr_u16(&w, 0x0303);
@@ -656,7 +656,7 @@ static void big_hellos(void)
  * ones filling the block).  131,400 bytes with its header. */
 static size_t max_hello(uint8_t *out)
 {
-    wr w = wr_init(out, 4 + TLS_MAX_CLIENT_HELLO);
+    wr w = wr_fixed(out, 4 + TLS_MAX_CLIENT_HELLO);
     wr_u8(&w, TLS_HS_CLIENT_HELLO);
     size_t len = wr_open_u24(&w);
     wr_u16(&w, 0x0303);

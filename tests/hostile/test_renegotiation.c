@@ -75,7 +75,7 @@ static void configs(void)
  * reads the body, so any 12 bytes serve); legacy has neither the extension nor the SCSV. */
 static size_t renegotiation_hello(flavour f, uint8_t *out, size_t cap)
 {
-    wr w = wr_init(out, cap);
+    wr w = wr_fixed(out, cap);
     wr_u8(&w, TLS_HS_CLIENT_HELLO);
     size_t body = wr_open_u24(&w);
     wr_u16(&w, MTLS_VERSION_TLS12);

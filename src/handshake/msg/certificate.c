@@ -12,25 +12,17 @@
 
 mtls_err msg_certificate_build(mtls_conn *c, x509_cert *const *chain, size_t n)
 {
-    size_t total = 3;
-    for (size_t i = 0; i < n; i++) {
-        size_t len;
-        x509_cert_der(chain[i], &len);
-        total += 3 + len;
-    }
-    wr w;
-    mtls_err err = hs_msg_begin(c, &w, TLS_HS_CERTIFICATE, total);
-    if (err)
-        return err;
-    size_t list = wr_open_u24(&w);
+    wr *w = &c->hs->out;
+    size_t at = hs_msg_open(c, TLS_HS_CERTIFICATE);
+    size_t list = wr_open_u24(w);
     for (size_t i = 0; i < n; i++) {
         size_t len;
         const uint8_t *der = x509_cert_der(chain[i], &len);
-        wr_u24(&w, (uint32_t)len);
-        wr_bytes(&w, der, len);
+        wr_u24(w, (uint32_t)len);
+        wr_bytes(w, der, len);
     }
-    wr_close_u24(&w, list);
-    return hs_msg_end(c, &w);
+    wr_close_u24(w, list);
+    return hs_msg_close(c, at);
 }
 
 mtls_err msg_certificate_parse(mtls_conn *c, rd body, x509_cert ***out, size_t *out_n)

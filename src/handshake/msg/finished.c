@@ -11,12 +11,9 @@ mtls_err msg_finished_build(mtls_conn *c)
     mtls_err err = hs_finished_compute(c, !c->is_server, vd);
     if (err)
         return err;
-    wr w;
-    err = hs_msg_begin(c, &w, TLS_HS_FINISHED, sizeof(vd));
-    if (!err) {
-        wr_bytes(&w, vd, sizeof(vd));
-        err = hs_msg_end(c, &w);
-    }
+    size_t at = hs_msg_open(c, TLS_HS_FINISHED);
+    wr_bytes(&c->hs->out, vd, sizeof(vd));
+    err = hs_msg_close(c, at);
     if (!err)
         hs_trace(c, '>', "Finished", "verify_data = PRF(master_secret, \"%s finished\", "
                  "Hash(handshake messages))", c->is_server ? "server" : "client");

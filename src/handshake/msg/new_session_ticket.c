@@ -55,14 +55,12 @@ mtls_err msg_new_session_ticket_build(mtls_conn *c)
     if (ticket_seal(cfg->tkeys, s, config_now(cfg), cfg->session_lifetime, &ticket, &len))
         len = 0;
     mtls_session_free(s);
-    wr w;
-    mtls_err err = hs_msg_begin(c, &w, TLS_HS_NEW_SESSION_TICKET, 6 + len);
-    if (!err) {
-        wr_u32(&w, cfg->session_lifetime);
-        wr_u16(&w, (uint16_t)len);
-        wr_bytes(&w, ticket, len);
-        err = hs_msg_end(c, &w);
-    }
+    wr *w = &c->hs->out;
+    size_t at = hs_msg_open(c, TLS_HS_NEW_SESSION_TICKET);
+    wr_u32(w, cfg->session_lifetime);
+    wr_u16(w, (uint16_t)len);
+    wr_bytes(w, ticket, len);
+    mtls_err err = hs_msg_close(c, at);
     mem_free(ticket);
     if (!err)
         hs_trace(c, '>', "NewSessionTicket", "%zu-byte ticket (AES-256-GCM sealed session state), "

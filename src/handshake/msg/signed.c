@@ -15,10 +15,3 @@ mtls_err msg_signed_parse(rd *r, uint16_t *sigalg, const uint8_t **sig, size_t *
     *sig_len = s.n;
     return MTLS_OK;
 }
-
-void msg_signed_build(wr *w, uint16_t sigalg, const uint8_t *sig, size_t sig_len)
-{
-    wr_u16(w, sigalg);
-    wr_u16(w, (uint16_t)sig_len);
-    wr_bytes(w, sig, sig_len);
-}
