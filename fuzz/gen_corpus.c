@@ -229,7 +229,20 @@ int main(int argc, char **argv)
             }
     }
 
-    /* 5. PEM: every fixture chain with its key, and the CA */
+    /* 5. the record layer alone (fuzz_record modes 4-6): in clear, a header with the wrong
+     * version after the first record, application data; a round-trip list */
+    {
+        static const uint8_t clear[] = {4, 3, 22, 3, 1, 0, 2, 1, 2, 23, 3, 3, 0, 3, 'a', 'b', 'c',
+                                        22, 3, 1, 0, 1, 0};
+        static const uint8_t sealed[] = {5, 0, 23, 3, 3, 0, 24, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3,
+                                         4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+        static const uint8_t trip[] = {6, 5, 22, 0, 3, 'a', 'b', 'c', 23, 0, 0, 21, 0, 2, 1, 0};
+        put("record", "layer-clear", clear, sizeof(clear));
+        put("record", "layer-sealed", sealed, sizeof(sealed));
+        put("record", "layer-round-trip", trip, sizeof(trip));
+    }
+
+    /* 6. PEM: every fixture chain with its key, and the CA */
     static const char *ids[][2] = {{"server-rsa.pem", "server-rsa.key"},
                                    {"server-ec.pem", "server-ec.key"},
                                    {"client-ec.pem", "client-ec.key"}};

@@ -1,20 +1,15 @@
 /*
- * conn.c -- mtls_conn: the sans-I/O connection.  Owns the receive and send buffers, the record
- * deframer and dispatcher, alerts, close_notify, and the application data path.
+ * conn.c -- mtls_conn: the sans-I/O connection.  Owns the record layer (src/record: buffers,
+ * framing, protection), dispatches the records it reads by content type -- handshake and
+ * ChangeCipherSpec to the handshake, alerts here, application data to mtls_read -- and holds the
+ * connection's errors, alerts, close_notify and application data path.
  *
- * Receive buffer: bytes from the transport land at rbuf[rlen..rcap); records are taken from
- * rstart.  A record is opened in place; an application-data record's plaintext stays in rbuf
- * until mtls_read() has taken all of it, so at most one copy (into the caller's buffer) is made.
- * rbuf starts small (handshake records are short) and grows when the peer announces a larger
- * record -- to one AEAD-sized record, or exactly the announced size beyond that, at most one
- * maximal ciphertext record -- so a record that fits the protocol always fits, and a connection
- * that never sees a large record never pays for one.
- *
- * Send buffer: records are built in place (header, explicit nonce, plaintext, tag) at the end of
- * sbuf and sealed there; [soff, slen) is what the transport still has to take.
+ * An application-data record's plaintext stays in the record layer's receive buffer until
+ * mtls_read() has taken all of it (rec_take), so at most one copy (into the caller's buffer) is
+ * made.  mtls_write() seals straight from the caller's bytes into the send buffer.
  *
  * Errors are sticky: the first fatal error is kept, its alert is queued once, and every later
- * call returns the same error.
+ * call returns the same error.  Only this file makes an error sticky and sends alerts.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,10 +17,6 @@
 #include <string.h>
 
 #include "internal.h"
-
-#define RBUF_INITIAL 4096
-#define RBUF_LARGE (TLS_RECORD_HEADER + TLS_MAX_PLAINTEXT + 256)
-#define SBUF_MAX (1024 * 1024)
 
 /* ---- lifecycle -------------------------------------------------------------------------------- */
 
@@ -71,13 +62,7 @@ void mtls_conn_free(mtls_conn *c)
     if (!c)
         return;
     hs_free(c->hs);
-    rec_prot_clear(&c->rd);
-    rec_prot_clear(&c->wr);
-    if (c->rbuf) {
-        cry_wipe(c->rbuf, c->rcap);
-        mem_free(c->rbuf);
-    }
-    dynbuf_free(&c->sbuf, true);
+    rec_layer_free(&c->rec);
     x509_chain_free(c->peer_chain, c->peer_chain_len);
     mtls_session_free(c->session);
     mtls_session_free(c->offer_session);
@@ -132,7 +117,7 @@ mtls_err conn_send_alert(mtls_conn *c, int level, int alert)
     uint8_t body[2] = {(uint8_t)level, (uint8_t)alert};
     if (level == 2 || alert != TLS_ALERT_CLOSE_NOTIFY)
         hs_trace(c, '>', "Alert", "%s %s", level == 2 ? "fatal" : "warning", mtls_alert_name(alert));
-    return conn_send_record(c, TLS_CT_ALERT, body, sizeof(body));
+    return rec_write(&c->rec, TLS_CT_ALERT, body, sizeof(body));
 }
 
 #define ERROR_DETAIL_CAP 512
@@ -202,47 +187,19 @@ int mtls_conn_alert_received(const mtls_conn *c)
 
 /* ---- sending ---------------------------------------------------------------------------------- */
 
-mtls_err conn_send_record(mtls_conn *c, uint8_t type, const uint8_t *data, size_t len)
-{
-    size_t overhead = rec_overhead(&c->wr);
-    do {
-        size_t chunk = len < TLS_MAX_PLAINTEXT ? len : TLS_MAX_PLAINTEXT;
-        if (!dynbuf_reserve(&c->sbuf, TLS_RECORD_HEADER + overhead + chunk, SBUF_MAX))
-            return MTLS_ERR_NO_MEMORY;
-        uint8_t *rec = c->sbuf.p + c->sbuf.len;
-        size_t rec_len;
-        /* encrypted straight from the caller's bytes into the send buffer: no extra copy */
-        mtls_err err = rec_seal(&c->wr, type, rec, data, chunk, &rec_len);
-        if (err)
-            return err;
-        c->sbuf.len += rec_len;
-        data += chunk;
-        len -= chunk;
-    } while (len > 0);
-    return MTLS_OK;
-}
-
 const uint8_t *mtls_send_buf(mtls_conn *c, size_t *out_len)
 {
-    if (!c || c->soff >= c->sbuf.len) {
-        if (out_len)
-            *out_len = 0;
-        return NULL;
-    }
-    *out_len = c->sbuf.len - c->soff;
-    return c->sbuf.p + c->soff;
+    size_t len = 0;
+    const uint8_t *p = c ? rec_send_pending(&c->rec, &len) : NULL;
+    if (out_len)
+        *out_len = len;
+    return p;
 }
 
 void mtls_send_ack(mtls_conn *c, size_t n)
 {
-    if (!c)
-        return;
-    size_t pending = c->sbuf.len - c->soff;
-    c->soff += n < pending ? n : pending;
-    if (c->soff == c->sbuf.len) {
-        c->soff = 0;
-        c->sbuf.len = 0;
-    }
+    if (c)
+        rec_send_consume(&c->rec, n);
 }
 
 /* ---- receiving -------------------------------------------------------------------------------- */
@@ -252,20 +209,7 @@ uint8_t *mtls_recv_buf(mtls_conn *c, size_t *out_len)
     *out_len = 0;
     if (!c)
         return NULL;
-    if (!c->rbuf) {
-        c->rbuf = mem_alloc(RBUF_INITIAL);
-        if (!c->rbuf)
-            return NULL;
-        c->rcap = RBUF_INITIAL;
-    }
-    if (c->rstart > 0) {
-        /* Compact; offsets of a pending record are relative to rstart. */
-        memmove(c->rbuf, c->rbuf + c->rstart, c->rlen - c->rstart);
-        c->rlen -= c->rstart;
-        c->rstart = 0;
-    }
-    *out_len = c->rcap - c->rlen;
-    return c->rbuf + c->rlen;
+    return rec_recv_space(&c->rec, out_len);
 }
 
 static mtls_err on_alert(mtls_conn *c, const uint8_t *p, size_t len)
@@ -296,106 +240,58 @@ static mtls_err on_alert(mtls_conn *c, const uint8_t *p, size_t len)
     return MTLS_ERR_PEER_ALERT;
 }
 
-/* Handle one complete record at rbuf[rstart..rstart+rec_len).  Returns MTLS_OK to go on with the
- * next record; an application-data record stays pending and stops the loop. */
-static mtls_err on_record(mtls_conn *c, size_t rec_len)
+/* Handle the record just read.  Returns MTLS_OK to go on with the next record; an
+ * application-data record stays held in the record layer and stops the loop. */
+static mtls_err on_record(mtls_conn *c, const rec_in *r)
 {
-    uint8_t *rec = c->rbuf + c->rstart;
-    uint8_t type = rec[0];
-    uint8_t *plain;
-    size_t plain_len;
-    mtls_err err = rec_open(&c->rd, rec, rec_len, &plain, &plain_len);
-    if (err)
-        return conn_fail(c, err, "a record from the peer failed authentication (bad_record_mac)");
-    if (plain_len > TLS_MAX_PLAINTEXT)
-        return conn_fail(c, MTLS_ERR_RECORD_OVERFLOW, "decrypted record of %zu bytes exceeds 2^14",
-                         plain_len);
-
-    if (plain_len == 0 && type != TLS_CT_APPLICATION_DATA)
-        return conn_fail(c, MTLS_ERR_DECODE, "empty record of type %u", type);
-    if (type != TLS_CT_ALERT)
+    if (r->len == 0 && r->type != TLS_CT_APPLICATION_DATA)
+        return conn_fail(c, MTLS_ERR_DECODE, "empty record of type %u", r->type);
+    if (r->type != TLS_CT_ALERT)
         c->warning_alerts = 0; /* the bound is on warnings in a row */
 
-    switch (type) {
+    switch (r->type) {
     case TLS_CT_HANDSHAKE:
-        c->rstart += rec_len;
-        return hs_on_handshake_data(c, plain, plain_len);
+        rec_release(&c->rec);
+        return hs_on_handshake_data(c, r->p, r->len);
     case TLS_CT_CHANGE_CIPHER_SPEC:
-        c->rstart += rec_len;
-        return hs_on_ccs(c, plain, plain_len);
+        rec_release(&c->rec);
+        return hs_on_ccs(c, r->p, r->len);
     case TLS_CT_ALERT:
-        c->rstart += rec_len;
-        return on_alert(c, plain, plain_len);
+        rec_release(&c->rec);
+        return on_alert(c, r->p, r->len);
     case TLS_CT_APPLICATION_DATA:
         if (!c->established)
             return conn_fail(c, MTLS_ERR_UNEXPECTED_MESSAGE,
                              "application data before the handshake finished");
-        if (plain_len == 0) {
+        if (r->len == 0) {
             /* Empty records are legal but a flood of them is a denial-of-service tool. */
             if (++c->empty_records > MTLS_MAX_EMPTY_RECORDS)
                 return conn_fail(c, MTLS_ERR_TOO_MANY_EMPTY, "too many empty records in a row");
-            c->rstart += rec_len;
+            rec_release(&c->rec);
             return MTLS_OK;
         }
         c->empty_records = 0;
-        c->app_pending = true;
-        c->app_off = (size_t)(plain - (c->rbuf + c->rstart));
-        c->app_len = plain_len;
-        c->app_end = rec_len;
+        rec_hold(&c->rec, r);
         return MTLS_OK;
     default:
-        return conn_fail(c, MTLS_ERR_UNEXPECTED_MESSAGE, "record of unknown content type %u", type);
+        return conn_fail(c, MTLS_ERR_UNEXPECTED_MESSAGE, "record of unknown content type %u",
+                         r->type);
     }
 }
 
-/* Process complete records until input runs out, application data is pending, or an error. */
+/* Process complete records until input runs out, application data is held, or an error. */
 static mtls_err process_records(mtls_conn *c)
 {
-    while (!c->app_pending && !c->close_received && c->error == MTLS_OK) {
-        size_t avail = c->rlen - c->rstart;
-        if (avail < TLS_RECORD_HEADER)
+    while (!rec_holding(&c->rec) && !c->close_received && c->error == MTLS_OK) {
+        rec_in r;
+        mtls_err err = rec_read(&c->rec, &r);
+        if (err == MTLS_ERR_WANT_READ)
             return MTLS_OK;
-        const uint8_t *h = c->rbuf + c->rstart;
-        uint16_t version = be16_get(h + 1), len = be16_get(h + 3);
-        /* RFC 5246 E.1: "TLS servers ... MUST accept any value {03,XX} as the record layer
-         * version number for ClientHello", and a client reads the ServerHello before it knows
-         * the version.  From the ServerHello on (c->version is set as the server sends it and as
-         * the client reads it), the record version is that of the protocol employed (6.2.1),
-         * TLS 1.2's {03,03}, in both directions; anything else gets protocol_version. */
-        if (c->version ? version != MTLS_VERSION_TLS12 : h[1] != 3)
-            return conn_fail(c, MTLS_ERR_BAD_RECORD_VERSION,
-                             "record with version 0x%04x from the peer", version);
-        size_t max = c->rd.aead ? TLS_MAX_CIPHERTEXT : TLS_MAX_PLAINTEXT;
-        if (len > max)
-            return conn_fail(c, MTLS_ERR_RECORD_OVERFLOW,
-                             "the peer announced a record of %u bytes (max %zu)", len, max);
-        size_t need = TLS_RECORD_HEADER + (size_t)len;
-        if (avail < need) {
-            /* Make room for the whole record: move it to the front, then grow to its size. */
-            if (c->rcap - c->rstart < need) {
-                memmove(c->rbuf, c->rbuf + c->rstart, avail);
-                c->rlen = avail;
-                c->rstart = 0;
-            }
-            if (c->rcap < need) {
-                /* Two size classes -- the small start and one that holds any AEAD record -- so
-                 * that a busy server does not fragment its heap with a size per record; only a
-                 * record announced larger than any AEAD record gets its exact size.  Not realloc:
-                 * the old block may hold earlier plaintext, wiped before it goes. */
-                size_t grow = need < RBUF_LARGE ? RBUF_LARGE : need;
-                uint8_t *p = mem_alloc(grow);
-                if (!p)
-                    return conn_fail(c, MTLS_ERR_NO_MEMORY, NULL);
-                memcpy(p, c->rbuf, c->rlen);
-                cry_wipe(c->rbuf, c->rcap);
-                mem_free(c->rbuf);
-                c->rbuf = p;
-                c->rcap = grow;
-            }
-            return MTLS_OK;
+        if (err) {
+            const char *why = rec_error_detail(&c->rec);
+            return why ? conn_fail(c, err, "%s", why) : conn_fail(c, err, NULL);
         }
-        mtls_err err = on_record(c, TLS_RECORD_HEADER + len);
-        if (err)
+        if ((err = on_record(c, &r)))
             return err;
     }
     return c->error;
@@ -415,10 +311,10 @@ mtls_err mtls_recv_ack(mtls_conn *c, size_t n)
             return conn_fail(c, MTLS_ERR_EOF, "the peer closed the connection during the handshake");
         return MTLS_ERR_EOF;
     }
-    if (!c->rbuf || n > c->rcap - c->rlen)
-        return MTLS_ERR_INVALID_ARG;
-    c->rlen += n;
-    mtls_err err = process_records(c);
+    mtls_err err = rec_recv_commit(&c->rec, n);
+    if (err)
+        return err;
+    err = process_records(c);
     if (err)
         return err;
     if (!c->established && !c->close_received)
@@ -460,7 +356,7 @@ mtls_err mtls_read(mtls_conn *c, void *out, size_t cap, size_t *out_len)
         return MTLS_ERR_BAD_STATE;
     size_t got = 0;
     while (got < cap) {
-        if (!c->app_pending) {
+        if (!rec_holding(&c->rec)) {
             mtls_err err = process_records(c);
             if (err && got == 0)
                 return err;
@@ -472,18 +368,10 @@ mtls_err mtls_read(mtls_conn *c, void *out, size_t cap, size_t *out_len)
                     (void)conn_fail(c, err, NULL);
                 break;
             }
-            if (!c->app_pending)
+            if (!rec_holding(&c->rec))
                 break;
         }
-        size_t take = c->app_len < cap - got ? c->app_len : cap - got;
-        memcpy((uint8_t *)out + got, c->rbuf + c->rstart + c->app_off, take);
-        got += take;
-        c->app_off += take;
-        c->app_len -= take;
-        if (c->app_len == 0) {
-            c->app_pending = false;
-            c->rstart += c->app_end;
-        }
+        got += rec_take(&c->rec, (uint8_t *)out + got, cap - got);
     }
     *out_len = got;
     if (got)
@@ -506,30 +394,26 @@ mtls_err mtls_write(mtls_conn *c, const void *in, size_t len, size_t *out_writte
         return MTLS_ERR_BAD_STATE;
     /* Queue at most one full record: the caller flushes, then writes more.  This keeps the send
      * buffer at one record for the connection's life (memory is per connection). */
-    size_t queued = c->sbuf.len - c->soff;
-    if (c->soff && queued) { /* move what is left of a partial flush to the front */
-        memmove(c->sbuf.p, c->sbuf.p + c->soff, queued);
-        c->sbuf.len = queued;
-        c->soff = 0;
-    }
+    size_t queued = rec_send_compact(&c->rec); /* what is left of a partial flush, in front */
     const size_t limit = TLS_MAX_OUR_RECORD;
-    if (queued + TLS_RECORD_HEADER + rec_overhead(&c->wr) >= limit)
+    const size_t overhead = rec_write_overhead(&c->rec);
+    if (queued + overhead >= limit)
         return MTLS_ERR_WANT_WRITE;
     size_t room = limit - queued;
     size_t written = 0;
     const uint8_t *p = in;
-    while (written < len && room > TLS_RECORD_HEADER + rec_overhead(&c->wr)) {
+    while (written < len && room > overhead) {
         size_t chunk = len - written;
-        size_t max_chunk = room - TLS_RECORD_HEADER - rec_overhead(&c->wr);
+        size_t max_chunk = room - overhead;
         if (chunk > TLS_MAX_PLAINTEXT)
             chunk = TLS_MAX_PLAINTEXT;
         if (chunk > max_chunk)
             chunk = max_chunk;
-        mtls_err err = conn_send_record(c, TLS_CT_APPLICATION_DATA, p + written, chunk);
+        mtls_err err = rec_write(&c->rec, TLS_CT_APPLICATION_DATA, p + written, chunk);
         if (err)
             return conn_fail(c, err, NULL);
         written += chunk;
-        room -= TLS_RECORD_HEADER + rec_overhead(&c->wr) + chunk;
+        room -= overhead + chunk;
     }
     *out_written = written;
     return written || len == 0 ? MTLS_OK : MTLS_ERR_WANT_WRITE;
@@ -562,16 +446,9 @@ mtls_err mtls_conn_release_buffers(mtls_conn *c)
 {
     if (!c)
         return MTLS_ERR_INVALID_ARG;
-    if (!c->established || c->app_pending || c->rlen != c->rstart || c->soff != c->sbuf.len)
+    if (!c->established || !rec_idle(&c->rec))
         return MTLS_ERR_BAD_STATE;
-    if (c->rbuf) {
-        cry_wipe(c->rbuf, c->rcap);
-        mem_free(c->rbuf);
-        c->rbuf = NULL;
-        c->rcap = c->rlen = c->rstart = 0;
-    }
-    dynbuf_free(&c->sbuf, true);
-    c->soff = 0;
+    rec_release_buffers(&c->rec);
     return MTLS_OK;
 }
 

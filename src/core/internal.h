@@ -4,7 +4,7 @@
  *
  * Invariants: a config is immutable once `frozen` is set (the first connection sets it), so many
  * threads may read it without locks.  A connection owns its buffers; secrets live in fixed arrays
- * inside `struct hs` and `rec_prot` and are wiped when they are no longer needed and on free.
+ * inside `struct hs` and the record layer and are wiped when they are no longer needed and on free.
  */
 #ifndef MTLS_INTERNAL_H
 #define MTLS_INTERNAL_H
@@ -19,77 +19,9 @@
 #include "../base/base.h"
 #include "../codec/codec.h"
 #include "../crypto/crypto.h"
+#include "../record/record.h"
 #include "../x509/x509.h"
 
-/* ---- TLS numbers ---------------------------------------------------------------------------- */
-enum {
-    TLS_CT_CHANGE_CIPHER_SPEC = 20,
-    TLS_CT_ALERT = 21,
-    TLS_CT_HANDSHAKE = 22,
-    TLS_CT_APPLICATION_DATA = 23,
-};
-
-enum {
-    TLS_HS_HELLO_REQUEST = 0,
-    TLS_HS_CLIENT_HELLO = 1,
-    TLS_HS_SERVER_HELLO = 2,
-    TLS_HS_NEW_SESSION_TICKET = 4,
-    TLS_HS_CERTIFICATE = 11,
-    TLS_HS_SERVER_KEY_EXCHANGE = 12,
-    TLS_HS_CERTIFICATE_REQUEST = 13,
-    TLS_HS_SERVER_HELLO_DONE = 14,
-    TLS_HS_CERTIFICATE_VERIFY = 15,
-    TLS_HS_CLIENT_KEY_EXCHANGE = 16,
-    TLS_HS_FINISHED = 20,
-};
-
-enum {
-    TLS_ALERT_NONE = -1,
-    TLS_ALERT_CLOSE_NOTIFY = 0,
-    TLS_ALERT_UNEXPECTED_MESSAGE = 10,
-    TLS_ALERT_BAD_RECORD_MAC = 20,
-    TLS_ALERT_RECORD_OVERFLOW = 22,
-    TLS_ALERT_HANDSHAKE_FAILURE = 40,
-    TLS_ALERT_BAD_CERTIFICATE = 42,
-    TLS_ALERT_UNSUPPORTED_CERTIFICATE = 43,
-    TLS_ALERT_CERTIFICATE_EXPIRED = 45,
-    TLS_ALERT_CERTIFICATE_UNKNOWN = 46,
-    TLS_ALERT_ILLEGAL_PARAMETER = 47,
-    TLS_ALERT_UNKNOWN_CA = 48,
-    TLS_ALERT_ACCESS_DENIED = 49,
-    TLS_ALERT_DECODE_ERROR = 50,
-    TLS_ALERT_DECRYPT_ERROR = 51,
-    TLS_ALERT_PROTOCOL_VERSION = 70,
-    TLS_ALERT_INSUFFICIENT_SECURITY = 71,
-    TLS_ALERT_INTERNAL_ERROR = 80,
-    TLS_ALERT_INAPPROPRIATE_FALLBACK = 86,
-    TLS_ALERT_USER_CANCELED = 90,
-    TLS_ALERT_NO_RENEGOTIATION = 100,
-    TLS_ALERT_UNSUPPORTED_EXTENSION = 110,
-    TLS_ALERT_UNRECOGNIZED_NAME = 112,
-    TLS_ALERT_NO_APPLICATION_PROTOCOL = 120,
-};
-
-enum {
-    TLS_EXT_SERVER_NAME = 0,
-    TLS_EXT_SUPPORTED_GROUPS = 10,
-    TLS_EXT_EC_POINT_FORMATS = 11,
-    TLS_EXT_SIGNATURE_ALGORITHMS = 13,
-    TLS_EXT_ALPN = 16,
-    TLS_EXT_EXTENDED_MASTER_SECRET = 23,
-    TLS_EXT_SESSION_TICKET = 35,
-    TLS_EXT_RENEGOTIATION_INFO = 0xff01,
-};
-
-#define TLS_SCSV_EMPTY_RENEGOTIATION_INFO 0x00FF
-#define TLS_SCSV_FALLBACK 0x5600
-
-/* Record sizes, RFC 5246 6.2. */
-#define TLS_RECORD_HEADER 5
-#define TLS_MAX_PLAINTEXT 16384
-#define TLS_MAX_CIPHERTEXT (TLS_MAX_PLAINTEXT + 2048)
-/* Our own records never exceed plaintext + 8-byte explicit nonce + 16-byte tag. */
-#define TLS_MAX_OUR_RECORD (TLS_RECORD_HEADER + 8 + TLS_MAX_PLAINTEXT + 16)
 /* Hard cap on one handshake message (a long certificate chain fits easily). */
 #define MTLS_MAX_HANDSHAKE_MSG (128 * 1024)
 /* RFC 5246 7.4.1.2: the largest ClientHello body its length fields can describe -- client_version
@@ -285,30 +217,6 @@ mtls_err ticket_seal(ticket_keys *k, const mtls_session *s, int64_t now, uint32_
 mtls_session *ticket_open(ticket_keys *k, const uint8_t *t, size_t len, int64_t now,
                           uint32_t lifetime);
 
-/* ---- record protection (src/record) ----------------------------------------------------------- */
-typedef struct rec_prot {
-    cry_aead *aead;       /* NULL: no protection (before ChangeCipherSpec) */
-    uint8_t iv[12];       /* GCM: 4-byte salt; ChaCha: 12-byte IV */
-    uint8_t fixed_iv_len;
-    uint64_t seq;
-} rec_prot;
-
-mtls_err rec_prot_init(rec_prot *p, const suite_info *s, const uint8_t *key, const uint8_t *iv,
-                       int encrypt);
-void rec_prot_clear(rec_prot *p);
-/* Bytes a protected record adds before and after the plaintext. */
-size_t rec_prefix_len(const rec_prot *p);
-size_t rec_overhead(const rec_prot *p);
-/* Seal a record at `rec` (room for header, explicit nonce, plaintext and tag).  The plaintext is
- * read from `src` (plain_len bytes) and written, encrypted, to rec + TLS_RECORD_HEADER +
- * rec_prefix_len(p); src == NULL means it already sits there.  Writes the header and returns the
- * whole record length in *rec_len. */
-mtls_err rec_seal(rec_prot *p, uint8_t type, uint8_t *rec, const uint8_t *src, size_t plain_len,
-                  size_t *rec_len);
-/* Open in place.  `rec` is a whole record (header included, rec_len bytes).  On success
- * the plaintext pointer and length point into `rec`. */
-mtls_err rec_open(rec_prot *p, uint8_t *rec, size_t rec_len, uint8_t **plain, size_t *plain_len);
-
 /* ---- key schedule (src/keysched) ---------------------------------------------------------- */
 /* TLS 1.2 PRF (RFC 5246 5): P_<hash>(secret, label + seed1 + seed2). */
 int ks_prf12(cry_hash_alg alg, const uint8_t *secret, size_t secret_len, const char *label,
@@ -332,12 +240,7 @@ struct mtls_conn {
     void *userdata;
     trace_sink trace; /* the config's trace callback, told about this connection */
 
-    /* receive side: raw bytes [rstart, rlen) of rbuf; a pending application-data record's
-     * plaintext is [app_off, app_off + app_len) and its whole record ends at app_end. */
-    uint8_t *rbuf;
-    size_t rcap, rstart, rlen;
-    size_t app_off, app_len, app_end;
-    bool app_pending;
+    rec_layer rec; /* records in and out, their buffers and protection */
     unsigned empty_records;
     unsigned warning_alerts;
     unsigned renego_refused;
@@ -346,12 +249,6 @@ struct mtls_conn {
     uint8_t post_hdr[4];
     uint8_t post_hdr_len;
     uint32_t post_skip;
-
-    /* send side: bytes [soff, slen) of sbuf are waiting for the transport. */
-    dynbuf sbuf;
-    size_t soff;
-
-    rec_prot rd, wr;
 
     struct hs *hs; /* freed once established */
 
@@ -375,8 +272,6 @@ mtls_err conn_set_alpn(mtls_conn *c, const uint8_t *name, size_t len);
 /* Fatal error: remember the first one, queue its alert (once), return it. */
 mtls_err conn_fail(mtls_conn *c, mtls_err err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* Queue a record with `len` bytes of `data`, fragmented and protected with the write state. */
-mtls_err conn_send_record(mtls_conn *c, uint8_t type, const uint8_t *data, size_t len);
 mtls_err conn_send_alert(mtls_conn *c, int level, int alert);
 
 int err_alert(mtls_err e);

@@ -179,6 +179,7 @@ mtls_err c12_read_server_hello(mtls_conn *c, const msg *m)
                        "the server does not support extended master secret (RFC 7627)");
 
     c->version = version;
+    rec_fix_version(&c->rec, version);
     c->suite = suite;
     hs->ticket_ext = e.session_ticket.present;
     if ((err = hs_transcript_start(c)) || (err = hs_transcript_add(c, m->raw, m->raw_len)))

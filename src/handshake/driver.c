@@ -238,7 +238,7 @@ mtls_err hs_flush(mtls_conn *c)
     struct hs *hs = c->hs;
     if (hs->out.len == 0)
         return MTLS_OK;
-    mtls_err err = conn_send_record(c, TLS_CT_HANDSHAKE, hs->out.p, hs->out.len);
+    mtls_err err = rec_write(&c->rec, TLS_CT_HANDSHAKE, hs->out.p, hs->out.len);
     cry_wipe(hs->out.p, hs->out.len);
     wr_reset(&hs->out);
     return err;
@@ -249,7 +249,7 @@ mtls_err hs_send_ccs(mtls_conn *c)
     static const uint8_t one = 1;
     mtls_err err = hs_flush(c);
     if (!err)
-        err = conn_send_record(c, TLS_CT_CHANGE_CIPHER_SPEC, &one, 1);
+        err = rec_write(&c->rec, TLS_CT_CHANGE_CIPHER_SPEC, &one, 1);
     if (!err)
         err = hs_install_keys(c, true);
     hs_trace(c, '>', "ChangeCipherSpec", "from now on our records are encrypted with %s",
@@ -336,8 +336,9 @@ mtls_err hs_install_keys(mtls_conn *c, bool for_write)
     const uint8_t *ckey = hs->key_block, *skey = ckey + s->key_len;
     const uint8_t *civ = skey + s->key_len, *siv = civ + s->fixed_iv_len;
     bool client_side = for_write != c->is_server;
-    rec_prot *p = for_write ? &c->wr : &c->rd;
-    return rec_prot_init(p, s, client_side ? ckey : skey, client_side ? civ : siv, for_write);
+    rec_key k = {MTLS_VERSION_TLS12, s->aead,          client_side ? ckey : skey,
+                 s->key_len,         client_side ? civ : siv, s->fixed_iv_len};
+    return for_write ? rec_set_write_key(&c->rec, &k) : rec_set_read_key(&c->rec, &k);
 }
 
 mtls_err hs_finished_compute(mtls_conn *c, bool from_client, uint8_t out[12])

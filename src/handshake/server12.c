@@ -185,6 +185,7 @@ mtls_err s12_read_client_hello(mtls_conn *c, const msg *m)
         hs->suite = suite_find(resume->suite);
         c->suite = resume->suite;
         c->version = MTLS_VERSION_TLS12;
+        rec_fix_version(&c->rec, MTLS_VERSION_TLS12);
         memcpy(hs->session_id, sid.p, sid.n);
         hs->session_id_len = sid.n;
         hs_trace(c, '<', "ClientHello", "client_version 0x%04x; asks to resume a session (%s)",
@@ -221,6 +222,7 @@ mtls_err s12_read_client_hello(mtls_conn *c, const msg *m)
              hs->group ? mtls_group_name(hs->group) : "", c->sigalg ? "; signature " : "",
              c->sigalg ? mtls_sigalg_name(c->sigalg) : "");
     c->version = MTLS_VERSION_TLS12;
+    rec_fix_version(&c->rec, MTLS_VERSION_TLS12);
     hs->cert_requested = cfg->verify_client != MTLS_VERIFY_NONE;
     c->cert_requested = hs->cert_requested;
     /* Without a CertificateRequest no CertificateVerify needs the raw messages: the running hash

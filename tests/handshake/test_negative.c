@@ -30,7 +30,7 @@
  * Technique: a real handshake in memory, but the sender's flight is cut into single messages,
  * each delivered in a record of its own, so that the receiver can be stopped in any read state.
  * Once the receiver reads protected records, an injected record is sealed with the SENDER's write
- * state (conn_send_record) at the sequence number the receiver expects.
+ * state (rec_write on its record layer) at the sequence number the receiver expects.
  */
 #include <stdarg.h>
 #include <stdint.h>
@@ -274,8 +274,8 @@ static mtls_err feed_sealed(mtls_conn *to, mtls_conn *from, uint8_t type, const 
     size_t pending;
     mtls_send_buf(from, &pending);
     CHECK_EQ(pending, 0); /* the sender's own output was taken before */
-    from->wr.seq = to->rd.seq;
-    CHECK_ERR(conn_send_record(from, type, p, n), MTLS_OK);
+    from->rec.out.seq = to->rec.in.seq;
+    CHECK_ERR(rec_write(&from->rec, type, p, n), MTLS_OK);
     const uint8_t *out = mtls_send_buf(from, &pending);
     mtls_err err = feed_bytes(to, out, pending);
     mtls_send_ack(from, pending);
@@ -359,7 +359,7 @@ static void turn(flow *f)
  * follow it, in order, with a copy of the receiver's new read state. */
 static void open_sealed(flow *f)
 {
-    rec_prot tmp = f->rcv->rd;
+    rec_dir tmp = f->rcv->rec.in;
     for (size_t i = f->head; i < f->n; i++) {
         q_item *q = &f->q[i];
         if (q->kind != Q_SEALED)
@@ -460,7 +460,7 @@ static const uint8_t *flow_pending(const flow *f, size_t *len)
  * read protection is on, sealed by the peer after. */
 static mtls_err inject(flow *f, uint8_t ct, const uint8_t *p, size_t n)
 {
-    if (f->rcv->rd.aead)
+    if (f->rcv->rec.in.aead)
         return feed_sealed(f->rcv, f->snd, ct, p, n);
     return feed_plain(f->rcv, ct, p, n);
 }
@@ -489,8 +489,8 @@ static void expect_fail(mtls_conn *rcv, mtls_conn *peer, mtls_err got, mtls_err 
     if (out.n) {
         const item *a = &out.v[out.n - 1];
         CHECK_EQ(a->type, TLS_CT_ALERT);
-        if (rcv->wr.aead) {
-            CHECK_EQ(a->len, TLS_RECORD_HEADER + rec_overhead(&rcv->wr) + 2);
+        if (rcv->rec.out.aead) {
+            CHECK_EQ(a->len, TLS_RECORD_HEADER + rec_dir_overhead(&rcv->rec.out) + 2);
         } else {
             CHECK_EQ(a->len, TLS_RECORD_HEADER + 2);
             if (a->len == TLS_RECORD_HEADER + 2) {
@@ -1597,8 +1597,8 @@ static void run_record_layer(void)
         case_begin(CAT_RECORD, "sealed application data of %zu bytes", plain);
         uint8_t *rec = calloc(1, TLS_RECORD_HEADER + 8 + plain + CRY_AEAD_TAG_LEN);
         size_t rec_len;
-        f.c->wr.seq = f.s->rd.seq;
-        CHECK_ERR(rec_seal(&f.c->wr, TLS_CT_APPLICATION_DATA, rec, NULL, plain, &rec_len), MTLS_OK);
+        f.c->rec.out.seq = f.s->rec.in.seq;
+        CHECK_ERR(rec_seal(&f.c->rec.out, TLS_CT_APPLICATION_DATA, rec, NULL, plain, &rec_len), MTLS_OK);
         mtls_err err = feed_bytes(f.s, rec, rec_len);
         if (plain > TLS_MAX_PLAINTEXT) {
             expect_flow_fail(&f, err, MTLS_ERR_RECORD_OVERFLOW, TLS_ALERT_RECORD_OVERFLOW);
@@ -1692,8 +1692,8 @@ static mtls_err step_with_version(flow *f, uint16_t version)
     uint8_t *rec;
     size_t len;
     if (q->kind == Q_SEALED) {
-        f->snd->wr.seq = f->rcv->rd.seq;
-        CHECK_ERR(conn_send_record(f->snd, q->it.type, q->plain, q->plain_len), MTLS_OK);
+        f->snd->rec.out.seq = f->rcv->rec.in.seq;
+        CHECK_ERR(rec_write(&f->snd->rec, q->it.type, q->plain, q->plain_len), MTLS_OK);
         const uint8_t *out = mtls_send_buf(f->snd, &len);
         rec = malloc(len);
         memcpy(rec, out, len);

@@ -424,14 +424,14 @@ static uint8_t inj_ct(const injection *inj)
 static size_t make_record(flow *f, uint8_t ct, const uint8_t *p, size_t n, uint64_t ahead,
                           uint8_t *out)
 {
-    if (!f->rcv->rd.aead)
+    if (!f->rcv->rec.in.aead)
         return plain_record(out, ct, p, n);
     size_t pending;
     mtls_send_buf(f->snd, &pending);
     if (pending)
         abort();
-    f->snd->wr.seq = f->rcv->rd.seq + ahead;
-    CHECK_ERR(conn_send_record(f->snd, ct, p, n), MTLS_OK);
+    f->snd->rec.out.seq = f->rcv->rec.in.seq + ahead;
+    CHECK_ERR(rec_write(&f->snd->rec, ct, p, n), MTLS_OK);
     const uint8_t *rec = mtls_send_buf(f->snd, &pending);
     memcpy(out, rec, pending);
     mtls_send_ack(f->snd, pending);
@@ -461,8 +461,8 @@ static size_t take_alerts(flow *f, wire_alert *out, size_t cap)
         memcpy(rec, copy + off, len);
         size_t plain_len = len - 5;
         int ok = 1;
-        if (f->snd->rd.aead) {
-            rec_prot rdc = f->snd->rd; /* struct copy: same key, its own sequence number */
+        if (f->snd->rec.in.aead) {
+            rec_dir rdc = f->snd->rec.in; /* struct copy: same key, its own sequence number */
             ok = rec_open(&rdc, rec, len, &plain, &plain_len) == MTLS_OK;
         }
         if (ok && rec[0] == TLS_CT_ALERT && plain_len == 2 && count < cap) {
@@ -616,7 +616,7 @@ static void run_case(hs_state st, int setup, int server_side, const injection *i
             }
         } else {
             /* the sealed Finished: open it with a copy of the receiver's read state */
-            rec_prot rdc = f.rcv->rd;
+            rec_dir rdc = f.rcv->rec.in;
             uint8_t rec[512], *plain;
             size_t plain_len;
             memcpy(rec, d->p, d->len);

@@ -218,8 +218,8 @@ static mtls_err seal_from(mtls_conn *from, mtls_conn *to, uint8_t type, const vo
     mtls_send_buf(from, &pending);
     if (pending)
         free(take(from, &pending));
-    from->wr.seq = to->rd.seq;
-    CHECK_ERR(conn_send_record(from, type, p, n), MTLS_OK);
+    from->rec.out.seq = to->rec.in.seq;
+    CHECK_ERR(rec_write(&from->rec, type, p, n), MTLS_OK);
     uint8_t *rec = take(from, &pending);
     mtls_err err = feed(to, rec, pending, 0);
     free(rec);
@@ -227,7 +227,7 @@ static mtls_err seal_from(mtls_conn *from, mtls_conn *to, uint8_t type, const vo
 }
 
 /* The alerts among the records `from` queued (plaintext ones only when `open` is NULL). */
-static int last_alert(mtls_conn *from, rec_prot *open, int *level)
+static int last_alert(mtls_conn *from, rec_dir *open, int *level)
 {
     size_t n;
     uint8_t *p = take(from, &n);
@@ -393,7 +393,7 @@ static void floods(void)
         }
         CHECK_EQ(n, limit);
         CHECK_ERR(err, MTLS_ERR_TOO_MANY_EMPTY);
-        rec_prot rdc = c->rd;
+        rec_dir rdc = c->rec.in;
         int level = 0;
         CHECK_EQ(last_alert(s, &rdc, &level), TLS_ALERT_UNEXPECTED_MESSAGE);
         CHECK_EQ(level, 2);
@@ -452,7 +452,7 @@ static void data_before_finished(void)
     CHECK_ERR(feed(s, p, upto, 0), MTLS_OK);
     free(p);
     CHECK_EQ(s->hs ? (int)s->hs->state : -1, S12_READ_FINISHED);
-    c->wr.seq = 0; /* the Finished we dropped used 0 */
+    c->rec.out.seq = 0; /* the Finished we dropped used 0 */
     mtls_err err = seal_from(c, s, TLS_CT_APPLICATION_DATA, "GET / HTTP/1.0\r\n\r\n", 18);
     CHECK_ERR(err, MTLS_ERR_UNEXPECTED_MESSAGE);
     CHECK_EQ(mtls_conn_alert_sent(s), TLS_ALERT_UNEXPECTED_MESSAGE);
@@ -488,9 +488,9 @@ static void renegotiation(void)
         mtls_err err = MTLS_OK;
         for (int i = 0; i < 100; i++) {
             err = seal_from(from, to, TLS_CT_HANDSHAKE, hmsg, len);
-            rec_prot rdc = from->rd;
+            rec_dir rdc = from->rec.in;
             int level = 0, a = last_alert(to, &rdc, &level);
-            from->rd.seq = rdc.seq; /* keep the peer's read state in step for the next alert */
+            from->rec.in.seq = rdc.seq; /* keep the peer's read state in step for the next alert */
             if (err) {
                 CHECK_EQ(a, TLS_ALERT_NO_RENEGOTIATION);
                 CHECK_EQ(level, 2);
@@ -529,9 +529,9 @@ static void renegotiation_fragmented(void)
     int level = 0;
     for (int i = 0; i < 3; i++) {
         CHECK_ERR(seal_from(c, s, TLS_CT_HANDSHAKE, hello + cuts[i], cuts[i + 1] - cuts[i]), MTLS_OK);
-        rec_prot rdc = c->rd;
+        rec_dir rdc = c->rec.in;
         int a = last_alert(s, &rdc, &level);
-        c->rd.seq = rdc.seq;
+        c->rec.in.seq = rdc.seq;
         CHECK_EQ(a, i == 1 ? TLS_ALERT_NO_RENEGOTIATION : -1);
         if (i == 1)
             CHECK_EQ(level, 1);
@@ -543,9 +543,9 @@ static void renegotiation_fragmented(void)
 
     static const uint8_t two[8] = {TLS_HS_HELLO_REQUEST, 0, 0, 0, TLS_HS_HELLO_REQUEST, 0, 0, 0};
     CHECK_ERR(seal_from(s, c, TLS_CT_HANDSHAKE, two, sizeof(two)), MTLS_OK);
-    rec_prot rds = s->rd;
+    rec_dir rds = s->rec.in;
     CHECK_EQ(last_alert(c, &rds, &level), TLS_ALERT_NO_RENEGOTIATION);
-    s->rd.seq = rds.seq;
+    s->rec.in.seq = rds.seq;
     CHECK_EQ(level, 1);
     CHECK_EQ(c->renego_refused, 2);
     CHECK(tp_send_check(c, s, "still", 5));

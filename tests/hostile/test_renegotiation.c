@@ -111,7 +111,7 @@ static void set_nonblocking(int fd, int on)
 /* The client queues one record and puts it on the wire. */
 static void client_send(mtls_conn *c, int fd, uint8_t type, const void *p, size_t n, int flush)
 {
-    CHECK_ERR(conn_send_record(c, type, p, n), MTLS_OK);
+    CHECK_ERR(rec_write(&c->rec, type, p, n), MTLS_OK);
     if (flush)
         CHECK_ERR(mtls_fd_flush(c, fd), MTLS_OK);
 }

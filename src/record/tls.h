@@ -1,0 +1,79 @@
+/*
+ * tls.h -- the numbers of the TLS protocol that more than one layer speaks: content types,
+ * handshake types, alerts, extensions, record sizes (RFC 5246, RFC 8446 and the extension RFCs).
+ * It lives with the record layer, the lowest layer that knows TLS; the handshake and core include
+ * it from here.  Policy limits (how large a message we accept) live with the code that applies
+ * them.
+ */
+#ifndef MTLS_TLS_H
+#define MTLS_TLS_H
+
+enum {
+    TLS_CT_CHANGE_CIPHER_SPEC = 20,
+    TLS_CT_ALERT = 21,
+    TLS_CT_HANDSHAKE = 22,
+    TLS_CT_APPLICATION_DATA = 23,
+};
+
+enum {
+    TLS_HS_HELLO_REQUEST = 0,
+    TLS_HS_CLIENT_HELLO = 1,
+    TLS_HS_SERVER_HELLO = 2,
+    TLS_HS_NEW_SESSION_TICKET = 4,
+    TLS_HS_CERTIFICATE = 11,
+    TLS_HS_SERVER_KEY_EXCHANGE = 12,
+    TLS_HS_CERTIFICATE_REQUEST = 13,
+    TLS_HS_SERVER_HELLO_DONE = 14,
+    TLS_HS_CERTIFICATE_VERIFY = 15,
+    TLS_HS_CLIENT_KEY_EXCHANGE = 16,
+    TLS_HS_FINISHED = 20,
+};
+
+enum {
+    TLS_ALERT_NONE = -1,
+    TLS_ALERT_CLOSE_NOTIFY = 0,
+    TLS_ALERT_UNEXPECTED_MESSAGE = 10,
+    TLS_ALERT_BAD_RECORD_MAC = 20,
+    TLS_ALERT_RECORD_OVERFLOW = 22,
+    TLS_ALERT_HANDSHAKE_FAILURE = 40,
+    TLS_ALERT_BAD_CERTIFICATE = 42,
+    TLS_ALERT_UNSUPPORTED_CERTIFICATE = 43,
+    TLS_ALERT_CERTIFICATE_EXPIRED = 45,
+    TLS_ALERT_CERTIFICATE_UNKNOWN = 46,
+    TLS_ALERT_ILLEGAL_PARAMETER = 47,
+    TLS_ALERT_UNKNOWN_CA = 48,
+    TLS_ALERT_ACCESS_DENIED = 49,
+    TLS_ALERT_DECODE_ERROR = 50,
+    TLS_ALERT_DECRYPT_ERROR = 51,
+    TLS_ALERT_PROTOCOL_VERSION = 70,
+    TLS_ALERT_INSUFFICIENT_SECURITY = 71,
+    TLS_ALERT_INTERNAL_ERROR = 80,
+    TLS_ALERT_INAPPROPRIATE_FALLBACK = 86,
+    TLS_ALERT_USER_CANCELED = 90,
+    TLS_ALERT_NO_RENEGOTIATION = 100,
+    TLS_ALERT_UNSUPPORTED_EXTENSION = 110,
+    TLS_ALERT_UNRECOGNIZED_NAME = 112,
+    TLS_ALERT_NO_APPLICATION_PROTOCOL = 120,
+};
+
+enum {
+    TLS_EXT_SERVER_NAME = 0,
+    TLS_EXT_SUPPORTED_GROUPS = 10,
+    TLS_EXT_EC_POINT_FORMATS = 11,
+    TLS_EXT_SIGNATURE_ALGORITHMS = 13,
+    TLS_EXT_ALPN = 16,
+    TLS_EXT_EXTENDED_MASTER_SECRET = 23,
+    TLS_EXT_SESSION_TICKET = 35,
+    TLS_EXT_RENEGOTIATION_INFO = 0xff01,
+};
+
+#define TLS_SCSV_EMPTY_RENEGOTIATION_INFO 0x00FF
+#define TLS_SCSV_FALLBACK 0x5600
+
+/* Record sizes, RFC 5246 6.2. */
+#define TLS_RECORD_HEADER 5
+#define TLS_MAX_PLAINTEXT 16384
+#define TLS_MAX_CIPHERTEXT (TLS_MAX_PLAINTEXT + 2048)
+/* Our own records never exceed plaintext + 8-byte explicit nonce + 16-byte tag. */
+#define TLS_MAX_OUR_RECORD (TLS_RECORD_HEADER + 8 + TLS_MAX_PLAINTEXT + 16)
+#endif
