@@ -217,12 +217,6 @@ mtls_err ticket_seal(ticket_keys *k, const mtls_session *s, int64_t now, uint32_
 mtls_session *ticket_open(ticket_keys *k, const uint8_t *t, size_t len, int64_t now,
                           uint32_t lifetime);
 
-/* ---- key schedule (src/keysched) ---------------------------------------------------------- */
-/* TLS 1.2 PRF (RFC 5246 5): P_<hash>(secret, label + seed1 + seed2). */
-int ks_prf12(cry_hash_alg alg, const uint8_t *secret, size_t secret_len, const char *label,
-             const uint8_t *seed1, size_t seed1_len, const uint8_t *seed2, size_t seed2_len,
-             uint8_t *out, size_t out_len);
-
 /* ---- the connection ------------------------------------------------------------------------ */
 struct hs; /* src/handshake/hs.h */
 

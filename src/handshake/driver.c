@@ -267,39 +267,19 @@ mtls_err hs_send_ccs_and_finished(mtls_conn *c)
 
 /* ---- keys ------------------------------------------------------------------------------------ */
 
-static void hex(char *out, const uint8_t *p, size_t n)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[p[i] >> 4];
-        out[2 * i + 1] = digits[p[i] & 15];
-    }
-    out[2 * n] = 0;
-}
-
 mtls_err hs_derive_keys(mtls_conn *c)
 {
     struct hs *hs = c->hs;
     const suite_info *s = hs->suite;
-    int ok;
-    if (c->ems) {
-        /* RFC 7627 4: master_secret = PRF(pre_master_secret, "extended master secret",
-         * session_hash)[0..47], session_hash = Hash(handshake messages up to and including
-         * ClientKeyExchange). */
-        uint8_t session_hash[CRY_MAX_HASH];
-        size_t hlen;
-        mtls_err err = hs_transcript_hash(c, session_hash, &hlen);
-        if (err)
-            return err;
-        ok = ks_prf12(s->prf, hs->premaster, hs->premaster_len, "extended master secret",
-                      session_hash, hlen, NULL, 0, hs->master, 48);
-    } else {
-        ok = ks_prf12(s->prf, hs->premaster, hs->premaster_len, "master secret", hs->client_random,
-                      32, hs->server_random, 32, hs->master, 48);
-    }
+    uint8_t session_hash[CRY_MAX_HASH];
+    size_t hlen = 0;
+    mtls_err err = c->ems ? hs_transcript_hash(c, session_hash, &hlen) : MTLS_OK;
+    if (!err)
+        err = ks12_master_secret(s->prf, hs->premaster, hs->premaster_len, c->ems, session_hash,
+                                 hlen, hs->client_random, hs->server_random, hs->master);
     cry_wipe(hs->premaster, sizeof(hs->premaster));
-    if (!ok)
-        return MTLS_ERR_CRYPTO;
+    if (err)
+        return err;
     hs_trace(c, '*', "MasterSecret", "derived with the PRF (%s) from the premaster secret%s",
              s->prf == CRY_SHA384 ? "SHA-384" : "SHA-256",
              c->ems ? " and the session hash (extended master secret, RFC 7627)"
@@ -311,17 +291,14 @@ mtls_err hs_key_block(mtls_conn *c)
 {
     struct hs *hs = c->hs;
     const suite_info *s = hs->suite;
-    /* RFC 5246 6.3: key_block = PRF(master, "key expansion", server_random + client_random). */
     size_t kb_len = 2u * s->key_len + 2u * s->fixed_iv_len;
-    if (!ks_prf12(s->prf, hs->master, 48, "key expansion", hs->server_random, 32,
-                  hs->client_random, 32, hs->key_block, kb_len))
-        return MTLS_ERR_CRYPTO;
+    mtls_err err = ks12_key_block(s->prf, hs->master, hs->server_random, hs->client_random,
+                                  hs->key_block, kb_len);
+    if (err)
+        return err;
     if (c->cfg->keylog) {
-        char line[13 + 1 + 64 + 1 + 96 + 1];
-        memcpy(line, "CLIENT_RANDOM ", 14);
-        hex(line + 14, hs->client_random, 32);
-        line[14 + 64] = ' ';
-        hex(line + 14 + 65, hs->master, 48);
+        char line[KS12_KEYLOG_LEN];
+        ks12_keylog_line(line, hs->client_random, hs->master);
         c->cfg->keylog(c->cfg->keylog_arg, c, line);
         cry_wipe(line, sizeof(line));
     }
@@ -348,12 +325,7 @@ mtls_err hs_finished_compute(mtls_conn *c, bool from_client, uint8_t out[12])
     mtls_err err = hs_transcript_hash(c, h, &hlen);
     if (err)
         return err;
-    /* RFC 5246 7.4.9: verify_data = PRF(master_secret, finished_label,
-     * Hash(handshake_messages))[0..11] */
-    if (!ks_prf12(c->hs->suite->prf, c->hs->master, 48,
-                  from_client ? "client finished" : "server finished", h, hlen, NULL, 0, out, 12))
-        return MTLS_ERR_CRYPTO;
-    return MTLS_OK;
+    return ks12_finished(c->hs->suite->prf, c->hs->master, from_client, h, hlen, out);
 }
 
 /* ---- peer chain -------------------------------------------------------------------------- */

@@ -12,6 +12,7 @@
 #define MTLS_HS_H
 
 #include "../core/internal.h"
+#include "../keysched/ks.h"
 
 typedef enum {
     /* client, RFC 5246 7.3 order */
