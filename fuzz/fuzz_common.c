@@ -265,11 +265,11 @@ mtls_err fz_feed_plain(mtls_conn *c, uint8_t type, const uint8_t *p, size_t n)
 
 mtls_err fz_feed_sealed(mtls_conn *c, uint8_t type, const uint8_t *p, size_t n)
 {
-    struct hs *hs = c->hs;
+    struct hs *hs = c->hs ? c->hs->run : NULL;
     if (!hs || !hs->suite || !c->rec.in.aead)
         return MTLS_ERR_BAD_STATE;
     const suite_info *s = hs->suite;
-    const uint8_t *ckey = hs->key_block, *skey = ckey + s->key_len;
+    const uint8_t *ckey = hs->k12.key_block, *skey = ckey + s->key_len;
     const uint8_t *civ = skey + s->key_len, *siv = civ + s->fixed_iv_len;
     rec_dir w;
     memset(&w, 0, sizeof(w));

@@ -20,40 +20,40 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t n = 0;
     switch (FZ_EXT) {
     case 1: /* server_name */
-        if (ext_sni_parse(srv, r) == MTLS_OK && srv->server_name)
-            (void)strlen(srv->server_name);
+        if (ext_sni_parse(srv->hs->run, r) == MTLS_OK && srv->info.server_name)
+            (void)strlen(srv->info.server_name);
         break;
     case 2: /* supported_groups */
-        if (ext_groups_parse(srv, r, list, &n) == MTLS_OK && n > HS_MAX_PEER_LIST)
+        if (ext_groups_parse(srv->hs->run, r, list, &n) == MTLS_OK && n > HS_MAX_PEER_LIST)
             __builtin_trap();
         break;
     case 3: /* ec_point_formats */
-        (void)ext_point_formats_parse(srv, r);
-        (void)ext_point_formats_parse(cli, r);
+        (void)ext_point_formats_parse(srv->hs->run, r);
+        (void)ext_point_formats_parse(cli->hs->run, r);
         break;
     case 4: /* signature_algorithms */
-        if (ext_sigalgs_parse(srv, r, list, &n) == MTLS_OK) {
+        if (ext_sigalgs_parse(srv->hs->run, r, list, &n) == MTLS_OK) {
             if (n > HS_MAX_PEER_LIST)
                 __builtin_trap();
-            (void)hs_pick_sigalg(srv, list, n);
+            (void)hs_pick_sigalg(srv->cfg, list, n);
         }
         break;
     case 5: /* application_layer_protocol_negotiation */
-        if (ext_alpn_select(srv, r) == MTLS_OK)
-            (void)strlen(srv->alpn);
-        if (ext_alpn_check_server(cli, r) == MTLS_OK)
-            (void)strlen(cli->alpn);
+        if (ext_alpn_select(srv->hs->run, r) == MTLS_OK)
+            (void)strlen(srv->info.alpn);
+        if (ext_alpn_check_server(cli->hs->run, r) == MTLS_OK)
+            (void)strlen(cli->info.alpn);
         break;
     case 6: /* renegotiation_info */
-        (void)ext_reneg_check(srv, r);
-        (void)ext_reneg_check(cli, r);
+        (void)ext_reneg_check(srv->hs->run, r);
+        (void)ext_reneg_check(cli->hs->run, r);
         break;
     case 7: { /* the extensions block */
         hello_exts e;
         rd r2 = r;
-        if (ext_parse_block(srv, &r, &e, false) == MTLS_OK && e.server_name.present)
-            (void)ext_sni_parse(srv, e.server_name.data);
-        (void)ext_parse_block(cli, &r2, &e, true);
+        if (ext_parse_block(srv->hs->run, &r, &e, false) == MTLS_OK && e.server_name.present)
+            (void)ext_sni_parse(srv->hs->run, e.server_name.data);
+        (void)ext_parse_block(cli->hs->run, &r2, &e, true);
         break;
     }
     default:

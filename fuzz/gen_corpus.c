@@ -90,8 +90,8 @@ static void msg_seed(const char *target, int pair, int side, int type)
         /* the verify_data the receiver expects, computed in its own state */
         mtls_conn *c = side ? fz_server(s->server_variant) : fz_client(s->client_variant);
         uint8_t vd[12];
-        if (fz_replay_until(c, ev, n, FZ_AFTER_CCS) && c->hs &&
-            hs_finished_compute(c, c->is_server, vd) == MTLS_OK)
+        if (fz_replay_until(c, ev, n, FZ_AFTER_CCS) && c->hs->run &&
+            hs12_finished_compute(c->hs->run, c->is_server, vd) == MTLS_OK)
             put(target, "recorded", vd, sizeof(vd));
         mtls_conn_free(c);
         return;

@@ -31,14 +31,21 @@ static mtls_conn *conn_new(mtls_config *cfg, bool is_server, const char *server_
         return NULL;
     c->cfg = config_ref(cfg);
     c->is_server = is_server;
-    c->trace = (trace_sink){cfg->trace, cfg->trace_arg, c};
     c->alert_sent = TLS_ALERT_NONE;
     c->alert_received = TLS_ALERT_NONE;
-    if (server_name && !(c->server_name = mem_strdup(server_name))) {
+    c->env = (hs_env){
+        .cfg = cfg,
+        .conn = c,
+        .rec = &c->rec,
+        .info = &c->info,
+        .trace = {cfg->trace, cfg->trace_arg, c},
+        .is_server = is_server,
+    };
+    if (server_name && !(c->info.server_name = mem_strdup(server_name))) {
         mtls_conn_free(c);
         return NULL;
     }
-    if (hs_new(c) != MTLS_OK) {
+    if (hs_new(&c->hs, &c->env) != MTLS_OK) {
         mtls_conn_free(c);
         return NULL;
     }
@@ -63,12 +70,12 @@ void mtls_conn_free(mtls_conn *c)
         return;
     hs_free(c->hs);
     rec_layer_free(&c->rec);
-    x509_chain_free(c->peer_chain, c->peer_chain_len);
-    mtls_session_free(c->session);
+    x509_chain_free(c->info.peer_chain, c->info.peer_chain_len);
+    mtls_session_free(c->info.session);
     mtls_session_free(c->offer_session);
-    mem_free(c->server_name);
+    mem_free(c->info.server_name);
     mem_free(c->verify_name);
-    mem_free(c->alpn);
+    mem_free(c->info.alpn);
     mem_free(c->error_detail);
     mtls_config_free(c->cfg);
     cry_wipe(c, sizeof(*c));
@@ -79,13 +86,14 @@ mtls_err mtls_conn_set_verify_name(mtls_conn *c, const char *name)
 {
     if (!c || !name || c->is_server)
         return MTLS_ERR_INVALID_ARG;
-    if (c->established || c->version)
+    if (c->established || c->info.version)
         return MTLS_ERR_BAD_STATE;
     char *copy = mem_strdup(name);
     if (!copy)
         return MTLS_ERR_NO_MEMORY;
     mem_free(c->verify_name);
     c->verify_name = copy;
+    c->env.verify_name = copy;
     return MTLS_OK;
 }
 
@@ -93,9 +101,21 @@ mtls_err mtls_conn_set_insecure_skip_hostname(mtls_conn *c)
 {
     if (!c || c->is_server)
         return MTLS_ERR_INVALID_ARG;
-    if (c->established || c->version)
+    if (c->established || c->info.version)
         return MTLS_ERR_BAD_STATE;
-    c->skip_hostname = true;
+    c->env.skip_hostname = true;
+    return MTLS_OK;
+}
+
+mtls_err mtls_conn_set_session(mtls_conn *c, mtls_session *s)
+{
+    if (!c || !s || c->is_server)
+        return MTLS_ERR_INVALID_ARG;
+    if (!c->hs || hs_started(c->hs))
+        return MTLS_ERR_BAD_STATE;
+    mtls_session_free(c->offer_session);
+    c->offer_session = session_ref(s);
+    c->env.offer = c->offer_session;
     return MTLS_OK;
 }
 
@@ -116,23 +136,12 @@ mtls_err conn_send_alert(mtls_conn *c, int level, int alert)
 {
     uint8_t body[2] = {(uint8_t)level, (uint8_t)alert};
     if (level == 2 || alert != TLS_ALERT_CLOSE_NOTIFY)
-        hs_trace(c, '>', "Alert", "%s %s", level == 2 ? "fatal" : "warning", mtls_alert_name(alert));
+        trace_emit(&c->env.trace, '>', "Alert", "%s %s", level == 2 ? "fatal" : "warning",
+                   mtls_alert_name(alert));
     return rec_write(&c->rec, TLS_CT_ALERT, body, sizeof(body));
 }
 
 #define ERROR_DETAIL_CAP 512
-
-mtls_err conn_set_alpn(mtls_conn *c, const uint8_t *name, size_t len)
-{
-    char *p = mem_alloc(len + 1);
-    if (!p)
-        return MTLS_ERR_NO_MEMORY;
-    memcpy(p, name, len);
-    p[len] = 0;
-    mem_free(c->alpn);
-    c->alpn = p;
-    return MTLS_OK;
-}
 
 /* The detail buffer exists only once something failed (most connections never need it). */
 static char *detail_buf(mtls_conn *c)
@@ -218,7 +227,8 @@ static mtls_err on_alert(mtls_conn *c, const uint8_t *p, size_t len)
     if (len != 2)
         return conn_fail(c, MTLS_ERR_DECODE, "malformed alert record (%zu bytes)", len);
     uint8_t level = p[0], desc = p[1];
-    hs_trace(c, '<', "Alert", "%s %s", level == 2 ? "fatal" : "warning", mtls_alert_name(desc));
+    trace_emit(&c->env.trace, '<', "Alert", "%s %s", level == 2 ? "fatal" : "warning",
+               mtls_alert_name(desc));
     if (desc == TLS_ALERT_CLOSE_NOTIFY) {
         c->close_received = true;
         return MTLS_OK;
@@ -240,6 +250,18 @@ static mtls_err on_alert(mtls_conn *c, const uint8_t *p, size_t len)
     return MTLS_ERR_PEER_ALERT;
 }
 
+/* What a call into the handshake returned: the connection is established when the handshake is;
+ * an error becomes the connection's, with the handshake's sentence about it. */
+static mtls_err handshake(mtls_conn *c, mtls_err err)
+{
+    if (!c->established && hs_established(c->hs))
+        c->established = true;
+    if (!err)
+        return MTLS_OK;
+    const char *why = hs_error_detail(c->hs);
+    return why ? conn_fail(c, err, "%s", why) : conn_fail(c, err, NULL);
+}
+
 /* Handle the record just read.  Returns MTLS_OK to go on with the next record; an
  * application-data record stays held in the record layer and stops the loop. */
 static mtls_err on_record(mtls_conn *c, const rec_in *r)
@@ -251,11 +273,9 @@ static mtls_err on_record(mtls_conn *c, const rec_in *r)
 
     switch (r->type) {
     case TLS_CT_HANDSHAKE:
-        rec_release(&c->rec);
-        return hs_on_handshake_data(c, r->p, r->len);
     case TLS_CT_CHANGE_CIPHER_SPEC:
         rec_release(&c->rec);
-        return hs_on_ccs(c, r->p, r->len);
+        return handshake(c, hs_feed(c->hs, r->type, r->p, r->len));
     case TLS_CT_ALERT:
         rec_release(&c->rec);
         return on_alert(c, r->p, r->len);
@@ -318,7 +338,7 @@ mtls_err mtls_recv_ack(mtls_conn *c, size_t n)
     if (err)
         return err;
     if (!c->established && !c->close_received)
-        return hs_advance(c);
+        return handshake(c, hs_start(c->hs));
     return MTLS_OK;
 }
 
@@ -332,7 +352,7 @@ mtls_err mtls_handshake(mtls_conn *c)
         return MTLS_OK;
     if (c->close_received)
         return conn_fail(c, MTLS_ERR_CLOSED, "the peer closed the connection during the handshake");
-    mtls_err err = hs_advance(c);
+    mtls_err err = handshake(c, hs_start(c->hs));
     if (err)
         return err;
     return c->established ? MTLS_OK : MTLS_ERR_WANT_READ;
@@ -428,7 +448,7 @@ mtls_err mtls_close(mtls_conn *c)
     if (c->error && c->alert_sent != TLS_ALERT_NONE)
         return c->error;
     c->close_sent = true;
-    hs_trace(c, '>', "Alert", "close_notify");
+    trace_emit(&c->env.trace, '>', "Alert", "close_notify");
     return conn_send_alert(c, 1, TLS_ALERT_CLOSE_NOTIFY);
 }
 
@@ -455,69 +475,101 @@ mtls_err mtls_conn_release_buffers(mtls_conn *c)
 /* ---- getters ---------------------------------------------------------------------------------- */
 
 int mtls_conn_is_server(const mtls_conn *c) { return c && c->is_server; }
-uint16_t mtls_conn_version(const mtls_conn *c) { return c ? c->version : 0; }
-uint16_t mtls_conn_cipher_suite(const mtls_conn *c) { return c ? c->suite : 0; }
-uint16_t mtls_conn_group(const mtls_conn *c) { return c ? c->group : 0; }
-uint16_t mtls_conn_sigalg(const mtls_conn *c) { return c ? c->sigalg : 0; }
-uint16_t mtls_conn_peer_sigalg(const mtls_conn *c) { return c ? c->peer_sigalg : 0; }
-int mtls_conn_ems(const mtls_conn *c) { return c && c->ems; }
-int mtls_conn_cert_requested(const mtls_conn *c) { return c && c->cert_requested; }
-uint16_t mtls_conn_client_sigalg(const mtls_conn *c) { return c ? c->client_sigalg : 0; }
-int mtls_conn_resumed(const mtls_conn *c) { return c && c->resumed; }
-int mtls_conn_peer_cert_presented(const mtls_conn *c) { return c && c->peer_cert_presented; }
+uint16_t mtls_conn_version(const mtls_conn *c)
+{
+    return c ? c->info.version : 0;
+}
+uint16_t mtls_conn_cipher_suite(const mtls_conn *c)
+{
+    return c ? c->info.suite : 0;
+}
+uint16_t mtls_conn_group(const mtls_conn *c)
+{
+    return c ? c->info.group : 0;
+}
+uint16_t mtls_conn_sigalg(const mtls_conn *c)
+{
+    return c ? c->info.server_sigalg : 0;
+}
+/* The client's CertificateVerify, as the server saw it (a client never had a peer signature
+ * here). */
+uint16_t mtls_conn_peer_sigalg(const mtls_conn *c)
+{
+    return c && c->is_server ? c->info.client_sigalg : 0;
+}
+int mtls_conn_ems(const mtls_conn *c)
+{
+    return c && c->info.ems;
+}
+int mtls_conn_cert_requested(const mtls_conn *c)
+{
+    return c && c->info.cert_requested;
+}
+uint16_t mtls_conn_client_sigalg(const mtls_conn *c)
+{
+    return c ? c->info.client_sigalg : 0;
+}
+int mtls_conn_resumed(const mtls_conn *c)
+{
+    return c && c->info.resumed;
+}
+int mtls_conn_peer_cert_presented(const mtls_conn *c)
+{
+    return c && c->info.peer_cert_presented;
+}
 
 const char *mtls_conn_server_name(const mtls_conn *c)
 {
-    return c ? c->server_name : NULL;
+    return c ? c->info.server_name : NULL;
 }
 
 const char *mtls_conn_alpn(const mtls_conn *c)
 {
-    return c ? c->alpn : NULL;
+    return c ? c->info.alpn : NULL;
 }
 
 size_t mtls_conn_peer_cert_count(const mtls_conn *c)
 {
-    return c ? c->peer_chain_len : 0;
+    return c ? c->info.peer_chain_len : 0;
 }
 
 const uint8_t *mtls_conn_peer_cert(const mtls_conn *c, size_t i, size_t *out_len)
 {
-    if (!c || i >= c->peer_chain_len) {
+    if (!c || i >= c->info.peer_chain_len) {
         if (out_len)
             *out_len = 0;
         return NULL;
     }
-    return x509_cert_der(c->peer_chain[i], out_len);
+    return x509_cert_der(c->info.peer_chain[i], out_len);
 }
 
 const char *mtls_conn_peer_subject(const mtls_conn *c)
 {
-    return c && c->peer_chain_len ? x509_cert_subject(c->peer_chain[0]) : NULL;
+    return c && c->info.peer_chain_len ? x509_cert_subject(c->info.peer_chain[0]) : NULL;
 }
 
 const char *mtls_conn_peer_issuer(const mtls_conn *c)
 {
-    return c && c->peer_chain_len ? x509_cert_issuer(c->peer_chain[0]) : NULL;
+    return c && c->info.peer_chain_len ? x509_cert_issuer(c->info.peer_chain[0]) : NULL;
 }
 
 size_t mtls_conn_peer_san_count(const mtls_conn *c)
 {
-    return c && c->peer_chain_len ? x509_cert_san_count(c->peer_chain[0]) : 0;
+    return c && c->info.peer_chain_len ? x509_cert_san_count(c->info.peer_chain[0]) : 0;
 }
 
 const char *mtls_conn_peer_san(const mtls_conn *c, size_t i)
 {
-    return c && c->peer_chain_len ? x509_cert_san(c->peer_chain[0], i) : NULL;
+    return c && c->info.peer_chain_len ? x509_cert_san(c->info.peer_chain[0], i) : NULL;
 }
 
 mtls_err mtls_conn_peer_fingerprint(const mtls_conn *c, uint8_t out[32])
 {
     if (!c || !out)
         return MTLS_ERR_INVALID_ARG;
-    if (!c->peer_chain_len)
+    if (!c->info.peer_chain_len)
         return MTLS_ERR_BAD_STATE;
     size_t len;
-    const uint8_t *der = x509_cert_der(c->peer_chain[0], &len);
+    const uint8_t *der = x509_cert_der(c->info.peer_chain[0], &len);
     return cry_hash_oneshot(CRY_SHA256, der, len, out) ? MTLS_OK : MTLS_ERR_CRYPTO;
 }

@@ -177,5 +177,5 @@ mtls_session *mtls_session_from_bytes(const uint8_t *in, size_t len)
 
 mtls_session *mtls_conn_get_session(const mtls_conn *c)
 {
-    return c && c->established ? session_ref(c->session) : NULL;
+    return c && c->established ? session_ref(c->info.session) : NULL;
 }

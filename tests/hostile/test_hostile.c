@@ -40,7 +40,7 @@
 #include <openssl/x509.h>
 
 #include "common/testpki.h"
-#include "handshake/hs.h"
+#include "common/hsstate.h"
 #include "t.h"
 
 /* ---- counting allocator ------------------------------------------------------------------ */
@@ -451,7 +451,7 @@ static void data_before_finished(void)
     CHECK(upto > 0 && upto < n);
     CHECK_ERR(feed(s, p, upto, 0), MTLS_OK);
     free(p);
-    CHECK_EQ(s->hs ? (int)s->hs->state : -1, S12_READ_FINISHED);
+    CHECK(st_eq(state_of(s), S12_READ_FINISHED));
     c->rec.out.seq = 0; /* the Finished we dropped used 0 */
     mtls_err err = seal_from(c, s, TLS_CT_APPLICATION_DATA, "GET / HTTP/1.0\r\n\r\n", 18);
     CHECK_ERR(err, MTLS_ERR_UNEXPECTED_MESSAGE);
@@ -536,7 +536,7 @@ static void renegotiation_fragmented(void)
         if (i == 1)
             CHECK_EQ(level, 1);
     }
-    CHECK_EQ(s->renego_refused, 1);
+    CHECK_EQ(s->hs->renego_refused, 1);
     CHECK(tp_send_check(c, s, "after", 5));
     CHECK(tp_send_check(s, c, "back", 4));
     free(p);
@@ -547,7 +547,7 @@ static void renegotiation_fragmented(void)
     CHECK_EQ(last_alert(c, &rds, &level), TLS_ALERT_NO_RENEGOTIATION);
     s->rec.in.seq = rds.seq;
     CHECK_EQ(level, 1);
-    CHECK_EQ(c->renego_refused, 2);
+    CHECK_EQ(c->hs->renego_refused, 2);
     CHECK(tp_send_check(c, s, "still", 5));
     CHECK(tp_send_check(s, c, "alive", 5));
     mtls_conn_free(c);
@@ -614,7 +614,7 @@ static double hello_ms(size_t n_suites, size_t n_ext, int *ok)
         double t = now_ms() - t0;
         if (t < best)
             best = t;
-        *ok = err == MTLS_OK && s->hs && s->hs->state == S12_READ_CLIENT_KEY_EXCHANGE &&
+        *ok = err == MTLS_OK && st_eq(state_of(s), S12_READ_CLIENT_KEY_EXCHANGE) &&
               mtls_conn_cipher_suite(s) == MTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256;
         if (!*ok)
             fprintf(stderr, "  big hello (%zu suites, %zu extensions): %s %s\n", n_suites, n_ext,
@@ -725,7 +725,7 @@ static void largest_hello(void)
         mtls_err err = feed(s, recs, n, 0);
         grown[k] = atomic_load(&reallocs) - r0;
         CHECK_ERR(err, MTLS_OK);
-        CHECK(s->hs && s->hs->state == S12_READ_CLIENT_KEY_EXCHANGE);
+        CHECK(st_eq(state_of(s), S12_READ_CLIENT_KEY_EXCHANGE));
         CHECK_EQ(mtls_conn_cipher_suite(s), MTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256);
         if (err)
             fprintf(stderr, "  largest hello in %zu-byte records: %s\n", rec_sizes[k],
@@ -733,7 +733,7 @@ static void largest_hello(void)
         /* Growth is geometric and stops at the message's end: a handful of reallocations,
          * whatever the record size (not one per record), and no byte past the hello. */
         CHECK(grown[k] <= 24);
-        CHECK(s->hs && s->hs->in.cap <= len);
+        CHECK(s->hs && s->hs->run && hs_in_cap(s) <= len);
         mtls_conn_free(s);
     }
     /* One byte more than any ClientHello can hold: decode_error at the header, nothing kept. */
@@ -877,7 +877,7 @@ static void run_cke(EVP_PKEY *pk, int kind, mtls_config *scfg, trace_log *tl, ck
     double t0 = now_ms();
     mtls_err err = feed(s, rec, 11 + ct_len, 0);
     res->ms = now_ms() - t0;
-    res->after_cke = s->hs ? s->hs->state : HS_DONE;
+    res->after_cke = state_of(s);
     if (err == MTLS_OK)
         err = feed(s, p + cke_rec, n - cke_rec, 0);
     free(p);
@@ -914,7 +914,7 @@ static void rsa_cke(void)
             continue;
         CHECK_ERR(res[k].err, MTLS_ERR_BAD_RECORD_MAC);
         CHECK_EQ(res[k].alert, TLS_ALERT_BAD_RECORD_MAC);
-        CHECK_EQ(res[k].after_cke, S12_READ_CCS);
+        CHECK(st_eq(res[k].after_cke, S12_READ_CCS));
         CHECK(strcmp(res[k].trace, res[CKE_GOOD_WRONG_KEY].trace) == 0);
         if (strcmp(res[k].trace, res[CKE_GOOD_WRONG_KEY].trace) != 0)
             fprintf(stderr, "  trace of '%s':\n%s  differs from:\n%s", cke_names[k], res[k].trace,
@@ -924,8 +924,8 @@ static void rsa_cke(void)
            "runs):\n", REPS);
     for (int k = 0; k < CKE_COUNT; k++)
         printf("     %-30s -> state %s, %s, alert %s, %.3f ms\n", cke_names[k],
-               res[k].after_cke == S12_READ_CCS ? "READ_CCS" : "other", mtls_err_name(res[k].err),
-               mtls_alert_name(res[k].alert), total[k] / REPS);
+               st_eq(res[k].after_cke, S12_READ_CCS) ? "READ_CCS" : "other",
+               mtls_err_name(res[k].err), mtls_alert_name(res[k].alert), total[k] / REPS);
     mtls_config_free(scfg);
     EVP_PKEY_free(pk);
 }

@@ -27,6 +27,7 @@
 
 #include "common/testpki.h"
 #include "core/internal.h"
+#include "handshake/hs.h"
 #include "t.h"
 
 static const char REQUEST[] = "GET /?Renegotiation_Test=mtls HTTP/1.0\r\n\r\n";
@@ -281,7 +282,7 @@ static void run(flavour f, order o, int blocking)
     if (!blocking) {
         CHECK(strcmp(srv.req, REQUEST) == 0);
         CHECK(mtls_conn_established(s));
-        CHECK_EQ(s->renego_refused, 1); /* a fragmented ClientHello is refused once */
+        CHECK_EQ(s->hs->renego_refused, 1); /* a fragmented ClientHello is refused once */
     } else {
         int status = 0, done = 0;
         for (int i = 0; i < 100 && !(done = waitpid(pid, &status, WNOHANG) == pid); i++)

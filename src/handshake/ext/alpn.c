@@ -29,36 +29,50 @@ static bool wire_has(const uint8_t *wire, size_t len, const uint8_t *name, size_
     return false;
 }
 
-mtls_err ext_alpn_select(mtls_conn *c, rd data)
+/* The negotiated protocol, as a string the connection owns. */
+static mtls_err set_alpn(hs_info *info, const uint8_t *name, size_t len)
+{
+    char *p = mem_alloc(len + 1);
+    if (!p)
+        return MTLS_ERR_NO_MEMORY;
+    memcpy(p, name, len);
+    p[len] = 0;
+    mem_free(info->alpn);
+    info->alpn = p;
+    return MTLS_OK;
+}
+
+mtls_err ext_alpn_select(struct hs *hs, rd data)
 {
     rd list, check;
     if (!rd_vec16(&data, &list) || !rd_done(&data) || list.n == 0)
-        return hs_fail(c, MTLS_ERR_DECODE, "malformed ALPN extension");
+        return hs_err(hs, MTLS_ERR_DECODE, "malformed ALPN extension");
     /* RFC 7301 3.1: empty names are not allowed. */
     check = list;
     while (check.n) {
         rd name;
         if (!rd_vec8(&check, &name) || name.n == 0)
-            return hs_fail(c, MTLS_ERR_DECODE, "malformed ALPN protocol name");
+            return hs_err(hs, MTLS_ERR_DECODE, "malformed ALPN protocol name");
     }
-    if (c->cfg->alpn_len == 0)
+    if (hs->cfg->alpn_len == 0)
         return MTLS_OK; /* we do not do ALPN: ignore the extension */
-    rd ours = rd_init(c->cfg->alpn_wire, c->cfg->alpn_len);
+    rd ours = rd_init(hs->cfg->alpn_wire, hs->cfg->alpn_len);
     rd name;
     while (rd_vec8(&ours, &name)) {
         if (wire_has(list.p, list.n, name.p, name.n))
-            return conn_set_alpn(c, name.p, name.n);
+            return set_alpn(hs->info, name.p, name.n);
     }
-    return hs_fail(c, MTLS_ERR_NO_ALPN, "no application protocol offered by the client is served");
+    return hs_err(hs, MTLS_ERR_NO_ALPN, "no application protocol offered by the client is served");
 }
 
-mtls_err ext_alpn_check_server(mtls_conn *c, rd data)
+mtls_err ext_alpn_check_server(struct hs *hs, rd data)
 {
     rd list, name;
     if (!rd_vec16(&data, &list) || !rd_done(&data) || !rd_vec8(&list, &name) || !rd_done(&list) ||
         name.n == 0)
-        return hs_fail(c, MTLS_ERR_DECODE, "malformed ALPN extension from the server");
-    if (!wire_has(c->cfg->alpn_wire, c->cfg->alpn_len, name.p, name.n))
-        return hs_fail(c, MTLS_ERR_ILLEGAL_PARAMETER, "the server chose an ALPN protocol not offered");
-    return conn_set_alpn(c, name.p, name.n);
+        return hs_err(hs, MTLS_ERR_DECODE, "malformed ALPN extension from the server");
+    if (!wire_has(hs->cfg->alpn_wire, hs->cfg->alpn_len, name.p, name.n))
+        return hs_err(hs, MTLS_ERR_ILLEGAL_PARAMETER,
+                      "the server chose an ALPN protocol not offered");
+    return set_alpn(hs->info, name.p, name.n);
 }

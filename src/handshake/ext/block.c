@@ -21,7 +21,7 @@ static ext_slot *slot_for(hello_exts *e, uint16_t type)
     }
 }
 
-mtls_err ext_parse_block(mtls_conn *c, rd *r, hello_exts *e, bool in_server_hello)
+mtls_err ext_parse_block(struct hs *hs, rd *r, hello_exts *e, bool in_server_hello)
 {
     memset(e, 0, sizeof(*e));
     /* RFC 5246 7.4.1.4: "There MUST NOT be more than one extension of the same type."  A bit per
@@ -30,21 +30,21 @@ mtls_err ext_parse_block(mtls_conn *c, rd *r, hello_exts *e, bool in_server_hell
     memset(seen, 0, sizeof(seen));
     rd block;
     if (!rd_vec16(r, &block) || block.n == 1)
-        return hs_fail(c, MTLS_ERR_DECODE, "malformed extensions block");
+        return hs_err(hs, MTLS_ERR_DECODE, "malformed extensions block");
     while (block.n) {
         uint16_t type;
         rd data;
         if (!rd_u16(&block, &type) || !rd_vec16(&block, &data))
-            return hs_fail(c, MTLS_ERR_DECODE, "malformed extension");
+            return hs_err(hs, MTLS_ERR_DECODE, "malformed extension");
         if (seen[type / 64] & (1ull << (type % 64)))
-            return hs_fail(c, MTLS_ERR_DUPLICATE_EXTENSION, "extension %u appears twice", type);
+            return hs_err(hs, MTLS_ERR_DUPLICATE_EXTENSION, "extension %u appears twice", type);
         seen[type / 64] |= 1ull << (type % 64);
         ext_slot *s = slot_for(e, type);
         if (!s) {
             /* RFC 5246 7.4.1.4: a client must abort on an extension it did not offer. */
             if (in_server_hello)
-                return hs_fail(c, MTLS_ERR_UNOFFERED_EXTENSION,
-                               "the server sent extension %u, which was not offered", type);
+                return hs_err(hs, MTLS_ERR_UNOFFERED_EXTENSION,
+                              "the server sent extension %u, which was not offered", type);
             continue;
         }
         s->present = true;

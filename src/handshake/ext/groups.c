@@ -16,11 +16,11 @@ void ext_groups_build(wr *w, const uint16_t *groups, size_t n)
     wr_close_u16(w, ext);
 }
 
-mtls_err ext_groups_parse(mtls_conn *c, rd data, uint16_t *out, size_t *n)
+mtls_err ext_groups_parse(struct hs *hs, rd data, uint16_t *out, size_t *n)
 {
     rd list;
     if (!rd_vec16(&data, &list) || !rd_done(&data) || list.n == 0 || list.n % 2)
-        return hs_fail(c, MTLS_ERR_DECODE, "malformed supported_groups extension");
+        return hs_err(hs, MTLS_ERR_DECODE, "malformed supported_groups extension");
     *n = 0;
     while (list.n) {
         uint16_t g;
@@ -39,14 +39,14 @@ void ext_point_formats_build(wr *w)
     wr_u8(w, 0); /* uncompressed */
 }
 
-mtls_err ext_point_formats_parse(mtls_conn *c, rd data)
+mtls_err ext_point_formats_parse(struct hs *hs, rd data)
 {
     rd list;
     if (!rd_vec8(&data, &list) || !rd_done(&data) || list.n == 0)
-        return hs_fail(c, MTLS_ERR_DECODE, "malformed ec_point_formats extension");
+        return hs_err(hs, MTLS_ERR_DECODE, "malformed ec_point_formats extension");
     /* RFC 8422 5.1.2: the list MUST contain uncompressed. */
     for (size_t i = 0; i < list.n; i++)
         if (list.p[i] == 0)
             return MTLS_OK;
-    return hs_fail(c, MTLS_ERR_ILLEGAL_PARAMETER, "the peer does not accept uncompressed points");
+    return hs_err(hs, MTLS_ERR_ILLEGAL_PARAMETER, "the peer does not accept uncompressed points");
 }

@@ -5,13 +5,13 @@
  */
 #include "../hs.h"
 
-mtls_err ext_reneg_check(mtls_conn *c, rd data)
+mtls_err ext_reneg_check(struct hs *hs, rd data)
 {
     rd conn;
     if (!rd_vec8(&data, &conn) || !rd_done(&data))
-        return hs_fail(c, MTLS_ERR_DECODE, "malformed renegotiation_info extension");
+        return hs_err(hs, MTLS_ERR_DECODE, "malformed renegotiation_info extension");
     if (conn.n != 0)
-        return hs_fail(c, MTLS_ERR_BAD_RENEGOTIATION_INFO,
-                       "renegotiation_info is not empty in an initial handshake");
+        return hs_err(hs, MTLS_ERR_BAD_RENEGOTIATION_INFO,
+                      "renegotiation_info is not empty in an initial handshake");
     return MTLS_OK;
 }

@@ -48,36 +48,37 @@ static bool host_name_ok(const uint8_t *p, size_t n)
     return true;
 }
 
-mtls_err ext_sni_parse(mtls_conn *c, rd data)
+mtls_err ext_sni_parse(struct hs *hs, rd data)
 {
     rd list;
     if (!rd_vec16(&data, &list) || !rd_done(&data) || list.n == 0)
-        return hs_fail(c, MTLS_ERR_DECODE, "malformed server_name extension");
+        return hs_err(hs, MTLS_ERR_DECODE, "malformed server_name extension");
     bool have_host = false;
     while (list.n) {
         uint8_t type;
         rd name;
         if (!rd_u8(&list, &type) || !rd_vec16(&list, &name))
-            return hs_fail(c, MTLS_ERR_DECODE, "malformed server_name entry");
+            return hs_err(hs, MTLS_ERR_DECODE, "malformed server_name entry");
         if (type != 0)
             continue;
         /* RFC 6066 3: "The ServerNameList MUST NOT contain more than one name of the same
          * name_type." */
         if (have_host)
-            return hs_fail(c, MTLS_ERR_ILLEGAL_PARAMETER, "two host names in server_name");
+            return hs_err(hs, MTLS_ERR_ILLEGAL_PARAMETER, "two host names in server_name");
         have_host = true;
         /* HostName is opaque<1..2^16-1>: empty is a malformed encoding. */
         if (name.n == 0)
-            return hs_fail(c, MTLS_ERR_DECODE, "empty host name in server_name");
+            return hs_err(hs, MTLS_ERR_DECODE, "empty host name in server_name");
         if (!host_name_ok(name.p, name.n))
-            return hs_fail(c, MTLS_ERR_ILLEGAL_PARAMETER,
-                           "invalid host name in server_name (not an ASCII DNS name)");
-        mem_free(c->server_name);
-        c->server_name = mem_alloc(name.n + 1);
-        if (!c->server_name)
+            return hs_err(hs, MTLS_ERR_ILLEGAL_PARAMETER,
+                          "invalid host name in server_name (not an ASCII DNS name)");
+        hs_info *info = hs->info;
+        mem_free(info->server_name);
+        info->server_name = mem_alloc(name.n + 1);
+        if (!info->server_name)
             return MTLS_ERR_NO_MEMORY;
-        memcpy(c->server_name, name.p, name.n);
-        c->server_name[name.n] = 0;
+        memcpy(info->server_name, name.p, name.n);
+        info->server_name[name.n] = 0;
     }
     return MTLS_OK;
 }

@@ -20,11 +20,11 @@ void ext_sigalgs_build(wr *w, const uint16_t *algs, size_t n)
     wr_close_u16(w, ext);
 }
 
-mtls_err ext_sigalgs_parse(mtls_conn *c, rd data, uint16_t *out, size_t *n)
+mtls_err ext_sigalgs_parse(struct hs *hs, rd data, uint16_t *out, size_t *n)
 {
     rd list;
     if (!rd_vec16(&data, &list) || !rd_done(&data) || list.n < 2 || list.n % 2)
-        return hs_fail(c, MTLS_ERR_DECODE, "malformed signature algorithms list");
+        return hs_err(hs, MTLS_ERR_DECODE, "malformed signature algorithms list");
     *n = 0;
     while (list.n) {
         uint16_t s;

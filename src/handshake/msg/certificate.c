@@ -10,10 +10,10 @@
 
 #define MAX_CHAIN 16
 
-mtls_err msg_certificate_build(mtls_conn *c, x509_cert *const *chain, size_t n)
+mtls_err msg_certificate_build(struct hs *hs, x509_cert *const *chain, size_t n)
 {
-    wr *w = &c->hs->out;
-    size_t at = hs_msg_open(c, TLS_HS_CERTIFICATE);
+    wr *w = &hs->out;
+    size_t at = hs_msg_open(hs, TLS_HS_CERTIFICATE);
     size_t list = wr_open_u24(w);
     for (size_t i = 0; i < n; i++) {
         size_t len;
@@ -22,16 +22,16 @@ mtls_err msg_certificate_build(mtls_conn *c, x509_cert *const *chain, size_t n)
         wr_bytes(w, der, len);
     }
     wr_close_u24(w, list);
-    return hs_msg_close(c, at);
+    return hs_msg_close(hs, at);
 }
 
-mtls_err msg_certificate_parse(mtls_conn *c, rd body, x509_cert ***out, size_t *out_n)
+mtls_err msg_certificate_parse(struct hs *hs, rd body, x509_cert ***out, size_t *out_n)
 {
     rd list;
     *out = NULL;
     *out_n = 0;
     if (!rd_vec24(&body, &list) || !rd_done(&body))
-        return hs_fail(c, MTLS_ERR_DECODE, "malformed Certificate message");
+        return hs_err(hs, MTLS_ERR_DECODE, "malformed Certificate message");
     x509_cert **chain = mem_calloc(MAX_CHAIN, sizeof(*chain));
     if (!chain)
         return MTLS_ERR_NO_MEMORY;
@@ -40,18 +40,18 @@ mtls_err msg_certificate_parse(mtls_conn *c, rd body, x509_cert ***out, size_t *
     while (list.n && !err) {
         rd der;
         if (!rd_vec24(&list, &der) || der.n == 0) {
-            err = hs_fail(c, MTLS_ERR_DECODE, "malformed certificate entry in Certificate");
+            err = hs_err(hs, MTLS_ERR_DECODE, "malformed certificate entry in Certificate");
             break;
         }
         if (n == MAX_CHAIN) {
-            err = hs_fail(c, MTLS_ERR_CERT_CHAIN_TOO_LONG, "the peer sent more than %d certificates",
-                          MAX_CHAIN);
+            err = hs_err(hs, MTLS_ERR_CERT_CHAIN_TOO_LONG,
+                         "the peer sent more than %d certificates", MAX_CHAIN);
             break;
         }
-        err = x509_cache_parse(c->cfg->certs, der.p, der.n, &chain[n]);
+        err = x509_cache_parse(hs->cfg->certs, der.p, der.n, &chain[n]);
         if (err) {
-            err = hs_fail(c, err, "certificate #%zu from the peer could not be parsed: %s", n + 1,
-                          mtls_err_str(err));
+            err = hs_err(hs, err, "certificate #%zu from the peer could not be parsed: %s", n + 1,
+                         mtls_err_str(err));
             break;
         }
         n++;
