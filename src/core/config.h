@@ -82,7 +82,7 @@ struct mtls_config {
     mtls_session_remove_fn *remove;
     void *store_arg;
 
-    /* the verification context sessions are bound to (resume.c hs_verify_context) */
+    /* the verification context sessions are bound to (resume.c verify_context) */
     uint8_t session_ctx[MTLS_SESSION_CONTEXT_MAX]; /* mtls_config_set_session_context */
     size_t session_ctx_len;
     uint8_t ca_digest[32];        /* x509_store_digest of `ca`, set when frozen */
@@ -125,7 +125,7 @@ struct mtls_session {
                                * when decoded, else a view into peer_leaf's own DER */
     size_t peer_cert_len;
     x509_cert *peer_leaf; /* the same, parsed, when the session was made here (not decoded) */
-    uint8_t vctx[32];     /* the verification context that checked the peer (hs_verify_context) */
+    uint8_t vctx[32]; /* the verification context that checked the peer (resume.c verify_context) */
     uint8_t *ticket;      /* client: the ticket to offer */
     size_t ticket_len;
     uint32_t ticket_hint;

@@ -74,6 +74,25 @@ mtls_err hs_verify_peer_chain(struct hs *hs)
     return MTLS_OK;
 }
 
+mtls_err hs_parse_peer_chain(struct hs *hs, const struct msg_certificate *cert)
+{
+    x509_cert **chain = NULL;
+    if (cert->n && !(chain = mem_calloc(cert->n, sizeof(*chain))))
+        return MTLS_ERR_NO_MEMORY;
+    for (size_t i = 0; i < cert->n; i++) {
+        mtls_err err =
+            x509_cache_parse(hs->cfg->certs, cert->certs[i].p, cert->certs[i].n, &chain[i]);
+        if (err) {
+            x509_chain_free(chain, i);
+            return hs_err(hs, err, "certificate #%zu from the peer could not be parsed: %s", i + 1,
+                          mtls_err_str(err));
+        }
+    }
+    hs->peer_chain = chain;
+    hs->peer_chain_len = cert->n;
+    return MTLS_OK;
+}
+
 bool hs_key_usage_allows(const x509_cert *cert, kx_kind kx)
 {
     unsigned bits;

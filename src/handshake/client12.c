@@ -80,43 +80,44 @@ static mtls_err send_client_hello(struct hs *hs)
         hs->resume = session_ref(offer);
     }
     size_t ticket_len = offer ? offer->ticket_len : 0;
-    wr *w = &hs->out;
-    size_t at = hs_msg_open(hs, TLS_HS_CLIENT_HELLO);
-    wr_u16(w, MTLS_VERSION_TLS12);
-    wr_bytes(w, hs->client_random, 32);
-    wr_u8(w, (uint8_t)hs->session_id_len);
-    wr_bytes(w, hs->session_id, hs->session_id_len);
-    size_t suites = wr_open_u16(w);
-    for (size_t i = 0; i < cfg->n_suites; i++)
-        wr_u16(w, cfg->suites[i]);
-    wr_close_u16(w, suites);
-    wr_u8(w, 1);
-    wr_u8(w, 0); /* null compression only */
 
-    size_t exts = wr_open_u16(w);
+    /* The extensions first, then the hello around them. */
+    wr e = wr_growable(0xffff);
     if (sni)
-        ext_sni_build(w, hs->info->server_name);
+        ext_sni_build(&e, hs->info->server_name);
     if (offers_ecdhe(cfg)) {
-        ext_groups_build(w, cfg->groups, cfg->n_groups);
-        ext_point_formats_build(w);
+        ext_groups_build(&e, cfg->groups, cfg->n_groups);
+        ext_point_formats_build(&e);
     }
-    ext_sigalgs_build(w, cfg->sigalgs, cfg->n_sigalgs);
-    ext_empty_build(w, TLS_EXT_EXTENDED_MASTER_SECRET);
+    ext_sigalgs_build(&e, cfg->sigalgs, cfg->n_sigalgs);
+    ext_ems_build(&e);
     /* RFC 5746 3.4: an initial ClientHello carries an empty renegotiation_info (or the SCSV). */
-    wr_u16(w, TLS_EXT_RENEGOTIATION_INFO);
-    wr_u16(w, 1);
-    wr_u8(w, 0);
+    ext_reneg_build(&e);
     if (cfg->alpn_len)
-        ext_alpn_build(w, cfg->alpn_wire, cfg->alpn_len);
-    if (cfg->tickets) {
-        wr_u16(w, TLS_EXT_SESSION_TICKET);
-        wr_u16(w, (uint16_t)ticket_len);
-        wr_bytes(w, offer ? offer->ticket : NULL, ticket_len);
+        ext_alpn_build(&e, cfg->alpn_wire, cfg->alpn_len);
+    if (cfg->tickets)
+        ext_ticket_build(&e, offer ? offer->ticket : NULL, ticket_len);
+    uint8_t suites[2 * MTLS_MAX_SUITES];
+    for (size_t i = 0; i < cfg->n_suites; i++)
+        be16_put(suites + 2 * i, cfg->suites[i]);
+    static const uint8_t null_compression[1] = {0}; /* null compression only */
+    struct msg_client_hello ch = {
+        .client_version = MTLS_VERSION_TLS12,
+        .session_id = rd_init(hs->session_id, hs->session_id_len),
+        .cipher_suites = rd_init(suites, 2 * cfg->n_suites),
+        .compression_methods = rd_init(null_compression, 1),
+        .extensions = rd_init(e.p, e.len),
+        .has_extensions = true,
+    };
+    memcpy(ch.random, hs->client_random, 32);
+    mtls_err err = MTLS_ERR_NO_MEMORY;
+    if (wr_ok(&e)) {
+        size_t at = hs_msg_open(hs, TLS_HS_CLIENT_HELLO);
+        msg_client_hello_build(&hs->out, &ch);
+        err = hs_msg_close(hs, at);
     }
-    wr_close_u16(w, exts);
-
-    mtls_err err;
-    if ((err = hs_msg_close(hs, at)) || (err = hs_flush(hs)))
+    wr_free(&e, false);
+    if (err || (err = hs_flush(hs)))
         return err;
 
     char s[600], g[120], a[400];
@@ -134,25 +135,36 @@ static mtls_err send_client_hello(struct hs *hs)
     return MTLS_OK;
 }
 
+/* The server's ALPN answer: exactly one name, one we offered (RFC 7301 3.1). */
+static mtls_err read_alpn(struct hs *hs, rd data)
+{
+    const char *why;
+    rd name;
+    mtls_err err = ext_alpn_parse_one(data, &name, &why);
+    if (err)
+        return hs_err(hs, err, "%s", why);
+    if (!ext_alpn_has(hs->cfg->alpn_wire, hs->cfg->alpn_len, name))
+        return hs_err(hs, MTLS_ERR_ILLEGAL_PARAMETER,
+                      "the server chose an ALPN protocol not offered");
+    return hs_set_alpn(hs, name);
+}
+
 static mtls_err read_server_hello(struct hs *hs, const msg *m)
 {
     const mtls_config *cfg = hs->cfg;
     mtls_err err;
     if ((err = hs_expect(hs, m, TLS_HS_SERVER_HELLO)))
         return err;
-    rd body = m->body, sid;
-    uint16_t version, suite;
-    uint8_t compression;
-    if (!rd_u16(&body, &version) || !rd_copy(&body, hs->server_random, 32) ||
-        !rd_vec8(&body, &sid) || sid.n > 32 || !rd_u16(&body, &suite) ||
-        !rd_u8(&body, &compression))
-        return hs_err(hs, MTLS_ERR_DECODE, "malformed ServerHello");
-    hello_exts e;
-    memset(&e, 0, sizeof(e));
-    if (body.n && (err = ext_parse_block(hs, &body, &e, true)))
-        return err;
-    if (!rd_done(&body))
-        return hs_err(hs, MTLS_ERR_DECODE, "trailing bytes after ServerHello");
+    rd body = m->body;
+    struct msg_server_hello sh;
+    if ((err = msg_server_hello_parse(&body, &sh)))
+        return hs_decode_err(hs, err, sh.why, &sh.exts);
+    memcpy(hs->server_random, sh.random, 32);
+    const hello_exts *e = &sh.exts;
+    uint16_t version = sh.server_version, suite = sh.cipher_suite;
+    uint8_t compression = sh.compression_method;
+    rd sid = sh.session_id;
+    const char *why = NULL;
 
     if (version != MTLS_VERSION_TLS12)
         return hs_err(hs, MTLS_ERR_PROTOCOL_VERSION,
@@ -173,27 +185,28 @@ static mtls_err read_server_hello(struct hs *hs, const msg *m)
     /* Every extension must answer one we sent. */
     bool sni_sent =
         hs->info->server_name && hs->info->server_name[0] && !is_ip_literal(hs->info->server_name);
-    if ((e.server_name.present && (!sni_sent || e.server_name.data.n != 0)) ||
-        e.signature_algorithms.present ||
-        (e.session_ticket.present && (!cfg->tickets || e.session_ticket.data.n != 0)) ||
-        (e.alpn.present && cfg->alpn_len == 0) ||
-        (e.ec_point_formats.present && !offers_ecdhe(cfg)))
+    if ((e->server_name.present && (!sni_sent || e->server_name.data.n != 0)) ||
+        e->signature_algorithms.present ||
+        (e->session_ticket.present && (!cfg->tickets || e->session_ticket.data.n != 0)) ||
+        (e->alpn.present && cfg->alpn_len == 0) ||
+        (e->ec_point_formats.present && !offers_ecdhe(cfg)))
         return hs_err(hs, MTLS_ERR_UNOFFERED_EXTENSION,
                       "the server answered with an extension that was not offered");
-    if (e.ec_point_formats.present && (err = ext_point_formats_parse(hs, e.ec_point_formats.data)))
+    if (e->ec_point_formats.present &&
+        (err = ext_point_formats_parse(e->ec_point_formats.data, &why)))
+        return hs_err(hs, err, "%s", why);
+    if (e->alpn.present && (err = read_alpn(hs, e->alpn.data)))
         return err;
-    if (e.alpn.present && (err = ext_alpn_check_server(hs, e.alpn.data)))
-        return err;
-    if (e.ems.present && e.ems.data.n != 0)
-        return hs_err(hs, MTLS_ERR_DECODE, "malformed extended_master_secret extension");
+    if (e->ems.present && (err = ext_ems_parse(e->ems.data, &why)))
+        return hs_err(hs, err, "%s", why);
     /* RFC 5746 3.4: without renegotiation_info the server is not known to be safe; like
      * OpenSSL 3 we refuse such servers. */
-    if (!e.renegotiation_info.present)
+    if (!e->renegotiation_info.present)
         return hs_err(hs, MTLS_ERR_BAD_RENEGOTIATION_INFO,
                       "the server does not support secure renegotiation (RFC 5746)");
-    if ((err = ext_reneg_check(hs, e.renegotiation_info.data)))
-        return err;
-    hs->info->ems = e.ems.present;
+    if ((err = ext_reneg_parse(e->renegotiation_info.data, &why)))
+        return hs_err(hs, err, "%s", why);
+    hs->info->ems = e->ems.present;
     if (!hs->info->ems && cfg->require_ems)
         return hs_err(hs, MTLS_ERR_EMS_REQUIRED,
                       "the server does not support extended master secret (RFC 7627)");
@@ -201,7 +214,7 @@ static mtls_err read_server_hello(struct hs *hs, const msg *m)
     hs->info->version = version;
     rec_fix_version(hs->env->rec, version);
     hs->info->suite = suite;
-    hs->ticket_ext = e.session_ticket.present;
+    hs->ticket_ext = e->session_ticket.present;
     if ((err = hs_transcript_start(hs)) || (err = hs_transcript_add(hs, m->raw, m->raw_len)))
         return err;
     hs_trace(hs, '<', "ServerHello", "version TLS 1.2, suite %s, compression null%s%s%s%s",
@@ -236,8 +249,7 @@ static mtls_err read_server_cert(struct hs *hs, const msg *m)
     mtls_err err;
     if ((err = hs_expect(hs, m, TLS_HS_CERTIFICATE)))
         return err;
-    err = msg_certificate_parse(hs, m->body, &hs->peer_chain, &hs->peer_chain_len);
-    if (err)
+    if ((err = hs12_read_certificate(hs, m)))
         return err;
     if (hs->peer_chain_len == 0)
         return hs_err(hs, MTLS_ERR_CERT_PARSE, "the server sent an empty Certificate message");
@@ -275,56 +287,46 @@ static mtls_err read_server_key_exchange(struct hs *hs, const msg *m)
     mtls_err err;
     if ((err = hs_expect(hs, m, TLS_HS_SERVER_KEY_EXCHANGE)))
         return err;
-    /* RFC 8422 5.4: ServerECDHParams { ECParameters curve_params; ECPoint public; } + signature */
-    rd body = m->body, point;
-    uint8_t curve_type;
-    uint16_t group, sigalg;
-    const uint8_t *sig;
-    size_t sig_len;
-    if (!rd_u8(&body, &curve_type) || !rd_u16(&body, &group) || !rd_vec8(&body, &point) ||
-        point.n == 0)
-        return hs_err(hs, MTLS_ERR_DECODE, "malformed ServerKeyExchange");
-    size_t params_len = (size_t)(point.p + point.n - m->body.p);
-    if (msg_signed_parse(&body, &sigalg, &sig, &sig_len) || !rd_done(&body))
-        return hs_err(hs, MTLS_ERR_DECODE, "malformed ServerKeyExchange signature");
-    if (curve_type != 3)
+    rd body = m->body;
+    struct msg_server_key_exchange ske;
+    if ((err = msg_server_key_exchange_parse(&body, &ske)))
+        return hs_err(hs, err, "%s", ske.why);
+    if (ske.curve_type != 3)
         return hs_err(hs, MTLS_ERR_ILLEGAL_PARAMETER,
-                      "ServerKeyExchange curve type %u is not "
-                      "named_curve",
-                      curve_type);
-    if (!hs_list_has(cfg->groups, cfg->n_groups, group))
+                      "ServerKeyExchange curve type %u is not named_curve", ske.curve_type);
+    if (!hs_list_has(cfg->groups, cfg->n_groups, ske.group))
         return hs_err(hs, MTLS_ERR_UNOFFERED_GROUP,
-                      "the server chose group 0x%04x, which was not offered", group);
-    if (point.n > sizeof(hs->c12.peer_pub))
+                      "the server chose group 0x%04x, which was not offered", ske.group);
+    if (ske.point.n > sizeof(hs->c12.peer_pub))
         return hs_err(hs, MTLS_ERR_BAD_KEY_SHARE, "the server's ECDHE public value is too long");
     const cry_pkey *key = x509_cert_pubkey(hs->info->peer_chain[0]);
-    if (!hs_list_has(cfg->sigalgs, cfg->n_sigalgs, sigalg) || !hs_sigalg_fits_key(sigalg, key))
+    if (!hs_list_has(cfg->sigalgs, cfg->n_sigalgs, ske.sigalg) ||
+        !hs_sigalg_fits_key(ske.sigalg, key))
         return hs_err(hs, MTLS_ERR_UNOFFERED_SIGALG,
                       "the server signed with scheme 0x%04x, which was not offered or does not fit "
                       "its key",
-                      sigalg);
+                      ske.sigalg);
     /* RFC 5246 7.4.3: signed over client_random + server_random + params. */
     uint8_t signed_data[64 + 4 + 255];
     memcpy(signed_data, hs->client_random, 32);
     memcpy(signed_data + 32, hs->server_random, 32);
-    memcpy(signed_data + 64, m->body.p, params_len);
-    if (!cry_verify(key, sigalg, signed_data, 64 + params_len, sig, sig_len))
+    memcpy(signed_data + 64, ske.params.p, ske.params.n);
+    if (!cry_verify(key, ske.sigalg, signed_data, 64 + ske.params.n, ske.signature.p,
+                    ske.signature.n))
         return hs_err(hs, MTLS_ERR_BAD_SIGNATURE,
                       "the server's ServerKeyExchange signature (%s) does not verify",
-                      mtls_sigalg_name(sigalg));
+                      mtls_sigalg_name(ske.sigalg));
     hs->proofs |= PROOF_SKE_SIG;
-    memcpy(hs->c12.peer_pub, point.p, point.n);
-    hs->c12.peer_pub_len = point.n;
-    hs->group = group;
-    hs->info->group = group;
-    hs->info->server_sigalg = sigalg;
-    err = hs_transcript_add(hs, m->raw, m->raw_len);
-    if (err)
+    memcpy(hs->c12.peer_pub, ske.point.p, ske.point.n);
+    hs->c12.peer_pub_len = ske.point.n;
+    hs->group = ske.group;
+    hs->info->group = ske.group;
+    hs->info->server_sigalg = ske.sigalg;
+    if ((err = hs_transcript_add(hs, m->raw, m->raw_len)))
         return err;
     hs_trace(hs, '<', "ServerKeyExchange",
-             "ECDHE group %s, %zu-byte public value, signed with %s "
-             "(signature verified)",
-             mtls_group_name(group), point.n, mtls_sigalg_name(sigalg));
+             "ECDHE group %s, %zu-byte public value, signed with %s (signature verified)",
+             mtls_group_name(ske.group), ske.point.n, mtls_sigalg_name(ske.sigalg));
     hs->state = C12_READ_CERT_REQUEST_OR_SERVER_DONE;
     return MTLS_OK;
 }
@@ -332,49 +334,33 @@ static mtls_err read_server_key_exchange(struct hs *hs, const msg *m)
 static mtls_err read_cert_request(struct hs *hs, const msg *m)
 {
     const mtls_config *cfg = hs->cfg;
-    rd body = m->body, types, cas;
-    if (!rd_vec8(&body, &types) || types.n == 0)
-        return hs_err(hs, MTLS_ERR_DECODE, "malformed CertificateRequest");
-    /* supported_signature_algorithms has the signature_algorithms extension's format. */
-    const uint8_t *algs_at = body.p;
-    rd algs;
-    if (!rd_vec16(&body, &algs))
-        return hs_err(hs, MTLS_ERR_DECODE, "malformed CertificateRequest signature algorithms");
-    mtls_err err = ext_sigalgs_parse(hs, rd_init(algs_at, 2 + algs.n), hs->c12.cr_sigalgs,
-                                     &hs->c12.n_cr_sigalgs);
+    struct c12 *c12 = &hs->c12;
+    rd body = m->body;
+    struct msg_certificate_request cr;
+    const char *why;
+    mtls_err err = msg_certificate_request_parse(&body, &cr);
     if (err)
-        return err;
-    size_t n_ca = 0;
-    if (!rd_vec16(&body, &cas) || !rd_done(&body))
-        return hs_err(hs, MTLS_ERR_DECODE, "malformed CertificateRequest authorities");
-    while (cas.n) {
-        rd dn;
-        if (!rd_vec16(&cas, &dn) || dn.n == 0)
-            return hs_err(hs, MTLS_ERR_DECODE,
-                          "malformed distinguished name in CertificateRequest");
-        n_ca++;
-    }
-    for (size_t i = 0; i < types.n; i++) {
-        hs->c12.cr_rsa_ok |= types.p[i] == 1;    /* rsa_sign */
-        hs->c12.cr_ecdsa_ok |= types.p[i] == 64; /* ecdsa_sign */
+        return hs_err(hs, err, "%s", cr.why);
+    if ((err = ext_sigalgs_list_parse(cr.signature_algorithms, c12->cr_sigalgs, HS_MAX_PEER_LIST,
+                                      &c12->n_cr_sigalgs, &why)))
+        return hs_err(hs, err, "%s", why);
+    for (size_t i = 0; i < cr.certificate_types.n; i++) {
+        c12->cr_rsa_ok |= cr.certificate_types.p[i] == 1;    /* rsa_sign */
+        c12->cr_ecdsa_ok |= cr.certificate_types.p[i] == 64; /* ecdsa_sign */
     }
     hs->cert_requested = true;
     hs->info->cert_requested = true;
-    bool type_ok = cfg->key &&
-                   (cfg->key_type == CRY_KEY_RSA ? hs->c12.cr_rsa_ok : hs->c12.cr_ecdsa_ok) &&
+    bool type_ok = cfg->key && (cfg->key_type == CRY_KEY_RSA ? c12->cr_rsa_ok : c12->cr_ecdsa_ok) &&
                    hs_key_usage_allows(cfg->chain[0], KX_ECDHE /* signing */);
-    hs->c12.cv_sigalg =
-        type_ok ? hs_pick_sigalg(hs->cfg, hs->c12.cr_sigalgs, hs->c12.n_cr_sigalgs) : 0;
-    hs->c12.sends_cert = type_ok && hs->c12.cv_sigalg != 0;
+    c12->cv_sigalg = type_ok ? hs_pick_sigalg(cfg, c12->cr_sigalgs, c12->n_cr_sigalgs) : 0;
+    c12->sends_cert = type_ok && c12->cv_sigalg != 0;
     if ((err = hs_transcript_add(hs, m->raw, m->raw_len)))
         return err;
     hs_trace(hs, '<', "CertificateRequest",
-             "the server asks for a client certificate (%zu CA "
-             "names); %s",
-             n_ca,
-             hs->c12.sends_cert ? "we will send ours"
-             : cfg->key         ? "our certificate does not fit what it accepts: we send none"
-                                : "we have none to send");
+             "the server asks for a client certificate (%zu CA names); %s", cr.n_authorities,
+             c12->sends_cert ? "we will send ours"
+             : cfg->key      ? "our certificate does not fit what it accepts: we send none"
+                             : "we have none to send");
     hs->state = C12_READ_SERVER_DONE;
     return MTLS_OK;
 }
@@ -388,10 +374,12 @@ static mtls_err read_cert_request_or_server_done(struct hs *hs, const msg *m)
                       hs_msg_name(m->type),
                       hs->state == C12_READ_SERVER_DONE ? "ServerHelloDone"
                                                         : "CertificateRequest or ServerHelloDone");
-    if (m->body.n != 0)
-        return hs_err(hs, MTLS_ERR_DECODE, "ServerHelloDone is not empty");
-    mtls_err err = hs_transcript_add(hs, m->raw, m->raw_len);
+    rd body = m->body;
+    struct msg_server_hello_done shd;
+    mtls_err err = msg_server_hello_done_parse(&body, &shd);
     if (err)
+        return hs_err(hs, err, "%s", shd.why);
+    if ((err = hs_transcript_add(hs, m->raw, m->raw_len)))
         return err;
     if (!hs->c12.sends_cert)
         hs_transcript_drop_buffer(hs);
@@ -402,9 +390,11 @@ static mtls_err read_cert_request_or_server_done(struct hs *hs, const msg *m)
 
 static mtls_err send_client_key_exchange(struct hs *hs)
 {
-    wr *w = &hs->out;
+    struct msg_client_key_exchange cke = {.rsa = hs->suite->kx == KX_RSA};
+    uint8_t ct[HS_MAX_PEER_RSA], pub[133];
+    size_t len;
     mtls_err err;
-    if (hs->suite->kx == KX_RSA) {
+    if (cke.rsa) {
         /* RFC 5246 7.4.7.1: PreMasterSecret = client_version (the one in ClientHello) || 46
          * random bytes, RSA-encrypted to the server's certificate key. */
         const cry_pkey *key = x509_cert_pubkey(hs->info->peer_chain[0]);
@@ -412,66 +402,50 @@ static mtls_err send_client_key_exchange(struct hs *hs)
         if (!cry_random(hs->k12.premaster + 2, 46))
             return hs_err(hs, MTLS_ERR_RNG, "no randomness for the premaster secret");
         hs->k12.premaster_len = 48;
-        size_t max = cry_pkey_max_sig_len(key);
-        size_t at = hs_msg_open(hs, TLS_HS_CLIENT_KEY_EXCHANGE);
-        size_t vec = wr_open_u16(w);
-        /* the key's largest ciphertext reserved, encrypted into, then cut to its real length */
-        uint8_t *ct = wr_reserve(w, max);
-        size_t ct_len = 0;
-        if (!ct)
-            return MTLS_ERR_NO_MEMORY;
-        if (!cry_rsa_encrypt_pkcs1(key, hs->k12.premaster, 48, ct, max, &ct_len))
+        if (cry_pkey_max_sig_len(key) > sizeof(ct) ||
+            !cry_rsa_encrypt_pkcs1(key, hs->k12.premaster, 48, ct, sizeof(ct), &len))
             return hs_err(hs, MTLS_ERR_CRYPTO, "RSA encryption of the premaster secret failed");
-        wr_truncate(w, vec + 2 + ct_len);
-        wr_close_u16(w, vec);
-        if ((err = hs_msg_close(hs, at)))
-            return err;
-        hs_trace(hs, '>', "ClientKeyExchange",
-                 "RSA-encrypted PreMasterSecret (%zu bytes) to the "
-                 "server's certificate key",
-                 ct_len);
-        return MTLS_OK;
+        cke.exchange_keys = rd_init(ct, len);
+    } else {
+        hs->kex = cry_kex_new(hs->group);
+        if (!hs->kex || !cry_kex_public(hs->kex, pub, sizeof(pub), &len))
+            return hs_err(hs, MTLS_ERR_CRYPTO, "ECDHE key generation failed");
+        if (!cry_kex_derive(hs->kex, hs->c12.peer_pub, hs->c12.peer_pub_len, hs->k12.premaster,
+                            sizeof(hs->k12.premaster), &hs->k12.premaster_len))
+            return hs_err(hs, MTLS_ERR_BAD_KEY_SHARE, "the server's ECDHE public value is invalid");
+        cry_kex_free(hs->kex);
+        hs->kex = NULL;
+        cke.exchange_keys = rd_init(pub, len);
     }
-    hs->kex = cry_kex_new(hs->group);
-    uint8_t pub[133];
-    size_t pub_len;
-    if (!hs->kex || !cry_kex_public(hs->kex, pub, sizeof(pub), &pub_len))
-        return hs_err(hs, MTLS_ERR_CRYPTO, "ECDHE key generation failed");
-    if (!cry_kex_derive(hs->kex, hs->c12.peer_pub, hs->c12.peer_pub_len, hs->k12.premaster,
-                        sizeof(hs->k12.premaster), &hs->k12.premaster_len))
-        return hs_err(hs, MTLS_ERR_BAD_KEY_SHARE, "the server's ECDHE public value is invalid");
-    cry_kex_free(hs->kex);
-    hs->kex = NULL;
     size_t at = hs_msg_open(hs, TLS_HS_CLIENT_KEY_EXCHANGE);
-    wr_u8(w, (uint8_t)pub_len);
-    wr_bytes(w, pub, pub_len);
+    msg_client_key_exchange_build(&hs->out, &cke);
     if ((err = hs_msg_close(hs, at)))
         return err;
-    hs_trace(hs, '>', "ClientKeyExchange", "our ECDHE %s public value (%zu bytes)",
-             mtls_group_name(hs->group), pub_len);
+    if (cke.rsa)
+        hs_trace(hs, '>', "ClientKeyExchange",
+                 "RSA-encrypted PreMasterSecret (%zu bytes) to the server's certificate key", len);
+    else
+        hs_trace(hs, '>', "ClientKeyExchange", "our ECDHE %s public value (%zu bytes)",
+                 mtls_group_name(hs->group), len);
     return MTLS_OK;
 }
 
 static mtls_err send_cert_verify(struct hs *hs)
 {
     const mtls_config *cfg = hs->cfg;
-    size_t max = cry_pkey_max_sig_len(cfg->key);
-    wr *w = &hs->out;
-    size_t at = hs_msg_open(hs, TLS_HS_CERTIFICATE_VERIFY);
-    wr_u16(w, hs->c12.cv_sigalg);
-    size_t vec = wr_open_u16(w);
-    uint8_t *sig = wr_reserve(w, max);
+    uint8_t sig[HS_MAX_OWN_SIG];
     size_t sig_len = 0;
-    if (!sig)
-        return MTLS_ERR_NO_MEMORY;
     /* RFC 5246 7.4.8: the signature covers all handshake messages so far. */
-    if (!cry_sign(cfg->key, hs->c12.cv_sigalg, hs->tbuf.p, hs->tbuf.len, sig, max, &sig_len))
+    if (cry_pkey_max_sig_len(cfg->key) > sizeof(sig) ||
+        !cry_sign(cfg->key, hs->c12.cv_sigalg, hs->tbuf.p, hs->tbuf.len, sig, sizeof(sig),
+                  &sig_len))
         return hs_err(hs, MTLS_ERR_CRYPTO, "signing CertificateVerify failed");
-    wr_truncate(w, vec + 2 + sig_len);
-    wr_close_u16(w, vec);
     hs_transcript_drop_buffer(hs);
-    mtls_err err;
-    if ((err = hs_msg_close(hs, at)))
+    struct msg_certificate_verify cv = {hs->c12.cv_sigalg, rd_init(sig, sig_len), NULL};
+    size_t at = hs_msg_open(hs, TLS_HS_CERTIFICATE_VERIFY);
+    msg_certificate_verify_build(&hs->out, &cv);
+    mtls_err err = hs_msg_close(hs, at);
+    if (err)
         return err;
     hs->info->client_sigalg = hs->c12.cv_sigalg;
     hs_trace(hs, '>', "CertificateVerify", "signed the transcript with our key (%s)",
@@ -484,7 +458,7 @@ static mtls_err send_client_flight(struct hs *hs)
     const mtls_config *cfg = hs->cfg;
     mtls_err err;
     if (hs->cert_requested) {
-        err = msg_certificate_build(hs, cfg->chain, hs->c12.sends_cert ? cfg->chain_len : 0);
+        err = hs12_send_certificate(hs, cfg->chain, hs->c12.sends_cert ? cfg->chain_len : 0);
         if (err)
             return err;
         if (hs->c12.sends_cert)
@@ -509,8 +483,25 @@ static mtls_err read_new_session_ticket(struct hs *hs, const msg *m)
     mtls_err err;
     if ((err = hs_expect(hs, m, TLS_HS_NEW_SESSION_TICKET)))
         return err;
-    err = msg_new_session_ticket_parse(hs, m);
-    if (err)
+    rd body = m->body;
+    struct msg_new_session_ticket nst;
+    if ((err = msg_new_session_ticket_parse(&body, &nst)))
+        return hs_err(hs, err, "%s", nst.why);
+    struct c12 *c12 = &hs->c12;
+    mem_free(c12->new_ticket);
+    c12->new_ticket = NULL;
+    c12->new_ticket_len = 0;
+    if (nst.ticket.n) {
+        c12->new_ticket = mem_alloc(nst.ticket.n);
+        if (!c12->new_ticket)
+            return MTLS_ERR_NO_MEMORY;
+        memcpy(c12->new_ticket, nst.ticket.p, nst.ticket.n);
+        c12->new_ticket_len = nst.ticket.n;
+    }
+    c12->new_ticket_hint = nst.lifetime_hint;
+    hs_trace(hs, '<', "NewSessionTicket", "%zu-byte ticket, lifetime hint %u s", nst.ticket.n,
+             nst.lifetime_hint);
+    if ((err = hs_transcript_add(hs, m->raw, m->raw_len)))
         return err;
     hs->state = C12_READ_CCS;
     return MTLS_OK;

@@ -129,6 +129,15 @@ mtls_err hs_herr(hs_handle *h, mtls_err err, const char *fmt, ...)
     return err;
 }
 
+mtls_err hs_decode_err(struct hs *hs, mtls_err err, const char *why, const hello_exts *e)
+{
+    if (err == MTLS_ERR_DUPLICATE_EXTENSION && e)
+        return hs_err(hs, err, "extension %u appears twice", e->bad_type);
+    if (err == MTLS_ERR_UNOFFERED_EXTENSION && e)
+        return hs_err(hs, err, "the server sent extension %u, which was not offered", e->bad_type);
+    return why ? hs_err(hs, err, "%s", why) : err;
+}
+
 void hs_trace(const struct hs *hs, char dir, const char *what, const char *fmt, ...)
 {
     if (!hs->env->trace.fn)
@@ -137,6 +146,31 @@ void hs_trace(const struct hs *hs, char dir, const char *what, const char *fmt, 
     va_start(ap, fmt);
     trace_vemit(&hs->env->trace, dir, what, fmt, ap);
     va_end(ap);
+}
+
+/* ---- what the connection keeps ------------------------------------------------------------- */
+
+static mtls_err set_string(char **slot, rd value)
+{
+    char *p = mem_alloc(value.n + 1);
+    if (!p)
+        return MTLS_ERR_NO_MEMORY;
+    if (value.n)
+        memcpy(p, value.p, value.n);
+    p[value.n] = 0;
+    mem_free(*slot);
+    *slot = p;
+    return MTLS_OK;
+}
+
+mtls_err hs_set_alpn(struct hs *hs, rd name)
+{
+    return set_string(&hs->info->alpn, name);
+}
+
+mtls_err hs_set_server_name(struct hs *hs, rd name)
+{
+    return set_string(&hs->info->server_name, name);
 }
 
 /* ---- the loop ------------------------------------------------------------------------------ */

@@ -23,6 +23,7 @@
 #include "../core/config.h"
 #include "../keysched/ks.h"
 #include "handshake.h"
+#include "msg/msg.h"
 
 /* Hard cap on one handshake message (a long certificate chain fits easily). */
 #define MTLS_MAX_HANDSHAKE_MSG (128 * 1024)
@@ -42,17 +43,11 @@ enum {
 };
 
 #define HS_MAX_PEER_LIST 64
-
-/* One extension found in a hello, by type; duplicates are refused when the block is parsed. */
-typedef struct ext_slot {
-    bool present;
-    rd data;
-} ext_slot;
-
-typedef struct hello_exts {
-    ext_slot server_name, supported_groups, ec_point_formats, signature_algorithms, alpn, ems,
-        renegotiation_info, session_ticket;
-} hello_exts;
+/* Bounds of what our keys make and what we encrypt to, for the buffers they are made in before
+ * their message is built: our signatures (RSA-4096, the largest key a config accepts: 512 bytes)
+ * and the RSA-encrypted premaster (RSA-8192, the largest modulus our X.509 parser accepts). */
+#define HS_MAX_OWN_SIG 512
+#define HS_MAX_PEER_RSA 1024
 
 /* A complete handshake message, as reassembled. */
 typedef struct msg {
@@ -178,6 +173,9 @@ mtls_err hs_herr(hs_handle *h, mtls_err err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void hs_trace(const struct hs *hs, char dir, const char *what, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* The negotiated protocol and (server) the name the client asked for, as strings info keeps. */
+mtls_err hs_set_alpn(struct hs *hs, rd name);
+mtls_err hs_set_server_name(struct hs *hs, rd name);
 /* For tests: the name of the state the handshake waits in ("C12_READ_SERVER_HELLO"), "HS_DONE"
  * once established. */
 const char *hs_state_name(const hs_handle *h);
@@ -194,8 +192,6 @@ void hs_in_used(struct hs *hs, const msg *m);
 void hs_in_compact(struct hs *hs);
 /* Bytes of a message that is not complete yet are buffered. */
 bool hs_in_partial(const struct hs *hs);
-/* A message's announced length against its type's limit (also for post-handshake messages). */
-mtls_err hs_check_length(hs_handle *h, uint8_t type, uint32_t mlen);
 mtls_err hs_transcript_add(struct hs *hs, const uint8_t *p, size_t len);
 /* Start the running hash once the suite is known (hashes what was buffered). */
 mtls_err hs_transcript_start(struct hs *hs);
@@ -216,8 +212,6 @@ mtls_err hs_expect(struct hs *hs, const msg *m, uint8_t type);
 mtls_err hs12_derive_keys(struct hs *hs);
 /* Key block from the master secret (also after resumption); logs the key when asked. */
 mtls_err hs12_key_block(struct hs *hs);
-/* Install the read (peer's) or write (our) protection from the key block. */
-mtls_err hs12_install_keys(struct hs *hs, bool for_write);
 mtls_err hs12_finished_compute(struct hs *hs, bool from_client, uint8_t out[12]);
 /* ChangeCipherSpec then Finished, framed and queued: the end of either side's flight. */
 mtls_err hs12_send_ccs_and_finished(struct hs *hs);
@@ -248,16 +242,16 @@ bool hs_wire_list_has(rd list, uint16_t v);
 /* "a, b, c" of suite / group / sigalg names, for the trace. */
 void hs_names(char *out, size_t cap, const uint16_t *ids, size_t n, const char *(*name)(uint16_t));
 
-/* msg/: parse and build, side by side */
-mtls_err msg_certificate_build(struct hs *hs, x509_cert *const *chain, size_t n);
-/* Parses a Certificate message into a chain (n may be 0). */
-mtls_err msg_certificate_parse(struct hs *hs, rd body, x509_cert ***chain, size_t *n);
-mtls_err msg_finished_build(struct hs *hs);
-/* digitally-signed struct: SignatureAndHashAlgorithm + opaque<0..2^16-1> */
-mtls_err msg_signed_parse(rd *r, uint16_t *sigalg, const uint8_t **sig, size_t *sig_len);
-/* Server: NewSessionTicket with a fresh ticket. */
-mtls_err msg_new_session_ticket_build(struct hs *hs);
-mtls_err msg_new_session_ticket_parse(struct hs *hs, const msg *m);
+/* The peer's Certificate message (TLS 1.2 format) into hs->peer_chain (possibly empty). */
+mtls_err hs12_read_certificate(struct hs *hs, const msg *m);
+/* Our Certificate message (TLS 1.2 format) with `chain` (n may be 0: none to send). */
+mtls_err hs12_send_certificate(struct hs *hs, x509_cert *const *chain, size_t n);
+/* The peer's certificates, as a Certificate message lists them, parsed by our X.509 code (and
+ * its cache) into hs->peer_chain. */
+mtls_err hs_parse_peer_chain(struct hs *hs, const struct msg_certificate *cert);
+/* The sentence of a message codec's or extension parser's failure: `why`, or for a duplicate or
+ * unoffered extension, which one. */
+mtls_err hs_decode_err(struct hs *hs, mtls_err err, const char *why, const hello_exts *e);
 
 /* resume.c: sessions in the handshake */
 /* Client: the session to offer (checked: fits our config and name), or NULL. */
@@ -267,30 +261,12 @@ mtls_session *hs_session_to_offer(struct hs *hs);
  * with extended master secret offered without the extension (RFC 7627 5.3). */
 mtls_err hs_session_lookup(struct hs *hs, const uint8_t *sid, size_t sid_len, const hello_exts *e,
                            rd suites, mtls_session **out);
-/* The digest of the verification context a session made by this connection is bound to: the
- * anchors that verify the peer, the verify mode, the session context string and, on a client, the
- * name it verifies.  False when it cannot be computed. */
-bool hs_verify_context(const hs_env *env, uint8_t out[32]);
 /* Both: make this connection's session at the end of a handshake; server stores it. */
 mtls_err hs_session_finish(struct hs *hs);
 /* Take over a resumed session's identity (peer certificate) into the connection. */
 mtls_err hs_adopt_session(struct hs *hs, mtls_session *s);
-
-/* ext/: the extension block and each extension */
-mtls_err ext_parse_block(struct hs *hs, rd *r, hello_exts *e, bool in_server_hello);
-mtls_err ext_sni_parse(struct hs *hs, rd data);
-void ext_sni_build(wr *w, const char *host);
-mtls_err ext_groups_parse(struct hs *hs, rd data, uint16_t *out, size_t *n);
-void ext_groups_build(wr *w, const uint16_t *groups, size_t n);
-mtls_err ext_point_formats_parse(struct hs *hs, rd data);
-void ext_point_formats_build(wr *w);
-mtls_err ext_sigalgs_parse(struct hs *hs, rd data, uint16_t *out, size_t *n);
-void ext_sigalgs_build(wr *w, const uint16_t *algs, size_t n);
-void ext_sigalgs_body(wr *w, const uint16_t *algs, size_t n);
-mtls_err ext_alpn_select(struct hs *hs, rd data);       /* server */
-mtls_err ext_alpn_check_server(struct hs *hs, rd data); /* client */
-void ext_alpn_build(wr *w, const uint8_t *wire, size_t len);
-mtls_err ext_reneg_check(struct hs *hs, rd data);
-void ext_empty_build(wr *w, uint16_t type);
+/* Server: a ticket sealing this handshake's session (malloc'd; *len 0 and NULL when none can be
+ * made: RFC 5077 3.3 allows an empty ticket). */
+mtls_err hs_ticket_make(struct hs *hs, uint8_t **ticket, size_t *len);
 
 #endif

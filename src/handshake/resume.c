@@ -8,7 +8,7 @@
  * server name, and -- for a server that requires client certificates -- a session that carries a
  * verified client certificate.  Anything else means a full handshake, never an error.
  *
- * A session is also bound to the verification context that checked its peer (hs_verify_context):
+ * A session is also bound to the verification context that checked its peer (verify_context):
  * the trust anchors, the verify mode, the application's session context and, on a client, the
  * name it verified.  A config that shares ticket keys or a session store with another but trusts
  * other CAs must not take over the identity the other verified: it does a full handshake and
@@ -30,11 +30,12 @@ static bool same_name(const char *a, const char *b)
     return strcasecmp(a ? a : "", b ? b : "") == 0;
 }
 
-/* SHA-256 of what decides whether a peer is accepted: the role; the verify mode (a server's
+/* The digest of the verification context a session made by this connection is bound to.
+ * SHA-256 of what decides whether a peer is accepted: the role; the verify mode (a server's
  * mtls_verify_mode, a client's insecure flags); the anchors that verify the peer (digested when
  * the config was frozen); a digest of the name a client checks (empty when it checks none); the
  * application's session context.  Fixed-size fields, so the encoding is unambiguous. */
-bool hs_verify_context(const hs_env *env, uint8_t out[32])
+static bool verify_context(const hs_env *env, uint8_t out[32])
 {
     static const char label[] = "mtls session verification context 1";
     const mtls_config *cfg = env->cfg;
@@ -66,7 +67,7 @@ bool hs_verify_context(const hs_env *env, uint8_t out[32])
 static bool same_context(const hs_env *env, const mtls_session *s)
 {
     uint8_t ours[32];
-    return hs_verify_context(env, ours) && memcmp(ours, s->vctx, 32) == 0;
+    return verify_context(env, ours) && memcmp(ours, s->vctx, 32) == 0;
 }
 
 /* A new reference to the session's peer leaf, parsed; NULL when it has none. */
@@ -311,7 +312,7 @@ static mtls_session *session_from_hs(struct hs *hs)
     memcpy(s->master, hs->k12.master, 48);
     s->created = config_now(hs->cfg);
     s->lifetime = hs->cfg->session_lifetime;
-    if (!hs_verify_context(hs->env, s->vctx)) {
+    if (!verify_context(hs->env, s->vctx)) {
         mtls_session_free(s);
         return NULL;
     }
@@ -371,5 +372,54 @@ mtls_err hs_session_finish(struct hs *hs)
     }
     mtls_session_free(info->session);
     info->session = s;
+    return MTLS_OK;
+}
+
+static mtls_session *state_for_ticket(struct hs *hs)
+{
+    /* The session as it will be recorded; the ticket does not need the id. */
+    mtls_session *s = session_new();
+    if (!s)
+        return NULL;
+    s->version = MTLS_VERSION_TLS12;
+    s->suite = hs->suite->id;
+    s->ems = hs->info->ems;
+    memcpy(s->master, hs->k12.master, 48);
+    s->created = hs->resume ? hs->resume->created : config_now(hs->cfg);
+    s->lifetime = hs->cfg->session_lifetime;
+    const hs_info *info = hs->info;
+    if (!verify_context(hs->env, s->vctx) ||
+        (info->server_name && !(s->sni = mem_strdup(info->server_name))) ||
+        (info->alpn && !(s->alpn = mem_strdup(info->alpn)))) {
+        mtls_session_free(s);
+        return NULL;
+    }
+    if (info->peer_chain_len) {
+        size_t len;
+        const uint8_t *der = x509_cert_der(info->peer_chain[0], &len);
+        uint8_t *copy = mem_alloc(len);
+        if (copy) {
+            memcpy(copy, der, len);
+            s->peer_cert = copy;
+            s->peer_cert_len = len;
+        }
+    }
+    return s;
+}
+
+mtls_err hs_ticket_make(struct hs *hs, uint8_t **ticket, size_t *len)
+{
+    const mtls_config *cfg = hs->cfg;
+    *ticket = NULL;
+    *len = 0;
+    mtls_session *s = state_for_ticket(hs);
+    if (!s)
+        return MTLS_ERR_NO_MEMORY;
+    /* A ticket that cannot be made (state too large) is sent empty: RFC 5077 3.3 allows it. */
+    if (ticket_seal(cfg->tkeys, s, config_now(cfg), cfg->session_lifetime, ticket, len)) {
+        *ticket = NULL;
+        *len = 0;
+    }
+    mtls_session_free(s);
     return MTLS_OK;
 }

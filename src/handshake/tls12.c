@@ -61,7 +61,8 @@ mtls_err hs12_key_block(struct hs *hs)
     return MTLS_OK;
 }
 
-mtls_err hs12_install_keys(struct hs *hs, bool for_write)
+/* Install the read (peer's) or write (our) protection from the key block. */
+static mtls_err install_keys(struct hs *hs, bool for_write)
 {
     const suite_info *s = hs->suite;
     /* key_block: client_write_key, server_write_key, client_write_IV, server_write_IV */
@@ -92,18 +93,61 @@ static mtls_err send_ccs(struct hs *hs)
     if (!err)
         err = rec_write(hs->env->rec, TLS_CT_CHANGE_CIPHER_SPEC, &one, 1);
     if (!err)
-        err = hs12_install_keys(hs, true);
+        err = install_keys(hs, true);
     hs_trace(hs, '>', "ChangeCipherSpec", "from now on our records are encrypted with %s",
              hs->suite->name);
+    return err;
+}
+
+static mtls_err send_finished(struct hs *hs)
+{
+    bool client = !hs->env->is_server;
+    struct msg_finished fin;
+    mtls_err err = hs12_finished_compute(hs, client, fin.verify_data);
+    if (!err) {
+        size_t at = hs_msg_open(hs, TLS_HS_FINISHED);
+        msg_finished_build(&hs->out, &fin);
+        err = hs_msg_close(hs, at);
+    }
+    if (!err)
+        hs_trace(hs, '>', "Finished",
+                 "verify_data = PRF(master_secret, \"%s finished\", Hash(handshake messages))",
+                 client ? "client" : "server");
+    cry_wipe(&fin, sizeof(fin));
     return err;
 }
 
 mtls_err hs12_send_ccs_and_finished(struct hs *hs)
 {
     mtls_err err;
-    if ((err = send_ccs(hs)) || (err = msg_finished_build(hs)))
+    if ((err = send_ccs(hs)) || (err = send_finished(hs)))
         return err;
     return hs_flush(hs);
+}
+
+mtls_err hs12_read_certificate(struct hs *hs, const msg *m)
+{
+    rd body = m->body, certs[MSG_MAX_CHAIN];
+    struct msg_certificate cert = {.certs = certs};
+    mtls_err err = msg_certificate_parse(&body, &cert);
+    if (err)
+        return hs_err(hs, err, "%s", cert.why);
+    return hs_parse_peer_chain(hs, &cert);
+}
+
+mtls_err hs12_send_certificate(struct hs *hs, x509_cert *const *chain, size_t n)
+{
+    rd few[MSG_MAX_CHAIN], *ders = few;
+    if (n > MSG_MAX_CHAIN && !(ders = mem_calloc(n, sizeof(*ders))))
+        return MTLS_ERR_NO_MEMORY;
+    for (size_t i = 0; i < n; i++)
+        ders[i].p = x509_cert_der(chain[i], &ders[i].n);
+    struct msg_certificate cert = {.certs = ders, .n = n};
+    size_t at = hs_msg_open(hs, TLS_HS_CERTIFICATE);
+    msg_certificate_build(&hs->out, &cert);
+    if (ders != few)
+        mem_free(ders);
+    return hs_msg_close(hs, at);
 }
 
 mtls_err hs12_read_ccs(struct hs *hs, const uint8_t *p, size_t n)
@@ -115,7 +159,7 @@ mtls_err hs12_read_ccs(struct hs *hs, const uint8_t *p, size_t n)
     if (hs_in_partial(hs))
         return hs_err(hs, MTLS_ERR_UNEXPECTED_MESSAGE,
                       "ChangeCipherSpec in the middle of a handshake message");
-    mtls_err err = hs12_install_keys(hs, false);
+    mtls_err err = install_keys(hs, false);
     if (err)
         return err;
     hs_trace(hs, '<', "ChangeCipherSpec", "the peer's records are encrypted from now on");
@@ -125,13 +169,15 @@ mtls_err hs12_read_ccs(struct hs *hs, const uint8_t *p, size_t n)
 mtls_err hs12_read_finished(struct hs *hs, const msg *m)
 {
     rd body = m->body;
-    uint8_t got[12], want[12];
-    if (!rd_copy(&body, got, sizeof(got)) || !rd_done(&body))
-        return hs_err(hs, MTLS_ERR_DECODE, "malformed Finished message");
-    mtls_err err = hs12_finished_compute(hs, hs->env->is_server, want);
+    struct msg_finished got;
+    uint8_t want[12];
+    mtls_err err = msg_finished_parse(&body, &got);
+    if (err)
+        return hs_err(hs, err, "%s", got.why);
+    err = hs12_finished_compute(hs, hs->env->is_server, want);
     if (err)
         return err;
-    int same = cry_ct_equal(got, want, sizeof(want));
+    int same = cry_ct_equal(got.verify_data, want, sizeof(want));
     cry_wipe(want, sizeof(want));
     if (!same)
         return hs_err(hs, MTLS_ERR_BAD_FINISHED,

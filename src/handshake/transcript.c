@@ -63,7 +63,8 @@ static uint32_t msg_limit(uint8_t type)
     return type == TLS_HS_CLIENT_HELLO ? TLS_MAX_CLIENT_HELLO : MTLS_MAX_HANDSHAKE_MSG;
 }
 
-mtls_err hs_check_length(hs_handle *h, uint8_t type, uint32_t mlen)
+/* A message's announced length, judged as soon as its 4-byte header is in. */
+static mtls_err check_length(hs_handle *h, uint8_t type, uint32_t mlen)
 {
     if (mlen <= msg_limit(type))
         return MTLS_OK;
@@ -109,7 +110,7 @@ mtls_err hs_in_add(struct hs *hs, const uint8_t *p, size_t n)
     size_t off = 0;
     while (in->len - off >= 4) {
         uint32_t mlen = be24_get(in->p + off + 1);
-        mtls_err err = hs_check_length(hs->h, in->p[off], mlen);
+        mtls_err err = check_length(hs->h, in->p[off], mlen);
         if (err)
             return err;
         if (in->len - off < 4 + (size_t)mlen)
