@@ -265,18 +265,20 @@ mtls_err fz_feed_plain(mtls_conn *c, uint8_t type, const uint8_t *p, size_t n)
 
 mtls_err fz_feed_sealed(mtls_conn *c, uint8_t type, const uint8_t *p, size_t n)
 {
-    struct hs *hs = c->hs;
-    if (!hs || !hs->suite || !c->rd.aead)
+    struct hs *hs = c->hs ? c->hs->run : NULL;
+    if (!hs || !hs->suite || !c->rec.in.aead)
         return MTLS_ERR_BAD_STATE;
     const suite_info *s = hs->suite;
-    const uint8_t *ckey = hs->key_block, *skey = ckey + s->key_len;
+    const uint8_t *ckey = hs->k12.key_block, *skey = ckey + s->key_len;
     const uint8_t *civ = skey + s->key_len, *siv = civ + s->fixed_iv_len;
-    rec_prot w;
+    rec_dir w;
     memset(&w, 0, sizeof(w));
     /* the peer writes with the other side's keys */
-    if (rec_prot_init(&w, s, c->is_server ? ckey : skey, c->is_server ? civ : siv, 1) != MTLS_OK)
+    rec_key key = {MTLS_VERSION_TLS12, s->aead,          c->is_server ? ckey : skey,
+                 s->key_len,         c->is_server ? civ : siv, s->fixed_iv_len};
+    if (rec_dir_init(&w, &key, true) != MTLS_OK)
         return MTLS_ERR_CRYPTO;
-    w.seq = c->rd.seq;
+    w.seq = c->rec.in.seq;
     mtls_err err = MTLS_OK;
     static uint8_t rec[TLS_RECORD_HEADER + TLS_MAX_PLAINTEXT + 64];
     do {
@@ -291,7 +293,7 @@ mtls_err fz_feed_sealed(mtls_conn *c, uint8_t type, const uint8_t *p, size_t n)
         p += k;
         n -= k;
     } while (n);
-    rec_prot_clear(&w);
+    rec_dir_clear(&w);
     return err;
 }
 

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/internal.h"
 #include "handshake/hs.h"
 #include "mtls.h"
 

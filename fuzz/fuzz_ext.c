@@ -1,9 +1,11 @@
 /*
  * fuzz_ext.c -- one libFuzzer target per hello extension parser (src/handshake/ext), selected at
- * build time with FZ_EXT: the input is the extension_data handed to the parser, on the side(s)
- * that parse it (server for what a ClientHello carries, client for what a ServerHello answers),
- * and what the parser keeps is used afterwards.  FZ_EXT_BLOCK fuzzes the extensions block itself
- * (duplicates, unknown types, lengths) in both hellos.  Seeds: the extensions of recorded hellos.
+ * build time with FZ_EXT: the input is the extension_data handed to the parser, as a ClientHello
+ * carries it (what a server parses) and as a ServerHello answers it (what a client parses), and
+ * what the parser keeps is used afterwards.  The parsers are pure (ext/ext.h): no connection is
+ * made; a server config provides our preferences where a choice follows.  FZ_EXT_BLOCK fuzzes the
+ * extensions block itself (duplicates, unknown types, lengths) in both hellos.  Seeds: the
+ * extensions of recorded hellos.
  */
 #include <string.h>
 
@@ -13,53 +15,56 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    mtls_conn *srv = fz_server(2); /* ALPN configured */
-    mtls_conn *cli = fz_client(1);
-    rd r = rd_init(data, size);
+    static mtls_config *cfg; /* ALPN configured, an RSA key */
+    if (!cfg)
+        cfg = fz_server_config(2);
+    rd r = rd_init(data, size), v;
     uint16_t list[HS_MAX_PEER_LIST];
     size_t n = 0;
+    const char *why;
     switch (FZ_EXT) {
     case 1: /* server_name */
-        if (ext_sni_parse(srv, r) == MTLS_OK && srv->server_name)
-            (void)strlen(srv->server_name);
+        if (ext_sni_parse(r, &v, &why) == MTLS_OK && v.n && memchr(v.p, 0, v.n))
+            __builtin_trap(); /* a host name with a NUL never passes */
         break;
     case 2: /* supported_groups */
-        if (ext_groups_parse(srv, r, list, &n) == MTLS_OK && n > HS_MAX_PEER_LIST)
+        if (ext_groups_parse(r, list, HS_MAX_PEER_LIST, &n, &why) == MTLS_OK &&
+            n > HS_MAX_PEER_LIST)
             __builtin_trap();
         break;
     case 3: /* ec_point_formats */
-        (void)ext_point_formats_parse(srv, r);
-        (void)ext_point_formats_parse(cli, r);
+        (void)ext_point_formats_parse(r, &why);
         break;
     case 4: /* signature_algorithms */
-        if (ext_sigalgs_parse(srv, r, list, &n) == MTLS_OK) {
+        if (ext_sigalgs_parse(r, list, HS_MAX_PEER_LIST, &n, &why) == MTLS_OK) {
             if (n > HS_MAX_PEER_LIST)
                 __builtin_trap();
-            (void)hs_pick_sigalg(srv, list, n);
+            (void)hs_pick_sigalg(cfg, list, n);
         }
         break;
     case 5: /* application_layer_protocol_negotiation */
-        if (ext_alpn_select(srv, r) == MTLS_OK)
-            (void)strlen(srv->alpn);
-        if (ext_alpn_check_server(cli, r) == MTLS_OK)
-            (void)strlen(cli->alpn);
+        if (ext_alpn_parse_list(r, &v, &why) == MTLS_OK) {
+            rd chosen;
+            if (ext_alpn_select(cfg->alpn_wire, cfg->alpn_len, v, &chosen) &&
+                !ext_alpn_has(v.p, v.n, chosen))
+                __builtin_trap();
+        }
+        if (ext_alpn_parse_one(r, &v, &why) == MTLS_OK && v.n == 0)
+            __builtin_trap();
         break;
     case 6: /* renegotiation_info */
-        (void)ext_reneg_check(srv, r);
-        (void)ext_reneg_check(cli, r);
+        (void)ext_reneg_parse(r, &why);
         break;
     case 7: { /* the extensions block */
         hello_exts e;
         rd r2 = r;
-        if (ext_parse_block(srv, &r, &e, false) == MTLS_OK && e.server_name.present)
-            (void)ext_sni_parse(srv, e.server_name.data);
-        (void)ext_parse_block(cli, &r2, &e, true);
+        if (ext_parse_block(&r, EXT_IN_CH, &e, &why) == MTLS_OK && e.server_name.present)
+            (void)ext_sni_parse(e.server_name.data, &v, &why);
+        (void)ext_parse_block(&r2, EXT_IN_SH12, &e, &why);
         break;
     }
     default:
         break;
     }
-    mtls_conn_free(srv);
-    mtls_conn_free(cli);
     return 0;
 }

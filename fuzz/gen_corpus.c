@@ -50,8 +50,9 @@ static void seed_hello_exts(const uint8_t *m, size_t len, const char *tag)
     rd r = rd_init(m + 4, len - 4), skip, block;
     uint16_t u16;
     uint8_t u8;
+    const uint8_t *version_random;
     int client = m[0] == TLS_HS_CLIENT_HELLO;
-    if (!rd_skip(&r, 34) || !rd_vec8(&r, &skip))
+    if (!rd_bytes(&r, &version_random, 34) || !rd_vec8(&r, &skip))
         return;
     if (client ? !rd_vec16(&r, &skip) || !rd_vec8(&r, &skip) : !rd_u16(&r, &u16) || !rd_u8(&r, &u8))
         return;
@@ -89,8 +90,8 @@ static void msg_seed(const char *target, int pair, int side, int type)
         /* the verify_data the receiver expects, computed in its own state */
         mtls_conn *c = side ? fz_server(s->server_variant) : fz_client(s->client_variant);
         uint8_t vd[12];
-        if (fz_replay_until(c, ev, n, FZ_AFTER_CCS) && c->hs &&
-            hs_finished_compute(c, c->is_server, vd) == MTLS_OK)
+        if (fz_replay_until(c, ev, n, FZ_AFTER_CCS) && c->hs->run &&
+            hs12_finished_compute(c->hs->run, c->is_server, vd) == MTLS_OK)
             put(target, "recorded", vd, sizeof(vd));
         mtls_conn_free(c);
         return;
@@ -228,7 +229,20 @@ int main(int argc, char **argv)
             }
     }
 
-    /* 5. PEM: every fixture chain with its key, and the CA */
+    /* 5. the record layer alone (fuzz_record modes 4-6): in clear, a header with the wrong
+     * version after the first record, application data; a round-trip list */
+    {
+        static const uint8_t clear[] = {4, 3, 22, 3, 1, 0, 2, 1, 2, 23, 3, 3, 0, 3, 'a', 'b', 'c',
+                                        22, 3, 1, 0, 1, 0};
+        static const uint8_t sealed[] = {5, 0, 23, 3, 3, 0, 24, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3,
+                                         4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+        static const uint8_t trip[] = {6, 5, 22, 0, 3, 'a', 'b', 'c', 23, 0, 0, 21, 0, 2, 1, 0};
+        put("record", "layer-clear", clear, sizeof(clear));
+        put("record", "layer-sealed", sealed, sizeof(sealed));
+        put("record", "layer-round-trip", trip, sizeof(trip));
+    }
+
+    /* 6. PEM: every fixture chain with its key, and the CA */
     static const char *ids[][2] = {{"server-rsa.pem", "server-rsa.key"},
                                    {"server-ec.pem", "server-ec.key"},
                                    {"client-ec.pem", "client-ec.key"}};

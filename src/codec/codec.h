@@ -2,10 +2,15 @@
  * codec.h -- bounds-checked byte reader (rd) and writer (wr).  Knows nothing of TLS.
  *
  * A rd is a {p, n} view that shrinks as it is read; every read checks the remaining length first
- * and returns false, leaving the view unchanged, when the input is too short.  A wr appends into
- * a fixed buffer with a sticky `failed` bit: once a write does not fit, every later write is a
- * no-op and wr_ok() is false, so a builder checks once at the end.  Length prefixes are opened
- * with wr_open_uN and patched by wr_close_uN.
+ * and returns false, leaving the view unchanged, when the input is too short.
+ *
+ * A wr appends with a sticky `failed` bit: once a write does not fit, every later write is a
+ * no-op and wr_ok() is false, so a builder checks once at the end.  It either wraps the caller's
+ * memory (wr_fixed: never reallocated) or grows by itself up to a hard cap (wr_growable, after
+ * BoringSSL's CBB and picotls' ptls_buffer_t), so that no builder has to guess a maximum size.
+ * Growth may move `p`: nobody keeps a pointer into a wr across a later write (positions are
+ * offsets).  Length prefixes are opened with wr_open_uN and patched by wr_close_uN; wr_truncate
+ * takes back what was reserved and not used (a signature shorter than the key's maximum).
  */
 #ifndef MTLS_CODEC_H
 #define MTLS_CODEC_H
@@ -13,6 +18,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "../base/base.h"
 
 typedef struct rd {
     const uint8_t *p;
@@ -28,7 +35,6 @@ bool rd_u32(rd *r, uint32_t *v);
 bool rd_copy(rd *r, void *out, size_t len);
 /* A view of the next `len` bytes. */
 bool rd_bytes(rd *r, const uint8_t **out, size_t len);
-bool rd_skip(rd *r, size_t len);
 /* A sub-reader over a vector with a 1/2/3-byte length prefix. */
 bool rd_vec8(rd *r, rd *sub);
 bool rd_vec16(rd *r, rd *sub);
@@ -40,20 +46,39 @@ static inline bool rd_done(const rd *r) { return r->n == 0; }
 
 typedef struct wr {
     uint8_t *p;
-    size_t cap;
-    size_t len;
+    size_t len;  /* bytes written */
+    size_t cap;  /* bytes allocated (fixed: the caller's size) */
+    size_t max;  /* hard cap: a write past it fails (sticky) */
     bool failed;
+    bool fixed; /* wraps caller memory: never reallocated, never freed */
 } wr;
 
-#define WR_MAX_OPEN 8
-static inline wr wr_init(uint8_t *p, size_t cap) { wr w = {p, cap, 0, false}; return w; }
+/* A writer over the caller's `cap` bytes. */
+static inline wr wr_fixed(uint8_t *p, size_t cap)
+{
+    wr w = {p, 0, cap, cap, false, true};
+    return w;
+}
+/* A writer that starts empty and grows (mem_realloc) up to `max` bytes. */
+static inline wr wr_growable(size_t max)
+{
+    wr w = {NULL, 0, 0, max, false, false};
+    return w;
+}
 static inline bool wr_ok(const wr *w) { return !w->failed; }
+/* Take back everything after the first `len` bytes (len <= w->len; a larger len fails). */
+void wr_truncate(wr *w, size_t len);
+/* Empty again, keeping the storage (and clearing a failure). */
+void wr_reset(wr *w);
+/* Release a growable writer's storage, wiped first when `wipe`; a fixed one is only emptied. */
+void wr_free(wr *w, bool wipe);
 void wr_u8(wr *w, uint8_t v);
 void wr_u16(wr *w, uint16_t v);
 void wr_u24(wr *w, uint32_t v);
 void wr_u32(wr *w, uint32_t v);
 void wr_bytes(wr *w, const void *p, size_t len);
-/* Reserve `len` bytes and return where they are (NULL once failed). */
+/* Reserve `len` bytes and return where they are (NULL once failed).  Valid until the next
+ * write: a growable writer may move. */
 uint8_t *wr_reserve(wr *w, size_t len);
 /* Open a length prefix of 1, 2 or 3 bytes; returns its position for the matching close. */
 size_t wr_open(wr *w, unsigned prefix_bytes);

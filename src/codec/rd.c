@@ -66,12 +66,6 @@ bool rd_copy(rd *r, void *out, size_t len)
     return true;
 }
 
-bool rd_skip(rd *r, size_t len)
-{
-    const uint8_t *p;
-    return rd_bytes(r, &p, len);
-}
-
 static bool vec(rd *r, rd *sub, unsigned prefix)
 {
     rd save = *r;

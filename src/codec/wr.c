@@ -1,20 +1,68 @@
 /*
- * wr.c -- the appending writer with a sticky failure bit.  Invariant: never writes at or past
- * p + cap; after the first failure nothing more is written.
+ * wr.c -- the appending writer with a sticky failure bit.  Invariants: never writes at or past
+ * p + cap; a growable writer never holds more than `max` bytes; after the first failure nothing
+ * more is written.
  */
 #include <string.h>
 
 #include "codec.h"
 
+/* Room for `len` more bytes: a growable writer doubles (from 1 KiB) up to its cap, so that a
+ * message built by many small writes is moved a bounded number of times. */
+static bool grow(wr *w, size_t len)
+{
+    if (w->fixed || len > w->max || w->len > w->max - len)
+        return false;
+    size_t want = w->len + len;
+    size_t cap = w->cap ? w->cap : 1024;
+    while (cap < want)
+        cap = cap > w->max / 2 ? w->max : cap * 2;
+    uint8_t *p = mem_realloc(w->p, cap);
+    if (!p)
+        return false;
+    w->p = p;
+    w->cap = cap;
+    return true;
+}
+
 uint8_t *wr_reserve(wr *w, size_t len)
 {
-    if (w->failed || w->cap - w->len < len) {
+    if (w->failed || (w->cap - w->len < len && !grow(w, len))) {
         w->failed = true;
         return NULL;
     }
     uint8_t *at = w->p + w->len;
     w->len += len;
     return at;
+}
+
+void wr_truncate(wr *w, size_t len)
+{
+    if (len > w->len) {
+        w->failed = true;
+        return;
+    }
+    w->len = len;
+}
+
+void wr_reset(wr *w)
+{
+    w->len = 0;
+    w->failed = false;
+}
+
+void wr_free(wr *w, bool wipe)
+{
+    if (w->fixed) {
+        w->len = 0;
+        return;
+    }
+    if (w->p && wipe)
+        base_wipe(w->p, w->cap);
+    mem_free(w->p);
+    w->p = NULL;
+    w->len = w->cap = 0;
+    w->failed = false;
 }
 
 void wr_bytes(wr *w, const void *p, size_t len)

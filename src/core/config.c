@@ -161,7 +161,7 @@ static mtls_err build_ca_names(mtls_config *cfg)
     }
     if (total && !(cfg->ca_names = mem_alloc(total)))
         return MTLS_ERR_NO_MEMORY;
-    wr w = wr_init(cfg->ca_names, total);
+    wr w = wr_fixed(cfg->ca_names, total);
     for (size_t i = 0; i < n; i++) {
         const uint8_t *dn = new_subject(anchors, i, &len);
         if (!dn)
@@ -957,7 +957,7 @@ mtls_err mtls_config_set_alpn(mtls_config *cfg, const char *list)
     if (err)
         return err;
     uint8_t buf[MTLS_MAX_ALPN_WIRE];
-    struct alpn_build b = {wr_init(buf, sizeof(buf))};
+    struct alpn_build b = {wr_fixed(buf, sizeof(buf))};
     /* ALPN names may contain ':' in principle; we split on ',' only. */
     const char *p = list ? list : "";
     while (*p) {

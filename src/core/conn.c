@@ -1,20 +1,15 @@
 /*
- * conn.c -- mtls_conn: the sans-I/O connection.  Owns the receive and send buffers, the record
- * deframer and dispatcher, alerts, close_notify, and the application data path.
+ * conn.c -- mtls_conn: the sans-I/O connection.  Owns the record layer (src/record: buffers,
+ * framing, protection), dispatches the records it reads by content type -- handshake and
+ * ChangeCipherSpec to the handshake, alerts here, application data to mtls_read -- and holds the
+ * connection's errors, alerts, close_notify and application data path.
  *
- * Receive buffer: bytes from the transport land at rbuf[rlen..rcap); records are taken from
- * rstart.  A record is opened in place; an application-data record's plaintext stays in rbuf
- * until mtls_read() has taken all of it, so at most one copy (into the caller's buffer) is made.
- * rbuf starts small (handshake records are short) and grows when the peer announces a larger
- * record -- to one AEAD-sized record, or exactly the announced size beyond that, at most one
- * maximal ciphertext record -- so a record that fits the protocol always fits, and a connection
- * that never sees a large record never pays for one.
- *
- * Send buffer: records are built in place (header, explicit nonce, plaintext, tag) at the end of
- * sbuf and sealed there; [soff, slen) is what the transport still has to take.
+ * An application-data record's plaintext stays in the record layer's receive buffer until
+ * mtls_read() has taken all of it (rec_take), so at most one copy (into the caller's buffer) is
+ * made.  mtls_write() seals straight from the caller's bytes into the send buffer.
  *
  * Errors are sticky: the first fatal error is kept, its alert is queued once, and every later
- * call returns the same error.
+ * call returns the same error.  Only this file makes an error sticky and sends alerts.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,64 +17,6 @@
 #include <string.h>
 
 #include "internal.h"
-
-#define RBUF_INITIAL 4096
-#define RBUF_LARGE (TLS_RECORD_HEADER + TLS_MAX_PLAINTEXT + 256)
-#define SBUF_MAX (1024 * 1024)
-
-/* ---- dynbuf --------------------------------------------------------------------------------- */
-
-bool dynbuf_reserve(dynbuf *b, size_t extra, size_t max)
-{
-    if (b->cap - b->len >= extra)
-        return true;
-    if (extra > max || b->len > max - extra)
-        return false;
-    size_t want = b->len + extra;
-    /* Double while small (handshake messages arrive in pieces); past one record, grow to what
-     * is needed and no more, since every byte is held for the connection's life. */
-    size_t cap = b->cap ? b->cap : 1024;
-    while (cap < want && cap < 8192)
-        cap *= 2;
-    if (cap < want)
-        cap = want;
-    if (cap > max)
-        cap = max;
-    uint8_t *p = mem_realloc(b->p, cap);
-    if (!p)
-        return false;
-    b->p = p;
-    b->cap = cap;
-    return true;
-}
-
-bool dynbuf_append(dynbuf *b, const void *data, size_t len, size_t max)
-{
-    if (!dynbuf_reserve(b, len, max))
-        return false;
-    if (len)
-        memcpy(b->p + b->len, data, len);
-    b->len += len;
-    return true;
-}
-
-void dynbuf_consume(dynbuf *b, size_t n)
-{
-    if (n >= b->len) {
-        b->len = 0;
-        return;
-    }
-    memmove(b->p, b->p + n, b->len - n);
-    b->len -= n;
-}
-
-void dynbuf_free(dynbuf *b, bool wipe)
-{
-    if (b->p && wipe)
-        cry_wipe(b->p, b->cap);
-    mem_free(b->p);
-    memset(b, 0, sizeof(*b));
-}
 
 /* ---- lifecycle -------------------------------------------------------------------------------- */
 
@@ -96,11 +33,19 @@ static mtls_conn *conn_new(mtls_config *cfg, bool is_server, const char *server_
     c->is_server = is_server;
     c->alert_sent = TLS_ALERT_NONE;
     c->alert_received = TLS_ALERT_NONE;
-    if (server_name && !(c->server_name = mem_strdup(server_name))) {
+    c->env = (hs_env){
+        .cfg = cfg,
+        .conn = c,
+        .rec = &c->rec,
+        .info = &c->info,
+        .trace = {cfg->trace, cfg->trace_arg, c},
+        .is_server = is_server,
+    };
+    if (server_name && !(c->info.server_name = mem_strdup(server_name))) {
         mtls_conn_free(c);
         return NULL;
     }
-    if (hs_new(c) != MTLS_OK) {
+    if (hs_new(&c->hs, &c->env) != MTLS_OK) {
         mtls_conn_free(c);
         return NULL;
     }
@@ -124,19 +69,13 @@ void mtls_conn_free(mtls_conn *c)
     if (!c)
         return;
     hs_free(c->hs);
-    rec_prot_clear(&c->rd);
-    rec_prot_clear(&c->wr);
-    if (c->rbuf) {
-        cry_wipe(c->rbuf, c->rcap);
-        mem_free(c->rbuf);
-    }
-    dynbuf_free(&c->sbuf, true);
-    x509_chain_free(c->peer_chain, c->peer_chain_len);
-    mtls_session_free(c->session);
+    rec_layer_free(&c->rec);
+    x509_chain_free(c->info.peer_chain, c->info.peer_chain_len);
+    mtls_session_free(c->info.session);
     mtls_session_free(c->offer_session);
-    mem_free(c->server_name);
+    mem_free(c->info.server_name);
     mem_free(c->verify_name);
-    mem_free(c->alpn);
+    mem_free(c->info.alpn);
     mem_free(c->error_detail);
     mtls_config_free(c->cfg);
     cry_wipe(c, sizeof(*c));
@@ -147,13 +86,14 @@ mtls_err mtls_conn_set_verify_name(mtls_conn *c, const char *name)
 {
     if (!c || !name || c->is_server)
         return MTLS_ERR_INVALID_ARG;
-    if (c->established || c->version)
+    if (c->established || c->info.version)
         return MTLS_ERR_BAD_STATE;
     char *copy = mem_strdup(name);
     if (!copy)
         return MTLS_ERR_NO_MEMORY;
     mem_free(c->verify_name);
     c->verify_name = copy;
+    c->env.verify_name = copy;
     return MTLS_OK;
 }
 
@@ -161,9 +101,21 @@ mtls_err mtls_conn_set_insecure_skip_hostname(mtls_conn *c)
 {
     if (!c || c->is_server)
         return MTLS_ERR_INVALID_ARG;
-    if (c->established || c->version)
+    if (c->established || c->info.version)
         return MTLS_ERR_BAD_STATE;
-    c->skip_hostname = true;
+    c->env.skip_hostname = true;
+    return MTLS_OK;
+}
+
+mtls_err mtls_conn_set_session(mtls_conn *c, mtls_session *s)
+{
+    if (!c || !s || c->is_server)
+        return MTLS_ERR_INVALID_ARG;
+    if (!c->hs || hs_started(c->hs))
+        return MTLS_ERR_BAD_STATE;
+    mtls_session_free(c->offer_session);
+    c->offer_session = session_ref(s);
+    c->env.offer = c->offer_session;
     return MTLS_OK;
 }
 
@@ -184,23 +136,12 @@ mtls_err conn_send_alert(mtls_conn *c, int level, int alert)
 {
     uint8_t body[2] = {(uint8_t)level, (uint8_t)alert};
     if (level == 2 || alert != TLS_ALERT_CLOSE_NOTIFY)
-        hs_trace(c, '>', "Alert", "%s %s", level == 2 ? "fatal" : "warning", mtls_alert_name(alert));
-    return conn_send_record(c, TLS_CT_ALERT, body, sizeof(body));
+        trace_emit(&c->env.trace, '>', "Alert", "%s %s", level == 2 ? "fatal" : "warning",
+                   mtls_alert_name(alert));
+    return rec_write(&c->rec, TLS_CT_ALERT, body, sizeof(body));
 }
 
 #define ERROR_DETAIL_CAP 512
-
-mtls_err conn_set_alpn(mtls_conn *c, const uint8_t *name, size_t len)
-{
-    char *p = mem_alloc(len + 1);
-    if (!p)
-        return MTLS_ERR_NO_MEMORY;
-    memcpy(p, name, len);
-    p[len] = 0;
-    mem_free(c->alpn);
-    c->alpn = p;
-    return MTLS_OK;
-}
 
 /* The detail buffer exists only once something failed (most connections never need it). */
 static char *detail_buf(mtls_conn *c)
@@ -255,47 +196,19 @@ int mtls_conn_alert_received(const mtls_conn *c)
 
 /* ---- sending ---------------------------------------------------------------------------------- */
 
-mtls_err conn_send_record(mtls_conn *c, uint8_t type, const uint8_t *data, size_t len)
-{
-    size_t overhead = rec_overhead(&c->wr);
-    do {
-        size_t chunk = len < TLS_MAX_PLAINTEXT ? len : TLS_MAX_PLAINTEXT;
-        if (!dynbuf_reserve(&c->sbuf, TLS_RECORD_HEADER + overhead + chunk, SBUF_MAX))
-            return MTLS_ERR_NO_MEMORY;
-        uint8_t *rec = c->sbuf.p + c->sbuf.len;
-        size_t rec_len;
-        /* encrypted straight from the caller's bytes into the send buffer: no extra copy */
-        mtls_err err = rec_seal(&c->wr, type, rec, data, chunk, &rec_len);
-        if (err)
-            return err;
-        c->sbuf.len += rec_len;
-        data += chunk;
-        len -= chunk;
-    } while (len > 0);
-    return MTLS_OK;
-}
-
 const uint8_t *mtls_send_buf(mtls_conn *c, size_t *out_len)
 {
-    if (!c || c->soff >= c->sbuf.len) {
-        if (out_len)
-            *out_len = 0;
-        return NULL;
-    }
-    *out_len = c->sbuf.len - c->soff;
-    return c->sbuf.p + c->soff;
+    size_t len = 0;
+    const uint8_t *p = c ? rec_send_pending(&c->rec, &len) : NULL;
+    if (out_len)
+        *out_len = len;
+    return p;
 }
 
 void mtls_send_ack(mtls_conn *c, size_t n)
 {
-    if (!c)
-        return;
-    size_t pending = c->sbuf.len - c->soff;
-    c->soff += n < pending ? n : pending;
-    if (c->soff == c->sbuf.len) {
-        c->soff = 0;
-        c->sbuf.len = 0;
-    }
+    if (c)
+        rec_send_consume(&c->rec, n);
 }
 
 /* ---- receiving -------------------------------------------------------------------------------- */
@@ -305,20 +218,7 @@ uint8_t *mtls_recv_buf(mtls_conn *c, size_t *out_len)
     *out_len = 0;
     if (!c)
         return NULL;
-    if (!c->rbuf) {
-        c->rbuf = mem_alloc(RBUF_INITIAL);
-        if (!c->rbuf)
-            return NULL;
-        c->rcap = RBUF_INITIAL;
-    }
-    if (c->rstart > 0) {
-        /* Compact; offsets of a pending record are relative to rstart. */
-        memmove(c->rbuf, c->rbuf + c->rstart, c->rlen - c->rstart);
-        c->rlen -= c->rstart;
-        c->rstart = 0;
-    }
-    *out_len = c->rcap - c->rlen;
-    return c->rbuf + c->rlen;
+    return rec_recv_space(&c->rec, out_len);
 }
 
 static mtls_err on_alert(mtls_conn *c, const uint8_t *p, size_t len)
@@ -327,7 +227,8 @@ static mtls_err on_alert(mtls_conn *c, const uint8_t *p, size_t len)
     if (len != 2)
         return conn_fail(c, MTLS_ERR_DECODE, "malformed alert record (%zu bytes)", len);
     uint8_t level = p[0], desc = p[1];
-    hs_trace(c, '<', "Alert", "%s %s", level == 2 ? "fatal" : "warning", mtls_alert_name(desc));
+    trace_emit(&c->env.trace, '<', "Alert", "%s %s", level == 2 ? "fatal" : "warning",
+               mtls_alert_name(desc));
     if (desc == TLS_ALERT_CLOSE_NOTIFY) {
         c->close_received = true;
         return MTLS_OK;
@@ -349,106 +250,68 @@ static mtls_err on_alert(mtls_conn *c, const uint8_t *p, size_t len)
     return MTLS_ERR_PEER_ALERT;
 }
 
-/* Handle one complete record at rbuf[rstart..rstart+rec_len).  Returns MTLS_OK to go on with the
- * next record; an application-data record stays pending and stops the loop. */
-static mtls_err on_record(mtls_conn *c, size_t rec_len)
+/* What a call into the handshake returned: the connection is established when the handshake is;
+ * an error becomes the connection's, with the handshake's sentence about it. */
+static mtls_err handshake(mtls_conn *c, mtls_err err)
 {
-    uint8_t *rec = c->rbuf + c->rstart;
-    uint8_t type = rec[0];
-    uint8_t *plain;
-    size_t plain_len;
-    mtls_err err = rec_open(&c->rd, rec, rec_len, &plain, &plain_len);
-    if (err)
-        return conn_fail(c, err, "a record from the peer failed authentication (bad_record_mac)");
-    if (plain_len > TLS_MAX_PLAINTEXT)
-        return conn_fail(c, MTLS_ERR_RECORD_OVERFLOW, "decrypted record of %zu bytes exceeds 2^14",
-                         plain_len);
+    if (!c->established && hs_established(c->hs))
+        c->established = true;
+    if (!err)
+        return MTLS_OK;
+    const char *why = hs_error_detail(c->hs);
+    return why ? conn_fail(c, err, "%s", why) : conn_fail(c, err, NULL);
+}
 
-    if (plain_len == 0 && type != TLS_CT_APPLICATION_DATA)
-        return conn_fail(c, MTLS_ERR_DECODE, "empty record of type %u", type);
-    if (type != TLS_CT_ALERT)
+/* Handle the record just read.  Returns MTLS_OK to go on with the next record; an
+ * application-data record stays held in the record layer and stops the loop. */
+static mtls_err on_record(mtls_conn *c, const rec_in *r)
+{
+    if (r->len == 0 && r->type != TLS_CT_APPLICATION_DATA)
+        return conn_fail(c, MTLS_ERR_DECODE, "empty record of type %u", r->type);
+    if (r->type != TLS_CT_ALERT)
         c->warning_alerts = 0; /* the bound is on warnings in a row */
 
-    switch (type) {
+    switch (r->type) {
     case TLS_CT_HANDSHAKE:
-        c->rstart += rec_len;
-        return hs_on_handshake_data(c, plain, plain_len);
     case TLS_CT_CHANGE_CIPHER_SPEC:
-        c->rstart += rec_len;
-        return hs_on_ccs(c, plain, plain_len);
+        rec_release(&c->rec);
+        return handshake(c, hs_feed(c->hs, r->type, r->p, r->len));
     case TLS_CT_ALERT:
-        c->rstart += rec_len;
-        return on_alert(c, plain, plain_len);
+        rec_release(&c->rec);
+        return on_alert(c, r->p, r->len);
     case TLS_CT_APPLICATION_DATA:
         if (!c->established)
             return conn_fail(c, MTLS_ERR_UNEXPECTED_MESSAGE,
                              "application data before the handshake finished");
-        if (plain_len == 0) {
+        if (r->len == 0) {
             /* Empty records are legal but a flood of them is a denial-of-service tool. */
             if (++c->empty_records > MTLS_MAX_EMPTY_RECORDS)
                 return conn_fail(c, MTLS_ERR_TOO_MANY_EMPTY, "too many empty records in a row");
-            c->rstart += rec_len;
+            rec_release(&c->rec);
             return MTLS_OK;
         }
         c->empty_records = 0;
-        c->app_pending = true;
-        c->app_off = (size_t)(plain - (c->rbuf + c->rstart));
-        c->app_len = plain_len;
-        c->app_end = rec_len;
+        rec_hold(&c->rec, r);
         return MTLS_OK;
     default:
-        return conn_fail(c, MTLS_ERR_UNEXPECTED_MESSAGE, "record of unknown content type %u", type);
+        return conn_fail(c, MTLS_ERR_UNEXPECTED_MESSAGE, "record of unknown content type %u",
+                         r->type);
     }
 }
 
-/* Process complete records until input runs out, application data is pending, or an error. */
+/* Process complete records until input runs out, application data is held, or an error. */
 static mtls_err process_records(mtls_conn *c)
 {
-    while (!c->app_pending && !c->close_received && c->error == MTLS_OK) {
-        size_t avail = c->rlen - c->rstart;
-        if (avail < TLS_RECORD_HEADER)
+    while (!rec_holding(&c->rec) && !c->close_received && c->error == MTLS_OK) {
+        rec_in r;
+        mtls_err err = rec_read(&c->rec, &r);
+        if (err == MTLS_ERR_WANT_READ)
             return MTLS_OK;
-        const uint8_t *h = c->rbuf + c->rstart;
-        uint16_t version = be16_get(h + 1), len = be16_get(h + 3);
-        /* RFC 5246 E.1: "TLS servers ... MUST accept any value {03,XX} as the record layer
-         * version number for ClientHello", and a client reads the ServerHello before it knows
-         * the version.  From the ServerHello on (c->version is set as the server sends it and as
-         * the client reads it), the record version is that of the protocol employed (6.2.1),
-         * TLS 1.2's {03,03}, in both directions; anything else gets protocol_version. */
-        if (c->version ? version != MTLS_VERSION_TLS12 : h[1] != 3)
-            return conn_fail(c, MTLS_ERR_BAD_RECORD_VERSION,
-                             "record with version 0x%04x from the peer", version);
-        size_t max = c->rd.aead ? TLS_MAX_CIPHERTEXT : TLS_MAX_PLAINTEXT;
-        if (len > max)
-            return conn_fail(c, MTLS_ERR_RECORD_OVERFLOW,
-                             "the peer announced a record of %u bytes (max %zu)", len, max);
-        size_t need = TLS_RECORD_HEADER + (size_t)len;
-        if (avail < need) {
-            /* Make room for the whole record: move it to the front, then grow to its size. */
-            if (c->rcap - c->rstart < need) {
-                memmove(c->rbuf, c->rbuf + c->rstart, avail);
-                c->rlen = avail;
-                c->rstart = 0;
-            }
-            if (c->rcap < need) {
-                /* Two size classes -- the small start and one that holds any AEAD record -- so
-                 * that a busy server does not fragment its heap with a size per record; only a
-                 * record announced larger than any AEAD record gets its exact size.  Not realloc:
-                 * the old block may hold earlier plaintext, wiped before it goes. */
-                size_t grow = need < RBUF_LARGE ? RBUF_LARGE : need;
-                uint8_t *p = mem_alloc(grow);
-                if (!p)
-                    return conn_fail(c, MTLS_ERR_NO_MEMORY, NULL);
-                memcpy(p, c->rbuf, c->rlen);
-                cry_wipe(c->rbuf, c->rcap);
-                mem_free(c->rbuf);
-                c->rbuf = p;
-                c->rcap = grow;
-            }
-            return MTLS_OK;
+        if (err) {
+            const char *why = rec_error_detail(&c->rec);
+            return why ? conn_fail(c, err, "%s", why) : conn_fail(c, err, NULL);
         }
-        mtls_err err = on_record(c, TLS_RECORD_HEADER + len);
-        if (err)
+        if ((err = on_record(c, &r)))
             return err;
     }
     return c->error;
@@ -468,14 +331,14 @@ mtls_err mtls_recv_ack(mtls_conn *c, size_t n)
             return conn_fail(c, MTLS_ERR_EOF, "the peer closed the connection during the handshake");
         return MTLS_ERR_EOF;
     }
-    if (!c->rbuf || n > c->rcap - c->rlen)
-        return MTLS_ERR_INVALID_ARG;
-    c->rlen += n;
-    mtls_err err = process_records(c);
+    mtls_err err = rec_recv_commit(&c->rec, n);
+    if (err)
+        return err;
+    err = process_records(c);
     if (err)
         return err;
     if (!c->established && !c->close_received)
-        return hs_advance(c);
+        return handshake(c, hs_start(c->hs));
     return MTLS_OK;
 }
 
@@ -489,7 +352,7 @@ mtls_err mtls_handshake(mtls_conn *c)
         return MTLS_OK;
     if (c->close_received)
         return conn_fail(c, MTLS_ERR_CLOSED, "the peer closed the connection during the handshake");
-    mtls_err err = hs_advance(c);
+    mtls_err err = handshake(c, hs_start(c->hs));
     if (err)
         return err;
     return c->established ? MTLS_OK : MTLS_ERR_WANT_READ;
@@ -513,7 +376,7 @@ mtls_err mtls_read(mtls_conn *c, void *out, size_t cap, size_t *out_len)
         return MTLS_ERR_BAD_STATE;
     size_t got = 0;
     while (got < cap) {
-        if (!c->app_pending) {
+        if (!rec_holding(&c->rec)) {
             mtls_err err = process_records(c);
             if (err && got == 0)
                 return err;
@@ -525,18 +388,10 @@ mtls_err mtls_read(mtls_conn *c, void *out, size_t cap, size_t *out_len)
                     (void)conn_fail(c, err, NULL);
                 break;
             }
-            if (!c->app_pending)
+            if (!rec_holding(&c->rec))
                 break;
         }
-        size_t take = c->app_len < cap - got ? c->app_len : cap - got;
-        memcpy((uint8_t *)out + got, c->rbuf + c->rstart + c->app_off, take);
-        got += take;
-        c->app_off += take;
-        c->app_len -= take;
-        if (c->app_len == 0) {
-            c->app_pending = false;
-            c->rstart += c->app_end;
-        }
+        got += rec_take(&c->rec, (uint8_t *)out + got, cap - got);
     }
     *out_len = got;
     if (got)
@@ -559,30 +414,26 @@ mtls_err mtls_write(mtls_conn *c, const void *in, size_t len, size_t *out_writte
         return MTLS_ERR_BAD_STATE;
     /* Queue at most one full record: the caller flushes, then writes more.  This keeps the send
      * buffer at one record for the connection's life (memory is per connection). */
-    size_t queued = c->sbuf.len - c->soff;
-    if (c->soff && queued) { /* move what is left of a partial flush to the front */
-        memmove(c->sbuf.p, c->sbuf.p + c->soff, queued);
-        c->sbuf.len = queued;
-        c->soff = 0;
-    }
+    size_t queued = rec_send_compact(&c->rec); /* what is left of a partial flush, in front */
     const size_t limit = TLS_MAX_OUR_RECORD;
-    if (queued + TLS_RECORD_HEADER + rec_overhead(&c->wr) >= limit)
+    const size_t overhead = rec_write_overhead(&c->rec);
+    if (queued + overhead >= limit)
         return MTLS_ERR_WANT_WRITE;
     size_t room = limit - queued;
     size_t written = 0;
     const uint8_t *p = in;
-    while (written < len && room > TLS_RECORD_HEADER + rec_overhead(&c->wr)) {
+    while (written < len && room > overhead) {
         size_t chunk = len - written;
-        size_t max_chunk = room - TLS_RECORD_HEADER - rec_overhead(&c->wr);
+        size_t max_chunk = room - overhead;
         if (chunk > TLS_MAX_PLAINTEXT)
             chunk = TLS_MAX_PLAINTEXT;
         if (chunk > max_chunk)
             chunk = max_chunk;
-        mtls_err err = conn_send_record(c, TLS_CT_APPLICATION_DATA, p + written, chunk);
+        mtls_err err = rec_write(&c->rec, TLS_CT_APPLICATION_DATA, p + written, chunk);
         if (err)
             return conn_fail(c, err, NULL);
         written += chunk;
-        room -= TLS_RECORD_HEADER + rec_overhead(&c->wr) + chunk;
+        room -= overhead + chunk;
     }
     *out_written = written;
     return written || len == 0 ? MTLS_OK : MTLS_ERR_WANT_WRITE;
@@ -597,7 +448,7 @@ mtls_err mtls_close(mtls_conn *c)
     if (c->error && c->alert_sent != TLS_ALERT_NONE)
         return c->error;
     c->close_sent = true;
-    hs_trace(c, '>', "Alert", "close_notify");
+    trace_emit(&c->env.trace, '>', "Alert", "close_notify");
     return conn_send_alert(c, 1, TLS_ALERT_CLOSE_NOTIFY);
 }
 
@@ -615,86 +466,111 @@ mtls_err mtls_conn_release_buffers(mtls_conn *c)
 {
     if (!c)
         return MTLS_ERR_INVALID_ARG;
-    if (!c->established || c->app_pending || c->rlen != c->rstart || c->soff != c->sbuf.len)
+    if (!c->established || !rec_idle(&c->rec))
         return MTLS_ERR_BAD_STATE;
-    if (c->rbuf) {
-        cry_wipe(c->rbuf, c->rcap);
-        mem_free(c->rbuf);
-        c->rbuf = NULL;
-        c->rcap = c->rlen = c->rstart = 0;
-    }
-    dynbuf_free(&c->sbuf, true);
-    c->soff = 0;
+    rec_release_buffers(&c->rec);
     return MTLS_OK;
 }
 
 /* ---- getters ---------------------------------------------------------------------------------- */
 
 int mtls_conn_is_server(const mtls_conn *c) { return c && c->is_server; }
-uint16_t mtls_conn_version(const mtls_conn *c) { return c ? c->version : 0; }
-uint16_t mtls_conn_cipher_suite(const mtls_conn *c) { return c ? c->suite : 0; }
-uint16_t mtls_conn_group(const mtls_conn *c) { return c ? c->group : 0; }
-uint16_t mtls_conn_sigalg(const mtls_conn *c) { return c ? c->sigalg : 0; }
-uint16_t mtls_conn_peer_sigalg(const mtls_conn *c) { return c ? c->peer_sigalg : 0; }
-int mtls_conn_ems(const mtls_conn *c) { return c && c->ems; }
-int mtls_conn_cert_requested(const mtls_conn *c) { return c && c->cert_requested; }
-uint16_t mtls_conn_client_sigalg(const mtls_conn *c) { return c ? c->client_sigalg : 0; }
-int mtls_conn_resumed(const mtls_conn *c) { return c && c->resumed; }
-int mtls_conn_peer_cert_presented(const mtls_conn *c) { return c && c->peer_cert_presented; }
+uint16_t mtls_conn_version(const mtls_conn *c)
+{
+    return c ? c->info.version : 0;
+}
+uint16_t mtls_conn_cipher_suite(const mtls_conn *c)
+{
+    return c ? c->info.suite : 0;
+}
+uint16_t mtls_conn_group(const mtls_conn *c)
+{
+    return c ? c->info.group : 0;
+}
+uint16_t mtls_conn_sigalg(const mtls_conn *c)
+{
+    return c ? c->info.server_sigalg : 0;
+}
+/* The client's CertificateVerify, as the server saw it (a client never had a peer signature
+ * here). */
+uint16_t mtls_conn_peer_sigalg(const mtls_conn *c)
+{
+    return c && c->is_server ? c->info.client_sigalg : 0;
+}
+int mtls_conn_ems(const mtls_conn *c)
+{
+    return c && c->info.ems;
+}
+int mtls_conn_cert_requested(const mtls_conn *c)
+{
+    return c && c->info.cert_requested;
+}
+uint16_t mtls_conn_client_sigalg(const mtls_conn *c)
+{
+    return c ? c->info.client_sigalg : 0;
+}
+int mtls_conn_resumed(const mtls_conn *c)
+{
+    return c && c->info.resumed;
+}
+int mtls_conn_peer_cert_presented(const mtls_conn *c)
+{
+    return c && c->info.peer_cert_presented;
+}
 
 const char *mtls_conn_server_name(const mtls_conn *c)
 {
-    return c ? c->server_name : NULL;
+    return c ? c->info.server_name : NULL;
 }
 
 const char *mtls_conn_alpn(const mtls_conn *c)
 {
-    return c ? c->alpn : NULL;
+    return c ? c->info.alpn : NULL;
 }
 
 size_t mtls_conn_peer_cert_count(const mtls_conn *c)
 {
-    return c ? c->peer_chain_len : 0;
+    return c ? c->info.peer_chain_len : 0;
 }
 
 const uint8_t *mtls_conn_peer_cert(const mtls_conn *c, size_t i, size_t *out_len)
 {
-    if (!c || i >= c->peer_chain_len) {
+    if (!c || i >= c->info.peer_chain_len) {
         if (out_len)
             *out_len = 0;
         return NULL;
     }
-    return x509_cert_der(c->peer_chain[i], out_len);
+    return x509_cert_der(c->info.peer_chain[i], out_len);
 }
 
 const char *mtls_conn_peer_subject(const mtls_conn *c)
 {
-    return c && c->peer_chain_len ? x509_cert_subject(c->peer_chain[0]) : NULL;
+    return c && c->info.peer_chain_len ? x509_cert_subject(c->info.peer_chain[0]) : NULL;
 }
 
 const char *mtls_conn_peer_issuer(const mtls_conn *c)
 {
-    return c && c->peer_chain_len ? x509_cert_issuer(c->peer_chain[0]) : NULL;
+    return c && c->info.peer_chain_len ? x509_cert_issuer(c->info.peer_chain[0]) : NULL;
 }
 
 size_t mtls_conn_peer_san_count(const mtls_conn *c)
 {
-    return c && c->peer_chain_len ? x509_cert_san_count(c->peer_chain[0]) : 0;
+    return c && c->info.peer_chain_len ? x509_cert_san_count(c->info.peer_chain[0]) : 0;
 }
 
 const char *mtls_conn_peer_san(const mtls_conn *c, size_t i)
 {
-    return c && c->peer_chain_len ? x509_cert_san(c->peer_chain[0], i) : NULL;
+    return c && c->info.peer_chain_len ? x509_cert_san(c->info.peer_chain[0], i) : NULL;
 }
 
 mtls_err mtls_conn_peer_fingerprint(const mtls_conn *c, uint8_t out[32])
 {
     if (!c || !out)
         return MTLS_ERR_INVALID_ARG;
-    if (!c->peer_chain_len)
+    if (!c->info.peer_chain_len)
         return MTLS_ERR_BAD_STATE;
     size_t len;
-    const uint8_t *der = x509_cert_der(c->peer_chain[0], &len);
+    const uint8_t *der = x509_cert_der(c->info.peer_chain[0], &len);
     return cry_hash_oneshot(CRY_SHA256, der, len, out) ? MTLS_OK : MTLS_ERR_CRYPTO;
 }
 
@@ -702,16 +578,16 @@ mtls_err mtls_conn_peer_cert_info(const mtls_conn *c, size_t i, mtls_cert_info *
 {
     if (!c || !out || out->struct_size < sizeof(out->struct_size) + sizeof(out->subject))
         return MTLS_ERR_INVALID_ARG;
-    if (!c->peer_chain_len)
+    if (!c->info.peer_chain_len)
         return MTLS_ERR_BAD_STATE;
-    if (i >= c->peer_chain_len)
+    if (i >= c->info.peer_chain_len)
         return MTLS_ERR_INVALID_ARG;
     /* Fill a whole struct of this version, then hand over the prefix the caller knows. */
     mtls_cert_info full;
     memset(&full, 0, sizeof(full));
-    x509_cert_info(c->peer_chain[i], &full);
+    x509_cert_info(c->info.peer_chain[i], &full);
     size_t len;
-    const uint8_t *der = x509_cert_der(c->peer_chain[i], &len);
+    const uint8_t *der = x509_cert_der(c->info.peer_chain[i], &len);
     if (!cry_hash_oneshot(CRY_SHA256, der, len, full.sha256))
         return MTLS_ERR_CRYPTO;
     size_t n = out->struct_size < sizeof(full) ? out->struct_size : sizeof(full);
@@ -722,5 +598,5 @@ mtls_err mtls_conn_peer_cert_info(const mtls_conn *c, size_t i, mtls_cert_info *
 
 const char *mtls_conn_peer_spiffe_id(const mtls_conn *c)
 {
-    return c && c->peer_chain_len ? x509_cert_spiffe_id(c->peer_chain[0]) : NULL;
+    return c && c->info.peer_chain_len ? x509_cert_spiffe_id(c->info.peer_chain[0]) : NULL;
 }

@@ -166,7 +166,7 @@ mtls_err mtls_session_to_bytes(const mtls_session *s, uint8_t *out, size_t cap, 
         return MTLS_OK;
     if (cap < need)
         return MTLS_ERR_INVALID_ARG;
-    wr w = wr_init(out, cap);
+    wr w = wr_fixed(out, cap);
     return session_encode(s, true, &w) ? MTLS_OK : MTLS_ERR_INTERNAL;
 }
 
@@ -177,5 +177,5 @@ mtls_session *mtls_session_from_bytes(const uint8_t *in, size_t len)
 
 mtls_session *mtls_conn_get_session(const mtls_conn *c)
 {
-    return c && c->established ? session_ref(c->session) : NULL;
+    return c && c->established ? session_ref(c->info.session) : NULL;
 }

@@ -572,7 +572,7 @@ mtls_err ticket_seal(ticket_keys *k, const mtls_session *s, int64_t now, uint32_
 {
     (void)lifetime;
     uint8_t state[4096];
-    wr w = wr_init(state, sizeof(state));
+    wr w = wr_fixed(state, sizeof(state));
     if (!session_encode(s, false, &w))
         return MTLS_ERR_INTERNAL; /* too large to seal: no ticket */
     uint8_t *t = mem_alloc(TICKET_OVERHEAD + w.len);

@@ -9,7 +9,10 @@
  *   4. read CertificateRequest (optional): decide whether we can answer with our certificate
  *   5. read ServerHelloDone
  *   6-11. send [Certificate], ClientKeyExchange, [CertificateVerify], ChangeCipherSpec, Finished
- *   13-15. read ChangeCipherSpec (driver.c), read and check the server's Finished
+ *   13-15. read ChangeCipherSpec, read and check the server's Finished
+ *
+ * The abbreviated handshake (RFC 5246 7.3, a session offered and accepted): ServerHello,
+ * [NewSessionTicket], ChangeCipherSpec, Finished from the server, then ours.
  */
 #include <arpa/inet.h>
 #include <string.h>
@@ -30,25 +33,41 @@ static bool offers_ecdhe(const mtls_config *cfg)
     return false;
 }
 
-mtls_err c12_send_client_hello(mtls_conn *c)
+/* The states, in RFC 5246 7.3 order, each named for what it waits for or does. */
+typedef enum {
+    C12_SEND_CLIENT_HELLO,
+    C12_READ_SERVER_HELLO,
+    C12_READ_SERVER_CERT,
+    C12_READ_SERVER_KEY_EXCHANGE,
+    C12_READ_CERT_REQUEST_OR_SERVER_DONE,
+    C12_READ_SERVER_DONE,
+    C12_SEND_CLIENT_FLIGHT,
+    C12_READ_NEW_SESSION_TICKET,
+    C12_READ_CCS,
+    C12_READ_FINISHED,
+    C12_SEND_FINISHED_RESUMED, /* abbreviated handshake: ours follow the server's */
+    C12_STATE_COUNT
+} c12_state;
+
+static mtls_err send_client_hello(struct hs *hs)
 {
-    struct hs *hs = c->hs;
-    const mtls_config *cfg = c->cfg;
+    const mtls_config *cfg = hs->cfg;
     /* A client that verifies the server needs the name to check its certificate against (RFC
      * 9525's reference identity, which comes from the application, never from the server);
      * without one any server with a certificate from a trusted CA would pass.  Not knowing it is
      * refused before anything is sent, unless the application opted out by name. */
-    const char *name = c->verify_name ? c->verify_name : c->server_name;
-    if (!cfg->insecure && !c->skip_hostname && (!name || !name[0]))
-        return hs_fail(c, MTLS_ERR_NO_SERVER_NAME,
-                       "no server name to check the server's certificate against: pass it to "
-                       "mtls_client_new() (or mtls_conn_set_verify_name()), or call "
-                       "mtls_conn_set_insecure_skip_hostname() to accept any name on purpose");
+    const char *name = hs->env->verify_name ? hs->env->verify_name : hs->info->server_name;
+    if (!cfg->insecure && !hs->env->skip_hostname && (!name || !name[0]))
+        return hs_err(hs, MTLS_ERR_NO_SERVER_NAME,
+                      "no server name to check the server's certificate against: pass it to "
+                      "mtls_client_new() (or mtls_conn_set_verify_name()), or call "
+                      "mtls_conn_set_insecure_skip_hostname() to accept any name on purpose");
     if (!cry_random(hs->client_random, 32))
-        return hs_fail(c, MTLS_ERR_RNG, "no randomness for ClientHello.random");
-    memcpy(c->client_random, hs->client_random, 32);
-    bool sni = c->server_name && c->server_name[0] && !is_ip_literal(c->server_name);
-    mtls_session *offer = hs_session_to_offer(c);
+        return hs_err(hs, MTLS_ERR_RNG, "no randomness for ClientHello.random");
+    memcpy(hs->info->client_random, hs->client_random, 32);
+    bool sni =
+        hs->info->server_name && hs->info->server_name[0] && !is_ip_literal(hs->info->server_name);
+    mtls_session *offer = hs_session_to_offer(hs);
     if (offer) {
         /* RFC 5077 3.4: with a ticket and no id, the client makes up an id so that it can tell
          * from the ServerHello whether the server resumed. */
@@ -61,93 +80,102 @@ mtls_err c12_send_client_hello(mtls_conn *c)
         hs->resume = session_ref(offer);
     }
     size_t ticket_len = offer ? offer->ticket_len : 0;
-    size_t max = 512 + (sni ? strlen(c->server_name) : 0) + cfg->alpn_len + ticket_len;
 
-    wr w;
-    mtls_err err = hs_msg_begin(c, &w, TLS_HS_CLIENT_HELLO, max);
-    if (err)
-        return err;
-    wr_u16(&w, MTLS_VERSION_TLS12);
-    wr_bytes(&w, hs->client_random, 32);
-    wr_u8(&w, (uint8_t)hs->session_id_len);
-    wr_bytes(&w, hs->session_id, hs->session_id_len);
-    size_t suites = wr_open_u16(&w);
-    for (size_t i = 0; i < cfg->n_suites; i++)
-        wr_u16(&w, cfg->suites[i]);
-    wr_close_u16(&w, suites);
-    wr_u8(&w, 1);
-    wr_u8(&w, 0); /* null compression only */
-
-    size_t exts = wr_open_u16(&w);
+    /* The extensions first, then the hello around them. */
+    wr e = wr_growable(0xffff);
     if (sni)
-        ext_sni_build(&w, c->server_name);
+        ext_sni_build(&e, hs->info->server_name);
     if (offers_ecdhe(cfg)) {
-        ext_groups_build(&w, cfg->groups, cfg->n_groups);
-        ext_point_formats_build(&w);
+        ext_groups_build(&e, cfg->groups, cfg->n_groups);
+        ext_point_formats_build(&e);
     }
-    ext_sigalgs_build(&w, cfg->sigalgs, cfg->n_sigalgs);
-    ext_empty_build(&w, TLS_EXT_EXTENDED_MASTER_SECRET);
+    ext_sigalgs_build(&e, cfg->sigalgs, cfg->n_sigalgs);
+    ext_ems_build(&e);
     /* RFC 5746 3.4: an initial ClientHello carries an empty renegotiation_info (or the SCSV). */
-    wr_u16(&w, TLS_EXT_RENEGOTIATION_INFO);
-    wr_u16(&w, 1);
-    wr_u8(&w, 0);
+    ext_reneg_build(&e);
     if (cfg->alpn_len)
-        ext_alpn_build(&w, cfg->alpn_wire, cfg->alpn_len);
-    if (cfg->tickets) {
-        wr_u16(&w, TLS_EXT_SESSION_TICKET);
-        wr_u16(&w, (uint16_t)ticket_len);
-        wr_bytes(&w, offer ? offer->ticket : NULL, ticket_len);
+        ext_alpn_build(&e, cfg->alpn_wire, cfg->alpn_len);
+    if (cfg->tickets)
+        ext_ticket_build(&e, offer ? offer->ticket : NULL, ticket_len);
+    uint8_t suites[2 * MTLS_MAX_SUITES];
+    for (size_t i = 0; i < cfg->n_suites; i++)
+        be16_put(suites + 2 * i, cfg->suites[i]);
+    static const uint8_t null_compression[1] = {0}; /* null compression only */
+    struct msg_client_hello ch = {
+        .client_version = MTLS_VERSION_TLS12,
+        .session_id = rd_init(hs->session_id, hs->session_id_len),
+        .cipher_suites = rd_init(suites, 2 * cfg->n_suites),
+        .compression_methods = rd_init(null_compression, 1),
+        .extensions = rd_init(e.p, e.len),
+        .has_extensions = true,
+    };
+    memcpy(ch.random, hs->client_random, 32);
+    mtls_err err = MTLS_ERR_NO_MEMORY;
+    if (wr_ok(&e)) {
+        size_t at = hs_msg_open(hs, TLS_HS_CLIENT_HELLO);
+        msg_client_hello_build(&hs->out, &ch);
+        err = hs_msg_close(hs, at);
     }
-    wr_close_u16(&w, exts);
-
-    if ((err = hs_msg_end(c, &w)) || (err = hs_flush(c)))
+    wr_free(&e, false);
+    if (err || (err = hs_flush(hs)))
         return err;
 
     char s[600], g[120], a[400];
     hs_names(s, sizeof(s), cfg->suites, cfg->n_suites, mtls_suite_name);
     hs_names(g, sizeof(g), cfg->groups, cfg->n_groups, mtls_group_name);
     hs_names(a, sizeof(a), cfg->sigalgs, cfg->n_sigalgs, mtls_sigalg_name);
-    hs_trace(c, '>', "ClientHello",
+    hs_trace(hs, '>', "ClientHello",
              "offers version TLS 1.2; suites %s; groups %s; signature algorithms %s; "
              "compression null; SNI %s; extended master secret; secure renegotiation%s",
-             s, g, a, sni ? c->server_name : "(none)", cfg->alpn_len ? "; ALPN" : "");
+             s, g, a, sni ? hs->info->server_name : "(none)", cfg->alpn_len ? "; ALPN" : "");
     if (offer)
-        hs_trace(c, '>', "ClientHello", "offers to resume a saved session (%s)",
+        hs_trace(hs, '>', "ClientHello", "offers to resume a saved session (%s)",
                  offer->ticket_len ? "session ticket" : "session id");
     hs->state = C12_READ_SERVER_HELLO;
     return MTLS_OK;
 }
 
-mtls_err c12_read_server_hello(mtls_conn *c, const msg *m)
+/* The server's ALPN answer: exactly one name, one we offered (RFC 7301 3.1). */
+static mtls_err read_alpn(struct hs *hs, rd data)
 {
-    struct hs *hs = c->hs;
-    const mtls_config *cfg = c->cfg;
-    if (hs_expect(c, m, TLS_HS_SERVER_HELLO))
-        return c->error;
-    rd body = m->body, sid;
-    uint16_t version, suite;
-    uint8_t compression;
-    if (!rd_u16(&body, &version) || !rd_copy(&body, hs->server_random, 32) ||
-        !rd_vec8(&body, &sid) || sid.n > 32 || !rd_u16(&body, &suite) ||
-        !rd_u8(&body, &compression))
-        return hs_fail(c, MTLS_ERR_DECODE, "malformed ServerHello");
-    hello_exts e;
-    memset(&e, 0, sizeof(e));
+    const char *why;
+    rd name;
+    mtls_err err = ext_alpn_parse_one(data, &name, &why);
+    if (err)
+        return hs_err(hs, err, "%s", why);
+    if (!ext_alpn_has(hs->cfg->alpn_wire, hs->cfg->alpn_len, name))
+        return hs_err(hs, MTLS_ERR_ILLEGAL_PARAMETER,
+                      "the server chose an ALPN protocol not offered");
+    return hs_set_alpn(hs, name);
+}
+
+static mtls_err read_server_hello(struct hs *hs, const msg *m)
+{
+    const mtls_config *cfg = hs->cfg;
     mtls_err err;
-    if (body.n && (err = ext_parse_block(c, &body, &e, true)))
+    if ((err = hs_expect(hs, m, TLS_HS_SERVER_HELLO)))
         return err;
-    if (!rd_done(&body))
-        return hs_fail(c, MTLS_ERR_DECODE, "trailing bytes after ServerHello");
+    rd body = m->body;
+    struct msg_server_hello sh;
+    if ((err = msg_server_hello_parse(&body, &sh)))
+        return hs_decode_err(hs, err, sh.why, &sh.exts);
+    memcpy(hs->server_random, sh.random, 32);
+    const hello_exts *e = &sh.exts;
+    uint16_t version = sh.server_version, suite = sh.cipher_suite;
+    uint8_t compression = sh.compression_method;
+    rd sid = sh.session_id;
+    const char *why = NULL;
 
     if (version != MTLS_VERSION_TLS12)
-        return hs_fail(c, MTLS_ERR_PROTOCOL_VERSION,
-                       "the server chose protocol version 0x%04x; mtls speaks only TLS 1.2", version);
+        return hs_err(hs, MTLS_ERR_PROTOCOL_VERSION,
+                      "the server chose protocol version 0x%04x; mtls speaks only TLS 1.2",
+                      version);
     if (!hs_list_has(cfg->suites, cfg->n_suites, suite))
-        return hs_fail(c, MTLS_ERR_UNOFFERED_SUITE,
-                       "the server chose cipher suite 0x%04x, which was not offered", suite);
+        return hs_err(hs, MTLS_ERR_UNOFFERED_SUITE,
+                      "the server chose cipher suite 0x%04x, which was not offered", suite);
     if (compression != 0)
-        return hs_fail(c, MTLS_ERR_BAD_COMPRESSION, "the server chose compression method %u",
-                       compression);
+        return hs_err(hs, MTLS_ERR_BAD_COMPRESSION, "the server chose compression method %u",
+                      compression);
     hs->suite = suite_find(suite);
     bool resumed = hs->resume && sid.n && sid.n == hs->session_id_len &&
                    memcmp(sid.p, hs->session_id, sid.n) == 0;
@@ -155,40 +183,43 @@ mtls_err c12_read_server_hello(mtls_conn *c, const msg *m)
     hs->session_id_len = sid.n;
 
     /* Every extension must answer one we sent. */
-    bool sni_sent = c->server_name && c->server_name[0] && !is_ip_literal(c->server_name);
-    if ((e.server_name.present && (!sni_sent || e.server_name.data.n != 0)) ||
-        e.signature_algorithms.present ||
-        (e.session_ticket.present && (!cfg->tickets || e.session_ticket.data.n != 0)) ||
-        (e.alpn.present && cfg->alpn_len == 0) ||
-        (e.ec_point_formats.present && !offers_ecdhe(cfg)))
-        return hs_fail(c, MTLS_ERR_UNOFFERED_EXTENSION,
-                       "the server answered with an extension that was not offered");
-    if (e.ec_point_formats.present && (err = ext_point_formats_parse(c, e.ec_point_formats.data)))
+    bool sni_sent =
+        hs->info->server_name && hs->info->server_name[0] && !is_ip_literal(hs->info->server_name);
+    if ((e->server_name.present && (!sni_sent || e->server_name.data.n != 0)) ||
+        e->signature_algorithms.present ||
+        (e->session_ticket.present && (!cfg->tickets || e->session_ticket.data.n != 0)) ||
+        (e->alpn.present && cfg->alpn_len == 0) ||
+        (e->ec_point_formats.present && !offers_ecdhe(cfg)))
+        return hs_err(hs, MTLS_ERR_UNOFFERED_EXTENSION,
+                      "the server answered with an extension that was not offered");
+    if (e->ec_point_formats.present &&
+        (err = ext_point_formats_parse(e->ec_point_formats.data, &why)))
+        return hs_err(hs, err, "%s", why);
+    if (e->alpn.present && (err = read_alpn(hs, e->alpn.data)))
         return err;
-    if (e.alpn.present && (err = ext_alpn_check_server(c, e.alpn.data)))
-        return err;
-    if (e.ems.present && e.ems.data.n != 0)
-        return hs_fail(c, MTLS_ERR_DECODE, "malformed extended_master_secret extension");
+    if (e->ems.present && (err = ext_ems_parse(e->ems.data, &why)))
+        return hs_err(hs, err, "%s", why);
     /* RFC 5746 3.4: without renegotiation_info the server is not known to be safe; like
      * OpenSSL 3 we refuse such servers. */
-    if (!e.renegotiation_info.present)
-        return hs_fail(c, MTLS_ERR_BAD_RENEGOTIATION_INFO,
-                       "the server does not support secure renegotiation (RFC 5746)");
-    if ((err = ext_reneg_check(c, e.renegotiation_info.data)))
-        return err;
-    c->ems = e.ems.present;
-    if (!c->ems && cfg->require_ems)
-        return hs_fail(c, MTLS_ERR_EMS_REQUIRED,
-                       "the server does not support extended master secret (RFC 7627)");
+    if (!e->renegotiation_info.present)
+        return hs_err(hs, MTLS_ERR_BAD_RENEGOTIATION_INFO,
+                      "the server does not support secure renegotiation (RFC 5746)");
+    if ((err = ext_reneg_parse(e->renegotiation_info.data, &why)))
+        return hs_err(hs, err, "%s", why);
+    hs->info->ems = e->ems.present;
+    if (!hs->info->ems && cfg->require_ems)
+        return hs_err(hs, MTLS_ERR_EMS_REQUIRED,
+                      "the server does not support extended master secret (RFC 7627)");
 
-    c->version = version;
-    c->suite = suite;
-    hs->ticket_ext = e.session_ticket.present;
-    if ((err = hs_transcript_start(c)) || (err = hs_transcript_add(c, m->raw, m->raw_len)))
+    hs->info->version = version;
+    rec_fix_version(hs->env->rec, version);
+    hs->info->suite = suite;
+    hs->ticket_ext = e->session_ticket.present;
+    if ((err = hs_transcript_start(hs)) || (err = hs_transcript_add(hs, m->raw, m->raw_len)))
         return err;
-    hs_trace(c, '<', "ServerHello", "version TLS 1.2, suite %s, compression null%s%s%s%s",
-             hs->suite->name, c->ems ? ", extended master secret" : "",
-             c->alpn ? ", ALPN " : "", c->alpn ? c->alpn : "",
+    hs_trace(hs, '<', "ServerHello", "version TLS 1.2, suite %s, compression null%s%s%s%s",
+             hs->suite->name, hs->info->ems ? ", extended master secret" : "",
+             hs->info->alpn ? ", ALPN " : "", hs->info->alpn ? hs->info->alpn : "",
              resumed ? ", echoes our session id: resuming" : "");
     if (!resumed) {
         mtls_session_free(hs->resume);
@@ -200,309 +231,384 @@ mtls_err c12_read_server_hello(mtls_conn *c, const msg *m)
      * abort if the server resumes without extended master secret for a session that had it (or
      * the other way round). */
     if (suite != hs->resume->suite)
-        return hs_fail(c, MTLS_ERR_ILLEGAL_PARAMETER,
-                       "the server resumed the session with a different cipher suite");
-    if (c->ems != hs->resume->ems)
-        return hs_fail(c, MTLS_ERR_EMS_REQUIRED,
-                       "the server resumed the session with a different extended master secret "
-                       "setting (RFC 7627 5.3)");
-    hs_transcript_drop_buffer(c);
-    if ((err = hs_adopt_session(c, hs->resume)) || (err = hs_key_block(c)))
+        return hs_err(hs, MTLS_ERR_ILLEGAL_PARAMETER,
+                      "the server resumed the session with a different cipher suite");
+    if (hs->info->ems != hs->resume->ems)
+        return hs_err(hs, MTLS_ERR_EMS_REQUIRED,
+                      "the server resumed the session with a different extended master secret "
+                      "setting (RFC 7627 5.3)");
+    hs_transcript_drop_buffer(hs);
+    if ((err = hs_adopt_session(hs, hs->resume)) || (err = hs12_key_block(hs)))
         return err;
     hs->state = hs->ticket_ext ? C12_READ_NEW_SESSION_TICKET : C12_READ_CCS;
     return MTLS_OK;
 }
 
-mtls_err c12_read_server_cert(mtls_conn *c, const msg *m)
+static mtls_err read_server_cert(struct hs *hs, const msg *m)
 {
-    struct hs *hs = c->hs;
-    if (hs_expect(c, m, TLS_HS_CERTIFICATE))
-        return c->error;
-    mtls_err err = msg_certificate_parse(c, m->body, &hs->peer_chain, &hs->peer_chain_len);
-    if (err)
+    mtls_err err;
+    if ((err = hs_expect(hs, m, TLS_HS_CERTIFICATE)))
+        return err;
+    if ((err = hs12_read_certificate(hs, m)))
         return err;
     if (hs->peer_chain_len == 0)
-        return hs_fail(c, MTLS_ERR_CERT_PARSE, "the server sent an empty Certificate message");
-    c->peer_cert_presented = true;
-    if ((err = hs_transcript_add(c, m->raw, m->raw_len)))
+        return hs_err(hs, MTLS_ERR_CERT_PARSE, "the server sent an empty Certificate message");
+    hs->info->peer_cert_presented = true;
+    if ((err = hs_transcript_add(hs, m->raw, m->raw_len)))
         return err;
     const cry_pkey *key = x509_cert_pubkey(hs->peer_chain[0]);
     cry_key_type kt = cry_pkey_type(key);
-    hs_trace(c, '<', "Certificate", "%zu certificate(s); subject %s; issuer %s; key %s-%u",
+    hs_trace(hs, '<', "Certificate", "%zu certificate(s); subject %s; issuer %s; key %s-%u",
              hs->peer_chain_len, x509_cert_subject(hs->peer_chain[0]),
              x509_cert_issuer(hs->peer_chain[0]), kt == CRY_KEY_RSA ? "RSA" : "EC",
              cry_pkey_bits(key));
     bool fits = hs->suite->auth == AUTH_RSA ? kt == CRY_KEY_RSA
                                             : (kt == CRY_KEY_EC_P256 || kt == CRY_KEY_EC_P384);
     if (!fits)
-        return hs_fail(c, MTLS_ERR_CERT_WRONG_TYPE,
-                       "the server's certificate key (%s) does not fit suite %s",
-                       kt == CRY_KEY_RSA ? "RSA" : "EC", hs->suite->name);
+        return hs_err(hs, MTLS_ERR_CERT_WRONG_TYPE,
+                      "the server's certificate key (%s) does not fit suite %s",
+                      kt == CRY_KEY_RSA ? "RSA" : "EC", hs->suite->name);
     if (!hs_key_usage_allows(hs->peer_chain[0], hs->suite->kx))
-        return hs_fail(c, MTLS_ERR_CERT_KEY_USAGE,
-                       "the server's certificate %s has a keyUsage that does not allow %s",
-                       x509_cert_subject(hs->peer_chain[0]),
-                       hs->suite->kx == KX_RSA ? "RSA key transport (keyEncipherment)"
-                                               : "signing (digitalSignature)");
-    if ((err = hs_verify_peer_chain(c)))
+        return hs_err(hs, MTLS_ERR_CERT_KEY_USAGE,
+                      "the server's certificate %s has a keyUsage that does not allow %s",
+                      x509_cert_subject(hs->peer_chain[0]),
+                      hs->suite->kx == KX_RSA ? "RSA key transport (keyEncipherment)"
+                                              : "signing (digitalSignature)");
+    if ((err = hs_verify_peer_chain(hs)))
         return err;
     hs->state = hs->suite->kx == KX_ECDHE ? C12_READ_SERVER_KEY_EXCHANGE
                                            : C12_READ_CERT_REQUEST_OR_SERVER_DONE;
     return MTLS_OK;
 }
 
-mtls_err c12_read_server_key_exchange(mtls_conn *c, const msg *m)
+static mtls_err read_server_key_exchange(struct hs *hs, const msg *m)
 {
-    struct hs *hs = c->hs;
-    const mtls_config *cfg = c->cfg;
-    if (hs_expect(c, m, TLS_HS_SERVER_KEY_EXCHANGE))
-        return c->error;
-    /* RFC 8422 5.4: ServerECDHParams { ECParameters curve_params; ECPoint public; } + signature */
-    rd body = m->body, point;
-    uint8_t curve_type;
-    uint16_t group, sigalg;
-    const uint8_t *sig;
-    size_t sig_len;
-    if (!rd_u8(&body, &curve_type) || !rd_u16(&body, &group) || !rd_vec8(&body, &point) ||
-        point.n == 0)
-        return hs_fail(c, MTLS_ERR_DECODE, "malformed ServerKeyExchange");
-    size_t params_len = (size_t)(point.p + point.n - m->body.p);
-    if (msg_signed_parse(&body, &sigalg, &sig, &sig_len) || !rd_done(&body))
-        return hs_fail(c, MTLS_ERR_DECODE, "malformed ServerKeyExchange signature");
-    if (curve_type != 3)
-        return hs_fail(c, MTLS_ERR_ILLEGAL_PARAMETER, "ServerKeyExchange curve type %u is not "
-                       "named_curve", curve_type);
-    if (!hs_list_has(cfg->groups, cfg->n_groups, group))
-        return hs_fail(c, MTLS_ERR_UNOFFERED_GROUP,
-                       "the server chose group 0x%04x, which was not offered", group);
-    if (point.n > sizeof(hs->peer_pub))
-        return hs_fail(c, MTLS_ERR_BAD_KEY_SHARE, "the server's ECDHE public value is too long");
-    const cry_pkey *key = x509_cert_pubkey(c->peer_chain[0]);
-    if (!hs_list_has(cfg->sigalgs, cfg->n_sigalgs, sigalg) || !hs_sigalg_fits_key(sigalg, key))
-        return hs_fail(c, MTLS_ERR_UNOFFERED_SIGALG,
-                       "the server signed with scheme 0x%04x, which was not offered or does not fit "
-                       "its key", sigalg);
+    const mtls_config *cfg = hs->cfg;
+    mtls_err err;
+    if ((err = hs_expect(hs, m, TLS_HS_SERVER_KEY_EXCHANGE)))
+        return err;
+    rd body = m->body;
+    struct msg_server_key_exchange ske;
+    if ((err = msg_server_key_exchange_parse(&body, &ske)))
+        return hs_err(hs, err, "%s", ske.why);
+    if (ske.curve_type != 3)
+        return hs_err(hs, MTLS_ERR_ILLEGAL_PARAMETER,
+                      "ServerKeyExchange curve type %u is not named_curve", ske.curve_type);
+    if (!hs_list_has(cfg->groups, cfg->n_groups, ske.group))
+        return hs_err(hs, MTLS_ERR_UNOFFERED_GROUP,
+                      "the server chose group 0x%04x, which was not offered", ske.group);
+    if (ske.point.n > sizeof(hs->c12.peer_pub))
+        return hs_err(hs, MTLS_ERR_BAD_KEY_SHARE, "the server's ECDHE public value is too long");
+    const cry_pkey *key = x509_cert_pubkey(hs->info->peer_chain[0]);
+    if (!hs_list_has(cfg->sigalgs, cfg->n_sigalgs, ske.sigalg) ||
+        !hs_sigalg_fits_key(ske.sigalg, key))
+        return hs_err(hs, MTLS_ERR_UNOFFERED_SIGALG,
+                      "the server signed with scheme 0x%04x, which was not offered or does not fit "
+                      "its key",
+                      ske.sigalg);
     /* RFC 5246 7.4.3: signed over client_random + server_random + params. */
     uint8_t signed_data[64 + 4 + 255];
     memcpy(signed_data, hs->client_random, 32);
     memcpy(signed_data + 32, hs->server_random, 32);
-    memcpy(signed_data + 64, m->body.p, params_len);
-    if (!cry_verify(key, sigalg, signed_data, 64 + params_len, sig, sig_len))
-        return hs_fail(c, MTLS_ERR_BAD_SIGNATURE,
-                       "the server's ServerKeyExchange signature (%s) does not verify",
-                       mtls_sigalg_name(sigalg));
+    memcpy(signed_data + 64, ske.params.p, ske.params.n);
+    if (!cry_verify(key, ske.sigalg, signed_data, 64 + ske.params.n, ske.signature.p,
+                    ske.signature.n))
+        return hs_err(hs, MTLS_ERR_BAD_SIGNATURE,
+                      "the server's ServerKeyExchange signature (%s) does not verify",
+                      mtls_sigalg_name(ske.sigalg));
     hs->proofs |= PROOF_SKE_SIG;
-    memcpy(hs->peer_pub, point.p, point.n);
-    hs->peer_pub_len = point.n;
-    hs->group = group;
-    c->group = group;
-    c->sigalg = sigalg;
-    mtls_err err = hs_transcript_add(c, m->raw, m->raw_len);
-    if (err)
+    memcpy(hs->c12.peer_pub, ske.point.p, ske.point.n);
+    hs->c12.peer_pub_len = ske.point.n;
+    hs->group = ske.group;
+    hs->info->group = ske.group;
+    hs->info->server_sigalg = ske.sigalg;
+    if ((err = hs_transcript_add(hs, m->raw, m->raw_len)))
         return err;
-    hs_trace(c, '<', "ServerKeyExchange", "ECDHE group %s, %zu-byte public value, signed with %s "
-             "(signature verified)", mtls_group_name(group), point.n, mtls_sigalg_name(sigalg));
+    hs_trace(hs, '<', "ServerKeyExchange",
+             "ECDHE group %s, %zu-byte public value, signed with %s (signature verified)",
+             mtls_group_name(ske.group), ske.point.n, mtls_sigalg_name(ske.sigalg));
     hs->state = C12_READ_CERT_REQUEST_OR_SERVER_DONE;
     return MTLS_OK;
 }
 
-static mtls_err read_cert_request(mtls_conn *c, const msg *m)
+static mtls_err read_cert_request(struct hs *hs, const msg *m)
 {
-    struct hs *hs = c->hs;
-    const mtls_config *cfg = c->cfg;
-    rd body = m->body, types, cas;
-    if (!rd_vec8(&body, &types) || types.n == 0)
-        return hs_fail(c, MTLS_ERR_DECODE, "malformed CertificateRequest");
-    /* supported_signature_algorithms has the signature_algorithms extension's format. */
-    const uint8_t *algs_at = body.p;
-    rd algs;
-    if (!rd_vec16(&body, &algs))
-        return hs_fail(c, MTLS_ERR_DECODE, "malformed CertificateRequest signature algorithms");
-    mtls_err err = ext_sigalgs_parse(c, rd_init(algs_at, 2 + algs.n), hs->peer_sigalgs,
-                                     &hs->n_peer_sigalgs);
+    const mtls_config *cfg = hs->cfg;
+    struct c12 *c12 = &hs->c12;
+    rd body = m->body;
+    struct msg_certificate_request cr;
+    const char *why;
+    mtls_err err = msg_certificate_request_parse(&body, &cr);
     if (err)
-        return err;
-    size_t n_ca = 0;
-    if (!rd_vec16(&body, &cas) || !rd_done(&body))
-        return hs_fail(c, MTLS_ERR_DECODE, "malformed CertificateRequest authorities");
-    while (cas.n) {
-        rd dn;
-        if (!rd_vec16(&cas, &dn) || dn.n == 0)
-            return hs_fail(c, MTLS_ERR_DECODE, "malformed distinguished name in CertificateRequest");
-        n_ca++;
-    }
-    for (size_t i = 0; i < types.n; i++) {
-        hs->cr_rsa_ok |= types.p[i] == 1;   /* rsa_sign */
-        hs->cr_ecdsa_ok |= types.p[i] == 64; /* ecdsa_sign */
+        return hs_err(hs, err, "%s", cr.why);
+    if ((err = ext_sigalgs_list_parse(cr.signature_algorithms, c12->cr_sigalgs, HS_MAX_PEER_LIST,
+                                      &c12->n_cr_sigalgs, &why)))
+        return hs_err(hs, err, "%s", why);
+    for (size_t i = 0; i < cr.certificate_types.n; i++) {
+        c12->cr_rsa_ok |= cr.certificate_types.p[i] == 1;    /* rsa_sign */
+        c12->cr_ecdsa_ok |= cr.certificate_types.p[i] == 64; /* ecdsa_sign */
     }
     hs->cert_requested = true;
-    c->cert_requested = true;
-    bool type_ok = cfg->key && (cfg->key_type == CRY_KEY_RSA ? hs->cr_rsa_ok : hs->cr_ecdsa_ok) &&
+    hs->info->cert_requested = true;
+    bool type_ok = cfg->key && (cfg->key_type == CRY_KEY_RSA ? c12->cr_rsa_ok : c12->cr_ecdsa_ok) &&
                    hs_key_usage_allows(cfg->chain[0], KX_ECDHE /* signing */);
-    hs->cv_sigalg = type_ok ? hs_pick_sigalg(c, hs->peer_sigalgs, hs->n_peer_sigalgs) : 0;
-    hs->client_sends_cert = type_ok && hs->cv_sigalg != 0;
-    if ((err = hs_transcript_add(c, m->raw, m->raw_len)))
+    c12->cv_sigalg = type_ok ? hs_pick_sigalg(cfg, c12->cr_sigalgs, c12->n_cr_sigalgs) : 0;
+    c12->sends_cert = type_ok && c12->cv_sigalg != 0;
+    if ((err = hs_transcript_add(hs, m->raw, m->raw_len)))
         return err;
-    hs_trace(c, '<', "CertificateRequest", "the server asks for a client certificate (%zu CA "
-             "names); %s", n_ca,
-             hs->client_sends_cert ? "we will send ours"
-             : cfg->key ? "our certificate does not fit what it accepts: we send none"
-                        : "we have none to send");
+    hs_trace(hs, '<', "CertificateRequest",
+             "the server asks for a client certificate (%zu CA names); %s", cr.n_authorities,
+             c12->sends_cert ? "we will send ours"
+             : cfg->key      ? "our certificate does not fit what it accepts: we send none"
+                             : "we have none to send");
     hs->state = C12_READ_SERVER_DONE;
     return MTLS_OK;
 }
 
-mtls_err c12_read_cert_request_or_server_done(mtls_conn *c, const msg *m)
+static mtls_err read_cert_request_or_server_done(struct hs *hs, const msg *m)
 {
-    struct hs *hs = c->hs;
     if (m->type == TLS_HS_CERTIFICATE_REQUEST && hs->state == C12_READ_CERT_REQUEST_OR_SERVER_DONE)
-        return read_cert_request(c, m);
+        return read_cert_request(hs, m);
     if (m->type != TLS_HS_SERVER_HELLO_DONE)
-        return hs_fail(c, MTLS_ERR_UNEXPECTED_MESSAGE, "received %s while waiting for %s",
-                       hs_msg_name(m->type),
-                       hs->state == C12_READ_SERVER_DONE ? "ServerHelloDone"
-                                                         : "CertificateRequest or ServerHelloDone");
-    if (m->body.n != 0)
-        return hs_fail(c, MTLS_ERR_DECODE, "ServerHelloDone is not empty");
-    mtls_err err = hs_transcript_add(c, m->raw, m->raw_len);
+        return hs_err(hs, MTLS_ERR_UNEXPECTED_MESSAGE, "received %s while waiting for %s",
+                      hs_msg_name(m->type),
+                      hs->state == C12_READ_SERVER_DONE ? "ServerHelloDone"
+                                                        : "CertificateRequest or ServerHelloDone");
+    rd body = m->body;
+    struct msg_server_hello_done shd;
+    mtls_err err = msg_server_hello_done_parse(&body, &shd);
     if (err)
+        return hs_err(hs, err, "%s", shd.why);
+    if ((err = hs_transcript_add(hs, m->raw, m->raw_len)))
         return err;
-    if (!hs->client_sends_cert)
-        hs_transcript_drop_buffer(c);
-    hs_trace(c, '<', "ServerHelloDone", "the server is done with its part of the negotiation");
+    if (!hs->c12.sends_cert)
+        hs_transcript_drop_buffer(hs);
+    hs_trace(hs, '<', "ServerHelloDone", "the server is done with its part of the negotiation");
     hs->state = C12_SEND_CLIENT_FLIGHT;
     return MTLS_OK;
 }
 
-static mtls_err send_client_key_exchange(mtls_conn *c)
+static mtls_err send_client_key_exchange(struct hs *hs)
 {
-    struct hs *hs = c->hs;
-    wr w;
+    struct msg_client_key_exchange cke = {.rsa = hs->suite->kx == KX_RSA};
+    uint8_t ct[HS_MAX_PEER_RSA], pub[133];
+    size_t len;
     mtls_err err;
-    if (hs->suite->kx == KX_RSA) {
+    if (cke.rsa) {
         /* RFC 5246 7.4.7.1: PreMasterSecret = client_version (the one in ClientHello) || 46
          * random bytes, RSA-encrypted to the server's certificate key. */
-        const cry_pkey *key = x509_cert_pubkey(c->peer_chain[0]);
-        be16_put(hs->premaster, MTLS_VERSION_TLS12);
-        if (!cry_random(hs->premaster + 2, 46))
-            return hs_fail(c, MTLS_ERR_RNG, "no randomness for the premaster secret");
-        hs->premaster_len = 48;
-        size_t max = cry_pkey_max_sig_len(key);
-        if ((err = hs_msg_begin(c, &w, TLS_HS_CLIENT_KEY_EXCHANGE, 2 + max)))
-            return err;
-        size_t vec = wr_open_u16(&w);
-        uint8_t *ct = wr_reserve(&w, max);
-        size_t ct_len = 0;
-        if (!ct || !cry_rsa_encrypt_pkcs1(key, hs->premaster, 48, ct, max, &ct_len))
-            return hs_fail(c, MTLS_ERR_CRYPTO, "RSA encryption of the premaster secret failed");
-        w.len -= max - ct_len;
-        wr_close_u16(&w, vec);
-        if ((err = hs_msg_end(c, &w)))
-            return err;
-        hs_trace(c, '>', "ClientKeyExchange", "RSA-encrypted PreMasterSecret (%zu bytes) to the "
-                 "server's certificate key", ct_len);
-        return MTLS_OK;
+        const cry_pkey *key = x509_cert_pubkey(hs->info->peer_chain[0]);
+        be16_put(hs->k12.premaster, MTLS_VERSION_TLS12);
+        if (!cry_random(hs->k12.premaster + 2, 46))
+            return hs_err(hs, MTLS_ERR_RNG, "no randomness for the premaster secret");
+        hs->k12.premaster_len = 48;
+        if (cry_pkey_max_sig_len(key) > sizeof(ct) ||
+            !cry_rsa_encrypt_pkcs1(key, hs->k12.premaster, 48, ct, sizeof(ct), &len))
+            return hs_err(hs, MTLS_ERR_CRYPTO, "RSA encryption of the premaster secret failed");
+        cke.exchange_keys = rd_init(ct, len);
+    } else {
+        hs->kex = cry_kex_new(hs->group);
+        if (!hs->kex || !cry_kex_public(hs->kex, pub, sizeof(pub), &len))
+            return hs_err(hs, MTLS_ERR_CRYPTO, "ECDHE key generation failed");
+        if (!cry_kex_derive(hs->kex, hs->c12.peer_pub, hs->c12.peer_pub_len, hs->k12.premaster,
+                            sizeof(hs->k12.premaster), &hs->k12.premaster_len))
+            return hs_err(hs, MTLS_ERR_BAD_KEY_SHARE, "the server's ECDHE public value is invalid");
+        cry_kex_free(hs->kex);
+        hs->kex = NULL;
+        cke.exchange_keys = rd_init(pub, len);
     }
-    hs->kex = cry_kex_new(hs->group);
-    uint8_t pub[133];
-    size_t pub_len;
-    if (!hs->kex || !cry_kex_public(hs->kex, pub, sizeof(pub), &pub_len))
-        return hs_fail(c, MTLS_ERR_CRYPTO, "ECDHE key generation failed");
-    if (!cry_kex_derive(hs->kex, hs->peer_pub, hs->peer_pub_len, hs->premaster,
-                        sizeof(hs->premaster), &hs->premaster_len))
-        return hs_fail(c, MTLS_ERR_BAD_KEY_SHARE, "the server's ECDHE public value is invalid");
-    cry_kex_free(hs->kex);
-    hs->kex = NULL;
-    if ((err = hs_msg_begin(c, &w, TLS_HS_CLIENT_KEY_EXCHANGE, 1 + pub_len)))
+    size_t at = hs_msg_open(hs, TLS_HS_CLIENT_KEY_EXCHANGE);
+    msg_client_key_exchange_build(&hs->out, &cke);
+    if ((err = hs_msg_close(hs, at)))
         return err;
-    wr_u8(&w, (uint8_t)pub_len);
-    wr_bytes(&w, pub, pub_len);
-    if ((err = hs_msg_end(c, &w)))
-        return err;
-    hs_trace(c, '>', "ClientKeyExchange", "our ECDHE %s public value (%zu bytes)",
-             mtls_group_name(hs->group), pub_len);
+    if (cke.rsa)
+        hs_trace(hs, '>', "ClientKeyExchange",
+                 "RSA-encrypted PreMasterSecret (%zu bytes) to the server's certificate key", len);
+    else
+        hs_trace(hs, '>', "ClientKeyExchange", "our ECDHE %s public value (%zu bytes)",
+                 mtls_group_name(hs->group), len);
     return MTLS_OK;
 }
 
-static mtls_err send_cert_verify(mtls_conn *c)
+static mtls_err send_cert_verify(struct hs *hs)
 {
-    struct hs *hs = c->hs;
-    const mtls_config *cfg = c->cfg;
-    size_t max = cry_pkey_max_sig_len(cfg->key);
-    wr w;
-    mtls_err err = hs_msg_begin(c, &w, TLS_HS_CERTIFICATE_VERIFY, 4 + max);
-    if (err)
-        return err;
-    wr_u16(&w, hs->cv_sigalg);
-    size_t vec = wr_open_u16(&w);
-    uint8_t *sig = wr_reserve(&w, max);
+    const mtls_config *cfg = hs->cfg;
+    uint8_t sig[HS_MAX_OWN_SIG];
     size_t sig_len = 0;
     /* RFC 5246 7.4.8: the signature covers all handshake messages so far. */
-    if (!sig || !cry_sign(cfg->key, hs->cv_sigalg, hs->tbuf.p, hs->tbuf.len, sig, max, &sig_len))
-        return hs_fail(c, MTLS_ERR_CRYPTO, "signing CertificateVerify failed");
-    w.len -= max - sig_len;
-    wr_close_u16(&w, vec);
-    hs_transcript_drop_buffer(c);
-    if ((err = hs_msg_end(c, &w)))
+    if (cry_pkey_max_sig_len(cfg->key) > sizeof(sig) ||
+        !cry_sign(cfg->key, hs->c12.cv_sigalg, hs->tbuf.p, hs->tbuf.len, sig, sizeof(sig),
+                  &sig_len))
+        return hs_err(hs, MTLS_ERR_CRYPTO, "signing CertificateVerify failed");
+    hs_transcript_drop_buffer(hs);
+    struct msg_certificate_verify cv = {hs->c12.cv_sigalg, rd_init(sig, sig_len), NULL};
+    size_t at = hs_msg_open(hs, TLS_HS_CERTIFICATE_VERIFY);
+    msg_certificate_verify_build(&hs->out, &cv);
+    mtls_err err = hs_msg_close(hs, at);
+    if (err)
         return err;
-    c->client_sigalg = hs->cv_sigalg;
-    hs_trace(c, '>', "CertificateVerify", "signed the transcript with our key (%s)",
-             mtls_sigalg_name(hs->cv_sigalg));
+    hs->info->client_sigalg = hs->c12.cv_sigalg;
+    hs_trace(hs, '>', "CertificateVerify", "signed the transcript with our key (%s)",
+             mtls_sigalg_name(hs->c12.cv_sigalg));
     return MTLS_OK;
 }
 
-mtls_err c12_send_client_flight(mtls_conn *c)
+static mtls_err send_client_flight(struct hs *hs)
 {
-    struct hs *hs = c->hs;
-    const mtls_config *cfg = c->cfg;
+    const mtls_config *cfg = hs->cfg;
     mtls_err err;
     if (hs->cert_requested) {
-        err = msg_certificate_build(c, cfg->chain, hs->client_sends_cert ? cfg->chain_len : 0);
+        err = hs12_send_certificate(hs, cfg->chain, hs->c12.sends_cert ? cfg->chain_len : 0);
         if (err)
             return err;
-        if (hs->client_sends_cert)
-            hs_trace(c, '>', "Certificate", "our certificate: %s", x509_cert_subject(cfg->chain[0]));
+        if (hs->c12.sends_cert)
+            hs_trace(hs, '>', "Certificate", "our certificate: %s",
+                     x509_cert_subject(cfg->chain[0]));
         else
-            hs_trace(c, '>', "Certificate", "empty: no client certificate");
+            hs_trace(hs, '>', "Certificate", "empty: no client certificate");
     }
-    if ((err = send_client_key_exchange(c)) || (err = hs_derive_keys(c)))
+    if ((err = send_client_key_exchange(hs)) || (err = hs12_derive_keys(hs)))
         return err;
-    if (hs->client_sends_cert && (err = send_cert_verify(c)))
+    if (hs->c12.sends_cert && (err = send_cert_verify(hs)))
         return err;
-    if ((err = hs_send_ccs_and_finished(c)))
+    if ((err = hs12_send_ccs_and_finished(hs)))
         return err;
     hs->state = hs->ticket_ext ? C12_READ_NEW_SESSION_TICKET : C12_READ_CCS;
     return MTLS_OK;
 }
 
-mtls_err c12_read_new_session_ticket(mtls_conn *c, const msg *m)
+static mtls_err read_new_session_ticket(struct hs *hs, const msg *m)
 {
     /* RFC 5077 3.3: a server that acknowledged the extension MUST send the message. */
-    if (hs_expect(c, m, TLS_HS_NEW_SESSION_TICKET))
-        return c->error;
-    mtls_err err = msg_new_session_ticket_parse(c, m);
-    if (err)
+    mtls_err err;
+    if ((err = hs_expect(hs, m, TLS_HS_NEW_SESSION_TICKET)))
         return err;
-    c->hs->state = C12_READ_CCS;
+    rd body = m->body;
+    struct msg_new_session_ticket nst;
+    if ((err = msg_new_session_ticket_parse(&body, &nst)))
+        return hs_err(hs, err, "%s", nst.why);
+    struct c12 *c12 = &hs->c12;
+    mem_free(c12->new_ticket);
+    c12->new_ticket = NULL;
+    c12->new_ticket_len = 0;
+    if (nst.ticket.n) {
+        c12->new_ticket = mem_alloc(nst.ticket.n);
+        if (!c12->new_ticket)
+            return MTLS_ERR_NO_MEMORY;
+        memcpy(c12->new_ticket, nst.ticket.p, nst.ticket.n);
+        c12->new_ticket_len = nst.ticket.n;
+    }
+    c12->new_ticket_hint = nst.lifetime_hint;
+    hs_trace(hs, '<', "NewSessionTicket", "%zu-byte ticket, lifetime hint %u s", nst.ticket.n,
+             nst.lifetime_hint);
+    if ((err = hs_transcript_add(hs, m->raw, m->raw_len)))
+        return err;
+    hs->state = C12_READ_CCS;
     return MTLS_OK;
 }
 
-mtls_err c12_send_finished_resumed(mtls_conn *c)
+static mtls_err send_finished_resumed(struct hs *hs)
 {
-    mtls_err err = hs_send_ccs_and_finished(c);
+    mtls_err err = hs12_send_ccs_and_finished(hs);
     if (err)
         return err;
-    c->hs->state = HS_DONE;
+    return hs12_establish(hs);
+}
+
+static mtls_err read_finished(struct hs *hs, const msg *m)
+{
+    mtls_err err;
+    if ((err = hs_expect(hs, m, TLS_HS_FINISHED)))
+        return err;
+    err = hs12_read_finished(hs, m);
+    if (err)
+        return err;
+    if (hs->info->resumed) {
+        hs->state = C12_SEND_FINISHED_RESUMED;
+        return MTLS_OK;
+    }
+    return hs12_establish(hs);
+}
+
+/* ---- the state machine --------------------------------------------------------------------- */
+
+static bool reads(const struct hs *hs)
+{
+    return hs->state != C12_SEND_CLIENT_HELLO && hs->state != C12_SEND_CLIENT_FLIGHT &&
+           hs->state != C12_SEND_FINISHED_RESUMED;
+}
+
+static mtls_err step(struct hs *hs, const msg *m)
+{
+    if (m && m->type == TLS_HS_HELLO_REQUEST) {
+        /* RFC 5246 7.4.1.1: "This message will be ignored by the client if the client is
+         * currently negotiating a session."  It is not part of the transcript. */
+        if (m->body.n != 0)
+            return hs_err(hs, MTLS_ERR_DECODE, "HelloRequest is not empty");
+        hs_trace(hs, '<', "HelloRequest", "ignored during the handshake");
+        return MTLS_OK;
+    }
+    switch ((c12_state)hs->state) {
+    case C12_SEND_CLIENT_HELLO:
+        return send_client_hello(hs);
+    case C12_READ_SERVER_HELLO:
+        return read_server_hello(hs, m);
+    case C12_READ_SERVER_CERT:
+        return read_server_cert(hs, m);
+    case C12_READ_SERVER_KEY_EXCHANGE:
+        return read_server_key_exchange(hs, m);
+    case C12_READ_CERT_REQUEST_OR_SERVER_DONE:
+    case C12_READ_SERVER_DONE:
+        return read_cert_request_or_server_done(hs, m);
+    case C12_SEND_CLIENT_FLIGHT:
+        return send_client_flight(hs);
+    case C12_READ_NEW_SESSION_TICKET:
+        return read_new_session_ticket(hs, m);
+    case C12_READ_CCS:
+        return hs_err(hs, MTLS_ERR_UNEXPECTED_MESSAGE, "received %s while waiting for %s",
+                      hs_msg_name(m->type), "ChangeCipherSpec");
+    case C12_READ_FINISHED:
+        return read_finished(hs, m);
+    case C12_SEND_FINISHED_RESUMED:
+        return send_finished_resumed(hs);
+    case C12_STATE_COUNT:
+        break;
+    }
+    return hs_err(hs, MTLS_ERR_INTERNAL, "handshake in an impossible state");
+}
+
+static mtls_err ccs(struct hs *hs, const uint8_t *p, size_t n)
+{
+    if (hs->state != C12_READ_CCS)
+        return hs_err(hs, MTLS_ERR_UNEXPECTED_MESSAGE, "ChangeCipherSpec at the wrong time");
+    mtls_err err = hs12_read_ccs(hs, p, n);
+    if (err)
+        return err;
+    hs->state = C12_READ_FINISHED;
     return MTLS_OK;
 }
 
-mtls_err c12_read_finished(mtls_conn *c, const msg *m)
-{
-    if (hs_expect(c, m, TLS_HS_FINISHED))
-        return c->error;
-    mtls_err err = msg_finished_check(c, m);
-    if (err)
-        return err;
-    c->hs->state = c->resumed ? C12_SEND_FINISHED_RESUMED : HS_DONE;
-    return MTLS_OK;
-}
+static const char *const state_names[C12_STATE_COUNT] = {
+    "C12_SEND_CLIENT_HELLO",
+    "C12_READ_SERVER_HELLO",
+    "C12_READ_SERVER_CERT",
+    "C12_READ_SERVER_KEY_EXCHANGE",
+    "C12_READ_CERT_REQUEST_OR_SERVER_DONE",
+    "C12_READ_SERVER_DONE",
+    "C12_SEND_CLIENT_FLIGHT",
+    "C12_READ_NEW_SESSION_TICKET",
+    "C12_READ_CCS",
+    "C12_READ_FINISHED",
+    "C12_SEND_FINISHED_RESUMED",
+};
+
+const hs_role hs_client12 = {
+    .name = "TLS 1.2 client",
+    .first_state = C12_SEND_CLIENT_HELLO,
+    .reads = reads,
+    .step = step,
+    .ccs = ccs,
+    .post = hs12_post,
+    .state_names = state_names,
+    .n_states = C12_STATE_COUNT,
+};

@@ -1,43 +1,38 @@
 /*
- * hs.h -- handshake state shared by the driver (driver.c), the role files (client12.c,
- * server12.c), the messages (msg/) and the extensions (ext/).
+ * hs.h -- what the files of src/handshake share: the negotiation in progress (struct hs), the
+ * handle that outlives it (struct hs_handle), the role table each role and version file exports,
+ * and the helpers of the driver (driver.c), transcript and framing (transcript.c), what both
+ * TLS 1.2 roles share (tls12.c), peer authentication and algorithm choice (auth.c), sessions
+ * (resume.c), messages (msg/) and extensions (ext/).  Core never includes it; tests may.
  *
- * States are named for the one thing they wait for or do.  Read states accept exactly the message
- * types listed in their handler; anything else -- an early ChangeCipherSpec included -- is
- * unexpected_message.  Proof bits are set only by the functions that check the peer's chain,
- * ServerKeyExchange signature, CertificateVerify and Finished; the driver refuses to enter the
- * traffic state unless the set this mode needs is complete.
+ * Each role and version file (client12.c, server12.c; client13.c and server13.c later) owns an
+ * enum of states named for the one thing they wait for or do, and a static step function over
+ * them, exported as an hs_role.  Read states accept exactly the message types their handler
+ * names; anything else -- an early ChangeCipherSpec included -- is unexpected_message.  Proof
+ * bits are set only by the functions that check the peer's chain, ServerKeyExchange signature,
+ * CertificateVerify and Finished; entering the traffic state requires the set the mode needs.
+ * A handler never sends an alert and never makes an error sticky: it returns the error, with a
+ * sentence recorded by hs_err().
  */
 #ifndef MTLS_HS_H
 #define MTLS_HS_H
 
-#include "../core/internal.h"
+#include <stdarg.h>
 
-typedef enum {
-    /* client, RFC 5246 7.3 order */
-    C12_SEND_CLIENT_HELLO,
-    C12_READ_SERVER_HELLO,
-    C12_READ_SERVER_CERT,
-    C12_READ_SERVER_KEY_EXCHANGE,
-    C12_READ_CERT_REQUEST_OR_SERVER_DONE,
-    C12_READ_SERVER_DONE,
-    C12_SEND_CLIENT_FLIGHT,
-    C12_READ_NEW_SESSION_TICKET,
-    C12_READ_CCS,
-    C12_READ_FINISHED,
-    C12_SEND_FINISHED_RESUMED,
-    /* server */
-    S12_READ_CLIENT_HELLO,
-    S12_SEND_SERVER_FLIGHT,
-    S12_SEND_RESUMED_FLIGHT,
-    S12_READ_CLIENT_CERT,
-    S12_READ_CLIENT_KEY_EXCHANGE,
-    S12_READ_CERT_VERIFY,
-    S12_READ_CCS,
-    S12_READ_FINISHED,
-    S12_SEND_FINISHED,
-    HS_DONE,
-} hs_state;
+#include "../codec/codec.h"
+#include "../core/config.h"
+#include "../keysched/ks.h"
+#include "handshake.h"
+#include "msg/msg.h"
+
+/* Hard cap on one handshake message (a long certificate chain fits easily). */
+#define MTLS_MAX_HANDSHAKE_MSG (128 * 1024)
+/* RFC 5246 7.4.1.2: the largest ClientHello body its length fields can describe -- client_version
+ * 2, random 32, session_id 1+32, cipher_suites 2+(2^16-2), compression_methods 1+(2^8-1),
+ * extensions 2+(2^16-1): 131,396 bytes.  Any ClientHello up to this size may be valid and is
+ * read; a header announcing more is malformed (decode_error).  Other messages keep the cap above.
+ */
+#define TLS_MAX_CLIENT_HELLO (2 + 32 + (1 + 32) + (2 + 65534) + (1 + 255) + (2 + 65535))
 
 enum {
     PROOF_PEER_CHAIN = 1u << 0,  /* peer chain verified (or verification explicitly skipped) */
@@ -48,18 +43,13 @@ enum {
 };
 
 #define HS_MAX_PEER_LIST 64
+/* Bounds of what our keys make and what we encrypt to, for the buffers they are made in before
+ * their message is built: our signatures (RSA-4096, the largest key a config accepts: 512 bytes)
+ * and the RSA-encrypted premaster (RSA-8192, the largest modulus our X.509 parser accepts). */
+#define HS_MAX_OWN_SIG 512
+#define HS_MAX_PEER_RSA 1024
 
-/* One extension found in a hello, by type; duplicates are refused when the block is parsed. */
-typedef struct ext_slot {
-    bool present;
-    rd data;
-} ext_slot;
-
-typedef struct hello_exts {
-    ext_slot server_name, supported_groups, ec_point_formats, signature_algorithms, alpn, ems,
-        renegotiation_info, session_ticket;
-} hello_exts;
-
+/* A complete handshake message, as reassembled. */
 typedef struct msg {
     uint8_t type;
     rd body;
@@ -67,13 +57,77 @@ typedef struct msg {
     size_t raw_len;
 } msg;
 
+struct hs;
+
+/* What a role and version file exports; the driver runs it. */
+typedef struct hs_role {
+    const char *name; /* "TLS 1.2 client" */
+    int first_state;
+    /* Does the current state wait for input (a handshake message, or a ChangeCipherSpec)? */
+    bool (*reads)(const struct hs *hs);
+    /* One step from hs->state: a read state is given the next complete message, a send state
+     * NULL.  When the handshake is complete, the step sets hs->done. */
+    mtls_err (*step)(struct hs *hs, const msg *m);
+    /* A ChangeCipherSpec record's plaintext. */
+    mtls_err (*ccs)(struct hs *hs, const uint8_t *p, size_t n);
+    /* Handshake data after the handshake (hs_handle: the negotiation is gone by then). */
+    mtls_err (*post)(hs_handle *h, const uint8_t *p, size_t n);
+    /* The states' names, for tests and traces of the state machine. */
+    const char *const *state_names;
+    int n_states;
+} hs_role;
+
+extern const hs_role hs_client12, hs_server12;
+
+/* TLS 1.2 client, only while it negotiates. */
+struct c12 {
+    uint8_t peer_pub[133]; /* the server's ECDHE public value */
+    size_t peer_pub_len;
+    bool sends_cert;    /* we answer a CertificateRequest with our certificate and a signature */
+    uint16_t cv_sigalg; /* ... made with this scheme */
+    bool cr_rsa_ok, cr_ecdsa_ok;           /* certificate_types of the request */
+    uint16_t cr_sigalgs[HS_MAX_PEER_LIST]; /* supported_signature_algorithms of the request */
+    size_t n_cr_sigalgs;
+    uint8_t *new_ticket; /* from NewSessionTicket */
+    size_t new_ticket_len;
+    uint32_t new_ticket_hint;
+};
+
+/* TLS 1.2 server, only while it negotiates. */
+struct s12 {
+    uint16_t client_version; /* ClientHello.client_version, for the RSA premaster check */
+    uint16_t peer_sigalgs[HS_MAX_PEER_LIST];
+    size_t n_peer_sigalgs;
+    uint16_t peer_groups[HS_MAX_PEER_LIST];
+    size_t n_peer_groups;
+    bool peer_secure_reneg, peer_point_formats;
+    bool send_ticket; /* NewSessionTicket promised in ServerHello */
+    bool sni_used;    /* the application accepted the client's server_name */
+};
+
+/* The TLS 1.2 secrets of both roles (TLS 1.3's ks13 schedule will be the other member of a
+ * union with this). */
+struct k12 {
+    uint8_t premaster[48];
+    size_t premaster_len;
+    uint8_t master[48];
+    uint8_t key_block[2 * 32 + 2 * 12];
+};
+
+/* The negotiation in progress: freed (wiped) once the handshake is established. */
 struct hs {
-    hs_state state;
+    hs_handle *h;
+    const hs_env *env;
+    const mtls_config *cfg; /* env->cfg */
+    hs_info *info;          /* env->info */
+    int state;              /* the role's enum */
     unsigned proofs;
-    dynbuf in;   /* reassembly of received handshake messages */
+    bool done; /* the role reached the traffic state */
+
+    dynbuf in;     /* reassembly of received handshake messages */
     size_t in_off; /* handled messages end here; the rest of `in` is moved down once per record */
-    dynbuf out;  /* messages of the flight being built, framed into records at flush */
-    dynbuf tbuf; /* raw transcript, kept while a CertificateVerify may need it */
+    wr out;        /* messages of the flight being built (growable), framed into records at flush */
+    dynbuf tbuf;   /* raw transcript, kept while a CertificateVerify may need it */
     bool keep_tbuf;
     cry_hash *transcript; /* running hash with the suite's PRF hash, from ServerHello on */
 
@@ -81,152 +135,138 @@ struct hs {
     uint8_t client_random[32], server_random[32];
     uint8_t session_id[32];
     size_t session_id_len;
-    uint16_t client_version; /* ClientHello.client_version, for the RSA premaster check */
-
-    /* what the peer offered (server: from ClientHello; client: from CertificateRequest) */
-    uint16_t peer_sigalgs[HS_MAX_PEER_LIST];
-    size_t n_peer_sigalgs;
-    uint16_t peer_groups[HS_MAX_PEER_LIST];
-    size_t n_peer_groups;
-    bool peer_ems, peer_secure_reneg, peer_point_formats;
-
-    /* ECDHE */
     cry_kex *kex;
     uint16_t group;
-    uint8_t peer_pub[133];
-    size_t peer_pub_len;
-
-    /* client authentication */
-    bool cert_requested;   /* server asked (both roles know) */
-    bool client_sends_cert;/* client: we answer with a certificate and CertificateVerify */
-    uint16_t cv_sigalg;
-    bool cr_rsa_ok, cr_ecdsa_ok; /* client: certificate_types in the request */
-
-    /* peer identity as received, moved to the connection at the end */
-    x509_cert **peer_chain;
+    bool cert_requested;    /* the server asks for a client certificate (both roles know) */
+    x509_cert **peer_chain; /* as received, until verified (then moved to info) */
     size_t peer_chain_len;
+    mtls_session *resume; /* the session being resumed */
+    bool ticket_ext;      /* server: the client sent session_ticket; client: the server acked it */
 
-    /* resumption */
-    mtls_session *resume;   /* the session being resumed */
-    bool ticket_ext;        /* server: the client sent session_ticket; client: the server acked it */
-    bool send_ticket;       /* server: NewSessionTicket promised in ServerHello */
-    bool sni_used;          /* server: the application accepted the client's server_name */
-    uint8_t *new_ticket;    /* client: ticket received in NewSessionTicket */
-    size_t new_ticket_len;
-    uint32_t new_ticket_hint;
-
-    /* secrets */
-    uint8_t premaster[48];
-    size_t premaster_len;
-    uint8_t master[48];
-    uint8_t key_block[2 * 32 + 2 * 12];
+    struct k12 k12;
+    union {
+        struct c12 c12;
+        struct s12 s12;
+    };
 };
 
-/* driver.c */
-mtls_err hs_fail(mtls_conn *c, mtls_err err, const char *fmt, ...)
+/* The handshake as core holds it: small, it lives as long as the connection. */
+struct hs_handle {
+    const hs_env *env;
+    const hs_role *role;
+    struct hs *run; /* the negotiation; NULL once established */
+    bool established;
+    char *detail; /* the sentence of the error returned last (allocated on the first one) */
+    /* TLS 1.2 after the handshake: a message header being read, body bytes still to skip, and
+     * how many renegotiations were refused (tls12.c hs12_post) */
+    uint8_t post_hdr[4];
+    uint8_t post_hdr_len;
+    uint32_t post_skip;
+    unsigned renego_refused;
+};
+
+/* driver.c: errors and the trace */
+/* Record the sentence of error `err` (the first one only) and return err. */
+mtls_err hs_err(struct hs *hs, mtls_err err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* MTLS_OK when `m` is of `type`; otherwise unexpected_message, naming both. */
-mtls_err hs_expect(mtls_conn *c, const msg *m, uint8_t type);
-/* ChangeCipherSpec then Finished, framed and queued: the end of either side's flight. */
-mtls_err hs_send_ccs_and_finished(mtls_conn *c);
-/* Start building a handshake message of `type`; returns a writer over the out buffer with room
- * for `max_body` bytes.  hs_msg_end() patches the length and adds it to the transcript. */
-mtls_err hs_msg_begin(mtls_conn *c, wr *w, uint8_t type, size_t max_body);
-mtls_err hs_msg_end(mtls_conn *c, wr *w);
-/* Frame the flight built so far into handshake records. */
-mtls_err hs_flush(mtls_conn *c);
-mtls_err hs_send_ccs(mtls_conn *c);
-mtls_err hs_transcript_add(mtls_conn *c, const uint8_t *p, size_t len);
+mtls_err hs_herr(hs_handle *h, mtls_err err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void hs_trace(const struct hs *hs, char dir, const char *what, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* The negotiated protocol and (server) the name the client asked for, as strings info keeps. */
+mtls_err hs_set_alpn(struct hs *hs, rd name);
+mtls_err hs_set_server_name(struct hs *hs, rd name);
+/* For tests: the name of the state the handshake waits in ("C12_READ_SERVER_HELLO"), "HS_DONE"
+ * once established. */
+const char *hs_state_name(const hs_handle *h);
+
+/* transcript.c: reassembly, the transcript, framing */
+extern const char *hs_msg_name(uint8_t type);
+/* Handshake record data in: buffered, each message's announced length judged against its type's
+ * limit as soon as its header is in. */
+mtls_err hs_in_add(struct hs *hs, const uint8_t *p, size_t n);
+/* The next complete message (from in_off), or false; hs_in_used marks it handled. */
+bool hs_in_next(struct hs *hs, msg *m);
+void hs_in_used(struct hs *hs, const msg *m);
+/* Drop the handled messages (once per record). */
+void hs_in_compact(struct hs *hs);
+/* Bytes of a message that is not complete yet are buffered. */
+bool hs_in_partial(const struct hs *hs);
+mtls_err hs_transcript_add(struct hs *hs, const uint8_t *p, size_t len);
 /* Start the running hash once the suite is known (hashes what was buffered). */
-mtls_err hs_transcript_start(mtls_conn *c);
-mtls_err hs_transcript_hash(mtls_conn *c, uint8_t *out, size_t *out_len);
-void hs_transcript_drop_buffer(mtls_conn *c);
+mtls_err hs_transcript_start(struct hs *hs);
+mtls_err hs_transcript_hash(struct hs *hs, uint8_t *out, size_t *out_len);
+void hs_transcript_drop_buffer(struct hs *hs);
+/* Start a handshake message of `type` in hs->out (the flight's growable writer): the body is
+ * written there, then hs_msg_close(at) patches its length and adds it to the transcript.  Returns
+ * where the message starts. */
+size_t hs_msg_open(struct hs *hs, uint8_t type);
+mtls_err hs_msg_close(struct hs *hs, size_t at);
+/* Frame the flight built so far into handshake records. */
+mtls_err hs_flush(struct hs *hs);
+
+/* tls12.c: what both TLS 1.2 roles share */
+/* MTLS_OK when `m` is of `type`; otherwise unexpected_message, naming both. */
+mtls_err hs_expect(struct hs *hs, const msg *m, uint8_t type);
 /* Master secret (with EMS when negotiated) from the premaster, then the key block. */
-mtls_err hs_derive_keys(mtls_conn *c);
-/* Key block from hs->master (also after resumption); logs the key when asked. */
-mtls_err hs_key_block(mtls_conn *c);
-/* Install the read (peer's) or write (our) protection from the key block. */
-mtls_err hs_install_keys(mtls_conn *c, bool for_write);
-mtls_err hs_finished_compute(mtls_conn *c, bool from_client, uint8_t out[12]);
-/* Check the peer's chain: verification, hostname (client), policy callback; sets PROOF_PEER_CHAIN. */
-mtls_err hs_verify_peer_chain(mtls_conn *c);
+mtls_err hs12_derive_keys(struct hs *hs);
+/* Key block from the master secret (also after resumption); logs the key when asked. */
+mtls_err hs12_key_block(struct hs *hs);
+mtls_err hs12_finished_compute(struct hs *hs, bool from_client, uint8_t out[12]);
+/* ChangeCipherSpec then Finished, framed and queued: the end of either side's flight. */
+mtls_err hs12_send_ccs_and_finished(struct hs *hs);
+/* The peer's ChangeCipherSpec, in a state that reads it. */
+mtls_err hs12_read_ccs(struct hs *hs, const uint8_t *p, size_t n);
+/* The peer's Finished: checked in constant time, then added to the transcript. */
+mtls_err hs12_read_finished(struct hs *hs, const msg *m);
+/* Proof before traffic: the checks this mode needs all happened; the session is recorded. */
+mtls_err hs12_establish(struct hs *hs);
+/* Handshake data after the handshake: only renegotiation attempts, which are refused. */
+mtls_err hs12_post(hs_handle *h, const uint8_t *p, size_t n);
+
+/* auth.c: the peer's certificates and our signatures */
+/* Check the peer's chain: verification, hostname (client), policy callback; sets PROOF_PEER_CHAIN
+ * and moves the chain to info. */
+mtls_err hs_verify_peer_chain(struct hs *hs);
 /* Choose a signature scheme for our key among `offered` (ours first). 0 when none fits. */
-uint16_t hs_pick_sigalg(const mtls_conn *c, const uint16_t *offered, size_t n);
+uint16_t hs_pick_sigalg(const mtls_config *cfg, const uint16_t *offered, size_t n);
 bool hs_sigalg_fits_key(uint16_t sigalg, const cry_pkey *key);
-bool hs_list_has(const uint16_t *list, size_t n, uint16_t v);
-/* The same for a list of 16-bit values as it is on the wire (a ClientHello's cipher_suites). */
-bool hs_wire_list_has(rd list, uint16_t v);
 /* RFC 5246 7.4.2 / RFC 5280 4.2.1.3: may this certificate's key do what key exchange `kx` asks
  * of it (ECDHE: digitalSignature; RSA key transport: keyEncipherment)?  No keyUsage: any. */
 bool hs_key_usage_allows(const x509_cert *cert, kx_kind kx);
+
+/* suites.c: lists of algorithm ids */
+bool hs_list_has(const uint16_t *list, size_t n, uint16_t v);
+/* The same for a list of 16-bit values as it is on the wire (a ClientHello's cipher_suites). */
+bool hs_wire_list_has(rd list, uint16_t v);
 /* "a, b, c" of suite / group / sigalg names, for the trace. */
 void hs_names(char *out, size_t cap, const uint16_t *ids, size_t n, const char *(*name)(uint16_t));
-extern const char *hs_msg_name(uint8_t type);
 
-/* client12.c / server12.c: one handler per state */
-mtls_err c12_send_client_hello(mtls_conn *c);
-mtls_err c12_read_server_hello(mtls_conn *c, const msg *m);
-mtls_err c12_read_server_cert(mtls_conn *c, const msg *m);
-mtls_err c12_read_server_key_exchange(mtls_conn *c, const msg *m);
-mtls_err c12_read_cert_request_or_server_done(mtls_conn *c, const msg *m);
-mtls_err c12_send_client_flight(mtls_conn *c);
-mtls_err c12_read_new_session_ticket(mtls_conn *c, const msg *m);
-mtls_err c12_read_finished(mtls_conn *c, const msg *m);
-mtls_err c12_send_finished_resumed(mtls_conn *c);
-mtls_err s12_read_client_hello(mtls_conn *c, const msg *m);
-mtls_err s12_send_server_flight(mtls_conn *c);
-mtls_err s12_send_resumed_flight(mtls_conn *c);
-mtls_err s12_read_client_cert(mtls_conn *c, const msg *m);
-mtls_err s12_read_client_key_exchange(mtls_conn *c, const msg *m);
-mtls_err s12_read_cert_verify(mtls_conn *c, const msg *m);
-mtls_err s12_read_finished(mtls_conn *c, const msg *m);
-mtls_err s12_send_finished(mtls_conn *c);
-
-/* msg/: parse and build, side by side */
-mtls_err msg_certificate_build(mtls_conn *c, x509_cert *const *chain, size_t n);
-/* Parses a Certificate message into a chain (n may be 0). */
-mtls_err msg_certificate_parse(mtls_conn *c, rd body, x509_cert ***chain, size_t *n);
-mtls_err msg_finished_build(mtls_conn *c);
-mtls_err msg_finished_check(mtls_conn *c, const msg *m);
-/* digitally-signed struct: SignatureAndHashAlgorithm + opaque<0..2^16-1> */
-mtls_err msg_signed_parse(rd *r, uint16_t *sigalg, const uint8_t **sig, size_t *sig_len);
-void msg_signed_build(wr *w, uint16_t sigalg, const uint8_t *sig, size_t sig_len);
+/* The peer's Certificate message (TLS 1.2 format) into hs->peer_chain (possibly empty). */
+mtls_err hs12_read_certificate(struct hs *hs, const msg *m);
+/* Our Certificate message (TLS 1.2 format) with `chain` (n may be 0: none to send). */
+mtls_err hs12_send_certificate(struct hs *hs, x509_cert *const *chain, size_t n);
+/* The peer's certificates, as a Certificate message lists them, parsed by our X.509 code (and
+ * its cache) into hs->peer_chain. */
+mtls_err hs_parse_peer_chain(struct hs *hs, const struct msg_certificate *cert);
+/* The sentence of a message codec's or extension parser's failure: `why`, or for a duplicate or
+ * unoffered extension, which one. */
+mtls_err hs_decode_err(struct hs *hs, mtls_err err, const char *why, const hello_exts *e);
 
 /* resume.c: sessions in the handshake */
 /* Client: the session to offer (checked: fits our config and name), or NULL. */
-mtls_session *hs_session_to_offer(mtls_conn *c);
+mtls_session *hs_session_to_offer(struct hs *hs);
 /* Server: the session the ClientHello asks to resume, if it passes every check, in *out (NULL
  * for a full handshake).  An error only for a hello that must be refused outright: a session made
  * with extended master secret offered without the extension (RFC 7627 5.3). */
-mtls_err hs_session_lookup(mtls_conn *c, const uint8_t *sid, size_t sid_len, const hello_exts *e,
+mtls_err hs_session_lookup(struct hs *hs, const uint8_t *sid, size_t sid_len, const hello_exts *e,
                            rd suites, mtls_session **out);
-/* The digest of the verification context a session made by this connection is bound to: the
- * anchors that verify the peer, the verify mode, the session context string and, on a client, the
- * name it verifies.  False when it cannot be computed. */
-bool hs_verify_context(const mtls_conn *c, uint8_t out[32]);
 /* Both: make this connection's session at the end of a handshake; server stores it. */
-mtls_err hs_session_finish(mtls_conn *c);
-/* Server: NewSessionTicket with a fresh ticket. */
-mtls_err msg_new_session_ticket_build(mtls_conn *c);
-mtls_err msg_new_session_ticket_parse(mtls_conn *c, const msg *m);
+mtls_err hs_session_finish(struct hs *hs);
 /* Take over a resumed session's identity (peer certificate) into the connection. */
-mtls_err hs_adopt_session(mtls_conn *c, mtls_session *s);
-
-/* ext/: the extension block and each extension */
-mtls_err ext_parse_block(mtls_conn *c, rd *r, hello_exts *e, bool in_server_hello);
-mtls_err ext_sni_parse(mtls_conn *c, rd data);
-void ext_sni_build(wr *w, const char *host);
-mtls_err ext_groups_parse(mtls_conn *c, rd data, uint16_t *out, size_t *n);
-void ext_groups_build(wr *w, const uint16_t *groups, size_t n);
-mtls_err ext_point_formats_parse(mtls_conn *c, rd data);
-void ext_point_formats_build(wr *w);
-mtls_err ext_sigalgs_parse(mtls_conn *c, rd data, uint16_t *out, size_t *n);
-void ext_sigalgs_build(wr *w, const uint16_t *algs, size_t n);
-void ext_sigalgs_body(wr *w, const uint16_t *algs, size_t n);
-mtls_err ext_alpn_select(mtls_conn *c, rd data);       /* server */
-mtls_err ext_alpn_check_server(mtls_conn *c, rd data); /* client */
-void ext_alpn_build(wr *w, const uint8_t *wire, size_t len);
-mtls_err ext_reneg_check(mtls_conn *c, rd data);
-void ext_empty_build(wr *w, uint16_t type);
+mtls_err hs_adopt_session(struct hs *hs, mtls_session *s);
+/* Server: a ticket sealing this handshake's session (malloc'd; *len 0 and NULL when none can be
+ * made: RFC 5077 3.3 allows an empty ticket). */
+mtls_err hs_ticket_make(struct hs *hs, uint8_t **ticket, size_t *len);
 
 #endif

@@ -8,7 +8,7 @@
  * server name, and -- for a server that requires client certificates -- a session that carries a
  * verified client certificate.  Anything else means a full handshake, never an error.
  *
- * A session is also bound to the verification context that checked its peer (hs_verify_context):
+ * A session is also bound to the verification context that checked its peer (verify_context):
  * the trust anchors, the verify mode, the application's session context and, on a client, the
  * name it verified.  A config that shares ticket keys or a session store with another but trusts
  * other CAs must not take over the identity the other verified: it does a full handshake and
@@ -25,46 +25,37 @@
 
 #include "hs.h"
 
-mtls_err mtls_conn_set_session(mtls_conn *c, mtls_session *s)
-{
-    if (!c || !s || c->is_server)
-        return MTLS_ERR_INVALID_ARG;
-    if (!c->hs || c->hs->state != C12_SEND_CLIENT_HELLO)
-        return MTLS_ERR_BAD_STATE;
-    mtls_session_free(c->offer_session);
-    c->offer_session = session_ref(s);
-    return MTLS_OK;
-}
-
 static bool same_name(const char *a, const char *b)
 {
     return strcasecmp(a ? a : "", b ? b : "") == 0;
 }
 
-/* SHA-256 of what decides whether a peer is accepted: the role; the verify mode (a server's
+/* The digest of the verification context a session made by this connection is bound to.
+ * SHA-256 of what decides whether a peer is accepted: the role; the verify mode (a server's
  * mtls_verify_mode, a client's insecure flags); the anchors that verify the peer (digested when
  * the config was frozen); a digest of the name a client checks (empty when it checks none); the
  * application's session context.  Fixed-size fields, so the encoding is unambiguous. */
-bool hs_verify_context(const mtls_conn *c, uint8_t out[32])
+static bool verify_context(const hs_env *env, uint8_t out[32])
 {
     static const char label[] = "mtls session verification context 1";
-    const mtls_config *cfg = c->cfg;
+    const mtls_config *cfg = env->cfg;
+    const char *server_name = env->info->server_name;
     uint8_t buf[sizeof(label) + 2 + 32 + 32 + 1 + MTLS_SESSION_CONTEXT_MAX];
     uint8_t name_digest[32];
     const char *name = "";
-    if (!c->is_server && !c->skip_hostname)
-        name = c->verify_name ? c->verify_name : c->server_name ? c->server_name : "";
+    if (!env->is_server && !env->skip_hostname)
+        name = env->verify_name ? env->verify_name : server_name ? server_name : "";
     if (!cry_hash_oneshot(CRY_SHA256, name, strlen(name), name_digest))
         return false;
-    wr w = wr_init(buf, sizeof(buf));
+    wr w = wr_fixed(buf, sizeof(buf));
     wr_bytes(&w, label, sizeof(label));
-    if (c->is_server) {
+    if (env->is_server) {
         wr_u8(&w, 'S');
         wr_u8(&w, (uint8_t)cfg->verify_client);
         wr_bytes(&w, cfg->client_ca_digest, 32);
     } else {
         wr_u8(&w, 'C');
-        wr_u8(&w, (uint8_t)((cfg->insecure ? 1 : 0) | (c->skip_hostname ? 2 : 0)));
+        wr_u8(&w, (uint8_t)((cfg->insecure ? 1 : 0) | (env->skip_hostname ? 2 : 0)));
         wr_bytes(&w, cfg->ca_digest, 32);
     }
     wr_bytes(&w, name_digest, 32);
@@ -73,14 +64,14 @@ bool hs_verify_context(const mtls_conn *c, uint8_t out[32])
     return wr_ok(&w) && cry_hash_oneshot(CRY_SHA256, buf, w.len, out);
 }
 
-static bool same_context(const mtls_conn *c, const mtls_session *s)
+static bool same_context(const hs_env *env, const mtls_session *s)
 {
     uint8_t ours[32];
-    return hs_verify_context(c, ours) && memcmp(ours, s->vctx, 32) == 0;
+    return verify_context(env, ours) && memcmp(ours, s->vctx, 32) == 0;
 }
 
 /* A new reference to the session's peer leaf, parsed; NULL when it has none. */
-static mtls_err session_leaf(const mtls_conn *c, const mtls_session *s, x509_cert **out)
+static mtls_err session_leaf(const mtls_config *cfg, const mtls_session *s, x509_cert **out)
 {
     *out = NULL;
     if (!s->peer_cert_len)
@@ -88,65 +79,67 @@ static mtls_err session_leaf(const mtls_conn *c, const mtls_session *s, x509_cer
     /* A session made in this process carries its parsed leaf: no second parse. */
     if ((*out = x509_cert_up_ref(s->peer_leaf)))
         return MTLS_OK;
-    return x509_cache_parse(c->cfg->certs, s->peer_cert, s->peer_cert_len, out);
+    return x509_cache_parse(cfg->certs, s->peer_cert, s->peer_cert_len, out);
 }
 
 /* The session's leaf becomes the connection's peer chain (one certificate), for the getters. */
-static mtls_err adopt_peer(mtls_conn *c, const mtls_session *s)
+static mtls_err adopt_peer(struct hs *hs, const mtls_session *s)
 {
-    if (c->peer_chain || !s->peer_cert_len)
+    hs_info *info = hs->info;
+    if (info->peer_chain || !s->peer_cert_len)
         return MTLS_OK;
     x509_cert *cert;
-    mtls_err err = session_leaf(c, s, &cert);
+    mtls_err err = session_leaf(hs->cfg, s, &cert);
     if (err)
         return err;
-    c->peer_chain = mem_calloc(1, sizeof(*c->peer_chain));
-    if (!c->peer_chain) {
+    info->peer_chain = mem_calloc(1, sizeof(*info->peer_chain));
+    if (!info->peer_chain) {
         x509_cert_free(cert);
         return MTLS_ERR_NO_MEMORY;
     }
-    c->peer_chain[0] = cert;
-    c->peer_chain_len = 1;
-    c->peer_cert_presented = true;
+    info->peer_chain[0] = cert;
+    info->peer_chain_len = 1;
+    info->peer_cert_presented = true;
     return MTLS_OK;
 }
 
-static void drop_peer(mtls_conn *c)
+static void drop_peer(hs_info *info)
 {
-    x509_chain_free(c->peer_chain, c->peer_chain_len);
-    c->peer_chain = NULL;
-    c->peer_chain_len = 0;
-    c->peer_cert_presented = false;
+    x509_chain_free(info->peer_chain, info->peer_chain_len);
+    info->peer_chain = NULL;
+    info->peer_chain_len = 0;
+    info->peer_cert_presented = false;
 }
 
 /* The application's verify callback judges the resumed peer (its stored leaf, adopted as the
- * peer chain), with mtls_conn_resumed() true during the call.  MTLS_OK, or the certificate error
- * to fail with and a sentence in `detail`. */
-static mtls_err recheck_peer(mtls_conn *c, char *detail, size_t cap)
+ * peer chain), with mtls_conn_resumed answering true during the call.  MTLS_OK, or the certificate
+ * error to fail with and a sentence in `detail`. */
+static mtls_err recheck_peer(struct hs *hs, char *detail, size_t cap)
 {
-    const mtls_config *cfg = c->cfg;
-    if (!cfg->verify_cb || !c->peer_chain_len)
+    const mtls_config *cfg = hs->cfg;
+    hs_info *info = hs->info;
+    if (!cfg->verify_cb || !info->peer_chain_len)
         return MTLS_OK;
-    bool resumed = c->resumed;
-    c->resumed = true;
-    mtls_err verdict = cfg->verify_cb(cfg->verify_arg, c, MTLS_OK);
-    c->resumed = resumed;
+    bool resumed = info->resumed;
+    info->resumed = true;
+    mtls_err verdict = cfg->verify_cb(cfg->verify_arg, hs->env->conn, MTLS_OK);
+    info->resumed = resumed;
     if (verdict == MTLS_OK) {
-        hs_trace(c, '*', "CertificateCheck", "ok on resumption: the verify callback accepts %s",
-                 x509_cert_subject(c->peer_chain[0]));
+        hs_trace(hs, '*', "CertificateCheck", "ok on resumption: the verify callback accepts %s",
+                 x509_cert_subject(info->peer_chain[0]));
         return MTLS_OK;
     }
     if (!err_is_certificate(verdict))
         verdict = MTLS_ERR_CERT_REJECTED;
     snprintf(detail, cap, "the application's verify callback rejected %s on resumption",
-             x509_cert_subject(c->peer_chain[0]));
+             x509_cert_subject(info->peer_chain[0]));
     return verdict;
 }
 
-mtls_session *hs_session_to_offer(mtls_conn *c)
+mtls_session *hs_session_to_offer(struct hs *hs)
 {
-    mtls_session *s = c->offer_session;
-    const mtls_config *cfg = c->cfg;
+    mtls_session *s = hs->env->offer;
+    const mtls_config *cfg = hs->cfg;
     if (!s)
         return NULL;
     const char *why = NULL;
@@ -154,7 +147,7 @@ mtls_session *hs_session_to_offer(mtls_conn *c)
         why = "it has expired";
     else if (!hs_list_has(cfg->suites, cfg->n_suites, s->suite))
         why = "its cipher suite is no longer enabled";
-    else if (!same_name(s->sni, c->server_name))
+    else if (!same_name(s->sni, hs->info->server_name))
         why = "it was made for another server name";
     else if (!s->ems)
         /* RFC 7627 5.3: without EMS a session's master secret is not bound to its handshake, so
@@ -163,27 +156,28 @@ mtls_session *hs_session_to_offer(mtls_conn *c)
         why = "it was made without extended master secret";
     else if (s->id_len == 0 && s->ticket_len == 0)
         why = "it has neither a session id nor a ticket";
-    else if (!same_context(c, s))
+    else if (!same_context(hs->env, s))
         why = "it was verified under another verification context (other trust anchors, "
               "insecure flags, session context or name to verify)";
     x509_cert *leaf = NULL;
-    if (!why && session_leaf(c, s, &leaf))
+    if (!why && session_leaf(cfg, s, &leaf))
         why = "its server certificate cannot be read";
     else if (!why && leaf && config_now(cfg) > x509_cert_not_after(leaf))
         why = "the server certificate it carries has expired";
     x509_cert_free(leaf);
     if (why) {
-        hs_trace(c, '*', "Resumption", "not offering the saved session: %s", why);
+        hs_trace(hs, '*', "Resumption", "not offering the saved session: %s", why);
         return NULL;
     }
     return s;
 }
 
-mtls_err hs_session_lookup(mtls_conn *c, const uint8_t *sid, size_t sid_len, const hello_exts *e,
+mtls_err hs_session_lookup(struct hs *hs, const uint8_t *sid, size_t sid_len, const hello_exts *e,
                            rd suites, mtls_session **out)
 {
     *out = NULL;
-    const mtls_config *cfg = c->cfg;
+    const mtls_config *cfg = hs->cfg;
+    hs_info *info = hs->info;
     int64_t now = config_now(cfg);
     mtls_session *s = NULL;
     const char *from = NULL;
@@ -192,7 +186,8 @@ mtls_err hs_session_lookup(mtls_conn *c, const uint8_t *sid, size_t sid_len, con
                         cfg->session_lifetime);
         from = "ticket";
         if (!s)
-            hs_trace(c, '*', "Resumption", "the client's ticket does not open (unknown key, "
+            hs_trace(hs, '*', "Resumption",
+                     "the client's ticket does not open (unknown key, "
                      "tampered or expired): full handshake");
     }
     if (!s && sid_len) {
@@ -218,18 +213,19 @@ mtls_err hs_session_lookup(mtls_conn *c, const uint8_t *sid, size_t sid_len, con
          * but the new ClientHello does not contain it, the server MUST abort the abbreviated
          * handshake."  A client that had EMS and drops it is broken or being downgraded. */
         mtls_session_free(s);
-        return hs_fail(c, MTLS_ERR_EMS_REQUIRED,
-                       "the client offered a session made with extended master secret in a "
-                       "ClientHello without the extension (RFC 7627 5.3)");
+        return hs_err(hs, MTLS_ERR_EMS_REQUIRED,
+                      "the client offered a session made with extended master secret in a "
+                      "ClientHello without the extension (RFC 7627 5.3)");
     }
     if (!hs_wire_list_has(suites, s->suite)) {
         /* RFC 5246 7.4.1.2: a client resuming a session "MUST include at least the cipher_suite
          * from that session" (OpenSSL, tlsfuzzer: illegal_parameter). */
         uint16_t suite = s->suite;
         mtls_session_free(s);
-        return hs_fail(c, MTLS_ERR_ILLEGAL_PARAMETER,
-                       "the client asks to resume a session without offering its cipher suite "
-                       "0x%04x (RFC 5246 7.4.1.2)", suite);
+        return hs_err(hs, MTLS_ERR_ILLEGAL_PARAMETER,
+                      "the client asks to resume a session without offering its cipher suite "
+                      "0x%04x (RFC 5246 7.4.1.2)",
+                      suite);
     }
     const char *why = NULL;
     if (s->version != MTLS_VERSION_TLS12)
@@ -240,11 +236,11 @@ mtls_err hs_session_lookup(mtls_conn *c, const uint8_t *sid, size_t sid_len, con
         /* RFC 7627 5.3: a session without EMS is not resumed, whether or not the new hello has
          * the extension (with it, the RFC says MUST NOT; without, SHOULD NOT): full handshake. */
         why = "it was made without extended master secret";
-    else if (!same_name(s->sni, c->server_name))
+    else if (!same_name(s->sni, info->server_name))
         why = "it was made for another server name";
     else if (cfg->verify_client == MTLS_VERIFY_REQUIRE && !s->peer_cert_len)
         why = "it has no client certificate and one is required";
-    else if (!same_context(c, s))
+    else if (!same_context(hs->env, s))
         /* Its client was verified against other anchors, in another mode or for another
          * application context: this config has not accepted that identity. */
         why = "it was made under another verification context (other client CAs, verify mode "
@@ -252,126 +248,178 @@ mtls_err hs_session_lookup(mtls_conn *c, const uint8_t *sid, size_t sid_len, con
     /* The stored client certificate, re-checked before we agree to resume. */
     char detail[300] = "";
     if (!why) {
-        mtls_err err = adopt_peer(c, s);
+        mtls_err err = adopt_peer(hs, s);
         if (err == MTLS_ERR_NO_MEMORY) {
             mtls_session_free(s);
-            return hs_fail(c, err, "out of memory reading the session's client certificate");
+            return hs_err(hs, err, "out of memory reading the session's client certificate");
         }
         if (err)
             why = "its client certificate cannot be read";
-        else if (c->peer_chain_len && now > x509_cert_not_after(c->peer_chain[0]))
+        else if (info->peer_chain_len && now > x509_cert_not_after(info->peer_chain[0]))
             why = "the client certificate it carries has expired";
-        else if (recheck_peer(c, detail, sizeof(detail)) != MTLS_OK)
+        else if (recheck_peer(hs, detail, sizeof(detail)) != MTLS_OK)
             why = detail;
     }
     if (why) {
-        hs_trace(c, '*', "Resumption", "session from the %s refused: %s; full handshake", from, why);
-        drop_peer(c);
+        hs_trace(hs, '*', "Resumption", "session from the %s refused: %s; full handshake", from,
+                 why);
+        drop_peer(info);
         mtls_session_free(s);
         return MTLS_OK;
     }
-    hs_trace(c, '*', "Resumption", "resuming the session found in the %s", from);
+    hs_trace(hs, '*', "Resumption", "resuming the session found in the %s", from);
     *out = s;
     return MTLS_OK;
 }
 
-mtls_err hs_adopt_session(mtls_conn *c, mtls_session *s)
+mtls_err hs_adopt_session(struct hs *hs, mtls_session *s)
 {
-    struct hs *hs = c->hs;
-    memcpy(hs->master, s->master, 48);
-    c->ems = s->ems;
-    c->resumed = true;
+    hs_info *info = hs->info;
+    memcpy(hs->k12.master, s->master, 48);
+    info->ems = s->ems;
+    info->resumed = true;
     /* Not the session's ALPN: RFC 7301 3.1, "When session resumption or session tickets are used,
      * the previous contents of this extension are irrelevant, and only the values in the new
      * handshake messages are considered."  The server answers what the new ClientHello offers
      * (nothing unsolicited, RFC 5246 7.4.1.4); the client reports what the ServerHello chose. */
-    mtls_err err = adopt_peer(c, s); /* a server did so already, in hs_session_lookup */
+    mtls_err err = adopt_peer(hs, s); /* a server did so already, in hs_session_lookup */
     if (err)
         return err;
-    if (!c->is_server) {
+    if (!hs->env->is_server) {
         /* The server has accepted the session we offered; our verify callback has the last word
          * on the identity it carries. */
         char detail[300];
-        mtls_err verdict = recheck_peer(c, detail, sizeof(detail));
+        mtls_err verdict = recheck_peer(hs, detail, sizeof(detail));
         if (verdict != MTLS_OK) {
-            hs_trace(c, '*', "CertificateCheck", "FAILED: %s", detail);
-            drop_peer(c);
-            return hs_fail(c, verdict, "%s", detail);
+            hs_trace(hs, '*', "CertificateCheck", "FAILED: %s", detail);
+            drop_peer(info);
+            return hs_err(hs, verdict, "%s", detail);
         }
     }
     hs->proofs |= PROOF_RESUMED;
     return MTLS_OK;
 }
 
-static mtls_session *session_from_conn(mtls_conn *c)
+static mtls_session *session_from_hs(struct hs *hs)
 {
-    struct hs *hs = c->hs;
+    const hs_info *info = hs->info;
     mtls_session *s = session_new();
     if (!s)
         return NULL;
-    s->version = c->version;
-    s->suite = c->suite;
-    s->ems = c->ems;
-    memcpy(s->master, hs->master, 48);
-    s->created = config_now(c->cfg);
-    s->lifetime = c->cfg->session_lifetime;
-    if (!hs_verify_context(c, s->vctx)) {
+    s->version = info->version;
+    s->suite = info->suite;
+    s->ems = info->ems;
+    memcpy(s->master, hs->k12.master, 48);
+    s->created = config_now(hs->cfg);
+    s->lifetime = hs->cfg->session_lifetime;
+    if (!verify_context(hs->env, s->vctx)) {
         mtls_session_free(s);
         return NULL;
     }
     memcpy(s->id, hs->session_id, hs->session_id_len);
     s->id_len = hs->session_id_len;
-    if ((c->server_name && !(s->sni = mem_strdup(c->server_name))) ||
-        (c->alpn && !(s->alpn = mem_strdup(c->alpn)))) {
+    if ((info->server_name && !(s->sni = mem_strdup(info->server_name))) ||
+        (info->alpn && !(s->alpn = mem_strdup(info->alpn)))) {
         mtls_session_free(s);
         return NULL;
     }
-    if (c->peer_chain_len) {
+    if (info->peer_chain_len) {
         size_t len;
-        const uint8_t *der = x509_cert_der(c->peer_chain[0], &len);
+        const uint8_t *der = x509_cert_der(info->peer_chain[0], &len);
         /* a view into the leaf the session keeps: no second copy of the DER */
-        s->peer_leaf = x509_cert_up_ref(c->peer_chain[0]);
+        s->peer_leaf = x509_cert_up_ref(info->peer_chain[0]);
         s->peer_cert = der;
         s->peer_cert_len = len;
     }
     return s;
 }
 
-mtls_err hs_session_finish(mtls_conn *c)
+mtls_err hs_session_finish(struct hs *hs)
 {
-    struct hs *hs = c->hs;
-    const mtls_config *cfg = c->cfg;
+    const mtls_config *cfg = hs->cfg;
+    hs_info *info = hs->info;
+    bool server = hs->env->is_server;
+    uint8_t *new_ticket = server ? NULL : hs->c12.new_ticket;
     mtls_session *s;
-    if (c->resumed && !hs->new_ticket) {
+    if (info->resumed && !new_ticket) {
         s = session_ref(hs->resume);
     } else {
-        s = session_from_conn(c);
+        s = session_from_hs(hs);
         if (!s)
             return MTLS_ERR_NO_MEMORY;
-        if (c->resumed) { /* a renewed ticket for the same session: keep its birth time */
+        if (info->resumed) { /* a renewed ticket for the same session: keep its birth time */
             s->created = hs->resume->created;
             s->lifetime = hs->resume->lifetime;
         }
     }
-    if (!c->is_server && hs->new_ticket) {
+    if (new_ticket) {
         mem_free(s->ticket);
-        s->ticket = hs->new_ticket;
-        s->ticket_len = hs->new_ticket_len;
-        s->ticket_hint = hs->new_ticket_hint;
-        hs->new_ticket = NULL;
+        s->ticket = new_ticket;
+        s->ticket_len = hs->c12.new_ticket_len;
+        s->ticket_hint = hs->c12.new_ticket_hint;
+        hs->c12.new_ticket = NULL;
     }
-    if (c->is_server && !c->resumed && s->id_len) {
+    if (server && !info->resumed && s->id_len) {
         cache_put(cfg->cache, s, s->created);
         if (cfg->store) {
             uint8_t buf[8192];
-            wr w = wr_init(buf, sizeof(buf));
+            wr w = wr_fixed(buf, sizeof(buf));
             if (session_encode(s, false, &w))
                 cfg->store(cfg->store_arg, s->id, s->id_len, buf, w.len,
                            s->created + (int64_t)s->lifetime);
             cry_wipe(buf, sizeof(buf));
         }
     }
-    mtls_session_free(c->session);
-    c->session = s;
+    mtls_session_free(info->session);
+    info->session = s;
+    return MTLS_OK;
+}
+
+static mtls_session *state_for_ticket(struct hs *hs)
+{
+    /* The session as it will be recorded; the ticket does not need the id. */
+    mtls_session *s = session_new();
+    if (!s)
+        return NULL;
+    s->version = MTLS_VERSION_TLS12;
+    s->suite = hs->suite->id;
+    s->ems = hs->info->ems;
+    memcpy(s->master, hs->k12.master, 48);
+    s->created = hs->resume ? hs->resume->created : config_now(hs->cfg);
+    s->lifetime = hs->cfg->session_lifetime;
+    const hs_info *info = hs->info;
+    if (!verify_context(hs->env, s->vctx) ||
+        (info->server_name && !(s->sni = mem_strdup(info->server_name))) ||
+        (info->alpn && !(s->alpn = mem_strdup(info->alpn)))) {
+        mtls_session_free(s);
+        return NULL;
+    }
+    if (info->peer_chain_len) {
+        size_t len;
+        const uint8_t *der = x509_cert_der(info->peer_chain[0], &len);
+        uint8_t *copy = mem_alloc(len);
+        if (copy) {
+            memcpy(copy, der, len);
+            s->peer_cert = copy;
+            s->peer_cert_len = len;
+        }
+    }
+    return s;
+}
+
+mtls_err hs_ticket_make(struct hs *hs, uint8_t **ticket, size_t *len)
+{
+    const mtls_config *cfg = hs->cfg;
+    *ticket = NULL;
+    *len = 0;
+    mtls_session *s = state_for_ticket(hs);
+    if (!s)
+        return MTLS_ERR_NO_MEMORY;
+    /* A ticket that cannot be made (state too large) is sent empty: RFC 5077 3.3 allows it. */
+    if (ticket_seal(cfg->tkeys, s, config_now(cfg), cfg->session_lifetime, ticket, len)) {
+        *ticket = NULL;
+        *len = 0;
+    }
+    mtls_session_free(s);
     return MTLS_OK;
 }

@@ -8,7 +8,7 @@
  *   6. read the client's Certificate when we asked for one; verify it
  *   7. read ClientKeyExchange: RSA premaster with implicit rejection, or the ECDHE share
  *   8. read CertificateVerify when the client sent a certificate
- *   9-12. read ChangeCipherSpec (driver.c) and the client's Finished
+ *   9-12. read ChangeCipherSpec and the client's Finished
  *   13-14. send ChangeCipherSpec and Finished
  */
 #include <string.h>
@@ -24,10 +24,9 @@ static uint16_t pick_group(const mtls_config *cfg, const uint16_t *peer, size_t 
 }
 
 /* Can we do suite `id` with this client?  Fills group and sigalg for ECDHE. */
-static bool suite_usable(mtls_conn *c, uint16_t id, uint16_t *group, uint16_t *sigalg)
+static bool suite_usable(struct hs *hs, uint16_t id, uint16_t *group, uint16_t *sigalg)
 {
-    struct hs *hs = c->hs;
-    const mtls_config *cfg = c->cfg;
+    const mtls_config *cfg = hs->cfg;
     const suite_info *s = suite_find(id);
     if (!s)
         return false;
@@ -38,8 +37,8 @@ static bool suite_usable(mtls_conn *c, uint16_t id, uint16_t *group, uint16_t *s
         return false;
     if (s->kx == KX_RSA)
         return true;
-    *group = pick_group(cfg, hs->peer_groups, hs->n_peer_groups); /* 0: no ECDHE */
-    *sigalg = hs_pick_sigalg(c, hs->peer_sigalgs, hs->n_peer_sigalgs);
+    *group = pick_group(cfg, hs->s12.peer_groups, hs->s12.n_peer_groups); /* 0: no ECDHE */
+    *sigalg = hs_pick_sigalg(hs->cfg, hs->s12.peer_sigalgs, hs->s12.n_peer_sigalgs);
     return *group && *sigalg;
 }
 
@@ -63,10 +62,9 @@ static void find_offered(const mtls_config *cfg, rd offered, size_t pos[MTLS_MAX
     }
 }
 
-static mtls_err choose_suite(mtls_conn *c, rd offered)
+static mtls_err choose_suite(struct hs *hs, rd offered)
 {
-    struct hs *hs = c->hs;
-    const mtls_config *cfg = c->cfg;
+    const mtls_config *cfg = hs->cfg;
     uint16_t group = 0, sigalg = 0;
     size_t pos[MTLS_MAX_SUITES], order[MTLS_MAX_SUITES];
     find_offered(cfg, offered, pos);
@@ -79,122 +77,167 @@ static mtls_err choose_suite(mtls_conn *c, rd offered)
     }
     for (size_t k = 0; k < cfg->n_suites; k++) {
         uint16_t id = cfg->suites[order[k]];
-        if (pos[order[k]] == SIZE_MAX || !suite_usable(c, id, &group, &sigalg))
+        if (pos[order[k]] == SIZE_MAX || !suite_usable(hs, id, &group, &sigalg))
             continue;
         hs->suite = suite_find(id);
         hs->group = hs->suite->kx == KX_ECDHE ? group : 0;
-        c->sigalg = hs->suite->kx == KX_ECDHE ? sigalg : 0;
-        c->group = hs->group;
-        c->suite = id;
+        hs->info->server_sigalg = hs->suite->kx == KX_ECDHE ? sigalg : 0;
+        hs->info->group = hs->group;
+        hs->info->suite = id;
         return MTLS_OK;
     }
-    return hs_fail(c, MTLS_ERR_NO_SHARED_CIPHER,
-                   "no cipher suite offered by the client fits our configuration and %s key",
-                   cfg->key_type == CRY_KEY_RSA ? "RSA" : "ECDSA");
+    return hs_err(hs, MTLS_ERR_NO_SHARED_CIPHER,
+                  "no cipher suite offered by the client fits our configuration and %s key",
+                  cfg->key_type == CRY_KEY_RSA ? "RSA" : "ECDSA");
 }
 
-mtls_err s12_read_client_hello(mtls_conn *c, const msg *m)
+/* The states, in RFC 5246 7.3 order, each named for what it waits for or does. */
+typedef enum {
+    S12_READ_CLIENT_HELLO,
+    S12_SEND_SERVER_FLIGHT,
+    S12_SEND_RESUMED_FLIGHT, /* abbreviated handshake: ServerHello, ChangeCipherSpec, Finished */
+    S12_READ_CLIENT_CERT,
+    S12_READ_CLIENT_KEY_EXCHANGE,
+    S12_READ_CERT_VERIFY,
+    S12_READ_CCS,
+    S12_READ_FINISHED,
+    S12_SEND_FINISHED,
+    S12_STATE_COUNT
+} s12_state;
+
+/* The name the client asks for (RFC 6066 3), kept for the application (mtls_conn_server_name). */
+static mtls_err read_server_name(struct hs *hs, rd data)
 {
-    struct hs *hs = c->hs;
-    const mtls_config *cfg = c->cfg;
-    if (hs_expect(c, m, TLS_HS_CLIENT_HELLO))
-        return c->error;
-    rd body = m->body, sid, suites, comp;
-    uint16_t version;
-    if (!rd_u16(&body, &version) || !rd_copy(&body, hs->client_random, 32) ||
-        !rd_vec8(&body, &sid) || sid.n > 32 || !rd_vec16(&body, &suites) || suites.n < 2 ||
-        suites.n % 2 || !rd_vec8(&body, &comp) || comp.n < 1)
-        return hs_fail(c, MTLS_ERR_DECODE, "malformed ClientHello");
-    hello_exts e;
-    memset(&e, 0, sizeof(e));
+    const char *why;
+    rd host;
+    mtls_err err = ext_sni_parse(data, &host, &why);
+    /* A host name read before the list turned out to be bad is kept, as it always was. */
+    if (host.n) {
+        mtls_err set = hs_set_server_name(hs, host);
+        if (set)
+            return set;
+    }
+    return err ? hs_err(hs, err, "%s", why) : MTLS_OK;
+}
+
+/* RFC 7301 3.1: our most preferred protocol the client offers; none in common is
+ * no_application_protocol.  A server without ALPN ignores the extension. */
+static mtls_err select_alpn(struct hs *hs, rd data)
+{
+    const char *why;
+    rd offered, chosen;
+    mtls_err err = ext_alpn_parse_list(data, &offered, &why);
+    if (err)
+        return hs_err(hs, err, "%s", why);
+    if (hs->cfg->alpn_len == 0)
+        return MTLS_OK;
+    if (!ext_alpn_select(hs->cfg->alpn_wire, hs->cfg->alpn_len, offered, &chosen))
+        return hs_err(hs, MTLS_ERR_NO_ALPN,
+                      "no application protocol offered by the client is served");
+    return hs_set_alpn(hs, chosen);
+}
+
+static mtls_err read_client_hello(struct hs *hs, const msg *m)
+{
+    const mtls_config *cfg = hs->cfg;
     mtls_err err;
-    if (body.n && (err = ext_parse_block(c, &body, &e, false)))
+    if ((err = hs_expect(hs, m, TLS_HS_CLIENT_HELLO)))
         return err;
-    if (!rd_done(&body))
-        return hs_fail(c, MTLS_ERR_DECODE, "trailing bytes after ClientHello");
-    memcpy(c->client_random, hs->client_random, 32);
+    rd body = m->body;
+    struct msg_client_hello ch;
+    if ((err = msg_client_hello_parse(&body, &ch)))
+        return hs_decode_err(hs, err, ch.why, &ch.exts);
+    memcpy(hs->client_random, ch.random, 32);
+    memcpy(hs->info->client_random, ch.random, 32);
+    const hello_exts *e = &ch.exts;
+    rd sid = ch.session_id, suites = ch.cipher_suites, comp = ch.compression_methods;
+    uint16_t version = ch.client_version;
+    const char *why = NULL;
 
     /* Versions: TLS 1.2 or a later one (we answer 1.2); SSL 3.0 / TLS 1.0 / 1.1 are refused.
      * RFC 7507 3: a client that signals a fallback (TLS_FALLBACK_SCSV) with a version below our
      * highest gets inappropriate_fallback: it had already tried higher and something interfered. */
     if (version < MTLS_VERSION_TLS12) {
         if (hs_wire_list_has(suites, TLS_SCSV_FALLBACK))
-            return hs_fail(c, MTLS_ERR_INAPPROPRIATE_FALLBACK,
-                           "the client falls back to version 0x%04x with TLS_FALLBACK_SCSV "
-                           "(RFC 7507): an earlier attempt at TLS 1.2 was interfered with",
-                           version);
-        return hs_fail(c, MTLS_ERR_PROTOCOL_VERSION,
-                       "the client offers at most version 0x%04x (older than TLS 1.2)", version);
+            return hs_err(hs, MTLS_ERR_INAPPROPRIATE_FALLBACK,
+                          "the client falls back to version 0x%04x with TLS_FALLBACK_SCSV "
+                          "(RFC 7507): an earlier attempt at TLS 1.2 was interfered with",
+                          version);
+        return hs_err(hs, MTLS_ERR_PROTOCOL_VERSION,
+                      "the client offers at most version 0x%04x (older than TLS 1.2)", version);
     }
-    hs->client_version = version;
+    hs->s12.client_version = version;
 
     /* RFC 5246 7.4.1.2: null compression must be offered. */
     if (!memchr(comp.p, 0, comp.n))
-        return hs_fail(c, MTLS_ERR_BAD_COMPRESSION, "the client does not offer null compression");
+        return hs_err(hs, MTLS_ERR_BAD_COMPRESSION, "the client does not offer null compression");
 
     /* RFC 5746 3.6: SCSV or an empty renegotiation_info marks a safe client. */
     if (hs_wire_list_has(suites, TLS_SCSV_EMPTY_RENEGOTIATION_INFO))
-        hs->peer_secure_reneg = true;
-    if (e.renegotiation_info.present) {
-        if ((err = ext_reneg_check(c, e.renegotiation_info.data)))
-            return err;
-        hs->peer_secure_reneg = true;
+        hs->s12.peer_secure_reneg = true;
+    if (e->renegotiation_info.present) {
+        if ((err = ext_reneg_parse(e->renegotiation_info.data, &why)))
+            return hs_err(hs, err, "%s", why);
+        hs->s12.peer_secure_reneg = true;
     }
-    if (e.server_name.present && (err = ext_sni_parse(c, e.server_name.data)))
+    if (e->server_name.present && (err = read_server_name(hs, e->server_name.data)))
         return err;
     /* RFC 6066 3: a server that does not serve the requested name may "abort the handshake by
      * sending a fatal-level unrecognized_name(112) alert"; one that used the name to guide it
      * SHALL acknowledge it.  The application decides; only a name it accepted is acknowledged. */
     if (cfg->sni_cb) {
-        if (cfg->sni_cb(cfg->sni_arg, c, c->server_name) != MTLS_OK)
-            return hs_fail(c, MTLS_ERR_UNRECOGNIZED_NAME, "the application does not serve %s",
-                           c->server_name ? c->server_name : "clients that name no server");
-        hs->sni_used = c->server_name != NULL;
+        if (cfg->sni_cb(cfg->sni_arg, hs->env->conn, hs->info->server_name) != MTLS_OK)
+            return hs_err(hs, MTLS_ERR_UNRECOGNIZED_NAME, "the application does not serve %s",
+                          hs->info->server_name ? hs->info->server_name
+                                                : "clients that name no server");
+        hs->s12.sni_used = hs->info->server_name != NULL;
     }
-    if (e.supported_groups.present &&
-        (err = ext_groups_parse(c, e.supported_groups.data, hs->peer_groups, &hs->n_peer_groups)))
-        return err;
+    if (e->supported_groups.present &&
+        (err = ext_groups_parse(e->supported_groups.data, hs->s12.peer_groups, HS_MAX_PEER_LIST,
+                                &hs->s12.n_peer_groups, &why)))
+        return hs_err(hs, err, "%s", why);
     /* RFC 8422 5.1.1: a client without supported_groups is taken to accept P-256 only; one whose
      * list names no group we know gets no ECDHE (the list stays empty). */
-    if (!e.supported_groups.present) {
-        hs->peer_groups[0] = MTLS_GROUP_SECP256R1;
-        hs->n_peer_groups = 1;
+    if (!e->supported_groups.present) {
+        hs->s12.peer_groups[0] = MTLS_GROUP_SECP256R1;
+        hs->s12.n_peer_groups = 1;
     }
-    if (e.ec_point_formats.present && (err = ext_point_formats_parse(c, e.ec_point_formats.data)))
+    if (e->ec_point_formats.present &&
+        (err = ext_point_formats_parse(e->ec_point_formats.data, &why)))
+        return hs_err(hs, err, "%s", why);
+    if (e->signature_algorithms.present &&
+        (err = ext_sigalgs_parse(e->signature_algorithms.data, hs->s12.peer_sigalgs,
+                                 HS_MAX_PEER_LIST, &hs->s12.n_peer_sigalgs, &why)))
+        return hs_err(hs, err, "%s", why);
+    if (e->alpn.present && (err = select_alpn(hs, e->alpn.data)))
         return err;
-    if (e.signature_algorithms.present &&
-        (err = ext_sigalgs_parse(c, e.signature_algorithms.data, hs->peer_sigalgs,
-                                 &hs->n_peer_sigalgs)))
-        return err;
-    if (e.alpn.present && (err = ext_alpn_select(c, e.alpn.data)))
-        return err;
-    if (e.ems.present && e.ems.data.n != 0)
-        return hs_fail(c, MTLS_ERR_DECODE, "malformed extended_master_secret extension");
-    hs->peer_ems = e.ems.present;
-    c->ems = hs->peer_ems;
-    if (!c->ems && cfg->require_ems)
-        return hs_fail(c, MTLS_ERR_EMS_REQUIRED,
-                       "the client does not support extended master secret (RFC 7627)");
+    if (e->ems.present && (err = ext_ems_parse(e->ems.data, &why)))
+        return hs_err(hs, err, "%s", why);
+    hs->info->ems = e->ems.present;
+    if (!hs->info->ems && cfg->require_ems)
+        return hs_err(hs, MTLS_ERR_EMS_REQUIRED,
+                      "the client does not support extended master secret (RFC 7627)");
 
-    hs->ticket_ext = e.session_ticket.present;
+    hs->ticket_ext = e->session_ticket.present;
     mtls_session *resume = NULL;
-    if ((err = hs_session_lookup(c, sid.p, sid.n, &e, suites, &resume)))
+    if ((err = hs_session_lookup(hs, sid.p, sid.n, e, suites, &resume)))
         return err;
     if (resume) {
         hs->resume = resume;
         hs->suite = suite_find(resume->suite);
-        c->suite = resume->suite;
-        c->version = MTLS_VERSION_TLS12;
+        hs->info->suite = resume->suite;
+        hs->info->version = MTLS_VERSION_TLS12;
+        rec_fix_version(hs->env->rec, MTLS_VERSION_TLS12);
         memcpy(hs->session_id, sid.p, sid.n);
         hs->session_id_len = sid.n;
-        hs_trace(c, '<', "ClientHello", "client_version 0x%04x; asks to resume a session (%s)",
-                 version, e.session_ticket.present && e.session_ticket.data.n ? "ticket" : "id");
-        if ((err = hs_adopt_session(c, resume)) || (err = hs_transcript_start(c)) ||
-            (err = hs_transcript_add(c, m->raw, m->raw_len)))
+        hs_trace(hs, '<', "ClientHello", "client_version 0x%04x; asks to resume a session (%s)",
+                 version, e->session_ticket.present && e->session_ticket.data.n ? "ticket" : "id");
+        if ((err = hs_adopt_session(hs, resume)) || (err = hs_transcript_start(hs)) ||
+            (err = hs_transcript_add(hs, m->raw, m->raw_len)))
             return err;
-        hs_transcript_drop_buffer(c);
+        hs_transcript_drop_buffer(hs);
         if (!cry_random(hs->server_random, 32))
-            return hs_fail(c, MTLS_ERR_RNG, "no randomness for ServerHello.random");
+            return hs_err(hs, MTLS_ERR_RNG, "no randomness for ServerHello.random");
         hs->state = S12_SEND_RESUMED_FLIGHT;
         return MTLS_OK;
     }
@@ -207,328 +250,418 @@ mtls_err s12_read_client_hello(mtls_conn *c, const msg *m)
             ids[n_ids++] = be16_get(suites.p + i);
         hs_names(offered, sizeof(offered), ids, n_ids, mtls_suite_name);
         char groups[200];
-        hs_names(groups, sizeof(groups), hs->peer_groups, hs->n_peer_groups, mtls_group_name);
-        hs_trace(c, '<', "ClientHello", "client_version 0x%04x; suites %s; groups %s; SNI %s%s",
-                 version, offered, e.supported_groups.present ? groups : "(none)",
-                 c->server_name ? c->server_name : "(none)",
-                 hs->peer_ems ? "; extended master secret" : "");
+        hs_names(groups, sizeof(groups), hs->s12.peer_groups, hs->s12.n_peer_groups,
+                 mtls_group_name);
+        hs_trace(hs, '<', "ClientHello", "client_version 0x%04x; suites %s; groups %s; SNI %s%s",
+                 version, offered, e->supported_groups.present ? groups : "(none)",
+                 hs->info->server_name ? hs->info->server_name : "(none)",
+                 hs->info->ems ? "; extended master secret" : "");
     }
 
-    if ((err = choose_suite(c, suites)))
+    if ((err = choose_suite(hs, suites)))
         return err;
-    hs_trace(c, '*', "Negotiate", "suite %s (%s preference)%s%s%s%s", hs->suite->name,
+    hs_trace(hs, '*', "Negotiate", "suite %s (%s preference)%s%s%s%s", hs->suite->name,
              cfg->prefer_client_order ? "client's" : "our", hs->group ? "; group " : "",
-             hs->group ? mtls_group_name(hs->group) : "", c->sigalg ? "; signature " : "",
-             c->sigalg ? mtls_sigalg_name(c->sigalg) : "");
-    c->version = MTLS_VERSION_TLS12;
+             hs->group ? mtls_group_name(hs->group) : "",
+             hs->info->server_sigalg ? "; signature " : "",
+             hs->info->server_sigalg ? mtls_sigalg_name(hs->info->server_sigalg) : "");
+    hs->info->version = MTLS_VERSION_TLS12;
+    rec_fix_version(hs->env->rec, MTLS_VERSION_TLS12);
     hs->cert_requested = cfg->verify_client != MTLS_VERIFY_NONE;
-    c->cert_requested = hs->cert_requested;
+    hs->info->cert_requested = hs->cert_requested;
     /* Without a CertificateRequest no CertificateVerify needs the raw messages: the running hash
      * alone, no copy of a ClientHello of up to 128 KiB. */
     if (!hs->cert_requested)
-        hs_transcript_drop_buffer(c);
-    if ((err = hs_transcript_start(c)) || (err = hs_transcript_add(c, m->raw, m->raw_len)))
+        hs_transcript_drop_buffer(hs);
+    if ((err = hs_transcript_start(hs)) || (err = hs_transcript_add(hs, m->raw, m->raw_len)))
         return err;
     /* Remember which extensions to answer. */
     if (!cry_random(hs->server_random, 32))
-        return hs_fail(c, MTLS_ERR_RNG, "no randomness for ServerHello.random");
-    hs->peer_point_formats = e.ec_point_formats.present;
+        return hs_err(hs, MTLS_ERR_RNG, "no randomness for ServerHello.random");
+    hs->s12.peer_point_formats = e->ec_point_formats.present;
     /* A session id for the cache (or an external store); a ticket when the client asks. */
     if ((cfg->cache || cfg->store) && cry_random(hs->session_id, 32))
         hs->session_id_len = 32;
-    hs->send_ticket = cfg->tickets && hs->ticket_ext;
+    hs->s12.send_ticket = cfg->tickets && hs->ticket_ext;
     hs->state = S12_SEND_SERVER_FLIGHT;
     return MTLS_OK;
 }
 
-static mtls_err send_server_hello(mtls_conn *c)
+static mtls_err send_server_hello(struct hs *hs)
 {
-    struct hs *hs = c->hs;
-    wr w;
-    mtls_err err = hs_msg_begin(c, &w, TLS_HS_SERVER_HELLO, 128 + 256);
-    if (err)
-        return err;
-    wr_u16(&w, MTLS_VERSION_TLS12);
-    wr_bytes(&w, hs->server_random, 32);
-    wr_u8(&w, (uint8_t)hs->session_id_len);
-    wr_bytes(&w, hs->session_id, hs->session_id_len);
-    wr_u16(&w, hs->suite->id);
-    wr_u8(&w, 0);
-    size_t exts = wr_open_u16(&w);
-    if (hs->peer_secure_reneg) {
-        wr_u16(&w, TLS_EXT_RENEGOTIATION_INFO);
-        wr_u16(&w, 1);
-        wr_u8(&w, 0);
-    }
-    if (c->ems)
-        ext_empty_build(&w, TLS_EXT_EXTENDED_MASTER_SECRET);
-    if (hs->suite->kx == KX_ECDHE && hs->peer_point_formats)
-        ext_point_formats_build(&w);
+    /* Every extension a server may answer: renegotiation_info 5, extended_master_secret 4,
+     * ec_point_formats 6, server_name 4, session_ticket 4, ALPN 4 + 2 + 1 + 255. */
+    uint8_t exts[5 + 4 + 6 + 4 + 4 + 262];
+    wr e = wr_fixed(exts, sizeof(exts));
+    if (hs->s12.peer_secure_reneg)
+        ext_reneg_build(&e);
+    if (hs->info->ems)
+        ext_ems_build(&e);
+    if (hs->suite->kx == KX_ECDHE && hs->s12.peer_point_formats)
+        ext_point_formats_build(&e);
     /* RFC 6066 3: the empty server_name answers a name the server used (here: one the
      * application's callback accepted), and "When resuming a session, the server MUST NOT
      * include a server_name extension in the server hello." */
-    if (hs->sni_used && !c->resumed)
-        ext_empty_build(&w, TLS_EXT_SERVER_NAME);
-    if (hs->send_ticket)
-        ext_empty_build(&w, TLS_EXT_SESSION_TICKET);
-    if (c->alpn) {
-        size_t n = strlen(c->alpn);
+    if (hs->s12.sni_used && !hs->info->resumed)
+        ext_empty_build(&e, TLS_EXT_SERVER_NAME);
+    if (hs->s12.send_ticket)
+        ext_empty_build(&e, TLS_EXT_SESSION_TICKET);
+    if (hs->info->alpn) {
+        size_t n = strlen(hs->info->alpn);
         uint8_t wire[256];
         wire[0] = (uint8_t)n;
-        memcpy(wire + 1, c->alpn, n);
-        ext_alpn_build(&w, wire, n + 1);
+        memcpy(wire + 1, hs->info->alpn, n);
+        ext_alpn_build(&e, wire, n + 1);
     }
-    /* An empty block is legal but some peers dislike it: drop it when nothing is in it. */
-    if (w.len == exts + 2)
-        w.len = exts;
-    else
-        wr_close_u16(&w, exts);
-    if ((err = hs_msg_end(c, &w)))
+    if (!wr_ok(&e))
+        return hs_err(hs, MTLS_ERR_INTERNAL, "the ServerHello extensions do not fit");
+    struct msg_server_hello sh = {
+        .server_version = MTLS_VERSION_TLS12,
+        .session_id = rd_init(hs->session_id, hs->session_id_len),
+        .cipher_suite = hs->suite->id,
+        .compression_method = 0,
+        .extensions = rd_init(exts, e.len),
+    };
+    memcpy(sh.random, hs->server_random, 32);
+    size_t at = hs_msg_open(hs, TLS_HS_SERVER_HELLO);
+    msg_server_hello_build(&hs->out, &sh);
+    mtls_err err = hs_msg_close(hs, at);
+    if (err)
         return err;
-    hs_trace(c, '>', "ServerHello", "version TLS 1.2, suite %s, compression null%s%s%s",
-             hs->suite->name, c->ems ? ", extended master secret" : "",
-             c->alpn ? ", ALPN " : "", c->alpn ? c->alpn : "");
+    hs_trace(hs, '>', "ServerHello", "version TLS 1.2, suite %s, compression null%s%s%s",
+             hs->suite->name, hs->info->ems ? ", extended master secret" : "",
+             hs->info->alpn ? ", ALPN " : "", hs->info->alpn ? hs->info->alpn : "");
     return MTLS_OK;
 }
 
-static mtls_err send_server_key_exchange(mtls_conn *c)
+static mtls_err send_server_key_exchange(struct hs *hs)
 {
-    struct hs *hs = c->hs;
-    const mtls_config *cfg = c->cfg;
+    const mtls_config *cfg = hs->cfg;
     hs->kex = cry_kex_new(hs->group);
     uint8_t pub[133];
     size_t pub_len;
     if (!hs->kex || !cry_kex_public(hs->kex, pub, sizeof(pub), &pub_len))
-        return hs_fail(c, MTLS_ERR_CRYPTO, "ECDHE key generation failed");
-    size_t max = cry_pkey_max_sig_len(cfg->key);
-    wr w;
-    mtls_err err = hs_msg_begin(c, &w, TLS_HS_SERVER_KEY_EXCHANGE, 4 + pub_len + 4 + max);
-    if (err)
-        return err;
-    uint8_t *params = w.p + w.len;
-    wr_u8(&w, 3); /* named_curve */
-    wr_u16(&w, hs->group);
-    wr_u8(&w, (uint8_t)pub_len);
-    wr_bytes(&w, pub, pub_len);
-    size_t params_len = 4 + pub_len;
-    /* RFC 5246 7.4.3: signature over client_random + server_random + params. */
-    uint8_t signed_data[64 + 4 + 133];
+        return hs_err(hs, MTLS_ERR_CRYPTO, "ECDHE key generation failed");
+    /* RFC 5246 7.4.3: signed over client_random + server_random + params (RFC 8422 5.4
+     * ServerECDHParams). */
+    uint8_t signed_data[64 + 4 + 133], sig[HS_MAX_OWN_SIG];
     memcpy(signed_data, hs->client_random, 32);
     memcpy(signed_data + 32, hs->server_random, 32);
-    memcpy(signed_data + 64, params, params_len);
-    wr_u16(&w, c->sigalg);
-    size_t vec = wr_open_u16(&w);
-    uint8_t *sig = wr_reserve(&w, max);
+    wr params = wr_fixed(signed_data + 64, sizeof(signed_data) - 64);
     size_t sig_len = 0;
-    if (!sig || !cry_sign(cfg->key, c->sigalg, signed_data, 64 + params_len, sig, max, &sig_len))
-        return hs_fail(c, MTLS_ERR_CRYPTO, "signing ServerKeyExchange failed");
-    w.len -= max - sig_len;
-    wr_close_u16(&w, vec);
-    if ((err = hs_msg_end(c, &w)))
+    uint16_t sigalg = hs->info->server_sigalg;
+    if (!msg_ecdh_params_build(&params, hs->group, rd_init(pub, pub_len)) ||
+        cry_pkey_max_sig_len(cfg->key) > sizeof(sig) ||
+        !cry_sign(cfg->key, sigalg, signed_data, 64 + params.len, sig, sizeof(sig), &sig_len))
+        return hs_err(hs, MTLS_ERR_CRYPTO, "signing ServerKeyExchange failed");
+    struct msg_server_key_exchange ske = {
+        .curve_type = 3,
+        .group = hs->group,
+        .point = rd_init(pub, pub_len),
+        .sigalg = sigalg,
+        .signature = rd_init(sig, sig_len),
+    };
+    size_t at = hs_msg_open(hs, TLS_HS_SERVER_KEY_EXCHANGE);
+    msg_server_key_exchange_build(&hs->out, &ske);
+    mtls_err err = hs_msg_close(hs, at);
+    if (err)
         return err;
-    hs_trace(c, '>', "ServerKeyExchange", "ECDHE %s public value (%zu bytes), signed with %s",
-             mtls_group_name(hs->group), pub_len, mtls_sigalg_name(c->sigalg));
+    hs_trace(hs, '>', "ServerKeyExchange", "ECDHE %s public value (%zu bytes), signed with %s",
+             mtls_group_name(hs->group), pub_len, mtls_sigalg_name(sigalg));
     return MTLS_OK;
 }
 
-static mtls_err send_cert_request(mtls_conn *c)
+static mtls_err send_cert_request(struct hs *hs)
 {
-    const mtls_config *cfg = c->cfg;
-    wr w;
-    mtls_err err = hs_msg_begin(c, &w, TLS_HS_CERTIFICATE_REQUEST,
-                                64 + 2 * cfg->n_sigalgs + cfg->ca_names_len);
-    if (err)
-        return err;
-    wr_u8(&w, 2);
-    wr_u8(&w, 1);  /* rsa_sign */
-    wr_u8(&w, 64); /* ecdsa_sign */
-    ext_sigalgs_body(&w, cfg->sigalgs, cfg->n_sigalgs);
+    const mtls_config *cfg = hs->cfg;
+    static const uint8_t types[] = {1 /* rsa_sign */, 64 /* ecdsa_sign */};
+    uint8_t algs[2 * MTLS_MAX_SIGALGS];
+    for (size_t i = 0; i < cfg->n_sigalgs; i++)
+        be16_put(algs + 2 * i, cfg->sigalgs[i]);
     /* RFC 5246 7.4.4 certificate_authorities: the distinguished names of the CAs whose
      * certificates we accept (the client-CA anchors' subjects, built when the config froze), so
      * a client with several certificates can pick; empty when switched off
      * (mtls_config_set_send_ca_names) or over MTLS_MAX_CA_NAMES, which lets the client send any. */
-    size_t cas = wr_open_u16(&w);
-    if (cfg->send_ca_names)
-        wr_bytes(&w, cfg->ca_names, cfg->ca_names_len);
-    wr_close_u16(&w, cas);
-    if ((err = hs_msg_end(c, &w)))
+    struct msg_certificate_request cr = {
+        .certificate_types = rd_init(types, sizeof(types)),
+        .signature_algorithms = rd_init(algs, 2 * cfg->n_sigalgs),
+        .certificate_authorities =
+            cfg->send_ca_names ? rd_init(cfg->ca_names, cfg->ca_names_len) : rd_init(NULL, 0),
+    };
+    size_t at = hs_msg_open(hs, TLS_HS_CERTIFICATE_REQUEST);
+    msg_certificate_request_build(&hs->out, &cr);
+    mtls_err err = hs_msg_close(hs, at);
+    if (err)
         return err;
     const char *mode =
         cfg->verify_client == MTLS_VERIFY_REQUIRE ? "required" : "requested (optional)";
     if (cfg->send_ca_names && cfg->n_ca_names)
-        hs_trace(c, '>', "CertificateRequest", "client certificate %s, from %zu CA name(s)", mode,
+        hs_trace(hs, '>', "CertificateRequest", "client certificate %s, from %zu CA name(s)", mode,
                  cfg->n_ca_names);
     else
-        hs_trace(c, '>', "CertificateRequest", "client certificate %s, no CA names (%s)", mode,
-                 !cfg->send_ca_names ? "switched off"
+        hs_trace(hs, '>', "CertificateRequest", "client certificate %s, no CA names (%s)", mode,
+                 !cfg->send_ca_names  ? "switched off"
                  : cfg->ca_names_over ? "they exceed 16 KiB"
                                       : "no client CA");
     return MTLS_OK;
 }
 
-mtls_err s12_send_server_flight(mtls_conn *c)
+static mtls_err send_server_flight(struct hs *hs)
 {
-    struct hs *hs = c->hs;
-    const mtls_config *cfg = c->cfg;
+    const mtls_config *cfg = hs->cfg;
     mtls_err err;
-    if ((err = send_server_hello(c)) ||
-        (err = msg_certificate_build(c, cfg->chain, cfg->chain_len)))
+    if ((err = send_server_hello(hs)) ||
+        (err = hs12_send_certificate(hs, cfg->chain, cfg->chain_len)))
         return err;
-    hs_trace(c, '>', "Certificate", "our chain: %zu certificate(s), leaf %s", cfg->chain_len,
+    hs_trace(hs, '>', "Certificate", "our chain: %zu certificate(s), leaf %s", cfg->chain_len,
              x509_cert_subject(cfg->chain[0]));
-    if (hs->suite->kx == KX_ECDHE && (err = send_server_key_exchange(c)))
+    if (hs->suite->kx == KX_ECDHE && (err = send_server_key_exchange(hs)))
         return err;
-    if (hs->cert_requested && (err = send_cert_request(c)))
+    if (hs->cert_requested && (err = send_cert_request(hs)))
         return err;
-    wr w;
-    if ((err = hs_msg_begin(c, &w, TLS_HS_SERVER_HELLO_DONE, 0)) || (err = hs_msg_end(c, &w)) ||
-        (err = hs_flush(c)))
+    static const struct msg_server_hello_done shd;
+    size_t at = hs_msg_open(hs, TLS_HS_SERVER_HELLO_DONE);
+    msg_server_hello_done_build(&hs->out, &shd);
+    if ((err = hs_msg_close(hs, at)) || (err = hs_flush(hs)))
         return err;
-    hs_trace(c, '>', "ServerHelloDone", "our part of the negotiation is done");
+    hs_trace(hs, '>', "ServerHelloDone", "our part of the negotiation is done");
     hs->state = hs->cert_requested ? S12_READ_CLIENT_CERT : S12_READ_CLIENT_KEY_EXCHANGE;
     return MTLS_OK;
 }
 
-mtls_err s12_send_resumed_flight(mtls_conn *c)
+static mtls_err send_resumed_flight(struct hs *hs)
 {
     /* RFC 5246 7.3, abbreviated handshake: ServerHello, ChangeCipherSpec, Finished. */
     mtls_err err;
-    if ((err = send_server_hello(c)) || (err = hs_key_block(c)) ||
-        (err = hs_send_ccs_and_finished(c)))
+    if ((err = send_server_hello(hs)) || (err = hs12_key_block(hs)) ||
+        (err = hs12_send_ccs_and_finished(hs)))
         return err;
-    c->hs->state = S12_READ_CCS;
+    hs->state = S12_READ_CCS;
     return MTLS_OK;
 }
 
-mtls_err s12_read_client_cert(mtls_conn *c, const msg *m)
+static mtls_err read_client_cert(struct hs *hs, const msg *m)
 {
-    struct hs *hs = c->hs;
-    const mtls_config *cfg = c->cfg;
-    if (hs_expect(c, m, TLS_HS_CERTIFICATE))
-        return c->error;
-    mtls_err err = msg_certificate_parse(c, m->body, &hs->peer_chain, &hs->peer_chain_len);
-    if (err || (err = hs_transcript_add(c, m->raw, m->raw_len)))
+    const mtls_config *cfg = hs->cfg;
+    mtls_err err;
+    if ((err = hs_expect(hs, m, TLS_HS_CERTIFICATE)))
+        return err;
+    if ((err = hs12_read_certificate(hs, m)) || (err = hs_transcript_add(hs, m->raw, m->raw_len)))
         return err;
     if (hs->peer_chain_len == 0) {
-        hs_trace(c, '<', "Certificate", "empty: the client has no certificate");
+        hs_trace(hs, '<', "Certificate", "empty: the client has no certificate");
         /* RFC 5246 7.4.6: "If the client does not send any certificates, the server MAY at its
          * discretion either continue the handshake without client authentication, or respond
          * with a fatal handshake_failure alert." */
         if (cfg->verify_client == MTLS_VERIFY_REQUIRE)
-            return hs_fail(c, MTLS_ERR_NO_CLIENT_CERT,
-                           "a client certificate is required and the client sent none");
-        hs_transcript_drop_buffer(c);
+            return hs_err(hs, MTLS_ERR_NO_CLIENT_CERT,
+                          "a client certificate is required and the client sent none");
+        hs_transcript_drop_buffer(hs);
         hs->state = S12_READ_CLIENT_KEY_EXCHANGE;
         return MTLS_OK;
     }
     const cry_pkey *key = x509_cert_pubkey(hs->peer_chain[0]);
-    hs_trace(c, '<', "Certificate", "client certificate: %zu certificate(s); subject %s; issuer %s",
-             hs->peer_chain_len, x509_cert_subject(hs->peer_chain[0]),
-             x509_cert_issuer(hs->peer_chain[0]));
+    hs_trace(hs, '<', "Certificate",
+             "client certificate: %zu certificate(s); subject %s; issuer %s", hs->peer_chain_len,
+             x509_cert_subject(hs->peer_chain[0]), x509_cert_issuer(hs->peer_chain[0]));
     cry_key_type kt = cry_pkey_type(key);
     if (kt != CRY_KEY_RSA && kt != CRY_KEY_EC_P256 && kt != CRY_KEY_EC_P384)
-        return hs_fail(c, MTLS_ERR_CERT_UNSUPPORTED, "the client certificate's key type is not "
-                       "supported");
-    c->peer_cert_presented = true;
+        return hs_err(hs, MTLS_ERR_CERT_UNSUPPORTED,
+                      "the client certificate's key type is not supported");
+    hs->info->peer_cert_presented = true;
     if (!hs_key_usage_allows(hs->peer_chain[0], KX_ECDHE /* it must sign CertificateVerify */))
-        return hs_fail(c, MTLS_ERR_CERT_KEY_USAGE, "the client certificate %s has a keyUsage "
-                       "that does not allow signing (digitalSignature)",
-                       x509_cert_subject(hs->peer_chain[0]));
-    if ((err = hs_verify_peer_chain(c)))
+        return hs_err(hs, MTLS_ERR_CERT_KEY_USAGE,
+                      "the client certificate %s has a keyUsage that does not allow signing "
+                      "(digitalSignature)",
+                      x509_cert_subject(hs->peer_chain[0]));
+    if ((err = hs_verify_peer_chain(hs)))
         return err;
     hs->state = S12_READ_CLIENT_KEY_EXCHANGE;
     return MTLS_OK;
 }
 
-mtls_err s12_read_client_key_exchange(mtls_conn *c, const msg *m)
+static mtls_err read_client_key_exchange(struct hs *hs, const msg *m)
 {
-    struct hs *hs = c->hs;
-    const mtls_config *cfg = c->cfg;
-    if (hs_expect(c, m, TLS_HS_CLIENT_KEY_EXCHANGE))
-        return c->error;
-    rd body = m->body, v;
-    if (hs->suite->kx == KX_RSA) {
-        if (!rd_vec16(&body, &v) || !rd_done(&body))
-            return hs_fail(c, MTLS_ERR_DECODE, "malformed ClientKeyExchange");
+    const mtls_config *cfg = hs->cfg;
+    mtls_err err;
+    if ((err = hs_expect(hs, m, TLS_HS_CLIENT_KEY_EXCHANGE)))
+        return err;
+    rd body = m->body;
+    struct msg_client_key_exchange cke = {.rsa = hs->suite->kx == KX_RSA};
+    if ((err = msg_client_key_exchange_parse(&body, &cke)))
+        return hs_err(hs, err, "%s", cke.why);
+    rd v = cke.exchange_keys;
+    if (cke.rsa) {
         /* RFC 5246 7.4.7.1: on bad padding or version, continue with a random premaster so
          * that the failure shows only as a wrong Finished, at the same point and in the same
          * time as any other wrong key.  cry_rsa_decrypt_premaster never branches on it. */
-        if (!cry_rsa_decrypt_premaster(cfg->key, v.p, v.n, hs->client_version, hs->premaster))
-            return hs_fail(c, MTLS_ERR_CRYPTO, "RSA decryption failed internally");
-        hs->premaster_len = 48;
-        hs_trace(c, '<', "ClientKeyExchange", "RSA-encrypted PreMasterSecret (%zu bytes), "
-                 "decrypted with implicit rejection", v.n);
+        if (!cry_rsa_decrypt_premaster(cfg->key, v.p, v.n, hs->s12.client_version,
+                                       hs->k12.premaster))
+            return hs_err(hs, MTLS_ERR_CRYPTO, "RSA decryption failed internally");
+        hs->k12.premaster_len = 48;
+        hs_trace(hs, '<', "ClientKeyExchange",
+                 "RSA-encrypted PreMasterSecret (%zu bytes), decrypted with implicit rejection",
+                 v.n);
     } else {
-        if (!rd_vec8(&body, &v) || v.n == 0 || !rd_done(&body))
-            return hs_fail(c, MTLS_ERR_DECODE, "malformed ClientKeyExchange");
-        if (!cry_kex_derive(hs->kex, v.p, v.n, hs->premaster, sizeof(hs->premaster),
-                            &hs->premaster_len))
-            return hs_fail(c, MTLS_ERR_BAD_KEY_SHARE, "the client's ECDHE public value is invalid");
+        if (!cry_kex_derive(hs->kex, v.p, v.n, hs->k12.premaster, sizeof(hs->k12.premaster),
+                            &hs->k12.premaster_len))
+            return hs_err(hs, MTLS_ERR_BAD_KEY_SHARE, "the client's ECDHE public value is invalid");
         cry_kex_free(hs->kex);
         hs->kex = NULL;
-        hs_trace(c, '<', "ClientKeyExchange", "the client's ECDHE %s public value (%zu bytes)",
+        hs_trace(hs, '<', "ClientKeyExchange", "the client's ECDHE %s public value (%zu bytes)",
                  mtls_group_name(hs->group), v.n);
     }
-    mtls_err err;
-    if ((err = hs_transcript_add(c, m->raw, m->raw_len)) || (err = hs_derive_keys(c)))
+    if ((err = hs_transcript_add(hs, m->raw, m->raw_len)) || (err = hs12_derive_keys(hs)))
         return err;
-    hs->state = c->peer_cert_presented ? S12_READ_CERT_VERIFY : S12_READ_CCS;
+    hs->state = hs->info->peer_cert_presented ? S12_READ_CERT_VERIFY : S12_READ_CCS;
     return MTLS_OK;
 }
 
-mtls_err s12_read_cert_verify(mtls_conn *c, const msg *m)
+static mtls_err read_cert_verify(struct hs *hs, const msg *m)
 {
-    struct hs *hs = c->hs;
-    const mtls_config *cfg = c->cfg;
-    if (hs_expect(c, m, TLS_HS_CERTIFICATE_VERIFY))
-        return c->error;
+    const mtls_config *cfg = hs->cfg;
+    mtls_err err;
+    if ((err = hs_expect(hs, m, TLS_HS_CERTIFICATE_VERIFY)))
+        return err;
     rd body = m->body;
-    uint16_t sigalg;
-    const uint8_t *sig;
-    size_t sig_len;
-    if (msg_signed_parse(&body, &sigalg, &sig, &sig_len) || !rd_done(&body))
-        return hs_fail(c, MTLS_ERR_DECODE, "malformed CertificateVerify");
-    const cry_pkey *key = x509_cert_pubkey(c->peer_chain[0]);
+    struct msg_certificate_verify cv;
+    if ((err = msg_certificate_verify_parse(&body, &cv)))
+        return hs_err(hs, err, "%s", cv.why);
+    uint16_t sigalg = cv.sigalg;
+    const cry_pkey *key = x509_cert_pubkey(hs->info->peer_chain[0]);
     /* RFC 5246 7.4.8: the algorithm MUST be one of those in our CertificateRequest. */
     if (!hs_list_has(cfg->sigalgs, cfg->n_sigalgs, sigalg) || !hs_sigalg_fits_key(sigalg, key))
-        return hs_fail(c, MTLS_ERR_UNOFFERED_SIGALG,
-                       "the client signed with scheme 0x%04x, which was not requested or does not "
-                       "fit its key", sigalg);
-    if (!cry_verify(key, sigalg, hs->tbuf.p, hs->tbuf.len, sig, sig_len))
-        return hs_fail(c, MTLS_ERR_BAD_SIGNATURE,
-                       "the client's CertificateVerify signature (%s) does not verify: it does not "
-                       "hold the certificate's private key", mtls_sigalg_name(sigalg));
+        return hs_err(hs, MTLS_ERR_UNOFFERED_SIGALG,
+                      "the client signed with scheme 0x%04x, which was not requested or does not "
+                      "fit its key",
+                      sigalg);
+    if (!cry_verify(key, sigalg, hs->tbuf.p, hs->tbuf.len, cv.signature.p, cv.signature.n))
+        return hs_err(hs, MTLS_ERR_BAD_SIGNATURE,
+                      "the client's CertificateVerify signature (%s) does not verify: it does not "
+                      "hold the certificate's private key",
+                      mtls_sigalg_name(sigalg));
     hs->proofs |= PROOF_CERT_VERIFY;
-    c->peer_sigalg = sigalg;
-    c->client_sigalg = sigalg;
-    hs_transcript_drop_buffer(c);
-    mtls_err err = hs_transcript_add(c, m->raw, m->raw_len);
-    if (err)
+    hs->info->client_sigalg = sigalg;
+    hs_transcript_drop_buffer(hs);
+    if ((err = hs_transcript_add(hs, m->raw, m->raw_len)))
         return err;
-    hs_trace(c, '<', "CertificateVerify", "signature %s over the transcript verified: the client "
-             "holds the key of %s", mtls_sigalg_name(sigalg), x509_cert_subject(c->peer_chain[0]));
+    hs_trace(hs, '<', "CertificateVerify",
+             "signature %s over the transcript verified: the client holds the key of %s",
+             mtls_sigalg_name(sigalg), x509_cert_subject(hs->info->peer_chain[0]));
     hs->state = S12_READ_CCS;
     return MTLS_OK;
 }
 
-mtls_err s12_read_finished(mtls_conn *c, const msg *m)
+static mtls_err read_finished(struct hs *hs, const msg *m)
 {
-    if (hs_expect(c, m, TLS_HS_FINISHED))
-        return c->error;
-    mtls_err err = msg_finished_check(c, m);
+    mtls_err err;
+    if ((err = hs_expect(hs, m, TLS_HS_FINISHED)))
+        return err;
+    err = hs12_read_finished(hs, m);
     if (err)
         return err;
-    c->hs->state = c->resumed ? HS_DONE : S12_SEND_FINISHED;
+    if (hs->info->resumed)
+        return hs12_establish(hs);
+    hs->state = S12_SEND_FINISHED;
     return MTLS_OK;
 }
 
-mtls_err s12_send_finished(mtls_conn *c)
+static mtls_err send_new_session_ticket(struct hs *hs)
+{
+    struct msg_new_session_ticket nst = {.lifetime_hint = hs->cfg->session_lifetime};
+    uint8_t *ticket;
+    size_t len;
+    mtls_err err = hs_ticket_make(hs, &ticket, &len);
+    if (err)
+        return err;
+    nst.ticket = rd_init(ticket, len);
+    size_t at = hs_msg_open(hs, TLS_HS_NEW_SESSION_TICKET);
+    msg_new_session_ticket_build(&hs->out, &nst);
+    err = hs_msg_close(hs, at);
+    mem_free(ticket);
+    if (!err)
+        hs_trace(hs, '>', "NewSessionTicket",
+                 "%zu-byte ticket (AES-256-GCM sealed session state), lifetime %u s", len,
+                 nst.lifetime_hint);
+    return err;
+}
+
+static mtls_err send_finished(struct hs *hs)
 {
     mtls_err err;
-    if (c->hs->send_ticket && (err = msg_new_session_ticket_build(c)))
+    if (hs->s12.send_ticket && (err = send_new_session_ticket(hs)))
         return err;
-    if ((err = hs_send_ccs_and_finished(c)))
+    if ((err = hs12_send_ccs_and_finished(hs)))
         return err;
-    c->hs->state = HS_DONE;
+    return hs12_establish(hs);
+}
+
+/* ---- the state machine --------------------------------------------------------------------- */
+
+static bool reads(const struct hs *hs)
+{
+    return hs->state != S12_SEND_SERVER_FLIGHT && hs->state != S12_SEND_RESUMED_FLIGHT &&
+           hs->state != S12_SEND_FINISHED;
+}
+
+static mtls_err step(struct hs *hs, const msg *m)
+{
+    switch ((s12_state)hs->state) {
+    case S12_READ_CLIENT_HELLO:
+        return read_client_hello(hs, m);
+    case S12_SEND_SERVER_FLIGHT:
+        return send_server_flight(hs);
+    case S12_SEND_RESUMED_FLIGHT:
+        return send_resumed_flight(hs);
+    case S12_READ_CLIENT_CERT:
+        return read_client_cert(hs, m);
+    case S12_READ_CLIENT_KEY_EXCHANGE:
+        return read_client_key_exchange(hs, m);
+    case S12_READ_CERT_VERIFY:
+        return read_cert_verify(hs, m);
+    case S12_READ_CCS:
+        return hs_err(hs, MTLS_ERR_UNEXPECTED_MESSAGE, "received %s while waiting for %s",
+                      hs_msg_name(m->type), "ChangeCipherSpec");
+    case S12_READ_FINISHED:
+        return read_finished(hs, m);
+    case S12_SEND_FINISHED:
+        return send_finished(hs);
+    case S12_STATE_COUNT:
+        break;
+    }
+    return hs_err(hs, MTLS_ERR_INTERNAL, "handshake in an impossible state");
+}
+
+static mtls_err ccs(struct hs *hs, const uint8_t *p, size_t n)
+{
+    if (hs->state != S12_READ_CCS)
+        return hs_err(hs, MTLS_ERR_UNEXPECTED_MESSAGE, "ChangeCipherSpec at the wrong time");
+    mtls_err err = hs12_read_ccs(hs, p, n);
+    if (err)
+        return err;
+    hs->state = S12_READ_FINISHED;
     return MTLS_OK;
 }
+
+static const char *const state_names[S12_STATE_COUNT] = {
+    "S12_READ_CLIENT_HELLO",
+    "S12_SEND_SERVER_FLIGHT",
+    "S12_SEND_RESUMED_FLIGHT",
+    "S12_READ_CLIENT_CERT",
+    "S12_READ_CLIENT_KEY_EXCHANGE",
+    "S12_READ_CERT_VERIFY",
+    "S12_READ_CCS",
+    "S12_READ_FINISHED",
+    "S12_SEND_FINISHED",
+};
+
+const hs_role hs_server12 = {
+    .name = "TLS 1.2 server",
+    .first_state = S12_READ_CLIENT_HELLO,
+    .reads = reads,
+    .step = step,
+    .ccs = ccs,
+    .post = hs12_post,
+    .state_names = state_names,
+    .n_states = S12_STATE_COUNT,
+};

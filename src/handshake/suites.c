@@ -1,12 +1,14 @@
 /*
  * suites.c -- the algorithm tables: cipher suites, signature schemes and groups mtls speaks, with
- * their names and default preference orders.  Forward-secret suites come first; within them
- * ECDSA before RSA, AES-128-GCM before AES-256-GCM before ChaCha20-Poly1305.
+ * their names and default preference orders, and small helpers over lists of their ids.
+ * Forward-secret suites come first; within them ECDSA before RSA, AES-128-GCM before AES-256-GCM
+ * before ChaCha20-Poly1305.
  */
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
-#include "../core/internal.h"
+#include "hs.h"
 
 static const suite_info suites[] = {
     {MTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
@@ -149,4 +151,36 @@ size_t mtls_supported_groups(uint16_t *out, size_t cap)
 size_t mtls_supported_sigalgs(uint16_t *out, size_t cap)
 {
     return copy_ids(sigalg_default_order, sigalg_default_count, out, cap);
+}
+
+/* ---- lists of ids -------------------------------------------------------------------------- */
+
+bool hs_list_has(const uint16_t *list, size_t n, uint16_t v)
+{
+    for (size_t i = 0; i < n; i++)
+        if (list[i] == v)
+            return true;
+    return false;
+}
+
+bool hs_wire_list_has(rd list, uint16_t v)
+{
+    for (size_t i = 0; i + 1 < list.n; i += 2)
+        if (be16_get(list.p + i) == v)
+            return true;
+    return false;
+}
+
+void hs_names(char *out, size_t cap, const uint16_t *ids, size_t n, const char *(*name)(uint16_t))
+{
+    size_t used = 0;
+    out[0] = 0;
+    for (size_t i = 0; i < n && used < cap; i++) {
+        const char *s = name(ids[i]);
+        int k = s ? snprintf(out + used, cap - used, "%s%s", i ? ", " : "", s)
+                  : snprintf(out + used, cap - used, "%s0x%04x", i ? ", " : "", ids[i]);
+        if (k < 0)
+            break;
+        used += (size_t)k;
+    }
 }

@@ -20,11 +20,31 @@
 
 /* ---- TLS 1.2 ------------------------------------------------------------------------------- */
 
-/* TLS 1.2 PRF (RFC 5246 5): P_<hash>(secret, label + seed1 + seed2).  prf12.c; also declared in
- * core/internal.h until that header is split up. */
+/* TLS 1.2 PRF (RFC 5246 5): P_<hash>(secret, label + seed1 + seed2).  prf12.c.  1 on success;
+ * on failure the output is wiped. */
 int ks_prf12(cry_hash_alg alg, const uint8_t *secret, size_t secret_len, const char *label,
              const uint8_t *seed1, size_t seed1_len, const uint8_t *seed2, size_t seed2_len,
              uint8_t *out, size_t out_len);
+
+/* The TLS 1.2 key schedule (ks12.c), each step a PRF call:
+ * master secret: with `ems`, RFC 7627 4 over the session hash (Hash of the messages up to and
+ * including ClientKeyExchange, hlen bytes); else RFC 5246 8.1 over both randoms. */
+mtls_err ks12_master_secret(cry_hash_alg prf, const uint8_t *premaster, size_t premaster_len,
+                            bool ems, const uint8_t *session_hash, size_t hlen,
+                            const uint8_t client_random[32], const uint8_t server_random[32],
+                            uint8_t out[48]);
+/* RFC 5246 6.3: `len` bytes of key block (client key, server key, client IV, server IV). */
+mtls_err ks12_key_block(cry_hash_alg prf, const uint8_t master[48], const uint8_t server_random[32],
+                        const uint8_t client_random[32], uint8_t *out, size_t len);
+/* RFC 5246 7.4.9: the 12-byte verify_data of the client's or the server's Finished over the
+ * transcript hash `th` (hlen bytes). */
+mtls_err ks12_finished(cry_hash_alg prf, const uint8_t master[48], bool from_client,
+                       const uint8_t *th, size_t hlen, uint8_t out[12]);
+/* NSS key log line "CLIENT_RANDOM <64 hex> <96 hex>", NUL-terminated.  It holds the master
+ * secret: wipe it once handed on. */
+#define KS12_KEYLOG_LEN (13 + 1 + 64 + 1 + 96 + 1)
+void ks12_keylog_line(char out[KS12_KEYLOG_LEN], const uint8_t client_random[32],
+                      const uint8_t master[48]);
 
 /* RFC 5705 exporter (export12.c):
  *   PRF(master_secret, label, client_random + server_random [+ context_length + context])

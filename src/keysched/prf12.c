@@ -10,7 +10,7 @@
  */
 #include <string.h>
 
-#include "../core/internal.h"
+#include "ks.h"
 
 static int hmac_parts(cry_hmac *m, const uint8_t *a, size_t a_len, const char *label,
                       const uint8_t *s1, size_t s1_len, const uint8_t *s2, size_t s2_len,

@@ -17,7 +17,7 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "../core/mem.h"
+#include "../base/base.h"
 #include "x509_int.h"
 
 struct entry {

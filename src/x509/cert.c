@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../core/mem.h"
+#include "../base/base.h"
 #include "x509_int.h"
 
 /* ---- object identifiers (DER bodies) ------------------------------------------------------- */

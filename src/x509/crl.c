@@ -25,7 +25,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../core/mem.h"
+#include "../base/base.h"
 #include "x509_int.h"
 
 static const uint8_t oid_ext_akid[] = {0x55, 0x1d, 0x23};

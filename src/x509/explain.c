@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../core/mem.h"
+#include "../base/base.h"
 #include "x509_int.h"
 
 /* Public-key (and, for EdDSA, signature) algorithms mtls does not use, by OID body. */

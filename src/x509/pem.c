@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../core/mem.h"
+#include "../base/base.h"
 #include "x509_int.h"
 
 static int b64val(uint8_t c)

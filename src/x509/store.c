@@ -18,7 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../core/mem.h"
+#include "../base/base.h"
 #include "x509_int.h"
 
 #define MAX_FILE_SIZE (64u << 20)

@@ -30,7 +30,7 @@
  * Technique: a real handshake in memory, but the sender's flight is cut into single messages,
  * each delivered in a record of its own, so that the receiver can be stopped in any read state.
  * Once the receiver reads protected records, an injected record is sealed with the SENDER's write
- * state (conn_send_record) at the sequence number the receiver expects.
+ * state (rec_write on its record layer) at the sequence number the receiver expects.
  */
 #include <stdarg.h>
 #include <stdint.h>
@@ -39,8 +39,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/hsstate.h"
 #include "common/testpki.h"
-#include "handshake/hs.h"
 #include "t.h"
 
 /* ---- bookkeeping ----------------------------------------------------------------------------- */
@@ -274,8 +274,8 @@ static mtls_err feed_sealed(mtls_conn *to, mtls_conn *from, uint8_t type, const 
     size_t pending;
     mtls_send_buf(from, &pending);
     CHECK_EQ(pending, 0); /* the sender's own output was taken before */
-    from->wr.seq = to->rd.seq;
-    CHECK_ERR(conn_send_record(from, type, p, n), MTLS_OK);
+    from->rec.out.seq = to->rec.in.seq;
+    CHECK_ERR(rec_write(&from->rec, type, p, n), MTLS_OK);
     const uint8_t *out = mtls_send_buf(from, &pending);
     mtls_err err = feed_bytes(to, out, pending);
     mtls_send_ack(from, pending);
@@ -303,11 +303,6 @@ typedef struct flow {
     size_t head, n;
     mtls_err last; /* what the receiver said to the last delivery */
 } flow;
-
-static hs_state state_of(const mtls_conn *c)
-{
-    return c->hs ? c->hs->state : HS_DONE;
-}
 
 static void q_push(flow *f, q_kind kind, uint8_t type, const uint8_t *p, size_t len)
 {
@@ -359,7 +354,7 @@ static void turn(flow *f)
  * follow it, in order, with a copy of the receiver's new read state. */
 static void open_sealed(flow *f)
 {
-    rec_prot tmp = f->rcv->rd;
+    rec_dir tmp = f->rcv->rec.in;
     for (size_t i = f->head; i < f->n; i++) {
         q_item *q = &f->q[i];
         if (q->kind != Q_SEALED)
@@ -429,7 +424,7 @@ static void flow_close(flow *f)
 /* Deliver until the receiver waits in `target`; 0 if it never does. */
 static int flow_reach(flow *f, hs_state target)
 {
-    while (state_of(f->rcv) != target)
+    while (!st_eq(state_of(f->rcv), target))
         if (f->rcv->error || !flow_step(f))
             return 0;
     return 1;
@@ -460,7 +455,7 @@ static const uint8_t *flow_pending(const flow *f, size_t *len)
  * read protection is on, sealed by the peer after. */
 static mtls_err inject(flow *f, uint8_t ct, const uint8_t *p, size_t n)
 {
-    if (f->rcv->rd.aead)
+    if (f->rcv->rec.in.aead)
         return feed_sealed(f->rcv, f->snd, ct, p, n);
     return feed_plain(f->rcv, ct, p, n);
 }
@@ -489,8 +484,8 @@ static void expect_fail(mtls_conn *rcv, mtls_conn *peer, mtls_err got, mtls_err 
     if (out.n) {
         const item *a = &out.v[out.n - 1];
         CHECK_EQ(a->type, TLS_CT_ALERT);
-        if (rcv->wr.aead) {
-            CHECK_EQ(a->len, TLS_RECORD_HEADER + rec_overhead(&rcv->wr) + 2);
+        if (rcv->rec.out.aead) {
+            CHECK_EQ(a->len, TLS_RECORD_HEADER + rec_dir_overhead(&rcv->rec.out) + 2);
         } else {
             CHECK_EQ(a->len, TLS_RECORD_HEADER + 2);
             if (a->len == TLS_RECORD_HEADER + 2) {
@@ -640,24 +635,19 @@ static int expect_reachable(const setup *su, hs_state st)
     int ecdhe = strstr(su->ciphers, "ECDHE") != NULL;
     int requested = su->verify != MTLS_VERIFY_NONE;
     int full = su->resume == RESUME_NONE;
-    switch (st) {
-    case C12_READ_SERVER_CERT:
-    case C12_READ_CERT_REQUEST_OR_SERVER_DONE:
-    case S12_READ_CLIENT_KEY_EXCHANGE:
+    if (st_eq(st, C12_READ_SERVER_CERT) || st_eq(st, C12_READ_CERT_REQUEST_OR_SERVER_DONE) ||
+        st_eq(st, S12_READ_CLIENT_KEY_EXCHANGE))
         return full;
-    case C12_READ_SERVER_KEY_EXCHANGE:
+    if (st_eq(st, C12_READ_SERVER_KEY_EXCHANGE))
         return full && ecdhe;
-    case C12_READ_SERVER_DONE:
-    case S12_READ_CLIENT_CERT:
+    if (st_eq(st, C12_READ_SERVER_DONE) || st_eq(st, S12_READ_CLIENT_CERT))
         return full && requested;
-    case S12_READ_CERT_VERIFY:
+    if (st_eq(st, S12_READ_CERT_VERIFY))
         return full && requested && su->client_cert;
     /* tickets are on by default; an abbreviated handshake does not renew the ticket */
-    case C12_READ_NEW_SESSION_TICKET:
+    if (st_eq(st, C12_READ_NEW_SESSION_TICKET))
         return full && !su->no_tickets;
-    default:
-        return 1;
-    }
+    return 1;
 }
 
 static void wrong_state_cases(const env *e, const read_state *st, int server_side)
@@ -691,7 +681,7 @@ static void wrong_state_cases(const env *e, const read_state *st, int server_sid
     }
 
     /* ChangeCipherSpec anywhere but READ_CCS (a second one in READ_FINISHED) */
-    if (st->state != C12_READ_CCS && st->state != S12_READ_CCS) {
+    if (!st_eq(st->state, C12_READ_CCS) && !st_eq(st->state, S12_READ_CCS)) {
         static const uint8_t ccs[] = {1};
         flow f;
         flow_open(&f, e, server_side);
@@ -743,7 +733,7 @@ static void wrong_state_cases(const env *e, const read_state *st, int server_sid
         CHECK_ERR(mtls_conn_error(f.c), MTLS_OK);
         if (mtls_conn_error(f.c))
             fprintf(stderr, "  detail: %s\n", mtls_conn_error_detail(f.c));
-        CHECK_EQ(state_of(f.c), st->state);
+        CHECK(st_eq(state_of(f.c), st->state));
         flow_finish(&f);
         CHECK(mtls_conn_established(f.c) && mtls_conn_established(f.s));
         CHECK(tp_send_check(f.c, f.s, "after HelloRequest", 18));
@@ -1597,8 +1587,8 @@ static void run_record_layer(void)
         case_begin(CAT_RECORD, "sealed application data of %zu bytes", plain);
         uint8_t *rec = calloc(1, TLS_RECORD_HEADER + 8 + plain + CRY_AEAD_TAG_LEN);
         size_t rec_len;
-        f.c->wr.seq = f.s->rd.seq;
-        CHECK_ERR(rec_seal(&f.c->wr, TLS_CT_APPLICATION_DATA, rec, NULL, plain, &rec_len), MTLS_OK);
+        f.c->rec.out.seq = f.s->rec.in.seq;
+        CHECK_ERR(rec_seal(&f.c->rec.out, TLS_CT_APPLICATION_DATA, rec, NULL, plain, &rec_len), MTLS_OK);
         mtls_err err = feed_bytes(f.s, rec, rec_len);
         if (plain > TLS_MAX_PLAINTEXT) {
             expect_flow_fail(&f, err, MTLS_ERR_RECORD_OVERFLOW, TLS_ALERT_RECORD_OVERFLOW);
@@ -1664,7 +1654,7 @@ static void run_record_layer(void)
                 CHECK(err == MTLS_OK || err == MTLS_ERR_WANT_READ);
                 CHECK_ERR(mtls_conn_error(f.rcv), MTLS_OK);
             }
-            CHECK(f.rcv->hs != NULL && f.rcv->hs->in.cap <= 4096);
+            CHECK(f.rcv->hs != NULL && f.rcv->hs->run != NULL && hs_in_cap(f.rcv) <= 4096);
             case_end();
             flow_close(&f);
         }
@@ -1675,7 +1665,7 @@ static void run_record_layer(void)
     CHECK_ERR(inject(&f, TLS_CT_HANDSHAKE, part1, sizeof(part1)), MTLS_OK);
     mtls_err err = inject(&f, TLS_CT_HANDSHAKE, part2, sizeof(part2));
     expect_flow_fail(&f, err, MTLS_ERR_DECODE, TLS_ALERT_DECODE_ERROR);
-    CHECK(f.s->hs != NULL && f.s->hs->in.cap <= 4096);
+    CHECK(f.s->hs != NULL && f.s->hs->run != NULL && hs_in_cap(f.s) <= 4096);
     case_end();
     flow_close(&f);
     env_close(&e);
@@ -1692,8 +1682,8 @@ static mtls_err step_with_version(flow *f, uint16_t version)
     uint8_t *rec;
     size_t len;
     if (q->kind == Q_SEALED) {
-        f->snd->wr.seq = f->rcv->rd.seq;
-        CHECK_ERR(conn_send_record(f->snd, q->it.type, q->plain, q->plain_len), MTLS_OK);
+        f->snd->rec.out.seq = f->rcv->rec.in.seq;
+        CHECK_ERR(rec_write(&f->snd->rec, q->it.type, q->plain, q->plain_len), MTLS_OK);
         const uint8_t *out = mtls_send_buf(f->snd, &len);
         rec = malloc(len);
         memcpy(rec, out, len);
@@ -1757,7 +1747,7 @@ static void run_record_versions(void)
     for (size_t k = 0; k < sizeof(at) / sizeof(at[0]); k++)
         for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
             mtls_err err;
-            if (at[k].state == HS_DONE) {
+            if (st_eq(at[k].state, HS_DONE)) {
                 pair_open(&f, &e);
                 f.rcv = at[k].server_side ? f.s : f.c;
                 f.snd = at[k].server_side ? f.c : f.s;
@@ -1769,7 +1759,7 @@ static void run_record_versions(void)
                 flow_open(&f, &e, at[k].server_side);
             }
             case_begin(CAT_RECORD, "%s, record of version 0x%04x", at[k].name, wrong[i]);
-            CHECK(at[k].state == HS_DONE || flow_reach(&f, at[k].state));
+            CHECK(st_eq(at[k].state, HS_DONE) || flow_reach(&f, at[k].state));
             err = step_with_version(&f, wrong[i]);
             expect_flow_fail(&f, err, MTLS_ERR_BAD_RECORD_VERSION, TLS_ALERT_PROTOCOL_VERSION);
             case_end();

@@ -40,7 +40,7 @@
 #include <openssl/x509.h>
 
 #include "common/testpki.h"
-#include "handshake/hs.h"
+#include "common/hsstate.h"
 #include "t.h"
 
 /* ---- counting allocator ------------------------------------------------------------------ */
@@ -218,8 +218,8 @@ static mtls_err seal_from(mtls_conn *from, mtls_conn *to, uint8_t type, const vo
     mtls_send_buf(from, &pending);
     if (pending)
         free(take(from, &pending));
-    from->wr.seq = to->rd.seq;
-    CHECK_ERR(conn_send_record(from, type, p, n), MTLS_OK);
+    from->rec.out.seq = to->rec.in.seq;
+    CHECK_ERR(rec_write(&from->rec, type, p, n), MTLS_OK);
     uint8_t *rec = take(from, &pending);
     mtls_err err = feed(to, rec, pending, 0);
     free(rec);
@@ -227,7 +227,7 @@ static mtls_err seal_from(mtls_conn *from, mtls_conn *to, uint8_t type, const vo
 }
 
 /* The alerts among the records `from` queued (plaintext ones only when `open` is NULL). */
-static int last_alert(mtls_conn *from, rec_prot *open, int *level)
+static int last_alert(mtls_conn *from, rec_dir *open, int *level)
 {
     size_t n;
     uint8_t *p = take(from, &n);
@@ -393,7 +393,7 @@ static void floods(void)
         }
         CHECK_EQ(n, limit);
         CHECK_ERR(err, MTLS_ERR_TOO_MANY_EMPTY);
-        rec_prot rdc = c->rd;
+        rec_dir rdc = c->rec.in;
         int level = 0;
         CHECK_EQ(last_alert(s, &rdc, &level), TLS_ALERT_UNEXPECTED_MESSAGE);
         CHECK_EQ(level, 2);
@@ -451,8 +451,8 @@ static void data_before_finished(void)
     CHECK(upto > 0 && upto < n);
     CHECK_ERR(feed(s, p, upto, 0), MTLS_OK);
     free(p);
-    CHECK_EQ(s->hs ? (int)s->hs->state : -1, S12_READ_FINISHED);
-    c->wr.seq = 0; /* the Finished we dropped used 0 */
+    CHECK(st_eq(state_of(s), S12_READ_FINISHED));
+    c->rec.out.seq = 0; /* the Finished we dropped used 0 */
     mtls_err err = seal_from(c, s, TLS_CT_APPLICATION_DATA, "GET / HTTP/1.0\r\n\r\n", 18);
     CHECK_ERR(err, MTLS_ERR_UNEXPECTED_MESSAGE);
     CHECK_EQ(mtls_conn_alert_sent(s), TLS_ALERT_UNEXPECTED_MESSAGE);
@@ -488,9 +488,9 @@ static void renegotiation(void)
         mtls_err err = MTLS_OK;
         for (int i = 0; i < 100; i++) {
             err = seal_from(from, to, TLS_CT_HANDSHAKE, hmsg, len);
-            rec_prot rdc = from->rd;
+            rec_dir rdc = from->rec.in;
             int level = 0, a = last_alert(to, &rdc, &level);
-            from->rd.seq = rdc.seq; /* keep the peer's read state in step for the next alert */
+            from->rec.in.seq = rdc.seq; /* keep the peer's read state in step for the next alert */
             if (err) {
                 CHECK_EQ(a, TLS_ALERT_NO_RENEGOTIATION);
                 CHECK_EQ(level, 2);
@@ -529,25 +529,25 @@ static void renegotiation_fragmented(void)
     int level = 0;
     for (int i = 0; i < 3; i++) {
         CHECK_ERR(seal_from(c, s, TLS_CT_HANDSHAKE, hello + cuts[i], cuts[i + 1] - cuts[i]), MTLS_OK);
-        rec_prot rdc = c->rd;
+        rec_dir rdc = c->rec.in;
         int a = last_alert(s, &rdc, &level);
-        c->rd.seq = rdc.seq;
+        c->rec.in.seq = rdc.seq;
         CHECK_EQ(a, i == 1 ? TLS_ALERT_NO_RENEGOTIATION : -1);
         if (i == 1)
             CHECK_EQ(level, 1);
     }
-    CHECK_EQ(s->renego_refused, 1);
+    CHECK_EQ(s->hs->renego_refused, 1);
     CHECK(tp_send_check(c, s, "after", 5));
     CHECK(tp_send_check(s, c, "back", 4));
     free(p);
 
     static const uint8_t two[8] = {TLS_HS_HELLO_REQUEST, 0, 0, 0, TLS_HS_HELLO_REQUEST, 0, 0, 0};
     CHECK_ERR(seal_from(s, c, TLS_CT_HANDSHAKE, two, sizeof(two)), MTLS_OK);
-    rec_prot rds = s->rd;
+    rec_dir rds = s->rec.in;
     CHECK_EQ(last_alert(c, &rds, &level), TLS_ALERT_NO_RENEGOTIATION);
-    s->rd.seq = rds.seq;
+    s->rec.in.seq = rds.seq;
     CHECK_EQ(level, 1);
-    CHECK_EQ(c->renego_refused, 2);
+    CHECK_EQ(c->hs->renego_refused, 2);
     CHECK(tp_send_check(c, s, "still", 5));
     CHECK(tp_send_check(s, c, "alive", 5));
     mtls_conn_free(c);
@@ -562,7 +562,7 @@ static void renegotiation_fragmented(void)
  * null compression, `n_ext` unknown empty extensions then the real ones. */
 static size_t big_hello(uint8_t *out, size_t n_suites, size_t n_ext)
 {
-    wr w = wr_init(out, 4 + 200000);
+    wr w = wr_fixed(out, 4 + 200000);
     wr_u8(&w, TLS_HS_CLIENT_HELLO);
     size_t len = wr_open_u24(&w);
     wr_u16(&w, 0x0303);
@@ -614,7 +614,7 @@ static double hello_ms(size_t n_suites, size_t n_ext, int *ok)
         double t = now_ms() - t0;
         if (t < best)
             best = t;
-        *ok = err == MTLS_OK && s->hs && s->hs->state == S12_READ_CLIENT_KEY_EXCHANGE &&
+        *ok = err == MTLS_OK && st_eq(state_of(s), S12_READ_CLIENT_KEY_EXCHANGE) &&
               mtls_conn_cipher_suite(s) == MTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256;
         if (!*ok)
             fprintf(stderr, "  big hello (%zu suites, %zu extensions): %s %s\n", n_suites, n_ext,
@@ -656,7 +656,7 @@ static void big_hellos(void)
  * ones filling the block).  131,400 bytes with its header. */
 static size_t max_hello(uint8_t *out)
 {
-    wr w = wr_init(out, 4 + TLS_MAX_CLIENT_HELLO);
+    wr w = wr_fixed(out, 4 + TLS_MAX_CLIENT_HELLO);
     wr_u8(&w, TLS_HS_CLIENT_HELLO);
     size_t len = wr_open_u24(&w);
     wr_u16(&w, 0x0303);
@@ -725,7 +725,7 @@ static void largest_hello(void)
         mtls_err err = feed(s, recs, n, 0);
         grown[k] = atomic_load(&reallocs) - r0;
         CHECK_ERR(err, MTLS_OK);
-        CHECK(s->hs && s->hs->state == S12_READ_CLIENT_KEY_EXCHANGE);
+        CHECK(st_eq(state_of(s), S12_READ_CLIENT_KEY_EXCHANGE));
         CHECK_EQ(mtls_conn_cipher_suite(s), MTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256);
         if (err)
             fprintf(stderr, "  largest hello in %zu-byte records: %s\n", rec_sizes[k],
@@ -733,7 +733,7 @@ static void largest_hello(void)
         /* Growth is geometric and stops at the message's end: a handful of reallocations,
          * whatever the record size (not one per record), and no byte past the hello. */
         CHECK(grown[k] <= 24);
-        CHECK(s->hs && s->hs->in.cap <= len);
+        CHECK(s->hs && s->hs->run && hs_in_cap(s) <= len);
         mtls_conn_free(s);
     }
     /* One byte more than any ClientHello can hold: decode_error at the header, nothing kept. */
@@ -877,7 +877,7 @@ static void run_cke(EVP_PKEY *pk, int kind, mtls_config *scfg, trace_log *tl, ck
     double t0 = now_ms();
     mtls_err err = feed(s, rec, 11 + ct_len, 0);
     res->ms = now_ms() - t0;
-    res->after_cke = s->hs ? s->hs->state : HS_DONE;
+    res->after_cke = state_of(s);
     if (err == MTLS_OK)
         err = feed(s, p + cke_rec, n - cke_rec, 0);
     free(p);
@@ -914,7 +914,7 @@ static void rsa_cke(void)
             continue;
         CHECK_ERR(res[k].err, MTLS_ERR_BAD_RECORD_MAC);
         CHECK_EQ(res[k].alert, TLS_ALERT_BAD_RECORD_MAC);
-        CHECK_EQ(res[k].after_cke, S12_READ_CCS);
+        CHECK(st_eq(res[k].after_cke, S12_READ_CCS));
         CHECK(strcmp(res[k].trace, res[CKE_GOOD_WRONG_KEY].trace) == 0);
         if (strcmp(res[k].trace, res[CKE_GOOD_WRONG_KEY].trace) != 0)
             fprintf(stderr, "  trace of '%s':\n%s  differs from:\n%s", cke_names[k], res[k].trace,
@@ -924,8 +924,8 @@ static void rsa_cke(void)
            "runs):\n", REPS);
     for (int k = 0; k < CKE_COUNT; k++)
         printf("     %-30s -> state %s, %s, alert %s, %.3f ms\n", cke_names[k],
-               res[k].after_cke == S12_READ_CCS ? "READ_CCS" : "other", mtls_err_name(res[k].err),
-               mtls_alert_name(res[k].alert), total[k] / REPS);
+               st_eq(res[k].after_cke, S12_READ_CCS) ? "READ_CCS" : "other",
+               mtls_err_name(res[k].err), mtls_alert_name(res[k].alert), total[k] / REPS);
     mtls_config_free(scfg);
     EVP_PKEY_free(pk);
 }

@@ -27,6 +27,7 @@
 
 #include "common/testpki.h"
 #include "core/internal.h"
+#include "handshake/hs.h"
 #include "t.h"
 
 static const char REQUEST[] = "GET /?Renegotiation_Test=mtls HTTP/1.0\r\n\r\n";
@@ -75,7 +76,7 @@ static void configs(void)
  * reads the body, so any 12 bytes serve); legacy has neither the extension nor the SCSV. */
 static size_t renegotiation_hello(flavour f, uint8_t *out, size_t cap)
 {
-    wr w = wr_init(out, cap);
+    wr w = wr_fixed(out, cap);
     wr_u8(&w, TLS_HS_CLIENT_HELLO);
     size_t body = wr_open_u24(&w);
     wr_u16(&w, MTLS_VERSION_TLS12);
@@ -111,7 +112,7 @@ static void set_nonblocking(int fd, int on)
 /* The client queues one record and puts it on the wire. */
 static void client_send(mtls_conn *c, int fd, uint8_t type, const void *p, size_t n, int flush)
 {
-    CHECK_ERR(conn_send_record(c, type, p, n), MTLS_OK);
+    CHECK_ERR(rec_write(&c->rec, type, p, n), MTLS_OK);
     if (flush)
         CHECK_ERR(mtls_fd_flush(c, fd), MTLS_OK);
 }
@@ -281,7 +282,7 @@ static void run(flavour f, order o, int blocking)
     if (!blocking) {
         CHECK(strcmp(srv.req, REQUEST) == 0);
         CHECK(mtls_conn_established(s));
-        CHECK_EQ(s->renego_refused, 1); /* a fragmented ClientHello is refused once */
+        CHECK_EQ(s->hs->renego_refused, 1); /* a fragmented ClientHello is refused once */
     } else {
         int status = 0, done = 0;
         for (int i = 0; i < 100 && !(done = waitpid(pid, &status, WNOHANG) == pid); i++)

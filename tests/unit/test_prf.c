@@ -5,13 +5,18 @@
  * (mail-archive/web/tls/current/msg03416.html), secret/seed/label "test label", 100 and 148
  * bytes.  Differential: OpenSSL's own TLS1-PRF KDF (an independent implementation) on random
  * secrets, split seeds, labels and lengths 1..200, with SHA-256 and SHA-384.
+ *
+ * The TLS 1.2 key schedule on top of it (src/keysched/ks12.c), against the same KDF given the
+ * label and seed each RFC names: master secret (RFC 5246 8.1: client_random + server_random),
+ * extended master secret (RFC 7627 4: the session hash), key block (RFC 5246 6.3: server_random
+ * + client_random), Finished (RFC 5246 7.4.9: both labels), and the key log line's format.
  */
 #include <openssl/core_names.h>
 #include <openssl/kdf.h>
 #include <openssl/rand.h>
 #include <string.h>
 
-#include "core/internal.h"
+#include "keysched/ks.h"
 #include "t.h"
 
 static void kat(cry_hash_alg alg, const char *secret_hex, const char *seed_hex, const char *want_hex)
@@ -71,6 +76,61 @@ static void differential(void)
     }
 }
 
+static size_t cat(uint8_t *out, const char *label, const uint8_t *a, size_t al, const uint8_t *b,
+                  size_t bl)
+{
+    size_t ll = strlen(label);
+    memcpy(out, label, ll);
+    memcpy(out + ll, a, al);
+    if (bl)
+        memcpy(out + ll + al, b, bl);
+    return ll + al + bl;
+}
+
+static void ks12_steps(void)
+{
+    for (int i = 0; i < 2; i++) {
+        cry_hash_alg alg = i ? CRY_SHA384 : CRY_SHA256;
+        const char *md = i ? "SHA384" : "SHA256";
+        size_t hlen = i ? 48 : 32;
+        uint8_t pm[48], cr[32], sr[32], th[48], master[48], seed[128], want[128], got[128];
+        RAND_bytes(pm, sizeof(pm));
+        RAND_bytes(cr, sizeof(cr));
+        RAND_bytes(sr, sizeof(sr));
+        RAND_bytes(th, sizeof(th));
+        CHECK_ERR(ks12_master_secret(alg, pm, 48, false, NULL, 0, cr, sr, master), MTLS_OK);
+        openssl_prf(md, pm, 48, seed, cat(seed, "master secret", cr, 32, sr, 32), want, 48);
+        CHECK_MEM(master, want, 48);
+        CHECK_ERR(ks12_master_secret(alg, pm, 48, true, th, hlen, cr, sr, got), MTLS_OK);
+        openssl_prf(md, pm, 48, seed, cat(seed, "extended master secret", th, hlen, NULL, 0), want,
+                    48);
+        CHECK_MEM(got, want, 48);
+        CHECK_ERR(ks12_key_block(alg, master, sr, cr, got, 88), MTLS_OK);
+        openssl_prf(md, master, 48, seed, cat(seed, "key expansion", sr, 32, cr, 32), want, 88);
+        CHECK_MEM(got, want, 88);
+        for (int from_client = 0; from_client < 2; from_client++) {
+            CHECK_ERR(ks12_finished(alg, master, from_client, th, hlen, got), MTLS_OK);
+            openssl_prf(md, master, 48, seed,
+                        cat(seed, from_client ? "client finished" : "server finished", th, hlen,
+                            NULL, 0),
+                        want, 12);
+            CHECK_MEM(got, want, 12);
+        }
+    }
+    /* NSS key log format: "CLIENT_RANDOM " <client_random hex> " " <master hex> */
+    uint8_t cr[32], master[48];
+    for (int i = 0; i < 32; i++)
+        cr[i] = (uint8_t)i;
+    for (int i = 0; i < 48; i++)
+        master[i] = (uint8_t)(0xf0 + (i & 15));
+    char line[KS12_KEYLOG_LEN];
+    ks12_keylog_line(line, cr, master);
+    CHECK_EQ(strlen(line), sizeof(line) - 1);
+    CHECK(strncmp(line, "CLIENT_RANDOM 000102030405060708090a0b0c0d0e0f1011121314151617"
+                        "18191a1b1c1d1e1f f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff",
+                  14 + 64 + 1 + 32) == 0);
+}
+
 int main(void)
 {
     CHECK(cry_init());
@@ -86,5 +146,6 @@ int main(void)
         "9b5bf8cd4d90fa0d31e2dec479e4f1a26066f2eea9a69236a3e52655c9e9aee6"
         "91c8f3a26854308d5eaa3be85e0990703d73e56f");
     differential();
+    ks12_steps();
     return t_done();
 }

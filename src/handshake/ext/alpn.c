@@ -1,13 +1,15 @@
 /*
- * alpn.c -- application_layer_protocol_negotiation (RFC 7301).  The server picks its most
- * preferred protocol that the client offers; with none in common it fails with
- * no_application_protocol.  The client checks that the server chose exactly one offered name.
- * Both do so in every handshake, resumed ones too: the protocol belongs to the connection, not
- * to the session (RFC 7301 3.1; resume.c never carries it over).
+ * alpn.c -- application_layer_protocol_negotiation (RFC 7301).  The client's list must be
+ * non-empty and hold no empty name (3.1); the server's answer must be exactly one name.  The
+ * server picks its most preferred protocol that the client offers (ext_alpn_select); with none in
+ * common the role fails with no_application_protocol.  Both happen in every handshake, resumed
+ * ones too: the protocol belongs to the connection, not to the session (RFC 7301 3.1; resume.c
+ * never carries it over).
  */
 #include <string.h>
 
-#include "../hs.h"
+#include "../../record/tls.h"
+#include "ext.h"
 
 void ext_alpn_build(wr *w, const uint8_t *wire, size_t len)
 {
@@ -19,46 +21,50 @@ void ext_alpn_build(wr *w, const uint8_t *wire, size_t len)
     wr_close_u16(w, ext);
 }
 
-static bool wire_has(const uint8_t *wire, size_t len, const uint8_t *name, size_t name_len)
+bool ext_alpn_has(const uint8_t *wire, size_t len, rd name)
 {
     rd r = rd_init(wire, len);
     rd p;
     while (rd_vec8(&r, &p))
-        if (p.n == name_len && memcmp(p.p, name, name_len) == 0)
+        if (p.n == name.n && memcmp(p.p, name.p, name.n) == 0)
             return true;
     return false;
 }
 
-mtls_err ext_alpn_select(mtls_conn *c, rd data)
+mtls_err ext_alpn_parse_list(rd data, rd *list, const char **why)
 {
-    rd list, check;
-    if (!rd_vec16(&data, &list) || !rd_done(&data) || list.n == 0)
-        return hs_fail(c, MTLS_ERR_DECODE, "malformed ALPN extension");
+    if (!rd_vec16(&data, list) || !rd_done(&data) || list->n == 0) {
+        *why = "malformed ALPN extension";
+        return MTLS_ERR_DECODE;
+    }
     /* RFC 7301 3.1: empty names are not allowed. */
-    check = list;
+    rd check = *list;
     while (check.n) {
         rd name;
-        if (!rd_vec8(&check, &name) || name.n == 0)
-            return hs_fail(c, MTLS_ERR_DECODE, "malformed ALPN protocol name");
+        if (!rd_vec8(&check, &name) || name.n == 0) {
+            *why = "malformed ALPN protocol name";
+            return MTLS_ERR_DECODE;
+        }
     }
-    if (c->cfg->alpn_len == 0)
-        return MTLS_OK; /* we do not do ALPN: ignore the extension */
-    rd ours = rd_init(c->cfg->alpn_wire, c->cfg->alpn_len);
-    rd name;
-    while (rd_vec8(&ours, &name)) {
-        if (wire_has(list.p, list.n, name.p, name.n))
-            return conn_set_alpn(c, name.p, name.n);
-    }
-    return hs_fail(c, MTLS_ERR_NO_ALPN, "no application protocol offered by the client is served");
+    return MTLS_OK;
 }
 
-mtls_err ext_alpn_check_server(mtls_conn *c, rd data)
+mtls_err ext_alpn_parse_one(rd data, rd *name, const char **why)
 {
-    rd list, name;
-    if (!rd_vec16(&data, &list) || !rd_done(&data) || !rd_vec8(&list, &name) || !rd_done(&list) ||
-        name.n == 0)
-        return hs_fail(c, MTLS_ERR_DECODE, "malformed ALPN extension from the server");
-    if (!wire_has(c->cfg->alpn_wire, c->cfg->alpn_len, name.p, name.n))
-        return hs_fail(c, MTLS_ERR_ILLEGAL_PARAMETER, "the server chose an ALPN protocol not offered");
-    return conn_set_alpn(c, name.p, name.n);
+    rd list;
+    if (!rd_vec16(&data, &list) || !rd_done(&data) || !rd_vec8(&list, name) || !rd_done(&list) ||
+        name->n == 0) {
+        *why = "malformed ALPN extension from the server";
+        return MTLS_ERR_DECODE;
+    }
+    return MTLS_OK;
+}
+
+bool ext_alpn_select(const uint8_t *ours, size_t ours_len, rd offered, rd *chosen)
+{
+    rd r = rd_init(ours, ours_len);
+    while (rd_vec8(&r, chosen))
+        if (ext_alpn_has(offered.p, offered.n, *chosen))
+            return true;
+    return false;
 }

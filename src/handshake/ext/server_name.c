@@ -1,14 +1,14 @@
 /*
  * server_name.c -- server_name (RFC 6066 3).  The client sends a host_name unless the name is an
- * IP literal ("Literal IPv4 and IPv6 addresses are not permitted in HostName").  The server
- * accepts one host_name that is an ASCII DNS name of 1..255 bytes and remembers it; it
- * acknowledges the name in its ServerHello only when the application's server name callback
+ * IP literal ("Literal IPv4 and IPv6 addresses are not permitted in HostName"; the role decides).
+ * The server accepts one host_name that is an ASCII DNS name of 1..255 bytes; it acknowledges the
+ * name in its ServerHello (an empty extension) only when the application's server name callback
  * accepted it (server12.c), since RFC 6066 3 ties the acknowledgement to the name being used.
  */
-#include <stdlib.h>
 #include <string.h>
 
-#include "../hs.h"
+#include "../../record/tls.h"
+#include "ext.h"
 
 void ext_sni_build(wr *w, const char *host)
 {
@@ -48,36 +48,41 @@ static bool host_name_ok(const uint8_t *p, size_t n)
     return true;
 }
 
-mtls_err ext_sni_parse(mtls_conn *c, rd data)
+mtls_err ext_sni_parse(rd data, rd *host, const char **why)
 {
     rd list;
-    if (!rd_vec16(&data, &list) || !rd_done(&data) || list.n == 0)
-        return hs_fail(c, MTLS_ERR_DECODE, "malformed server_name extension");
+    *host = rd_init(NULL, 0);
+    if (!rd_vec16(&data, &list) || !rd_done(&data) || list.n == 0) {
+        *why = "malformed server_name extension";
+        return MTLS_ERR_DECODE;
+    }
     bool have_host = false;
     while (list.n) {
         uint8_t type;
         rd name;
-        if (!rd_u8(&list, &type) || !rd_vec16(&list, &name))
-            return hs_fail(c, MTLS_ERR_DECODE, "malformed server_name entry");
+        if (!rd_u8(&list, &type) || !rd_vec16(&list, &name)) {
+            *why = "malformed server_name entry";
+            return MTLS_ERR_DECODE;
+        }
         if (type != 0)
             continue;
         /* RFC 6066 3: "The ServerNameList MUST NOT contain more than one name of the same
          * name_type." */
-        if (have_host)
-            return hs_fail(c, MTLS_ERR_ILLEGAL_PARAMETER, "two host names in server_name");
+        if (have_host) {
+            *why = "two host names in server_name";
+            return MTLS_ERR_ILLEGAL_PARAMETER;
+        }
         have_host = true;
         /* HostName is opaque<1..2^16-1>: empty is a malformed encoding. */
-        if (name.n == 0)
-            return hs_fail(c, MTLS_ERR_DECODE, "empty host name in server_name");
-        if (!host_name_ok(name.p, name.n))
-            return hs_fail(c, MTLS_ERR_ILLEGAL_PARAMETER,
-                           "invalid host name in server_name (not an ASCII DNS name)");
-        mem_free(c->server_name);
-        c->server_name = mem_alloc(name.n + 1);
-        if (!c->server_name)
-            return MTLS_ERR_NO_MEMORY;
-        memcpy(c->server_name, name.p, name.n);
-        c->server_name[name.n] = 0;
+        if (name.n == 0) {
+            *why = "empty host name in server_name";
+            return MTLS_ERR_DECODE;
+        }
+        if (!host_name_ok(name.p, name.n)) {
+            *why = "invalid host name in server_name (not an ASCII DNS name)";
+            return MTLS_ERR_ILLEGAL_PARAMETER;
+        }
+        *host = name;
     }
     return MTLS_OK;
 }

@@ -2,77 +2,43 @@
  * certificate.c -- the Certificate message (RFC 5246 7.4.2 / 7.4.6):
  *   opaque ASN.1Cert<1..2^24-1>;
  *   struct { ASN.1Cert certificate_list<0..2^24-1>; } Certificate;
- * Parsing hands each DER certificate to our own X.509 parser (never libcrypto's decoders).
+ * Parsing yields the DER of each certificate as a view; our own X.509 parser reads them later
+ * (auth.c), never libcrypto's decoders.  A peer's chain longer than MSG_MAX_CHAIN is refused
+ * here, before anything is parsed.
  */
-#include <stdlib.h>
+#include "msg.h"
 
-#include "../hs.h"
-
-#define MAX_CHAIN 16
-
-mtls_err msg_certificate_build(mtls_conn *c, x509_cert *const *chain, size_t n)
-{
-    size_t total = 3;
-    for (size_t i = 0; i < n; i++) {
-        size_t len;
-        x509_cert_der(chain[i], &len);
-        total += 3 + len;
-    }
-    wr w;
-    mtls_err err = hs_msg_begin(c, &w, TLS_HS_CERTIFICATE, total);
-    if (err)
-        return err;
-    size_t list = wr_open_u24(&w);
-    for (size_t i = 0; i < n; i++) {
-        size_t len;
-        const uint8_t *der = x509_cert_der(chain[i], &len);
-        wr_u24(&w, (uint32_t)len);
-        wr_bytes(&w, der, len);
-    }
-    wr_close_u24(&w, list);
-    return hs_msg_end(c, &w);
-}
-
-mtls_err msg_certificate_parse(mtls_conn *c, rd body, x509_cert ***out, size_t *out_n)
+mtls_err msg_certificate_parse(rd *body, struct msg_certificate *out)
 {
     rd list;
-    *out = NULL;
-    *out_n = 0;
-    if (!rd_vec24(&body, &list) || !rd_done(&body))
-        return hs_fail(c, MTLS_ERR_DECODE, "malformed Certificate message");
-    x509_cert **chain = mem_calloc(MAX_CHAIN, sizeof(*chain));
-    if (!chain)
-        return MTLS_ERR_NO_MEMORY;
-    size_t n = 0;
-    mtls_err err = MTLS_OK;
-    while (list.n && !err) {
+    out->n = 0;
+    out->why = NULL;
+    if (!rd_vec24(body, &list) || !rd_done(body)) {
+        out->why = "malformed Certificate message";
+        return MTLS_ERR_DECODE;
+    }
+    while (list.n) {
         rd der;
         if (!rd_vec24(&list, &der) || der.n == 0) {
-            err = hs_fail(c, MTLS_ERR_DECODE, "malformed certificate entry in Certificate");
-            break;
+            out->why = "malformed certificate entry in Certificate";
+            return MTLS_ERR_DECODE;
         }
-        if (n == MAX_CHAIN) {
-            err = hs_fail(c, MTLS_ERR_CERT_CHAIN_TOO_LONG, "the peer sent more than %d certificates",
-                          MAX_CHAIN);
-            break;
+        if (out->n == MSG_MAX_CHAIN) {
+            out->why = "the peer sent more than 16 certificates";
+            return MTLS_ERR_CERT_CHAIN_TOO_LONG;
         }
-        err = x509_cache_parse(c->cfg->certs, der.p, der.n, &chain[n]);
-        if (err) {
-            err = hs_fail(c, err, "certificate #%zu from the peer could not be parsed: %s", n + 1,
-                          mtls_err_str(err));
-            break;
-        }
-        n++;
+        out->certs[out->n++] = der;
     }
-    if (err) {
-        x509_chain_free(chain, n);
-        return err;
-    }
-    if (n == 0) {
-        mem_free(chain);
-        chain = NULL;
-    }
-    *out = chain;
-    *out_n = n;
     return MTLS_OK;
+}
+
+bool msg_certificate_build(wr *w, const struct msg_certificate *in)
+{
+    size_t list = wr_open_u24(w);
+    for (size_t i = 0; i < in->n; i++) {
+        wr_u24(w, (uint32_t)in->certs[i].n);
+        wr_bytes(w, in->certs[i].p, in->certs[i].n);
+    }
+    wr_close_u24(w, list);
+    return wr_ok(w);
 }

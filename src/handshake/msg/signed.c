@@ -1,24 +1,21 @@
 /*
- * signed.c -- the TLS 1.2 digitally-signed element (RFC 5246 4.7):
+ * signed.c -- the TLS 1.2 digitally-signed element (RFC 5246 4.7), in ServerKeyExchange and
+ * CertificateVerify:
  *   struct { SignatureAndHashAlgorithm algorithm; opaque signature<0..2^16-1>; }
  */
-#include "../hs.h"
+#include "msg.h"
 
-mtls_err msg_signed_parse(rd *r, uint16_t *sigalg, const uint8_t **sig, size_t *sig_len)
+bool msg_signed_parse(rd *r, uint16_t *sigalg, rd *signature)
 {
-    rd s;
     /* An empty signature is well-formed (signature<0..2^16-1>) and fails verification:
      * decrypt_error, like any other wrong signature. */
-    if (!rd_u16(r, sigalg) || !rd_vec16(r, &s))
-        return MTLS_ERR_DECODE;
-    *sig = s.p;
-    *sig_len = s.n;
-    return MTLS_OK;
+    return rd_u16(r, sigalg) && rd_vec16(r, signature);
 }
 
-void msg_signed_build(wr *w, uint16_t sigalg, const uint8_t *sig, size_t sig_len)
+void msg_signed_build(wr *w, uint16_t sigalg, rd signature)
 {
     wr_u16(w, sigalg);
-    wr_u16(w, (uint16_t)sig_len);
-    wr_bytes(w, sig, sig_len);
+    size_t vec = wr_open_u16(w);
+    wr_bytes(w, signature.p, signature.n);
+    wr_close_u16(w, vec);
 }

@@ -1,0 +1,114 @@
+/*
+ * handshake.h -- what src/core sees of the handshake (src/handshake): the algorithm tables the
+ * config and sessions name, the two structures through which a handshake meets its connection
+ * (hs_env: what it may use; hs_info: what it negotiated), and the six calls core makes.  Nothing
+ * else under src/handshake is included by core.
+ *
+ * The handshake never sees the connection: it writes its flights and installs its keys through
+ * env->rec (the record layer), fills env->info, traces through env->trace, and returns errors --
+ * with a sentence in hs_error_detail() -- that core makes sticky and answers with their alert.
+ * Its output is the record layer's send buffer, which core drains through mtls_send_buf: flights
+ * are not copied through a queue of their own, because a key change must fall exactly between
+ * two records of a flight (ChangeCipherSpec, then the Finished under the new keys).
+ */
+#ifndef MTLS_HANDSHAKE_H
+#define MTLS_HANDSHAKE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mtls.h"
+#include "../base/base.h"
+#include "../crypto/crypto.h"
+#include "../record/record.h"
+#include "../x509/x509.h"
+
+/* ---- algorithm tables (src/handshake/suites.c) ---------------------------------------------- */
+typedef enum { KX_RSA = 1, KX_ECDHE = 2 } kx_kind;
+typedef enum { AUTH_RSA = 1, AUTH_ECDSA = 2 } auth_kind;
+
+typedef struct suite_info {
+    uint16_t id;
+    const char *name; /* IANA */
+    const char *ossl; /* OpenSSL's name */
+    kx_kind kx;
+    auth_kind auth;
+    cry_aead_alg aead;
+    cry_hash_alg prf;
+    uint8_t key_len;
+    uint8_t fixed_iv_len; /* 4 for GCM (RFC 5288), 12 for ChaCha20-Poly1305 (RFC 7905) */
+} suite_info;
+
+const suite_info *suite_find(uint16_t id);
+const suite_info *suite_by_name(const char *name, size_t len);
+extern const uint16_t suite_default_order[];
+extern const size_t suite_default_count;
+
+typedef struct sigalg_info {
+    uint16_t id;
+    const char *name;
+    cry_key_type key; /* CRY_KEY_RSA, or the curve the scheme names for ECDSA */
+    bool pss;
+} sigalg_info;
+const sigalg_info *sigalg_find(uint16_t id);
+uint16_t sigalg_by_name(const char *name, size_t len);
+extern const uint16_t sigalg_default_order[];
+extern const size_t sigalg_default_count;
+
+uint16_t group_by_name(const char *name, size_t len);
+extern const uint16_t group_default_order[];
+extern const size_t group_default_count;
+
+/* ---- the handshake and its connection ------------------------------------------------------ */
+
+/* What was negotiated; kept after the handshake, read by the getters.  The connection owns the
+ * strings, the chain and the session (it frees them); the handshake fills them in. */
+typedef struct hs_info {
+    uint16_t version, suite, group;
+    uint16_t
+        server_sigalg; /* what the server signed with (TLS 1.2: ServerKeyExchange), 0: nothing */
+    uint16_t client_sigalg; /* what the client signed its CertificateVerify with, 0: nothing */
+    bool ems, resumed, cert_requested, peer_cert_presented;
+    char *alpn;        /* the negotiated protocol, NULL when none */
+    char *server_name; /* client: the name we asked for; server: the name the client sent */
+    uint8_t client_random[32];
+    x509_cert **peer_chain; /* verified (a rejected chain is dropped); after resumption the leaf */
+    size_t peer_chain_len;
+    mtls_session *session; /* this connection's session, once established */
+} hs_info;
+
+/* What the handshake may use of its connection.  It lives in the connection, which keeps it
+ * current (the setters that may run before the handshake starts). */
+typedef struct hs_env {
+    const mtls_config *cfg;
+    const mtls_conn *conn; /* opaque: only passed to the application's callbacks */
+    rec_layer *rec;        /* flights and key changes go here, in order */
+    hs_info *info;
+    trace_sink trace;
+    bool is_server;
+    const char *verify_name; /* client: the name the certificate must match, if not SNI's */
+    bool skip_hostname;      /* client: mtls_conn_set_insecure_skip_hostname */
+    mtls_session *offer;     /* client: the session the application set */
+} hs_env;
+
+/* The handshake of one connection.  It outlives the negotiation: once established, the state of
+ * the negotiation (transcript, buffers, key exchange, secrets) is freed and what stays answers
+ * post-handshake messages (TLS 1.2: renegotiation attempts, refused). */
+typedef struct hs_handle hs_handle;
+
+mtls_err hs_new(hs_handle **out, const hs_env *env);
+void hs_free(hs_handle *h);
+/* Run as far as possible without new input (a client's first call sends its ClientHello); may be
+ * called any number of times. */
+mtls_err hs_start(hs_handle *h);
+/* The plaintext of one record of `type` (TLS_CT_HANDSHAKE or TLS_CT_CHANGE_CIPHER_SPEC), during
+ * the handshake or after it.  The handshake runs as far as it can. */
+mtls_err hs_feed(hs_handle *h, uint8_t type, const uint8_t *p, size_t n);
+bool hs_established(const hs_handle *h);
+/* Whether the handshake has left its first state (a client: sent its ClientHello). */
+bool hs_started(const hs_handle *h);
+/* A sentence about the error the last call returned, or NULL when it has none of its own. */
+const char *hs_error_detail(const hs_handle *h);
+
+#endif

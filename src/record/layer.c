@@ -1,0 +1,315 @@
+/*
+ * layer.c -- the record layer: each direction's protection (dispatched per version to aead12.c),
+ * the receive buffer and deframer, fragmentation into the send buffer.  The buffer invariants
+ * are in record.h's opening comment.
+ *
+ * Checks on every record header, before any of its body is buffered (RFC 5246 6.2.1, E.1): the
+ * version byte pair is {03,xx} until the handshake fixes the version, exactly that version after;
+ * the announced length is at most 2^14 for a plaintext record and 2^14 + 2048 for a protected
+ * one (record_overflow).  After opening: at most 2^14 bytes of plaintext (RFC 5246 6.2.3).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "record.h"
+
+#define RBUF_INITIAL 4096
+#define RBUF_LARGE (TLS_RECORD_HEADER + TLS_MAX_PLAINTEXT + 256)
+#define SBUF_MAX (1024 * 1024)
+
+/* ---- one direction ------------------------------------------------------------------------- */
+
+mtls_err rec_dir_init(rec_dir *d, const rec_key *k, bool encrypt)
+{
+    rec_dir_clear(d);
+    if (k->version != MTLS_VERSION_TLS12) /* TLS 1.3's aead13.c will be chosen here */
+        return MTLS_ERR_INTERNAL;
+    d->ops = &rec_aead12;
+    mtls_err err = d->ops->init(d, k);
+    if (err) {
+        rec_dir_clear(d);
+        return err;
+    }
+    d->aead = cry_aead_new(k->aead, k->key, encrypt);
+    if (!d->aead) {
+        rec_dir_clear(d);
+        return MTLS_ERR_CRYPTO;
+    }
+    d->seq = 0;
+    return MTLS_OK;
+}
+
+void rec_dir_clear(rec_dir *d)
+{
+    cry_aead_free(d->aead);
+    cry_wipe(d, sizeof(*d));
+}
+
+size_t rec_dir_prefix(const rec_dir *d)
+{
+    return d->aead ? d->prefix : 0;
+}
+
+size_t rec_dir_overhead(const rec_dir *d)
+{
+    return d->aead ? d->overhead : 0;
+}
+
+mtls_err rec_seal(rec_dir *d, uint8_t type, uint8_t *rec, const uint8_t *src, size_t plain_len,
+                  size_t *rec_len)
+{
+    if (d->aead)
+        return d->ops->seal(d, type, rec, src, plain_len, rec_len);
+    rec[0] = type;
+    be16_put(rec + 1, MTLS_VERSION_TLS12);
+    be16_put(rec + 3, (uint16_t)plain_len);
+    *rec_len = TLS_RECORD_HEADER + plain_len;
+    if (src && plain_len)
+        memmove(rec + TLS_RECORD_HEADER, src, plain_len);
+    return MTLS_OK;
+}
+
+mtls_err rec_open(rec_dir *d, uint8_t *rec, size_t rec_len, uint8_t **plain, size_t *plain_len)
+{
+    if (d->aead)
+        return d->ops->open(d, rec, rec_len, plain, plain_len);
+    *plain = rec + TLS_RECORD_HEADER;
+    *plain_len = rec_len - TLS_RECORD_HEADER;
+    return MTLS_OK;
+}
+
+/* ---- receiving ----------------------------------------------------------------------------- */
+
+uint8_t *rec_recv_space(rec_layer *l, size_t *room)
+{
+    *room = 0;
+    if (!l->rbuf) {
+        l->rbuf = mem_alloc(RBUF_INITIAL);
+        if (!l->rbuf)
+            return NULL;
+        l->rcap = RBUF_INITIAL;
+    }
+    if (l->rstart > 0) {
+        /* Compact; a current record and the offsets of a held one are relative to rstart. */
+        memmove(l->rbuf, l->rbuf + l->rstart, l->rlen - l->rstart);
+        l->rlen -= l->rstart;
+        l->rstart = 0;
+    }
+    *room = l->rcap - l->rlen;
+    return l->rbuf + l->rlen;
+}
+
+mtls_err rec_recv_commit(rec_layer *l, size_t n)
+{
+    if (!l->rbuf || n > l->rcap - l->rlen)
+        return MTLS_ERR_INVALID_ARG;
+    l->rlen += n;
+    return MTLS_OK;
+}
+
+static mtls_err fail(rec_layer *l, mtls_err err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static mtls_err fail(rec_layer *l, mtls_err err, const char *fmt, ...)
+{
+    l->detail[0] = 0;
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(l->detail, sizeof(l->detail), fmt, ap);
+        va_end(ap);
+    }
+    return err;
+}
+
+const char *rec_error_detail(const rec_layer *l)
+{
+    return l->detail[0] ? l->detail : NULL;
+}
+
+/* Room for a whole record of `need` bytes at rstart: move it to the front, then grow to its
+ * size.  Two size classes -- the small start and one that holds any AEAD record -- so that a
+ * busy server does not fragment its heap with a size per record; only a record announced larger
+ * than any AEAD record gets its exact size.  Not realloc: the old block may hold earlier
+ * plaintext, wiped before it goes. */
+static mtls_err make_room(rec_layer *l, size_t need)
+{
+    size_t avail = l->rlen - l->rstart;
+    if (l->rcap - l->rstart < need) {
+        memmove(l->rbuf, l->rbuf + l->rstart, avail);
+        l->rlen = avail;
+        l->rstart = 0;
+    }
+    if (l->rcap < need) {
+        size_t grow = need < RBUF_LARGE ? RBUF_LARGE : need;
+        uint8_t *p = mem_alloc(grow);
+        if (!p)
+            return fail(l, MTLS_ERR_NO_MEMORY, NULL);
+        memcpy(p, l->rbuf, l->rlen);
+        cry_wipe(l->rbuf, l->rcap);
+        mem_free(l->rbuf);
+        l->rbuf = p;
+        l->rcap = grow;
+    }
+    return MTLS_ERR_WANT_READ;
+}
+
+mtls_err rec_read(rec_layer *l, rec_in *r)
+{
+    size_t avail = l->rlen - l->rstart;
+    if (avail < TLS_RECORD_HEADER)
+        return MTLS_ERR_WANT_READ;
+    uint8_t *h = l->rbuf + l->rstart;
+    uint16_t version = be16_get(h + 1), len = be16_get(h + 3);
+    /* RFC 5246 E.1: "TLS servers ... MUST accept any value {03,XX} as the record layer version
+     * number for ClientHello", and a client reads the ServerHello before it knows the version.
+     * From the ServerHello on (the handshake fixes the version as the server sends it and as the
+     * client reads it), the record version is that of the protocol employed (6.2.1), in both
+     * directions; anything else gets protocol_version. */
+    if (l->version ? version != l->version : h[1] != 3)
+        return fail(l, MTLS_ERR_BAD_RECORD_VERSION, "record with version 0x%04x from the peer",
+                    version);
+    size_t max = l->in.aead ? TLS_MAX_CIPHERTEXT : TLS_MAX_PLAINTEXT;
+    if (len > max)
+        return fail(l, MTLS_ERR_RECORD_OVERFLOW,
+                    "the peer announced a record of %u bytes (max %zu)", len, max);
+    size_t need = TLS_RECORD_HEADER + (size_t)len;
+    if (avail < need)
+        return make_room(l, need);
+    mtls_err err = rec_open(&l->in, h, need, &r->p, &r->len);
+    if (err)
+        return fail(l, err, "a record from the peer failed authentication (bad_record_mac)");
+    if (r->len > TLS_MAX_PLAINTEXT)
+        return fail(l, MTLS_ERR_RECORD_OVERFLOW, "decrypted record of %zu bytes exceeds 2^14",
+                    r->len);
+    r->type = h[0];
+    l->cur_len = need;
+    return MTLS_OK;
+}
+
+void rec_release(rec_layer *l)
+{
+    l->rstart += l->cur_len;
+    l->cur_len = 0;
+    l->take_len = 0;
+}
+
+void rec_hold(rec_layer *l, const rec_in *r)
+{
+    l->take_off = (size_t)(r->p - (l->rbuf + l->rstart));
+    l->take_len = r->len;
+}
+
+bool rec_holding(const rec_layer *l)
+{
+    return l->take_len != 0;
+}
+
+size_t rec_take(rec_layer *l, void *out, size_t cap)
+{
+    size_t take = l->take_len < cap ? l->take_len : cap;
+    memcpy(out, l->rbuf + l->rstart + l->take_off, take);
+    l->take_off += take;
+    l->take_len -= take;
+    if (l->take_len == 0)
+        rec_release(l);
+    return take;
+}
+
+/* ---- sending ------------------------------------------------------------------------------- */
+
+mtls_err rec_write(rec_layer *l, uint8_t type, const uint8_t *p, size_t len)
+{
+    size_t overhead = rec_dir_overhead(&l->out);
+    do {
+        size_t chunk = len < TLS_MAX_PLAINTEXT ? len : TLS_MAX_PLAINTEXT;
+        if (!dynbuf_reserve(&l->sbuf, TLS_RECORD_HEADER + overhead + chunk, SBUF_MAX))
+            return MTLS_ERR_NO_MEMORY;
+        uint8_t *rec = l->sbuf.p + l->sbuf.len;
+        size_t rec_len;
+        /* sealed straight from the caller's bytes into the send buffer: no extra copy */
+        mtls_err err = rec_seal(&l->out, type, rec, p, chunk, &rec_len);
+        if (err)
+            return err;
+        l->sbuf.len += rec_len;
+        p += chunk;
+        len -= chunk;
+    } while (len > 0);
+    return MTLS_OK;
+}
+
+size_t rec_write_overhead(const rec_layer *l)
+{
+    return TLS_RECORD_HEADER + rec_dir_overhead(&l->out);
+}
+
+const uint8_t *rec_send_pending(const rec_layer *l, size_t *len)
+{
+    if (l->soff >= l->sbuf.len) {
+        *len = 0;
+        return NULL;
+    }
+    *len = l->sbuf.len - l->soff;
+    return l->sbuf.p + l->soff;
+}
+
+void rec_send_consume(rec_layer *l, size_t n)
+{
+    size_t pending = l->sbuf.len - l->soff;
+    l->soff += n < pending ? n : pending;
+    if (l->soff == l->sbuf.len) {
+        l->soff = 0;
+        l->sbuf.len = 0;
+    }
+}
+
+size_t rec_send_compact(rec_layer *l)
+{
+    size_t queued = l->sbuf.len - l->soff;
+    if (l->soff && queued) {
+        memmove(l->sbuf.p, l->sbuf.p + l->soff, queued);
+        l->sbuf.len = queued;
+        l->soff = 0;
+    }
+    return queued;
+}
+
+/* ---- keys and lifetime --------------------------------------------------------------------- */
+
+mtls_err rec_set_read_key(rec_layer *l, const rec_key *k)
+{
+    return rec_dir_init(&l->in, k, false);
+}
+
+mtls_err rec_set_write_key(rec_layer *l, const rec_key *k)
+{
+    return rec_dir_init(&l->out, k, true);
+}
+
+void rec_fix_version(rec_layer *l, uint16_t version)
+{
+    l->version = version;
+}
+
+bool rec_idle(const rec_layer *l)
+{
+    return !l->cur_len && l->rlen == l->rstart && l->soff == l->sbuf.len;
+}
+
+void rec_release_buffers(rec_layer *l)
+{
+    if (l->rbuf) {
+        cry_wipe(l->rbuf, l->rcap);
+        mem_free(l->rbuf);
+        l->rbuf = NULL;
+        l->rcap = l->rlen = l->rstart = 0;
+    }
+    dynbuf_free(&l->sbuf, true);
+    l->soff = 0;
+}
+
+void rec_layer_free(rec_layer *l)
+{
+    rec_dir_clear(&l->in);
+    rec_dir_clear(&l->out);
+    rec_release_buffers(l);
+}

@@ -1,0 +1,150 @@
+/*
+ * record.h -- the record layer (src/record): deframing, fragmentation, the receive and send
+ * buffers, sequence numbers, and record protection per protocol version (aead12.c: TLS 1.2's
+ * explicit nonce and additional data; aead13.c will sit beside it).  It knows nothing of
+ * connections, handshakes or alerts: the handshake installs keys here (rec_set_read_key /
+ * rec_set_write_key) and writes its flights with rec_write; core feeds bytes from the transport
+ * in, takes records out with rec_read and hands the send buffer to the transport.
+ *
+ * Receive buffer: bytes from the transport land at rbuf[rlen..rcap); records are taken from
+ * rstart and opened in place.  The record rec_read handed out stays at rstart until it is
+ * released: an application-data record's plaintext stays there until rec_take has copied all of
+ * it out, so mtls_read makes one copy in all.  rbuf starts small (handshake records are short)
+ * and grows when the peer announces a larger record -- to one AEAD-sized record, or exactly the
+ * announced size beyond that, at most one maximal ciphertext record -- so a record that fits
+ * the protocol always fits, and a connection that never sees a large record never pays for one.
+ * Two size classes keep a busy server's heap from fragmenting; the old block is wiped, never
+ * realloc'd, since it may hold earlier plaintext.
+ *
+ * Send buffer: records are built in place (header, explicit nonce, plaintext, tag) at the end of
+ * sbuf and sealed there, straight from the caller's bytes; [soff, sbuf.len) is what the
+ * transport still has to take.
+ *
+ * A sequence number never wraps: at 2^64-1 the direction fails.  Keys live only inside the
+ * cry_aead of each direction; the IVs are wiped with the direction.
+ */
+#ifndef MTLS_RECORD_H
+#define MTLS_RECORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mtls.h"
+#include "../base/base.h"
+#include "../codec/codec.h"
+#include "../crypto/crypto.h"
+#include "tls.h"
+
+/* What the handshake installs for one direction. */
+typedef struct rec_key {
+    uint16_t version; /* MTLS_VERSION_TLS12: aead12.c (the only one so far) */
+    cry_aead_alg aead;
+    const uint8_t *key;
+    size_t key_len;
+    const uint8_t *iv;
+    size_t iv_len; /* TLS 1.2: 4 (GCM, RFC 5288 salt) or 12 (ChaCha20-Poly1305, RFC 7905) */
+} rec_key;
+
+struct rec_dir;
+/* One version's protection (aead12.c; aead13.c later): the layer dispatches through this. */
+typedef struct rec_ops {
+    /* iv_len and how many bytes a record adds before the plaintext and in all */
+    mtls_err (*init)(struct rec_dir *d, const rec_key *k);
+    mtls_err (*seal)(struct rec_dir *d, uint8_t type, uint8_t *rec, const uint8_t *src,
+                     size_t plain_len, size_t *rec_len);
+    mtls_err (*open)(struct rec_dir *d, uint8_t *rec, size_t rec_len, uint8_t **plain,
+                     size_t *plain_len);
+} rec_ops;
+extern const rec_ops rec_aead12;
+
+/* One direction's protection. */
+typedef struct rec_dir {
+    cry_aead *aead; /* NULL: plaintext (before the keys are installed) */
+    const rec_ops *ops;
+    uint8_t iv[12];
+    uint8_t iv_len;
+    uint8_t prefix;   /* bytes before the plaintext (TLS 1.2 GCM: the explicit nonce) */
+    uint8_t overhead; /* bytes added in all (prefix and tag) */
+    uint64_t seq;
+} rec_dir;
+
+/* ---- one record, one direction (for the layer, and for tests that forge or open records) -- */
+mtls_err rec_dir_init(rec_dir *d, const rec_key *k, bool encrypt);
+void rec_dir_clear(rec_dir *d);
+/* Bytes a protected record adds before the plaintext, and in all. */
+size_t rec_dir_prefix(const rec_dir *d);
+size_t rec_dir_overhead(const rec_dir *d);
+/* Seal a record at `rec` (room for header, prefix, plaintext and overhead).  The plaintext is
+ * read from `src` (plain_len bytes) and written, protected, to rec + TLS_RECORD_HEADER +
+ * rec_dir_prefix(d); src == NULL means it already sits there.  Writes the header and returns the
+ * whole record's length in *rec_len. */
+mtls_err rec_seal(rec_dir *d, uint8_t type, uint8_t *rec, const uint8_t *src, size_t plain_len,
+                  size_t *rec_len);
+/* Open a whole record (header included, rec_len bytes) in place: the plaintext is then
+ * (*plain, *plain_len) inside `rec`.  MTLS_ERR_BAD_RECORD_MAC when it does not authenticate. */
+mtls_err rec_open(rec_dir *d, uint8_t *rec, size_t rec_len, uint8_t **plain, size_t *plain_len);
+
+/* ---- the layer ------------------------------------------------------------------------------ */
+typedef struct rec_layer {
+    /* receive: raw bytes [rstart, rlen) of rbuf */
+    uint8_t *rbuf;
+    size_t rcap, rstart, rlen;
+    size_t cur_len;   /* the record rec_read handed out, at rstart, not yet released (0: none) */
+    size_t take_off;  /* an application record being taken: its plaintext [take_off, +take_len) */
+    size_t take_len;  /* from rstart */
+    /* send: bytes [soff, sbuf.len) wait for the transport */
+    dynbuf sbuf;
+    size_t soff;
+    rec_dir in, out;
+    uint16_t version; /* 0: any {03,xx} record header accepted; else exactly this */
+    char detail[96];  /* what the last error of rec_read was about */
+} rec_layer;
+
+/* Where the transport may write what it received (NULL when out of memory), and how much. */
+uint8_t *rec_recv_space(rec_layer *l, size_t *room);
+/* n bytes were written there.  MTLS_ERR_INVALID_ARG when n exceeds the room. */
+mtls_err rec_recv_commit(rec_layer *l, size_t n);
+
+typedef struct rec_in {
+    uint8_t type;
+    uint8_t *p; /* the plaintext, inside the receive buffer */
+    size_t len;
+} rec_in;
+/* The next complete record, opened in place: MTLS_OK and *r filled; MTLS_ERR_WANT_READ when no
+ * complete record is buffered (the buffer grows to fit the one announced); or the record's error
+ * (a wrong header version, a record longer than allowed, bad_record_mac), described by
+ * rec_error_detail().  The record stays current -- r->p valid, its bytes kept -- until
+ * rec_release() or, for application data, until rec_take() has copied all of it; rec_read must
+ * not be called while a record is current. */
+mtls_err rec_read(rec_layer *l, rec_in *r);
+void rec_release(rec_layer *l);
+/* Keep the current record (application data) for rec_take, which copies at most `cap` bytes of
+ * its plaintext to `out` and releases it when all are taken. */
+void rec_hold(rec_layer *l, const rec_in *r);
+size_t rec_take(rec_layer *l, void *out, size_t cap);
+bool rec_holding(const rec_layer *l);
+const char *rec_error_detail(const rec_layer *l);
+
+/* Queue `len` bytes of `type`, fragmented at 2^14 and protected with the write direction. */
+mtls_err rec_write(rec_layer *l, uint8_t type, const uint8_t *p, size_t len);
+/* What a record written now adds to its plaintext (header included). */
+size_t rec_write_overhead(const rec_layer *l);
+/* Bytes waiting for the transport (NULL and 0 when none); n of them were taken. */
+const uint8_t *rec_send_pending(const rec_layer *l, size_t *len);
+void rec_send_consume(rec_layer *l, size_t n);
+/* Move what waits to the front of the send buffer; returns how many bytes wait. */
+size_t rec_send_compact(rec_layer *l);
+
+/* Keys: the handshake installs them (and the version the peer must use from then on). */
+mtls_err rec_set_read_key(rec_layer *l, const rec_key *k);
+mtls_err rec_set_write_key(rec_layer *l, const rec_key *k);
+void rec_fix_version(rec_layer *l, uint16_t version);
+
+/* Nothing buffered in either direction and no record current. */
+bool rec_idle(const rec_layer *l);
+/* Release (wiped) the buffers of an idle layer; they come back on the next I/O. */
+void rec_release_buffers(rec_layer *l);
+void rec_layer_free(rec_layer *l);
+
+#endif
