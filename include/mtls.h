@@ -617,10 +617,10 @@ MTLS_API const char *mtls_conn_peer_spiffe_id(const mtls_conn *conn);
  * access_denied).  IDs are compared octet for octet, trust domains exactly (a trust domain does
  * not include its subdomains).
  *
- * On a client the SPIFFE ID takes the place of the host-name check: the server name is still sent
- * as SNI (and still needed, see mtls_client_new), but the server's certificate need not carry it.
- * A client with no name to send may call mtls_conn_set_insecure_skip_hostname(), which with these
- * lists weakens nothing: the SPIFFE ID is checked all the same.
+ * On a client the SPIFFE ID takes the place of the host-name check: a server name given to
+ * mtls_client_new is still sent as SNI, but the server's certificate need not carry it, and a
+ * client with these lists needs no name at all (mtls_client_new(cfg, NULL) is fine: the SPIFFE ID
+ * is what is checked).
  * On a server the lists apply to the client certificates it verifies (mtls_config_set_verify_client
  * optional or require); a client that sends none under MTLS_VERIFY_OPTIONAL is not checked.  The
  * lists are part of the verification context sessions are bound to: a session resumes only under

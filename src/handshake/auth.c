@@ -69,6 +69,11 @@ mtls_err hs_verify_peer_chain(struct hs *hs)
                  "ok: %s chains to a trusted CA; host name NOT "
                  "checked (mtls_conn_set_insecure_skip_hostname)",
                  x509_cert_subject(info->peer_chain[0]));
+    } else if (cfg->n_spiffe_ids || cfg->n_spiffe_domains) {
+        /* The SPIFFE ID took the place of the host name (x509_verify_params). */
+        hs_trace(hs, '*', "CertificateCheck", "ok: %s chains to a trusted CA, SPIFFE ID %s accepted",
+                 x509_cert_subject(info->peer_chain[0]),
+                 x509_cert_spiffe_id(info->peer_chain[0]));
     } else {
         hs_trace(hs, '*', "CertificateCheck", "ok: %s chains to a trusted CA%s%s",
                  x509_cert_subject(info->peer_chain[0]), name ? ", matches " : "",

@@ -55,9 +55,11 @@ static mtls_err send_client_hello(struct hs *hs)
     /* A client that verifies the server needs the name to check its certificate against (RFC
      * 9525's reference identity, which comes from the application, never from the server);
      * without one any server with a certificate from a trusted CA would pass.  Not knowing it is
-     * refused before anything is sent, unless the application opted out by name. */
+     * refused before anything is sent, unless the application opted out by name, or accepts
+     * the server by SPIFFE ID, which then takes the place of the name (x509_verify_params). */
     const char *name = hs->env->verify_name ? hs->env->verify_name : hs->info->server_name;
-    if (!cfg->insecure && !hs->env->skip_hostname && (!name || !name[0]))
+    bool by_spiffe = cfg->n_spiffe_ids || cfg->n_spiffe_domains;
+    if (!cfg->insecure && !hs->env->skip_hostname && !by_spiffe && (!name || !name[0]))
         return hs_err(hs, MTLS_ERR_NO_SERVER_NAME,
                       "no server name to check the server's certificate against: pass it to "
                       "mtls_client_new() (or mtls_conn_set_verify_name()), or call "
