@@ -151,8 +151,11 @@ void rec_send_consume(rec_layer *l, size_t n);
 /* Move what waits to the front of the send buffer; returns how many bytes wait. */
 size_t rec_send_compact(rec_layer *l);
 
-/* Keys: the handshake installs them (and the version the peer must use from then on: 0x0303 in
- * both versions, RFC 8446 5.1 and 5.2).  Each key starts at sequence number 0 (RFC 8446 5.3).
+/* Keys: the handshake installs them (and the version the peer must use from then on).  TLS 1.3:
+ * a protected record must say 0x0303, which aead13.c checks whatever is fixed (RFC 8446 5.2); the
+ * version of a TLSPlaintext record "MUST be ignored for all purposes" (5.1) beyond the {03,xx} the
+ * layer always checks, so a TLS 1.3 handshake need not fix one.  Each key starts at sequence
+ * number 0 (RFC 8446 5.3).
  * A read key changes only between records: MTLS_ERR_BAD_STATE while rec_read's record is current.
  * Records already received but not yet read are opened with the key installed when rec_read
  * reaches them, so a flight that arrives together with the message before a key change reads
