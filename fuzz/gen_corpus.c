@@ -112,6 +112,135 @@ static void record_list(const char *name, const uint8_t *items, size_t n)
     put("record", name, buf, n + 2);
 }
 
+/* fuzz_record13 inputs: byte 0 mode | flags << 2, byte 1 piece size, then the mode's bytes. */
+static uint8_t r13[2 * TLS_MAX_PLAINTEXT + 64];
+static size_t r13_len;
+
+static void r13_start(uint8_t mode_flags, uint8_t chunk)
+{
+    r13[0] = mode_flags;
+    r13[1] = chunk;
+    r13_len = 2;
+}
+
+static void r13_add(const void *p, size_t n)
+{
+    if (n)
+        memcpy(r13 + r13_len, p, n);
+    r13_len += n;
+}
+
+static void r13_u8(uint8_t v)
+{
+    r13_add(&v, 1);
+}
+
+static void r13_u16(size_t v)
+{
+    r13_u8((uint8_t)(v >> 8));
+    r13_u8((uint8_t)v);
+}
+
+/* script operation 0: a sealed record, outer type 23 and 0x0303, the inner plaintext = content
+ * || type || pad zeros (fill: the content byte, repeated) */
+static void r13_sealed(const void *content, size_t len, uint8_t fill, uint8_t type, size_t pad)
+{
+    r13_u8(0);
+    r13_u8(TLS_CT_APPLICATION_DATA);
+    r13_u16(0x0303);
+    r13_u16(len + 1 + pad);
+    if (content) {
+        r13_add(content, len);
+    } else {
+        memset(r13 + r13_len, fill, len);
+        r13_len += len;
+    }
+    r13_u8(type);
+    memset(r13 + r13_len, 0, pad);
+    r13_len += pad;
+}
+
+/* script operations 1, 2, 4: an unprotected record, a key change, the windows */
+static void r13_plain(uint8_t type, const void *body, size_t len)
+{
+    r13_u8(1);
+    r13_u8(type);
+    r13_u16(len);
+    r13_add(body, len);
+}
+
+static void r13_op(uint8_t op, uint8_t arg)
+{
+    r13_u8(op);
+    r13_u8(arg);
+}
+
+/* a round-trip item */
+static void r13_trip(uint8_t type, size_t pad, const void *body, size_t len)
+{
+    r13_u8(type);
+    r13_u16(pad);
+    r13_u16(len);
+    r13_add(body, len);
+}
+
+static void seed_record13(void)
+{
+    static const uint8_t ccs[] = {20, 3, 3, 0, 1, 1}, hs[] = {22, 3, 3, 0, 4, 20, 0, 0, 0};
+    static const uint8_t garbage[5 + 18] = {23, 3, 3, 0, 18}; /* fails authentication */
+    static const uint8_t fin[] = {20, 0, 0, 4, 1, 2, 3, 4}, alert[] = {1, 0}, one = 1;
+
+    r13_start(0 | 1 << 2, 0); /* raw, CCS window open: a CCS, then a record that fails */
+    r13_add(ccs, sizeof(ccs));
+    r13_add(garbage, sizeof(garbage));
+    put("record13", "raw-ccs", r13, r13_len);
+    r13_start(1 | 4 << 2, 3); /* raw, ChaCha20, version fixed: an unprotected handshake */
+    r13_add(hs, sizeof(hs));
+    put("record13", "raw-plain-handshake", r13, r13_len);
+
+    r13_start(2, 0); /* a handshake message, then padded data, then an alert */
+    r13_sealed(fin, sizeof(fin), 0, TLS_CT_HANDSHAKE, 0);
+    r13_sealed("hello", 5, 0, TLS_CT_APPLICATION_DATA, 40);
+    r13_sealed(alert, 2, 0, TLS_CT_ALERT, 1);
+    put("record13", "script-records", r13, r13_len);
+    r13_start(2, 7);
+    r13_sealed(NULL, 0, 0, 0, 3); /* all zeros */
+    put("record13", "script-zeros", r13, r13_len);
+    r13_start(2, 0);
+    r13_sealed(&one, 1, 0, TLS_CT_CHANGE_CIPHER_SPEC, 0); /* a protected CCS */
+    put("record13", "script-protected-ccs", r13, r13_len);
+    r13_start(2, 0);
+    r13_sealed(NULL, 0, 0, TLS_CT_ALERT, 2); /* an empty alert */
+    put("record13", "script-empty-alert", r13, r13_len);
+    r13_start(2, 0); /* windows open: a plain CCS and a plain alert pass, then a protected record
+                      * closes the alert window */
+    r13_op(4, 3);
+    r13_plain(TLS_CT_CHANGE_CIPHER_SPEC, &one, 1);
+    r13_plain(TLS_CT_ALERT, alert, 2);
+    r13_sealed(fin, sizeof(fin), 0, TLS_CT_HANDSHAKE, 0);
+    r13_plain(TLS_CT_ALERT, alert, 2);
+    put("record13", "script-windows", r13, r13_len);
+    r13_start(2, 0); /* key changes: AES-128-GCM, ChaCha20-Poly1305, AES-256-GCM */
+    r13_sealed(fin, sizeof(fin), 0, TLS_CT_HANDSHAKE, 0);
+    r13_op(2, 1);
+    r13_sealed("data", 4, 0, TLS_CT_APPLICATION_DATA, 0);
+    r13_sealed("more", 4, 0, TLS_CT_APPLICATION_DATA, 0);
+    r13_op(2, 2);
+    r13_sealed(fin, sizeof(fin), 0, TLS_CT_HANDSHAKE, 7);
+    put("record13", "script-key-change", r13, r13_len);
+    r13_start(2, 0); /* the inner plaintext bound: 2^14 + 1 passes, 2^14 + 2 (padding) does not */
+    r13_sealed(NULL, TLS_MAX_PLAINTEXT, 'A', TLS_CT_APPLICATION_DATA, 0);
+    r13_sealed(NULL, TLS_MAX_PLAINTEXT - 8, 'B', TLS_CT_APPLICATION_DATA, 9);
+    put("record13", "script-limits", r13, r13_len);
+
+    r13_start(3, 0); /* round trip: data padded by 100, a key change, handshake, alert, empty */
+    r13_trip(2, 100, "data", 4);
+    r13_trip(0x81, 1, fin, sizeof(fin));
+    r13_trip(0, 0, alert, 2);
+    r13_trip(2, 0xffff, NULL, 0);
+    put("record13", "round-trip", r13, r13_len);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -258,6 +387,10 @@ int main(int argc, char **argv)
     size_t ca_len;
     const uint8_t *ca = fz_fixture("ca.pem", &ca_len);
     put("pem", "ca.pem", ca, ca_len);
+
+    /* 7. TLS 1.3 records (fuzz_record13): raw bytes under a read key, scripts of sealed and
+     * unprotected records and key changes, a padded round trip */
+    seed_record13();
 
     printf("gen_corpus: %d seeds under %s\n", written, root);
     return 0;

@@ -151,6 +151,7 @@ MTLS_API const char *mtls_alert_name(int alert);
  * ------------------------------------------------------------------------------------------- */
 
 #define MTLS_VERSION_TLS12 0x0303
+#define MTLS_VERSION_TLS13 0x0304
 
 #define MTLS_TLS_RSA_WITH_AES_128_GCM_SHA256                0x009C
 #define MTLS_TLS_RSA_WITH_AES_256_GCM_SHA384                0x009D

@@ -1,12 +1,13 @@
 /*
- * layer.c -- the record layer: each direction's protection (dispatched per version to aead12.c),
- * the receive buffer and deframer, fragmentation into the send buffer.  The buffer invariants
- * are in record.h's opening comment.
+ * layer.c -- the record layer: each direction's protection (dispatched per version to aead12.c
+ * and aead13.c), the receive buffer and deframer, fragmentation into the send buffer.  The buffer
+ * invariants are in record.h's opening comment.
  *
  * Checks on every record header, before any of its body is buffered (RFC 5246 6.2.1, E.1): the
  * version byte pair is {03,xx} until the handshake fixes the version, exactly that version after;
  * the announced length is at most 2^14 for a plaintext record and 2^14 + 2048 for a protected
- * one (record_overflow).  After opening: at most 2^14 bytes of plaintext (RFC 5246 6.2.3).
+ * one (record_overflow; TLS 1.3: 2^14 + 256, RFC 8446 5.2).  After opening: at most 2^14 bytes of
+ * plaintext (RFC 5246 6.2.3).
  */
 #include <stdio.h>
 #include <string.h>
@@ -22,9 +23,12 @@
 mtls_err rec_dir_init(rec_dir *d, const rec_key *k, bool encrypt)
 {
     rec_dir_clear(d);
-    if (k->version != MTLS_VERSION_TLS12) /* TLS 1.3's aead13.c will be chosen here */
+    if (k->version == MTLS_VERSION_TLS12)
+        d->ops = &rec_aead12;
+    else if (k->version == MTLS_VERSION_TLS13)
+        d->ops = &rec_aead13;
+    else
         return MTLS_ERR_INTERNAL;
-    d->ops = &rec_aead12;
     mtls_err err = d->ops->init(d, k);
     if (err) {
         rec_dir_clear(d);
@@ -52,7 +56,7 @@ size_t rec_dir_prefix(const rec_dir *d)
 
 size_t rec_dir_overhead(const rec_dir *d)
 {
-    return d->aead ? d->overhead : 0;
+    return d->aead ? (size_t)d->overhead + d->pad : 0;
 }
 
 mtls_err rec_seal(rec_dir *d, uint8_t type, uint8_t *rec, const uint8_t *src, size_t plain_len,
@@ -168,16 +172,32 @@ mtls_err rec_read(rec_layer *l, rec_in *r)
     if (l->version ? version != l->version : h[1] != 3)
         return fail(l, MTLS_ERR_BAD_RECORD_VERSION, "record with version 0x%04x from the peer",
                     version);
-    size_t max = l->in.aead ? TLS_MAX_CIPHERTEXT : TLS_MAX_PLAINTEXT;
+    /* TLS 1.3: a protected record always says application_data outside; any other record under
+     * a read key is unprotected, and aead13.c says whether it may pass (RFC 8446 5). */
+    bool plain13 = rec_dir_is13(&l->in) && h[0] != TLS_CT_APPLICATION_DATA;
+    size_t max = !l->in.aead || plain13 ? TLS_MAX_PLAINTEXT
+                 : rec_dir_is13(&l->in) ? TLS13_MAX_CIPHERTEXT
+                                        : TLS_MAX_CIPHERTEXT;
     if (len > max)
         return fail(l, MTLS_ERR_RECORD_OVERFLOW,
                     "the peer announced a record of %u bytes (max %zu)", len, max);
     size_t need = TLS_RECORD_HEADER + (size_t)len;
     if (avail < need)
         return make_room(l, need);
-    mtls_err err = rec_open(&l->in, h, need, &r->p, &r->len);
-    if (err)
-        return fail(l, err, "a record from the peer failed authentication (bad_record_mac)");
+    mtls_err err;
+    if (plain13) {
+        const char *why = NULL;
+        if ((err = rec13_unprotected(l, h, len, &why)))
+            return fail(l, err, "%s", why);
+        r->p = h + TLS_RECORD_HEADER;
+        r->len = len;
+    } else if ((err = rec_open(&l->in, h, need, &r->p, &r->len))) {
+        return fail(l, err, "%s",
+                    l->in.why ? l->in.why
+                              : "a record from the peer failed authentication (bad_record_mac)");
+    } else {
+        l->plain_alert = false; /* the peer protects its records now (rec_allow_plain_alert) */
+    }
     if (r->len > TLS_MAX_PLAINTEXT)
         return fail(l, MTLS_ERR_RECORD_OVERFLOW, "decrypted record of %zu bytes exceeds 2^14",
                     r->len);
@@ -277,6 +297,8 @@ size_t rec_send_compact(rec_layer *l)
 
 mtls_err rec_set_read_key(rec_layer *l, const rec_key *k)
 {
+    if (l->cur_len)
+        return MTLS_ERR_BAD_STATE; /* keys change between records (record.h) */
     return rec_dir_init(&l->in, k, false);
 }
 

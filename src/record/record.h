@@ -1,7 +1,8 @@
 /*
  * record.h -- the record layer (src/record): deframing, fragmentation, the receive and send
  * buffers, sequence numbers, and record protection per protocol version (aead12.c: TLS 1.2's
- * explicit nonce and additional data; aead13.c will sit beside it).  It knows nothing of
+ * explicit nonce and additional data; aead13.c: TLS 1.3's inner content type, padding and header
+ * as additional data, and the unprotected records TLS 1.3 lets through).  It knows nothing of
  * connections, handshakes or alerts: the handshake installs keys here (rec_set_read_key /
  * rec_set_write_key) and writes its flights with rec_write; core feeds bytes from the transport
  * in, takes records out with rec_read and hands the send buffer to the transport.
@@ -38,16 +39,17 @@
 
 /* What the handshake installs for one direction. */
 typedef struct rec_key {
-    uint16_t version; /* MTLS_VERSION_TLS12: aead12.c (the only one so far) */
+    uint16_t version; /* MTLS_VERSION_TLS12: aead12.c; MTLS_VERSION_TLS13: aead13.c */
     cry_aead_alg aead;
     const uint8_t *key;
     size_t key_len;
     const uint8_t *iv;
-    size_t iv_len; /* TLS 1.2: 4 (GCM, RFC 5288 salt) or 12 (ChaCha20-Poly1305, RFC 7905) */
+    size_t iv_len; /* TLS 1.2: 4 (GCM, RFC 5288 salt) or 12 (ChaCha20-Poly1305, RFC 7905);
+                    * TLS 1.3: 12 (RFC 8446 5.3) */
 } rec_key;
 
 struct rec_dir;
-/* One version's protection (aead12.c; aead13.c later): the layer dispatches through this. */
+/* One version's protection (aead12.c, aead13.c): the layer dispatches through this. */
 typedef struct rec_ops {
     /* iv_len and how many bytes a record adds before the plaintext and in all */
     mtls_err (*init)(struct rec_dir *d, const rec_key *k);
@@ -57,6 +59,7 @@ typedef struct rec_ops {
                      size_t *plain_len);
 } rec_ops;
 extern const rec_ops rec_aead12;
+extern const rec_ops rec_aead13;
 
 /* One direction's protection. */
 typedef struct rec_dir {
@@ -65,8 +68,16 @@ typedef struct rec_dir {
     uint8_t iv[12];
     uint8_t iv_len;
     uint8_t prefix;   /* bytes before the plaintext (TLS 1.2 GCM: the explicit nonce) */
-    uint8_t overhead; /* bytes added in all (prefix and tag) */
+    uint8_t overhead; /* bytes added in all (prefix and tag; TLS 1.3: and the inner type) */
     uint64_t seq;
+    /* TLS 1.3 only (aead13.c).  A key change resets them. */
+    uint16_t pad;          /* zeros appended to each record sealed (RFC 8446 5.4), fewer where the
+                            * inner plaintext would pass 2^14 + 1; 0, the default: unpadded.  For
+                            * tests (no padding policy yet). */
+    uint64_t update_after; /* records sealed under this key after which rec_write_needs_update()
+                            * says yes (5.5): REC13_AES_GCM_UPDATE_AFTER for AES-GCM, 0 (never)
+                            * for ChaCha20-Poly1305.  Tests lower it. */
+    const char *why;       /* the last failed open, when not bad_record_mac: a static sentence */
 } rec_dir;
 
 /* ---- one record, one direction (for the layer, and for tests that forge or open records) -- */
@@ -82,7 +93,9 @@ size_t rec_dir_overhead(const rec_dir *d);
 mtls_err rec_seal(rec_dir *d, uint8_t type, uint8_t *rec, const uint8_t *src, size_t plain_len,
                   size_t *rec_len);
 /* Open a whole record (header included, rec_len bytes) in place: the plaintext is then
- * (*plain, *plain_len) inside `rec`.  MTLS_ERR_BAD_RECORD_MAC when it does not authenticate. */
+ * (*plain, *plain_len) inside `rec`, and rec[0] its content type (TLS 1.3: the inner type, which
+ * replaces the outer application_data).  MTLS_ERR_BAD_RECORD_MAC when it does not authenticate;
+ * TLS 1.3's other errors (aead13.c) leave a sentence in d->why. */
 mtls_err rec_open(rec_dir *d, uint8_t *rec, size_t rec_len, uint8_t **plain, size_t *plain_len);
 
 /* ---- the layer ------------------------------------------------------------------------------ */
@@ -99,6 +112,8 @@ typedef struct rec_layer {
     rec_dir in, out;
     uint16_t version; /* 0: any {03,xx} record header accepted; else exactly this */
     char detail[96];  /* what the last error of rec_read was about */
+    /* TLS 1.3: unprotected records let through under a read key (rec_allow_plain_*) */
+    bool plain_ccs, plain_alert;
 } rec_layer;
 
 /* Where the transport may write what it received (NULL when out of memory), and how much. */
@@ -136,10 +151,58 @@ void rec_send_consume(rec_layer *l, size_t n);
 /* Move what waits to the front of the send buffer; returns how many bytes wait. */
 size_t rec_send_compact(rec_layer *l);
 
-/* Keys: the handshake installs them (and the version the peer must use from then on). */
+/* Keys: the handshake installs them (and the version the peer must use from then on).  TLS 1.3:
+ * a protected record must say 0x0303, which aead13.c checks whatever is fixed (RFC 8446 5.2); the
+ * version of a TLSPlaintext record "MUST be ignored for all purposes" (5.1) beyond the {03,xx} the
+ * layer always checks, so a TLS 1.3 handshake need not fix one.  Each key starts at sequence
+ * number 0 (RFC 8446 5.3).
+ * A read key changes only between records: MTLS_ERR_BAD_STATE while rec_read's record is current.
+ * Records already received but not yet read are opened with the key installed when rec_read
+ * reaches them, so a flight that arrives together with the message before a key change reads
+ * right.  RFC 8446 5.1 (handshake messages must not span key changes) is the handshake's to
+ * check: core hands it each handshake record whole and releases it, so the bytes of that record
+ * not yet parsed sit in the handshake's reassembly buffer, which must be empty when the handshake
+ * changes the read key (unexpected_message otherwise). */
 mtls_err rec_set_read_key(rec_layer *l, const rec_key *k);
 mtls_err rec_set_write_key(rec_layer *l, const rec_key *k);
 void rec_fix_version(rec_layer *l, uint16_t version);
+
+/* ---- TLS 1.3 (aead13.c, RFC 8446 5) --------------------------------------------------------
+ * Sealing: outer type application_data, 0x0303, the header as additional data, the content type
+ * inside, rec_dir.pad zeros after it; a change_cipher_spec is never protected (written in clear
+ * under a write key too: RFC 8446 5, D.4).  Opening: the padding is stripped from the end; an
+ * all-zero inner plaintext, a protected change_cipher_spec and an empty handshake or alert record
+ * are unexpected_message; a ciphertext over 2^14 + 256 or an inner plaintext over 2^14 + 1
+ * (padding included, 5.4) is record_overflow.
+ * Under a read key, a record whose outer type is not application_data is unprotected.  rec_read
+ * hands it out only when the handshake opened its window, else unexpected_message (RFC 8446 5:
+ * an unexpected record type; OpenSSL answers the same, BoringSSL tries to decrypt it and sends
+ * bad_record_mac): */
+/* A change_cipher_spec of the single byte 0x01 (RFC 8446 5: from the first ClientHello to the
+ * peer's Finished; any other value is unexpected_message).  Closed by default. */
+void rec_allow_plain_ccs(rec_layer *l, bool allow);
+/* An alert, until the first protected record has been opened: a server that installed the
+ * client's handshake key may still get the alert of a client that could not read the ServerHello
+ * (OpenSSL's ENC_READ_STATE_ALLOW_PLAIN_ALERTS; tlsfuzzer's test-tls13-unencrypted-alert).
+ * Closed by default, and closes by itself. */
+void rec_allow_plain_alert(rec_layer *l, bool allow);
+/* RFC 8446 5.5: "For AES-GCM, up to 2^24.5 full-size records (about 24 million) may be encrypted
+ * on a given connection"; implementations "SHOULD do a key update ... prior to reaching these
+ * limits".  We ask for one after 2^24 records under a key (every record counts, full or not),
+ * which leaves millions for the KeyUpdate and whatever is queued before it.  ChaCha20-Poly1305:
+ * "the record sequence number would wrap before the safety limit is reached". */
+#define REC13_AES_GCM_UPDATE_AFTER (UINT64_C(1) << 24)
+/* Whether the write key has sealed its rec_dir.update_after records: the handshake then sends a
+ * KeyUpdate (RFC 8446 4.6.3).  Always false for TLS 1.2 and ChaCha20-Poly1305. */
+bool rec_write_needs_update(const rec_layer *l);
+/* Whether the direction protects with TLS 1.3's rules. */
+static inline bool rec_dir_is13(const rec_dir *d)
+{
+    return d->aead && d->ops == &rec_aead13;
+}
+/* For layer.c: whether the unprotected record at h (header and len bytes) may be handed out
+ * under a TLS 1.3 read key; else the error, and a sentence in *why. */
+mtls_err rec13_unprotected(const rec_layer *l, const uint8_t *h, size_t len, const char **why);
 
 /* Nothing buffered in either direction and no record current. */
 bool rec_idle(const rec_layer *l);

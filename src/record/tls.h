@@ -76,6 +76,10 @@ enum {
 #define TLS_RECORD_HEADER 5
 #define TLS_MAX_PLAINTEXT 16384
 #define TLS_MAX_CIPHERTEXT (TLS_MAX_PLAINTEXT + 2048)
+/* RFC 8446 5.2: a TLS 1.3 TLSCiphertext.length is at most 2^14 + 256; 5.4: its inner plaintext
+ * (content, type and padding) at most 2^14 + 1. */
+#define TLS13_MAX_CIPHERTEXT (TLS_MAX_PLAINTEXT + 256)
+#define TLS13_MAX_INNER_PLAINTEXT (TLS_MAX_PLAINTEXT + 1)
 /* Our own records never exceed plaintext + 8-byte explicit nonce + 16-byte tag. */
 #define TLS_MAX_OUR_RECORD (TLS_RECORD_HEADER + 8 + TLS_MAX_PLAINTEXT + 16)
 #endif

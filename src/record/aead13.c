@@ -1,0 +1,210 @@
+/*
+ * aead13.c -- TLS 1.3 record protection (RFC 8446 5.2-5.5) and the unprotected records TLS 1.3
+ * lets through under a read key (RFC 8446 5).
+ *
+ * A protected record is TLSCiphertext {opaque_type 23, legacy_record_version 0x0303, length,
+ * AEAD(TLSInnerPlaintext)} with TLSInnerPlaintext = content || ContentType || zeros; the
+ * additional data is the 5-byte header itself (5.2) and the nonce the 12-byte IV XOR the 64-bit
+ * sequence number left-padded with zeros (5.3).  Sealing copies the content into the record (the
+ * type byte must follow it in one buffer for the single-pass AEAD call) and seals in place;
+ * opening happens in place, and the record's first byte then carries the inner type, so the
+ * layer reads the type where it reads it for TLS 1.2.  Nothing is allocated per record; a
+ * sequence number never wraps (5.3: rekey or terminate -- at 2^64-1 the direction fails).
+ */
+#include <string.h>
+
+#include "record.h"
+
+static mtls_err init13(rec_dir *d, const rec_key *k)
+{
+    if (k->iv_len != 12) /* RFC 8446 5.3: iv_length is 12 for every TLS 1.3 AEAD */
+        return MTLS_ERR_INTERNAL;
+    memcpy(d->iv, k->iv, 12);
+    d->iv_len = 12;
+    d->prefix = 0;
+    d->overhead = 1 + CRY_AEAD_TAG_LEN; /* the inner content type and the tag */
+    d->update_after = k->aead == CRY_CHACHA20_POLY1305 ? 0 : REC13_AES_GCM_UPDATE_AFTER;
+    return MTLS_OK;
+}
+
+/* RFC 8446 5.3: the sequence number in network byte order, padded to the left with zeros to 12
+ * bytes, XORed with the IV. */
+static void make_nonce(const rec_dir *d, uint8_t nonce[12])
+{
+    uint8_t seq[8];
+    be64_put(seq, d->seq);
+    memcpy(nonce, d->iv, 12);
+    for (int i = 0; i < 8; i++)
+        nonce[4 + i] ^= seq[i];
+}
+
+static void put_header(uint8_t *rec, uint8_t type, size_t len)
+{
+    rec[0] = type;
+    be16_put(rec + 1, MTLS_VERSION_TLS12); /* legacy_record_version, RFC 8446 5.1 and 5.2 */
+    be16_put(rec + 3, (uint16_t)len);
+}
+
+static mtls_err seal13(rec_dir *d, uint8_t type, uint8_t *rec, const uint8_t *src, size_t plain_len,
+                       size_t *rec_len)
+{
+    uint8_t *inner = rec + TLS_RECORD_HEADER;
+    if (plain_len > TLS_MAX_PLAINTEXT)
+        return MTLS_ERR_INTERNAL;
+    if (src && plain_len)
+        memmove(inner, src, plain_len);
+    if (type == TLS_CT_CHANGE_CIPHER_SPEC) {
+        /* RFC 8446 5: a protected change_cipher_spec is unexpected_message at the peer; the
+         * compatibility CCS (D.4) goes out in clear whatever keys are installed. */
+        put_header(rec, type, plain_len);
+        *rec_len = TLS_RECORD_HEADER + plain_len;
+        return MTLS_OK;
+    }
+    if (d->seq == UINT64_MAX)
+        return MTLS_ERR_INTERNAL;
+    /* RFC 8446 5.4: "the full encoded TLSInnerPlaintext MUST NOT exceed 2^14 + 1 octets" */
+    size_t pad = d->pad;
+    if (pad > TLS_MAX_PLAINTEXT - plain_len)
+        pad = TLS_MAX_PLAINTEXT - plain_len;
+    size_t inner_len = plain_len + 1 + pad;
+    inner[plain_len] = type;
+    memset(inner + plain_len + 1, 0, pad); /* 5.4: padding octets MUST be zeros */
+    /* 5.2: opaque_type application_data; the header is the additional data */
+    put_header(rec, TLS_CT_APPLICATION_DATA, inner_len + CRY_AEAD_TAG_LEN);
+    *rec_len = TLS_RECORD_HEADER + inner_len + CRY_AEAD_TAG_LEN;
+
+    uint8_t nonce[12];
+    make_nonce(d, nonce);
+    if (!cry_aead_seal(d->aead, nonce, rec, TLS_RECORD_HEADER, inner, inner_len, inner + inner_len))
+        return MTLS_ERR_CRYPTO;
+    d->seq++;
+    return MTLS_OK;
+}
+
+/* RFC 8446 5.4: the content type is the last non-zero byte of the inner plaintext, the zeros
+ * after it padding.  One pass over every byte and no branch on their values: how long it takes
+ * depends on the record's length (public), not on where the content ends.  Returns the content
+ * length; *type is 0 when every byte is zero. */
+static size_t strip_padding(const uint8_t *p, size_t n, uint8_t *type)
+{
+    size_t at = 0, t = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t b = p[i];
+        size_t m = (size_t)0 - (size_t)((b | (0u - b)) >> 31); /* all ones when b != 0 */
+        at = (i & m) | (at & ~m);
+        t = (b & m) | (t & ~m);
+    }
+    *type = (uint8_t)t;
+    return at;
+}
+
+static mtls_err open13(rec_dir *d, uint8_t *rec, size_t rec_len, uint8_t **plain, size_t *plain_len)
+{
+    d->why = NULL;
+    if (rec[0] != TLS_CT_APPLICATION_DATA) { /* the layer hands these to rec13_unprotected */
+        d->why = "a TLS 1.3 record whose outer type is not application_data";
+        return MTLS_ERR_UNEXPECTED_MESSAGE;
+    }
+    /* 5.2: "The legacy_record_version field is always 0x0303" (and it is in the additional data,
+     * so another value could only come from a peer that sealed it so). */
+    if (be16_get(rec + 1) != MTLS_VERSION_TLS12) {
+        d->why = "a TLS 1.3 protected record whose legacy_record_version is not 0x0303";
+        return MTLS_ERR_BAD_RECORD_VERSION;
+    }
+    size_t frag_len = rec_len - TLS_RECORD_HEADER;
+    if (frag_len < CRY_AEAD_TAG_LEN)
+        return MTLS_ERR_BAD_RECORD_MAC;
+    if (d->seq == UINT64_MAX)
+        return MTLS_ERR_INTERNAL;
+
+    uint8_t nonce[12];
+    make_nonce(d, nonce);
+    uint8_t *inner = rec + TLS_RECORD_HEADER;
+    size_t inner_len = frag_len - CRY_AEAD_TAG_LEN;
+    /* 5.2: "If the decryption fails, the receiver MUST terminate the connection with a
+     * 'bad_record_mac' alert." */
+    if (!cry_aead_open(d->aead, nonce, rec, TLS_RECORD_HEADER, inner, inner_len, inner + inner_len))
+        return MTLS_ERR_BAD_RECORD_MAC;
+    d->seq++;
+
+    /* 5.4: "the full encoded TLSInnerPlaintext MUST NOT exceed 2^14 + 1 octets" -- padding
+     * included; record_overflow as for any plaintext over the limit (6.2). */
+    if (inner_len > TLS13_MAX_INNER_PLAINTEXT) {
+        d->why = "a TLS 1.3 record whose inner plaintext (padding included) exceeds 2^14 + 1";
+        return MTLS_ERR_RECORD_OVERFLOW;
+    }
+    uint8_t type;
+    size_t len = strip_padding(inner, inner_len, &type);
+    /* 5.4: "If a receiving implementation does not find a non-zero octet in the cleartext, it
+     * MUST terminate the connection with an 'unexpected_message' alert." */
+    if (type == 0) {
+        d->why = "a TLS 1.3 record without a content type (its inner plaintext is all zeros)";
+        return MTLS_ERR_UNEXPECTED_MESSAGE;
+    }
+    /* 5: "An implementation which ... receives a protected change_cipher_spec record MUST abort
+     * the handshake with an 'unexpected_message' alert." */
+    if (type == TLS_CT_CHANGE_CIPHER_SPEC) {
+        d->why = "a protected change_cipher_spec record";
+        return MTLS_ERR_UNEXPECTED_MESSAGE;
+    }
+    /* 5.4: "Implementations MUST NOT send Handshake and Alert records that have a zero-length
+     * TLSInnerPlaintext.content; if such a message is received, the receiving implementation MUST
+     * terminate the connection with an 'unexpected_message' alert." */
+    if (len == 0 && (type == TLS_CT_HANDSHAKE || type == TLS_CT_ALERT)) {
+        d->why = "a TLS 1.3 handshake or alert record with empty content";
+        return MTLS_ERR_UNEXPECTED_MESSAGE;
+    }
+    rec[0] = type;
+    *plain = inner;
+    *plain_len = len;
+    return MTLS_OK;
+}
+
+const rec_ops rec_aead13 = {init13, seal13, open13};
+
+/* ---- the layer's TLS 1.3 rules --------------------------------------------------------------- */
+
+mtls_err rec13_unprotected(const rec_layer *l, const uint8_t *h, size_t len, const char **why)
+{
+    if (h[0] == TLS_CT_CHANGE_CIPHER_SPEC) {
+        /* RFC 8446 5: "An implementation may receive an unencrypted record of type
+         * change_cipher_spec consisting of the single byte value 0x01 at any time after the first
+         * ClientHello message has been sent or received and before the peer's Finished message
+         * has been received and MUST simply drop it without further processing. ... An
+         * implementation which receives any other change_cipher_spec value ... MUST abort the
+         * handshake with an 'unexpected_message' alert.  If an implementation detects a
+         * change_cipher_spec record received before the first ClientHello message or after the
+         * peer's Finished message, it MUST be treated as an unexpected record type". */
+        if (!l->plain_ccs) {
+            *why = "a change_cipher_spec record after the peer's Finished";
+            return MTLS_ERR_UNEXPECTED_MESSAGE;
+        }
+        if (len != 1 || h[TLS_RECORD_HEADER] != 1) {
+            *why = "a change_cipher_spec record other than the single byte 0x01";
+            return MTLS_ERR_UNEXPECTED_MESSAGE;
+        }
+        return MTLS_OK;
+    }
+    if (h[0] == TLS_CT_ALERT && l->plain_alert)
+        return MTLS_OK;
+    /* RFC 8446 5: "If a TLS implementation receives an unexpected record type, it MUST terminate
+     * the connection with an 'unexpected_message' alert." */
+    *why = "an unprotected record where TLS 1.3 protects every record";
+    return MTLS_ERR_UNEXPECTED_MESSAGE;
+}
+
+void rec_allow_plain_ccs(rec_layer *l, bool allow)
+{
+    l->plain_ccs = allow;
+}
+
+void rec_allow_plain_alert(rec_layer *l, bool allow)
+{
+    l->plain_alert = allow;
+}
+
+bool rec_write_needs_update(const rec_layer *l)
+{
+    const rec_dir *d = &l->out;
+    return rec_dir_is13(d) && d->update_after && d->seq >= d->update_after;
+}
