@@ -17,6 +17,10 @@
  * deny-list reaches resumed sessions too: a server runs the check before it agrees to resume and
  * falls back to a full handshake, a client (which offered before the server answered) fails the
  * handshake when its callback rejects the server.
+ *
+ * Revocation.  The context includes the CRL mode (and a client's OCSP settings) but not the CRLs'
+ * contents, so a new CRL does not end every session.  A session made under a mode that checks
+ * CRLs keeps the issuers of its peer's leaf from the path that verified it (keep_issuers).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,7 +44,7 @@ static bool verify_context(const hs_env *env, uint8_t out[32])
     static const char label[] = "mtls session verification context 1";
     const mtls_config *cfg = env->cfg;
     const char *server_name = env->info->server_name;
-    uint8_t buf[sizeof(label) + 2 + 32 + 32 + 1 + MTLS_SESSION_CONTEXT_MAX];
+    uint8_t buf[sizeof(label) + 2 + 32 + 32 + 1 + MTLS_SESSION_CONTEXT_MAX + 4];
     uint8_t name_digest[32];
     const char *name = "";
     if (!env->is_server && !env->skip_hostname)
@@ -61,6 +65,19 @@ static bool verify_context(const hs_env *env, uint8_t out[32])
     wr_bytes(&w, name_digest, 32);
     wr_u8(&w, (uint8_t)cfg->session_ctx_len);
     wr_bytes(&w, cfg->session_ctx, cfg->session_ctx_len);
+    /* Revocation: the CRL mode in force and a client's OCSP settings, never the CRLs themselves
+     * (see the top of this file).  Only when any is set, so that the context of a config without
+     * them is what it was; the tag after the length-prefixed context keeps the encoding
+     * unambiguous. */
+    unsigned mode = config_revocation(cfg);
+    uint8_t ocsp = env->is_server ? 0
+                                  : (uint8_t)((cfg->ocsp_request ? 1 : 0) |
+                                              (cfg->ocsp_required ? 2 : 0));
+    if (mode || ocsp) {
+        wr_u8(&w, 'R');
+        wr_u16(&w, (uint16_t)mode);
+        wr_u8(&w, ocsp);
+    }
     return wr_ok(&w) && cry_hash_oneshot(CRY_SHA256, buf, w.len, out);
 }
 
@@ -246,7 +263,7 @@ mtls_err hs_session_lookup(struct hs *hs, const uint8_t *sid, size_t sid_len, co
         why = "it was made under another verification context (other client CAs, verify mode "
               "or session context)";
     /* The stored client certificate, re-checked before we agree to resume. */
-    char detail[300] = "";
+    char detail[2048] = "";
     if (!why) {
         mtls_err err = adopt_peer(hs, s);
         if (err == MTLS_ERR_NO_MEMORY) {
@@ -300,6 +317,26 @@ mtls_err hs_adopt_session(struct hs *hs, mtls_session *s)
     return MTLS_OK;
 }
 
+/* The path above the peer's leaf, for recheck_revocation: from this handshake's verification
+ * (status.c), or on a resumption from the session resumed. */
+static bool keep_issuers(struct hs *hs, mtls_session *s)
+{
+    if (hs->status.n_issuers)
+        return session_set_issuers(s, hs->status.issuers, hs->status.n_issuers);
+    const mtls_session *old = hs->info->resumed ? hs->resume : NULL;
+    if (!old)
+        return true;
+    if (old->n_peer_issuers)
+        return session_set_issuers(s, old->peer_issuers, old->n_peer_issuers);
+    if (old->peer_issuers_der_len) {
+        if (!(s->peer_issuers_der = mem_alloc(old->peer_issuers_der_len)))
+            return false;
+        memcpy(s->peer_issuers_der, old->peer_issuers_der, old->peer_issuers_der_len);
+        s->peer_issuers_der_len = old->peer_issuers_der_len;
+    }
+    return true;
+}
+
 static mtls_session *session_from_hs(struct hs *hs)
 {
     const hs_info *info = hs->info;
@@ -330,6 +367,10 @@ static mtls_session *session_from_hs(struct hs *hs)
         s->peer_leaf = x509_cert_up_ref(info->peer_chain[0]);
         s->peer_cert = der;
         s->peer_cert_len = len;
+    }
+    if (!keep_issuers(hs, s)) {
+        mtls_session_free(s);
+        return NULL;
     }
     return s;
 }
@@ -403,6 +444,10 @@ static mtls_session *state_for_ticket(struct hs *hs)
             s->peer_cert = copy;
             s->peer_cert_len = len;
         }
+    }
+    if (!keep_issuers(hs, s)) {
+        mtls_session_free(s);
+        return NULL;
     }
     return s;
 }
