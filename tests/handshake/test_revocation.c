@@ -347,6 +347,134 @@ static void test_crl_modes(void)
     mtls_config_free(good);
 }
 
+/* ---- 2. resumption ---------------------------------------------------------------------------- */
+
+static mtls_config *resuming_server(const char *crl, unsigned mode, int tickets,
+                                    const mtls_config *share)
+{
+    mtls_config *cfg = server_cfg("good", MTLS_VERIFY_REQUIRE);
+    CHECK_ERR(mtls_config_set_tickets(cfg, tickets), MTLS_OK);
+    if (share)
+        CHECK_ERR(mtls_config_share_sessions(cfg, share), MTLS_OK);
+    CHECK_ERR(mtls_config_set_crl_file(cfg, path_of(crl)), MTLS_OK);
+    if (mode == MTLS_REVOCATION_CHAIN) {
+        CHECK_ERR(mtls_config_set_crl_file(cfg, path_of("root.crl")), MTLS_OK);
+        CHECK_ERR(mtls_config_set_revocation_check(cfg, mode), MTLS_OK);
+    }
+    return cfg;
+}
+
+static void test_resume_server(void)
+{
+    for (int tickets = 1; tickets >= 0; tickets--) {
+        const char *by = tickets ? "ticket" : "session id";
+        /* int-old.crl is an hour older than the revocations: "revoked" is not on it yet */
+        mtls_config *before = resuming_server("int-old.crl", MTLS_REVOCATION_LEAF, tickets, NULL);
+        mtls_config *now = resuming_server("int.crl", MTLS_REVOCATION_LEAF, tickets, before);
+        mtls_config *chain = resuming_server("int.crl", MTLS_REVOCATION_CHAIN, tickets, before);
+        mtls_config *revoked = client_cfg("revoked"), *good = client_cfg("good");
+        if (!tickets) {
+            CHECK_ERR(mtls_config_set_tickets(revoked, 0), MTLS_OK);
+            CHECK_ERR(mtls_config_set_tickets(good, 0), MTLS_OK);
+        }
+
+        /* the revoked client, accepted while its CRL did not list it */
+        pair p = shake(revoked, before, NULL);
+        CHECK_ERR(p.err, MTLS_OK);
+        mtls_session *sess = mtls_conn_get_session(p.c);
+        unpair(&p);
+        p = shake(revoked, before, sess);
+        CHECK_ERR(p.err, MTLS_OK);
+        CHECK(mtls_conn_resumed(p.s));
+        unpair(&p);
+        /* the CRL now lists it: no resumption; the full handshake refuses the certificate */
+        p = shake(revoked, now, sess);
+        CHECK_ERR(mtls_conn_error(p.s), MTLS_ERR_CERT_REVOKED);
+        CHECK_EQ(mtls_conn_alert_received(p.c), TLS_ALERT_CERTIFICATE_REVOKED);
+        CHECK(!mtls_conn_resumed(p.s));
+        CHECK(strstr(strace.text, "refused: certificate CN=revoked.test") != NULL);
+        CHECK(strstr(strace.text, "keyCompromise") != NULL);
+        CHECK(strstr(strace.text, "full handshake") != NULL);
+        printf("2. a client revoked since its session (by %s): %s, %s\n", by,
+               mtls_err_name(mtls_conn_error(p.s)),
+               strstr(strace.text, "Resumption: session") ? "resumption refused" : "?");
+        unpair(&p);
+        mtls_session_free(sess);
+
+        /* a newer CRL that does not list the client: the session still resumes */
+        p = shake(good, before, NULL);
+        CHECK_ERR(p.err, MTLS_OK);
+        sess = mtls_conn_get_session(p.c);
+        unpair(&p);
+        p = shake(good, now, sess);
+        CHECK_ERR(p.err, MTLS_OK);
+        CHECK(mtls_conn_resumed(p.s));
+        unpair(&p);
+        /* another mode is another verification context: a full handshake */
+        p = shake(good, chain, sess);
+        CHECK_ERR(p.err, MTLS_OK);
+        CHECK(!mtls_conn_resumed(p.s));
+        unpair(&p);
+        mtls_session_free(sess);
+        /* a session made in chain mode keeps the whole path: it resumes in chain mode */
+        p = shake(good, chain, NULL);
+        sess = mtls_conn_get_session(p.c);
+        unpair(&p);
+        p = shake(good, chain, sess);
+        CHECK_ERR(p.err, MTLS_OK);
+        CHECK(mtls_conn_resumed(p.s));
+        unpair(&p);
+        mtls_session_free(sess);
+
+        mtls_config_free(before);
+        mtls_config_free(now);
+        mtls_config_free(chain);
+        mtls_config_free(revoked);
+        mtls_config_free(good);
+    }
+    printf("2. a newer CRL keeps sessions resuming; another revocation mode does not resume\n");
+}
+
+static void test_resume_client(void)
+{
+    mtls_config *before = client_cfg(NULL), *now = client_cfg(NULL);
+    CHECK_ERR(mtls_config_set_crl_file(before, path_of("int-old.crl")), MTLS_OK);
+    CHECK_ERR(mtls_config_set_crl_file(now, path_of("int.crl")), MTLS_OK);
+    mtls_config *scfg = server_cfg("revoked", MTLS_VERIFY_NONE);
+    pair p = shake(before, scfg, NULL);
+    CHECK_ERR(p.err, MTLS_OK);
+    mtls_session *sess = mtls_conn_get_session(p.c);
+    unpair(&p);
+    /* the same session, also as bytes (the issuers then come decoded) */
+    size_t n = 0;
+    CHECK_ERR(mtls_session_to_bytes(sess, NULL, 0, &n), MTLS_OK);
+    uint8_t *bytes = malloc(n);
+    CHECK_ERR(mtls_session_to_bytes(sess, bytes, n, &n), MTLS_OK);
+    mtls_session *decoded = mtls_session_from_bytes(bytes, n);
+    CHECK(decoded != NULL);
+    free(bytes);
+    mtls_session *offers[2] = {sess, decoded};
+    for (int k = 0; k < 2; k++) {
+        p = shake(before, scfg, offers[k]);
+        CHECK_ERR(p.err, MTLS_OK);
+        CHECK(mtls_conn_resumed(p.c));
+        unpair(&p);
+        p = shake(now, scfg, offers[k]);
+        CHECK_ERR(mtls_conn_error(p.c), MTLS_ERR_CERT_REVOKED);
+        CHECK(!mtls_conn_resumed(p.c));
+        CHECK(strstr(ctrace.text, "not offering the saved session: certificate CN=revoked.test") !=
+              NULL);
+        unpair(&p);
+    }
+    printf("2. a client does not offer a session whose server is revoked now (made here, and "
+           "decoded); its full handshake: CERT_REVOKED\n");
+    mtls_session_free(sess);
+    mtls_session_free(decoded);
+    mtls_config_free(before);
+    mtls_config_free(now);
+    mtls_config_free(scfg);
+}
+
 /* ---- 3. OCSP stapling ------------------------------------------------------------------------ */
 
 static mtls_config *stapling_server(const char *chain, const char *staple)
@@ -804,6 +932,8 @@ int main(void)
         test_crl_client();
         test_crl_server();
         test_crl_modes();
+        test_resume_server();
+        test_resume_client();
         test_staple_verdicts();
         test_staple_injected();
         test_staple_file();
