@@ -485,8 +485,9 @@ void staple_describe(ocsp_staple *st, const x509_cert *leaf, const x509_cert *is
         utc(p, sizeof(p), s->produced_at);
         utc(t, sizeof(t), s->verdict.this_update);
         utc(n, sizeof(n), s->verdict.next_update);
-        int k = snprintf(out, cap, "%s: %s, produced %s, this update %s, next update %s", src,
-                         status_name(s), p, t, s->verdict.has_next_update ? n : "(none)");
+        int k = snprintf(out, cap, "%s: %s, produced %s, this update %s, next update %s, "
+                         "signed by %s, %zu bytes", src, status_name(s), p, t,
+                         s->verdict.has_next_update ? n : "(none)", s->verdict.issuer, s->len);
         at = k > 0 ? (size_t)k : 0;
         staple_snap_free(s);
     } else {
