@@ -802,12 +802,14 @@ MTLS_API mtls_err mtls_conn_peer_ocsp(const mtls_conn *conn, mtls_ocsp_info *out
  * Binding.  A session is bound to the verification context that checked its peer: a SHA-256 over
  * the trust anchors that verify the peer (a server's client CAs, a client's server CAs; their DER,
  * in a canonical order), the verify mode (a server's mtls_verify_mode; a client's insecure flags),
- * the session context string (mtls_config_set_session_context) and, for a client, the name it
- * checks the certificate against.  A session is resumed (and a client offers it) only under an
- * equal context, so a config that shares ticket keys or a session store with another, but
- * trusts other CAs or asks differently, does a full handshake and verifies the peer itself.  The
- * verify callback also runs on resumption (mtls_config_set_verify_callback), and a session whose
- * peer certificate has expired is not resumed.  The one error: a server refuses
+ * the session context string (mtls_config_set_session_context), the revocation mode
+ * (mtls_config_set_revocation_check, and a client's mtls_config_set_ocsp_request / _required;
+ * not the CRLs themselves) and, for a client, the name it checks the certificate against.  A
+ * session is resumed (and a client offers it) only under an equal context, so a config that
+ * shares ticket keys or a session store with another, but trusts other CAs or asks differently,
+ * does a full handshake and verifies the peer itself.  The verify callback also runs on
+ * resumption (mtls_config_set_verify_callback), a session whose peer certificate has expired is
+ * not resumed, and with CRLs the peer is checked against the CRLs in force (see "Revocation").  The one error: a server refuses
  * (handshake_failure, MTLS_ERR_EMS_REQUIRED) a ClientHello that offers a session made with
  * extended master secret but lacks the extension itself (RFC 7627 5.3: a client that drops EMS is
  * broken or being downgraded).
