@@ -415,8 +415,10 @@ staple_snap *staple_get(ocsp_staple *st, const x509_cert *leaf, const x509_cert 
                         int64_t now, char *why, size_t cap)
 {
     why[0] = 0;
-    if (!st || !leaf)
+    if (!st || !leaf) {
+        snprintf(why, cap, "%s", st ? "the config has no certificate yet" : "none set");
         return NULL;
+    }
     check_file(st, leaf, issuer, now);
     pthread_mutex_lock(&st->lock);
     staple_snap *s = snap_ref(st->cur);

@@ -468,6 +468,20 @@ static void test_resume_client(void)
     }
     printf("2. a client does not offer a session whose server is revoked now (made here, and "
            "decoded); its full handshake: CERT_REVOKED\n");
+    /* a client in insecure mode verifies nothing, revocation included: it still resumes */
+    mtls_config *insecure = client_cfg(NULL);
+    CHECK_ERR(mtls_config_set_crl_file(insecure, path_of("int.crl")), MTLS_OK);
+    CHECK_ERR(mtls_config_set_insecure_skip_verify(insecure, 1), MTLS_OK);
+    p = shake(insecure, scfg, NULL);
+    CHECK_ERR(p.err, MTLS_OK);
+    mtls_session *loose = mtls_conn_get_session(p.c);
+    unpair(&p);
+    p = shake(insecure, scfg, loose);
+    CHECK_ERR(p.err, MTLS_OK);
+    CHECK(mtls_conn_resumed(p.c));
+    unpair(&p);
+    mtls_session_free(loose);
+    mtls_config_free(insecure);
     mtls_session_free(sess);
     mtls_session_free(decoded);
     mtls_config_free(before);
