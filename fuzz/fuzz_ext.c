@@ -66,7 +66,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     case 8: { /* status_request (RFC 6066 8), and the same bytes as a CertificateStatus body */
         ext_status_request req;
-        if (ext_status_request_parse(r, &req, &why) == MTLS_OK && req.status_type == EXT_STATUS_OCSP) {
+        if (ext_status_request_parse(r, &req, &why) == MTLS_OK &&
+            req.status_type == EXT_STATUS_OCSP) {
             size_t ids = 0;
             rd ids_left = req.responder_id_list, id;
             while (ids_left.n && rd_vec16(&ids_left, &id))

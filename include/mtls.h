@@ -757,7 +757,7 @@ MTLS_API mtls_err mtls_config_set_ocsp_required(mtls_config *cfg, int on);
  * the verdict being judged.  Versioned like mtls_cert_info: set struct_size first
  * (MTLS_OCSP_INFO_INIT).  MTLS_ERR_INVALID_ARG for a NULL argument or a struct_size too small. */
 typedef enum mtls_ocsp_status {
-    MTLS_OCSP_NONE = 0,        /* nothing stapled (not asked, or the server sent none; or resumed) */
+    MTLS_OCSP_NONE = 0,        /* nothing stapled (not asked, none sent, or resumed) */
     MTLS_OCSP_GOOD = 1,        /* the certificate is good, per a current, well-signed response */
     MTLS_OCSP_REVOKED = 2,     /* it is revoked (revocation_time, revocation_reason) */
     MTLS_OCSP_UNKNOWN = 3,     /* the responder does not know it */
@@ -809,10 +809,10 @@ MTLS_API mtls_err mtls_conn_peer_ocsp(const mtls_conn *conn, mtls_ocsp_info *out
  * shares ticket keys or a session store with another, but trusts other CAs or asks differently,
  * does a full handshake and verifies the peer itself.  The verify callback also runs on
  * resumption (mtls_config_set_verify_callback), a session whose peer certificate has expired is
- * not resumed, and with CRLs the peer is checked against the CRLs in force (see "Revocation").  The one error: a server refuses
- * (handshake_failure, MTLS_ERR_EMS_REQUIRED) a ClientHello that offers a session made with
- * extended master secret but lacks the extension itself (RFC 7627 5.3: a client that drops EMS is
- * broken or being downgraded).
+ * not resumed, and with CRLs the peer is checked against the CRLs in force (see "Revocation").
+ * The one error: a server refuses (handshake_failure, MTLS_ERR_EMS_REQUIRED) a ClientHello that
+ * offers a session made with extended master secret but lacks the extension itself (RFC 7627
+ * 5.3: a client that drops EMS is broken or being downgraded).
  * ------------------------------------------------------------------------------------------- */
 
 #define MTLS_SESSION_CACHE_DEFAULT_SIZE 4096 /* entries */

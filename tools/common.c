@@ -761,9 +761,10 @@ static int load_crls(mtls_config *cfg, const struct common_opts *o)
     }
     if (o->crl_check || o->crl_soft_fail) {
         unsigned mode = o->crl_check == 2 ? MTLS_REVOCATION_CHAIN : MTLS_REVOCATION_LEAF;
-        (void)mtls_config_set_revocation_check(cfg, mode |
-                                                        (o->crl_soft_fail ? MTLS_REVOCATION_SOFT_FAIL
-                                                                          : 0));
+        if (o->crl_soft_fail) {
+            mode |= MTLS_REVOCATION_SOFT_FAIL;
+        }
+        (void)mtls_config_set_revocation_check(cfg, mode);
     }
     return 0;
 }

@@ -646,7 +646,8 @@ static int server_setup(mtls_config *cfg, const struct server_opts *o, const mtl
 #endif
     /* The staple is the config's own (not shared): read afresh at startup and on a reload,
      * after the certificate it must be about. */
-    if (o->ocsp_staple != NULL && mtls_config_set_ocsp_staple_file(cfg, o->ocsp_staple) != MTLS_OK) {
+    if (o->ocsp_staple != NULL &&
+        mtls_config_set_ocsp_staple_file(cfg, o->ocsp_staple) != MTLS_OK) {
         say("--ocsp-staple: %s", mtls_config_error_detail(cfg));
         return -1;
     }

@@ -72,7 +72,7 @@ static void write_file(const char *name, const uint8_t *p, size_t n)
     CHECK_EQ(rename(tmp, path_of(name)), 0);
 }
 
-/* ---- clocks and traces ------------------------------------------------------------------------ */
+/* ---- clocks and traces ---------------------------------------------------------------------- */
 
 static int64_t clock_fn(void *arg)
 {
@@ -347,7 +347,7 @@ static void test_crl_modes(void)
     mtls_config_free(good);
 }
 
-/* ---- 2. resumption ---------------------------------------------------------------------------- */
+/* ---- 2. resumption -------------------------------------------------------------------------- */
 
 static mtls_config *resuming_server(const char *crl, unsigned mode, int tickets,
                                     const mtls_config *share)
@@ -502,7 +502,8 @@ static mtls_config *stapling_server(const char *chain, const char *staple)
 static mtls_config *asking_client(int required)
 {
     mtls_config *cfg = client_cfg(NULL);
-    CHECK_ERR(required ? mtls_config_set_ocsp_required(cfg, 1) : mtls_config_set_ocsp_request(cfg, 1),
+    CHECK_ERR(required ? mtls_config_set_ocsp_required(cfg, 1)
+                       : mtls_config_set_ocsp_request(cfg, 1),
               MTLS_OK);
     return cfg;
 }
