@@ -60,7 +60,6 @@ typedef enum mtls_err {
     MTLS_ERR_BAD_PEM,
     MTLS_ERR_BAD_KEY,
     MTLS_ERR_KEY_MISMATCH,
-    MTLS_ERR_NO_CERT,
     MTLS_ERR_UNSUPPORTED_KEY,
     MTLS_ERR_UNKNOWN_NAME,
     MTLS_ERR_NO_SERVER_NAME,
@@ -92,8 +91,9 @@ typedef enum mtls_err {
     MTLS_ERR_UNRECOGNIZED_NAME,
     MTLS_ERR_HANDSHAKE_TOO_LARGE,
     MTLS_ERR_TOO_MANY_EMPTY,
-    MTLS_ERR_INSUFFICIENT_SECURITY,
     MTLS_ERR_PEER_ALERT,
+    MTLS_ERR_TOO_MANY_WARNINGS,
+    MTLS_ERR_NO_SERVER_CERT,
     MTLS_ERR_CERT_PARSE,
     MTLS_ERR_CERT_UNSUPPORTED,
     MTLS_ERR_CERT_EXPIRED,
@@ -426,9 +426,12 @@ MTLS_API int mtls_conn_is_server(const mtls_conn *conn);
 MTLS_API uint16_t mtls_conn_version(const mtls_conn *conn);
 MTLS_API uint16_t mtls_conn_cipher_suite(const mtls_conn *conn);
 MTLS_API uint16_t mtls_conn_group(const mtls_conn *conn);      /* 0: static RSA, or resumed */
-MTLS_API uint16_t mtls_conn_sigalg(const mtls_conn *conn);     /* server's ServerKeyExchange signature */
-MTLS_API uint16_t mtls_conn_peer_sigalg(const mtls_conn *conn);/* client's CertificateVerify (server side) */
-MTLS_API uint16_t mtls_conn_client_sigalg(const mtls_conn *conn);/* CertificateVerify, either side; 0: none */
+/* The signature schemes of the handshake, the same on both sides; 0 when nothing was signed.
+ * The server's: what it signed with (TLS 1.2: its ServerKeyExchange; none with static RSA).  The
+ * client's: what it signed its CertificateVerify with (none when it sent no certificate).  A
+ * resumed handshake signs nothing. */
+MTLS_API uint16_t mtls_conn_server_sigalg(const mtls_conn *conn);
+MTLS_API uint16_t mtls_conn_client_sigalg(const mtls_conn *conn);
 MTLS_API const char *mtls_conn_server_name(const mtls_conn *conn);
 MTLS_API const char *mtls_conn_alpn(const mtls_conn *conn);
 MTLS_API int mtls_conn_ems(const mtls_conn *conn);             /* extended master secret used */

@@ -571,7 +571,7 @@ void conn_summary(char *out, size_t cap, const mtls_conn *conn)
     const char *suite = mtls_suite_name(mtls_conn_cipher_suite(conn));
     uint16_t group = mtls_conn_group(conn);
     const char *gname = group != 0 ? mtls_group_name(group) : NULL;
-    const char *sig = mtls_sigalg_name(mtls_conn_sigalg(conn));
+    const char *sig = mtls_sigalg_name(mtls_conn_server_sigalg(conn));
     const char *alpn = mtls_conn_alpn(conn);
 
     snprintf(out, cap, "%s, %s, %s%s%s%s%s%s", version_name(mtls_conn_version(conn)),

@@ -236,7 +236,8 @@ static mtls_err on_alert(mtls_conn *c, const uint8_t *p, size_t len)
     if (level == 1) {
         /* Warnings are ignored, up to a bound: a flood of them is a denial-of-service tool. */
         if (++c->warning_alerts > MTLS_MAX_WARNING_ALERTS)
-            return conn_fail(c, MTLS_ERR_TOO_MANY_EMPTY, "the peer sent too many warning alerts");
+            return conn_fail(c, MTLS_ERR_TOO_MANY_WARNINGS,
+                             "the peer sent too many warning alerts");
         return MTLS_OK;
     }
     if (level != 2)
@@ -487,15 +488,9 @@ uint16_t mtls_conn_group(const mtls_conn *c)
 {
     return c ? c->info.group : 0;
 }
-uint16_t mtls_conn_sigalg(const mtls_conn *c)
+uint16_t mtls_conn_server_sigalg(const mtls_conn *c)
 {
     return c ? c->info.server_sigalg : 0;
-}
-/* The client's CertificateVerify, as the server saw it (a client never had a peer signature
- * here). */
-uint16_t mtls_conn_peer_sigalg(const mtls_conn *c)
-{
-    return c && c->is_server ? c->info.client_sigalg : 0;
 }
 int mtls_conn_ems(const mtls_conn *c)
 {

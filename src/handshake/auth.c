@@ -93,12 +93,21 @@ mtls_err hs_parse_peer_chain(struct hs *hs, const struct msg_certificate *cert)
     return MTLS_OK;
 }
 
-bool hs_key_usage_allows(const x509_cert *cert, kx_kind kx)
+/* RFC 5280 4.2.1.3: no keyUsage extension allows any use. */
+static bool key_usage_has(const x509_cert *cert, unsigned bit)
 {
     unsigned bits;
-    if (!x509_cert_key_usage(cert, &bits))
-        return true;
-    return (bits & (kx == KX_RSA ? 1u << 2 : 1u << 0)) != 0;
+    return !x509_cert_key_usage(cert, &bits) || (bits & bit) != 0;
+}
+
+bool hs_key_can_sign(const x509_cert *cert)
+{
+    return key_usage_has(cert, 1u << 0); /* digitalSignature */
+}
+
+bool hs_key_can_encipher(const x509_cert *cert)
+{
+    return key_usage_has(cert, 1u << 2); /* keyEncipherment */
 }
 
 bool hs_sigalg_fits_key(uint16_t sigalg, const cry_pkey *key)

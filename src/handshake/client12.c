@@ -252,7 +252,8 @@ static mtls_err read_server_cert(struct hs *hs, const msg *m)
     if ((err = hs12_read_certificate(hs, m)))
         return err;
     if (hs->peer_chain_len == 0)
-        return hs_err(hs, MTLS_ERR_CERT_PARSE, "the server sent an empty Certificate message");
+        /* RFC 5246 7.4.2: the server's certificate_list is its chain, at least the leaf. */
+        return hs_err(hs, MTLS_ERR_NO_SERVER_CERT, "the server sent an empty Certificate message");
     hs->info->peer_cert_presented = true;
     if ((err = hs_transcript_add(hs, m->raw, m->raw_len)))
         return err;
@@ -268,7 +269,8 @@ static mtls_err read_server_cert(struct hs *hs, const msg *m)
         return hs_err(hs, MTLS_ERR_CERT_WRONG_TYPE,
                       "the server's certificate key (%s) does not fit suite %s",
                       kt == CRY_KEY_RSA ? "RSA" : "EC", hs->suite->name);
-    if (!hs_key_usage_allows(hs->peer_chain[0], hs->suite->kx))
+    if (!(hs->suite->kx == KX_RSA ? hs_key_can_encipher(hs->peer_chain[0])
+                                  : hs_key_can_sign(hs->peer_chain[0])))
         return hs_err(hs, MTLS_ERR_CERT_KEY_USAGE,
                       "the server's certificate %s has a keyUsage that does not allow %s",
                       x509_cert_subject(hs->peer_chain[0]),
@@ -351,7 +353,7 @@ static mtls_err read_cert_request(struct hs *hs, const msg *m)
     hs->cert_requested = true;
     hs->info->cert_requested = true;
     bool type_ok = cfg->key && (cfg->key_type == CRY_KEY_RSA ? c12->cr_rsa_ok : c12->cr_ecdsa_ok) &&
-                   hs_key_usage_allows(cfg->chain[0], KX_ECDHE /* signing */);
+                   hs_key_can_sign(cfg->chain[0]);
     c12->cv_sigalg = type_ok ? hs_pick_sigalg(cfg, c12->cr_sigalgs, c12->n_cr_sigalgs) : 0;
     c12->sends_cert = type_ok && c12->cv_sigalg != 0;
     if ((err = hs_transcript_add(hs, m->raw, m->raw_len)))

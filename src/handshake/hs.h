@@ -231,9 +231,11 @@ mtls_err hs_verify_peer_chain(struct hs *hs);
 /* Choose a signature scheme for our key among `offered` (ours first). 0 when none fits. */
 uint16_t hs_pick_sigalg(const mtls_config *cfg, const uint16_t *offered, size_t n);
 bool hs_sigalg_fits_key(uint16_t sigalg, const cry_pkey *key);
-/* RFC 5246 7.4.2 / RFC 5280 4.2.1.3: may this certificate's key do what key exchange `kx` asks
- * of it (ECDHE: digitalSignature; RSA key transport: keyEncipherment)?  No keyUsage: any. */
-bool hs_key_usage_allows(const x509_cert *cert, kx_kind kx);
+/* RFC 5246 7.4.2 / RFC 5280 4.2.1.3: may this certificate's key sign (digitalSignature: ECDHE
+ * parameters, CertificateVerify), or encipher (keyEncipherment: the RSA key transport's
+ * premaster)?  A certificate without keyUsage may do either. */
+bool hs_key_can_sign(const x509_cert *cert);
+bool hs_key_can_encipher(const x509_cert *cert);
 
 /* suites.c: lists of algorithm ids */
 bool hs_list_has(const uint16_t *list, size_t n, uint16_t v);

@@ -23,8 +23,9 @@ static uint16_t pick_group(const mtls_config *cfg, const uint16_t *peer, size_t 
     return 0;
 }
 
-/* Can we do suite `id` with this client?  Fills group and sigalg for ECDHE. */
-static bool suite_usable(struct hs *hs, uint16_t id, uint16_t *group, uint16_t *sigalg)
+/* Can we do suite `id` with this client?  Fills group and sigalg for ECDHE; *fits says whether
+ * our key can do the suite at all. */
+static bool suite_usable(struct hs *hs, uint16_t id, uint16_t *group, uint16_t *sigalg, bool *fits)
 {
     const mtls_config *cfg = hs->cfg;
     const suite_info *s = suite_find(id);
@@ -33,8 +34,10 @@ static bool suite_usable(struct hs *hs, uint16_t id, uint16_t *group, uint16_t *
     bool key_ok = s->auth == AUTH_RSA ? cfg->key_type == CRY_KEY_RSA
                                       : (cfg->key_type == CRY_KEY_EC_P256 ||
                                          cfg->key_type == CRY_KEY_EC_P384);
-    if (!key_ok || !hs_key_usage_allows(cfg->chain[0], s->kx))
+    if (!key_ok ||
+        !(s->kx == KX_RSA ? hs_key_can_encipher(cfg->chain[0]) : hs_key_can_sign(cfg->chain[0])))
         return false;
+    *fits = true;
     if (s->kx == KX_RSA)
         return true;
     *group = pick_group(cfg, hs->s12.peer_groups, hs->s12.n_peer_groups); /* 0: no ECDHE */
@@ -66,6 +69,7 @@ static mtls_err choose_suite(struct hs *hs, rd offered)
 {
     const mtls_config *cfg = hs->cfg;
     uint16_t group = 0, sigalg = 0;
+    bool fits = false;
     size_t pos[MTLS_MAX_SUITES], order[MTLS_MAX_SUITES];
     find_offered(cfg, offered, pos);
     /* Ours in our order, or in the client's (by where it offers them). */
@@ -77,7 +81,7 @@ static mtls_err choose_suite(struct hs *hs, rd offered)
     }
     for (size_t k = 0; k < cfg->n_suites; k++) {
         uint16_t id = cfg->suites[order[k]];
-        if (pos[order[k]] == SIZE_MAX || !suite_usable(hs, id, &group, &sigalg))
+        if (pos[order[k]] == SIZE_MAX || !suite_usable(hs, id, &group, &sigalg, &fits))
             continue;
         hs->suite = suite_find(id);
         hs->group = hs->suite->kx == KX_ECDHE ? group : 0;
@@ -86,6 +90,17 @@ static mtls_err choose_suite(struct hs *hs, rd offered)
         hs->info->suite = id;
         return MTLS_OK;
     }
+    /* Suites both sides share that our key can do are ECDHE ones here (a static-RSA one would
+     * have been taken), and what they lack is the same for all: a group or a signature scheme. */
+    if (fits && !group)
+        return hs_err(hs, MTLS_ERR_NO_SHARED_GROUP,
+                      "the client offers no key-exchange group we accept for the ECDHE suites we "
+                      "share");
+    if (fits)
+        return hs_err(hs, MTLS_ERR_NO_SHARED_SIGALG,
+                      "the client accepts no signature scheme our %s key signs with for the ECDHE "
+                      "suites we share",
+                      cfg->key_type == CRY_KEY_RSA ? "RSA" : "ECDSA");
     return hs_err(hs, MTLS_ERR_NO_SHARED_CIPHER,
                   "no cipher suite offered by the client fits our configuration and %s key",
                   cfg->key_type == CRY_KEY_RSA ? "RSA" : "ECDSA");
@@ -469,7 +484,7 @@ static mtls_err read_client_cert(struct hs *hs, const msg *m)
         return hs_err(hs, MTLS_ERR_CERT_UNSUPPORTED,
                       "the client certificate's key type is not supported");
     hs->info->peer_cert_presented = true;
-    if (!hs_key_usage_allows(hs->peer_chain[0], KX_ECDHE /* it must sign CertificateVerify */))
+    if (!hs_key_can_sign(hs->peer_chain[0])) /* it must sign CertificateVerify */
         return hs_err(hs, MTLS_ERR_CERT_KEY_USAGE,
                       "the client certificate %s has a keyUsage that does not allow signing "
                       "(digitalSignature)",

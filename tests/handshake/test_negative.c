@@ -1372,8 +1372,8 @@ static void run_conformance(void)
         uint8_t *wire = pending_hello(&f, &n);
         hello_unknown_groups(wire, n);
         mtls_err err = inject(&f, TLS_CT_HANDSHAKE, wire, n);
-        if (k == 0) {
-            expect_flow_fail(&f, err, MTLS_ERR_NO_SHARED_CIPHER, TLS_ALERT_HANDSHAKE_FAILURE);
+        if (k == 0) { /* no group in common: the ECDHE suite cannot be done */
+            expect_flow_fail(&f, err, MTLS_ERR_NO_SHARED_GROUP, TLS_ALERT_HANDSHAKE_FAILURE);
         } else { /* the static-RSA suite the client also offers */
             CHECK_ERR(err, MTLS_OK);
             CHECK_EQ(mtls_conn_cipher_suite(f.s), 0x009C);
@@ -1527,6 +1527,74 @@ static void run_require_without_cert(void)
     case_end();
     flow_close(&f);
     env_close(&e);
+}
+
+/* The server's Certificate must carry its chain (RFC 5246 7.4.2): an empty one is its own error
+ * (NO_SERVER_CERT), with the alert it always had, bad_certificate. */
+static void run_empty_server_cert(void)
+{
+    env e;
+    env_open(&e, &ecdhe_mutual);
+    flow f;
+    flow_open(&f, &e, 0);
+    case_begin(CAT_PARAMS, "an empty server Certificate");
+    CHECK(flow_reach(&f, C12_READ_SERVER_CERT));
+    static const uint8_t empty[] = {TLS_HS_CERTIFICATE, 0, 0, 3, 0, 0, 0};
+    mtls_err err = inject(&f, TLS_CT_HANDSHAKE, empty, sizeof(empty));
+    expect_flow_fail(&f, err, MTLS_ERR_NO_SERVER_CERT, TLS_ALERT_BAD_CERTIFICATE);
+    printf("empty server Certificate: client error %s, alert %s: %s\n",
+           mtls_err_name(mtls_conn_error(f.c)), mtls_alert_name(mtls_conn_alert_sent(f.c)),
+           mtls_conn_error_detail(f.c));
+    case_end();
+    flow_close(&f);
+    env_close(&e);
+}
+
+/* A server whose suites the client shares, but with no group, or no signature scheme, in common
+ * says which (NO_SHARED_GROUP, NO_SHARED_SIGALG); one with no suite in common NO_SHARED_CIPHER.
+ * The alert is handshake_failure in all three. */
+static void run_nothing_shared(void)
+{
+    static const struct {
+        const char *what, *ciphers, *groups, *sigalgs;
+        mtls_err want;
+    } cases[] = {
+        {"no suite in common", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", NULL, NULL,
+         MTLS_ERR_NO_SHARED_CIPHER},
+        {"no group in common", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "secp384r1", NULL,
+         MTLS_ERR_NO_SHARED_GROUP},
+        {"no signature scheme in common", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", NULL,
+         "rsa_pss_rsae_sha256:rsa_pkcs1_sha256", MTLS_ERR_NO_SHARED_SIGALG},
+    };
+    const tp_pki *pki = tp_get();
+    const tp_ident *sid = &pki->server[TP_P256];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        case_begin(CAT_PARAMS, "%s", cases[i].what);
+        mtls_config *ccfg = mtls_config_new(), *scfg = mtls_config_new();
+        CHECK_ERR(mtls_config_set_cert_chain_mem(scfg, sid->cert_pem, strlen(sid->cert_pem),
+                                                 sid->key_pem, strlen(sid->key_pem)),
+                  MTLS_OK);
+        CHECK_ERR(mtls_config_set_groups(scfg, "x25519:secp256r1"), MTLS_OK);
+        CHECK_ERR(mtls_config_set_ca_mem(ccfg, pki->ca_pem, strlen(pki->ca_pem)), MTLS_OK);
+        CHECK_ERR(mtls_config_set_ciphers(ccfg, cases[i].ciphers), MTLS_OK);
+        if (cases[i].groups)
+            CHECK_ERR(mtls_config_set_groups(ccfg, cases[i].groups), MTLS_OK);
+        if (cases[i].sigalgs)
+            CHECK_ERR(mtls_config_set_sigalgs(ccfg, cases[i].sigalgs), MTLS_OK);
+        mtls_conn *c = mtls_client_new(ccfg, "localhost"), *srv = mtls_server_new(scfg);
+        (void)tp_handshake(c, srv);
+        CHECK_ERR(mtls_conn_error(c), MTLS_ERR_PEER_ALERT);
+        CHECK_ERR(mtls_conn_error(srv), cases[i].want);
+        CHECK_EQ(mtls_conn_alert_sent(srv), TLS_ALERT_HANDSHAKE_FAILURE);
+        CHECK_EQ(mtls_conn_alert_received(c), TLS_ALERT_HANDSHAKE_FAILURE);
+        printf("%s: server error %s: %s\n", cases[i].what, mtls_err_name(mtls_conn_error(srv)),
+               mtls_conn_error_detail(srv));
+        case_end();
+        mtls_conn_free(c);
+        mtls_conn_free(srv);
+        mtls_config_free(ccfg);
+        mtls_config_free(scfg);
+    }
 }
 
 /* ---- 7. record layer ------------------------------------------------------------------------- */
@@ -1793,6 +1861,8 @@ int main(void)
     run_bad_finished();
     run_unoffered();
     run_require_without_cert();
+    run_empty_server_cert();
+    run_nothing_shared();
     run_record_layer();
     run_record_versions();
     run_conformance();
