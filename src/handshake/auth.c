@@ -48,8 +48,8 @@ mtls_err hs_verify_peer_chain(struct hs *hs)
         verdict = cb;
     }
     if (verdict != MTLS_OK) {
-        hs_trace(hs, '*', "CertificateCheck", "FAILED: %s",
-                 detail[0] ? detail : mtls_err_str(verdict));
+        hs_trace_step(hs, MTLS_TRACE_CHECK, MTLS_DECISION_NONE, verdict, 0, '*', "CertificateCheck",
+                      "FAILED: %s", detail[0] ? detail : mtls_err_str(verdict));
         /* The getters speak of the verified identity: a rejected chain is not one. */
         x509_chain_free(info->peer_chain, info->peer_chain_len);
         info->peer_chain = NULL;
@@ -58,17 +58,19 @@ mtls_err hs_verify_peer_chain(struct hs *hs)
     }
     const char *name = server ? NULL : env->verify_name ? env->verify_name : info->server_name;
     if (!server && cfg->insecure) {
-        hs_trace(hs, '*', "CertificateCheck", "SKIPPED (insecure mode): %s",
-                 x509_cert_subject(info->peer_chain[0]));
+        hs_trace_step(hs, MTLS_TRACE_CHECK, MTLS_DECISION_NONE, MTLS_OK, MTLS_TRACE_SKIPPED, '*',
+                      "CertificateCheck", "SKIPPED (insecure mode): %s",
+                      x509_cert_subject(info->peer_chain[0]));
     } else if (!server && env->skip_hostname) {
-        hs_trace(hs, '*', "CertificateCheck",
-                 "ok: %s chains to a trusted CA; host name NOT "
-                 "checked (mtls_conn_set_insecure_skip_hostname)",
-                 x509_cert_subject(info->peer_chain[0]));
+        hs_trace_step(hs, MTLS_TRACE_CHECK, MTLS_DECISION_NONE, MTLS_OK, MTLS_TRACE_NO_HOSTNAME,
+                      '*', "CertificateCheck",
+                      "ok: %s chains to a trusted CA; host name NOT "
+                      "checked (mtls_conn_set_insecure_skip_hostname)",
+                      x509_cert_subject(info->peer_chain[0]));
     } else {
-        hs_trace(hs, '*', "CertificateCheck", "ok: %s chains to a trusted CA%s%s",
-                 x509_cert_subject(info->peer_chain[0]), name ? ", matches " : "",
-                 name ? name : "");
+        hs_trace_step(hs, MTLS_TRACE_CHECK, MTLS_DECISION_NONE, MTLS_OK, 0, '*', "CertificateCheck",
+                      "ok: %s chains to a trusted CA%s%s", x509_cert_subject(info->peer_chain[0]),
+                      name ? ", matches " : "", name ? name : "");
     }
     hs->proofs |= PROOF_PEER_CHAIN;
     return MTLS_OK;

@@ -171,8 +171,13 @@ mtls_err hs_err(struct hs *hs, mtls_err err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 mtls_err hs_herr(hs_handle *h, mtls_err err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-void hs_trace(const struct hs *hs, char dir, const char *what, const char *fmt, ...)
+/* The trace (words and events, base.h): a handshake message sent ('>') or received ('<'), msg
+ * `type` being its handshake type or MTLS_TRACE_CHANGE_CIPHER_SPEC; any other step. */
+void hs_trace_msg(const struct hs *hs, char dir, int type, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+void hs_trace_step(const struct hs *hs, mtls_trace_kind kind, mtls_trace_decision decision,
+                   mtls_err result, unsigned flags, char dir, const char *what, const char *fmt,
+                   ...) __attribute__((format(printf, 8, 9)));
 /* The negotiated protocol and (server) the name the client asked for, as strings info keeps. */
 mtls_err hs_set_alpn(struct hs *hs, rd name);
 mtls_err hs_set_server_name(struct hs *hs, rd name);

@@ -827,13 +827,15 @@ typedef struct trace_log {
     size_t len;
 } trace_log;
 
-static void trace_cb(void *arg, const mtls_conn *conn, char dir, const char *what,
-                     const char *detail)
+/* The steps as trace events (details carry sizes and names; the sequence of steps is what must
+ * match): kind, message, decision, alert and level, check result and flags. */
+static void trace_cb(void *arg, const mtls_conn *conn, const mtls_trace_event *ev)
 {
     (void)conn;
-    (void)detail; /* details carry sizes and names; the sequence of steps is what must match */
     trace_log *t = arg;
-    int k = snprintf(t->lines + t->len, sizeof(t->lines) - t->len, "%c %s\n", dir, what);
+    int k = snprintf(t->lines + t->len, sizeof(t->lines) - t->len, "%d %d %d %d %d %d %u %s\n",
+                     (int)ev->kind, ev->msg, (int)ev->decision, ev->alert, ev->level,
+                     (int)ev->result, ev->flags, ev->what);
     if (k > 0 && t->len + (size_t)k < sizeof(t->lines))
         t->len += (size_t)k;
 }
@@ -898,7 +900,7 @@ static void rsa_cke(void)
     CHECK_ERR(mtls_config_set_cert_chain_mem(scfg, rsa->cert_pem, strlen(rsa->cert_pem),
                                              rsa->key_pem, strlen(rsa->key_pem)),
               MTLS_OK);
-    CHECK_ERR(mtls_config_set_trace(scfg, trace_cb, &tl), MTLS_OK);
+    CHECK_ERR(mtls_config_set_trace_events(scfg, trace_cb, &tl), MTLS_OK);
     static cke_result res[CKE_COUNT];
     double total[CKE_COUNT] = {0};
     enum { REPS = 30 };
