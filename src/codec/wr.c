@@ -17,6 +17,8 @@ static bool grow(wr *w, size_t len)
     size_t cap = w->cap ? w->cap : 1024;
     while (cap < want)
         cap = cap > w->max / 2 ? w->max : cap * 2;
+    if (cap > w->max) /* a cap below the first allocation's size */
+        cap = w->max;
     uint8_t *p = mem_realloc(w->p, cap);
     if (!p)
         return false;
