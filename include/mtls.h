@@ -60,7 +60,6 @@ typedef enum mtls_err {
     MTLS_ERR_BAD_PEM,
     MTLS_ERR_BAD_KEY,
     MTLS_ERR_KEY_MISMATCH,
-    MTLS_ERR_NO_CERT,
     MTLS_ERR_UNSUPPORTED_KEY,
     MTLS_ERR_UNKNOWN_NAME,
     MTLS_ERR_NO_SERVER_NAME,
@@ -96,8 +95,9 @@ typedef enum mtls_err {
     MTLS_ERR_UNRECOGNIZED_NAME,
     MTLS_ERR_HANDSHAKE_TOO_LARGE,
     MTLS_ERR_TOO_MANY_EMPTY,
-    MTLS_ERR_INSUFFICIENT_SECURITY,
     MTLS_ERR_PEER_ALERT,
+    MTLS_ERR_TOO_MANY_WARNINGS,
+    MTLS_ERR_NO_SERVER_CERT,
     MTLS_ERR_CERT_PARSE,
     MTLS_ERR_CERT_UNSUPPORTED,
     MTLS_ERR_CERT_EXPIRED,
@@ -376,6 +376,69 @@ typedef void mtls_trace_fn(void *arg, const mtls_conn *conn, char dir, const cha
                            const char *detail);
 MTLS_API mtls_err mtls_config_set_trace(mtls_config *cfg, mtls_trace_fn *fn, void *arg);
 
+/* Trace events: the same steps as the trace above, as data for programs and tests, which should
+ * not read the words (they are written for people and may change).  `kind` says what happened;
+ * the fields that belong to it are set, the others are -1 / 0.  A kind and its fields, with the
+ * text trace's `dir`, `what` and `detail` beside them:
+ *   MTLS_TRACE_SENT / _RECEIVED   `msg`: the handshake message type sent or received (a
+ *                                 HelloRequest ignored during the handshake included), or
+ *                                 MTLS_TRACE_CHANGE_CIPHER_SPEC
+ *   MTLS_TRACE_CHECK              the peer's certificate judged: `result` is MTLS_OK or the error
+ *                                 that rejected it; `flags`: MTLS_TRACE_SKIPPED (not verified:
+ *                                 mtls_config_set_insecure_skip_verify), MTLS_TRACE_NO_HOSTNAME
+ *                                 (verified, the host name not checked:
+ *                                 mtls_conn_set_insecure_skip_hostname), MTLS_TRACE_RESUMED (the
+ *                                 stored certificate of a resumed session, by the verify callback),
+ *                                 MTLS_TRACE_SPIFFE (verified, the peer accepted by its SPIFFE ID
+ *                                 in place of a host name: mtls_config_add_spiffe_id)
+ *   MTLS_TRACE_DECISION           `decision`; `flags`: MTLS_TRACE_TICKET when a session is offered,
+ *                                 refused or resumed by ticket (else by session id)
+ *   MTLS_TRACE_KEYS               the master secret derived
+ *   MTLS_TRACE_ALERT_SENT / _RECEIVED   `alert` at `level` (1 warning, 2 fatal)
+ *   MTLS_TRACE_ESTABLISHED        the handshake is complete
+ * Both callbacks may be set; each step is reported to both.  The event and its strings are valid
+ * only during the call. */
+typedef enum mtls_trace_kind {
+    MTLS_TRACE_SENT = 1,
+    MTLS_TRACE_RECEIVED,
+    MTLS_TRACE_CHECK,
+    MTLS_TRACE_DECISION,
+    MTLS_TRACE_KEYS,
+    MTLS_TRACE_ALERT_SENT,
+    MTLS_TRACE_ALERT_RECEIVED,
+    MTLS_TRACE_ESTABLISHED
+} mtls_trace_kind;
+typedef enum mtls_trace_decision {
+    MTLS_DECISION_NONE = 0,
+    MTLS_DECISION_NEGOTIATED,      /* server: cipher suite, group and signature scheme chosen */
+    MTLS_DECISION_RESUME_OFFERED,  /* client: a saved session offered in the ClientHello */
+    MTLS_DECISION_RESUME_DECLINED, /* a saved session not offered (client) or refused (server) */
+    MTLS_DECISION_RESUMED,         /* server: the client's session accepted */
+    MTLS_DECISION_RENEGOTIATION_REFUSED, /* a renegotiation attempt declined (no_renegotiation) */
+    MTLS_DECISION_NO_STAPLE /* an OCSP staple was asked for (status_request) and none goes: server,
+                             * none set, not about our certificate or out of date; client, the
+                             * server acknowledged and sent none (RFC 6066 8 allows it) */
+} mtls_trace_decision;
+#define MTLS_TRACE_CHANGE_CIPHER_SPEC 256 /* `msg` of a ChangeCipherSpec (not a handshake type) */
+#define MTLS_TRACE_SKIPPED 0x1u
+#define MTLS_TRACE_NO_HOSTNAME 0x2u
+#define MTLS_TRACE_RESUMED 0x4u
+#define MTLS_TRACE_TICKET 0x8u
+#define MTLS_TRACE_SPIFFE 0x10u
+typedef struct mtls_trace_event {
+    mtls_trace_kind kind;
+    int msg;                      /* SENT, RECEIVED; else -1 */
+    mtls_trace_decision decision; /* DECISION; else MTLS_DECISION_NONE */
+    int alert, level;             /* ALERT_SENT, ALERT_RECEIVED; else -1, 0 */
+    mtls_err result;              /* CHECK; else MTLS_OK */
+    unsigned flags;
+    char dir;                     /* as for mtls_trace_fn */
+    const char *what, *detail;
+} mtls_trace_event;
+typedef void mtls_trace_event_fn(void *arg, const mtls_conn *conn, const mtls_trace_event *ev);
+MTLS_API mtls_err mtls_config_set_trace_events(mtls_config *cfg, mtls_trace_event_fn *fn,
+                                               void *arg);
+
 /* Key log: one line in NSS key log format per connection ("CLIENT_RANDOM <hex> <hex>"), without
  * newline, for Wireshark.  Anyone who sees these lines can decrypt the traffic. */
 typedef void mtls_keylog_fn(void *arg, const mtls_conn *conn, const char *line);
@@ -506,9 +569,12 @@ MTLS_API int mtls_conn_is_server(const mtls_conn *conn);
 MTLS_API uint16_t mtls_conn_version(const mtls_conn *conn);
 MTLS_API uint16_t mtls_conn_cipher_suite(const mtls_conn *conn);
 MTLS_API uint16_t mtls_conn_group(const mtls_conn *conn);      /* 0: static RSA, or resumed */
-MTLS_API uint16_t mtls_conn_sigalg(const mtls_conn *conn);     /* server's ServerKeyExchange signature */
-MTLS_API uint16_t mtls_conn_peer_sigalg(const mtls_conn *conn);/* client's CertificateVerify (server side) */
-MTLS_API uint16_t mtls_conn_client_sigalg(const mtls_conn *conn);/* CertificateVerify, either side; 0: none */
+/* The signature schemes of the handshake, the same on both sides; 0 when nothing was signed.
+ * The server's: what it signed with (TLS 1.2: its ServerKeyExchange; none with static RSA).  The
+ * client's: what it signed its CertificateVerify with (none when it sent no certificate).  A
+ * resumed handshake signs nothing. */
+MTLS_API uint16_t mtls_conn_server_sigalg(const mtls_conn *conn);
+MTLS_API uint16_t mtls_conn_client_sigalg(const mtls_conn *conn);
 MTLS_API const char *mtls_conn_server_name(const mtls_conn *conn);
 MTLS_API const char *mtls_conn_alpn(const mtls_conn *conn);
 MTLS_API int mtls_conn_ems(const mtls_conn *conn);             /* extended master secret used */

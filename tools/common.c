@@ -69,24 +69,12 @@ int write_all(int fd, const void *p, size_t n)
 static void on_trace(void *arg, const mtls_conn *conn, char dir, const char *what,
                      const char *detail)
 {
-    const struct tool_cfg *tc = arg;
     struct peer_tag *t = conn != NULL ? mtls_conn_userdata(conn) : NULL;
     char line[4096];
 
+    (void)arg;
     if (what == NULL) {
         what = "?";
-    }
-    /* The API does not say whether the ClientHello offered a saved session by id or by ticket,
-     * and why the library did (not) resume: the --reconnect report names them. */
-    if (t != NULL && dir == '>' && strcmp(what, "ClientHello") == 0 && detail != NULL &&
-        strncmp(detail, "offers to resume", 16) == 0) {
-        t->resume_offer = strstr(detail, "ticket") != NULL ? RESUME_OFFER_TICKET : RESUME_OFFER_ID;
-    }
-    if (t != NULL && strcmp(what, "Resumption") == 0 && detail != NULL) {
-        snprintf(t->resume_note, sizeof(t->resume_note), "%s", detail);
-    }
-    if (!tc->trace) {
-        return;
     }
     int n = snprintf(line, sizeof(line), "%-7s %2u %c %-19s %s", t != NULL ? t->label : "",
                      t != NULL ? ++t->steps : 0u, dir, what, detail != NULL ? detail : "");
@@ -96,6 +84,24 @@ static void on_trace(void *arg, const mtls_conn *conn, char dir, const char *wha
     size_t len = (size_t)n < sizeof(line) - 1 ? (size_t)n : sizeof(line) - 2;
     line[len++] = '\n';
     (void)write_all(2, line, len);
+}
+
+/* Whether a ClientHello offered a saved session, by id or by ticket, and why the library did (not)
+ * resume: the --reconnect report names them.  Read from the trace events, not from the words. */
+static void on_event(void *arg, const mtls_conn *conn, const mtls_trace_event *ev)
+{
+    struct peer_tag *t = conn != NULL ? mtls_conn_userdata(conn) : NULL;
+    (void)arg;
+
+    if (t == NULL || ev->kind != MTLS_TRACE_DECISION) {
+        return;
+    }
+    if (ev->decision == MTLS_DECISION_RESUME_OFFERED) {
+        t->resume_offer = ev->flags & MTLS_TRACE_TICKET ? RESUME_OFFER_TICKET : RESUME_OFFER_ID;
+    } else if (ev->decision == MTLS_DECISION_RESUME_DECLINED ||
+               ev->decision == MTLS_DECISION_RESUMED) {
+        snprintf(t->resume_note, sizeof(t->resume_note), "%s", ev->detail);
+    }
 }
 
 static void on_keylog(void *arg, const mtls_conn *conn, const char *text)
@@ -410,8 +416,11 @@ int tool_config_new(struct tool_cfg *tc, const struct common_opts *o, const char
             goto fail;
         }
     }
-    if (o->trace || !server) {
+    if (o->trace) {
         (void)mtls_config_set_trace(tc->cfg, on_trace, tc);
+    }
+    if (!server) {
+        (void)mtls_config_set_trace_events(tc->cfg, on_event, tc);
     }
     const char *keylog = o->keylog;
     if (keylog == NULL) {
@@ -697,7 +706,7 @@ void conn_summary(char *out, size_t cap, const mtls_conn *conn)
     const char *suite = mtls_suite_name(mtls_conn_cipher_suite(conn));
     uint16_t group = mtls_conn_group(conn);
     const char *gname = group != 0 ? mtls_group_name(group) : NULL;
-    const char *sig = mtls_sigalg_name(mtls_conn_sigalg(conn));
+    const char *sig = mtls_sigalg_name(mtls_conn_server_sigalg(conn));
     const char *alpn = mtls_conn_alpn(conn);
 
     snprintf(out, cap, "%s, %s, %s%s%s%s%s%s", version_name(mtls_conn_version(conn)),

@@ -261,8 +261,8 @@ static void http_respond(struct server *sv, struct sconn *c, const char *reqline
     const char *alpn = mtls_conn_alpn(c->conn);
     const char *suite = mtls_suite_name(mtls_conn_cipher_suite(c->conn));
     const char *group = mtls_group_name(mtls_conn_group(c->conn));
-    const char *sig = mtls_sigalg_name(mtls_conn_sigalg(c->conn));
-    const char *csig = mtls_sigalg_name(mtls_conn_peer_sigalg(c->conn));
+    const char *sig = mtls_sigalg_name(mtls_conn_server_sigalg(c->conn));
+    const char *csig = mtls_sigalg_name(mtls_conn_client_sigalg(c->conn));
     char client[1024];
     int resumed = mtls_conn_resumed(c->conn);
     (void)sv;
@@ -434,7 +434,7 @@ static void report_done(struct server *sv, struct sconn *c)
     if (sv->o->report_fd >= 0) {
         char line[1024];
         const char *subject = mtls_conn_peer_subject(c->conn);
-        const char *csig = mtls_sigalg_name(mtls_conn_peer_sigalg(c->conn));
+        const char *csig = mtls_sigalg_name(mtls_conn_client_sigalg(c->conn));
         int n = snprintf(line, sizeof(line), "%s\t%s\t%llu\t%d\t%d\n",
                          mtls_conn_peer_cert_presented(c->conn) && subject ? subject : "",
                          csig != NULL ? csig : "", (unsigned long long)c->bytes_in, c->clean,

@@ -82,8 +82,8 @@ int crl_opts_check(const struct common_opts *o);
 struct peer_tag {
     char label[32];        /* "client", "server", "#12" -- printed before each trace line */
     unsigned steps;        /* trace step counter */
-    int resume_offer;      /* client: offered a saved session (RESUME_OFFER_*), from the trace */
-    char resume_note[160]; /* the library's last "Resumption" decision, from the trace */
+    int resume_offer;      /* client: offered a saved session (RESUME_OFFER_*), from trace events */
+    char resume_note[160]; /* the library's last resumption decision, from trace events */
 };
 
 /* What a client offered to resume with (the API tells only whether it resumed; the trace says

@@ -1005,6 +1005,16 @@ mtls_err mtls_config_set_trace(mtls_config *cfg, mtls_trace_fn *fn, void *arg)
     return err;
 }
 
+mtls_err mtls_config_set_trace_events(mtls_config *cfg, mtls_trace_event_fn *fn, void *arg)
+{
+    mtls_err err = check_mutable(cfg);
+    if (!err) {
+        cfg->trace_events = fn;
+        cfg->trace_events_arg = arg;
+    }
+    return err;
+}
+
 mtls_err mtls_config_set_keylog(mtls_config *cfg, mtls_keylog_fn *fn, void *arg)
 {
     mtls_err err = check_mutable(cfg);

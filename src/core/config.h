@@ -96,6 +96,8 @@ struct mtls_config {
     /* callbacks */
     mtls_trace_fn *trace;
     void *trace_arg;
+    mtls_trace_event_fn *trace_events;
+    void *trace_events_arg;
     mtls_keylog_fn *keylog;
     void *keylog_arg;
     mtls_verify_fn *verify_cb;

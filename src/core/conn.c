@@ -38,7 +38,7 @@ static mtls_conn *conn_new(mtls_config *cfg, bool is_server, const char *server_
         .conn = c,
         .rec = &c->rec,
         .info = &c->info,
-        .trace = {cfg->trace, cfg->trace_arg, c},
+        .trace = {cfg->trace, cfg->trace_arg, cfg->trace_events, cfg->trace_events_arg, c},
         .is_server = is_server,
     };
     if (server_name && !(c->info.server_name = mem_strdup(server_name))) {
@@ -137,8 +137,8 @@ mtls_err conn_send_alert(mtls_conn *c, int level, int alert)
 {
     uint8_t body[2] = {(uint8_t)level, (uint8_t)alert};
     if (level == 2 || alert != TLS_ALERT_CLOSE_NOTIFY)
-        trace_emit(&c->env.trace, '>', "Alert", "%s %s", level == 2 ? "fatal" : "warning",
-                   mtls_alert_name(alert));
+        trace_alert(&c->env.trace, true, level, alert, "%s %s", level == 2 ? "fatal" : "warning",
+                    mtls_alert_name(alert));
     return rec_write(&c->rec, TLS_CT_ALERT, body, sizeof(body));
 }
 
@@ -239,8 +239,8 @@ static mtls_err on_alert(mtls_conn *c, const uint8_t *p, size_t len)
     if (len != 2)
         return conn_fail(c, MTLS_ERR_DECODE, "malformed alert record (%zu bytes)", len);
     uint8_t level = p[0], desc = p[1];
-    trace_emit(&c->env.trace, '<', "Alert", "%s %s", level == 2 ? "fatal" : "warning",
-               mtls_alert_name(desc));
+    trace_alert(&c->env.trace, false, level, desc, "%s %s", level == 2 ? "fatal" : "warning",
+                mtls_alert_name(desc));
     if (desc == TLS_ALERT_CLOSE_NOTIFY) {
         c->close_received = true;
         return MTLS_OK;
@@ -248,7 +248,8 @@ static mtls_err on_alert(mtls_conn *c, const uint8_t *p, size_t len)
     if (level == 1) {
         /* Warnings are ignored, up to a bound: a flood of them is a denial-of-service tool. */
         if (++c->warning_alerts > MTLS_MAX_WARNING_ALERTS)
-            return conn_fail(c, MTLS_ERR_TOO_MANY_EMPTY, "the peer sent too many warning alerts");
+            return conn_fail(c, MTLS_ERR_TOO_MANY_WARNINGS,
+                             "the peer sent too many warning alerts");
         return MTLS_OK;
     }
     if (level != 2)
@@ -458,7 +459,7 @@ mtls_err mtls_close(mtls_conn *c)
     if (c->error && c->alert_sent != TLS_ALERT_NONE)
         return c->error;
     c->close_sent = true;
-    trace_emit(&c->env.trace, '>', "Alert", "close_notify");
+    trace_alert(&c->env.trace, true, 1, TLS_ALERT_CLOSE_NOTIFY, "close_notify");
     return conn_send_alert(c, 1, TLS_ALERT_CLOSE_NOTIFY);
 }
 
@@ -497,15 +498,9 @@ uint16_t mtls_conn_group(const mtls_conn *c)
 {
     return c ? c->info.group : 0;
 }
-uint16_t mtls_conn_sigalg(const mtls_conn *c)
+uint16_t mtls_conn_server_sigalg(const mtls_conn *c)
 {
     return c ? c->info.server_sigalg : 0;
-}
-/* The client's CertificateVerify, as the server saw it (a client never had a peer signature
- * here). */
-uint16_t mtls_conn_peer_sigalg(const mtls_conn *c)
-{
-    return c && c->is_server ? c->info.client_sigalg : 0;
 }
 int mtls_conn_ems(const mtls_conn *c)
 {

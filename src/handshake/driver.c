@@ -147,13 +147,37 @@ mtls_err hs_decode_err(struct hs *hs, mtls_err err, const char *why, const hello
     return why ? hs_err(hs, err, "%s", why) : err;
 }
 
-void hs_trace(const struct hs *hs, char dir, const char *what, const char *fmt, ...)
+void hs_trace_msg(const struct hs *hs, char dir, int type, const char *fmt, ...)
 {
-    if (!hs->env->trace.fn)
+    if (!trace_on(&hs->env->trace))
         return;
+    mtls_trace_event ev = {dir == '>' ? MTLS_TRACE_SENT : MTLS_TRACE_RECEIVED,
+                           type,
+                           MTLS_DECISION_NONE,
+                           -1,
+                           0,
+                           MTLS_OK,
+                           0,
+                           dir,
+                           type == MTLS_TRACE_CHANGE_CIPHER_SPEC ? "ChangeCipherSpec"
+                                                                 : hs_msg_name((uint8_t)type),
+                           NULL};
     va_list ap;
     va_start(ap, fmt);
-    trace_vemit(&hs->env->trace, dir, what, fmt, ap);
+    trace_vevent(&hs->env->trace, &ev, fmt, ap);
+    va_end(ap);
+}
+
+void hs_trace_step(const struct hs *hs, mtls_trace_kind kind, mtls_trace_decision decision,
+                   mtls_err result, unsigned flags, char dir, const char *what, const char *fmt,
+                   ...)
+{
+    if (!trace_on(&hs->env->trace))
+        return;
+    mtls_trace_event ev = {kind, -1, decision, -1, 0, result, flags, dir, what, NULL};
+    va_list ap;
+    va_start(ap, fmt);
+    trace_vevent(&hs->env->trace, &ev, fmt, ap);
     va_end(ap);
 }
 

@@ -191,8 +191,13 @@ mtls_err hs_err(struct hs *hs, mtls_err err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 mtls_err hs_herr(hs_handle *h, mtls_err err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-void hs_trace(const struct hs *hs, char dir, const char *what, const char *fmt, ...)
+/* The trace (words and events, base.h): a handshake message sent ('>') or received ('<'), msg
+ * `type` being its handshake type or MTLS_TRACE_CHANGE_CIPHER_SPEC; any other step. */
+void hs_trace_msg(const struct hs *hs, char dir, int type, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+void hs_trace_step(const struct hs *hs, mtls_trace_kind kind, mtls_trace_decision decision,
+                   mtls_err result, unsigned flags, char dir, const char *what, const char *fmt,
+                   ...) __attribute__((format(printf, 8, 9)));
 /* The negotiated protocol and (server) the name the client asked for, as strings info keeps. */
 mtls_err hs_set_alpn(struct hs *hs, rd name);
 mtls_err hs_set_server_name(struct hs *hs, rd name);
@@ -251,9 +256,11 @@ mtls_err hs_verify_peer_chain(struct hs *hs);
 /* Choose a signature scheme for our key among `offered` (ours first). 0 when none fits. */
 uint16_t hs_pick_sigalg(const mtls_config *cfg, const uint16_t *offered, size_t n);
 bool hs_sigalg_fits_key(uint16_t sigalg, const cry_pkey *key);
-/* RFC 5246 7.4.2 / RFC 5280 4.2.1.3: may this certificate's key do what key exchange `kx` asks
- * of it (ECDHE: digitalSignature; RSA key transport: keyEncipherment)?  No keyUsage: any. */
-bool hs_key_usage_allows(const x509_cert *cert, kx_kind kx);
+/* RFC 5246 7.4.2 / RFC 5280 4.2.1.3: may this certificate's key sign (digitalSignature: ECDHE
+ * parameters, CertificateVerify), or encipher (keyEncipherment: the RSA key transport's
+ * premaster)?  A certificate without keyUsage may do either. */
+bool hs_key_can_sign(const x509_cert *cert);
+bool hs_key_can_encipher(const x509_cert *cert);
 
 /* suites.c: lists of algorithm ids */
 bool hs_list_has(const uint16_t *list, size_t n, uint16_t v);

@@ -148,8 +148,9 @@ static mtls_err recheck_peer(struct hs *hs, char *detail, size_t cap)
     mtls_err verdict = cfg->verify_cb(cfg->verify_arg, hs->env->conn, MTLS_OK);
     info->resumed = resumed;
     if (verdict == MTLS_OK) {
-        hs_trace(hs, '*', "CertificateCheck", "ok on resumption: the verify callback accepts %s",
-                 x509_cert_subject(info->peer_chain[0]));
+        hs_trace_step(hs, MTLS_TRACE_CHECK, MTLS_DECISION_NONE, MTLS_OK, MTLS_TRACE_RESUMED, '*',
+                      "CertificateCheck", "ok on resumption: the verify callback accepts %s",
+                      x509_cert_subject(info->peer_chain[0]));
         return MTLS_OK;
     }
     if (!err_is_certificate(verdict))
@@ -252,7 +253,9 @@ mtls_session *hs_session_to_offer(struct hs *hs)
         why = detail; /* a full handshake verifies the server's certificate of today */
     x509_cert_free(leaf);
     if (why) {
-        hs_trace(hs, '*', "Resumption", "not offering the saved session: %s", why);
+        hs_trace_step(hs, MTLS_TRACE_DECISION, MTLS_DECISION_RESUME_DECLINED, MTLS_OK,
+                      s->ticket_len ? MTLS_TRACE_TICKET : 0, '*', "Resumption",
+                      "not offering the saved session: %s", why);
         return NULL;
     }
     return s;
@@ -267,14 +270,17 @@ mtls_err hs_session_lookup(struct hs *hs, const uint8_t *sid, size_t sid_len, co
     int64_t now = config_now(cfg);
     mtls_session *s = NULL;
     const char *from = NULL;
+    unsigned by_ticket = 0; /* the trace's MTLS_TRACE_TICKET */
     if (cfg->tickets && e->session_ticket.present && e->session_ticket.data.n) {
         s = ticket_open(cfg->tkeys, e->session_ticket.data.p, e->session_ticket.data.n, now,
                         cfg->session_lifetime);
         from = "ticket";
+        by_ticket = s ? MTLS_TRACE_TICKET : 0;
         if (!s)
-            hs_trace(hs, '*', "Resumption",
-                     "the client's ticket does not open (unknown key, "
-                     "tampered or expired): full handshake");
+            hs_trace_step(hs, MTLS_TRACE_DECISION, MTLS_DECISION_RESUME_DECLINED, MTLS_OK,
+                          MTLS_TRACE_TICKET, '*', "Resumption",
+                          "the client's ticket does not open (unknown key, tampered or expired): "
+                          "full handshake");
     }
     if (!s && sid_len) {
         s = cache_get(cfg->cache, sid, sid_len, now);
@@ -350,13 +356,15 @@ mtls_err hs_session_lookup(struct hs *hs, const uint8_t *sid, size_t sid_len, co
             why = detail;
     }
     if (why) {
-        hs_trace(hs, '*', "Resumption", "session from the %s refused: %s; full handshake", from,
-                 why);
+        hs_trace_step(hs, MTLS_TRACE_DECISION, MTLS_DECISION_RESUME_DECLINED, MTLS_OK, by_ticket,
+                      '*', "Resumption", "session from the %s refused: %s; full handshake", from,
+                      why);
         drop_peer(info);
         mtls_session_free(s);
         return MTLS_OK;
     }
-    hs_trace(hs, '*', "Resumption", "resuming the session found in the %s", from);
+    hs_trace_step(hs, MTLS_TRACE_DECISION, MTLS_DECISION_RESUMED, MTLS_OK, by_ticket, '*',
+                  "Resumption", "resuming the session found in the %s", from);
     *out = s;
     return MTLS_OK;
 }
@@ -380,7 +388,8 @@ mtls_err hs_adopt_session(struct hs *hs, mtls_session *s)
         char detail[300];
         mtls_err verdict = recheck_peer(hs, detail, sizeof(detail));
         if (verdict != MTLS_OK) {
-            hs_trace(hs, '*', "CertificateCheck", "FAILED: %s", detail);
+            hs_trace_step(hs, MTLS_TRACE_CHECK, MTLS_DECISION_NONE, verdict, MTLS_TRACE_RESUMED,
+                          '*', "CertificateCheck", "FAILED: %s", detail);
             drop_peer(info);
             return hs_err(hs, verdict, "%s", detail);
         }

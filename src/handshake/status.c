@@ -49,7 +49,6 @@ mtls_err hs_status_read_ack(struct hs *hs, const ext_slot *ext, bool resumed)
         return MTLS_OK;
     /* RFC 5246 7.4.1.4: an extension in the ServerHello must answer one of ours. */
     if (!hs->status.requested) {
-        hs_trace(hs, '*', "ServerHello", "status_request answered though we did not ask");
         return hs_err(hs, MTLS_ERR_UNOFFERED_EXTENSION,
                       "the server answered with status_request, which was not offered");
     }
@@ -99,7 +98,8 @@ mtls_err hs_status_read12(struct hs *hs, const msg *m)
         return hs_err(hs, err, "%s", cs.why);
     if ((err = hs_transcript_add(hs, m->raw, m->raw_len)))
         return err;
-    hs_trace(hs, '<', "CertificateStatus", "a stapled OCSP response (%zu bytes)", cs.response.n);
+    hs_trace_msg(hs, '<', TLS_HS_CERTIFICATE_STATUS, "a stapled OCSP response (%zu bytes)",
+                 cs.response.n);
     return hs_status_take(hs, cs.response);
 }
 
@@ -114,8 +114,9 @@ mtls_err hs_status_read_request(struct hs *hs, const ext_slot *ext)
     if (err)
         return hs_err(hs, err, "%s", why);
     if (req.status_type != EXT_STATUS_OCSP) {
-        hs_trace(hs, '*', "CertificateStatus", "the client asks for status type %u, not ocsp: "
-                 "ignored", req.status_type);
+        hs_trace_step(hs, MTLS_TRACE_DECISION, MTLS_DECISION_NO_STAPLE, MTLS_OK, 0, '*',
+                      "CertificateStatus", "the client asks for status type %u, not ocsp: ignored",
+                      req.status_type);
         return MTLS_OK;
     }
     st->client_asked = true;
@@ -129,15 +130,17 @@ void hs_status_pick(struct hs *hs)
     if (!st->client_asked)
         return;
     if (!cfg->staple) {
-        hs_trace(hs, '*', "CertificateStatus", "the client asks for a stapled OCSP response; "
-                 "we have none to staple");
+        hs_trace_step(hs, MTLS_TRACE_DECISION, MTLS_DECISION_NO_STAPLE, MTLS_OK, 0, '*',
+                      "CertificateStatus",
+                      "the client asks for a stapled OCSP response; we have none to staple");
         return;
     }
     char reason[700];
     st->staple = staple_get(cfg->staple, cfg->chain[0], config_leaf_issuer(cfg), config_now(cfg),
                             reason, sizeof(reason));
     if (!st->staple)
-        hs_trace(hs, '*', "CertificateStatus", "NOT stapling: %s", reason);
+        hs_trace_step(hs, MTLS_TRACE_DECISION, MTLS_DECISION_NO_STAPLE, MTLS_OK, 0, '*',
+                      "CertificateStatus", "NOT stapling: %s", reason);
 }
 
 mtls_err hs_status_send12(struct hs *hs)
@@ -154,11 +157,11 @@ mtls_err hs_status_send12(struct hs *hs)
     mtls_err err = hs_msg_close(hs, at);
     if (err)
         return err;
-    hs_trace(hs, '>', "CertificateStatus", "our stapled OCSP response (%zu bytes, status %s)",
-             s->len,
-             s->verdict.status == X509_REVOC_REVOKED   ? "revoked"
-             : s->verdict.status == X509_REVOC_UNKNOWN ? "unknown"
-                                                        : "good");
+    hs_trace_msg(hs, '>', TLS_HS_CERTIFICATE_STATUS,
+                 "our stapled OCSP response (%zu bytes, status %s)", s->len,
+                 s->verdict.status == X509_REVOC_REVOKED   ? "revoked"
+                 : s->verdict.status == X509_REVOC_UNKNOWN ? "unknown"
+                                                            : "good");
     return MTLS_OK;
 }
 

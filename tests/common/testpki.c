@@ -1,6 +1,6 @@
 /*
- * testpki.c -- a small PKI generated with libcrypto at test time, and in-memory byte pumps.
- * Tests may use OpenSSL directly; the library never does outside src/crypto.
+ * testpki.c -- a small PKI generated with libcrypto at test time (the in-memory pump is in
+ * pump.c).  Tests may use OpenSSL directly; the library never does outside src/crypto.
  */
 #include <openssl/evp.h>
 #include <openssl/ocsp.h>
@@ -141,82 +141,6 @@ const tp_pki *tp_get(void)
     EVP_PKEY_free(other_key);
     made = 1;
     return &pki;
-}
-
-mtls_err tp_transfer(mtls_conn *from, mtls_conn *to)
-{
-    size_t n;
-    const uint8_t *p = mtls_send_buf(from, &n);
-    while (p && n) {
-        size_t room;
-        uint8_t *dst = mtls_recv_buf(to, &room);
-        if (!dst || room == 0)
-            return MTLS_ERR_WANT_WRITE;
-        size_t take = n < room ? n : room;
-        memcpy(dst, p, take);
-        mtls_send_ack(from, take);
-        mtls_err err = mtls_recv_ack(to, take);
-        if (err)
-            return err;
-        p = mtls_send_buf(from, &n);
-    }
-    return MTLS_OK;
-}
-
-mtls_err tp_handshake(mtls_conn *client, mtls_conn *server)
-{
-    mtls_err ce = MTLS_ERR_WANT_READ, se = MTLS_ERR_WANT_READ;
-    for (int round = 0; round < 32; round++) {
-        ce = mtls_handshake(client);
-        if (ce != MTLS_OK && ce != MTLS_ERR_WANT_READ)
-            break;
-        mtls_err te = tp_transfer(client, server);
-        se = mtls_handshake(server);
-        if (te != MTLS_OK && te != MTLS_ERR_WANT_READ)
-            se = te;
-        if (se != MTLS_OK && se != MTLS_ERR_WANT_READ)
-            break;
-        te = tp_transfer(server, client);
-        ce = mtls_handshake(client);
-        if (te != MTLS_OK && te != MTLS_ERR_WANT_READ)
-            ce = te;
-        if (ce != MTLS_OK && ce != MTLS_ERR_WANT_READ)
-            break;
-        if (ce == MTLS_OK && se == MTLS_OK)
-            return MTLS_OK;
-    }
-    /* Deliver any alert the failing side queued, so the other side sees it. */
-    tp_transfer(client, server);
-    tp_transfer(server, client);
-    if (ce != MTLS_OK)
-        return ce;
-    return se;
-}
-
-int tp_send_check(mtls_conn *from, mtls_conn *to, const void *data, size_t len)
-{
-    size_t sent = 0, got = 0;
-    unsigned char *back = malloc(len ? len : 1);
-    while (got < len) {
-        if (sent < len) {
-            size_t w = 0;
-            mtls_err err = mtls_write(from, (const char *)data + sent, len - sent, &w);
-            if (err && err != MTLS_ERR_WANT_WRITE)
-                break;
-            sent += w;
-        }
-        mtls_err te = tp_transfer(from, to);
-        if (te != MTLS_OK && te != MTLS_ERR_WANT_WRITE) /* WANT_WRITE: the reader must drain */
-            break;
-        size_t r = 0;
-        mtls_err err = mtls_read(to, back + got, len - got, &r);
-        if (err && err != MTLS_ERR_WANT_READ)
-            break;
-        got += r;
-    }
-    int ok = got == len && memcmp(back, data, len) == 0;
-    free(back);
-    return ok;
 }
 
 size_t tp_ocsp_response(const char *cert_pem, int status, long this_off, long next_off,

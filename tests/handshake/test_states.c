@@ -318,25 +318,6 @@ static void q_add(flow *f, int kind, uint8_t type, const uint8_t *p, size_t len)
     d->len = len;
 }
 
-static mtls_err feed(mtls_conn *to, const uint8_t *p, size_t n)
-{
-    mtls_err err = MTLS_OK;
-    while (n) {
-        size_t room;
-        uint8_t *dst = mtls_recv_buf(to, &room);
-        if (!dst || !room)
-            return MTLS_ERR_WANT_WRITE;
-        size_t k = n < room ? n : room;
-        memcpy(dst, p, k);
-        err = mtls_recv_ack(to, k);
-        if (err && err != MTLS_ERR_WANT_READ)
-            return err;
-        p += k;
-        n -= k;
-    }
-    return err;
-}
-
 static size_t plain_record(uint8_t *out, uint8_t type, const uint8_t *p, size_t n)
 {
     out[0] = type;
@@ -387,7 +368,7 @@ static void turn(flow *f)
         uint8_t *copy = malloc(n);
         memcpy(copy, p, n);
         mtls_send_ack(f->rcv, n);
-        feed(f->snd, copy, n);
+        tp_feed(f->snd, copy, n, 0);
         free(copy);
     }
     capture(f);
@@ -427,9 +408,9 @@ static mtls_err deliver(flow *f, const dlv *d)
 {
     if (d->kind == D_MSG) {
         uint8_t rec[5 + 16384];
-        return feed(f->rcv, rec, plain_record(rec, TLS_CT_HANDSHAKE, d->p, d->len));
+        return tp_feed(f->rcv, rec, plain_record(rec, TLS_CT_HANDSHAKE, d->p, d->len), 0);
     }
-    return feed(f->rcv, d->p, d->len);
+    return tp_feed(f->rcv, d->p, d->len, 0);
 }
 
 static int flow_step(flow *f)
@@ -547,7 +528,7 @@ static size_t take_alerts(flow *f, wire_alert *out, size_t cap)
             count++;
         }
         free(rec);
-        feed(f->snd, copy + off, len);
+        tp_feed(f->snd, copy + off, len, 0);
         off += len;
     }
     free(copy);
@@ -660,7 +641,7 @@ static void run_case(hs_state st, int setup, int server_side, const injection *i
         /* bytes before the first mtls_handshake() */
         before = C12_READ_SERVER_HELLO;
         size_t n = plain_record(buf, inj_ct(inj), payload, plen);
-        err = feed(f.c, buf, n);
+        err = tp_feed(f.c, buf, n, 0);
         if (inj->kind == INJ_CCS) {
             CHECK_ERR(err, MTLS_ERR_UNEXPECTED_MESSAGE);
             flow_close(&f);
@@ -706,7 +687,7 @@ static void run_case(hs_state st, int setup, int server_side, const injection *i
                 n += make_record(&f, inj_ct(inj), payload, plen, 1, buf + n);
             }
         }
-        err = feed(f.rcv, buf, n);
+        err = tp_feed(f.rcv, buf, n, 0);
         if (!f.rcv->error && !st_eq(row->next, HS_DONE))
             before = state_of(f.rcv);
     } else if (row->kind == K_DONE) {
@@ -716,7 +697,7 @@ static void run_case(hs_state st, int setup, int server_side, const injection *i
         CHECK(mtls_conn_established(f.c) && mtls_conn_established(f.s));
         before = HS_DONE;
         size_t n = make_record(&f, inj_ct(inj), payload, plen, 0, buf);
-        err = feed(f.rcv, buf, n);
+        err = tp_feed(f.rcv, buf, n, 0);
     } else {
         flow_start(&f);
         if (!flow_reach(&f, st, NONE)) {
@@ -727,7 +708,7 @@ static void run_case(hs_state st, int setup, int server_side, const injection *i
         }
         before = st;
         size_t n = make_record(&f, inj_ct(inj), payload, plen, 0, buf);
-        err = feed(f.rcv, buf, n);
+        err = tp_feed(f.rcv, buf, n, 0);
     }
     check_outcome(&f, st, inj, want, err, before, what);
     flow_close(&f);
