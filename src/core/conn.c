@@ -76,6 +76,7 @@ void mtls_conn_free(mtls_conn *c)
     mem_free(c->info.server_name);
     mem_free(c->verify_name);
     mem_free(c->info.alpn);
+    mem_free(c->info.ocsp.der);
     mem_free(c->error_detail);
     mtls_config_free(c->cfg);
     cry_wipe(c, sizeof(*c));
@@ -141,14 +142,24 @@ mtls_err conn_send_alert(mtls_conn *c, int level, int alert)
     return rec_write(&c->rec, TLS_CT_ALERT, body, sizeof(body));
 }
 
-#define ERROR_DETAIL_CAP 512
+#define ERROR_DETAIL_CAP 2048 /* as the handshake's (driver.c HS_DETAIL_CAP) */
 
-/* The detail buffer exists only once something failed (most connections never need it). */
-static char *detail_buf(mtls_conn *c)
+/* The detail sentence exists only once something failed (most connections never need it), in
+ * a buffer of its own size (at most ERROR_DETAIL_CAP). */
+static void set_detail(mtls_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_detail(mtls_conn *c, const char *fmt, ...)
 {
-    if (!c->error_detail)
-        c->error_detail = mem_alloc(ERROR_DETAIL_CAP);
-    return c->error_detail;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    size_t cap = n < 0 ? 1 : (size_t)n + 1 > ERROR_DETAIL_CAP ? ERROR_DETAIL_CAP : (size_t)n + 1;
+    mem_free(c->error_detail);
+    if (!(c->error_detail = mem_alloc(cap)))
+        return;
+    va_start(ap, fmt);
+    vsnprintf(c->error_detail, cap, fmt, ap);
+    va_end(ap);
 }
 
 mtls_err conn_fail(mtls_conn *c, mtls_err err, const char *fmt, ...)
@@ -156,14 +167,15 @@ mtls_err conn_fail(mtls_conn *c, mtls_err err, const char *fmt, ...)
     if (c->error != MTLS_OK)
         return c->error;
     c->error = err;
-    char *d = detail_buf(c);
-    if (d && fmt) {
+    if (fmt) {
+        char line[ERROR_DETAIL_CAP];
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(d, ERROR_DETAIL_CAP, fmt, ap);
+        vsnprintf(line, sizeof(line), fmt, ap);
         va_end(ap);
-    } else if (d) {
-        snprintf(d, ERROR_DETAIL_CAP, "%s", mtls_err_str(err));
+        set_detail(c, "%s", line);
+    } else {
+        set_detail(c, "%s", mtls_err_str(err));
     }
     int alert = err_alert(err);
     if (alert != TLS_ALERT_NONE && c->alert_sent == TLS_ALERT_NONE && !c->close_sent) {
@@ -245,9 +257,7 @@ static mtls_err on_alert(mtls_conn *c, const uint8_t *p, size_t len)
     /* RFC 5246 7.2.2: a fatal alert ends the connection at once; we answer with nothing. */
     c->alert_received = desc;
     c->error = MTLS_ERR_PEER_ALERT;
-    char *d = detail_buf(c);
-    if (d)
-        snprintf(d, ERROR_DETAIL_CAP, "the peer sent a fatal alert: %s", mtls_alert_name(desc));
+    set_detail(c, "the peer sent a fatal alert: %s", mtls_alert_name(desc));
     return MTLS_ERR_PEER_ALERT;
 }
 

@@ -5,6 +5,8 @@
  *   1. send ClientHello (version, random, suites, null compression, extensions)
  *   2. read ServerHello: check every choice against what we offered
  *   3. read Certificate: parse with our X.509 code, verify chain and host name
+ *      read CertificateStatus (RFC 6066 8: only after our status_request and the server's
+ *      acknowledgement, and even then optional): the stapled OCSP response, checked with the chain
  *      read ServerKeyExchange (ECDHE): check group and signature scheme were offered, verify
  *   4. read CertificateRequest (optional): decide whether we can answer with our certificate
  *   5. read ServerHelloDone
@@ -38,6 +40,8 @@ typedef enum {
     C12_SEND_CLIENT_HELLO,
     C12_READ_SERVER_HELLO,
     C12_READ_SERVER_CERT,
+    C12_READ_CERT_STATUS, /* after an acknowledged status_request: CertificateStatus or what
+                           * follows Certificate (status.c) */
     C12_READ_SERVER_KEY_EXCHANGE,
     C12_READ_CERT_REQUEST_OR_SERVER_DONE,
     C12_READ_SERVER_DONE,
@@ -99,6 +103,9 @@ static mtls_err send_client_hello(struct hs *hs)
         ext_alpn_build(&e, cfg->alpn_wire, cfg->alpn_len);
     if (cfg->tickets)
         ext_ticket_build(&e, offer ? offer->ticket : NULL, ticket_len);
+    /* RFC 6066 8: ask for a stapled OCSP response (status.c) */
+    if ((hs->status.requested = hs_status_wanted(hs)))
+        ext_status_request_build(&e);
     uint8_t suites[2 * MTLS_MAX_SUITES];
     for (size_t i = 0; i < cfg->n_suites; i++)
         be16_put(suites + 2 * i, cfg->suites[i]);
@@ -128,8 +135,9 @@ static mtls_err send_client_hello(struct hs *hs)
     hs_names(a, sizeof(a), cfg->sigalgs, cfg->n_sigalgs, mtls_sigalg_name);
     hs_trace_msg(hs, '>', TLS_HS_CLIENT_HELLO,
                  "offers version TLS 1.2; suites %s; groups %s; signature algorithms %s; "
-                 "compression null; SNI %s; extended master secret; secure renegotiation%s",
-                 s, g, a, sni ? hs->info->server_name : "(none)", cfg->alpn_len ? "; ALPN" : "");
+                 "compression null; SNI %s; extended master secret; secure renegotiation%s%s",
+                 s, g, a, sni ? hs->info->server_name : "(none)", cfg->alpn_len ? "; ALPN" : "",
+                 hs->status.requested ? "; status_request (OCSP)" : "");
     if (offer)
         hs_trace_step(hs, MTLS_TRACE_DECISION, MTLS_DECISION_RESUME_OFFERED, MTLS_OK,
                       offer->ticket_len ? MTLS_TRACE_TICKET : 0, '>', "ClientHello",
@@ -210,6 +218,8 @@ static mtls_err read_server_hello(struct hs *hs, const msg *m)
                       "the server does not support secure renegotiation (RFC 5746)");
     if ((err = ext_reneg_parse(e->renegotiation_info.data, &why)))
         return hs_err(hs, err, "%s", why);
+    if ((err = hs_status_read_ack(hs, &e->status_request, resumed)))
+        return err;
     hs->info->ems = e->ems.present;
     if (!hs->info->ems && cfg->require_ems)
         return hs_err(hs, MTLS_ERR_EMS_REQUIRED,
@@ -222,9 +232,10 @@ static mtls_err read_server_hello(struct hs *hs, const msg *m)
     if ((err = hs_transcript_start(hs)) || (err = hs_transcript_add(hs, m->raw, m->raw_len)))
         return err;
     hs_trace_msg(hs, '<', TLS_HS_SERVER_HELLO,
-                 "version TLS 1.2, suite %s, compression null%s%s%s%s", hs->suite->name,
+                 "version TLS 1.2, suite %s, compression null%s%s%s%s%s", hs->suite->name,
                  hs->info->ems ? ", extended master secret" : "", hs->info->alpn ? ", ALPN " : "",
                  hs->info->alpn ? hs->info->alpn : "",
+                 hs->status.acked ? ", status_request acknowledged (a staple may follow)" : "",
                  resumed ? ", echoes our session id: resuming" : "");
     if (!resumed) {
         mtls_session_free(hs->resume);
@@ -281,11 +292,43 @@ static mtls_err read_server_cert(struct hs *hs, const msg *m)
                       x509_cert_subject(hs->peer_chain[0]),
                       hs->suite->kx == KX_RSA ? "RSA key transport (keyEncipherment)"
                                               : "signing (digitalSignature)");
+    /* After an acknowledged status_request the chain is verified with the staple, or once the
+     * next message shows that none comes (read_cert_status). */
+    if (hs->status.acked) {
+        hs->state = C12_READ_CERT_STATUS;
+        return MTLS_OK;
+    }
     if ((err = hs_verify_peer_chain(hs)))
         return err;
     hs->state = hs->suite->kx == KX_ECDHE ? C12_READ_SERVER_KEY_EXCHANGE
                                            : C12_READ_CERT_REQUEST_OR_SERVER_DONE;
     return MTLS_OK;
+}
+
+static mtls_err step(struct hs *hs, const msg *m);
+
+/* The message after Certificate when the server acknowledged our status_request: its
+ * CertificateStatus, or -- RFC 6066 8: "a server MAY also choose not to send a
+ * "CertificateStatus" message, even if has received a "status_request" extension in the client
+ * hello message and has sent a "status_request" extension in the server hello message" -- the
+ * message that follows Certificate otherwise, handled by its own state once the chain is
+ * verified without a staple. */
+static mtls_err read_cert_status(struct hs *hs, const msg *m)
+{
+    mtls_err err;
+    bool stapled = m->type == TLS_HS_CERTIFICATE_STATUS;
+    if (stapled && (err = hs_status_read12(hs, m)))
+        return err;
+    if (!stapled)
+        hs_trace_step(hs, MTLS_TRACE_DECISION, MTLS_DECISION_NO_STAPLE, MTLS_OK, 0, '*',
+                      "CertificateStatus",
+                      "none: the server acknowledged status_request but staples nothing (RFC 6066 "
+                      "8 allows it)");
+    if ((err = hs_verify_peer_chain(hs)))
+        return err;
+    hs->state = hs->suite->kx == KX_ECDHE ? C12_READ_SERVER_KEY_EXCHANGE
+                                           : C12_READ_CERT_REQUEST_OR_SERVER_DONE;
+    return stapled ? MTLS_OK : step(hs, m);
 }
 
 static mtls_err read_server_key_exchange(struct hs *hs, const msg *m)
@@ -564,6 +607,8 @@ static mtls_err step(struct hs *hs, const msg *m)
         return read_server_hello(hs, m);
     case C12_READ_SERVER_CERT:
         return read_server_cert(hs, m);
+    case C12_READ_CERT_STATUS:
+        return read_cert_status(hs, m);
     case C12_READ_SERVER_KEY_EXCHANGE:
         return read_server_key_exchange(hs, m);
     case C12_READ_CERT_REQUEST_OR_SERVER_DONE:
@@ -601,6 +646,7 @@ static const char *const state_names[C12_STATE_COUNT] = {
     "C12_SEND_CLIENT_HELLO",
     "C12_READ_SERVER_HELLO",
     "C12_READ_SERVER_CERT",
+    "C12_READ_CERT_STATUS",
     "C12_READ_SERVER_KEY_EXCHANGE",
     "C12_READ_CERT_REQUEST_OR_SERVER_DONE",
     "C12_READ_SERVER_DONE",

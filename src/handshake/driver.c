@@ -21,7 +21,7 @@
 #include "hs.h"
 
 #define HS_OUT_MAX (MTLS_MAX_HANDSHAKE_MSG + 64 * 1024)
-#define HS_DETAIL_CAP 512
+#define HS_DETAIL_CAP 2048 /* a revocation's sentence names certificate, serial, dates and CRL */
 
 static void run_free(struct hs *hs)
 {
@@ -36,6 +36,7 @@ static void run_free(struct hs *hs)
         mem_free(hs->c12.new_ticket);
     cry_kex_free(hs->kex);
     x509_chain_free(hs->peer_chain, hs->peer_chain_len);
+    hs_status_free(hs);
     cry_wipe(hs, sizeof(*hs));
     mem_free(hs);
 }
@@ -105,9 +106,17 @@ static mtls_err verr(hs_handle *h, mtls_err err, const char *fmt, va_list ap)
 {
     if (h->detail && h->detail[0])
         return err; /* the first sentence is about the error that ends the connection */
-    if (!h->detail && !(h->detail = mem_alloc(HS_DETAIL_CAP)))
+    /* A buffer of the sentence's own size (at most HS_DETAIL_CAP): a failed handshake keeps no
+     * more than what it has to say. */
+    va_list aq;
+    va_copy(aq, ap);
+    int n = vsnprintf(NULL, 0, fmt, aq);
+    va_end(aq);
+    size_t cap = n < 0 ? 1 : (size_t)n + 1 > HS_DETAIL_CAP ? HS_DETAIL_CAP : (size_t)n + 1;
+    mem_free(h->detail);
+    if (!(h->detail = mem_alloc(cap)))
         return err;
-    vsnprintf(h->detail, HS_DETAIL_CAP, fmt, ap);
+    vsnprintf(h->detail, cap, fmt, ap);
     return err;
 }
 

@@ -114,6 +114,24 @@ struct k12 {
     uint8_t key_block[2 * 32 + 2 * 12];
 };
 
+/* Certificate status and revocation in one negotiation, both versions (status.c). */
+struct hs_status {
+    /* client */
+    bool requested;        /* our ClientHello carried status_request (ocsp) */
+    bool acked;            /* TLS 1.2: the ServerHello acknowledged it: a CertificateStatus may
+                            * follow the Certificate */
+    x509_ocsp *peer_ocsp;  /* the response the server stapled, parsed; NULL: none */
+    uint8_t *peer_der;     /* ... and its bytes (moved to info->ocsp once checked) */
+    size_t peer_len;
+    /* server */
+    bool client_asked;     /* the ClientHello asked for an ocsp status */
+    staple_snap *staple;   /* the response we staple in this handshake; NULL: none */
+    /* both: the verified path above the peer's leaf (references), kept in the session when
+     * CRLs were checked so that resumption can check again (resume.c) */
+    x509_cert *issuers[X509_MAX_PATH];
+    size_t n_issuers;
+};
+
 /* The negotiation in progress: freed (wiped) once the handshake is established. */
 struct hs {
     hs_handle *h;
@@ -142,6 +160,8 @@ struct hs {
     size_t peer_chain_len;
     mtls_session *resume; /* the session being resumed */
     bool ticket_ext;      /* server: the client sent session_ticket; client: the server acked it */
+
+    struct hs_status status; /* OCSP stapling and revocation (status.c) */
 
     struct k12 k12;
     union {
@@ -259,6 +279,40 @@ mtls_err hs_parse_peer_chain(struct hs *hs, const struct msg_certificate *cert);
 /* The sentence of a message codec's or extension parser's failure: `why`, or for a duplicate or
  * unoffered extension, which one. */
 mtls_err hs_decode_err(struct hs *hs, mtls_err err, const char *why, const hello_exts *e);
+
+/* status.c: certificate status (OCSP stapling, RFC 6066 8) and revocation, for every version */
+/* Drop what the negotiation holds (from run_free). */
+void hs_status_free(struct hs *hs);
+/* Client: do we ask for a staple?  (Configured or required, and verifying the server.) */
+bool hs_status_wanted(const struct hs *hs);
+/* Client: the ServerHello's status_request (TLS 1.2): it must answer our request and be empty;
+ * on a resumed handshake no CertificateStatus follows. */
+mtls_err hs_status_read_ack(struct hs *hs, const ext_slot *ext, bool resumed);
+/* Client: a response the server stapled -- TLS 1.2 CertificateStatus' OCSPResponse, TLS 1.3 the
+ * end-entity Certificate entry's status_request -- parsed for hs_verify_peer_chain.  A response
+ * that does not parse is bad_certificate_status_response (RFC 6066 8). */
+mtls_err hs_status_take(struct hs *hs, rd response);
+/* Client, TLS 1.2: the CertificateStatus message. */
+mtls_err hs_status_read12(struct hs *hs, const msg *m);
+/* Server: the ClientHello's status_request (malformed: decode_error; a status type other than
+ * ocsp is ignored). */
+mtls_err hs_status_read_request(struct hs *hs, const ext_slot *ext);
+/* Server, full handshakes: whether this one staples -- the client asked for ocsp and the config
+ * has a current response about its certificate (the trace says why not). */
+void hs_status_pick(struct hs *hs);
+/* Server, TLS 1.2: the CertificateStatus message after our Certificate, when we staple. */
+mtls_err hs_status_send12(struct hs *hs);
+/* TODO(TLS 1.3, RFC 8446 4.4.2.1): the server adds, to the extensions of its end-entity
+ * CertificateEntry, a status_request whose extension_data is a CertificateStatus
+ * (msg_certificate_status_build with hs->status.staple's bytes) when hs->status.staple is set
+ * after hs_status_read_request; no ServerHello acknowledgement exists in 1.3.  The client reads
+ * that extension from the entry with msg_certificate_status_parse and hands the response to
+ * hs_status_take before hs_verify_peer_chain; a CertificateRequest's status_request (the server
+ * asking the client) is not answered. */
+/* After x509_verify_chain: record the OCSP verdict for mtls_conn_peer_ocsp and, when CRLs were
+ * checked, the path above the leaf for the session. */
+void hs_status_verified(struct hs *hs, const x509_revocation *r, const x509_cert *const *path,
+                        size_t path_len);
 
 /* resume.c: sessions in the handshake */
 /* Client: the session to offer (checked: fits our config and name), or NULL. */

@@ -4,7 +4,8 @@
  *
  *   1. read ClientHello: version floor, suites, null compression, extensions; choose suite,
  *      group and signature scheme (our preference order unless configured otherwise)
- *   2-5. send ServerHello, Certificate, [ServerKeyExchange], [CertificateRequest], ServerHelloDone
+ *   2-5. send ServerHello, Certificate, [CertificateStatus: the OCSP staple, RFC 6066 8],
+ *        [ServerKeyExchange], [CertificateRequest], ServerHelloDone
  *   6. read the client's Certificate when we asked for one; verify it
  *   7. read ClientKeyExchange: RSA premaster with implicit rejection, or the ECDHE share
  *   8. read CertificateVerify when the client sent a certificate
@@ -232,6 +233,8 @@ static mtls_err read_client_hello(struct hs *hs, const msg *m)
     if (!hs->info->ems && cfg->require_ems)
         return hs_err(hs, MTLS_ERR_EMS_REQUIRED,
                       "the client does not support extended master secret (RFC 7627)");
+    if ((err = hs_status_read_request(hs, &e->status_request)))
+        return err;
 
     hs->ticket_ext = e->session_ticket.present;
     mtls_session *resume = NULL;
@@ -301,6 +304,7 @@ static mtls_err read_client_hello(struct hs *hs, const msg *m)
     if ((cfg->cache || cfg->store) && cry_random(hs->session_id, 32))
         hs->session_id_len = 32;
     hs->s12.send_ticket = cfg->tickets && hs->ticket_ext;
+    hs_status_pick(hs); /* an OCSP staple, when the client asks and we have a current one */
     hs->state = S12_SEND_SERVER_FLIGHT;
     return MTLS_OK;
 }
@@ -308,8 +312,9 @@ static mtls_err read_client_hello(struct hs *hs, const msg *m)
 static mtls_err send_server_hello(struct hs *hs)
 {
     /* Every extension a server may answer: renegotiation_info 5, extended_master_secret 4,
-     * ec_point_formats 6, server_name 4, session_ticket 4, ALPN 4 + 2 + 1 + 255. */
-    uint8_t exts[5 + 4 + 6 + 4 + 4 + 262];
+     * ec_point_formats 6, server_name 4, session_ticket 4, ALPN 4 + 2 + 1 + 255,
+     * status_request 4. */
+    uint8_t exts[5 + 4 + 6 + 4 + 4 + 262 + 4];
     wr e = wr_fixed(exts, sizeof(exts));
     if (hs->s12.peer_secure_reneg)
         ext_reneg_build(&e);
@@ -324,6 +329,12 @@ static mtls_err send_server_hello(struct hs *hs)
         ext_empty_build(&e, TLS_EXT_SERVER_NAME);
     if (hs->s12.send_ticket)
         ext_empty_build(&e, TLS_EXT_SESSION_TICKET);
+    /* RFC 6066 8: "a server ... MAY return a suitable certificate status response to the client
+     * along with its certificate.  If OCSP is requested, it SHOULD use the information contained
+     * in the extension when selecting an OCSP responder"; the empty status_request announces the
+     * CertificateStatus.  Only when we staple, never on resumption (no Certificate follows). */
+    if (hs->status.staple && !hs->info->resumed)
+        ext_status_request_ack_build(&e);
     if (hs->info->alpn) {
         size_t n = strlen(hs->info->alpn);
         uint8_t wire[256];
@@ -346,9 +357,12 @@ static mtls_err send_server_hello(struct hs *hs)
     mtls_err err = hs_msg_close(hs, at);
     if (err)
         return err;
-    hs_trace_msg(hs, '>', TLS_HS_SERVER_HELLO, "version TLS 1.2, suite %s, compression null%s%s%s",
-                 hs->suite->name, hs->info->ems ? ", extended master secret" : "",
-                 hs->info->alpn ? ", ALPN " : "", hs->info->alpn ? hs->info->alpn : "");
+    hs_trace_msg(hs, '>', TLS_HS_SERVER_HELLO,
+                 "version TLS 1.2, suite %s, compression null%s%s%s%s", hs->suite->name,
+                 hs->info->ems ? ", extended master secret" : "", hs->info->alpn ? ", ALPN " : "",
+                 hs->info->alpn ? hs->info->alpn : "",
+                 hs->status.staple && !hs->info->resumed ? ", status_request (a staple follows)"
+                                                         : "");
     return MTLS_OK;
 }
 
@@ -435,6 +449,8 @@ static mtls_err send_server_flight(struct hs *hs)
         return err;
     hs_trace_msg(hs, '>', TLS_HS_CERTIFICATE, "our chain: %zu certificate(s), leaf %s",
                  cfg->chain_len, x509_cert_subject(cfg->chain[0]));
+    if ((err = hs_status_send12(hs)))
+        return err;
     if (hs->suite->kx == KX_ECDHE && (err = send_server_key_exchange(hs)))
         return err;
     if (hs->cert_requested && (err = send_cert_request(hs)))

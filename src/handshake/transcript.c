@@ -49,6 +49,8 @@ const char *hs_msg_name(uint8_t type)
         return "ClientKeyExchange";
     case TLS_HS_FINISHED:
         return "Finished";
+    case TLS_HS_CERTIFICATE_STATUS:
+        return "CertificateStatus";
     default:
         return "unknown handshake message";
     }

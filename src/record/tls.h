@@ -27,6 +27,7 @@ enum {
     TLS_HS_CERTIFICATE_VERIFY = 15,
     TLS_HS_CLIENT_KEY_EXCHANGE = 16,
     TLS_HS_FINISHED = 20,
+    TLS_HS_CERTIFICATE_STATUS = 22, /* RFC 6066 8 */
 };
 
 /* Alerts: the numbers of record/alert.def (TLS_ALERT_CLOSE_NOTIFY ...); NONE for "no alert". */
@@ -39,6 +40,7 @@ enum {
 
 enum {
     TLS_EXT_SERVER_NAME = 0,
+    TLS_EXT_STATUS_REQUEST = 5, /* RFC 6066 8 */
     TLS_EXT_SUPPORTED_GROUPS = 10,
     TLS_EXT_EC_POINT_FORMATS = 11,
     TLS_EXT_SIGNATURE_ALGORITHMS = 13,

@@ -21,6 +21,7 @@
 #define SH EXT_IN_SH
 #define EE EXT_IN_EE
 #define CR EXT_IN_CR
+#define CT EXT_IN_CT
 
 static const struct ext_row {
     uint16_t type;
@@ -39,6 +40,9 @@ static const struct ext_row {
     {TLS_EXT_EXTENDED_MASTER_SECRET, CH | SH12, offsetof(hello_exts, ems)},
     {TLS_EXT_SESSION_TICKET, CH | SH12, offsetof(hello_exts, session_ticket)},
     {TLS_EXT_RENEGOTIATION_INFO, CH | SH12, offsetof(hello_exts, renegotiation_info)},
+    /* RFC 8446 4.2: status_request CH, CR, CT; RFC 6066 8: the TLS 1.2 ServerHello's empty
+     * acknowledgement. */
+    {TLS_EXT_STATUS_REQUEST, CH | SH12 | CR | CT, offsetof(hello_exts, status_request)},
 };
 
 static ext_slot *slot_for(hello_exts *e, uint16_t type, ext_msg in)

@@ -37,6 +37,7 @@ typedef struct ext_slot {
 typedef struct hello_exts {
     ext_slot server_name, supported_groups, ec_point_formats, signature_algorithms, alpn, ems,
         renegotiation_info, session_ticket;
+    ext_slot status_request; /* RFC 6066 8 (status_request.c) */
     uint16_t bad_type; /* on MTLS_ERR_DUPLICATE_EXTENSION / _UNOFFERED_EXTENSION: which one */
 } hello_exts;
 
@@ -92,5 +93,24 @@ mtls_err ext_reneg_parse(rd data, const char **why);
 /* session_ticket (RFC 5077 3.2): the ticket offered (empty: asking for one).  The server's
  * acknowledgement is empty (ext_empty_build); the ticket itself is the slot's data. */
 void ext_ticket_build(wr *w, const uint8_t *ticket, size_t len);
+
+/* status_request (RFC 6066 8): OCSP stapling (status_request.c).  The request (ClientHello; a
+ * TLS 1.3 CertificateRequest): status_type and, for ocsp(1), the OCSPStatusRequest's lists;
+ * _build writes mtls's request (ocsp, no responder ids, no extensions).  _parse fails with
+ * MTLS_ERR_DECODE on a malformed ocsp request; another status_type is returned unread (the
+ * caller answers only ocsp).  The TLS 1.2 ServerHello's acknowledgement is empty (_ack_*).  The
+ * TLS 1.3 Certificate entry's status_request holds a CertificateStatus struct:
+ * msg_certificate_status_parse / _build (msg/certificate_status.c). */
+#define EXT_STATUS_OCSP 1
+typedef struct ext_status_request {
+    uint8_t status_type;
+    rd responder_id_list;  /* ocsp: the list's content, ResponderID<1..2^16-1> each */
+    size_t n_responder_ids;
+    rd request_extensions; /* ocsp: DER Extensions, possibly empty */
+} ext_status_request;
+void ext_status_request_build(wr *w);
+mtls_err ext_status_request_parse(rd data, ext_status_request *out, const char **why);
+void ext_status_request_ack_build(wr *w);
+mtls_err ext_status_request_ack_parse(rd data, const char **why);
 
 #endif

@@ -131,6 +131,15 @@ struct msg_new_session_ticket {
 mtls_err msg_new_session_ticket_parse(rd *body, struct msg_new_session_ticket *out);
 bool msg_new_session_ticket_build(wr *w, const struct msg_new_session_ticket *in);
 
+/* ---- CertificateStatus (RFC 6066 8; TLS 1.3: the Certificate entry's status_request) -------- */
+struct msg_certificate_status {
+    uint8_t status_type; /* ocsp(1), the only one: another is MTLS_ERR_DECODE */
+    rd response;         /* the DER OCSPResponse, 1..2^24-1 bytes */
+    const char *why;
+};
+mtls_err msg_certificate_status_parse(rd *body, struct msg_certificate_status *out);
+bool msg_certificate_status_build(wr *w, const struct msg_certificate_status *in);
+
 /* signed.c: the TLS 1.2 digitally-signed element (RFC 5246 4.7):
  *   struct { SignatureAndHashAlgorithm algorithm; opaque signature<0..2^16-1>; } */
 bool msg_signed_parse(rd *r, uint16_t *sigalg, rd *signature);
