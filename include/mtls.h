@@ -307,12 +307,13 @@ MTLS_API mtls_err mtls_config_set_cert_chain_key_uri(mtls_config *cfg, const cha
  * mtls_config_set_cert_chain_key_uri loads; NULL for the engine's default.  Set it first. */
 MTLS_API mtls_err mtls_config_set_pkcs11_module(mtls_config *cfg, const char *module_path);
 
-/* A certificate chain (PEM, leaf first, as for mtls_config_set_cert_chain_mem) whose private key
- * the application holds: every operation with that key -- the signature in a ServerKeyExchange or
- * a CertificateVerify, the static-RSA premaster's decryption -- goes to `method`'s callbacks
- * instead of a key in memory, and each may finish later (BoringSSL's SSL_PRIVATE_KEY_METHOD is the
- * model).  For keys in an HSM, a cloud KMS, a signing service or another process: the key never
- * enters mtls, and a slow operation need not hold up a thread that drives other connections.
+/* Our certificate chain with a private key that the application holds and uses itself: every
+ * operation with that key -- the signature in a ServerKeyExchange or a CertificateVerify, the
+ * static-RSA premaster's decryption -- goes to `method`'s callbacks instead of a key in memory,
+ * and each may finish later (BoringSSL's SSL_PRIVATE_KEY_METHOD is the model).  The chain is PEM,
+ * leaf first, as for mtls_config_set_cert_chain_mem.  For keys in an HSM, a cloud KMS, a signing
+ * service or another process: the key never enters mtls, and a slow operation need not hold up a
+ * thread that drives other connections.
  *
  * The callbacks (called on the thread that drives the connection; for different connections,
  * on several threads at once):
