@@ -598,6 +598,7 @@ int cmd_client(int argc, char **argv)
     if (crl_opts_check(&cl.c) != 0) {
         return EXIT_USAGE;
     }
+    cl.c.ocsp = cl.ocsp;
     if (cl.ocsp && cl.insecure) {
         say("--ocsp and --ocsp-required check the server's certificate, which --insecure does "
             "not: drop one of them");

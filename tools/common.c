@@ -894,6 +894,13 @@ static const char *alert_hint(int alert, const mtls_conn *conn, const struct com
                          : "it found our client certificate (--cert) revoked by its CRL: get a "
                            "new certificate";
     case 113: /* bad_certificate_status_response */
+        if (is_server && (o == NULL || !o->ocsp)) {
+            /* Nothing stapled: the client asked and needs one (RFC 7633 must-staple, or its own
+             * policy), so no staple of ours can be what it refused. */
+            return "the client requires a stapled OCSP response (our certificate is must-staple, "
+                   "or the client demands one) and we staple none: staple one with "
+                   "--ocsp-staple FILE (openssl ocsp -respout writes it)";
+        }
         return is_server ? "the client refused our stapled OCSP response (--ocsp-staple): out of "
                            "date, not about our certificate, or not signed by its CA; fetch a "
                            "new one (openssl ocsp -respout)"
@@ -932,7 +939,6 @@ static const char *alert_hint(int alert, const mtls_conn *conn, const struct com
 /* What to do about an error we found ourselves. */
 static const char *err_hint(mtls_err err, const struct common_opts *o, int is_server)
 {
-    (void)o;
     switch (err) {
     case MTLS_ERR_CERT_UNKNOWN_CA:
     case MTLS_ERR_CERT_SELF_SIGNED:
@@ -986,6 +992,12 @@ static const char *err_hint(mtls_err err, const struct common_opts *o, int is_se
     case MTLS_ERR_CRL_BAD_SIGNATURE:
         return "the CRL given with --crl is not signed by that certificate's issuer";
     case MTLS_ERR_OCSP_MISSING:
+        /* Without --ocsp-required, only a must-staple certificate (RFC 7633) makes one required. */
+        if (o != NULL && o->ocsp == 1) {
+            return "the server staples no OCSP response (openssl s_client -status shows it) and "
+                   "its certificate is must-staple: the server must staple one (mtls server "
+                   "--ocsp-staple FILE)";
+        }
         return "the server staples no OCSP response (openssl s_client -status shows it); drop "
                "--ocsp-required, or have the server staple one";
     case MTLS_ERR_OCSP_BAD_RESPONSE:

@@ -1081,6 +1081,7 @@ int cmd_server(int argc, char **argv)
             break;
         case OPT_OCSP_STAPLE:
             o.ocsp_staple = optarg;
+            o.c.ocsp = 1;
             break;
         case OPT_CACHE_SIZE:
             if (parse_uint(optarg, &o.cache_size) || o.cache_size < 1 || o.cache_size > 1000000) {

@@ -43,6 +43,8 @@ struct common_opts {
     const char *crl_dir;
     int crl_check; /* 0 not given, 1 leaf, 2 chain */
     int crl_soft_fail;
+    /* OCSP, for the failure hints: client 1 --ocsp, 2 --ocsp-required; server 1 --ocsp-staple */
+    int ocsp;
 };
 
 /* The help lines of the CRL options both commands share; `PEER` names what is checked. */
