@@ -287,6 +287,9 @@ static mtls_err on_record(mtls_conn *c, const rec_in *r)
         if (!c->established)
             return conn_fail(c, MTLS_ERR_UNEXPECTED_MESSAGE,
                              "application data before the handshake finished");
+        mtls_err err = handshake(c, hs_app_data_received(c->hs));
+        if (err)
+            return err;
         if (r->len == 0) {
             /* Empty records are legal but a flood of them is a denial-of-service tool. */
             if (++c->empty_records > MTLS_MAX_EMPTY_RECORDS)
@@ -295,7 +298,6 @@ static mtls_err on_record(mtls_conn *c, const rec_in *r)
             return MTLS_OK;
         }
         c->empty_records = 0;
-        hs_app_data_received(c->hs);
         rec_hold(&c->rec, r);
         return MTLS_OK;
     default:

@@ -17,8 +17,8 @@
  *
  * Middlebox compatibility (D.4): our legacy_session_id is 32 bytes, and one ChangeCipherSpec of
  * ours goes before our second flight (the second ClientHello, or step 7); one of the server's is
- * dropped between its ServerHello (or HelloRetryRequest) and its Finished, a second one or one
- * elsewhere is unexpected_message.
+ * dropped between our first ClientHello and its Finished, a second one or one elsewhere is
+ * unexpected_message.
  */
 #include <string.h>
 
@@ -462,9 +462,10 @@ static mtls_err step(struct hs *hs, const msg *m)
 
 static mtls_err ccs(struct hs *hs, const uint8_t *p, size_t n)
 {
-    /* From the server's first message in TLS 1.3 (ServerHello or HelloRetryRequest) to its
-     * Finished. */
-    bool in_window = hs->v13 && hs->state != C13_SEND_CLIENT_FLIGHT;
+    /* RFC 8446 5: from our first ClientHello (one that offered TLS 1.3) to the server's
+     * Finished; should the server then choose TLS 1.2, the one dropped before its ServerHello
+     * changed nothing. */
+    bool in_window = hs->offered13 && hs->state != C13_SEND_CLIENT_FLIGHT;
     return hs13_ccs(hs, in_window, p, n);
 }
 

@@ -228,9 +228,9 @@ mtls_err hs_before_write(hs_handle *h)
     return h->established ? hs13_before_write(h) : MTLS_OK;
 }
 
-void hs_app_data_received(hs_handle *h)
+mtls_err hs_app_data_received(hs_handle *h)
 {
-    hs13_app_data(h);
+    return hs13_app_data(h);
 }
 
 mtls_err hs_feed(hs_handle *h, uint8_t type, const uint8_t *p, size_t n)

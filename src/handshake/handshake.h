@@ -116,7 +116,8 @@ const char *hs_error_detail(const hs_handle *h);
  * a KeyUpdate the peer asked for, or one the key's usage limit calls for).  Writes records. */
 mtls_err hs_before_write(hs_handle *h);
 /* After the handshake: application data arrived (bounds on post-handshake messages count those
- * in a row without it). */
-void hs_app_data_received(hs_handle *h);
+ * in a row without it).  TLS 1.3: an error when it cuts into a handshake message (RFC 8446 5.1:
+ * "Handshake messages MUST NOT be interleaved with other record types"). */
+mtls_err hs_app_data_received(hs_handle *h);
 
 #endif

@@ -131,6 +131,7 @@ struct s13 {
     uint16_t psk_index;   /* the identity of the client's pre_shared_key we accepted */
     uint16_t sigalg;      /* what our CertificateVerify signs with */
     uint8_t cookie[32];   /* what our HelloRetryRequest asked the client to echo */
+    uint8_t ch1_digest[32]; /* what the second ClientHello must repeat (server13.c same_hello) */
     uint8_t ecdhe[HS_MAX_SHARED];
     size_t ecdhe_len;
 };
@@ -323,8 +324,9 @@ void hs13_post_free(struct post13 *p);
 mtls_err hs13_send_tickets(struct hs *hs);
 /* Before application data is written: a KeyUpdate that is owed or due (RFC 8446 4.6.3, 5.5). */
 mtls_err hs13_before_write(hs_handle *h);
-/* Application data arrived (the KeyUpdate flood bound counts those in a row without it). */
-void hs13_app_data(hs_handle *h);
+/* Application data arrived (the KeyUpdate flood bound counts those in a row without it); an
+ * error when a handshake message is cut by it. */
+mtls_err hs13_app_data(hs_handle *h);
 
 /* tls12.c: what both TLS 1.2 roles share */
 /* MTLS_OK when `m` is of `type`; otherwise unexpected_message, naming both. */

@@ -109,10 +109,19 @@ mtls_err hs13_before_write(hs_handle *h)
     return err;
 }
 
-void hs13_app_data(hs_handle *h)
+mtls_err hs13_app_data(hs_handle *h)
 {
-    if (h->p13)
-        h->p13->in_row = 0;
+    struct post13 *p = h->p13;
+    if (!p)
+        return MTLS_OK;
+    p->in_row = 0;
+    /* RFC 8446 5.1: "Handshake messages MUST NOT be interleaved with other record types.  That
+     * is, if a handshake message is split over two or more records, there MUST NOT be any other
+     * records between them." */
+    if (p->in.len)
+        return hs_herr(h, MTLS_ERR_UNEXPECTED_MESSAGE,
+                       "application data in the middle of a post-handshake message");
+    return MTLS_OK;
 }
 
 static mtls_err read_key_update(hs_handle *h, rd body, bool last_in_record)

@@ -163,6 +163,41 @@ chosen:
     return err;
 }
 
+/* RFC 8446 4.1.2: after a HelloRetryRequest "the client MUST send the same ClientHello without
+ * modification, except as follows": a new key_share, early_data removed, the cookie added,
+ * pre_shared_key updated, padding changed.  A digest of everything else -- the fixed fields and
+ * every other extension in its order -- must come out the same for both hellos. */
+static bool hello_digest(const struct msg_client_hello *ch, uint8_t out[32])
+{
+    cry_hash *h = cry_hash_new(CRY_SHA256);
+    uint8_t fixed[2 + 32 + 1];
+    be16_put(fixed, ch->client_version);
+    memcpy(fixed + 2, ch->random, 32);
+    fixed[34] = (uint8_t)ch->session_id.n;
+    uint8_t lens[4];
+    be16_put(lens, (uint16_t)ch->cipher_suites.n);
+    be16_put(lens + 2, (uint16_t)ch->compression_methods.n);
+    bool ok = h && cry_hash_update(h, fixed, sizeof(fixed)) &&
+              cry_hash_update(h, ch->session_id.p, ch->session_id.n) &&
+              cry_hash_update(h, lens, 4) &&
+              cry_hash_update(h, ch->cipher_suites.p, ch->cipher_suites.n) &&
+              cry_hash_update(h, ch->compression_methods.p, ch->compression_methods.n);
+    rd exts = ch->extensions;
+    while (ok && exts.n) {
+        const uint8_t *start = exts.p;
+        uint16_t type;
+        rd data;
+        ok = rd_u16(&exts, &type) && rd_vec16(&exts, &data);
+        if (!ok || type == TLS_EXT_KEY_SHARE || type == TLS_EXT_EARLY_DATA ||
+            type == TLS_EXT_COOKIE || type == TLS_EXT_PRE_SHARED_KEY || type == 21 /* padding */)
+            continue;
+        ok = cry_hash_update(h, start, (size_t)(exts.p - start));
+    }
+    ok = ok && cry_hash_peek(h, out);
+    cry_hash_free(h);
+    return ok;
+}
+
 /* Both ClientHellos: the checks and choices of RFC 8446 4.1.2 and 9.2.  The first may end in a
  * HelloRetryRequest; the second must then carry what it asked for. */
 static mtls_err process_hello(struct hs *hs, const msg *m, const struct msg_client_hello *ch)
@@ -173,18 +208,22 @@ static mtls_err process_hello(struct hs *hs, const msg *m, const struct msg_clie
     const char *why;
     mtls_err err;
     bool second = hs->hrr;
+    uint8_t digest[32];
+    if (!hello_digest(ch, digest))
+        return MTLS_ERR_CRYPTO;
     if (!second) {
         memcpy(hs->client_random, ch->random, 32);
         memcpy(hs->info->client_random, ch->random, 32);
         memcpy(hs->session_id, ch->session_id.p, ch->session_id.n);
         hs->session_id_len = ch->session_id.n;
         s13->send_ccs = ch->session_id.n != 0; /* D.4: the client is in compatibility mode */
-    } else if (memcmp(ch->random, hs->client_random, 32) != 0 ||
-               ch->session_id.n != hs->session_id_len ||
-               memcmp(ch->session_id.p, hs->session_id, hs->session_id_len) != 0) {
-        /* 4.1.2: the second hello is the first "without modification, except as follows". */
+        memcpy(s13->ch1_digest, digest, 32);
+    } else if (memcmp(digest, s13->ch1_digest, 32) != 0) {
+        /* 4.1.2: the second hello is the first "without modification, except as follows"
+         * (illegal_parameter, as OpenSSL and tlsfuzzer have it). */
         return hs_err(hs, MTLS_ERR_ILLEGAL_PARAMETER,
-                      "the second ClientHello changes its random or legacy_session_id");
+                      "the second ClientHello differs from the first beyond what a "
+                      "HelloRetryRequest allows (RFC 8446 4.1.2)");
     }
     /* 4.1.2: "For every TLS 1.3 ClientHello, this vector MUST contain exactly one byte, set to
      * zero ... If a TLS 1.3 ClientHello is received with any other value in this field, the
@@ -390,6 +429,10 @@ static mtls_err send_hello_retry_request(struct hs *hs)
              suite->name, mtls_group_name(hs->group));
     if (s13->send_ccs && (err = hs13_send_ccs(hs)))
         return err;
+    /* 4.2.10: 0-RTT data the client sent after its first hello is skipped (in clear now: we have
+     * no key for it), up to the second hello. */
+    if (s13->early_data)
+        rec_skip_undecryptable(hs->env->rec, HS13_EARLY_DATA_SKIP);
     hs->state = S13_READ_SECOND_CLIENT_HELLO;
     return MTLS_OK;
 }

@@ -398,6 +398,14 @@ mtls_err hs_read_client_hello(struct hs *hs, const msg *m)
         return hs_decode_err(hs, err, ch.why, &ch.exts);
     }
     const hello_exts *e = &ch.exts;
+    /* RFC 8446 D.5: "Any endpoint receiving a Hello message with ClientHello.legacy_version or
+     * ServerHello.legacy_version set to 0x0300 MUST abort the handshake with a
+     * "protocol_version" alert" -- and anything below it, which no TLS ever sent.  A hello
+     * without supported_versions is TLS 1.2's to judge (server12.c: protocol_version, or
+     * inappropriate_fallback with TLS_FALLBACK_SCSV). */
+    if (e->supported_versions.present && ch.client_version <= 0x0300)
+        return hs_err(hs, MTLS_ERR_PROTOCOL_VERSION,
+                      "the client's legacy_version is 0x%04x (SSL 3.0 or below)", ch.client_version);
     bool peer12 = false, peer13 = false;
     if (e->supported_versions.present) {
         const char *why;

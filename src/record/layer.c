@@ -186,6 +186,14 @@ static mtls_err read_record(rec_layer *l, rec_in *r, bool *skipped)
     if (avail < need)
         return make_room(l, need);
     mtls_err err;
+    if (!l->in.aead && l->skip_left && h[0] == TLS_CT_APPLICATION_DATA && len <= l->skip_left) {
+        /* RFC 8446 4.2.10, after a HelloRetryRequest: "the server then ignores early data by
+         * skipping all records with an external content type of "application_data"". */
+        l->skip_left -= len;
+        l->rstart += need;
+        *skipped = true;
+        return MTLS_OK;
+    }
     if (plain13) {
         const char *why = NULL;
         if ((err = rec13_unprotected(l, h, len, &why)))
@@ -206,7 +214,8 @@ static mtls_err read_record(rec_layer *l, rec_in *r, bool *skipped)
                               : "a record from the peer failed authentication (bad_record_mac)");
     } else {
         l->plain_alert = false; /* the peer protects its records now (rec_allow_plain_alert) */
-        l->skip_left = 0;       /* ... and has stopped sending what we could not open */
+        if (h[0] != TLS_CT_CHANGE_CIPHER_SPEC)
+            l->skip_left = 0; /* ... and has stopped sending what we could not open */
     }
     if (r->len > TLS_MAX_PLAINTEXT)
         return fail(l, MTLS_ERR_RECORD_OVERFLOW, "decrypted record of %zu bytes exceeds 2^14",

@@ -6,7 +6,9 @@
  *   HelloRetryRequest: NamedGroup selected_group;
  * Whether a public value is valid for its group (length, point on the curve) is checked when the
  * shared secret is derived (cry_kex_derive); which share is used, and against which offer, is the
- * role's business.
+ * role's business.  An empty key_exchange, though outside <1..2^16-1>, is left to that check too:
+ * it is an invalid public value (illegal_parameter, as OpenSSL answers and tlsfuzzer expects),
+ * not a malformed message.
  */
 #include <string.h>
 
@@ -24,7 +26,7 @@ static void entry_build(wr *w, const ext_share *s)
 
 static bool entry_parse(rd *r, ext_share *s)
 {
-    return rd_u16(r, &s->group) && rd_vec16(r, &s->key_exchange) && s->key_exchange.n > 0;
+    return rd_u16(r, &s->group) && rd_vec16(r, &s->key_exchange);
 }
 
 void ext_key_share_ch_build(wr *w, const ext_share *shares, size_t n)
