@@ -530,7 +530,7 @@ MTLS_API int mtls_conn_is_server(const mtls_conn *conn);
 MTLS_API uint16_t mtls_conn_version(const mtls_conn *conn);
 MTLS_API uint16_t mtls_conn_cipher_suite(const mtls_conn *conn);
 MTLS_API uint16_t mtls_conn_group(const mtls_conn *conn);      /* 0: static RSA, or resumed */
-MTLS_API uint16_t mtls_conn_sigalg(const mtls_conn *conn);     /* server's ServerKeyExchange signature */
+MTLS_API uint16_t mtls_conn_sigalg(const mtls_conn *conn);     /* server's signature: ServerKeyExchange (TLS 1.2), CertificateVerify (TLS 1.3) */
 MTLS_API uint16_t mtls_conn_peer_sigalg(const mtls_conn *conn);/* client's CertificateVerify (server side) */
 MTLS_API uint16_t mtls_conn_client_sigalg(const mtls_conn *conn);/* CertificateVerify, either side; 0: none */
 MTLS_API const char *mtls_conn_server_name(const mtls_conn *conn);
@@ -682,7 +682,10 @@ MTLS_API mtls_err mtls_config_add_spiffe_trust_domain(mtls_config *cfg, const ch
  * bytes), and offer it on a later connection to the same server (mtls_conn_set_session).
  * mtls_conn_resumed() tells whether the server accepted it.  Resumption happens only with the
  * same version, suite and server name, and extended master secret on both sides (RFC 7627 5.3);
- * anything else falls back to a full handshake.
+ * anything else falls back to a full handshake.  TLS 1.3 (RFC 8446 2.2) resumes by ticket only,
+ * with a suite of the same hash, and the session of a TLS 1.3 connection is the latest ticket the
+ * server sent after the handshake (mtls_config_set_tls13_tickets): it is there once that
+ * connection has read what followed the handshake.
  *
  * Binding.  A session is bound to the verification context that checked its peer: a SHA-256 over
  * the trust anchors that verify the peer (a server's client CAs, a client's server CAs; their DER,

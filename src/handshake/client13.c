@@ -272,9 +272,10 @@ static mtls_err read_encrypted_extensions(struct hs *hs, const msg *m)
     }
     if ((err = hs_transcript_add(hs, m->raw, m->raw_len)))
         return err;
-    hs_trace(hs, '<', "EncryptedExtensions", "encrypted%s%s%s", hs->info->alpn ? "; ALPN " : "",
+    hs_trace(hs, '<', "EncryptedExtensions", "encrypted%s%s%s%s", hs->info->alpn ? "; ALPN " : "",
              hs->info->alpn ? hs->info->alpn : "",
-             e->server_name.present ? "; the server used our server name" : "");
+             e->server_name.present ? "; the server used our server name" : "",
+             e->supported_groups.present ? "; the server lists the groups it prefers" : "");
     hs->state = hs->info->resumed ? C13_READ_FINISHED : C13_READ_CERT_REQUEST_OR_CERT;
     return MTLS_OK;
 }

@@ -520,13 +520,20 @@ static mtls_err send_server_hello(struct hs *hs)
 
 static mtls_err send_encrypted_extensions(struct hs *hs)
 {
-    /* server_name 4 (acknowledgement), ALPN 4 + 2 + 1 + 255. */
-    uint8_t exts[4 + 262];
+    const mtls_config *cfg = hs->cfg;
+    /* server_name 4 (acknowledgement), supported_groups 6 + 2 * MTLS_MAX_GROUPS, ALPN 4 + 2 + 1 +
+     * 255. */
+    uint8_t exts[4 + 6 + 2 * MTLS_MAX_GROUPS + 262];
     wr e = wr_fixed(exts, sizeof(exts));
     /* RFC 6066 3 as in TLS 1.2: a name the application used, never on resumption.  4.2.10: no
      * early_data here -- the client's 0-RTT data is declined. */
     if (hs->s13.sni_used && !hs->info->resumed)
         ext_empty_build(&e, TLS_EXT_SERVER_NAME);
+    /* RFC 8446 4.2.7: "servers are permitted to send the "supported_groups" extension to the
+     * client" -- our preference, for a client whose share was for another group than our first
+     * (as OpenSSL does), so that its next hello may save the round trip. */
+    if (hs->group && hs->group != cfg->groups[0])
+        ext_groups_build(&e, cfg->groups, cfg->n_groups);
     if (hs->info->alpn) {
         size_t n = strlen(hs->info->alpn);
         uint8_t wire[256];

@@ -228,9 +228,91 @@ static void matrix(void)
     printf("TLS 1.3 matrix: %d of %d cases passed\n", ok, cases);
 }
 
+/* What one connection's EncryptedExtensions and CertificateRequest said, from the trace. */
+typedef struct {
+    char ee[256], cr[256];
+} said;
+static void said_trace(void *arg, const mtls_conn *conn, char dir, const char *what,
+                       const char *detail)
+{
+    (void)conn;
+    said *s = arg;
+    if (dir == '<' && strcmp(what, "EncryptedExtensions") == 0)
+        snprintf(s->ee, sizeof(s->ee), "%s", detail);
+    if (dir == '<' && strcmp(what, "CertificateRequest") == 0)
+        snprintf(s->cr, sizeof(s->cr), "%s", detail);
+}
+
+static mtls_err accept_name(void *arg, const mtls_conn *conn, const char *name)
+{
+    (void)arg;
+    (void)conn;
+    return name && strcmp(name, "localhost") == 0 ? MTLS_OK : MTLS_ERR_UNRECOGNIZED_NAME;
+}
+
+/* ALPN and server_name in EncryptedExtensions (RFC 8446 4.3.1, the rules of TLS 1.2 otherwise),
+ * supported_groups there, and the CertificateRequest's CA names, on full and resumed
+ * connections. */
+static void encrypted_extensions(void)
+{
+    const tp_pki *pki = tp_get();
+    mtls_config *scfg = server_cfg(TP_P256, MTLS_VERIFY_OPTIONAL, "x25519:secp256r1");
+    mtls_config *ccfg = client_cfg(NULL, "secp256r1", &pki->client[TP_P256]);
+    said cs = {0};
+    CHECK_ERR(mtls_config_set_alpn(scfg, "http/1.1,h2"), MTLS_OK);
+    CHECK_ERR(mtls_config_set_alpn(ccfg, "h2,http/1.1"), MTLS_OK);
+    CHECK_ERR(mtls_config_set_server_name_callback(scfg, accept_name, NULL), MTLS_OK);
+    CHECK_ERR(mtls_config_set_trace(ccfg, said_trace, &cs), MTLS_OK);
+    mtls_session *sess = NULL;
+    for (int resumed = 0; resumed < 2; resumed++) {
+        memset(&cs, 0, sizeof(cs));
+        mtls_conn *c = mtls_client_new(ccfg, "localhost"), *s = mtls_server_new(scfg);
+        if (sess)
+            CHECK_ERR(mtls_conn_set_session(c, sess), MTLS_OK);
+        CHECK_ERR(tp_handshake(c, s), MTLS_OK);
+        CHECK_EQ(mtls_conn_resumed(c), resumed);
+        /* the server's preference, both sides */
+        CHECK(mtls_conn_alpn(c) && strcmp(mtls_conn_alpn(c), "http/1.1") == 0);
+        CHECK(mtls_conn_alpn(s) && strcmp(mtls_conn_alpn(s), "http/1.1") == 0);
+        /* the name the callback accepted is acknowledged, never on resumption (RFC 6066 3) */
+        CHECK_EQ(strstr(cs.ee, "used our server name") != NULL, !resumed);
+        /* the client's only group is not the server's first: the server says which it prefers */
+        CHECK(strstr(cs.ee, "lists the groups it prefers") != NULL);
+        CHECK_EQ(mtls_conn_group(c), MTLS_GROUP_SECP256R1);
+        /* the client-CA names, one (the test CA); no CertificateRequest on resumption */
+        CHECK_EQ(strstr(cs.cr, "(1 CA names)") != NULL, !resumed);
+        CHECK_EQ(mtls_conn_cert_requested(c), !resumed);
+        CHECK(strstr(mtls_conn_peer_subject(s), "client-P-256") != NULL);
+        mtls_session_free(sess);
+        sess = mtls_conn_get_session(c);
+        mtls_conn_free(c);
+        mtls_conn_free(s);
+    }
+    mtls_session_free(sess);
+    mtls_config_free(scfg);
+    mtls_config_free(ccfg);
+    /* without CA names (mtls_config_set_send_ca_names(cfg, 0)) */
+    scfg = server_cfg(TP_P256, MTLS_VERIFY_OPTIONAL, NULL);
+    ccfg = client_cfg(NULL, NULL, NULL);
+    CHECK_ERR(mtls_config_set_send_ca_names(scfg, 0), MTLS_OK);
+    CHECK_ERR(mtls_config_set_trace(ccfg, said_trace, &cs), MTLS_OK);
+    memset(&cs, 0, sizeof(cs));
+    mtls_conn *c = mtls_client_new(ccfg, "localhost"), *s = mtls_server_new(scfg);
+    CHECK_ERR(tp_handshake(c, s), MTLS_OK);
+    CHECK(strstr(cs.cr, "(0 CA names)") != NULL);
+    CHECK(strstr(cs.ee, "lists the groups") == NULL && strstr(cs.ee, "server name") == NULL);
+    mtls_conn_free(c);
+    mtls_conn_free(s);
+    mtls_config_free(scfg);
+    mtls_config_free(ccfg);
+    printf("EncryptedExtensions: ALPN, server_name acknowledgement (not on resumption), "
+           "supported_groups; CertificateRequest CA names and their switch\n");
+}
+
 int main(void)
 {
     clock_now = (int64_t)time(NULL);
+    encrypted_extensions();
     matrix();
     return t_done();
 }

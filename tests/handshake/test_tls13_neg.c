@@ -1829,9 +1829,34 @@ static void tickets(void)
            "declined 0-RTT\n");
 }
 
+/* Every state of the TLS 1.3 roles is a read state tried above, or a send state (no input). */
+static void state_names(void)
+{
+    static const char *const covered[] = {
+        "C13_READ_SERVER_HELLO",        "C13_READ_ENCRYPTED_EXTENSIONS", "C13_READ_CERT_REQUEST_OR_CERT",
+        "C13_READ_CERT",                "C13_READ_CERT_VERIFY",          "C13_READ_FINISHED",
+        "S13_READ_CLIENT_HELLO",        "S13_READ_SECOND_CLIENT_HELLO",  "S13_READ_CLIENT_CERT",
+        "S13_READ_CLIENT_CERT_VERIFY",  "S13_READ_FINISHED",             "C13_SEND_CLIENT_HELLO",
+        "C13_SEND_CLIENT_FLIGHT",       "S13_SEND_HELLO_RETRY_REQUEST",  "S13_SEND_SERVER_FLIGHT",
+    };
+    const hs_role *roles[] = {&hs_client13, &hs_server13};
+    size_t n = 0;
+    for (size_t r = 0; r < 2; r++)
+        for (int st = 0; st < roles[r]->n_states; st++, n++) {
+            bool found = false;
+            for (size_t i = 0; i < sizeof(covered) / sizeof(covered[0]); i++)
+                found |= strcmp(covered[i], roles[r]->state_names[st]) == 0;
+            CHECK(found);
+            if (!found)
+                fprintf(stderr, "  ^ %s has no case here\n", roles[r]->state_names[st]);
+        }
+    CHECK_EQ(n, sizeof(covered) / sizeof(covered[0]));
+}
+
 int main(void)
 {
     clock_c = clock_s = (int64_t)time(NULL);
+    state_names();
     wrong_states_client();
     wrong_states_server();
     truncations();
