@@ -59,6 +59,14 @@ static const char usage[] =
     "                     accept any SPIFFE ID of trust domain TD (example.org;\n"
     "                     repeatable)\n"
     "\n"
+    "revocation:\n"
+    CRL_OPTIONS_HELP("the server's certificate")
+    "  --ocsp             ask the server for a stapled OCSP response (status_request)\n"
+    "                     and check it: a revoked server is refused, so is a bad\n"
+    "                     response; prints 'OCSP staple: good, produced ..., next\n"
+    "                     update ...' (or 'none')\n"
+    "  --ocsp-required    --ocsp, and refuse a server that staples no good response\n"
+    "\n"
     "session resumption:\n"
     "  --reconnect N      after the session, connect N more times, each offering the\n"
     "                     session of the connection before; they only handshake and\n"
@@ -101,7 +109,9 @@ enum {
     OPT_SESS_IN,
     OPT_NO_TICKETS,
     OPT_SPIFFE_ID,
-    OPT_SPIFFE_TD
+    OPT_SPIFFE_TD,
+    OPT_OCSP,
+    OPT_OCSP_REQUIRED
 };
 
 static const struct option long_opts[] = {
@@ -130,6 +140,12 @@ static const struct option long_opts[] = {
     {"no-tickets", no_argument, NULL, OPT_NO_TICKETS},
     {"spiffe-id", required_argument, NULL, OPT_SPIFFE_ID},
     {"spiffe-trust-domain", required_argument, NULL, OPT_SPIFFE_TD},
+    {"crl", required_argument, NULL, OPT_CRL},
+    {"crl-dir", required_argument, NULL, OPT_CRL_DIR},
+    {"crl-check", required_argument, NULL, OPT_CRL_CHECK},
+    {"crl-soft-fail", no_argument, NULL, OPT_CRL_SOFT_FAIL},
+    {"ocsp", no_argument, NULL, OPT_OCSP},
+    {"ocsp-required", no_argument, NULL, OPT_OCSP_REQUIRED},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -142,6 +158,7 @@ struct client {
     int reconnect;                  /* --reconnect N */
     const char *sess_out, *sess_in; /* --sess-out / --sess-in FILE */
     int no_tickets;
+    int ocsp; /* --ocsp 1, --ocsp-required 2 */
     char host[256], port[16], peer[300];
     mtls_conn *conn;
     int fd;
@@ -149,7 +166,7 @@ struct client {
 
 static int fail_conn(struct client *cl, mtls_err err, const char *stage)
 {
-    char line[1024];
+    char line[2600];
     int saved = errno;
     explain_failure(line, sizeof(line), cl->conn, err, saved, stage, cl->peer, &cl->c, 0);
     say("%s", line);
@@ -177,6 +194,10 @@ static void report_connected(const struct client *cl)
     describe_peer_cert(cert, sizeof(cert), cl->conn);
     if (cert[0] != '\0') {
         say("server certificate: %s", cert);
+    }
+    if (cl->ocsp && !cl->insecure) {
+        describe_peer_ocsp(cert, sizeof(cert), cl->conn);
+        say("OCSP staple: %s", cert);
     }
 }
 
@@ -554,6 +575,20 @@ int cmd_client(int argc, char **argv)
                 return EXIT_USAGE;
             }
             break;
+        case OPT_CRL:
+        case OPT_CRL_DIR:
+        case OPT_CRL_CHECK:
+        case OPT_CRL_SOFT_FAIL:
+            if (crl_opt(&cl.c, opt, optarg) != 0) {
+                return EXIT_USAGE;
+            }
+            break;
+        case OPT_OCSP:
+            cl.ocsp = cl.ocsp > 1 ? cl.ocsp : 1;
+            break;
+        case OPT_OCSP_REQUIRED:
+            cl.ocsp = 2;
+            break;
         case 'q':
             cl.c.quiet = 1;
             break;
@@ -580,6 +615,14 @@ int cmd_client(int argc, char **argv)
         return EXIT_USAGE;
     }
     snprintf(cl.peer, sizeof(cl.peer), "%s", target);
+    if (crl_opts_check(&cl.c) != 0) {
+        return EXIT_USAGE;
+    }
+    if (cl.ocsp && cl.insecure) {
+        say("--ocsp and --ocsp-required check the server's certificate, which --insecure does "
+            "not: drop one of them");
+        return EXIT_USAGE;
+    }
 
     if (tool_config_new(&tc, &cl.c, "client") != 0) {
         return EXIT_USAGE;
@@ -589,6 +632,10 @@ int cmd_client(int argc, char **argv)
     }
     if (cl.no_tickets) {
         (void)mtls_config_set_tickets(tc.cfg, 0);
+    }
+    if (cl.ocsp) {
+        (void)mtls_config_set_ocsp_request(tc.cfg, 1);
+        (void)mtls_config_set_ocsp_required(tc.cfg, cl.ocsp == 2);
     }
     mtls_session *sess = NULL;
     if (cl.sess_in != NULL && (sess = load_session(cl.sess_in)) == NULL) {

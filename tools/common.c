@@ -69,24 +69,12 @@ int write_all(int fd, const void *p, size_t n)
 static void on_trace(void *arg, const mtls_conn *conn, char dir, const char *what,
                      const char *detail)
 {
-    const struct tool_cfg *tc = arg;
     struct peer_tag *t = conn != NULL ? mtls_conn_userdata(conn) : NULL;
     char line[4096];
 
+    (void)arg;
     if (what == NULL) {
         what = "?";
-    }
-    /* The API does not say whether the ClientHello offered a saved session by id or by ticket,
-     * and why the library did (not) resume: the --reconnect report names them. */
-    if (t != NULL && dir == '>' && strcmp(what, "ClientHello") == 0 && detail != NULL &&
-        strncmp(detail, "offers to resume", 16) == 0) {
-        t->resume_offer = strstr(detail, "ticket") != NULL ? RESUME_OFFER_TICKET : RESUME_OFFER_ID;
-    }
-    if (t != NULL && strcmp(what, "Resumption") == 0 && detail != NULL) {
-        snprintf(t->resume_note, sizeof(t->resume_note), "%s", detail);
-    }
-    if (!tc->trace) {
-        return;
     }
     int n = snprintf(line, sizeof(line), "%-7s %2u %c %-19s %s", t != NULL ? t->label : "",
                      t != NULL ? ++t->steps : 0u, dir, what, detail != NULL ? detail : "");
@@ -96,6 +84,24 @@ static void on_trace(void *arg, const mtls_conn *conn, char dir, const char *wha
     size_t len = (size_t)n < sizeof(line) - 1 ? (size_t)n : sizeof(line) - 2;
     line[len++] = '\n';
     (void)write_all(2, line, len);
+}
+
+/* Whether a ClientHello offered a saved session, by id or by ticket, and why the library did (not)
+ * resume: the --reconnect report names them.  Read from the trace events, not from the words. */
+static void on_event(void *arg, const mtls_conn *conn, const mtls_trace_event *ev)
+{
+    struct peer_tag *t = conn != NULL ? mtls_conn_userdata(conn) : NULL;
+    (void)arg;
+
+    if (t == NULL || ev->kind != MTLS_TRACE_DECISION) {
+        return;
+    }
+    if (ev->decision == MTLS_DECISION_RESUME_OFFERED) {
+        t->resume_offer = ev->flags & MTLS_TRACE_TICKET ? RESUME_OFFER_TICKET : RESUME_OFFER_ID;
+    } else if (ev->decision == MTLS_DECISION_RESUME_DECLINED ||
+               ev->decision == MTLS_DECISION_RESUMED) {
+        snprintf(t->resume_note, sizeof(t->resume_note), "%s", ev->detail);
+    }
 }
 
 static void on_keylog(void *arg, const mtls_conn *conn, const char *text)
@@ -347,6 +353,8 @@ static int load_ca(mtls_config *cfg, const char *ca)
     return 0;
 }
 
+static int load_crls(mtls_config *cfg, const struct common_opts *o);
+
 int tool_config_new(struct tool_cfg *tc, const struct common_opts *o, const char *role)
 {
     mtls_err err;
@@ -364,6 +372,9 @@ int tool_config_new(struct tool_cfg *tc, const struct common_opts *o, const char
         goto fail;
     }
     if (o->ca != NULL && load_ca(tc->cfg, o->ca) != 0) {
+        goto fail;
+    }
+    if (load_crls(tc->cfg, o) != 0) {
         goto fail;
     }
     /* Unknown names in a list are skipped by the library (with a detail naming them): say so. */
@@ -409,8 +420,11 @@ int tool_config_new(struct tool_cfg *tc, const struct common_opts *o, const char
             goto fail;
         }
     }
-    if (o->trace || !server) {
+    if (o->trace) {
         (void)mtls_config_set_trace(tc->cfg, on_trace, tc);
+    }
+    if (!server) {
+        (void)mtls_config_set_trace_events(tc->cfg, on_event, tc);
     }
     const char *keylog = o->keylog;
     if (keylog == NULL) {
@@ -696,13 +710,76 @@ void conn_summary(char *out, size_t cap, const mtls_conn *conn)
     const char *suite = mtls_suite_name(mtls_conn_cipher_suite(conn));
     uint16_t group = mtls_conn_group(conn);
     const char *gname = group != 0 ? mtls_group_name(group) : NULL;
-    const char *sig = mtls_sigalg_name(mtls_conn_sigalg(conn));
+    const char *sig = mtls_sigalg_name(mtls_conn_server_sigalg(conn));
     const char *alpn = mtls_conn_alpn(conn);
 
     snprintf(out, cap, "%s, %s, %s%s%s%s%s%s", version_name(mtls_conn_version(conn)),
              suite != NULL ? suite : "?", group != 0 ? "key exchange " : "static RSA key exchange",
              gname != NULL ? gname : "", sig != NULL ? ", signed with " : "",
              sig != NULL ? sig : "", alpn != NULL ? ", ALPN " : "", alpn != NULL ? alpn : "");
+}
+
+int crl_opt(struct common_opts *o, int opt, const char *arg)
+{
+    switch (opt) {
+    case OPT_CRL:
+        if (o->n_crls >= TOOL_MAX_CRL) {
+            say("at most %d --crl options (put several CRLs in one file, or use --crl-dir)",
+                TOOL_MAX_CRL);
+            return -1;
+        }
+        o->crls[o->n_crls++] = arg;
+        return 0;
+    case OPT_CRL_DIR:
+        o->crl_dir = arg;
+        return 0;
+    case OPT_CRL_CHECK:
+        if (strcmp(arg, "leaf") == 0) {
+            o->crl_check = 1;
+        } else if (strcmp(arg, "chain") == 0) {
+            o->crl_check = 2;
+        } else {
+            say("--crl-check wants leaf or chain, not '%s'", arg);
+            return -1;
+        }
+        return 0;
+    default:
+        o->crl_soft_fail = 1;
+        return 0;
+    }
+}
+
+int crl_opts_check(const struct common_opts *o)
+{
+    if ((o->crl_check || o->crl_soft_fail) && o->n_crls == 0 && o->crl_dir == NULL) {
+        say("%s needs CRLs to check against: add --crl FILE or --crl-dir DIR",
+            o->crl_check ? "--crl-check" : "--crl-soft-fail");
+        return -1;
+    }
+    return 0;
+}
+
+/* --crl, --crl-dir, --crl-check, --crl-soft-fail into the config. */
+static int load_crls(mtls_config *cfg, const struct common_opts *o)
+{
+    for (int i = 0; i < o->n_crls; i++) {
+        if (mtls_config_set_crl_file(cfg, o->crls[i]) != MTLS_OK) {
+            say("--crl %s: %s", o->crls[i], mtls_config_error_detail(cfg));
+            return -1;
+        }
+    }
+    if (o->crl_dir != NULL && mtls_config_set_crl_dir(cfg, o->crl_dir) != MTLS_OK) {
+        say("--crl-dir %s: %s", o->crl_dir, mtls_config_error_detail(cfg));
+        return -1;
+    }
+    if (o->crl_check || o->crl_soft_fail) {
+        unsigned mode = o->crl_check == 2 ? MTLS_REVOCATION_CHAIN : MTLS_REVOCATION_LEAF;
+        if (o->crl_soft_fail) {
+            mode |= MTLS_REVOCATION_SOFT_FAIL;
+        }
+        (void)mtls_config_set_revocation_check(cfg, mode);
+    }
+    return 0;
 }
 
 int add_spiffe_opt(struct common_opts *o, int td, const char *arg)
@@ -714,6 +791,16 @@ int add_spiffe_opt(struct common_opts *o, int td, const char *arg)
     }
     (td ? o->spiffe_tds : o->spiffe_ids)[(*n)++] = arg;
     return 0;
+}
+
+/* "2026-01-02 03:04:05 UTC" */
+static void utc_time(char *out, size_t cap, int64_t t)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (gmtime_r(&tt, &tm) == NULL || strftime(out, cap, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0) {
+        snprintf(out, cap, "?");
+    }
 }
 
 /* "expires 2027-01-05 (in 29 days)", "EXPIRED 2026-01-05 (3 days ago)" (dates UTC) */
@@ -758,6 +845,25 @@ void describe_peer_cert(char *out, size_t cap, const mtls_conn *conn)
              info.issuer[0] != '\0' ? info.issuer : "(empty issuer)", when);
 }
 
+void describe_peer_ocsp(char *out, size_t cap, const mtls_conn *conn)
+{
+    static const char *const names[] = {"none", "good", "revoked", "unknown", "invalid",
+                                        "not checked"};
+    mtls_ocsp_info info = MTLS_OCSP_INFO_INIT;
+    char produced[40], next[40];
+    if (mtls_conn_peer_ocsp(conn, &info) != MTLS_OK || info.status == MTLS_OCSP_NONE) {
+        snprintf(out, cap, "none (%s)", mtls_conn_resumed(conn)
+                                            ? "a resumed session: no certificate, no staple"
+                                            : "the server stapled no OCSP response");
+        return;
+    }
+    utc_time(produced, sizeof(produced), info.produced_at);
+    utc_time(next, sizeof(next), info.next_update);
+    snprintf(out, cap, "%s, produced %s, next update %s (%zu bytes)",
+             (unsigned)info.status < sizeof(names) / sizeof(names[0]) ? names[info.status] : "?",
+             produced, info.next_update ? next : "(none)", info.response_len);
+}
+
 /* What to do about an alert the peer sent us. */
 static const char *alert_hint(int alert, const mtls_conn *conn, const struct common_opts *o,
                               int is_server)
@@ -786,11 +892,20 @@ static const char *alert_hint(int alert, const mtls_conn *conn, const struct com
                            "the client our CA certificate (its --ca or -CAfile)"
                          : "it does not trust the CA that issued our client certificate (--cert); "
                            "use a certificate from a CA the server trusts";
+    case 44: /* certificate_revoked */
+        return is_server ? "the client found our certificate (--cert) revoked, by its CRL or our "
+                           "stapled OCSP response: get a new certificate"
+                         : "it found our client certificate (--cert) revoked by its CRL: get a "
+                           "new certificate";
+    case 113: /* bad_certificate_status_response */
+        return is_server ? "the client refused our stapled OCSP response (--ocsp-staple): out of "
+                           "date, not about our certificate, or not signed by its CA; fetch a "
+                           "new one (openssl ocsp -respout)"
+                         : "";
     case 42:
     case 43:
-    case 44:
     case 45:
-    case 46: /* bad/unsupported/revoked/expired/unknown certificate */
+    case 46: /* bad/unsupported/expired/unknown certificate */
         return is_server ? "the client rejected our certificate (--cert): check its name, dates "
                            "and that the client trusts its CA"
                          : "it rejected our client certificate (--cert): check its dates, its "
@@ -867,6 +982,29 @@ static const char *err_hint(mtls_err err, const struct common_opts *o, int is_se
     case MTLS_ERR_CERT_SPIFFE_DENIED:
         return "accept that ID with --spiffe-id ID or its trust domain with "
                "--spiffe-trust-domain TD";
+    case MTLS_ERR_CERT_REVOKED:
+        return is_server ? "the client needs a new certificate"
+                         : "the server's certificate is revoked: do not trust it";
+    case MTLS_ERR_CRL_MISSING:
+        return "add the CRL of that issuer (--crl, --crl-dir), check only the leaf (--crl-check "
+               "leaf), or accept certificates without one (--crl-soft-fail)";
+    case MTLS_ERR_CRL_EXPIRED:
+    case MTLS_ERR_CRL_NOT_YET_VALID:
+        return "fetch a current CRL from the CA (or check this clock)";
+    case MTLS_ERR_CRL_BAD_SIGNATURE:
+        return "the CRL given with --crl is not signed by that certificate's issuer";
+    case MTLS_ERR_OCSP_MISSING:
+        return "the server staples no OCSP response (openssl s_client -status shows it); drop "
+               "--ocsp-required, or have the server staple one";
+    case MTLS_ERR_OCSP_BAD_RESPONSE:
+    case MTLS_ERR_OCSP_NOT_FOR_CERT:
+    case MTLS_ERR_OCSP_BAD_SIGNATURE:
+    case MTLS_ERR_OCSP_UNAUTHORIZED:
+    case MTLS_ERR_OCSP_EXPIRED:
+    case MTLS_ERR_OCSP_NOT_YET_VALID:
+    case MTLS_ERR_OCSP_CERT_UNKNOWN:
+        return "the server's stapled OCSP response is not one we can accept; it must fetch a "
+               "current one from its CA (without --ocsp, no staple is asked for)";
     default:
         return "";
     }

@@ -316,7 +316,7 @@ static int run_client(const struct demo *d, const char *port, char *summary, siz
     }
 
     const char *gname = mtls_group_name(mtls_conn_group(conn));
-    const char *sig = mtls_sigalg_name(mtls_conn_sigalg(conn));
+    const char *sig = mtls_sigalg_name(mtls_conn_server_sigalg(conn));
     const char *subject = mtls_conn_peer_subject(conn);
     const char *suite = mtls_suite_name(mtls_conn_cipher_suite(conn));
     snprintf(summary, cap,

@@ -43,19 +43,33 @@ void dynbuf_consume(dynbuf *b, size_t n);
 void dynbuf_free(dynbuf *b, bool wipe);
 
 /* ---- the trace sink (trace.c) -------------------------------------------------------------- */
-/* Where one connection's trace goes: the application's callback and the connection it is told
- * about (opaque here; only passed through).  fn NULL: tracing off, and nothing is formatted. */
+/* Where one connection's trace goes: the application's callbacks (words, events) and the
+ * connection they are told about (opaque here; only passed through).  Both NULL: tracing off, and
+ * nothing is formatted. */
 typedef struct trace_sink {
     mtls_trace_fn *fn;
     void *arg;
+    mtls_trace_event_fn *efn;
+    void *earg;
     const mtls_conn *conn;
 } trace_sink;
 
-/* One step: `dir` is '>' sent, '<' received, '*' checked or decided; `what` names the message or
- * step; the detail is formatted from `fmt` (NULL: empty). */
-void trace_emit(const trace_sink *t, char dir, const char *what, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-void trace_vemit(const trace_sink *t, char dir, const char *what, const char *fmt, va_list ap)
-    __attribute__((format(printf, 4, 0)));
+static inline bool trace_on(const trace_sink *t)
+{
+    return t->fn || t->efn;
+}
+
+/* One step: the event (its kind and fields, `dir` '>' sent, '<' received, '*' checked or
+ * decided, `what` the message or step); the detail is formatted from `fmt` (NULL: empty) and
+ * given to both callbacks. */
+void trace_vevent(const trace_sink *t, const mtls_trace_event *ev, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+/* A step that is not a message: kind, decision (or MTLS_DECISION_NONE), result, flags. */
+void trace_step(const trace_sink *t, mtls_trace_kind kind, mtls_trace_decision decision,
+                mtls_err result, unsigned flags, char dir, const char *what, const char *fmt, ...)
+    __attribute__((format(printf, 8, 9)));
+/* An alert we sent (sent true) or received, at level 1 (warning) or 2 (fatal). */
+void trace_alert(const trace_sink *t, bool sent, int level, int alert, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
 #endif

@@ -17,6 +17,8 @@ static bool grow(wr *w, size_t len)
     size_t cap = w->cap ? w->cap : 1024;
     while (cap < want)
         cap = cap > w->max / 2 ? w->max : cap * 2;
+    if (cap > w->max) /* a cap below the first allocation's size */
+        cap = w->max;
     uint8_t *p = mem_realloc(w->p, cap);
     if (!p)
         return false;
@@ -25,15 +27,33 @@ static bool grow(wr *w, size_t len)
     return true;
 }
 
-uint8_t *wr_reserve(wr *w, size_t len)
+/* The slow path of reserve(): grow, or fail for good. */
+static __attribute__((noinline)) uint8_t *reserve_grow(wr *w, size_t len)
 {
-    if (w->failed || (w->cap - w->len < len && !grow(w, len))) {
+    if (w->failed || !grow(w, len)) {
         w->failed = true;
         return NULL;
     }
     uint8_t *at = w->p + w->len;
     w->len += len;
     return at;
+}
+
+/* Inlined into the wr_uN writers: the common case (room left) is a compare and an add, as it
+ * was before writers could grow. */
+static inline uint8_t *reserve(wr *w, size_t len)
+{
+    if (!w->failed && w->cap - w->len >= len) {
+        uint8_t *at = w->p + w->len;
+        w->len += len;
+        return at;
+    }
+    return reserve_grow(w, len);
+}
+
+uint8_t *wr_reserve(wr *w, size_t len)
+{
+    return reserve(w, len);
 }
 
 void wr_truncate(wr *w, size_t len)
@@ -67,35 +87,35 @@ void wr_free(wr *w, bool wipe)
 
 void wr_bytes(wr *w, const void *p, size_t len)
 {
-    uint8_t *at = wr_reserve(w, len);
+    uint8_t *at = reserve(w, len);
     if (at && len)
         memcpy(at, p, len);
 }
 
 void wr_u8(wr *w, uint8_t v)
 {
-    uint8_t *at = wr_reserve(w, 1);
+    uint8_t *at = reserve(w, 1);
     if (at)
         at[0] = v;
 }
 
 void wr_u16(wr *w, uint16_t v)
 {
-    uint8_t *at = wr_reserve(w, 2);
+    uint8_t *at = reserve(w, 2);
     if (at)
         be16_put(at, v);
 }
 
 void wr_u24(wr *w, uint32_t v)
 {
-    uint8_t *at = wr_reserve(w, 3);
+    uint8_t *at = reserve(w, 3);
     if (at)
         be24_put(at, v);
 }
 
 void wr_u32(wr *w, uint32_t v)
 {
-    uint8_t *at = wr_reserve(w, 4);
+    uint8_t *at = reserve(w, 4);
     if (at) {
         at[0] = (uint8_t)(v >> 24);
         be24_put(at + 1, v);
@@ -105,7 +125,7 @@ void wr_u32(wr *w, uint32_t v)
 size_t wr_open(wr *w, unsigned prefix_bytes)
 {
     size_t pos = w->len;
-    uint8_t *at = wr_reserve(w, prefix_bytes);
+    uint8_t *at = reserve(w, prefix_bytes);
     if (at)
         memset(at, 0, prefix_bytes);
     return pos;

@@ -83,6 +83,8 @@ void mtls_config_free(mtls_config *cfg)
     for (size_t i = 0; i < cfg->n_spiffe_domains; i++)
         mem_free(cfg->spiffe_domains[i]);
     mem_free(cfg->spiffe_domains);
+    x509_crls_free(cfg->crls);
+    staple_free(cfg->staple);
     pthread_mutex_destroy(&cfg->lock);
     mem_free(cfg);
 }
@@ -127,6 +129,21 @@ static mtls_err check_mutable(mtls_config *cfg)
         return MTLS_ERR_CONFIG_FROZEN;
     cfg->error_detail[0] = 0;
     return MTLS_OK;
+}
+
+/* The same for the setters of the other files of core (revocation.c). */
+mtls_err config_setter_begin(mtls_config *cfg)
+{
+    return check_mutable(cfg);
+}
+
+mtls_err config_fail(mtls_config *cfg, mtls_err err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cfg->error_detail, sizeof(cfg->error_detail), fmt, ap);
+    va_end(ap);
+    return err;
 }
 
 /* The subject of anchor i, unless an earlier anchor has the same one (a re-keyed root). */
@@ -1004,6 +1021,16 @@ mtls_err mtls_config_set_trace(mtls_config *cfg, mtls_trace_fn *fn, void *arg)
     if (!err) {
         cfg->trace = fn;
         cfg->trace_arg = arg;
+    }
+    return err;
+}
+
+mtls_err mtls_config_set_trace_events(mtls_config *cfg, mtls_trace_event_fn *fn, void *arg)
+{
+    mtls_err err = check_mutable(cfg);
+    if (!err) {
+        cfg->trace_events = fn;
+        cfg->trace_events_arg = arg;
     }
     return err;
 }

@@ -38,7 +38,7 @@ static mtls_conn *conn_new(mtls_config *cfg, bool is_server, const char *server_
         .conn = c,
         .rec = &c->rec,
         .info = &c->info,
-        .trace = {cfg->trace, cfg->trace_arg, c},
+        .trace = {cfg->trace, cfg->trace_arg, cfg->trace_events, cfg->trace_events_arg, c},
         .is_server = is_server,
     };
     if (server_name && !(c->info.server_name = mem_strdup(server_name))) {
@@ -76,6 +76,7 @@ void mtls_conn_free(mtls_conn *c)
     mem_free(c->info.server_name);
     mem_free(c->verify_name);
     mem_free(c->info.alpn);
+    mem_free(c->info.ocsp.der);
     mem_free(c->error_detail);
     mtls_config_free(c->cfg);
     cry_wipe(c, sizeof(*c));
@@ -136,19 +137,29 @@ mtls_err conn_send_alert(mtls_conn *c, int level, int alert)
 {
     uint8_t body[2] = {(uint8_t)level, (uint8_t)alert};
     if (level == 2 || alert != TLS_ALERT_CLOSE_NOTIFY)
-        trace_emit(&c->env.trace, '>', "Alert", "%s %s", level == 2 ? "fatal" : "warning",
-                   mtls_alert_name(alert));
+        trace_alert(&c->env.trace, true, level, alert, "%s %s", level == 2 ? "fatal" : "warning",
+                    mtls_alert_name(alert));
     return rec_write(&c->rec, TLS_CT_ALERT, body, sizeof(body));
 }
 
-#define ERROR_DETAIL_CAP 512
+#define ERROR_DETAIL_CAP 2048 /* as the handshake's (driver.c HS_DETAIL_CAP) */
 
-/* The detail buffer exists only once something failed (most connections never need it). */
-static char *detail_buf(mtls_conn *c)
+/* The detail sentence exists only once something failed (most connections never need it), in
+ * a buffer of its own size (at most ERROR_DETAIL_CAP). */
+static void set_detail(mtls_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_detail(mtls_conn *c, const char *fmt, ...)
 {
-    if (!c->error_detail)
-        c->error_detail = mem_alloc(ERROR_DETAIL_CAP);
-    return c->error_detail;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    size_t cap = n < 0 ? 1 : (size_t)n + 1 > ERROR_DETAIL_CAP ? ERROR_DETAIL_CAP : (size_t)n + 1;
+    mem_free(c->error_detail);
+    if (!(c->error_detail = mem_alloc(cap)))
+        return;
+    va_start(ap, fmt);
+    vsnprintf(c->error_detail, cap, fmt, ap);
+    va_end(ap);
 }
 
 mtls_err conn_fail(mtls_conn *c, mtls_err err, const char *fmt, ...)
@@ -156,14 +167,15 @@ mtls_err conn_fail(mtls_conn *c, mtls_err err, const char *fmt, ...)
     if (c->error != MTLS_OK)
         return c->error;
     c->error = err;
-    char *d = detail_buf(c);
-    if (d && fmt) {
+    if (fmt) {
+        char line[ERROR_DETAIL_CAP];
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(d, ERROR_DETAIL_CAP, fmt, ap);
+        vsnprintf(line, sizeof(line), fmt, ap);
         va_end(ap);
-    } else if (d) {
-        snprintf(d, ERROR_DETAIL_CAP, "%s", mtls_err_str(err));
+        set_detail(c, "%s", line);
+    } else {
+        set_detail(c, "%s", mtls_err_str(err));
     }
     int alert = err_alert(err);
     if (alert != TLS_ALERT_NONE && c->alert_sent == TLS_ALERT_NONE && !c->close_sent) {
@@ -227,8 +239,8 @@ static mtls_err on_alert(mtls_conn *c, const uint8_t *p, size_t len)
     if (len != 2)
         return conn_fail(c, MTLS_ERR_DECODE, "malformed alert record (%zu bytes)", len);
     uint8_t level = p[0], desc = p[1];
-    trace_emit(&c->env.trace, '<', "Alert", "%s %s", level == 2 ? "fatal" : "warning",
-               mtls_alert_name(desc));
+    trace_alert(&c->env.trace, false, level, desc, "%s %s", level == 2 ? "fatal" : "warning",
+                mtls_alert_name(desc));
     if (desc == TLS_ALERT_CLOSE_NOTIFY) {
         c->close_received = true;
         return MTLS_OK;
@@ -240,7 +252,8 @@ static mtls_err on_alert(mtls_conn *c, const uint8_t *p, size_t len)
     if (level == 1) {
         /* Warnings are ignored, up to a bound: a flood of them is a denial-of-service tool. */
         if (++c->warning_alerts > MTLS_MAX_WARNING_ALERTS)
-            return conn_fail(c, MTLS_ERR_TOO_MANY_EMPTY, "the peer sent too many warning alerts");
+            return conn_fail(c, MTLS_ERR_TOO_MANY_WARNINGS,
+                             "the peer sent too many warning alerts");
         return MTLS_OK;
     }
     if (level != 2)
@@ -248,9 +261,7 @@ static mtls_err on_alert(mtls_conn *c, const uint8_t *p, size_t len)
     /* RFC 5246 7.2.2: a fatal alert ends the connection at once; we answer with nothing. */
     c->alert_received = desc;
     c->error = MTLS_ERR_PEER_ALERT;
-    char *d = detail_buf(c);
-    if (d)
-        snprintf(d, ERROR_DETAIL_CAP, "the peer sent a fatal alert: %s", mtls_alert_name(desc));
+    set_detail(c, "the peer sent a fatal alert: %s", mtls_alert_name(desc));
     return MTLS_ERR_PEER_ALERT;
 }
 
@@ -459,7 +470,7 @@ mtls_err mtls_close(mtls_conn *c)
     if (c->error && c->alert_sent != TLS_ALERT_NONE)
         return c->error;
     c->close_sent = true;
-    trace_emit(&c->env.trace, '>', "Alert", "close_notify");
+    trace_alert(&c->env.trace, true, 1, TLS_ALERT_CLOSE_NOTIFY, "close_notify");
     return conn_send_alert(c, 1, TLS_ALERT_CLOSE_NOTIFY);
 }
 
@@ -498,15 +509,9 @@ uint16_t mtls_conn_group(const mtls_conn *c)
 {
     return c ? c->info.group : 0;
 }
-uint16_t mtls_conn_sigalg(const mtls_conn *c)
+uint16_t mtls_conn_server_sigalg(const mtls_conn *c)
 {
     return c ? c->info.server_sigalg : 0;
-}
-/* The client's CertificateVerify, as the server saw it (a client never had a peer signature
- * here). */
-uint16_t mtls_conn_peer_sigalg(const mtls_conn *c)
-{
-    return c && c->is_server ? c->info.client_sigalg : 0;
 }
 int mtls_conn_ems(const mtls_conn *c)
 {

@@ -1,7 +1,8 @@
 /*
- * err.c -- names, texts and alerts of mtls errors, all from the one table in err.def.  The public
- * enum in mtls.h must list the same rows in the same order; the static assertions below fail the
- * build the moment they drift apart.
+ * err.c -- names, texts, categories and alerts of mtls errors, all from the one table in err.def,
+ * and the names of TLS alerts, from the one table in record/alert.def.  The public enum in mtls.h
+ * must list the same rows in the same order; the static assertions below fail the build the
+ * moment they drift apart.
  */
 #include "internal.h"
 
@@ -57,7 +58,8 @@ const char *mtls_err_name(mtls_err e)
 
 int mtls_err_is_blocked(mtls_err e)
 {
-    return e == MTLS_ERR_WANT_READ || e == MTLS_ERR_WANT_WRITE;
+    const struct err_row *r = row(e);
+    return r && r->cat == CAT_BLOCKED;
 }
 
 int err_alert(mtls_err e)
@@ -75,38 +77,11 @@ int err_is_certificate(mtls_err e)
 const char *mtls_alert_name(int alert)
 {
     switch (alert) {
-    case TLS_ALERT_CLOSE_NOTIFY: return "close_notify";
-    case TLS_ALERT_UNEXPECTED_MESSAGE: return "unexpected_message";
-    case TLS_ALERT_BAD_RECORD_MAC: return "bad_record_mac";
-    case 21: return "decryption_failed";
-    case TLS_ALERT_RECORD_OVERFLOW: return "record_overflow";
-    case 30: return "decompression_failure";
-    case TLS_ALERT_HANDSHAKE_FAILURE: return "handshake_failure";
-    case 41: return "no_certificate";
-    case TLS_ALERT_BAD_CERTIFICATE: return "bad_certificate";
-    case TLS_ALERT_UNSUPPORTED_CERTIFICATE: return "unsupported_certificate";
-    case 44: return "certificate_revoked";
-    case TLS_ALERT_CERTIFICATE_EXPIRED: return "certificate_expired";
-    case TLS_ALERT_CERTIFICATE_UNKNOWN: return "certificate_unknown";
-    case TLS_ALERT_ILLEGAL_PARAMETER: return "illegal_parameter";
-    case TLS_ALERT_UNKNOWN_CA: return "unknown_ca";
-    case TLS_ALERT_ACCESS_DENIED: return "access_denied";
-    case TLS_ALERT_DECODE_ERROR: return "decode_error";
-    case TLS_ALERT_DECRYPT_ERROR: return "decrypt_error";
-    case 60: return "export_restriction";
-    case TLS_ALERT_PROTOCOL_VERSION: return "protocol_version";
-    case TLS_ALERT_INSUFFICIENT_SECURITY: return "insufficient_security";
-    case TLS_ALERT_INTERNAL_ERROR: return "internal_error";
-    case TLS_ALERT_INAPPROPRIATE_FALLBACK: return "inappropriate_fallback";
-    case TLS_ALERT_USER_CANCELED: return "user_canceled";
-    case TLS_ALERT_NO_RENEGOTIATION: return "no_renegotiation";
-    case 109: return "missing_extension";
-    case TLS_ALERT_UNSUPPORTED_EXTENSION: return "unsupported_extension";
-    case TLS_ALERT_UNRECOGNIZED_NAME: return "unrecognized_name";
-    case 113: return "bad_certificate_status_response";
-    case 115: return "unknown_psk_identity";
-    case 116: return "certificate_required";
-    case TLS_ALERT_NO_APPLICATION_PROTOCOL: return "no_application_protocol";
+#define A(name, number, text)                                                                      \
+    case number:                                                                                   \
+        return text;
+#include "../record/alert.def"
+#undef A
     default: return "unknown_alert";
     }
 }

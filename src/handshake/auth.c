@@ -19,7 +19,9 @@ mtls_err hs_verify_peer_chain(struct hs *hs)
     hs_info *info = hs->info;
     bool server = env->is_server;
     mtls_err verdict = MTLS_OK;
-    char detail[400] = "";
+    /* Room for the longest sentence x509_verify_chain writes: a revocation names the
+     * certificate, its issuer, serial, dates, reason and the CRL or OCSP response (revoc.c). */
+    char detail[2048] = "";
     if (server || !cfg->insecure) {
         const x509_store *anchors = server && cfg->client_ca ? cfg->client_ca : cfg->ca;
         x509_verify_params p = {
@@ -34,8 +36,24 @@ mtls_err hs_verify_peer_chain(struct hs *hs)
             .spiffe_domains = (const char *const *)cfg->spiffe_domains,
             .n_spiffe_domains = cfg->n_spiffe_domains,
         };
+        /* Revocation (status.c): the CRLs of the mode in force; a client that asked for a
+         * staple checks the one that came, and needs one when configured to or when the leaf is
+         * must-staple (RFC 7633 4.2.3). */
+        x509_revocation rv;
+        const x509_cert *path[X509_MAX_PATH];
+        size_t path_len = 0;
+        config_crl_params(cfg, &p);
+        p.revocation = &rv;
+        p.path = path;
+        p.path_len = &path_len;
+        if (!server) {
+            p.ocsp = hs->status.peer_ocsp;
+            p.ocsp_required = hs->status.requested &&
+                              (cfg->ocsp_required || x509_cert_must_staple(hs->peer_chain[0]));
+        }
         verdict = x509_verify_chain(anchors, hs->peer_chain, hs->peer_chain_len, &p, detail,
                                     sizeof(detail));
+        hs_status_verified(hs, &rv, verdict == MTLS_OK ? path : NULL, path_len);
     }
     /* Expose the chain to the callback through the usual getters. */
     info->peer_chain = hs->peer_chain;
@@ -52,8 +70,8 @@ mtls_err hs_verify_peer_chain(struct hs *hs)
         verdict = cb;
     }
     if (verdict != MTLS_OK) {
-        hs_trace(hs, '*', "CertificateCheck", "FAILED: %s",
-                 detail[0] ? detail : mtls_err_str(verdict));
+        hs_trace_step(hs, MTLS_TRACE_CHECK, MTLS_DECISION_NONE, verdict, 0, '*', "CertificateCheck",
+                      "FAILED: %s", detail[0] ? detail : mtls_err_str(verdict));
         /* The getters speak of the verified identity: a rejected chain is not one. */
         x509_chain_free(info->peer_chain, info->peer_chain_len);
         info->peer_chain = NULL;
@@ -62,22 +80,25 @@ mtls_err hs_verify_peer_chain(struct hs *hs)
     }
     const char *name = server ? NULL : env->verify_name ? env->verify_name : info->server_name;
     if (!server && cfg->insecure) {
-        hs_trace(hs, '*', "CertificateCheck", "SKIPPED (insecure mode): %s",
-                 x509_cert_subject(info->peer_chain[0]));
+        hs_trace_step(hs, MTLS_TRACE_CHECK, MTLS_DECISION_NONE, MTLS_OK, MTLS_TRACE_SKIPPED, '*',
+                      "CertificateCheck", "SKIPPED (insecure mode): %s",
+                      x509_cert_subject(info->peer_chain[0]));
     } else if (!server && env->skip_hostname) {
-        hs_trace(hs, '*', "CertificateCheck",
-                 "ok: %s chains to a trusted CA; host name NOT "
-                 "checked (mtls_conn_set_insecure_skip_hostname)",
-                 x509_cert_subject(info->peer_chain[0]));
+        hs_trace_step(hs, MTLS_TRACE_CHECK, MTLS_DECISION_NONE, MTLS_OK, MTLS_TRACE_NO_HOSTNAME,
+                      '*', "CertificateCheck",
+                      "ok: %s chains to a trusted CA; host name NOT "
+                      "checked (mtls_conn_set_insecure_skip_hostname)",
+                      x509_cert_subject(info->peer_chain[0]));
     } else if (cfg->n_spiffe_ids || cfg->n_spiffe_domains) {
         /* The SPIFFE ID took the place of the host name (x509_verify_params). */
-        hs_trace(hs, '*', "CertificateCheck", "ok: %s chains to a trusted CA, SPIFFE ID %s accepted",
-                 x509_cert_subject(info->peer_chain[0]),
-                 x509_cert_spiffe_id(info->peer_chain[0]));
+        hs_trace_step(hs, MTLS_TRACE_CHECK, MTLS_DECISION_NONE, MTLS_OK, MTLS_TRACE_SPIFFE, '*',
+                      "CertificateCheck", "ok: %s chains to a trusted CA, SPIFFE ID %s accepted",
+                      x509_cert_subject(info->peer_chain[0]),
+                      x509_cert_spiffe_id(info->peer_chain[0]));
     } else {
-        hs_trace(hs, '*', "CertificateCheck", "ok: %s chains to a trusted CA%s%s",
-                 x509_cert_subject(info->peer_chain[0]), name ? ", matches " : "",
-                 name ? name : "");
+        hs_trace_step(hs, MTLS_TRACE_CHECK, MTLS_DECISION_NONE, MTLS_OK, 0, '*', "CertificateCheck",
+                      "ok: %s chains to a trusted CA%s%s", x509_cert_subject(info->peer_chain[0]),
+                      name ? ", matches " : "", name ? name : "");
     }
     hs->proofs |= PROOF_PEER_CHAIN;
     return MTLS_OK;
@@ -102,12 +123,21 @@ mtls_err hs_parse_peer_chain(struct hs *hs, const struct msg_certificate *cert)
     return MTLS_OK;
 }
 
-bool hs_key_usage_allows(const x509_cert *cert, kx_kind kx)
+/* RFC 5280 4.2.1.3: no keyUsage extension allows any use. */
+static bool key_usage_has(const x509_cert *cert, unsigned bit)
 {
     unsigned bits;
-    if (!x509_cert_key_usage(cert, &bits))
-        return true;
-    return (bits & (kx == KX_RSA ? 1u << 2 : 1u << 0)) != 0;
+    return !x509_cert_key_usage(cert, &bits) || (bits & bit) != 0;
+}
+
+bool hs_key_can_sign(const x509_cert *cert)
+{
+    return key_usage_has(cert, 1u << 0); /* digitalSignature */
+}
+
+bool hs_key_can_encipher(const x509_cert *cert)
+{
+    return key_usage_has(cert, 1u << 2); /* keyEncipherment */
 }
 
 bool hs_sigalg_fits_key(uint16_t sigalg, const cry_pkey *key)

@@ -6,6 +6,8 @@
  *      it for every version offered)
  *   2. read ServerHello: check every choice against what we offered (version.c chose TLS 1.2)
  *   3. read Certificate: parse with our X.509 code, verify chain and host name
+ *      read CertificateStatus (RFC 6066 8: only after our status_request and the server's
+ *      acknowledgement, and even then optional): the stapled OCSP response, checked with the chain
  *      read ServerKeyExchange (ECDHE): check group and signature scheme were offered, verify
  *   4. read CertificateRequest (optional): decide whether we can answer with our certificate
  *   5. read ServerHelloDone
@@ -32,6 +34,8 @@ typedef enum {
     C12_SEND_CLIENT_HELLO,
     C12_READ_SERVER_HELLO,
     C12_READ_SERVER_CERT,
+    C12_READ_CERT_STATUS, /* after an acknowledged status_request: CertificateStatus or what
+                           * follows Certificate (status.c) */
     C12_READ_SERVER_KEY_EXCHANGE,
     C12_READ_CERT_REQUEST_OR_SERVER_DONE,
     C12_READ_SERVER_DONE,
@@ -117,6 +121,8 @@ mtls_err hs12_client_server_hello(struct hs *hs, const msg *m, const struct msg_
                       "the server does not support secure renegotiation (RFC 5746)");
     if ((err = ext_reneg_parse(e->renegotiation_info.data, &why)))
         return hs_err(hs, err, "%s", why);
+    if ((err = hs_status_read_ack(hs, &e->status_request, resumed)))
+        return err;
     hs->info->ems = e->ems.present;
     if (!hs->info->ems && cfg->require_ems)
         return hs_err(hs, MTLS_ERR_EMS_REQUIRED,
@@ -128,10 +134,12 @@ mtls_err hs12_client_server_hello(struct hs *hs, const msg *m, const struct msg_
     hs->ticket_ext = e->session_ticket.present;
     if ((err = hs_transcript_start(hs)) || (err = hs_transcript_add(hs, m->raw, m->raw_len)))
         return err;
-    hs_trace(hs, '<', "ServerHello", "version TLS 1.2, suite %s, compression null%s%s%s%s",
-             hs->suite->name, hs->info->ems ? ", extended master secret" : "",
-             hs->info->alpn ? ", ALPN " : "", hs->info->alpn ? hs->info->alpn : "",
-             resumed ? ", echoes our session id: resuming" : "");
+    hs_trace_msg(hs, '<', TLS_HS_SERVER_HELLO,
+                 "version TLS 1.2, suite %s, compression null%s%s%s%s%s", hs->suite->name,
+                 hs->info->ems ? ", extended master secret" : "", hs->info->alpn ? ", ALPN " : "",
+                 hs->info->alpn ? hs->info->alpn : "",
+                 hs->status.acked ? ", status_request acknowledged (a staple may follow)" : "",
+                 resumed ? ", echoes our session id: resuming" : "");
     if (!resumed) {
         mtls_session_free(hs->resume);
         hs->resume = NULL;
@@ -163,33 +171,67 @@ static mtls_err read_server_cert(struct hs *hs, const msg *m)
     if ((err = hs12_read_certificate(hs, m)))
         return err;
     if (hs->peer_chain_len == 0)
-        return hs_err(hs, MTLS_ERR_CERT_PARSE, "the server sent an empty Certificate message");
+        /* RFC 5246 7.4.2: the server's certificate_list is its chain, at least the leaf. */
+        return hs_err(hs, MTLS_ERR_NO_SERVER_CERT, "the server sent an empty Certificate message");
     hs->info->peer_cert_presented = true;
     if ((err = hs_transcript_add(hs, m->raw, m->raw_len)))
         return err;
     const cry_pkey *key = x509_cert_pubkey(hs->peer_chain[0]);
     cry_key_type kt = cry_pkey_type(key);
-    hs_trace(hs, '<', "Certificate", "%zu certificate(s); subject %s; issuer %s; key %s-%u",
-             hs->peer_chain_len, x509_cert_subject(hs->peer_chain[0]),
-             x509_cert_issuer(hs->peer_chain[0]), kt == CRY_KEY_RSA ? "RSA" : "EC",
-             cry_pkey_bits(key));
+    hs_trace_msg(hs, '<', TLS_HS_CERTIFICATE,
+                 "%zu certificate(s); subject %s; issuer %s; key %s-%u", hs->peer_chain_len,
+                 x509_cert_subject(hs->peer_chain[0]), x509_cert_issuer(hs->peer_chain[0]),
+                 kt == CRY_KEY_RSA ? "RSA" : "EC", cry_pkey_bits(key));
     bool fits = hs->suite->auth == AUTH_RSA ? kt == CRY_KEY_RSA
                                             : (kt == CRY_KEY_EC_P256 || kt == CRY_KEY_EC_P384);
     if (!fits)
         return hs_err(hs, MTLS_ERR_CERT_WRONG_TYPE,
                       "the server's certificate key (%s) does not fit suite %s",
                       kt == CRY_KEY_RSA ? "RSA" : "EC", hs->suite->name);
-    if (!hs_key_usage_allows(hs->peer_chain[0], hs->suite->kx))
+    if (!(hs->suite->kx == KX_RSA ? hs_key_can_encipher(hs->peer_chain[0])
+                                  : hs_key_can_sign(hs->peer_chain[0])))
         return hs_err(hs, MTLS_ERR_CERT_KEY_USAGE,
                       "the server's certificate %s has a keyUsage that does not allow %s",
                       x509_cert_subject(hs->peer_chain[0]),
                       hs->suite->kx == KX_RSA ? "RSA key transport (keyEncipherment)"
                                               : "signing (digitalSignature)");
+    /* After an acknowledged status_request the chain is verified with the staple, or once the
+     * next message shows that none comes (read_cert_status). */
+    if (hs->status.acked) {
+        hs->state = C12_READ_CERT_STATUS;
+        return MTLS_OK;
+    }
     if ((err = hs_verify_peer_chain(hs)))
         return err;
     hs->state = hs->suite->kx == KX_ECDHE ? C12_READ_SERVER_KEY_EXCHANGE
                                            : C12_READ_CERT_REQUEST_OR_SERVER_DONE;
     return MTLS_OK;
+}
+
+static mtls_err step(struct hs *hs, const msg *m);
+
+/* The message after Certificate when the server acknowledged our status_request: its
+ * CertificateStatus, or -- RFC 6066 8: "a server MAY also choose not to send a
+ * "CertificateStatus" message, even if has received a "status_request" extension in the client
+ * hello message and has sent a "status_request" extension in the server hello message" -- the
+ * message that follows Certificate otherwise, handled by its own state once the chain is
+ * verified without a staple. */
+static mtls_err read_cert_status(struct hs *hs, const msg *m)
+{
+    mtls_err err;
+    bool stapled = m->type == TLS_HS_CERTIFICATE_STATUS;
+    if (stapled && (err = hs_status_read12(hs, m)))
+        return err;
+    if (!stapled)
+        hs_trace_step(hs, MTLS_TRACE_DECISION, MTLS_DECISION_NO_STAPLE, MTLS_OK, 0, '*',
+                      "CertificateStatus",
+                      "none: the server acknowledged status_request but staples nothing (RFC 6066 "
+                      "8 allows it)");
+    if ((err = hs_verify_peer_chain(hs)))
+        return err;
+    hs->state = hs->suite->kx == KX_ECDHE ? C12_READ_SERVER_KEY_EXCHANGE
+                                           : C12_READ_CERT_REQUEST_OR_SERVER_DONE;
+    return stapled ? MTLS_OK : step(hs, m);
 }
 
 static mtls_err read_server_key_exchange(struct hs *hs, const msg *m)
@@ -235,9 +277,9 @@ static mtls_err read_server_key_exchange(struct hs *hs, const msg *m)
     hs->info->server_sigalg = ske.sigalg;
     if ((err = hs_transcript_add(hs, m->raw, m->raw_len)))
         return err;
-    hs_trace(hs, '<', "ServerKeyExchange",
-             "ECDHE group %s, %zu-byte public value, signed with %s (signature verified)",
-             mtls_group_name(ske.group), ske.point.n, mtls_sigalg_name(ske.sigalg));
+    hs_trace_msg(hs, '<', TLS_HS_SERVER_KEY_EXCHANGE,
+                 "ECDHE group %s, %zu-byte public value, signed with %s (signature verified)",
+                 mtls_group_name(ske.group), ske.point.n, mtls_sigalg_name(ske.sigalg));
     hs->state = C12_READ_CERT_REQUEST_OR_SERVER_DONE;
     return MTLS_OK;
 }
@@ -262,16 +304,16 @@ static mtls_err read_cert_request(struct hs *hs, const msg *m)
     hs->cert_requested = true;
     hs->info->cert_requested = true;
     bool type_ok = cfg->key && (cfg->key_type == CRY_KEY_RSA ? c12->cr_rsa_ok : c12->cr_ecdsa_ok) &&
-                   hs_key_usage_allows(cfg->chain[0], KX_ECDHE /* signing */);
+                   hs_key_can_sign(cfg->chain[0]);
     c12->cv_sigalg = type_ok ? hs_pick_sigalg(cfg, c12->cr_sigalgs, c12->n_cr_sigalgs) : 0;
     c12->sends_cert = type_ok && c12->cv_sigalg != 0;
     if ((err = hs_transcript_add(hs, m->raw, m->raw_len)))
         return err;
-    hs_trace(hs, '<', "CertificateRequest",
-             "the server asks for a client certificate (%zu CA names); %s", cr.n_authorities,
-             c12->sends_cert ? "we will send ours"
-             : cfg->key      ? "our certificate does not fit what it accepts: we send none"
-                             : "we have none to send");
+    hs_trace_msg(hs, '<', TLS_HS_CERTIFICATE_REQUEST,
+                 "the server asks for a client certificate (%zu CA names); %s", cr.n_authorities,
+                 c12->sends_cert ? "we will send ours"
+                 : cfg->key      ? "our certificate does not fit what it accepts: we send none"
+                                 : "we have none to send");
     hs->state = C12_READ_SERVER_DONE;
     return MTLS_OK;
 }
@@ -294,7 +336,8 @@ static mtls_err read_cert_request_or_server_done(struct hs *hs, const msg *m)
         return err;
     if (!hs->c12.sends_cert)
         hs_transcript_drop_buffer(hs);
-    hs_trace(hs, '<', "ServerHelloDone", "the server is done with its part of the negotiation");
+    hs_trace_msg(hs, '<', TLS_HS_SERVER_HELLO_DONE,
+                 "the server is done with its part of the negotiation");
     hs->state = C12_SEND_CLIENT_FLIGHT;
     return MTLS_OK;
 }
@@ -333,11 +376,12 @@ static mtls_err send_client_key_exchange(struct hs *hs)
     if ((err = hs_msg_close(hs, at)))
         return err;
     if (cke.rsa)
-        hs_trace(hs, '>', "ClientKeyExchange",
-                 "RSA-encrypted PreMasterSecret (%zu bytes) to the server's certificate key", len);
+        hs_trace_msg(hs, '>', TLS_HS_CLIENT_KEY_EXCHANGE,
+                     "RSA-encrypted PreMasterSecret (%zu bytes) to the server's certificate key",
+                     len);
     else
-        hs_trace(hs, '>', "ClientKeyExchange", "our ECDHE %s public value (%zu bytes)",
-                 mtls_group_name(hs->group), len);
+        hs_trace_msg(hs, '>', TLS_HS_CLIENT_KEY_EXCHANGE, "our ECDHE %s public value (%zu bytes)",
+                     mtls_group_name(hs->group), len);
     return MTLS_OK;
 }
 
@@ -359,8 +403,8 @@ static mtls_err send_cert_verify(struct hs *hs)
     if (err)
         return err;
     hs->info->client_sigalg = hs->c12.cv_sigalg;
-    hs_trace(hs, '>', "CertificateVerify", "signed the transcript with our key (%s)",
-             mtls_sigalg_name(hs->c12.cv_sigalg));
+    hs_trace_msg(hs, '>', TLS_HS_CERTIFICATE_VERIFY, "signed the transcript with our key (%s)",
+                 mtls_sigalg_name(hs->c12.cv_sigalg));
     return MTLS_OK;
 }
 
@@ -373,10 +417,10 @@ static mtls_err send_client_flight(struct hs *hs)
         if (err)
             return err;
         if (hs->c12.sends_cert)
-            hs_trace(hs, '>', "Certificate", "our certificate: %s",
-                     x509_cert_subject(cfg->chain[0]));
+            hs_trace_msg(hs, '>', TLS_HS_CERTIFICATE, "our certificate: %s",
+                         x509_cert_subject(cfg->chain[0]));
         else
-            hs_trace(hs, '>', "Certificate", "empty: no client certificate");
+            hs_trace_msg(hs, '>', TLS_HS_CERTIFICATE, "empty: no client certificate");
     }
     if ((err = send_client_key_exchange(hs)) || (err = hs12_derive_keys(hs)))
         return err;
@@ -410,8 +454,8 @@ static mtls_err read_new_session_ticket(struct hs *hs, const msg *m)
         c12->new_ticket_len = nst.ticket.n;
     }
     c12->new_ticket_hint = nst.lifetime_hint;
-    hs_trace(hs, '<', "NewSessionTicket", "%zu-byte ticket, lifetime hint %u s", nst.ticket.n,
-             nst.lifetime_hint);
+    hs_trace_msg(hs, '<', TLS_HS_NEW_SESSION_TICKET, "%zu-byte ticket, lifetime hint %u s",
+                 nst.ticket.n, nst.lifetime_hint);
     if ((err = hs_transcript_add(hs, m->raw, m->raw_len)))
         return err;
     hs->state = C12_READ_CCS;
@@ -456,7 +500,7 @@ static mtls_err step(struct hs *hs, const msg *m)
          * currently negotiating a session."  It is not part of the transcript. */
         if (m->body.n != 0)
             return hs_err(hs, MTLS_ERR_DECODE, "HelloRequest is not empty");
-        hs_trace(hs, '<', "HelloRequest", "ignored during the handshake");
+        hs_trace_msg(hs, '<', TLS_HS_HELLO_REQUEST, "ignored during the handshake");
         return MTLS_OK;
     }
     switch ((c12_state)hs->state) {
@@ -466,6 +510,8 @@ static mtls_err step(struct hs *hs, const msg *m)
         return hs_read_server_hello(hs, m);
     case C12_READ_SERVER_CERT:
         return read_server_cert(hs, m);
+    case C12_READ_CERT_STATUS:
+        return read_cert_status(hs, m);
     case C12_READ_SERVER_KEY_EXCHANGE:
         return read_server_key_exchange(hs, m);
     case C12_READ_CERT_REQUEST_OR_SERVER_DONE:
@@ -503,6 +549,7 @@ static const char *const state_names[C12_STATE_COUNT] = {
     "C12_SEND_CLIENT_HELLO",
     "C12_READ_SERVER_HELLO",
     "C12_READ_SERVER_CERT",
+    "C12_READ_CERT_STATUS",
     "C12_READ_SERVER_KEY_EXCHANGE",
     "C12_READ_CERT_REQUEST_OR_SERVER_DONE",
     "C12_READ_SERVER_DONE",

@@ -106,9 +106,9 @@ static mtls_err read_hello_retry_request(struct hs *hs, const msg *m,
     if ((err = hs13_restart_transcript(hs, suite)) ||
         (err = hs_transcript_add(hs, m->raw, m->raw_len)))
         return err;
-    hs_trace(hs, '<', "HelloRetryRequest", "TLS 1.3, suite %s%s%s%s", suite->name,
-             group ? "; asks for a key share for " : "", group ? mtls_group_name(group) : "",
-             cookie.n ? "; with a cookie to echo" : "");
+    hs_trace_msg_as(hs, '<', TLS_HS_SERVER_HELLO, "HelloRetryRequest", "TLS 1.3, suite %s%s%s%s",
+                    suite->name, group ? "; asks for a key share for " : "",
+                    group ? mtls_group_name(group) : "", cookie.n ? "; with a cookie to echo" : "");
     hs->state = C13_SEND_CLIENT_HELLO;
     return MTLS_OK;
 }
@@ -216,16 +216,17 @@ mtls_err hs13_client_server_hello(struct hs *hs, const msg *m, const struct msg_
         mtls_session_free(hs->resume);
         hs->resume = NULL;
     }
-    hs_trace(hs, '<', "ServerHello", "version TLS 1.3 (supported_versions), suite %s%s%s%s",
-             suite->name, hs->group ? ", key share " : "",
-             hs->group ? mtls_group_name(hs->group) : "",
-             psk ? ", accepts our ticket (pre-shared key): resuming" : "");
-    hs_trace(hs, '*', "HandshakeKeys",
-             "handshake secret from %s; from now on both sides' records are encrypted under the "
-             "handshake traffic secrets",
-             psk && hs->group ? "the PSK and the (EC)DHE shared secret"
-             : psk            ? "the PSK alone (psk_ke)"
-                              : "the (EC)DHE shared secret");
+    hs_trace_msg(hs, '<', TLS_HS_SERVER_HELLO,
+                 "version TLS 1.3 (supported_versions), suite %s%s%s%s", suite->name,
+                 hs->group ? ", key share " : "", hs->group ? mtls_group_name(hs->group) : "",
+                 psk ? ", accepts our ticket (pre-shared key): resuming" : "");
+    hs_trace_step(
+        hs, MTLS_TRACE_KEYS, MTLS_DECISION_NONE, MTLS_OK, 0, '*', "HandshakeKeys",
+        "handshake secret from %s; from now on both sides' records are encrypted under the "
+        "handshake traffic secrets",
+        psk && hs->group ? "the PSK and the (EC)DHE shared secret"
+        : psk            ? "the PSK alone (psk_ke)"
+                         : "the (EC)DHE shared secret");
     hs->state = C13_READ_ENCRYPTED_EXTENSIONS;
     return MTLS_OK;
 }
@@ -272,10 +273,10 @@ static mtls_err read_encrypted_extensions(struct hs *hs, const msg *m)
     }
     if ((err = hs_transcript_add(hs, m->raw, m->raw_len)))
         return err;
-    hs_trace(hs, '<', "EncryptedExtensions", "encrypted%s%s%s%s", hs->info->alpn ? "; ALPN " : "",
-             hs->info->alpn ? hs->info->alpn : "",
-             e->server_name.present ? "; the server used our server name" : "",
-             e->supported_groups.present ? "; the server lists the groups it prefers" : "");
+    hs_trace_msg(hs, '<', TLS_HS_ENCRYPTED_EXTENSIONS, "encrypted%s%s%s%s",
+                 hs->info->alpn ? "; ALPN " : "", hs->info->alpn ? hs->info->alpn : "",
+                 e->server_name.present ? "; the server used our server name" : "",
+                 e->supported_groups.present ? "; the server lists the groups it prefers" : "");
     hs->state = hs->info->resumed ? C13_READ_FINISHED : C13_READ_CERT_REQUEST_OR_CERT;
     return MTLS_OK;
 }
@@ -315,16 +316,16 @@ static mtls_err read_cert_request(struct hs *hs, const msg *m)
     }
     hs->cert_requested = true;
     hs->info->cert_requested = true;
-    bool usable = cfg->key && hs_key_usage_allows(cfg->chain[0], KX_ECDHE /* signing */);
+    bool usable = cfg->key && hs_key_can_sign(cfg->chain[0]);
     c13->cv_sigalg = usable ? hs13_pick_sigalg(cfg, c13->cr_sigalgs, c13->n_cr_sigalgs) : 0;
     c13->sends_cert = c13->cv_sigalg != 0;
     if ((err = hs_transcript_add(hs, m->raw, m->raw_len)))
         return err;
-    hs_trace(hs, '<', "CertificateRequest",
-             "encrypted; the server asks for a client certificate (%zu CA names); %s", n_cas,
-             c13->sends_cert ? "we will send ours, encrypted"
-             : cfg->key      ? "our certificate does not fit what it accepts: we send none"
-                             : "we have none to send");
+    hs_trace_msg(hs, '<', TLS_HS_CERTIFICATE_REQUEST,
+                 "encrypted; the server asks for a client certificate (%zu CA names); %s", n_cas,
+                 c13->sends_cert ? "we will send ours, encrypted"
+                 : cfg->key      ? "our certificate does not fit what it accepts: we send none"
+                                 : "we have none to send");
     hs->state = C13_READ_CERT;
     return MTLS_OK;
 }
@@ -343,14 +344,18 @@ static mtls_err read_server_cert(struct hs *hs, const msg *m)
         return err;
     const cry_pkey *key = x509_cert_pubkey(hs->peer_chain[0]);
     cry_key_type kt = cry_pkey_type(key);
-    hs_trace(hs, '<', "Certificate", "encrypted; %zu certificate(s); subject %s; issuer %s; key %s-%u",
-             hs->peer_chain_len, x509_cert_subject(hs->peer_chain[0]),
-             x509_cert_issuer(hs->peer_chain[0]), kt == CRY_KEY_RSA ? "RSA" : "EC",
-             cry_pkey_bits(key));
+    hs_trace_msg(hs, '<', TLS_HS_CERTIFICATE,
+                 "encrypted; %zu certificate(s); subject %s; issuer %s; key %s-%u%s",
+                 hs->peer_chain_len, x509_cert_subject(hs->peer_chain[0]),
+                 x509_cert_issuer(hs->peer_chain[0]), kt == CRY_KEY_RSA ? "RSA" : "EC",
+                 cry_pkey_bits(key),
+                 hs->status.peer_ocsp   ? "; with a stapled OCSP response (RFC 8446 4.4.2.1)"
+                 : hs->status.requested ? "; no stapled OCSP response"
+                                        : "");
     if (kt != CRY_KEY_RSA && kt != CRY_KEY_EC_P256 && kt != CRY_KEY_EC_P384)
         return hs_err(hs, MTLS_ERR_CERT_UNSUPPORTED,
                       "the server certificate's key type is not supported");
-    if (!hs_key_usage_allows(hs->peer_chain[0], KX_ECDHE /* it signs CertificateVerify */))
+    if (!hs_key_can_sign(hs->peer_chain[0])) /* it signs CertificateVerify */
         return hs_err(hs, MTLS_ERR_CERT_KEY_USAGE,
                       "the server's certificate %s has a keyUsage that does not allow signing "
                       "(digitalSignature)",
@@ -411,10 +416,10 @@ static mtls_err send_client_flight(struct hs *hs)
         if ((err = hs13_send_certificate(hs, cfg->chain, c13->sends_cert ? cfg->chain_len : 0)))
             return err;
         if (c13->sends_cert)
-            hs_trace(hs, '>', "Certificate", "encrypted; our certificate: %s",
-                     x509_cert_subject(cfg->chain[0]));
+            hs_trace_msg(hs, '>', TLS_HS_CERTIFICATE, "encrypted; our certificate: %s",
+                         x509_cert_subject(cfg->chain[0]));
         else
-            hs_trace(hs, '>', "Certificate", "encrypted; empty: no client certificate");
+            hs_trace_msg(hs, '>', TLS_HS_CERTIFICATE, "encrypted; empty: no client certificate");
         if (c13->sends_cert && (err = hs13_send_cert_verify(hs, c13->cv_sigalg)))
             return err;
         if (c13->sends_cert)

@@ -21,7 +21,7 @@
 #include "hs.h"
 
 #define HS_OUT_MAX (MTLS_MAX_HANDSHAKE_MSG + 64 * 1024)
-#define HS_DETAIL_CAP 512
+#define HS_DETAIL_CAP 2048 /* a revocation's sentence names certificate, serial, dates and CRL */
 
 static void run_free(struct hs *hs)
 {
@@ -37,6 +37,7 @@ static void run_free(struct hs *hs)
     mem_free(hs->cookie);
     cry_kex_free(hs->kex);
     x509_chain_free(hs->peer_chain, hs->peer_chain_len);
+    hs_status_free(hs);
     cry_wipe(hs, sizeof(*hs));
     mem_free(hs);
 }
@@ -107,9 +108,17 @@ static mtls_err verr(hs_handle *h, mtls_err err, const char *fmt, va_list ap)
 {
     if (h->detail && h->detail[0])
         return err; /* the first sentence is about the error that ends the connection */
-    if (!h->detail && !(h->detail = mem_alloc(HS_DETAIL_CAP)))
+    /* A buffer of the sentence's own size (at most HS_DETAIL_CAP): a failed handshake keeps no
+     * more than what it has to say. */
+    va_list aq;
+    va_copy(aq, ap);
+    int n = vsnprintf(NULL, 0, fmt, aq);
+    va_end(aq);
+    size_t cap = n < 0 ? 1 : (size_t)n + 1 > HS_DETAIL_CAP ? HS_DETAIL_CAP : (size_t)n + 1;
+    mem_free(h->detail);
+    if (!(h->detail = mem_alloc(cap)))
         return err;
-    vsnprintf(h->detail, HS_DETAIL_CAP, fmt, ap);
+    vsnprintf(h->detail, cap, fmt, ap);
     return err;
 }
 
@@ -142,13 +151,68 @@ mtls_err hs_decode_err(struct hs *hs, mtls_err err, const char *why, const hello
     return why ? hs_err(hs, err, "%s", why) : err;
 }
 
-void hs_trace(const struct hs *hs, char dir, const char *what, const char *fmt, ...)
+static void vtrace_msg(const trace_sink *t, char dir, int type, const char *what, const char *fmt,
+                       va_list ap) __attribute__((format(printf, 5, 0)));
+static void vtrace_msg(const trace_sink *t, char dir, int type, const char *what, const char *fmt,
+                       va_list ap)
 {
-    if (!hs->env->trace.fn)
+    if (!what)
+        what =
+            type == MTLS_TRACE_CHANGE_CIPHER_SPEC ? "ChangeCipherSpec" : hs_msg_name((uint8_t)type);
+    mtls_trace_event ev = {dir == '>' ? MTLS_TRACE_SENT : MTLS_TRACE_RECEIVED,
+                           type,
+                           MTLS_DECISION_NONE,
+                           -1,
+                           0,
+                           MTLS_OK,
+                           0,
+                           dir,
+                           what,
+                           NULL};
+    trace_vevent(t, &ev, fmt, ap);
+}
+
+void hs_trace_msg(const struct hs *hs, char dir, int type, const char *fmt, ...)
+{
+    if (!trace_on(&hs->env->trace))
         return;
     va_list ap;
     va_start(ap, fmt);
-    trace_vemit(&hs->env->trace, dir, what, fmt, ap);
+    vtrace_msg(&hs->env->trace, dir, type, NULL, fmt, ap);
+    va_end(ap);
+}
+
+void hs_trace_msg_as(const struct hs *hs, char dir, int type, const char *what, const char *fmt,
+                     ...)
+{
+    if (!trace_on(&hs->env->trace))
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vtrace_msg(&hs->env->trace, dir, type, what, fmt, ap);
+    va_end(ap);
+}
+
+void hs_post_trace_msg(const hs_handle *h, char dir, int type, const char *fmt, ...)
+{
+    if (!trace_on(&h->env->trace))
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vtrace_msg(&h->env->trace, dir, type, NULL, fmt, ap);
+    va_end(ap);
+}
+
+void hs_trace_step(const struct hs *hs, mtls_trace_kind kind, mtls_trace_decision decision,
+                   mtls_err result, unsigned flags, char dir, const char *what, const char *fmt,
+                   ...)
+{
+    if (!trace_on(&hs->env->trace))
+        return;
+    mtls_trace_event ev = {kind, -1, decision, -1, 0, result, flags, dir, what, NULL};
+    va_list ap;
+    va_start(ap, fmt);
+    trace_vevent(&hs->env->trace, &ev, fmt, ap);
     va_end(ap);
 }
 

@@ -77,6 +77,14 @@ typedef struct hs_info {
     uint8_t client_random[32];
     x509_cert **peer_chain; /* verified (a rejected chain is dropped); after resumption the leaf */
     size_t peer_chain_len;
+    /* client: the OCSP response the server stapled and its verdict (mtls_conn_peer_ocsp) */
+    struct {
+        uint8_t *der; /* NULL: none stapled */
+        size_t len;
+        int status; /* mtls_ocsp_status */
+        int64_t produced_at, this_update, next_update, revocation_time;
+        int reason;
+    } ocsp;
     mtls_session *session; /* this connection's session, once established */
 } hs_info;
 

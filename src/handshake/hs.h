@@ -39,7 +39,7 @@ enum {
     PROOF_SKE_SIG = 1u << 1,     /* ServerKeyExchange signature verified */
     PROOF_CERT_VERIFY = 1u << 2, /* the peer's CertificateVerify verified (TLS 1.2: the client's) */
     PROOF_FINISHED = 1u << 3,    /* peer's Finished verified */
-    PROOF_RESUMED = 1u << 4,     /* master secret from a session that passed every resumption check */
+    PROOF_RESUMED = 1u << 4, /* master secret from a session that passed every resumption check */
 };
 
 #define HS_MAX_PEER_LIST 64
@@ -123,14 +123,14 @@ struct s13 {
     size_t n_peer_sigalgs;
     uint16_t peer_groups[HS_MAX_PEER_LIST];
     size_t n_peer_groups;
-    bool sni_used;        /* the application accepted the client's server_name */
-    bool send_ccs;        /* the client is in middlebox compatibility mode (RFC 8446 D.4) */
-    bool psk_ke;          /* resuming without (EC)DHE */
-    bool tickets_ok;      /* the client's psk_key_exchange_modes allow a ticket of ours */
-    bool early_data;      /* the client offered 0-RTT data, which we skip */
-    uint16_t psk_index;   /* the identity of the client's pre_shared_key we accepted */
-    uint16_t sigalg;      /* what our CertificateVerify signs with */
-    uint8_t cookie[32];   /* what our HelloRetryRequest asked the client to echo */
+    bool sni_used;          /* the application accepted the client's server_name */
+    bool send_ccs;          /* the client is in middlebox compatibility mode (RFC 8446 D.4) */
+    bool psk_ke;            /* resuming without (EC)DHE */
+    bool tickets_ok;        /* the client's psk_key_exchange_modes allow a ticket of ours */
+    bool early_data;        /* the client offered 0-RTT data, which we skip */
+    uint16_t psk_index;     /* the identity of the client's pre_shared_key we accepted */
+    uint16_t sigalg;        /* what our CertificateVerify signs with */
+    uint8_t cookie[32];     /* what our HelloRetryRequest asked the client to echo */
     uint8_t ch1_digest[32]; /* what the second ClientHello must repeat (server13.c same_hello) */
     uint8_t ecdhe[HS_MAX_SHARED];
     size_t ecdhe_len;
@@ -143,6 +143,24 @@ struct k12 {
     size_t premaster_len;
     uint8_t master[48];
     uint8_t key_block[2 * 32 + 2 * 12];
+};
+
+/* Certificate status and revocation in one negotiation, both versions (status.c). */
+struct hs_status {
+    /* client */
+    bool requested;        /* our ClientHello carried status_request (ocsp) */
+    bool acked;            /* TLS 1.2: the ServerHello acknowledged it: a CertificateStatus may
+                            * follow the Certificate */
+    x509_ocsp *peer_ocsp;  /* the response the server stapled, parsed; NULL: none */
+    uint8_t *peer_der;     /* ... and its bytes (moved to info->ocsp once checked) */
+    size_t peer_len;
+    /* server */
+    bool client_asked;     /* the ClientHello asked for an ocsp status */
+    staple_snap *staple;   /* the response we staple in this handshake; NULL: none */
+    /* both: the verified path above the peer's leaf (references), kept in the session when
+     * CRLs were checked so that resumption can check again (resume.c) */
+    x509_cert *issuers[X509_MAX_PATH];
+    size_t n_issuers;
 };
 
 /* The negotiation in progress: freed (wiped) once the handshake is established. */
@@ -186,6 +204,8 @@ struct hs {
     uint8_t *cookie;           /* client: the HelloRetryRequest's cookie, for the next hello */
     size_t cookie_len;
 
+    struct hs_status status; /* OCSP stapling and revocation (status.c) */
+
     union {
         struct k12 k12;
         ks13 k13;
@@ -220,8 +240,19 @@ mtls_err hs_err(struct hs *hs, mtls_err err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 mtls_err hs_herr(hs_handle *h, mtls_err err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-void hs_trace(const struct hs *hs, char dir, const char *what, const char *fmt, ...)
+/* The trace (words and events, base.h): a handshake message sent ('>') or received ('<'), msg
+ * `type` being its handshake type or MTLS_TRACE_CHANGE_CIPHER_SPEC; any other step. */
+void hs_trace_msg(const struct hs *hs, char dir, int type, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* ... under another name than its type's: a HelloRetryRequest is a ServerHello on the wire. */
+void hs_trace_msg_as(const struct hs *hs, char dir, int type, const char *what, const char *fmt,
+                     ...) __attribute__((format(printf, 5, 6)));
+/* ... after the handshake (TLS 1.3's post-handshake messages), when only the handle is left. */
+void hs_post_trace_msg(const hs_handle *h, char dir, int type, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void hs_trace_step(const struct hs *hs, mtls_trace_kind kind, mtls_trace_decision decision,
+                   mtls_err result, unsigned flags, char dir, const char *what, const char *fmt,
+                   ...) __attribute__((format(printf, 8, 9)));
 /* The negotiated protocol and (server) the name the client asked for, as strings info keeps. */
 mtls_err hs_set_alpn(struct hs *hs, rd name);
 mtls_err hs_set_server_name(struct hs *hs, rd name);
@@ -354,9 +385,11 @@ mtls_err hs_verify_peer_chain(struct hs *hs);
 /* Choose a signature scheme for our key among `offered` (ours first). 0 when none fits. */
 uint16_t hs_pick_sigalg(const mtls_config *cfg, const uint16_t *offered, size_t n);
 bool hs_sigalg_fits_key(uint16_t sigalg, const cry_pkey *key);
-/* RFC 5246 7.4.2 / RFC 5280 4.2.1.3: may this certificate's key do what key exchange `kx` asks
- * of it (ECDHE: digitalSignature; RSA key transport: keyEncipherment)?  No keyUsage: any. */
-bool hs_key_usage_allows(const x509_cert *cert, kx_kind kx);
+/* RFC 5246 7.4.2 / RFC 5280 4.2.1.3: may this certificate's key sign (digitalSignature: ECDHE
+ * parameters, CertificateVerify), or encipher (keyEncipherment: the RSA key transport's
+ * premaster)?  A certificate without keyUsage may do either. */
+bool hs_key_can_sign(const x509_cert *cert);
+bool hs_key_can_encipher(const x509_cert *cert);
 
 /* suites.c: lists of algorithm ids */
 bool hs_list_has(const uint16_t *list, size_t n, uint16_t v);
@@ -375,6 +408,43 @@ mtls_err hs_parse_peer_chain(struct hs *hs, const struct msg_certificate *cert);
 /* The sentence of a message codec's or extension parser's failure: `why`, or for a duplicate or
  * unoffered extension, which one. */
 mtls_err hs_decode_err(struct hs *hs, mtls_err err, const char *why, const hello_exts *e);
+
+/* status.c: certificate status (OCSP stapling, RFC 6066 8) and revocation, for every version */
+/* Drop what the negotiation holds (from run_free). */
+void hs_status_free(struct hs *hs);
+/* Client: do we ask for a staple?  (Configured or required, and verifying the server.) */
+bool hs_status_wanted(const struct hs *hs);
+/* Client: the ServerHello's status_request (TLS 1.2): it must answer our request and be empty;
+ * on a resumed handshake no CertificateStatus follows. */
+mtls_err hs_status_read_ack(struct hs *hs, const ext_slot *ext, bool resumed);
+/* Client: a response the server stapled -- TLS 1.2 CertificateStatus' OCSPResponse, TLS 1.3 the
+ * end-entity Certificate entry's status_request -- parsed for hs_verify_peer_chain.  A response
+ * that does not parse is bad_certificate_status_response (RFC 6066 8). */
+mtls_err hs_status_take(struct hs *hs, rd response);
+/* Client, TLS 1.2: the CertificateStatus message. */
+mtls_err hs_status_read12(struct hs *hs, const msg *m);
+/* Server: the ClientHello's status_request (malformed: decode_error; a status type other than
+ * ocsp is ignored). */
+mtls_err hs_status_read_request(struct hs *hs, const ext_slot *ext);
+/* Server, full handshakes: whether this one staples -- the client asked for ocsp and the config
+ * has a current response about its certificate (the trace says why not). */
+void hs_status_pick(struct hs *hs);
+/* Server, TLS 1.2: the CertificateStatus message after our Certificate, when we staple. */
+mtls_err hs_status_send12(struct hs *hs);
+/* Server, TLS 1.3 (RFC 8446 4.4.2.1): the status_request extension of our end-entity
+ * CertificateEntry, whose extension_data is a CertificateStatus, when we staple (else nothing);
+ * false when `w` ran out of room. */
+bool hs_status_entry13(const struct hs *hs, wr *w);
+/* TLS 1.3, the peer's Certificate: each entry's extensions block content.  A client that asked
+ * takes the leaf's staple (hs_status_take, before hs_verify_peer_chain); a status_request we did
+ * not ask for (any from a client: our CertificateRequest asks for none) is
+ * unsupported_extension.  A CertificateRequest's status_request (the server asking the client)
+ * is not answered. */
+mtls_err hs_status_read13(struct hs *hs, const rd *exts, size_t n);
+/* After x509_verify_chain: record the OCSP verdict for mtls_conn_peer_ocsp and, when CRLs were
+ * checked, the path above the leaf for the session. */
+void hs_status_verified(struct hs *hs, const x509_revocation *r, const x509_cert *const *path,
+                        size_t path_len);
 
 /* resume.c: sessions in the handshake */
 /* Client: the session to offer (checked: fits our config and name), or NULL. */
@@ -405,5 +475,10 @@ mtls_session *hs13_session_new(const hs_env *env, uint16_t suite, const uint8_t 
 /* Both: the resumed session's identity becomes the connection's; sets PROOF_RESUMED (a client's
  * verify callback has the last word first). */
 mtls_err hs13_adopt_session(struct hs *hs, mtls_session *s);
+/* The certificates above the peer's leaf that a later resumption re-checks against the CRLs
+ * (resume.c): into `s` from this handshake's verified path, or on a resumption from the session
+ * resumed; _copy_issuers from another session (`old` NULL: none).  False: out of memory. */
+bool hs_session_keep_issuers(struct hs *hs, mtls_session *s);
+bool hs_session_copy_issuers(mtls_session *s, const mtls_session *old);
 
 #endif

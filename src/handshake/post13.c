@@ -36,6 +36,8 @@ struct post13 {
     unsigned in_row;    /* post-handshake messages since the last application data */
     bool update_owed;   /* the peer asked for a KeyUpdate we have not sent yet */
     bool answered;      /* ... or we sent one since the last application data we wrote */
+    mtls_session *issuers; /* client: the server's path above its leaf, for the sessions of its
+                            * tickets (resume.c re-checks them against the CRLs) */
 };
 
 mtls_err hs13_post_new(struct hs *hs, struct post13 **out)
@@ -46,6 +48,11 @@ mtls_err hs13_post_new(struct hs *hs, struct post13 **out)
     p->ks = hs->k13; /* the secrets move: the negotiation's copy is wiped with it */
     p->suite = hs->suite;
     memcpy(p->client_random, hs->client_random, 32);
+    if (!hs->env->is_server &&
+        (!(p->issuers = session_new()) || !hs_session_keep_issuers(hs, p->issuers))) {
+        hs13_post_free(p);
+        return MTLS_ERR_NO_MEMORY;
+    }
     *out = p;
     return MTLS_OK;
 }
@@ -56,6 +63,7 @@ void hs13_post_free(struct post13 *p)
         return;
     ks13_clear(&p->ks);
     dynbuf_free(&p->in, true);
+    mtls_session_free(p->issuers);
     cry_wipe(p, sizeof(*p));
     mem_free(p);
 }
@@ -90,8 +98,8 @@ static mtls_err send_key_update(hs_handle *h, bool request)
         return hs_herr(h, err, "the KeyUpdate could not be sent");
     p->update_owed = false;
     p->answered = true;
-    trace_emit(&h->env->trace, '>', "KeyUpdate", "%s; our records use the next traffic secret",
-               request ? "update_requested" : "update_not_requested");
+    hs_post_trace_msg(h, '>', TLS_HS_KEY_UPDATE, "%s; our records use the next traffic secret",
+                      request ? "update_requested" : "update_not_requested");
     return MTLS_OK;
 }
 
@@ -139,8 +147,8 @@ static mtls_err read_key_update(hs_handle *h, rd body, bool last_in_record)
     ks13_secret peer = h->env->is_server ? KS13_C_AP_TRAFFIC : KS13_S_AP_TRAFFIC;
     if ((err = ks13_update(&p->ks, peer)) || (err = install(h, peer, false)))
         return hs_herr(h, err, "the peer's KeyUpdate could not be applied");
-    trace_emit(&h->env->trace, '<', "KeyUpdate", "%s; the peer's records use its next secret",
-               ku.request_update ? "update_requested" : "update_not_requested");
+    hs_post_trace_msg(h, '<', TLS_HS_KEY_UPDATE, "%s; the peer's records use its next secret",
+                      ku.request_update ? "update_requested" : "update_not_requested");
     /* 4.6.3: "If the request_update field is set to "update_requested", then the receiver MUST
      * send a KeyUpdate of its own with request_update set to "update_not_requested" prior to
      * sending its next Application Data record."  Several while we are silent: one answer. */
@@ -168,7 +176,7 @@ static mtls_err read_ticket(hs_handle *h, rd body)
      * "Clients MUST NOT cache tickets for longer than 7 days, regardless of the
      * ticket_lifetime". */
     if (nst.lifetime == 0) {
-        trace_emit(&env->trace, '<', "NewSessionTicket", "lifetime 0: discarded");
+        hs_post_trace_msg(h, '<', TLS_HS_NEW_SESSION_TICKET, "lifetime 0: discarded");
         return MTLS_OK;
     }
     uint32_t lifetime = nst.lifetime < HS13_MAX_TICKET_LIFETIME ? nst.lifetime
@@ -179,7 +187,7 @@ static mtls_err read_ticket(hs_handle *h, rd body)
     int64_t now = config_now(env->cfg);
     mtls_session *s = hs13_session_new(env, p->suite->id, psk, p->ks.hlen, now);
     cry_wipe(psk, sizeof(psk));
-    if (!s || !(s->ticket = mem_alloc(nst.ticket.n))) {
+    if (!s || !hs_session_copy_issuers(s, p->issuers) || !(s->ticket = mem_alloc(nst.ticket.n))) {
         mtls_session_free(s);
         return MTLS_ERR_NO_MEMORY;
     }
@@ -191,9 +199,9 @@ static mtls_err read_ticket(hs_handle *h, rd body)
     s->issued = now;
     mtls_session_free(env->info->session);
     env->info->session = s;
-    trace_emit(&env->trace, '<', "NewSessionTicket",
-               "%zu-byte ticket, lifetime %u s: kept for resumption (a pre-shared key)",
-               nst.ticket.n, lifetime);
+    hs_post_trace_msg(h, '<', TLS_HS_NEW_SESSION_TICKET,
+                      "%zu-byte ticket, lifetime %u s: kept for resumption (a pre-shared key)",
+                      nst.ticket.n, lifetime);
     return MTLS_OK;
 }
 
@@ -269,6 +277,10 @@ mtls_err hs13_send_tickets(struct hs *hs)
             return err;
         mtls_session *s = hs13_session_new(hs->env, hs->suite->id, psk, hs->k13.hlen, created);
         cry_wipe(psk, sizeof(psk));
+        if (s && !hs_session_keep_issuers(hs, s)) {
+            mtls_session_free(s);
+            s = NULL;
+        }
         if (!s)
             return MTLS_ERR_NO_MEMORY;
         if (!cry_random(age_add, 4)) {
@@ -303,9 +315,10 @@ mtls_err hs13_send_tickets(struct hs *hs)
     }
     mtls_err err = hs_flush(hs);
     if (!err && sent)
-        hs_trace(hs, '>', "NewSessionTicket",
-                 "%u ticket(s) (AES-256-GCM sealed session state, each a resumption PSK), lifetime "
-                 "%u s, encrypted under our traffic secret",
-                 sent, lifetime);
+        hs_trace_msg(
+            hs, '>', TLS_HS_NEW_SESSION_TICKET,
+            "%u ticket(s) (AES-256-GCM sealed session state, each a resumption PSK), lifetime "
+            "%u s, encrypted under our traffic secret",
+            sent, lifetime);
     return err;
 }

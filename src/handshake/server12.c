@@ -5,7 +5,8 @@
  *   1. read ClientHello (parsed by version.c, which chose TLS 1.2): version floor, suites, null
  *      compression, extensions; choose suite,
  *      group and signature scheme (our preference order unless configured otherwise)
- *   2-5. send ServerHello, Certificate, [ServerKeyExchange], [CertificateRequest], ServerHelloDone
+ *   2-5. send ServerHello, Certificate, [CertificateStatus: the OCSP staple, RFC 6066 8],
+ *        [ServerKeyExchange], [CertificateRequest], ServerHelloDone
  *   6. read the client's Certificate when we asked for one; verify it
  *   7. read ClientKeyExchange: RSA premaster with implicit rejection, or the ECDHE share
  *   8. read CertificateVerify when the client sent a certificate
@@ -24,8 +25,9 @@ static uint16_t pick_group(const mtls_config *cfg, const uint16_t *peer, size_t 
     return 0;
 }
 
-/* Can we do suite `id` with this client?  Fills group and sigalg for ECDHE. */
-static bool suite_usable(struct hs *hs, uint16_t id, uint16_t *group, uint16_t *sigalg)
+/* Can we do suite `id` with this client?  Fills group and sigalg for ECDHE; *fits says whether
+ * our key can do the suite at all. */
+static bool suite_usable(struct hs *hs, uint16_t id, uint16_t *group, uint16_t *sigalg, bool *fits)
 {
     const mtls_config *cfg = hs->cfg;
     const suite_info *s = suite_find(id);
@@ -34,8 +36,10 @@ static bool suite_usable(struct hs *hs, uint16_t id, uint16_t *group, uint16_t *
     bool key_ok = s->auth == AUTH_RSA ? cfg->key_type == CRY_KEY_RSA
                                       : (cfg->key_type == CRY_KEY_EC_P256 ||
                                          cfg->key_type == CRY_KEY_EC_P384);
-    if (!key_ok || !hs_key_usage_allows(cfg->chain[0], s->kx))
+    if (!key_ok ||
+        !(s->kx == KX_RSA ? hs_key_can_encipher(cfg->chain[0]) : hs_key_can_sign(cfg->chain[0])))
         return false;
+    *fits = true;
     if (s->kx == KX_RSA)
         return true;
     *group = pick_group(cfg, hs->s12.peer_groups, hs->s12.n_peer_groups); /* 0: no ECDHE */
@@ -67,6 +71,7 @@ static mtls_err choose_suite(struct hs *hs, rd offered)
 {
     const mtls_config *cfg = hs->cfg;
     uint16_t group = 0, sigalg = 0;
+    bool fits = false;
     size_t pos[MTLS_MAX_SUITES], order[MTLS_MAX_SUITES];
     find_offered(cfg, offered, pos);
     /* Ours in our order, or in the client's (by where it offers them). */
@@ -78,7 +83,7 @@ static mtls_err choose_suite(struct hs *hs, rd offered)
     }
     for (size_t k = 0; k < cfg->n_suites; k++) {
         uint16_t id = cfg->suites[order[k]];
-        if (pos[order[k]] == SIZE_MAX || !suite_usable(hs, id, &group, &sigalg))
+        if (pos[order[k]] == SIZE_MAX || !suite_usable(hs, id, &group, &sigalg, &fits))
             continue;
         hs->suite = suite_find(id);
         hs->group = hs->suite->kx == KX_ECDHE ? group : 0;
@@ -87,6 +92,17 @@ static mtls_err choose_suite(struct hs *hs, rd offered)
         hs->info->suite = id;
         return MTLS_OK;
     }
+    /* Suites both sides share that our key can do are ECDHE ones here (a static-RSA one would
+     * have been taken), and what they lack is the same for all: a group or a signature scheme. */
+    if (fits && !group)
+        return hs_err(hs, MTLS_ERR_NO_SHARED_GROUP,
+                      "the client offers no key-exchange group we accept for the ECDHE suites we "
+                      "share");
+    if (fits)
+        return hs_err(hs, MTLS_ERR_NO_SHARED_SIGALG,
+                      "the client accepts no signature scheme our %s key signs with for the ECDHE "
+                      "suites we share",
+                      cfg->key_type == CRY_KEY_RSA ? "RSA" : "ECDSA");
     return hs_err(hs, MTLS_ERR_NO_SHARED_CIPHER,
                   "no cipher suite offered by the client fits our configuration and %s key",
                   cfg->key_type == CRY_KEY_RSA ? "RSA" : "ECDSA");
@@ -215,6 +231,8 @@ mtls_err hs12_server_client_hello(struct hs *hs, const msg *m, const struct msg_
     if (!hs->info->ems && cfg->require_ems)
         return hs_err(hs, MTLS_ERR_EMS_REQUIRED,
                       "the client does not support extended master secret (RFC 7627)");
+    if ((err = hs_status_read_request(hs, &e->status_request)))
+        return err;
 
     hs->ticket_ext = e->session_ticket.present;
     mtls_session *resume = NULL;
@@ -228,8 +246,9 @@ mtls_err hs12_server_client_hello(struct hs *hs, const msg *m, const struct msg_
         rec_fix_version(hs->env->rec, MTLS_VERSION_TLS12);
         memcpy(hs->session_id, sid.p, sid.n);
         hs->session_id_len = sid.n;
-        hs_trace(hs, '<', "ClientHello", "client_version 0x%04x; asks to resume a session (%s)",
-                 version, e->session_ticket.present && e->session_ticket.data.n ? "ticket" : "id");
+        hs_trace_msg(hs, '<', TLS_HS_CLIENT_HELLO,
+                     "client_version 0x%04x; asks to resume a session (%s)", version,
+                     e->session_ticket.present && e->session_ticket.data.n ? "ticket" : "id");
         if ((err = hs_adopt_session(hs, resume)) || (err = hs_transcript_start(hs)) ||
             (err = hs_transcript_add(hs, m->raw, m->raw_len)))
             return err;
@@ -240,7 +259,7 @@ mtls_err hs12_server_client_hello(struct hs *hs, const msg *m, const struct msg_
         return MTLS_OK;
     }
 
-    if (cfg->trace) { /* names are formatted only for someone who reads them */
+    if (trace_on(&hs->env->trace)) { /* names are formatted only for someone who reads them */
         char offered[600];
         uint16_t ids[64];
         size_t n_ids = 0;
@@ -250,19 +269,21 @@ mtls_err hs12_server_client_hello(struct hs *hs, const msg *m, const struct msg_
         char groups[200];
         hs_names(groups, sizeof(groups), hs->s12.peer_groups, hs->s12.n_peer_groups,
                  mtls_group_name);
-        hs_trace(hs, '<', "ClientHello", "client_version 0x%04x; suites %s; groups %s; SNI %s%s",
-                 version, offered, e->supported_groups.present ? groups : "(none)",
-                 hs->info->server_name ? hs->info->server_name : "(none)",
-                 hs->info->ems ? "; extended master secret" : "");
+        hs_trace_msg(hs, '<', TLS_HS_CLIENT_HELLO,
+                     "client_version 0x%04x; suites %s; groups %s; SNI %s%s", version, offered,
+                     e->supported_groups.present ? groups : "(none)",
+                     hs->info->server_name ? hs->info->server_name : "(none)",
+                     hs->info->ems ? "; extended master secret" : "");
     }
 
     if ((err = choose_suite(hs, suites)))
         return err;
-    hs_trace(hs, '*', "Negotiate", "suite %s (%s preference)%s%s%s%s", hs->suite->name,
-             cfg->prefer_client_order ? "client's" : "our", hs->group ? "; group " : "",
-             hs->group ? mtls_group_name(hs->group) : "",
-             hs->info->server_sigalg ? "; signature " : "",
-             hs->info->server_sigalg ? mtls_sigalg_name(hs->info->server_sigalg) : "");
+    hs_trace_step(hs, MTLS_TRACE_DECISION, MTLS_DECISION_NEGOTIATED, MTLS_OK, 0, '*', "Negotiate",
+                  "suite %s (%s preference)%s%s%s%s", hs->suite->name,
+                  cfg->prefer_client_order ? "client's" : "our", hs->group ? "; group " : "",
+                  hs->group ? mtls_group_name(hs->group) : "",
+                  hs->info->server_sigalg ? "; signature " : "",
+                  hs->info->server_sigalg ? mtls_sigalg_name(hs->info->server_sigalg) : "");
     hs->info->version = MTLS_VERSION_TLS12;
     rec_fix_version(hs->env->rec, MTLS_VERSION_TLS12);
     hs->cert_requested = cfg->verify_client != MTLS_VERIFY_NONE;
@@ -281,6 +302,7 @@ mtls_err hs12_server_client_hello(struct hs *hs, const msg *m, const struct msg_
     if ((cfg->cache || cfg->store) && cry_random(hs->session_id, 32))
         hs->session_id_len = 32;
     hs->s12.send_ticket = cfg->tickets && hs->ticket_ext;
+    hs_status_pick(hs); /* an OCSP staple, when the client asks and we have a current one */
     hs->state = S12_SEND_SERVER_FLIGHT;
     return MTLS_OK;
 }
@@ -288,8 +310,9 @@ mtls_err hs12_server_client_hello(struct hs *hs, const msg *m, const struct msg_
 static mtls_err send_server_hello(struct hs *hs)
 {
     /* Every extension a server may answer: renegotiation_info 5, extended_master_secret 4,
-     * ec_point_formats 6, server_name 4, session_ticket 4, ALPN 4 + 2 + 1 + 255. */
-    uint8_t exts[5 + 4 + 6 + 4 + 4 + 262];
+     * ec_point_formats 6, server_name 4, session_ticket 4, ALPN 4 + 2 + 1 + 255,
+     * status_request 4. */
+    uint8_t exts[5 + 4 + 6 + 4 + 4 + 262 + 4];
     wr e = wr_fixed(exts, sizeof(exts));
     if (hs->s12.peer_secure_reneg)
         ext_reneg_build(&e);
@@ -304,6 +327,12 @@ static mtls_err send_server_hello(struct hs *hs)
         ext_empty_build(&e, TLS_EXT_SERVER_NAME);
     if (hs->s12.send_ticket)
         ext_empty_build(&e, TLS_EXT_SESSION_TICKET);
+    /* RFC 6066 8: "a server ... MAY return a suitable certificate status response to the client
+     * along with its certificate.  If OCSP is requested, it SHOULD use the information contained
+     * in the extension when selecting an OCSP responder"; the empty status_request announces the
+     * CertificateStatus.  Only when we staple, never on resumption (no Certificate follows). */
+    if (hs->status.staple && !hs->info->resumed)
+        ext_status_request_ack_build(&e);
     if (hs->info->alpn) {
         size_t n = strlen(hs->info->alpn);
         uint8_t wire[256];
@@ -326,9 +355,12 @@ static mtls_err send_server_hello(struct hs *hs)
     mtls_err err = hs_msg_close(hs, at);
     if (err)
         return err;
-    hs_trace(hs, '>', "ServerHello", "version TLS 1.2, suite %s, compression null%s%s%s",
-             hs->suite->name, hs->info->ems ? ", extended master secret" : "",
-             hs->info->alpn ? ", ALPN " : "", hs->info->alpn ? hs->info->alpn : "");
+    hs_trace_msg(hs, '>', TLS_HS_SERVER_HELLO,
+                 "version TLS 1.2, suite %s, compression null%s%s%s%s", hs->suite->name,
+                 hs->info->ems ? ", extended master secret" : "", hs->info->alpn ? ", ALPN " : "",
+                 hs->info->alpn ? hs->info->alpn : "",
+                 hs->status.staple && !hs->info->resumed ? ", status_request (a staple follows)"
+                                                         : "");
     return MTLS_OK;
 }
 
@@ -364,8 +396,9 @@ static mtls_err send_server_key_exchange(struct hs *hs)
     mtls_err err = hs_msg_close(hs, at);
     if (err)
         return err;
-    hs_trace(hs, '>', "ServerKeyExchange", "ECDHE %s public value (%zu bytes), signed with %s",
-             mtls_group_name(hs->group), pub_len, mtls_sigalg_name(sigalg));
+    hs_trace_msg(hs, '>', TLS_HS_SERVER_KEY_EXCHANGE,
+                 "ECDHE %s public value (%zu bytes), signed with %s", mtls_group_name(hs->group),
+                 pub_len, mtls_sigalg_name(sigalg));
     return MTLS_OK;
 }
 
@@ -394,13 +427,14 @@ static mtls_err send_cert_request(struct hs *hs)
     const char *mode =
         cfg->verify_client == MTLS_VERIFY_REQUIRE ? "required" : "requested (optional)";
     if (cfg->send_ca_names && cfg->n_ca_names)
-        hs_trace(hs, '>', "CertificateRequest", "client certificate %s, from %zu CA name(s)", mode,
-                 cfg->n_ca_names);
+        hs_trace_msg(hs, '>', TLS_HS_CERTIFICATE_REQUEST,
+                     "client certificate %s, from %zu CA name(s)", mode, cfg->n_ca_names);
     else
-        hs_trace(hs, '>', "CertificateRequest", "client certificate %s, no CA names (%s)", mode,
-                 !cfg->send_ca_names  ? "switched off"
-                 : cfg->ca_names_over ? "they exceed 16 KiB"
-                                      : "no client CA");
+        hs_trace_msg(hs, '>', TLS_HS_CERTIFICATE_REQUEST, "client certificate %s, no CA names (%s)",
+                     mode,
+                     !cfg->send_ca_names  ? "switched off"
+                     : cfg->ca_names_over ? "they exceed 16 KiB"
+                                          : "no client CA");
     return MTLS_OK;
 }
 
@@ -411,8 +445,10 @@ static mtls_err send_server_flight(struct hs *hs)
     if ((err = send_server_hello(hs)) ||
         (err = hs12_send_certificate(hs, cfg->chain, cfg->chain_len)))
         return err;
-    hs_trace(hs, '>', "Certificate", "our chain: %zu certificate(s), leaf %s", cfg->chain_len,
-             x509_cert_subject(cfg->chain[0]));
+    hs_trace_msg(hs, '>', TLS_HS_CERTIFICATE, "our chain: %zu certificate(s), leaf %s",
+                 cfg->chain_len, x509_cert_subject(cfg->chain[0]));
+    if ((err = hs_status_send12(hs)))
+        return err;
     if (hs->suite->kx == KX_ECDHE && (err = send_server_key_exchange(hs)))
         return err;
     if (hs->cert_requested && (err = send_cert_request(hs)))
@@ -422,7 +458,7 @@ static mtls_err send_server_flight(struct hs *hs)
     msg_server_hello_done_build(&hs->out, &shd);
     if ((err = hs_msg_close(hs, at)) || (err = hs_flush(hs)))
         return err;
-    hs_trace(hs, '>', "ServerHelloDone", "our part of the negotiation is done");
+    hs_trace_msg(hs, '>', TLS_HS_SERVER_HELLO_DONE, "our part of the negotiation is done");
     hs->state = hs->cert_requested ? S12_READ_CLIENT_CERT : S12_READ_CLIENT_KEY_EXCHANGE;
     return MTLS_OK;
 }
@@ -447,7 +483,7 @@ static mtls_err read_client_cert(struct hs *hs, const msg *m)
     if ((err = hs12_read_certificate(hs, m)) || (err = hs_transcript_add(hs, m->raw, m->raw_len)))
         return err;
     if (hs->peer_chain_len == 0) {
-        hs_trace(hs, '<', "Certificate", "empty: the client has no certificate");
+        hs_trace_msg(hs, '<', TLS_HS_CERTIFICATE, "empty: the client has no certificate");
         /* RFC 5246 7.4.6: "If the client does not send any certificates, the server MAY at its
          * discretion either continue the handshake without client authentication, or respond
          * with a fatal handshake_failure alert." */
@@ -459,15 +495,16 @@ static mtls_err read_client_cert(struct hs *hs, const msg *m)
         return MTLS_OK;
     }
     const cry_pkey *key = x509_cert_pubkey(hs->peer_chain[0]);
-    hs_trace(hs, '<', "Certificate",
-             "client certificate: %zu certificate(s); subject %s; issuer %s", hs->peer_chain_len,
-             x509_cert_subject(hs->peer_chain[0]), x509_cert_issuer(hs->peer_chain[0]));
+    hs_trace_msg(hs, '<', TLS_HS_CERTIFICATE,
+                 "client certificate: %zu certificate(s); subject %s; issuer %s",
+                 hs->peer_chain_len, x509_cert_subject(hs->peer_chain[0]),
+                 x509_cert_issuer(hs->peer_chain[0]));
     cry_key_type kt = cry_pkey_type(key);
     if (kt != CRY_KEY_RSA && kt != CRY_KEY_EC_P256 && kt != CRY_KEY_EC_P384)
         return hs_err(hs, MTLS_ERR_CERT_UNSUPPORTED,
                       "the client certificate's key type is not supported");
     hs->info->peer_cert_presented = true;
-    if (!hs_key_usage_allows(hs->peer_chain[0], KX_ECDHE /* it must sign CertificateVerify */))
+    if (!hs_key_can_sign(hs->peer_chain[0])) /* it must sign CertificateVerify */
         return hs_err(hs, MTLS_ERR_CERT_KEY_USAGE,
                       "the client certificate %s has a keyUsage that does not allow signing "
                       "(digitalSignature)",
@@ -497,17 +534,18 @@ static mtls_err read_client_key_exchange(struct hs *hs, const msg *m)
                                        hs->k12.premaster))
             return hs_err(hs, MTLS_ERR_CRYPTO, "RSA decryption failed internally");
         hs->k12.premaster_len = 48;
-        hs_trace(hs, '<', "ClientKeyExchange",
-                 "RSA-encrypted PreMasterSecret (%zu bytes), decrypted with implicit rejection",
-                 v.n);
+        hs_trace_msg(hs, '<', TLS_HS_CLIENT_KEY_EXCHANGE,
+                     "RSA-encrypted PreMasterSecret (%zu bytes), decrypted with implicit rejection",
+                     v.n);
     } else {
         if (!cry_kex_derive(hs->kex, v.p, v.n, hs->k12.premaster, sizeof(hs->k12.premaster),
                             &hs->k12.premaster_len))
             return hs_err(hs, MTLS_ERR_BAD_KEY_SHARE, "the client's ECDHE public value is invalid");
         cry_kex_free(hs->kex);
         hs->kex = NULL;
-        hs_trace(hs, '<', "ClientKeyExchange", "the client's ECDHE %s public value (%zu bytes)",
-                 mtls_group_name(hs->group), v.n);
+        hs_trace_msg(hs, '<', TLS_HS_CLIENT_KEY_EXCHANGE,
+                     "the client's ECDHE %s public value (%zu bytes)", mtls_group_name(hs->group),
+                     v.n);
     }
     if ((err = hs_transcript_add(hs, m->raw, m->raw_len)) || (err = hs12_derive_keys(hs)))
         return err;
@@ -543,9 +581,9 @@ static mtls_err read_cert_verify(struct hs *hs, const msg *m)
     hs_transcript_drop_buffer(hs);
     if ((err = hs_transcript_add(hs, m->raw, m->raw_len)))
         return err;
-    hs_trace(hs, '<', "CertificateVerify",
-             "signature %s over the transcript verified: the client holds the key of %s",
-             mtls_sigalg_name(sigalg), x509_cert_subject(hs->info->peer_chain[0]));
+    hs_trace_msg(hs, '<', TLS_HS_CERTIFICATE_VERIFY,
+                 "signature %s over the transcript verified: the client holds the key of %s",
+                 mtls_sigalg_name(sigalg), x509_cert_subject(hs->info->peer_chain[0]));
     hs->state = S12_READ_CCS;
     return MTLS_OK;
 }
@@ -578,9 +616,9 @@ static mtls_err send_new_session_ticket(struct hs *hs)
     err = hs_msg_close(hs, at);
     mem_free(ticket);
     if (!err)
-        hs_trace(hs, '>', "NewSessionTicket",
-                 "%zu-byte ticket (AES-256-GCM sealed session state), lifetime %u s", len,
-                 nst.lifetime_hint);
+        hs_trace_msg(hs, '>', TLS_HS_NEW_SESSION_TICKET,
+                     "%zu-byte ticket (AES-256-GCM sealed session state), lifetime %u s", len,
+                     nst.lifetime_hint);
     return err;
 }
 

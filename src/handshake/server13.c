@@ -145,8 +145,10 @@ static mtls_err choose_suite_and_psk(struct hs *hs, const msg *m,
     bool dhe = o->psk_dhe_ke && o->group && o->share, ke = o->psk_ke && cfg->psk_ke;
     if (!dhe && !ke) {
         if (!(o->psk_dhe_ke && o->group))
-            hs_trace(hs, '*', "Resumption", "the client's psk_key_exchange_modes allow no mode "
-                     "we use (psk_ke is off): full handshake");
+            hs_trace_step(hs, MTLS_TRACE_DECISION, MTLS_DECISION_RESUME_DECLINED, MTLS_OK,
+                          MTLS_TRACE_TICKET, '*', "Resumption",
+                          "the client's psk_key_exchange_modes allow no mode "
+                          "we use (psk_ke is off): full handshake");
         return MTLS_OK;
     }
     if ((err = try_psk(hs, m, &offer, o->suite)) || hs->resume || hs->hrr)
@@ -303,6 +305,9 @@ static mtls_err process_hello(struct hs *hs, const msg *m, const struct msg_clie
         }
         if (e->alpn.present && (err = hs_select_alpn(hs, e->alpn.data)))
             return err;
+        /* RFC 8446 4.4.2.1: an OCSP staple in our Certificate, when asked for (status.c) */
+        if ((err = hs_status_read_request(hs, &e->status_request)))
+            return err;
         if (e->early_data.present && (err = ext_empty_parse(e->early_data.data, &why)))
             return hs_err(hs, err, "%s", why);
         s13->early_data = e->early_data.present;
@@ -340,10 +345,10 @@ static mtls_err process_hello(struct hs *hs, const msg *m, const struct msg_clie
             hs->hrr = true;
             hs->hrr_suite = o.suite->id;
             hs->group = o.group;
-            hs_trace(hs, '<', "ClientHello",
-                     "TLS 1.3; no key share for %s, our preferred group it supports: "
-                     "HelloRetryRequest",
-                     mtls_group_name(o.group));
+            hs_trace_msg(hs, '<', TLS_HS_CLIENT_HELLO,
+                         "TLS 1.3; no key share for %s, our preferred group it supports: "
+                         "HelloRetryRequest",
+                         mtls_group_name(o.group));
             hs->state = S13_SEND_HELLO_RETRY_REQUEST;
             return hs_transcript_add(hs, m->raw, m->raw_len);
         }
@@ -373,20 +378,24 @@ static mtls_err process_hello(struct hs *hs, const msg *m, const struct msg_clie
     /* The ClientHello precedes a key change (our handshake keys): it must end its record. */
     if ((err = hs13_aligned(hs, m)) || (err = hs_transcript_add(hs, m->raw, m->raw_len)))
         return err;
-    if (cfg->trace) {
+    if (trace_on(&hs->env->trace)) {
         char groups[200];
         hs_names(groups, sizeof(groups), s13->peer_groups, s13->n_peer_groups, mtls_group_name);
-        hs_trace(hs, '<', "ClientHello", "%sTLS 1.3 (supported_versions); groups %s; SNI %s%s",
-                 second ? "second, " : "", groups,
-                 hs->info->server_name ? hs->info->server_name : "(none)",
-                 s13->early_data ? "; early data offered (declined, skipped)" : "");
-        hs_trace(hs, '*', "Negotiate", "TLS 1.3, suite %s (%s preference)%s%s%s%s%s",
-                 o.suite->name, cfg->prefer_client_order ? "client's" : "our",
-                 hs->group ? "; group " : "", hs->group ? mtls_group_name(hs->group) : "",
-                 psk ? "; resuming the client's ticket (pre-shared key, binder verified)" : "",
-                 s13->sigalg ? "; signature " : "",
-                 s13->sigalg ? mtls_sigalg_name(s13->sigalg) : "");
+        hs_trace_msg(hs, '<', TLS_HS_CLIENT_HELLO,
+                     "%sTLS 1.3 (supported_versions); groups %s; SNI %s%s",
+                     second ? "second, " : "", groups,
+                     hs->info->server_name ? hs->info->server_name : "(none)",
+                     s13->early_data ? "; early data offered (declined, skipped)" : "");
+        hs_trace_step(hs, MTLS_TRACE_DECISION, MTLS_DECISION_NEGOTIATED, MTLS_OK, 0, '*',
+                      "Negotiate", "TLS 1.3, suite %s (%s preference)%s%s%s%s%s", o.suite->name,
+                      cfg->prefer_client_order ? "client's" : "our", hs->group ? "; group " : "",
+                      hs->group ? mtls_group_name(hs->group) : "",
+                      psk ? "; resuming the client's ticket (pre-shared key, binder verified)" : "",
+                      s13->sigalg ? "; signature " : "",
+                      s13->sigalg ? mtls_sigalg_name(s13->sigalg) : "");
     }
+    if (!psk)
+        hs_status_pick(hs); /* an OCSP staple, when the client asks and we have a current one */
     hs->state = S13_SEND_SERVER_FLIGHT;
     return MTLS_OK;
 }
@@ -425,8 +434,9 @@ static mtls_err send_hello_retry_request(struct hs *hs)
     msg_server_hello_build(&hs->out, &hrr);
     if ((err = hs_msg_close(hs, at)) || (err = hs_flush(hs)))
         return err;
-    hs_trace(hs, '>', "HelloRetryRequest", "suite %s; asks for a key share for %s; cookie",
-             suite->name, mtls_group_name(hs->group));
+    hs_trace_msg_as(hs, '>', TLS_HS_SERVER_HELLO, "HelloRetryRequest",
+                    "suite %s; asks for a key share for %s; cookie", suite->name,
+                    mtls_group_name(hs->group));
     if (s13->send_ccs && (err = hs13_send_ccs(hs)))
         return err;
     /* 4.2.10: 0-RTT data the client sent after its first hello is skipped (in clear now: we have
@@ -506,15 +516,16 @@ static mtls_err send_server_hello(struct hs *hs)
     hs->kex = NULL;
     static const ks13_secret hs_secrets[] = {KS13_C_HS_TRAFFIC, KS13_S_HS_TRAFFIC};
     hs13_keylog(hs, hs_secrets, 2);
-    hs_trace(hs, '>', "ServerHello", "version TLS 1.3 (supported_versions), suite %s%s%s%s",
-             hs->suite->name, hs->group ? ", key share " : "",
-             hs->group ? mtls_group_name(hs->group) : "",
-             hs->resume ? ", accepts the client's ticket (pre-shared key)" : "");
+    hs_trace_msg(hs, '>', TLS_HS_SERVER_HELLO,
+                 "version TLS 1.3 (supported_versions), suite %s%s%s%s", hs->suite->name,
+                 hs->group ? ", key share " : "", hs->group ? mtls_group_name(hs->group) : "",
+                 hs->resume ? ", accepts the client's ticket (pre-shared key)" : "");
     if ((err = hs_flush(hs)) || (s13->send_ccs && (err = hs13_send_ccs(hs))) ||
         (err = hs13_install(hs, KS13_S_HS_TRAFFIC, true)))
         return err;
-    hs_trace(hs, '*', "HandshakeKeys",
-             "from now on our records are encrypted under the server handshake traffic secret");
+    hs_trace_step(
+        hs, MTLS_TRACE_KEYS, MTLS_DECISION_NONE, MTLS_OK, 0, '*', "HandshakeKeys",
+        "from now on our records are encrypted under the server handshake traffic secret");
     return MTLS_OK;
 }
 
@@ -548,9 +559,9 @@ static mtls_err send_encrypted_extensions(struct hs *hs)
     msg_encrypted_extensions_build(&hs->out, &ee);
     mtls_err err = hs_msg_close(hs, at);
     if (!err)
-        hs_trace(hs, '>', "EncryptedExtensions", "encrypted%s%s%s",
-                 hs->info->alpn ? "; ALPN " : "", hs->info->alpn ? hs->info->alpn : "",
-                 hs->s13.early_data ? "; the client's early data declined" : "");
+        hs_trace_msg(hs, '>', TLS_HS_ENCRYPTED_EXTENSIONS, "encrypted%s%s%s",
+                     hs->info->alpn ? "; ALPN " : "", hs->info->alpn ? hs->info->alpn : "",
+                     hs->s13.early_data ? "; the client's early data declined" : "");
     return err;
 }
 
@@ -578,13 +589,16 @@ static mtls_err send_cert_request(struct hs *hs)
     const char *mode =
         cfg->verify_client == MTLS_VERIFY_REQUIRE ? "required" : "requested (optional)";
     if (names)
-        hs_trace(hs, '>', "CertificateRequest", "encrypted; client certificate %s, from %zu CA "
-                 "name(s)", mode, cfg->n_ca_names);
+        hs_trace_msg(hs, '>', TLS_HS_CERTIFICATE_REQUEST,
+                     "encrypted; client certificate %s, from %zu CA "
+                     "name(s)",
+                     mode, cfg->n_ca_names);
     else
-        hs_trace(hs, '>', "CertificateRequest", "encrypted; client certificate %s, no CA names (%s)",
-                 mode, !cfg->send_ca_names  ? "switched off"
-                       : cfg->ca_names_over ? "they exceed 16 KiB"
-                                            : "no client CA");
+        hs_trace_msg(hs, '>', TLS_HS_CERTIFICATE_REQUEST,
+                     "encrypted; client certificate %s, no CA names (%s)", mode,
+                     !cfg->send_ca_names  ? "switched off"
+                     : cfg->ca_names_over ? "they exceed 16 KiB"
+                                          : "no client CA");
     return MTLS_OK;
 }
 
@@ -603,8 +617,15 @@ static mtls_err send_server_flight(struct hs *hs)
     if (!hs->resume) {
         if ((err = hs13_send_certificate(hs, cfg->chain, cfg->chain_len)))
             return err;
-        hs_trace(hs, '>', "Certificate", "encrypted; our chain: %zu certificate(s), leaf %s",
-                 cfg->chain_len, x509_cert_subject(cfg->chain[0]));
+        const staple_snap *st = hs->status.staple;
+        hs_trace_msg(hs, '>', TLS_HS_CERTIFICATE,
+                     "encrypted; our chain: %zu certificate(s), leaf %s%s%s", cfg->chain_len,
+                     x509_cert_subject(cfg->chain[0]),
+                     st && st->len <= 0xffff - 4 ? "; with our stapled OCSP response, status " : "",
+                     !st || st->len > 0xffff - 4                ? ""
+                     : st->verdict.status == X509_REVOC_REVOKED ? "revoked"
+                     : st->verdict.status == X509_REVOC_UNKNOWN ? "unknown"
+                                                                : "good");
         if ((err = hs13_send_cert_verify(hs, hs->s13.sigalg)))
             return err;
     }
@@ -638,7 +659,8 @@ static mtls_err read_client_cert(struct hs *hs, const msg *m)
         (err = hs_transcript_add(hs, m->raw, m->raw_len)))
         return err;
     if (hs->peer_chain_len == 0) {
-        hs_trace(hs, '<', "Certificate", "encrypted; empty: the client has no certificate");
+        hs_trace_msg(hs, '<', TLS_HS_CERTIFICATE,
+                     "encrypted; empty: the client has no certificate");
         /* 4.4.2.4: "If the client does not send any certificates ..., the server MAY at its
          * discretion either continue the handshake without client authentication, or abort the
          * handshake with a "certificate_required" alert." */
@@ -649,16 +671,16 @@ static mtls_err read_client_cert(struct hs *hs, const msg *m)
         return MTLS_OK;
     }
     const cry_pkey *key = x509_cert_pubkey(hs->peer_chain[0]);
-    hs_trace(hs, '<', "Certificate",
-             "encrypted; client certificate: %zu certificate(s); subject %s; issuer %s",
-             hs->peer_chain_len, x509_cert_subject(hs->peer_chain[0]),
-             x509_cert_issuer(hs->peer_chain[0]));
+    hs_trace_msg(hs, '<', TLS_HS_CERTIFICATE,
+                 "encrypted; client certificate: %zu certificate(s); subject %s; issuer %s",
+                 hs->peer_chain_len, x509_cert_subject(hs->peer_chain[0]),
+                 x509_cert_issuer(hs->peer_chain[0]));
     cry_key_type kt = cry_pkey_type(key);
     if (kt != CRY_KEY_RSA && kt != CRY_KEY_EC_P256 && kt != CRY_KEY_EC_P384)
         return hs_err(hs, MTLS_ERR_CERT_UNSUPPORTED,
                       "the client certificate's key type is not supported");
     hs->info->peer_cert_presented = true;
-    if (!hs_key_usage_allows(hs->peer_chain[0], KX_ECDHE /* it must sign CertificateVerify */))
+    if (!hs_key_can_sign(hs->peer_chain[0])) /* it must sign CertificateVerify */
         return hs_err(hs, MTLS_ERR_CERT_KEY_USAGE,
                       "the client certificate %s has a keyUsage that does not allow signing "
                       "(digitalSignature)",

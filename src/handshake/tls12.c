@@ -37,10 +37,11 @@ mtls_err hs12_derive_keys(struct hs *hs)
     cry_wipe(k->premaster, sizeof(k->premaster));
     if (err)
         return err;
-    hs_trace(hs, '*', "MasterSecret", "derived with the PRF (%s) from the premaster secret%s",
-             s->prf == CRY_SHA384 ? "SHA-384" : "SHA-256",
-             ems ? " and the session hash (extended master secret, RFC 7627)"
-                 : " and both randoms");
+    hs_trace_step(hs, MTLS_TRACE_KEYS, MTLS_DECISION_NONE, MTLS_OK, 0, '*', "MasterSecret",
+                  "derived with the PRF (%s) from the premaster secret%s",
+                  s->prf == CRY_SHA384 ? "SHA-384" : "SHA-256",
+                  ems ? " and the session hash (extended master secret, RFC 7627)"
+                      : " and both randoms");
     return hs12_key_block(hs);
 }
 
@@ -94,8 +95,8 @@ static mtls_err send_ccs(struct hs *hs)
         err = rec_write(hs->env->rec, TLS_CT_CHANGE_CIPHER_SPEC, &one, 1);
     if (!err)
         err = install_keys(hs, true);
-    hs_trace(hs, '>', "ChangeCipherSpec", "from now on our records are encrypted with %s",
-             hs->suite->name);
+    hs_trace_msg(hs, '>', MTLS_TRACE_CHANGE_CIPHER_SPEC,
+                 "from now on our records are encrypted with %s", hs->suite->name);
     return err;
 }
 
@@ -110,9 +111,9 @@ static mtls_err send_finished(struct hs *hs)
         err = hs_msg_close(hs, at);
     }
     if (!err)
-        hs_trace(hs, '>', "Finished",
-                 "verify_data = PRF(master_secret, \"%s finished\", Hash(handshake messages))",
-                 client ? "client" : "server");
+        hs_trace_msg(hs, '>', TLS_HS_FINISHED,
+                     "verify_data = PRF(master_secret, \"%s finished\", Hash(handshake messages))",
+                     client ? "client" : "server");
     cry_wipe(&fin, sizeof(fin));
     return err;
 }
@@ -162,7 +163,8 @@ mtls_err hs12_read_ccs(struct hs *hs, const uint8_t *p, size_t n)
     mtls_err err = install_keys(hs, false);
     if (err)
         return err;
-    hs_trace(hs, '<', "ChangeCipherSpec", "the peer's records are encrypted from now on");
+    hs_trace_msg(hs, '<', MTLS_TRACE_CHANGE_CIPHER_SPEC,
+                 "the peer's records are encrypted from now on");
     return MTLS_OK;
 }
 
@@ -184,7 +186,7 @@ mtls_err hs12_read_finished(struct hs *hs, const msg *m)
                       "the peer's Finished does not match: the handshake was tampered with or the "
                       "keys differ");
     hs->proofs |= PROOF_FINISHED;
-    hs_trace(hs, '<', "Finished", "verify_data matches the transcript");
+    hs_trace_msg(hs, '<', TLS_HS_FINISHED, "verify_data matches the transcript");
     return hs_transcript_add(hs, m->raw, m->raw_len);
 }
 
@@ -217,10 +219,11 @@ mtls_err hs12_establish(struct hs *hs)
     if (err)
         return hs_err(hs, err, "could not record the session");
     hs->done = true;
-    hs_trace(hs, '*', "Established", "%s%s, %s%s%s, %s", "TLS 1.2",
-             info->resumed ? " (resumed session, abbreviated handshake)" : "", hs->suite->name,
-             info->group ? ", " : "", info->group ? mtls_group_name(info->group) : "",
-             info->ems ? "extended master secret" : "no extended master secret");
+    hs_trace_step(hs, MTLS_TRACE_ESTABLISHED, MTLS_DECISION_NONE, MTLS_OK, 0, '*', "Established",
+                  "%s%s, %s%s%s, %s", "TLS 1.2",
+                  info->resumed ? " (resumed session, abbreviated handshake)" : "", hs->suite->name,
+                  info->group ? ", " : "", info->group ? mtls_group_name(info->group) : "",
+                  info->ems ? "extended master secret" : "no extended master secret");
     return MTLS_OK;
 }
 
@@ -267,10 +270,11 @@ mtls_err hs12_post(hs_handle *h, const uint8_t *p, size_t n)
         /* RFC 5746 4.2 / 5246 7.4.1.1: decline with a no_renegotiation warning, bounded. */
         if (++h->renego_refused > 4)
             return hs_herr(h, MTLS_ERR_RENEGOTIATION, "the peer keeps trying to renegotiate");
-        trace_emit(&env->trace, '*', "Renegotiation", "refused (%s)", hs_msg_name(type));
+        trace_step(&env->trace, MTLS_TRACE_DECISION, MTLS_DECISION_RENEGOTIATION_REFUSED, MTLS_OK,
+                   0, '*', "Renegotiation", "refused (%s)", hs_msg_name(type));
         static const uint8_t warning[2] = {1, TLS_ALERT_NO_RENEGOTIATION};
-        trace_emit(&env->trace, '>', "Alert", "%s %s", "warning",
-                   mtls_alert_name(TLS_ALERT_NO_RENEGOTIATION));
+        trace_alert(&env->trace, true, 1, TLS_ALERT_NO_RENEGOTIATION, "%s %s", "warning",
+                    mtls_alert_name(TLS_ALERT_NO_RENEGOTIATION));
         mtls_err err = rec_write(env->rec, TLS_CT_ALERT, warning, sizeof(warning));
         if (err)
             return err;

@@ -89,25 +89,38 @@ mtls_err hs13_restart_transcript(struct hs *hs, const suite_info *suite)
 
 mtls_err hs13_send_certificate(struct hs *hs, x509_cert *const *chain, size_t n)
 {
-    rd few[MSG_MAX_CHAIN], *ders = few;
-    if (n > MSG_MAX_CHAIN && !(ders = mem_calloc(n, sizeof(*ders))))
+    rd few[2 * MSG_MAX_CHAIN], *ders = few;
+    if (n > MSG_MAX_CHAIN && !(ders = mem_calloc(2 * n, sizeof(*ders))))
         return MTLS_ERR_NO_MEMORY;
-    for (size_t i = 0; i < n; i++)
+    rd *exts = ders + n; /* each entry's extensions: none but the leaf's staple (status.c) */
+    for (size_t i = 0; i < n; i++) {
         ders[i].p = x509_cert_der(chain[i], &ders[i].n);
+        exts[i] = rd_init(NULL, 0);
+    }
+    wr staple = wr_growable(4 + 0xffff);
+    mtls_err err = MTLS_OK;
+    if (n && !hs_status_entry13(hs, &staple))
+        err = MTLS_ERR_NO_MEMORY;
+    else if (n)
+        exts[0] = rd_init(staple.p, staple.len);
     /* RFC 8446 4.4.2: certificate_request_context "SHALL be zero length" in the handshake (the
      * server's, and the client's answer to a CertificateRequest whose context was empty). */
-    struct msg_certificate13 cert = {.certs = ders, .n = n};
-    size_t at = hs_msg_open(hs, TLS_HS_CERTIFICATE);
-    msg_certificate13_build(&hs->out, &cert);
+    struct msg_certificate13 cert = {.certs = ders, .exts = exts, .n = n};
+    if (!err) {
+        size_t at = hs_msg_open(hs, TLS_HS_CERTIFICATE);
+        msg_certificate13_build(&hs->out, &cert);
+        err = hs_msg_close(hs, at);
+    }
+    wr_free(&staple, false);
     if (ders != few)
         mem_free(ders);
-    return hs_msg_close(hs, at);
+    return err;
 }
 
 mtls_err hs13_read_certificate(struct hs *hs, const msg *m)
 {
-    rd body = m->body, certs[MSG_MAX_CHAIN];
-    struct msg_certificate13 cert = {.certs = certs};
+    rd body = m->body, certs[MSG_MAX_CHAIN], exts[MSG_MAX_CHAIN];
+    struct msg_certificate13 cert = {.certs = certs, .exts = exts};
     mtls_err err = msg_certificate13_parse(&body, &cert);
     if (err)
         return hs_err(hs, err, "%s", cert.why);
@@ -116,6 +129,9 @@ mtls_err hs13_read_certificate(struct hs *hs, const msg *m)
     if (cert.context.n != 0)
         return hs_err(hs, MTLS_ERR_ILLEGAL_PARAMETER,
                       "Certificate with a certificate_request_context in the handshake");
+    /* RFC 8446 4.4.2.1: the leaf's stapled OCSP response, when we asked (status.c) */
+    if ((err = hs_status_read13(hs, exts, cert.n)))
+        return err;
     struct msg_certificate as12 = {.certs = certs, .n = cert.n};
     return hs_parse_peer_chain(hs, &as12);
 }
@@ -164,9 +180,10 @@ mtls_err hs13_send_cert_verify(struct hs *hs, uint16_t sigalg)
     msg_certificate_verify_build(&hs->out, &cv);
     if ((err = hs_msg_close(hs, at)))
         return err;
-    hs_trace(hs, '>', "CertificateVerify",
-             "signed \"TLS 1.3, %s CertificateVerify\" and the transcript hash with our key (%s)",
-             hs->env->is_server ? "server" : "client", mtls_sigalg_name(sigalg));
+    hs_trace_msg(
+        hs, '>', TLS_HS_CERTIFICATE_VERIFY,
+        "signed \"TLS 1.3, %s CertificateVerify\" and the transcript hash with our key (%s)",
+        hs->env->is_server ? "server" : "client", mtls_sigalg_name(sigalg));
     return MTLS_OK;
 }
 
@@ -206,10 +223,10 @@ mtls_err hs13_read_cert_verify(struct hs *hs, const msg *m, const uint16_t *offe
         hs->info->client_sigalg = cv.sigalg;
     if ((err = hs_transcript_add(hs, m->raw, m->raw_len)))
         return err;
-    hs_trace(hs, '<', "CertificateVerify",
-             "signature %s over the transcript verified: the %s holds the key of %s",
-             mtls_sigalg_name(cv.sigalg), server ? "server" : "client",
-             x509_cert_subject(hs->info->peer_chain[0]));
+    hs_trace_msg(hs, '<', TLS_HS_CERTIFICATE_VERIFY,
+                 "signature %s over the transcript verified: the %s holds the key of %s",
+                 mtls_sigalg_name(cv.sigalg), server ? "server" : "client",
+                 x509_cert_subject(hs->info->peer_chain[0]));
     return MTLS_OK;
 }
 
@@ -231,8 +248,9 @@ mtls_err hs13_send_finished(struct hs *hs, ks13_secret base)
     }
     cry_wipe(&fin, sizeof(fin));
     if (!err)
-        hs_trace(hs, '>', "Finished", "HMAC of the transcript under the %s handshake traffic secret",
-                 base == KS13_S_HS_TRAFFIC ? "server" : "client");
+        hs_trace_msg(hs, '>', TLS_HS_FINISHED,
+                     "HMAC of the transcript under the %s handshake traffic secret",
+                     base == KS13_S_HS_TRAFFIC ? "server" : "client");
     return err;
 }
 
@@ -261,7 +279,7 @@ mtls_err hs13_read_finished(struct hs *hs, const msg *m, ks13_secret base)
     if (err)
         return err;
     hs->proofs |= PROOF_FINISHED;
-    hs_trace(hs, '<', "Finished", "verify_data matches the transcript");
+    hs_trace_msg(hs, '<', TLS_HS_FINISHED, "verify_data matches the transcript");
     return hs_transcript_add(hs, m->raw, m->raw_len);
 }
 
@@ -287,7 +305,8 @@ mtls_err hs13_ccs(struct hs *hs, bool in_window, const uint8_t *p, size_t n)
         return hs_err(hs, MTLS_ERR_UNEXPECTED_MESSAGE,
                       "a second compatibility ChangeCipherSpec (RFC 8446 D.4 has one)");
     hs->ccs_seen = true;
-    hs_trace(hs, '<', "ChangeCipherSpec", "middlebox compatibility (RFC 8446 D.4): dropped");
+    hs_trace_msg(hs, '<', MTLS_TRACE_CHANGE_CIPHER_SPEC,
+                 "middlebox compatibility (RFC 8446 D.4): dropped");
     return MTLS_OK;
 }
 
@@ -302,7 +321,8 @@ mtls_err hs13_send_ccs(struct hs *hs)
     if (err)
         return err;
     hs->ccs_sent = true;
-    hs_trace(hs, '>', "ChangeCipherSpec", "middlebox compatibility (RFC 8446 D.4), not a key change");
+    hs_trace_msg(hs, '>', MTLS_TRACE_CHANGE_CIPHER_SPEC,
+                 "middlebox compatibility (RFC 8446 D.4), not a key change");
     return MTLS_OK;
 }
 
@@ -331,7 +351,9 @@ mtls_err hs13_establish(struct hs *hs)
         return err;
     hs->h->p13 = p;
     hs->done = true;
-    hs_trace(hs, '*', "Established", "TLS 1.3%s, %s, %s", info->resumed ? " (resumed with a PSK)" : "",
-             hs->suite->name, info->group ? mtls_group_name(info->group) : "no (EC)DHE (psk_ke)");
+    hs_trace_step(hs, MTLS_TRACE_ESTABLISHED, MTLS_DECISION_NONE, MTLS_OK, 0, '*', "Established",
+                  "TLS 1.3%s, %s, %s", info->resumed ? " (resumed with a PSK)" : "",
+                  hs->suite->name,
+                  info->group ? mtls_group_name(info->group) : "no (EC)DHE (psk_ke)");
     return MTLS_OK;
 }

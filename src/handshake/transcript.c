@@ -57,6 +57,8 @@ const char *hs_msg_name(uint8_t type)
         return "KeyUpdate";
     case TLS_HS_MESSAGE_HASH:
         return "message_hash";
+    case TLS_HS_CERTIFICATE_STATUS:
+        return "CertificateStatus";
     default:
         return "unknown handshake message";
     }

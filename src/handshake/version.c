@@ -202,6 +202,9 @@ mtls_err hs_send_client_hello(struct hs *hs)
         ext_alpn_build(&e, cfg->alpn_wire, cfg->alpn_len);
     if (hs->offered12 && cfg->tickets)
         ext_ticket_build(&e, offer12 ? offer->ticket : NULL, ticket_len);
+    /* RFC 6066 8, RFC 8446 4.4.2.1: ask for a stapled OCSP response (status.c) */
+    if ((hs->status.requested = hs_status_wanted(hs)))
+        ext_status_request_build(&e);
     size_t binders_len = 0;
     if (hs->offered13) {
         uint16_t versions[2] = {MTLS_VERSION_TLS13, MTLS_VERSION_TLS12};
@@ -254,7 +257,7 @@ mtls_err hs_send_client_hello(struct hs *hs)
     if (err || (err = hs_flush(hs)))
         return err;
 
-    if (hs->cfg->trace) { /* names are formatted only for someone who reads them */
+    if (trace_on(&hs->env->trace)) { /* names are formatted only for someone who reads them */
         char s[600], g[120], a[400];
         uint16_t ids[MTLS_MAX_SUITES];
         for (size_t i = 0; i < n_suites; i++)
@@ -265,20 +268,23 @@ mtls_err hs_send_client_hello(struct hs *hs)
         const char *versions = hs->offered13 && hs->offered12 ? "TLS 1.3, TLS 1.2"
                                : hs->offered13               ? "TLS 1.3"
                                                              : "TLS 1.2";
-        hs_trace(hs, '>', "ClientHello",
-                 "%soffers version %s; suites %s; groups %s; signature algorithms %s; "
-                 "compression null; SNI %s%s%s%s%s",
-                 hs->hrr ? "second, after HelloRetryRequest: " : "", versions, s, g, a,
-                 sni ? hs->info->server_name : "(none)",
-                 hs->offered12 ? "; extended master secret; secure renegotiation" : "",
-                 hs->offered13 ? "; key share " : "",
-                 hs->offered13 ? mtls_group_name(hs->share_group) : "",
-                 cfg->alpn_len ? "; ALPN" : "");
+        hs_trace_msg(hs, '>', TLS_HS_CLIENT_HELLO,
+                     "%soffers version %s; suites %s; groups %s; signature algorithms %s; "
+                     "compression null; SNI %s%s%s%s%s%s",
+                     hs->hrr ? "second, after HelloRetryRequest: " : "", versions, s, g, a,
+                     sni ? hs->info->server_name : "(none)",
+                     hs->offered12 ? "; extended master secret; secure renegotiation" : "",
+                     hs->offered13 ? "; key share " : "",
+                     hs->offered13 ? mtls_group_name(hs->share_group) : "",
+                     cfg->alpn_len ? "; ALPN" : "",
+                     hs->status.requested ? "; status_request (OCSP)" : "");
         if (offer)
-            hs_trace(hs, '>', "ClientHello", "offers to resume a saved session (%s)",
-                     hs->psk_offered  ? "TLS 1.3 ticket as a pre-shared key, psk_dhe_ke"
-                     : offer->ticket_len ? "session ticket"
-                                         : "session id");
+            hs_trace_step(hs, MTLS_TRACE_DECISION, MTLS_DECISION_RESUME_OFFERED, MTLS_OK,
+                          offer->ticket_len ? MTLS_TRACE_TICKET : 0, '>', "ClientHello",
+                          "offers to resume a saved session (%s)",
+                          hs->psk_offered     ? "TLS 1.3 ticket as a pre-shared key, psk_dhe_ke"
+                          : offer->ticket_len ? "session ticket"
+                                              : "session id");
     }
     return MTLS_OK;
 }

@@ -1,8 +1,9 @@
 /*
- * testpki.c -- a small PKI generated with libcrypto at test time, and in-memory byte pumps.
- * Tests may use OpenSSL directly; the library never does outside src/crypto.
+ * testpki.c -- a small PKI generated with libcrypto at test time (the in-memory pump is in
+ * pump.c).  Tests may use OpenSSL directly; the library never does outside src/crypto.
  */
 #include <openssl/evp.h>
+#include <openssl/ocsp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -14,6 +15,8 @@
 
 static tp_pki pki;
 static int made;
+static X509 *pki_ca;       /* kept for tp_ocsp_response */
+static EVP_PKEY *pki_ca_key;
 
 const char *tp_kind_name(tp_key_kind k)
 {
@@ -132,86 +135,54 @@ const tp_pki *tp_get(void)
                    "URI:spiffe://mtls.test/client");
     }
     make_ident(&pki.stranger, TP_P256, "stranger", other, other_key, "clientAuth", NULL);
-    X509_free(ca);
+    pki_ca = ca;
+    pki_ca_key = ca_key;
     X509_free(other);
-    EVP_PKEY_free(ca_key);
     EVP_PKEY_free(other_key);
     made = 1;
     return &pki;
 }
 
-mtls_err tp_transfer(mtls_conn *from, mtls_conn *to)
+size_t tp_ocsp_response(const char *cert_pem, int status, long this_off, long next_off,
+                        uint8_t **der)
 {
-    size_t n;
-    const uint8_t *p = mtls_send_buf(from, &n);
-    while (p && n) {
-        size_t room;
-        uint8_t *dst = mtls_recv_buf(to, &room);
-        if (!dst || room == 0)
-            return MTLS_ERR_WANT_WRITE;
-        size_t take = n < room ? n : room;
-        memcpy(dst, p, take);
-        mtls_send_ack(from, take);
-        mtls_err err = mtls_recv_ack(to, take);
-        if (err)
-            return err;
-        p = mtls_send_buf(from, &n);
-    }
-    return MTLS_OK;
-}
-
-mtls_err tp_handshake(mtls_conn *client, mtls_conn *server)
-{
-    mtls_err ce = MTLS_ERR_WANT_READ, se = MTLS_ERR_WANT_READ;
-    for (int round = 0; round < 32; round++) {
-        ce = mtls_handshake(client);
-        if (ce != MTLS_OK && ce != MTLS_ERR_WANT_READ)
-            break;
-        mtls_err te = tp_transfer(client, server);
-        se = mtls_handshake(server);
-        if (te != MTLS_OK && te != MTLS_ERR_WANT_READ)
-            se = te;
-        if (se != MTLS_OK && se != MTLS_ERR_WANT_READ)
-            break;
-        te = tp_transfer(server, client);
-        ce = mtls_handshake(client);
-        if (te != MTLS_OK && te != MTLS_ERR_WANT_READ)
-            ce = te;
-        if (ce != MTLS_OK && ce != MTLS_ERR_WANT_READ)
-            break;
-        if (ce == MTLS_OK && se == MTLS_OK)
-            return MTLS_OK;
-    }
-    /* Deliver any alert the failing side queued, so the other side sees it. */
-    tp_transfer(client, server);
-    tp_transfer(server, client);
-    if (ce != MTLS_OK)
-        return ce;
-    return se;
-}
-
-int tp_send_check(mtls_conn *from, mtls_conn *to, const void *data, size_t len)
-{
-    size_t sent = 0, got = 0;
-    unsigned char *back = malloc(len ? len : 1);
-    while (got < len) {
-        if (sent < len) {
-            size_t w = 0;
-            mtls_err err = mtls_write(from, (const char *)data + sent, len - sent, &w);
-            if (err && err != MTLS_ERR_WANT_WRITE)
-                break;
-            sent += w;
+    *der = NULL;
+    if (!tp_get() || !cert_pem)
+        return 0;
+    BIO *b = BIO_new_mem_buf(cert_pem, -1);
+    X509 *leaf = PEM_read_bio_X509(b, NULL, NULL, NULL);
+    BIO_free(b);
+    if (!leaf)
+        return 0;
+    OCSP_CERTID *id = OCSP_cert_to_id(EVP_sha1(), leaf, pki_ca);
+    OCSP_BASICRESP *bs = OCSP_BASICRESP_new();
+    ASN1_TIME *thisupd = X509_gmtime_adj(NULL, this_off);
+    ASN1_TIME *nextupd = next_off ? X509_gmtime_adj(NULL, next_off) : NULL;
+    ASN1_TIME *revtime = X509_gmtime_adj(NULL, this_off - 3600);
+    int st = status == 1 ? V_OCSP_CERTSTATUS_REVOKED
+             : status == 2 ? V_OCSP_CERTSTATUS_UNKNOWN : V_OCSP_CERTSTATUS_GOOD;
+    size_t len = 0;
+    if (id && bs &&
+        OCSP_basic_add1_status(bs, id, st, st == V_OCSP_CERTSTATUS_REVOKED ? 1 : -1,
+                               st == V_OCSP_CERTSTATUS_REVOKED ? revtime : NULL, thisupd,
+                               nextupd) &&
+        OCSP_basic_sign(bs, pki_ca, pki_ca_key, EVP_sha256(), NULL, 0)) {
+        OCSP_RESPONSE *resp = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, bs);
+        unsigned char *p = NULL;
+        int n = resp ? i2d_OCSP_RESPONSE(resp, &p) : -1;
+        if (n > 0) {
+            *der = malloc((size_t)n);
+            memcpy(*der, p, (size_t)n);
+            len = (size_t)n;
         }
-        mtls_err te = tp_transfer(from, to);
-        if (te != MTLS_OK && te != MTLS_ERR_WANT_WRITE) /* WANT_WRITE: the reader must drain */
-            break;
-        size_t r = 0;
-        mtls_err err = mtls_read(to, back + got, len - got, &r);
-        if (err && err != MTLS_ERR_WANT_READ)
-            break;
-        got += r;
+        OPENSSL_free(p);
+        OCSP_RESPONSE_free(resp);
     }
-    int ok = got == len && memcmp(back, data, len) == 0;
-    free(back);
-    return ok;
+    OCSP_CERTID_free(id);
+    OCSP_BASICRESP_free(bs);
+    ASN1_TIME_free(thisupd);
+    ASN1_TIME_free(nextupd);
+    ASN1_TIME_free(revtime);
+    X509_free(leaf);
+    return len;
 }

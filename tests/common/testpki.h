@@ -1,13 +1,15 @@
 /*
  * testpki.h -- certificates made at test time with libcrypto (nothing that can expire is checked
- * in), and an in-memory pump that moves bytes between an mtls client and server.
+ * in); with it, the in-memory pump (pump.h) that every handshake test moves bytes with.
  */
 #ifndef MTLS_TESTPKI_H
 #define MTLS_TESTPKI_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "mtls.h"
+#include "pump.h"
 
 typedef enum { TP_RSA2048 = 0, TP_P256, TP_P384, TP_KEY_COUNT } tp_key_kind;
 
@@ -28,12 +30,11 @@ typedef struct tp_pki {
 const tp_pki *tp_get(void);
 const char *tp_kind_name(tp_key_kind k);
 
-/* Move bytes between the two until both handshakes are done, one fails, or nothing moves.
- * Returns MTLS_OK when both are established; otherwise the first error seen (client's first). */
-mtls_err tp_handshake(mtls_conn *client, mtls_conn *server);
-/* Move whatever is pending from one to the other (one direction, once). */
-mtls_err tp_transfer(mtls_conn *from, mtls_conn *to);
-/* Write `len` bytes on `from`, move them, read them back on `to`; 1 when they arrive intact. */
-int tp_send_check(mtls_conn *from, mtls_conn *to, const void *data, size_t len);
+/* A DER OCSP response about the leaf of `cert_pem` (its first certificate, issued by the test
+ * CA), signed by the CA: status 0 good, 1 revoked (keyCompromise, an hour before thisUpdate),
+ * 2 unknown; thisUpdate and nextUpdate `this_off` / `next_off` seconds from now (next_off 0: no
+ * nextUpdate).  *der is malloc'd (the caller frees it); returns its length, 0 on failure. */
+size_t tp_ocsp_response(const char *cert_pem, int status, long this_off, long next_off,
+                        uint8_t **der);
 
 #endif

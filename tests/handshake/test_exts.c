@@ -64,16 +64,26 @@ static sh_exts parse_server_hello(const uint8_t *p, size_t n)
     return r;
 }
 
+/* The pump's watcher: the server's first answer (its ServerHello flight) parsed. */
+struct seeing {
+    sh_exts *sh;
+    int seen;
+};
+static void see_first_answer(void *arg, int to_server, const uint8_t *p, size_t n)
+{
+    struct seeing *s = arg;
+    if (!to_server && !s->seen++)
+        *s->sh = parse_server_hello(p, n);
+}
+
 /* Runs the handshake, looking at the server's first answer on the way.  Returns what
  * tp_handshake returns. */
 static mtls_err handshake_seeing(mtls_conn *c, mtls_conn *s, sh_exts *sh)
 {
-    mtls_handshake(c);
-    tp_transfer(c, s);
-    size_t n;
-    const uint8_t *p = mtls_send_buf(s, &n);
-    *sh = parse_server_hello(p, p ? n : 0);
-    return tp_handshake(c, s);
+    struct seeing st = {sh, 0};
+    *sh = parse_server_hello(NULL, 0);
+    tp_wire w = {.watch = see_first_answer, .arg = &st};
+    return tp_pump(c, s, &w);
 }
 
 static mtls_config *server_cfg(const char *alpn, const uint8_t *ticket_keys)

@@ -73,7 +73,8 @@ static int run_case(size_t si, const char *group, enum auth_case auth, tp_key_ki
         if (suites[si].ecdhe) {
             CHECK_EQ(mtls_conn_group(c), mtls_conn_group(s));
             CHECK(strcmp(mtls_group_name(mtls_conn_group(c)), group) == 0);
-            CHECK(mtls_conn_sigalg(c) != 0 && mtls_conn_sigalg(c) == mtls_conn_sigalg(s));
+            CHECK(mtls_conn_server_sigalg(c) != 0 &&
+                  mtls_conn_server_sigalg(c) == mtls_conn_server_sigalg(s));
         } else {
             CHECK_EQ(mtls_conn_group(c), 0);
         }
@@ -81,7 +82,7 @@ static int run_case(size_t si, const char *group, enum auth_case auth, tp_key_ki
         CHECK(strcmp(mtls_conn_server_name(s), "localhost") == 0);
         if (with_cert) {
             CHECK(strstr(mtls_conn_peer_subject(s), "client-") != NULL);
-            CHECK(mtls_conn_peer_sigalg(s) != 0);
+            CHECK(mtls_conn_client_sigalg(s) != 0);
         }
         CHECK(strstr(mtls_conn_peer_subject(c), "server-") != NULL);
 

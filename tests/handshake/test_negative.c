@@ -236,26 +236,6 @@ static size_t split_messages(const items *recs, items *msgs)
     return i;
 }
 
-/* Give `n` raw bytes to `to`, as much as its receive buffer takes at a time. */
-static mtls_err feed_bytes(mtls_conn *to, const uint8_t *p, size_t n)
-{
-    mtls_err err = MTLS_OK;
-    while (n) {
-        size_t room;
-        uint8_t *dst = mtls_recv_buf(to, &room);
-        if (!dst || room == 0)
-            return MTLS_ERR_WANT_WRITE;
-        size_t take = n < room ? n : room;
-        memcpy(dst, p, take);
-        err = mtls_recv_ack(to, take);
-        if (err && err != MTLS_ERR_WANT_READ)
-            return err;
-        p += take;
-        n -= take;
-    }
-    return err;
-}
-
 /* One plaintext record: {type, 3, 3, length} + payload. */
 static mtls_err feed_plain(mtls_conn *to, uint8_t type, const uint8_t *p, size_t n)
 {
@@ -265,7 +245,7 @@ static mtls_err feed_plain(mtls_conn *to, uint8_t type, const uint8_t *p, size_t
     rec[2] = 3;
     be16_put(rec + 3, (uint16_t)n);
     memcpy(rec + TLS_RECORD_HEADER, p, n);
-    mtls_err err = feed_bytes(to, rec, TLS_RECORD_HEADER + n);
+    mtls_err err = tp_feed(to, rec, TLS_RECORD_HEADER + n, 0);
     free(rec);
     return err;
 }
@@ -280,7 +260,7 @@ static mtls_err feed_sealed(mtls_conn *to, mtls_conn *from, uint8_t type, const 
     from->rec.out.seq = to->rec.in.seq;
     CHECK_ERR(rec_write(&from->rec, type, p, n), MTLS_OK);
     const uint8_t *out = mtls_send_buf(from, &pending);
-    mtls_err err = feed_bytes(to, out, pending);
+    mtls_err err = tp_feed(to, out, pending, 0);
     mtls_send_ack(from, pending);
     return err;
 }
@@ -348,7 +328,7 @@ static void turn(flow *f)
     items recs = {0};
     take_records(f->rcv, &recs);
     for (size_t i = 0; i < recs.n; i++)
-        feed_bytes(f->snd, recs.v[i].p, recs.v[i].len);
+        tp_feed(f->snd, recs.v[i].p, recs.v[i].len, 0);
     items_free(&recs);
     capture(f);
 }
@@ -387,7 +367,7 @@ static int flow_step(flow *f)
         f->last = feed_plain(f->rcv, TLS_CT_HANDSHAKE, q->it.p, q->it.len);
         break;
     case Q_CCS:
-        f->last = feed_bytes(f->rcv, q->it.p, q->it.len);
+        f->last = tp_feed(f->rcv, q->it.p, q->it.len, 0);
         open_sealed(f);
         break;
     case Q_SEALED:
@@ -497,7 +477,7 @@ static void expect_fail(mtls_conn *rcv, mtls_conn *peer, mtls_err got, mtls_err 
             }
         }
         for (size_t i = 0; i < out.n; i++)
-            feed_bytes(peer, out.v[i].p, out.v[i].len);
+            tp_feed(peer, out.v[i].p, out.v[i].len, 0);
     }
     CHECK_EQ(mtls_conn_alert_received(peer), alert);
     CHECK_ERR(mtls_conn_error(peer), MTLS_ERR_PEER_ALERT);
@@ -963,7 +943,7 @@ static void run_bitflips(void)
                                names[which], pos, bit);
                     if (protected_record(&f, &e, which, &rec) && rec.len == len) {
                         rec.p[pos] ^= (uint8_t)(1u << bit);
-                        mtls_err err = feed_bytes(f.rcv, rec.p, rec.len);
+                        mtls_err err = tp_feed(f.rcv, rec.p, rec.len, 0);
                         expect_flow_fail(&f, err, MTLS_ERR_BAD_RECORD_MAC,
                                          TLS_ALERT_BAD_RECORD_MAC);
                     } else {
@@ -983,7 +963,7 @@ static void run_bitflips(void)
                        frag);
             if (protected_record(&f, &e, 0, &rec)) {
                 be16_put(rec.p + 3, (uint16_t)frag);
-                mtls_err err = feed_bytes(f.rcv, rec.p, TLS_RECORD_HEADER + frag);
+                mtls_err err = tp_feed(f.rcv, rec.p, TLS_RECORD_HEADER + frag, 0);
                 expect_flow_fail(&f, err, MTLS_ERR_BAD_RECORD_MAC, TLS_ALERT_BAD_RECORD_MAC);
             } else {
                 CHECK(!"no record");
@@ -1039,7 +1019,7 @@ static void run_read_before_bad_record(void)
                 uint8_t wire[512];
                 memcpy(wire, recs.v[0].p, recs.v[0].len);
                 memcpy(wire + recs.v[0].len, bad->p, bad->len);
-                CHECK_ERR(feed_bytes(f.rcv, wire, recs.v[0].len + bad->len), MTLS_OK);
+                CHECK_ERR(tp_feed(f.rcv, wire, recs.v[0].len + bad->len, 0), MTLS_OK);
                 char buf[4096];
                 size_t n = 99;
                 CHECK_ERR(mtls_read(f.rcv, buf, sizeof(buf), &n), MTLS_OK);
@@ -1375,8 +1355,8 @@ static void run_conformance(void)
         uint8_t *wire = pending_hello(&f, &n);
         hello_unknown_groups(wire, n);
         mtls_err err = inject(&f, TLS_CT_HANDSHAKE, wire, n);
-        if (k == 0) {
-            expect_flow_fail(&f, err, MTLS_ERR_NO_SHARED_CIPHER, TLS_ALERT_HANDSHAKE_FAILURE);
+        if (k == 0) { /* no group in common: the ECDHE suite cannot be done */
+            expect_flow_fail(&f, err, MTLS_ERR_NO_SHARED_GROUP, TLS_ALERT_HANDSHAKE_FAILURE);
         } else { /* the static-RSA suite the client also offers */
             CHECK_ERR(err, MTLS_OK);
             CHECK_EQ(mtls_conn_cipher_suite(f.s), 0x009C);
@@ -1532,12 +1512,80 @@ static void run_require_without_cert(void)
     env_close(&e);
 }
 
+/* The server's Certificate must carry its chain (RFC 5246 7.4.2): an empty one is its own error
+ * (NO_SERVER_CERT), with the alert it always had, bad_certificate. */
+static void run_empty_server_cert(void)
+{
+    env e;
+    env_open(&e, &ecdhe_mutual);
+    flow f;
+    flow_open(&f, &e, 0);
+    case_begin(CAT_PARAMS, "an empty server Certificate");
+    CHECK(flow_reach(&f, C12_READ_SERVER_CERT));
+    static const uint8_t empty[] = {TLS_HS_CERTIFICATE, 0, 0, 3, 0, 0, 0};
+    mtls_err err = inject(&f, TLS_CT_HANDSHAKE, empty, sizeof(empty));
+    expect_flow_fail(&f, err, MTLS_ERR_NO_SERVER_CERT, TLS_ALERT_BAD_CERTIFICATE);
+    printf("empty server Certificate: client error %s, alert %s: %s\n",
+           mtls_err_name(mtls_conn_error(f.c)), mtls_alert_name(mtls_conn_alert_sent(f.c)),
+           mtls_conn_error_detail(f.c));
+    case_end();
+    flow_close(&f);
+    env_close(&e);
+}
+
+/* A server whose suites the client shares, but with no group, or no signature scheme, in common
+ * says which (NO_SHARED_GROUP, NO_SHARED_SIGALG); one with no suite in common NO_SHARED_CIPHER.
+ * The alert is handshake_failure in all three. */
+static void run_nothing_shared(void)
+{
+    static const struct {
+        const char *what, *ciphers, *groups, *sigalgs;
+        mtls_err want;
+    } cases[] = {
+        {"no suite in common", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", NULL, NULL,
+         MTLS_ERR_NO_SHARED_CIPHER},
+        {"no group in common", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "secp384r1", NULL,
+         MTLS_ERR_NO_SHARED_GROUP},
+        {"no signature scheme in common", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", NULL,
+         "rsa_pss_rsae_sha256:rsa_pkcs1_sha256", MTLS_ERR_NO_SHARED_SIGALG},
+    };
+    const tp_pki *pki = tp_get();
+    const tp_ident *sid = &pki->server[TP_P256];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        case_begin(CAT_PARAMS, "%s", cases[i].what);
+        mtls_config *ccfg = mtls_config_new(), *scfg = mtls_config_new();
+        CHECK_ERR(mtls_config_set_cert_chain_mem(scfg, sid->cert_pem, strlen(sid->cert_pem),
+                                                 sid->key_pem, strlen(sid->key_pem)),
+                  MTLS_OK);
+        CHECK_ERR(mtls_config_set_groups(scfg, "x25519:secp256r1"), MTLS_OK);
+        CHECK_ERR(mtls_config_set_ca_mem(ccfg, pki->ca_pem, strlen(pki->ca_pem)), MTLS_OK);
+        CHECK_ERR(mtls_config_set_ciphers(ccfg, cases[i].ciphers), MTLS_OK);
+        if (cases[i].groups)
+            CHECK_ERR(mtls_config_set_groups(ccfg, cases[i].groups), MTLS_OK);
+        if (cases[i].sigalgs)
+            CHECK_ERR(mtls_config_set_sigalgs(ccfg, cases[i].sigalgs), MTLS_OK);
+        mtls_conn *c = mtls_client_new(ccfg, "localhost"), *srv = mtls_server_new(scfg);
+        (void)tp_handshake(c, srv);
+        CHECK_ERR(mtls_conn_error(c), MTLS_ERR_PEER_ALERT);
+        CHECK_ERR(mtls_conn_error(srv), cases[i].want);
+        CHECK_EQ(mtls_conn_alert_sent(srv), TLS_ALERT_HANDSHAKE_FAILURE);
+        CHECK_EQ(mtls_conn_alert_received(c), TLS_ALERT_HANDSHAKE_FAILURE);
+        printf("%s: server error %s: %s\n", cases[i].what, mtls_err_name(mtls_conn_error(srv)),
+               mtls_conn_error_detail(srv));
+        case_end();
+        mtls_conn_free(c);
+        mtls_conn_free(srv);
+        mtls_config_free(ccfg);
+        mtls_config_free(scfg);
+    }
+}
+
 /* ---- 7. record layer ------------------------------------------------------------------------- */
 
 static void header_only(flow *f, uint8_t type, size_t claimed, mtls_err want, int alert)
 {
     uint8_t h[TLS_RECORD_HEADER] = {type, 3, 3, (uint8_t)(claimed >> 8), (uint8_t)claimed};
-    mtls_err err = feed_bytes(f->rcv, h, sizeof(h));
+    mtls_err err = tp_feed(f->rcv, h, sizeof(h), 0);
     if (want == MTLS_OK) {
         CHECK(err == MTLS_OK || err == MTLS_ERR_WANT_READ);
         CHECK_ERR(mtls_conn_error(f->rcv), MTLS_OK);
@@ -1592,7 +1640,7 @@ static void run_record_layer(void)
         size_t rec_len;
         f.c->rec.out.seq = f.s->rec.in.seq;
         CHECK_ERR(rec_seal(&f.c->rec.out, TLS_CT_APPLICATION_DATA, rec, NULL, plain, &rec_len), MTLS_OK);
-        mtls_err err = feed_bytes(f.s, rec, rec_len);
+        mtls_err err = tp_feed(f.s, rec, rec_len, 0);
         if (plain > TLS_MAX_PLAINTEXT) {
             expect_flow_fail(&f, err, MTLS_ERR_RECORD_OVERFLOW, TLS_ALERT_RECORD_OVERFLOW);
         } else {
@@ -1703,7 +1751,7 @@ static mtls_err step_with_version(flow *f, uint16_t version)
         memcpy(rec + TLS_RECORD_HEADER, q->it.p, q->it.len);
     }
     be16_put(rec + 1, version);
-    f->last = feed_bytes(f->rcv, rec, len);
+    f->last = tp_feed(f->rcv, rec, len, 0);
     free(rec);
     if (q->kind == Q_CCS)
         open_sealed(f);
@@ -1796,6 +1844,8 @@ int main(void)
     run_bad_finished();
     run_unoffered();
     run_require_without_cert();
+    run_empty_server_cert();
+    run_nothing_shared();
     run_record_layer();
     run_record_versions();
     run_conformance();

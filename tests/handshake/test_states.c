@@ -43,7 +43,7 @@
 /* ---- the table --------------------------------------------------------------------------- */
 
 enum { K_READ, K_SEND, K_DONE };
-enum { SU_FULL_MUTUAL, SU_RSA_PLAIN, SU_RESUMED, SU_COUNT };
+enum { SU_FULL_MUTUAL, SU_RSA_PLAIN, SU_RESUMED, SU_STAPLED, SU_COUNT };
 
 typedef struct state_row {
     hs_state name;
@@ -69,6 +69,16 @@ static const state_row table[] = {
      C12_READ_SERVER_HELLO},
     {C12_READ_SERVER_HELLO, 0, K_READ, {TLS_HS_SERVER_HELLO, NONE}, SU_FULL_MUTUAL, 0, 0, 0},
     {C12_READ_SERVER_CERT, 0, K_READ, {TLS_HS_CERTIFICATE, NONE}, SU_FULL_MUTUAL, 0, 0, 0},
+    /* after an acknowledged status_request: the staple, or (RFC 6066 8: it is optional) what
+     * follows Certificate in an ECDHE handshake */
+    {C12_READ_CERT_STATUS,
+     0,
+     K_READ,
+     {TLS_HS_CERTIFICATE_STATUS, TLS_HS_SERVER_KEY_EXCHANGE},
+     SU_STAPLED,
+     0,
+     0,
+     0},
     {C12_READ_SERVER_KEY_EXCHANGE,
      0,
      K_READ,
@@ -189,7 +199,8 @@ static const uint8_t hs_types[] = {TLS_HS_HELLO_REQUEST,       TLS_HS_CLIENT_HEL
                                    TLS_HS_CERTIFICATE,         TLS_HS_SERVER_KEY_EXCHANGE,
                                    TLS_HS_CERTIFICATE_REQUEST, TLS_HS_SERVER_HELLO_DONE,
                                    TLS_HS_CERTIFICATE_VERIFY,  TLS_HS_CLIENT_KEY_EXCHANGE,
-                                   TLS_HS_FINISHED,            99 /* unknown */};
+                                   TLS_HS_FINISHED,            TLS_HS_CERTIFICATE_STATUS,
+                                   99 /* unknown */};
 
 /* What the table says must happen. */
 enum { X_ACCEPT, X_UNEXPECTED, X_IGNORED, X_PEER_FATAL, X_CLOSED, X_NO_RENEG, X_DATA };
@@ -262,6 +273,14 @@ static void env_init(void)
                                                      cid->key_pem, strlen(cid->key_pem)),
                       MTLS_OK);
         }
+        if (k == SU_STAPLED) { /* the server staples an OCSP response; the client asks */
+            uint8_t *der;
+            size_t len = tp_ocsp_response(sid->cert_pem, 0, -60, 86400, &der);
+            CHECK(len > 0);
+            CHECK_ERR(mtls_config_set_ocsp_staple_mem(e->scfg, der, len), MTLS_OK);
+            CHECK_ERR(mtls_config_set_ocsp_request(e->ccfg, 1), MTLS_OK);
+            free(der);
+        }
         if (k == SU_RESUMED) {
             mtls_conn *c = mtls_client_new(e->ccfg, "localhost"), *s = mtls_server_new(e->scfg);
             CHECK_ERR(tp_handshake(c, s), MTLS_OK);
@@ -302,25 +321,6 @@ static void q_add(flow *f, int kind, uint8_t type, const uint8_t *p, size_t len)
     d->p = malloc(len);
     memcpy(d->p, p, len);
     d->len = len;
-}
-
-static mtls_err feed(mtls_conn *to, const uint8_t *p, size_t n)
-{
-    mtls_err err = MTLS_OK;
-    while (n) {
-        size_t room;
-        uint8_t *dst = mtls_recv_buf(to, &room);
-        if (!dst || !room)
-            return MTLS_ERR_WANT_WRITE;
-        size_t k = n < room ? n : room;
-        memcpy(dst, p, k);
-        err = mtls_recv_ack(to, k);
-        if (err && err != MTLS_ERR_WANT_READ)
-            return err;
-        p += k;
-        n -= k;
-    }
-    return err;
 }
 
 static size_t plain_record(uint8_t *out, uint8_t type, const uint8_t *p, size_t n)
@@ -373,7 +373,7 @@ static void turn(flow *f)
         uint8_t *copy = malloc(n);
         memcpy(copy, p, n);
         mtls_send_ack(f->rcv, n);
-        feed(f->snd, copy, n);
+        tp_feed(f->snd, copy, n, 0);
         free(copy);
     }
     capture(f);
@@ -413,9 +413,9 @@ static mtls_err deliver(flow *f, const dlv *d)
 {
     if (d->kind == D_MSG) {
         uint8_t rec[5 + 16384];
-        return feed(f->rcv, rec, plain_record(rec, TLS_CT_HANDSHAKE, d->p, d->len));
+        return tp_feed(f->rcv, rec, plain_record(rec, TLS_CT_HANDSHAKE, d->p, d->len), 0);
     }
-    return feed(f->rcv, d->p, d->len);
+    return tp_feed(f->rcv, d->p, d->len, 0);
 }
 
 static int flow_step(flow *f)
@@ -533,7 +533,7 @@ static size_t take_alerts(flow *f, wire_alert *out, size_t cap)
             count++;
         }
         free(rec);
-        feed(f->snd, copy + off, len);
+        tp_feed(f->snd, copy + off, len, 0);
         off += len;
     }
     free(copy);
@@ -646,7 +646,7 @@ static void run_case(hs_state st, int setup, int server_side, const injection *i
         /* bytes before the first mtls_handshake() */
         before = C12_READ_SERVER_HELLO;
         size_t n = plain_record(buf, inj_ct(inj), payload, plen);
-        err = feed(f.c, buf, n);
+        err = tp_feed(f.c, buf, n, 0);
         if (inj->kind == INJ_CCS) {
             CHECK_ERR(err, MTLS_ERR_UNEXPECTED_MESSAGE);
             flow_close(&f);
@@ -692,7 +692,7 @@ static void run_case(hs_state st, int setup, int server_side, const injection *i
                 n += make_record(&f, inj_ct(inj), payload, plen, 1, buf + n);
             }
         }
-        err = feed(f.rcv, buf, n);
+        err = tp_feed(f.rcv, buf, n, 0);
         if (!f.rcv->error && !st_eq(row->next, HS_DONE))
             before = state_of(f.rcv);
     } else if (row->kind == K_DONE) {
@@ -702,7 +702,7 @@ static void run_case(hs_state st, int setup, int server_side, const injection *i
         CHECK(mtls_conn_established(f.c) && mtls_conn_established(f.s));
         before = HS_DONE;
         size_t n = make_record(&f, inj_ct(inj), payload, plen, 0, buf);
-        err = feed(f.rcv, buf, n);
+        err = tp_feed(f.rcv, buf, n, 0);
     } else {
         flow_start(&f);
         if (!flow_reach(&f, st, NONE)) {
@@ -713,7 +713,7 @@ static void run_case(hs_state st, int setup, int server_side, const injection *i
         }
         before = st;
         size_t n = make_record(&f, inj_ct(inj), payload, plen, 0, buf);
-        err = feed(f.rcv, buf, n);
+        err = tp_feed(f.rcv, buf, n, 0);
     }
     check_outcome(&f, st, inj, want, err, before, what);
     flow_close(&f);

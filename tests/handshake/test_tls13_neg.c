@@ -16,15 +16,19 @@
  *   4. HelloRetryRequest: a second one (unexpected_message), one that would not change the
  *      ClientHello or asks for a group we already sent or never offered (illegal_parameter), a
  *      second ClientHello without the cookie or the share asked for (illegal_parameter);
- *   5. ChangeCipherSpec: before the first ClientHello, a second one, a value other than 1, one after
- *      the handshake (unexpected_message);
+ *   5. ChangeCipherSpec: before the first ClientHello, a second one, a value other than 1, one
+ * after the handshake (unexpected_message);
  *   6. versions: the downgrade sentinel refused by a client that offered TLS 1.3 and accepted by
  *      one that did not; TLS_FALLBACK_SCSV below our highest version (inappropriate_fallback);
  *      no version in common (protocol_version); the version matrix of both roles;
  *   7. after the handshake: a ClientHello or CertificateRequest (unexpected_message), records
  *      under the old key after a KeyUpdate (bad_record_mac), a KeyUpdate flood, a KeyUpdate
  *      followed by more data in its record (unexpected_message), an alert of warning level
- *      (fatal in TLS 1.3); 0-RTT data declined and skipped.
+ *      (fatal in TLS 1.3); 0-RTT data declined and skipped;
+ *   8. certificate status (RFC 8446 4.4.2.1): a status_request in the server's Certificate the
+ *      client did not ask for, or in the client's Certificate (unsupported_extension), twice in
+ *      an entry (illegal_parameter), with a CertificateStatus that does not parse (decode_error)
+ *      or a response that is not OCSP (bad_certificate_status_response).
  *
  * Technique.  A real handshake in memory, taken apart: the server's flight is decrypted with keys
  * made from the client's key schedule (which holds the server's handshake traffic secret between
@@ -110,25 +114,6 @@ static void take_records(mtls_conn *from, items *out)
         mtls_send_ack(from, n);
 }
 
-static mtls_err feed_bytes(mtls_conn *to, const uint8_t *p, size_t n)
-{
-    mtls_err err = MTLS_OK;
-    while (n) {
-        size_t room;
-        uint8_t *dst = mtls_recv_buf(to, &room);
-        if (!dst || room == 0)
-            return MTLS_ERR_WANT_WRITE;
-        size_t take = n < room ? n : room;
-        memcpy(dst, p, take);
-        err = mtls_recv_ack(to, take);
-        if (err && err != MTLS_ERR_WANT_READ)
-            return err;
-        p += take;
-        n -= take;
-    }
-    return err;
-}
-
 static mtls_err feed_plain(mtls_conn *to, uint8_t type, const uint8_t *p, size_t n)
 {
     uint8_t *rec = malloc(TLS_RECORD_HEADER + n);
@@ -137,7 +122,7 @@ static mtls_err feed_plain(mtls_conn *to, uint8_t type, const uint8_t *p, size_t
     rec[2] = 3;
     be16_put(rec + 3, (uint16_t)n);
     memcpy(rec + TLS_RECORD_HEADER, p, n);
-    mtls_err err = feed_bytes(to, rec, TLS_RECORD_HEADER + n);
+    mtls_err err = tp_feed(to, rec, TLS_RECORD_HEADER + n, 0);
     free(rec);
     return err;
 }
@@ -157,7 +142,7 @@ static mtls_err feed_sealed(mtls_conn *to, rec_dir *d, uint8_t type, const uint8
     uint8_t *rec = malloc(TLS_RECORD_HEADER + n + 64);
     size_t len;
     CHECK_ERR(rec_seal(d, type, rec, p, n, &len), MTLS_OK);
-    mtls_err err = feed_bytes(to, rec, len);
+    mtls_err err = tp_feed(to, rec, len, 0);
     free(rec);
     return err;
 }
@@ -202,7 +187,7 @@ static void expect_fail(mtls_conn *rcv, mtls_conn *peer, mtls_err got, mtls_err 
         size_t n;
         const uint8_t *p = mtls_send_buf(rcv, &n);
         if (p && n) {
-            feed_bytes(peer, p, n);
+            tp_feed(peer, p, n, 0);
             mtls_send_ack(rcv, n);
         }
         CHECK_EQ(mtls_conn_alert_received(peer), alert);
@@ -235,6 +220,7 @@ typedef struct {
     const char *client_groups, *server_groups;
     uint16_t cmin, cmax, smin, smax; /* versions; 0: default */
     bool psk_ke;
+    bool ocsp; /* the client asks for a stapled OCSP response */
 } opts;
 
 static mtls_config *server_cfg(const opts *o)
@@ -278,6 +264,8 @@ static mtls_config *client_cfg(const opts *o)
         CHECK_ERR(mtls_config_set_versions(cfg, o->cmin, o->cmax), MTLS_OK);
     if (o->psk_ke)
         CHECK_ERR(mtls_config_set_psk_ke(cfg, 1), MTLS_OK);
+    if (o->ocsp)
+        CHECK_ERR(mtls_config_set_ocsp_request(cfg, 1), MTLS_OK);
     mtls_config_set_time(cfg, clock_cf, NULL);
     return cfg;
 }
@@ -315,12 +303,12 @@ static void open_client_side(pair *p, const opts *o, mtls_session *offer)
     CHECK_ERR(mtls_handshake(p->c), MTLS_ERR_WANT_READ);
     take_records(p->c, &p->ch);
     for (size_t i = 0; i < p->ch.n; i++)
-        feed_bytes(p->s, p->ch.v[i].p, p->ch.v[i].len);
+        tp_feed(p->s, p->ch.v[i].p, p->ch.v[i].len, 0);
     take_records(p->s, &p->srecs);
     /* the plaintext head: ServerHello (and maybe ChangeCipherSpec) */
     size_t i = 0;
     for (; i < p->srecs.n && p->srecs.v[i].type != TLS_CT_APPLICATION_DATA; i++)
-        CHECK_ERR(feed_bytes(p->c, p->srecs.v[i].p, p->srecs.v[i].len), MTLS_OK);
+        CHECK_ERR(tp_feed(p->c, p->srecs.v[i].p, p->srecs.v[i].len, 0), MTLS_OK);
     if (!p->c->hs->run || p->c->hs->run->k13.stage != KS13_STAGE_HANDSHAKE) {
         CHECK(!"the client did not reach the handshake stage");
         return;
@@ -413,7 +401,7 @@ static mtls_err feed_from(mtls_conn *to, mtls_conn *from, uint8_t type, const ui
     from->rec.out.seq = to->rec.in.seq;
     CHECK_ERR(rec_write(&from->rec, type, p, n), MTLS_OK);
     const uint8_t *out = mtls_send_buf(from, &pending);
-    mtls_err err = feed_bytes(to, out, pending);
+    mtls_err err = tp_feed(to, out, pending, 0);
     mtls_send_ack(from, pending);
     return err;
 }
@@ -585,7 +573,7 @@ static void wrong_states_server(void)
                 p.s = mtls_server_new(p.scfg);
                 CHECK_ERR(mtls_handshake(p.c), MTLS_ERR_WANT_READ);
                 take_records(p.c, &p.ch);
-                feed_bytes(p.s, p.ch.v[0].p, p.ch.v[0].len);
+                tp_feed(p.s, p.ch.v[0].p, p.ch.v[0].len, 0);
                 CHECK(strcmp(hs_state_name(p.s->hs), cs[k].state) == 0);
                 size_t len = msg_of(&p, all_types[t].type, m);
                 err = feed_plain(p.s, TLS_CT_HANDSHAKE, m, len);
@@ -749,7 +737,7 @@ static void open_to_server_hello(pair *p, const opts *o, mtls_session *offer)
     CHECK_ERR(mtls_handshake(p->c), MTLS_ERR_WANT_READ);
     take_records(p->c, &p->ch);
     for (size_t i = 0; i < p->ch.n; i++)
-        feed_bytes(p->s, p->ch.v[i].p, p->ch.v[i].len);
+        tp_feed(p->s, p->ch.v[i].p, p->ch.v[i].len, 0);
     take_records(p->s, &p->srecs);
 }
 
@@ -986,7 +974,7 @@ static void bad_values(void)
             p.s = mtls_server_new(p.scfg);
             CHECK_ERR(mtls_handshake(p.c), MTLS_ERR_WANT_READ);
             take_records(p.c, &p.ch);
-            feed_bytes(p.s, p.ch.v[0].p, p.ch.v[0].len);
+            tp_feed(p.s, p.ch.v[0].p, p.ch.v[0].len, 0);
             take_records(p.s, &p.srecs);
         }
         case_begin("%s", sh_cases[k].what);
@@ -1163,12 +1151,12 @@ static void hello_retry(void)
         case_begin("a second HelloRetryRequest");
         CHECK(find_msg(&p.srecs, TLS_CT_HANDSHAKE) != NULL);
         const item *h = &p.srecs.v[0];
-        CHECK(fine(feed_bytes(p.c, h->p, h->len)));
+        CHECK(fine(tp_feed(p.c, h->p, h->len, 0)));
         items ch2 = {0};
         take_records(p.c, &ch2);
         CHECK(ch2.n >= 1); /* CCS and the second ClientHello */
         items_free(&ch2);
-        mtls_err err = feed_bytes(p.c, h->p, h->len);
+        mtls_err err = tp_feed(p.c, h->p, h->len, 0);
         expect_fail(p.c, NULL, err, MTLS_ERR_UNEXPECTED_MESSAGE, TLS_ALERT_UNEXPECTED_MESSAGE);
         pair_close(&p);
         case_end();
@@ -1256,7 +1244,7 @@ static void hello_retry(void)
         pair p;
         open_to_server_hello(&p, &hrr, NULL);
         /* the client answers the real HelloRetryRequest */
-        CHECK(fine(feed_bytes(p.c, p.srecs.v[0].p, p.srecs.v[0].len)));
+        CHECK(fine(tp_feed(p.c, p.srecs.v[0].p, p.srecs.v[0].len, 0)));
         items ch2 = {0};
         take_records(p.c, &ch2);
         const item *last = &ch2.v[ch2.n - 1];
@@ -1293,7 +1281,7 @@ static void change_cipher_spec(void)
     bool ccs = false;
     for (size_t i = 0; i < p.srecs.n && p.srecs.v[i].type != TLS_CT_APPLICATION_DATA; i++) {
         ccs |= p.srecs.v[i].type == TLS_CT_CHANGE_CIPHER_SPEC;
-        CHECK(fine(feed_bytes(p.c, p.srecs.v[i].p, p.srecs.v[i].len)));
+        CHECK(fine(tp_feed(p.c, p.srecs.v[i].p, p.srecs.v[i].len, 0)));
     }
     CHECK(ccs);
     expect_fail(p.c, NULL, feed_plain(p.c, TLS_CT_CHANGE_CIPHER_SPEC, &one, 1),
@@ -1307,7 +1295,7 @@ static void change_cipher_spec(void)
     CHECK(fine(feed_plain(p.c, TLS_CT_CHANGE_CIPHER_SPEC, &one, 1)));
     for (size_t i = 0; i < p.srecs.n; i++)
         if (p.srecs.v[i].type != TLS_CT_CHANGE_CIPHER_SPEC) /* the server's, a second one */
-            CHECK(fine(feed_bytes(p.c, p.srecs.v[i].p, p.srecs.v[i].len)));
+            CHECK(fine(tp_feed(p.c, p.srecs.v[i].p, p.srecs.v[i].len, 0)));
     CHECK(mtls_conn_established(p.c));
     pair_close(&p);
     case_end();
@@ -1411,7 +1399,7 @@ static void versions(void)
         opts both = {0};
         pair p;
         open_to_server_hello(&p, &both, NULL);
-        mtls_err err = feed_bytes(p.c, p12.srecs.v[0].p, p12.srecs.v[0].len);
+        mtls_err err = tp_feed(p.c, p12.srecs.v[0].p, p12.srecs.v[0].len, 0);
         expect_fail(p.c, NULL, err, MTLS_ERR_DOWNGRADE, TLS_ALERT_ILLEGAL_PARAMETER);
         /* the same bytes, minus the sentinel, go on to the next check (the session id echo is not
          * this client's): the refusal above was the sentinel's */
@@ -1424,7 +1412,7 @@ static void versions(void)
         size_t len = p12.srecs.v[0].len;
         memcpy(m, p12.srecs.v[0].p, len);
         m[5 + 4 + 2 + 24] ^= 1; /* "DOWNGRD" no more */
-        err = feed_bytes(c2, m, len);
+        err = tp_feed(c2, m, len, 0);
         CHECK(err != MTLS_ERR_DOWNGRADE);
         mtls_conn_free(c2);
         pair_close(&p12);
@@ -1471,17 +1459,17 @@ static void versions(void)
 typedef struct {
     int key_updates_out, key_updates_in, tickets, early_declined;
 } seen;
-static void count_trace(void *arg, const mtls_conn *conn, char dir, const char *what,
-                        const char *detail)
+static void count_trace(void *arg, const mtls_conn *conn, const mtls_trace_event *ev)
 {
     (void)conn;
     seen *s = arg;
-    if (strcmp(what, "KeyUpdate") == 0 && dir == '>')
-        s->key_updates_out++;
-    if (strcmp(what, "KeyUpdate") == 0 && dir == '<')
-        s->key_updates_in++;
-    s->tickets += dir == '<' && strcmp(what, "NewSessionTicket") == 0;
-    s->early_declined += detail && strstr(detail, "early data declined") != NULL;
+    bool out = ev->kind == MTLS_TRACE_SENT, in = ev->kind == MTLS_TRACE_RECEIVED;
+    s->key_updates_out += out && ev->msg == TLS_HS_KEY_UPDATE;
+    s->key_updates_in += in && ev->msg == TLS_HS_KEY_UPDATE;
+    s->tickets += in && ev->msg == TLS_HS_NEW_SESSION_TICKET;
+    /* the words of our EncryptedExtensions: no event field says what it declined */
+    s->early_declined += out && ev->msg == TLS_HS_ENCRYPTED_EXTENSIONS &&
+                         strstr(ev->detail, "early data declined") != NULL;
 }
 
 static void established(pair *p, const opts *o)
@@ -1575,8 +1563,8 @@ static void after_handshake(void)
         memset(&p, 0, sizeof(p));
         p.ccfg = client_cfg(&o);
         p.scfg = server_cfg(&o);
-        mtls_config_set_trace(p.ccfg, count_trace, &cs);
-        mtls_config_set_trace(p.scfg, count_trace, &ss);
+        mtls_config_set_trace_events(p.ccfg, count_trace, &cs);
+        mtls_config_set_trace_events(p.scfg, count_trace, &ss);
         p.c = mtls_client_new(p.ccfg, "localhost");
         p.s = mtls_server_new(p.scfg);
         CHECK_ERR(tp_handshake(p.c, p.s), MTLS_OK);
@@ -1591,7 +1579,7 @@ static void after_handshake(void)
         take_records(p.c, &recs);
         CHECK_EQ(recs.n, 2);
         for (size_t i = 0; i < recs.n; i++)
-            CHECK(fine(feed_bytes(p.s, recs.v[i].p, recs.v[i].len)));
+            CHECK(fine(tp_feed(p.s, recs.v[i].p, recs.v[i].len, 0)));
         CHECK_EQ(ss.key_updates_in, 1);
         char buf[16];
         size_t got;
@@ -1600,7 +1588,7 @@ static void after_handshake(void)
         CHECK(tp_send_check(p.s, p.c, "server after", 12));
         CHECK(tp_send_check(p.c, p.s, "client after", 12));
         /* the KeyUpdate record replayed: the server's key has moved on */
-        err = feed_bytes(p.s, recs.v[0].p, recs.v[0].len);
+        err = tp_feed(p.s, recs.v[0].p, recs.v[0].len, 0);
         expect_fail(p.s, p.c, err, MTLS_ERR_BAD_RECORD_MAC, TLS_ALERT_BAD_RECORD_MAC);
         items_free(&recs);
         pair_close(&p);
@@ -1613,7 +1601,7 @@ static void after_handshake(void)
         memset(&p, 0, sizeof(p));
         p.ccfg = client_cfg(&o);
         p.scfg = server_cfg(&o);
-        mtls_config_set_trace(p.scfg, count_trace, &ss);
+        mtls_config_set_trace_events(p.scfg, count_trace, &ss);
         p.c = mtls_client_new(p.ccfg, "localhost");
         p.s = mtls_server_new(p.scfg);
         CHECK_ERR(tp_handshake(p.c, p.s), MTLS_OK);
@@ -1654,7 +1642,7 @@ static void tickets(void)
         opts o = {0};
         seen cs = {0};
         mtls_config *ccfg = client_cfg(&o), *scfg = server_cfg(&o);
-        mtls_config_set_trace(ccfg, count_trace, &cs);
+        mtls_config_set_trace_events(ccfg, count_trace, &cs);
         if (tc[k].n >= 0)
             CHECK_ERR(mtls_config_set_tls13_tickets(scfg, (unsigned)tc[k].n), MTLS_OK);
         if (tc[k].n == -2)
@@ -1781,7 +1769,7 @@ static void tickets(void)
         seen ss = {0};
         pair p;
         open_to_server_hello(&p, &o, NULL);
-        mtls_config_set_trace(p.scfg, count_trace, &ss); /* a fresh server below */
+        mtls_config_set_trace_events(p.scfg, count_trace, &ss); /* a fresh server below */
         (void)ss;
         size_t len;
         const uint8_t *ch = ch_msg(&p, &len);
@@ -1798,7 +1786,7 @@ static void tickets(void)
             uint8_t rec[5 + sizeof(garbage)] = {TLS_CT_APPLICATION_DATA, 3, 3};
             be16_put(rec + 3, sizeof(garbage));
             memcpy(rec + 5, garbage, sizeof(garbage));
-            CHECK(fine(feed_bytes(s, rec, sizeof(rec))));
+            CHECK(fine(tp_feed(s, rec, sizeof(rec), 0)));
         }
         CHECK_ERR(mtls_conn_error(s), MTLS_OK);
         if (!hrr && s->hs->run) {
@@ -1816,7 +1804,7 @@ static void tickets(void)
             uint8_t rec[5 + sizeof(garbage)] = {TLS_CT_APPLICATION_DATA, 3, 3};
             be16_put(rec + 3, sizeof(garbage));
             memcpy(rec + 5, garbage, sizeof(garbage));
-            expect_fail(s, NULL, feed_bytes(s, rec, sizeof(rec)), MTLS_ERR_BAD_RECORD_MAC,
+            expect_fail(s, NULL, tp_feed(s, rec, sizeof(rec), 0), MTLS_ERR_BAD_RECORD_MAC,
                         TLS_ALERT_BAD_RECORD_MAC);
         } else if (hrr) {
             CHECK(strcmp(hs_state_name(s->hs), "S13_READ_SECOND_CLIENT_HELLO") == 0);
@@ -1827,6 +1815,108 @@ static void tickets(void)
     }
     printf("tickets: counts, the age window, the verification context, serialization, psk_ke, "
            "declined 0-RTT\n");
+}
+
+/* ---- 8. certificate status ------------------------------------------------------------------- */
+
+/* The Certificate message `cert` with `ext` (whole extensions: type, length, data) as the
+ * extensions of its entry `entry`. */
+static size_t cert_with_ext(const item *cert, size_t entry, const uint8_t *ext, size_t ext_len,
+                            uint8_t *out, size_t cap)
+{
+    rd certs[MSG_MAX_CHAIN], exts[MSG_MAX_CHAIN];
+    struct msg_certificate13 c = {.certs = certs, .exts = exts};
+    rd body = rd_init(cert->p + 4, cert->len - 4);
+    CHECK_ERR(msg_certificate13_parse(&body, &c), MTLS_OK);
+    CHECK(entry < c.n);
+    exts[entry] = rd_init(ext, ext_len);
+    wr w = wr_fixed(out, cap);
+    wr_u8(&w, TLS_HS_CERTIFICATE);
+    size_t b = wr_open_u24(&w);
+    msg_certificate13_build(&w, &c);
+    wr_close_u24(&w, b);
+    CHECK(wr_ok(&w));
+    return w.len;
+}
+
+/* A status_request extension holding a CertificateStatus of `type` around `resp` (`twice`: the
+ * extension two times). */
+static size_t status_ext(uint8_t type, const uint8_t *resp, size_t n, int twice, uint8_t *out)
+{
+    wr w = wr_fixed(out, 64);
+    for (int i = 0; i <= twice; i++) {
+        wr_u16(&w, TLS_EXT_STATUS_REQUEST);
+        size_t e = wr_open_u16(&w);
+        wr_u8(&w, type);
+        size_t r = wr_open_u24(&w);
+        wr_bytes(&w, resp, n);
+        wr_close_u24(&w, r);
+        wr_close_u16(&w, e);
+    }
+    CHECK(wr_ok(&w));
+    return w.len;
+}
+
+static void cert_status(void)
+{
+    static uint8_t m[65536];
+    static const uint8_t junk[] = {0x30, 0x03, 0x0a, 0x01, 0x00}; /* no OCSPResponse */
+    struct {
+        const char *what;
+        bool ask;
+        uint8_t type;
+        int twice;
+        mtls_err want;
+        int alert;
+    } sc[] = {
+        {"server Certificate with a status_request the client did not ask for", false, 1, 0,
+         MTLS_ERR_UNOFFERED_EXTENSION, TLS_ALERT_UNSUPPORTED_EXTENSION},
+        {"server Certificate with status_request twice in the leaf's entry", true, 1, 1,
+         MTLS_ERR_ILLEGAL_PARAMETER, TLS_ALERT_ILLEGAL_PARAMETER},
+        {"server Certificate with a CertificateStatus of status type 2", true, 2, 0,
+         MTLS_ERR_DECODE, TLS_ALERT_DECODE_ERROR},
+        {"server Certificate stapling bytes that are no OCSP response", true, 1, 0,
+         MTLS_ERR_OCSP_BAD_RESPONSE, TLS_ALERT_BAD_CERTIFICATE_STATUS_RESPONSE},
+    };
+    for (size_t k = 0; k < sizeof(sc) / sizeof(sc[0]); k++) {
+        opts o = {.ocsp = sc[k].ask};
+        pair p;
+        open_client_side(&p, &o, NULL);
+        case_begin("%s", sc[k].what);
+        uint8_t ext[64];
+        size_t ext_len = status_ext(sc[k].type, junk, sizeof(junk), sc[k].twice, ext);
+        mtls_err err = MTLS_OK;
+        for (size_t i = 0; i < p.sflight.n && fine(err); i++) {
+            const item *it = &p.sflight.v[i];
+            if (it->type != TLS_HS_CERTIFICATE) {
+                err = feed_sealed(p.c, &p.s_enc, TLS_CT_HANDSHAKE, it->p, it->len);
+                continue;
+            }
+            size_t n = cert_with_ext(it, 0, ext, ext_len, m, sizeof(m));
+            err = feed_sealed(p.c, &p.s_enc, TLS_CT_HANDSHAKE, m, n);
+            break;
+        }
+        expect_fail(p.c, p.s, err, sc[k].want, sc[k].alert);
+        pair_close(&p);
+        case_end();
+    }
+    /* the client's Certificate: our CertificateRequest asked for no status */
+    opts mutual = {.verify = MTLS_VERIFY_REQUIRE, .client_cert = true};
+    pair p;
+    open_server_side(&p, &mutual, NULL);
+    case_begin("client Certificate with a status_request");
+    uint8_t ext[64];
+    size_t ext_len = status_ext(1, junk, sizeof(junk), 0, ext);
+    const item *cert = find_msg(&p.cflight, TLS_HS_CERTIFICATE);
+    CHECK(cert != NULL);
+    if (cert) {
+        size_t n = cert_with_ext(cert, 0, ext, ext_len, m, sizeof(m));
+        mtls_err err = feed_sealed(p.s, &p.c_enc, TLS_CT_HANDSHAKE, m, n);
+        expect_fail(p.s, p.c, err, MTLS_ERR_UNOFFERED_EXTENSION, TLS_ALERT_UNSUPPORTED_EXTENSION);
+    }
+    pair_close(&p);
+    case_end();
+    printf("certificate status: unasked, repeated or malformed staples in Certificate refused\n");
 }
 
 /* Every state of the TLS 1.3 roles is a read state tried above, or a send state (no input). */
@@ -1857,6 +1947,7 @@ int main(void)
 {
     clock_c = clock_s = (int64_t)time(NULL);
     state_names();
+    cert_status();
     wrong_states_client();
     wrong_states_server();
     truncations();

@@ -123,27 +123,6 @@ static double now_ms(void)
 }
 
 /* Feed bytes in pieces of at most `chunk` (0: as they fit). */
-static mtls_err feed(mtls_conn *to, const uint8_t *p, size_t n, size_t chunk)
-{
-    mtls_err err = MTLS_OK;
-    while (n) {
-        size_t room;
-        uint8_t *dst = mtls_recv_buf(to, &room);
-        if (!dst || !room)
-            return MTLS_ERR_WANT_WRITE;
-        size_t k = n < room ? n : room;
-        if (chunk && k > chunk)
-            k = chunk;
-        memcpy(dst, p, k);
-        err = mtls_recv_ack(to, k);
-        if (err && err != MTLS_ERR_WANT_READ)
-            return err;
-        p += k;
-        n -= k;
-    }
-    return err;
-}
-
 /* Take everything `from` queued. */
 static uint8_t *take(mtls_conn *from, size_t *n)
 {
@@ -155,48 +134,12 @@ static uint8_t *take(mtls_conn *from, size_t *n)
     return copy;
 }
 
-/* Move bytes both ways until quiet, each direction transformed by `xf` (NULL: as is). */
-typedef size_t xform_fn(const uint8_t *in, size_t n, uint8_t *out);
-static mtls_err pump(mtls_conn *c, mtls_conn *s, size_t chunk, xform_fn *xf)
-{
-    mtls_handshake(c);
-    for (int round = 0; round < 64; round++) {
-        int moved = 0;
-        mtls_conn *from[2] = {c, s}, *to[2] = {s, c};
-        for (int k = 0; k < 2; k++) {
-            size_t n;
-            uint8_t *p = take(from[k], &n);
-            if (n) {
-                moved = 1;
-                if (xf) {
-                    uint8_t *q = malloc(n * 6 + 64);
-                    size_t m = xf(p, n, q);
-                    feed(to[k], q, m, chunk);
-                    free(q);
-                } else {
-                    feed(to[k], p, n, chunk);
-                }
-            }
-            free(p);
-        }
-        if (!moved)
-            break;
-    }
-    if (mtls_conn_error(c))
-        return mtls_conn_error(c);
-    if (mtls_conn_error(s))
-        return mtls_conn_error(s);
-    return mtls_conn_established(c) && mtls_conn_established(s) ? MTLS_OK : MTLS_ERR_WANT_READ;
-}
-
-/* Plaintext handshake records re-framed as records of one byte each (until a CCS). */
-static int reframe_ccs_seen[2];
-static int reframe_dir;
-static size_t one_byte_records(const uint8_t *in, size_t n, uint8_t *out)
+/* Plaintext handshake records re-framed as records of one byte each (until a CCS), in each
+ * direction (arg: a CCS seen, per direction). */
+static size_t one_byte_records(void *arg, int to_server, const uint8_t *in, size_t n, uint8_t *out)
 {
     size_t o = 0;
-    int *ccs = &reframe_ccs_seen[reframe_dir];
-    reframe_dir ^= 1;
+    int *ccs = &((int *)arg)[to_server];
     for (size_t off = 0; off + 5 <= n;) {
         size_t len = 5 + be16_get(in + off + 3);
         if (in[off] == TLS_CT_CHANGE_CIPHER_SPEC)
@@ -226,7 +169,7 @@ static mtls_err seal_from(mtls_conn *from, mtls_conn *to, uint8_t type, const vo
     from->rec.out.seq = to->rec.in.seq;
     CHECK_ERR(rec_write(&from->rec, type, p, n), MTLS_OK);
     uint8_t *rec = take(from, &pending);
-    mtls_err err = feed(to, rec, pending, 0);
+    mtls_err err = tp_feed(to, rec, pending, 0);
     free(rec);
     return err;
 }
@@ -261,16 +204,17 @@ static void one_byte(void)
     mtls_config *cfgs[2][2] = {{ccfg_ec, scfg_ec}, {ccfg_rsa, scfg_rsa}};
     for (int k = 0; k < 2; k++) {
         mtls_conn *c = mtls_client_new(cfgs[k][0], "localhost"), *s = mtls_server_new(cfgs[k][1]);
-        CHECK_ERR(pump(c, s, 1, NULL), MTLS_OK);
+        tp_wire bytewise = {.chunk = 1};
+        CHECK_ERR(tp_pump(c, s, &bytewise), MTLS_OK);
         CHECK(tp_send_check(c, s, "bytewise", 8));
         mtls_conn_free(c);
         mtls_conn_free(s);
 
         c = mtls_client_new(cfgs[k][0], "localhost");
         s = mtls_server_new(cfgs[k][1]);
-        reframe_ccs_seen[0] = reframe_ccs_seen[1] = 0;
-        reframe_dir = 0;
-        CHECK_ERR(pump(c, s, 0, one_byte_records), MTLS_OK);
+        int ccs_seen[2] = {0, 0};
+        tp_wire reframed = {.edit = one_byte_records, .arg = ccs_seen};
+        CHECK_ERR(tp_pump(c, s, &reframed), MTLS_OK);
         CHECK(tp_send_check(s, c, "1-byte records", 14));
         mtls_conn_free(c);
         mtls_conn_free(s);
@@ -297,7 +241,7 @@ static void stalled(void)
     for (int i = 0; i < N; i++) {
         conns[i] = mtls_server_new(scfg_ec);
         /* a whole maximal record but one byte, then silence */
-        CHECK_ERR(feed(conns[i], rec, sizeof(rec) - 1, 0), MTLS_OK); /* waiting, no error */
+        CHECK_ERR(tp_feed(conns[i], rec, sizeof(rec) - 1, 0), MTLS_OK); /* waiting, no error */
         size_t room;
         mtls_recv_buf(conns[i], &room);
         /* the receive buffer grows to hold the record announced (one AEAD-sized record:
@@ -338,7 +282,7 @@ static void huge_claims(void)
         rec[5] = hello ? TLS_HS_CLIENT_HELLO : TLS_HS_CERTIFICATE;
         be24_put(rec + 6, 0xffffff);
         memset(rec + 9, 0, sizeof(rec) - 9);
-        CHECK_ERR(feed(s, rec, 5 + body, 0), want);
+        CHECK_ERR(tp_feed(s, rec, 5 + body, 0), want);
         CHECK(atomic_load(&live_bytes) - base < 4096); /* nothing kept beyond the record */
         int level = 0;
         CHECK_EQ(last_alert(s, NULL, &level), err_alert(want));
@@ -362,10 +306,10 @@ static void floods(void)
         uint8_t rec[7] = {TLS_CT_ALERT, 3, 3, 0, 2, warn[0], warn[1]};
         int n = 0;
         mtls_err err = MTLS_OK;
-        while (n < 1000 && (err = feed(s, rec, sizeof(rec), 0)) == MTLS_OK)
+        while (n < 1000 && (err = tp_feed(s, rec, sizeof(rec), 0)) == MTLS_OK)
             n++;
         CHECK_EQ(n, MTLS_MAX_WARNING_ALERTS);
-        CHECK_ERR(err, MTLS_ERR_TOO_MANY_EMPTY);
+        CHECK_ERR(err, MTLS_ERR_TOO_MANY_WARNINGS);
         int level = 0;
         CHECK_EQ(last_alert(s, NULL, &level), TLS_ALERT_UNEXPECTED_MESSAGE);
         CHECK_EQ(level, 2);
@@ -397,7 +341,7 @@ static void floods(void)
             n++;
         }
         CHECK_EQ(n, limit);
-        CHECK_ERR(err, MTLS_ERR_TOO_MANY_EMPTY);
+        CHECK_ERR(err, empty ? MTLS_ERR_TOO_MANY_EMPTY : MTLS_ERR_TOO_MANY_WARNINGS);
         rec_dir rdc = c->rec.in;
         int level = 0;
         CHECK_EQ(last_alert(s, &rdc, &level), TLS_ALERT_UNEXPECTED_MESSAGE);
@@ -439,10 +383,10 @@ static void data_before_finished(void)
     size_t n;
     mtls_handshake(c);
     uint8_t *p = take(c, &n);
-    feed(s, p, n, 0);
+    tp_feed(s, p, n, 0);
     free(p);
     p = take(s, &n);
-    feed(c, p, n, 0);
+    tp_feed(c, p, n, 0);
     free(p);
     /* the client's flight: ClientKeyExchange, ChangeCipherSpec, Finished -- drop the Finished */
     p = take(c, &n);
@@ -454,7 +398,7 @@ static void data_before_finished(void)
             upto = off;
     }
     CHECK(upto > 0 && upto < n);
-    CHECK_ERR(feed(s, p, upto, 0), MTLS_OK);
+    CHECK_ERR(tp_feed(s, p, upto, 0), MTLS_OK);
     free(p);
     CHECK(st_eq(state_of(s), S12_READ_FINISHED));
     c->rec.out.seq = 0; /* the Finished we dropped used 0 */
@@ -615,7 +559,7 @@ static double hello_ms(size_t n_suites, size_t n_ext, int *ok)
     for (int rep = 0; rep < 3; rep++) {
         mtls_conn *s = mtls_server_new(scfg_ec);
         double t0 = now_ms();
-        mtls_err err = feed(s, recs, o, 0);
+        mtls_err err = tp_feed(s, recs, o, 0);
         double t = now_ms() - t0;
         if (t < best)
             best = t;
@@ -727,7 +671,7 @@ static void largest_hello(void)
         size_t n = records_of(m, len, rec_sizes[k], recs);
         mtls_conn *s = mtls_server_new(scfg_ec);
         long r0 = atomic_load(&reallocs);
-        mtls_err err = feed(s, recs, n, 0);
+        mtls_err err = tp_feed(s, recs, n, 0);
         grown[k] = atomic_load(&reallocs) - r0;
         CHECK_ERR(err, MTLS_OK);
         CHECK(st_eq(state_of(s), S12_READ_CLIENT_KEY_EXCHANGE));
@@ -750,7 +694,7 @@ static void largest_hello(void)
         uint8_t hdr[4] = {TLS_HS_CLIENT_HELLO};
         be24_put(hdr + 1, claim);
         size_t n = records_of(hdr, 4, 4, recs);
-        mtls_err err = feed(s, recs, n, 0);
+        mtls_err err = tp_feed(s, recs, n, 0);
         if (claim == TLS_MAX_CLIENT_HELLO) {
             CHECK(err == MTLS_OK || err == MTLS_ERR_WANT_READ);
             CHECK_ERR(mtls_conn_error(s), MTLS_OK);
@@ -832,13 +776,15 @@ typedef struct trace_log {
     size_t len;
 } trace_log;
 
-static void trace_cb(void *arg, const mtls_conn *conn, char dir, const char *what,
-                     const char *detail)
+/* The steps as trace events (details carry sizes and names; the sequence of steps is what must
+ * match): kind, message, decision, alert and level, check result and flags. */
+static void trace_cb(void *arg, const mtls_conn *conn, const mtls_trace_event *ev)
 {
     (void)conn;
-    (void)detail; /* details carry sizes and names; the sequence of steps is what must match */
     trace_log *t = arg;
-    int k = snprintf(t->lines + t->len, sizeof(t->lines) - t->len, "%c %s\n", dir, what);
+    int k = snprintf(t->lines + t->len, sizeof(t->lines) - t->len, "%d %d %d %d %d %d %u %s\n",
+                     (int)ev->kind, ev->msg, (int)ev->decision, ev->alert, ev->level,
+                     (int)ev->result, ev->flags, ev->what);
     if (k > 0 && t->len + (size_t)k < sizeof(t->lines))
         t->len += (size_t)k;
 }
@@ -857,10 +803,10 @@ static void run_cke(EVP_PKEY *pk, int kind, mtls_config *scfg, trace_log *tl, ck
     size_t n;
     mtls_handshake(c);
     uint8_t *p = take(c, &n);
-    feed(s, p, n, 0);
+    tp_feed(s, p, n, 0);
     free(p);
     p = take(s, &n);
-    feed(c, p, n, 0);
+    tp_feed(c, p, n, 0);
     free(p);
     tl->len = 0;
     tl->lines[0] = 0;
@@ -880,11 +826,11 @@ static void run_cke(EVP_PKEY *pk, int kind, mtls_config *scfg, trace_log *tl, ck
     be16_put(rec + 9, (uint16_t)ct_len);
     memcpy(rec + 11, ct, ct_len);
     double t0 = now_ms();
-    mtls_err err = feed(s, rec, 11 + ct_len, 0);
+    mtls_err err = tp_feed(s, rec, 11 + ct_len, 0);
     res->ms = now_ms() - t0;
     res->after_cke = state_of(s);
     if (err == MTLS_OK)
-        err = feed(s, p + cke_rec, n - cke_rec, 0);
+        err = tp_feed(s, p + cke_rec, n - cke_rec, 0);
     free(p);
     res->err = err;
     res->alert = mtls_conn_alert_sent(s);
@@ -903,7 +849,7 @@ static void rsa_cke(void)
     CHECK_ERR(mtls_config_set_cert_chain_mem(scfg, rsa->cert_pem, strlen(rsa->cert_pem),
                                              rsa->key_pem, strlen(rsa->key_pem)),
               MTLS_OK);
-    CHECK_ERR(mtls_config_set_trace(scfg, trace_cb, &tl), MTLS_OK);
+    CHECK_ERR(mtls_config_set_trace_events(scfg, trace_cb, &tl), MTLS_OK);
     static cke_result res[CKE_COUNT];
     double total[CKE_COUNT] = {0};
     enum { REPS = 30 };

@@ -47,12 +47,12 @@ static const char *order_name[] = {
 
 static int warnings_seen;
 
-static void count_warnings(void *arg, const mtls_conn *conn, char dir, const char *what,
-                           const char *detail)
+static void count_warnings(void *arg, const mtls_conn *conn, const mtls_trace_event *ev)
 {
     (void)arg;
     (void)conn;
-    if (dir == '<' && strcmp(what, "Alert") == 0 && strcmp(detail, "warning no_renegotiation") == 0)
+    if (ev->kind == MTLS_TRACE_ALERT_RECEIVED && ev->level == 1 &&
+        ev->alert == TLS_ALERT_NO_RENEGOTIATION)
         warnings_seen++;
 }
 
@@ -68,7 +68,7 @@ static void configs(void)
                                              strlen(id->key_pem)),
               MTLS_OK);
     CHECK_ERR(mtls_config_set_ca_mem(ccfg, pki->ca_pem, strlen(pki->ca_pem)), MTLS_OK);
-    CHECK_ERR(mtls_config_set_trace(ccfg, count_warnings, NULL), MTLS_OK);
+    CHECK_ERR(mtls_config_set_trace_events(ccfg, count_warnings, NULL), MTLS_OK);
     /* Renegotiation is TLS 1.2's (TLS 1.3 has none: a ClientHello after its handshake is
      * unexpected_message, test_tls13). */
     CHECK_ERR(mtls_config_set_versions(scfg, MTLS_VERSION_TLS12, MTLS_VERSION_TLS12), MTLS_OK);

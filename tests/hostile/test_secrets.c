@@ -271,25 +271,6 @@ static void keylog_cb(void *arg, const mtls_conn *conn, const char *line)
 
 /* ---- one connection ------------------------------------------------------------------------- */
 
-static mtls_err feed(mtls_conn *to, const uint8_t *p, size_t n)
-{
-    mtls_err err = MTLS_OK;
-    while (n) {
-        size_t room;
-        uint8_t *dst = mtls_recv_buf(to, &room);
-        if (!dst || !room)
-            return MTLS_ERR_WANT_WRITE;
-        size_t k = n < room ? n : room;
-        memcpy(dst, p, k);
-        err = mtls_recv_ack(to, k);
-        if (err && err != MTLS_ERR_WANT_READ)
-            return err;
-        p += k;
-        n -= k;
-    }
-    return err;
-}
-
 typedef struct wire {
     uint8_t server_random[32];
     int have_sr;
@@ -298,8 +279,10 @@ typedef struct wire {
 } wire;
 
 /* Note what passes: ServerHello.random, the ClientKeyExchange body. */
-static void watch(const uint8_t *p, size_t n, wire *w)
+static void watch(void *arg, int to_server, const uint8_t *p, size_t n)
 {
+    wire *w = arg;
+    (void)to_server;
     for (size_t off = 0; off + 5 <= n;) {
         size_t len = 5 + be16_get(p + off + 3);
         const uint8_t *r = p + off;
@@ -320,31 +303,6 @@ static void watch(const uint8_t *p, size_t n, wire *w)
         }
         off += len;
     }
-}
-
-static mtls_err pump(mtls_conn *c, mtls_conn *s, wire *w)
-{
-    mtls_handshake(c);
-    for (int round = 0; round < 32; round++) {
-        int moved = 0;
-        mtls_conn *from[2] = {c, s}, *to[2] = {s, c};
-        for (int k = 0; k < 2; k++) {
-            size_t n;
-            const uint8_t *p = mtls_send_buf(from[k], &n);
-            if (!p || !n)
-                continue;
-            moved = 1;
-            uint8_t *copy = malloc(n);
-            memcpy(copy, p, n);
-            mtls_send_ack(from[k], n);
-            watch(copy, n, w);
-            feed(to[k], copy, n);
-            free(copy);
-        }
-        if (!moved)
-            break;
-    }
-    return mtls_conn_established(c) && mtls_conn_established(s) ? MTLS_OK : MTLS_ERR_WANT_READ;
 }
 
 static void rsa_premaster(const char *key_pem, const wire *w)
@@ -536,7 +494,8 @@ static void run(const scenario *sc)
         mtls_conn *c = mtls_client_new(ccfg, "localhost"), *s = mtls_server_new(scfg);
         if (sess)
             CHECK_ERR(mtls_conn_set_session(c, sess), MTLS_OK);
-        CHECK_ERR(pump(c, s, &w), MTLS_OK);
+        tp_wire watched = {.watch = watch, .arg = &w};
+        CHECK_ERR(tp_pump(c, s, &watched), MTLS_OK);
         CHECK(tp_send_check(c, s, "secret payload 1", 16));
         CHECK(tp_send_check(s, c, "secret payload 2", 16));
         char tag[96];

@@ -1,10 +1,10 @@
 /*
  * test_prf.c -- the TLS 1.2 PRF (src/keysched/prf12.c).
  *
- * Known answers: the P_SHA256 and P_SHA384 vectors posted to the IETF TLS list
- * (mail-archive/web/tls/current/msg03416.html), secret/seed/label "test label", 100 and 148
- * bytes.  Differential: OpenSSL's own TLS1-PRF KDF (an independent implementation) on random
- * secrets, split seeds, labels and lengths 1..200, with SHA-256 and SHA-384.
+ * Known answers: the P_SHA256 and P_SHA384 vectors posted to the IETF TLS list, secret/seed/label
+ * "test label", 100 and 148 bytes, read from tests/vectors/tls12-prf.txt.  Differential: OpenSSL's
+ * own TLS1-PRF KDF (an independent implementation) on random secrets, split seeds, labels and
+ * lengths 1..200, with SHA-256 and SHA-384.
  *
  * The TLS 1.2 key schedule on top of it (src/keysched/ks12.c), against the same KDF given the
  * label and seed each RFC names: master secret (RFC 5246 8.1: client_random + server_random),
@@ -16,15 +16,18 @@
 #include <openssl/rand.h>
 #include <string.h>
 
+#include "common/vectors.h"
 #include "keysched/ks.h"
 #include "t.h"
 
-static void kat(cry_hash_alg alg, const char *secret_hex, const char *seed_hex, const char *want_hex)
+static void kat(cry_hash_alg alg, const char *sec)
 {
-    uint8_t secret[64], seed[64], want[256], got[256];
-    size_t sl = t_unhex(secret_hex, secret, sizeof(secret));
-    size_t dl = t_unhex(seed_hex, seed, sizeof(seed));
-    size_t wl = t_unhex(want_hex, want, sizeof(want));
+    const struct vec *vs = vector(sec, "secret"), *vd = vector(sec, "seed"),
+                     *vw = vector(sec, "out");
+    uint8_t got[256];
+    const uint8_t *secret = vs->v, *seed = vd->v, *want = vw->v;
+    size_t sl = vs->len, dl = vd->len, wl = vw->len;
+    CHECK(wl <= sizeof(got) && dl > 5);
     CHECK(ks_prf12(alg, secret, sl, "test label", seed, dl, NULL, 0, got, wl));
     CHECK_MEM(got, want, wl);
     /* the seed split in two parts must give the same */
@@ -134,18 +137,11 @@ static void ks12_steps(void)
 int main(void)
 {
     CHECK(cry_init());
-    kat(CRY_SHA256, "9bbe436ba940f017b17652849a71db35", "a0ba9f936cda311827a6f796ffd5198c",
-        "e3f229ba727be17b8d122620557cd453c2aab21d07c3d495329b52d4e61edb5a"
-        "6b301791e90d35c9c9a46b4e14baf9af0fa022f7077def17abfd3797c0564bab"
-        "4fbc91666e9def9b97fce34f796789baa48082d122ee42c5a72e5a5110fff701"
-        "87347b66");
-    kat(CRY_SHA384, "b80b733d6ceefcdc71566ea48e5567df", "cd665cf6a8447dd6ff8b27555edb7465",
-        "7b0c18e9ced410ed1804f2cfa34a336a1c14dffb4900bb5fd7942107e81c83cd"
-        "e9ca0faa60be9fe34f82b1233c9146a0e534cb400fed2700884f9dc236f80edd"
-        "8bfa961144c9e8d792eca722a7b32fc3d416d473ebc2c5fd4abfdad05d918425"
-        "9b5bf8cd4d90fa0d31e2dec479e4f1a26066f2eea9a69236a3e52655c9e9aee6"
-        "91c8f3a26854308d5eaa3be85e0990703d73e56f");
+    load_vectors("tls12-prf.txt");
+    kat(CRY_SHA256, "sha256");
+    kat(CRY_SHA384, "sha384");
     differential();
     ks12_steps();
+    free_vectors();
     return t_done();
 }

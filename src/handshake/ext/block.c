@@ -58,6 +58,9 @@ static const struct ext_row {
     /* RFC 8449 record_size_limit: CH, EE.  Known so that it is placed right (RFC 8448's
      * EncryptedExtensions carry it); mtls does not offer it, and its client refuses an answer. */
     {TLS_EXT_RECORD_SIZE_LIMIT, CH | EE, offsetof(hello_exts, record_size_limit)},
+    /* RFC 8446 4.2: status_request CH, CR, CT; RFC 6066 8: the TLS 1.2 ServerHello's empty
+     * acknowledgement. */
+    {TLS_EXT_STATUS_REQUEST, CH | SH12 | CR | CT, offsetof(hello_exts, status_request)},
 };
 
 /* The messages of TLS 1.3 alone, where RFC 8446 4.2's rules for misplaced and repeated extensions

@@ -37,6 +37,7 @@ typedef struct ext_slot {
 typedef struct hello_exts {
     ext_slot server_name, supported_groups, ec_point_formats, signature_algorithms, alpn, ems,
         renegotiation_info, session_ticket;
+    ext_slot status_request; /* RFC 6066 8 (status_request.c) */
     /* TLS 1.3 (RFC 8446 4.2) */
     ext_slot supported_versions, key_share, cookie, pre_shared_key, psk_key_exchange_modes,
         early_data, certificate_authorities, signature_algorithms_cert, post_handshake_auth;
@@ -181,5 +182,23 @@ mtls_err ext_early_data_nst_parse(rd data, uint32_t *max_size, const char **why)
  * `names` is the list's content (the config's client-CA names); parse counts them. */
 void ext_ca_names_build(wr *w, rd names);
 mtls_err ext_ca_names_parse(rd data, size_t *n, const char **why);
+/* status_request (RFC 6066 8): OCSP stapling (status_request.c).  The request (ClientHello; a
+ * TLS 1.3 CertificateRequest): status_type and, for ocsp(1), the OCSPStatusRequest's lists;
+ * _build writes mtls's request (ocsp, no responder ids, no extensions).  _parse fails with
+ * MTLS_ERR_DECODE on a malformed ocsp request; another status_type is returned unread (the
+ * caller answers only ocsp).  The TLS 1.2 ServerHello's acknowledgement is empty (_ack_*).  The
+ * TLS 1.3 Certificate entry's status_request holds a CertificateStatus struct:
+ * msg_certificate_status_parse / _build (msg/certificate_status.c). */
+#define EXT_STATUS_OCSP 1
+typedef struct ext_status_request {
+    uint8_t status_type;
+    rd responder_id_list;  /* ocsp: the list's content, ResponderID<1..2^16-1> each */
+    size_t n_responder_ids;
+    rd request_extensions; /* ocsp: DER Extensions, possibly empty */
+} ext_status_request;
+void ext_status_request_build(wr *w);
+mtls_err ext_status_request_parse(rd data, ext_status_request *out, const char **why);
+void ext_status_request_ack_build(wr *w);
+mtls_err ext_status_request_ack_parse(rd data, const char **why);
 
 #endif

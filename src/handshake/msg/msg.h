@@ -213,6 +213,14 @@ struct msg_key_update {
 };
 mtls_err msg_key_update_parse(rd *body, struct msg_key_update *out);
 bool msg_key_update_build(wr *w, const struct msg_key_update *in);
+/* ---- CertificateStatus (RFC 6066 8; TLS 1.3: the Certificate entry's status_request) -------- */
+struct msg_certificate_status {
+    uint8_t status_type; /* ocsp(1), the only one: another is MTLS_ERR_DECODE */
+    rd response;         /* the DER OCSPResponse, 1..2^24-1 bytes */
+    const char *why;
+};
+mtls_err msg_certificate_status_parse(rd *body, struct msg_certificate_status *out);
+bool msg_certificate_status_build(wr *w, const struct msg_certificate_status *in);
 
 /* signed.c: the TLS 1.2 digitally-signed element (RFC 5246 4.7):
  *   struct { SignatureAndHashAlgorithm algorithm; opaque signature<0..2^16-1>; } */
