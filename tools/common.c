@@ -401,6 +401,10 @@ int tool_config_new(struct tool_cfg *tc, const struct common_opts *o, const char
             mtls_err_str(err));
         goto fail;
     }
+    if (o->version != 0 && mtls_config_set_versions(tc->cfg, o->version, o->version) != MTLS_OK) {
+        say("--tls1.2 / --tls1.3: %s", mtls_config_error_detail(tc->cfg));
+        goto fail;
+    }
     if (o->require_ems) {
         (void)mtls_config_set_require_ems(tc->cfg, 1);
     }
@@ -919,7 +923,7 @@ static const char *alert_hint(int alert, const mtls_conn *conn, const struct com
                          : "it refused our identity (its access control, such as the SPIFFE IDs "
                            "it accepts, does not admit our --cert)";
     case 70:
-        return "it does not accept TLS 1.2";
+        return "it accepts none of the versions we speak (see --tls1.2, --tls1.3)";
     case 71:
         return "it requires stronger parameters (larger keys, other suites)";
     case 112:
@@ -958,6 +962,7 @@ static const char *err_hint(mtls_err err, const struct common_opts *o, int is_se
     case MTLS_ERR_CERT_WEAK_SIGNATURE:
         return "the peer needs a new certificate (RSA >= 2048 bits, SHA-256 or better)";
     case MTLS_ERR_NO_CLIENT_CERT:
+    case MTLS_ERR_CERT_REQUIRED:
         return "the client must present one (mtls client --cert FILE --key FILE), or run the "
                "server with --verify-client optional";
     case MTLS_ERR_NO_SHARED_CIPHER:
@@ -968,7 +973,10 @@ static const char *err_hint(mtls_err err, const struct common_opts *o, int is_se
         return "the certificate's key type does not fit the suite; use an ECDSA certificate for "
                "ECDHE-ECDSA suites and an RSA one for the others";
     case MTLS_ERR_PROTOCOL_VERSION:
-        return "the peer must enable TLS 1.2";
+        return "the peer must enable TLS 1.2 or TLS 1.3 (whichever --tls1.2 / --tls1.3 leaves)";
+    case MTLS_ERR_DOWNGRADE:
+        return "something between us and the server removed our TLS 1.3 offer (an attack, or a "
+               "broken middlebox); --tls1.2 connects anyway, without that protection";
     case MTLS_ERR_EMS_REQUIRED:
         return "the peer lacks extended master secret (RFC 7627), which --require-ems demands; "
                "upgrade the peer or drop --require-ems";
@@ -1027,7 +1035,7 @@ void explain_failure(char *out, size_t cap, const mtls_conn *conn, mtls_err err,
     if (err == MTLS_ERR_IO) {
         snprintf(out, cap, "%s with %s failed: %s%s", stage, peer, strerror(saved_errno),
                  saved_errno == ECONNRESET || saved_errno == EPIPE
-                     ? handshaking ? "; the peer dropped the connection (is it a TLS 1.2 peer "
+                     ? handshaking ? "; the peer dropped the connection (is it a TLS peer "
                                      "on that port?)"
                                    : "; the peer dropped the connection"
                      : "");
@@ -1043,8 +1051,8 @@ void explain_failure(char *out, size_t cap, const mtls_conn *conn, mtls_err err,
             return;
         }
         snprintf(out, cap, "%s with %s failed: %s closed the connection %s", stage, peer, other,
-                 handshaking ? "during the handshake without an alert; does it speak TLS 1.2 on "
-                               "that port?"
+                 handshaking ? "during the handshake without an alert; does it speak TLS 1.2 "
+                               "or 1.3 on that port?"
                              : "without close_notify; the data may be truncated");
         return;
     }
