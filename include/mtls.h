@@ -98,6 +98,9 @@ typedef enum mtls_err {
     MTLS_ERR_UNRECOGNIZED_NAME,
     MTLS_ERR_HANDSHAKE_TOO_LARGE,
     MTLS_ERR_TOO_MANY_EMPTY,
+    MTLS_ERR_CERT_REQUIRED,
+    MTLS_ERR_MISSING_EXTENSION,
+    MTLS_ERR_DOWNGRADE,
     MTLS_ERR_PEER_ALERT,
     MTLS_ERR_TOO_MANY_WARNINGS,
     MTLS_ERR_NO_SERVER_CERT,
@@ -168,6 +171,10 @@ MTLS_API const char *mtls_alert_name(int alert);
 #define MTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384          0xC030
 #define MTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256    0xCCA8
 #define MTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256  0xCCA9
+/* TLS 1.3 (RFC 8446 B.4): the suite names the AEAD and the hash only */
+#define MTLS_TLS_AES_128_GCM_SHA256                         0x1301
+#define MTLS_TLS_AES_256_GCM_SHA384                         0x1302
+#define MTLS_TLS_CHACHA20_POLY1305_SHA256                   0x1303
 
 #define MTLS_GROUP_SECP256R1 23
 #define MTLS_GROUP_SECP384R1 24
@@ -225,7 +232,8 @@ typedef enum mtls_verify_mode {
     MTLS_VERIFY_REQUIRE = 2   /* server: ask and fail the handshake (handshake_failure) without one */
 } mtls_verify_mode;
 
-/* A new config with safe defaults: TLS 1.2, forward-secret AEAD suites first, groups x25519,
+/* A new config with safe defaults: TLS 1.3 and TLS 1.2, 1.3 preferred, forward-secret AEAD suites
+ * first (the TLS 1.3 suites, then the TLS 1.2 ones), groups x25519,
  * secp256r1, secp384r1, extended master secret offered and accepted (required only with
  * mtls_config_set_require_ems), client verifies the server against the system trust store
  * (/etc/ssl/certs) unless CAs are set.  NULL when out of memory. */
@@ -435,6 +443,22 @@ MTLS_API mtls_err mtls_config_set_cert_cache(mtls_config *cfg, size_t max_entrie
  * all) fails with MTLS_ERR_UNKNOWN_NAME and the previous list stays.  The same rule holds for
  * mtls_config_set_groups and mtls_config_set_sigalgs. */
 MTLS_API mtls_err mtls_config_set_ciphers(mtls_config *cfg, const char *list);
+/* One list serves both versions: TLS 1.3 suites (TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384,
+ * TLS_CHACHA20_POLY1305_SHA256) and TLS 1.2 suites may be mixed, each version uses the suites of
+ * its kind in the list's order, and a version whose kind the list leaves out is not offered nor
+ * accepted (a list of TLS 1.2 suites alone means TLS 1.2 only, and the other way round).  Unlike
+ * OpenSSL, which keeps TLS 1.3 suites apart (-ciphersuites), there is no second list. */
+
+/* The protocol versions to speak, both roles: MTLS_VERSION_TLS12 and/or MTLS_VERSION_TLS13 as
+ * the lowest and the highest.  Default both (min TLS 1.2, max TLS 1.3); the highest version both
+ * sides speak is chosen (RFC 8446 4.2.1).  min == max pins one version.  Any other value, or min
+ * above max, is MTLS_ERR_INVALID_ARG.  A server that speaks TLS 1.3 and negotiates TLS 1.2 with a
+ * client that did not offer 1.3 marks its ServerHello.random with the downgrade sentinel of RFC
+ * 8446 4.1.3, and a client that offered TLS 1.3 refuses such a ServerHello (MTLS_ERR_DOWNGRADE,
+ * illegal_parameter): an attacker cannot strip the TLS 1.3 offer unnoticed.  A version counts as
+ * spoken only with a cipher suite of its kind in the list (mtls_config_set_ciphers). */
+MTLS_API mtls_err mtls_config_set_versions(mtls_config *cfg, uint16_t min_version,
+                                           uint16_t max_version);
 /* Groups in preference order: "x25519:secp256r1:secp384r1" (P-256 and P-384 accepted too).
  * Unknown names are skipped as for mtls_config_set_ciphers. */
 MTLS_API mtls_err mtls_config_set_groups(mtls_config *cfg, const char *list);
@@ -467,8 +491,11 @@ MTLS_API mtls_err mtls_config_set_trace(mtls_config *cfg, mtls_trace_fn *fn, voi
  * the fields that belong to it are set, the others are -1 / 0.  A kind and its fields, with the
  * text trace's `dir`, `what` and `detail` beside them:
  *   MTLS_TRACE_SENT / _RECEIVED   `msg`: the handshake message type sent or received (a
- *                                 HelloRequest ignored during the handshake included), or
- *                                 MTLS_TRACE_CHANGE_CIPHER_SPEC
+ *                                 HelloRequest ignored during the handshake included; a TLS 1.3
+ *                                 HelloRetryRequest is a ServerHello, `what` names it), or
+ *                                 MTLS_TRACE_CHANGE_CIPHER_SPEC (in TLS 1.3 the compatibility
+ *                                 one); TLS 1.3's NewSessionTicket and KeyUpdate after the
+ *                                 handshake too
  *   MTLS_TRACE_CHECK              the peer's certificate judged: `result` is MTLS_OK or the error
  *                                 that rejected it; `flags`: MTLS_TRACE_SKIPPED (not verified:
  *                                 mtls_config_set_insecure_skip_verify), MTLS_TRACE_NO_HOSTNAME
@@ -479,7 +506,7 @@ MTLS_API mtls_err mtls_config_set_trace(mtls_config *cfg, mtls_trace_fn *fn, voi
  *                                 in place of a host name: mtls_config_add_spiffe_id)
  *   MTLS_TRACE_DECISION           `decision`; `flags`: MTLS_TRACE_TICKET when a session is offered,
  *                                 refused or resumed by ticket (else by session id)
- *   MTLS_TRACE_KEYS               the master secret derived
+ *   MTLS_TRACE_KEYS               the master secret derived (TLS 1.3: the handshake secret)
  *   MTLS_TRACE_ALERT_SENT / _RECEIVED   `alert` at `level` (1 warning, 2 fatal)
  *   MTLS_TRACE_ESTABLISHED        the handshake is complete
  * Both callbacks may be set; each step is reported to both.  The event and its strings are valid
@@ -668,9 +695,9 @@ MTLS_API uint16_t mtls_conn_version(const mtls_conn *conn);
 MTLS_API uint16_t mtls_conn_cipher_suite(const mtls_conn *conn);
 MTLS_API uint16_t mtls_conn_group(const mtls_conn *conn);      /* 0: static RSA, or resumed */
 /* The signature schemes of the handshake, the same on both sides; 0 when nothing was signed.
- * The server's: what it signed with (TLS 1.2: its ServerKeyExchange; none with static RSA).  The
- * client's: what it signed its CertificateVerify with (none when it sent no certificate).  A
- * resumed handshake signs nothing. */
+ * The server's: what it signed with (TLS 1.2: its ServerKeyExchange, none with static RSA; TLS
+ * 1.3: its CertificateVerify).  The client's: what it signed its CertificateVerify with (none
+ * when it sent no certificate).  A resumed handshake signs nothing. */
 MTLS_API uint16_t mtls_conn_server_sigalg(const mtls_conn *conn);
 MTLS_API uint16_t mtls_conn_client_sigalg(const mtls_conn *conn);
 MTLS_API const char *mtls_conn_server_name(const mtls_conn *conn);
@@ -819,7 +846,8 @@ MTLS_API mtls_err mtls_config_add_spiffe_trust_domain(mtls_config *cfg, const ch
  * delegated with id-kp-OCSPSigning, current, about this certificate) and refuses a revoked
  * server (certificate_revoked) or a bad response (bad_certificate_status_response).  A server
  * certificate with the TLS feature status_request (RFC 7633, "must-staple") is refused without a
- * good response when the client asked for one.
+ * good response when the client asked for one.  TLS 1.2 carries the response in a
+ * CertificateStatus message, TLS 1.3 in the leaf's Certificate entry (RFC 8446 4.4.2.1).
  *
  * Resumption: a resumed handshake carries no certificates, so a session remembers the path that
  * verified its peer when CRLs were checked, and a resumption checks the peer's leaf (or chain)
@@ -961,7 +989,10 @@ MTLS_API mtls_err mtls_conn_peer_ocsp(const mtls_conn *conn, mtls_ocsp_info *out
  * bytes), and offer it on a later connection to the same server (mtls_conn_set_session).
  * mtls_conn_resumed() tells whether the server accepted it.  Resumption happens only with the
  * same version, suite and server name, and extended master secret on both sides (RFC 7627 5.3);
- * anything else falls back to a full handshake.
+ * anything else falls back to a full handshake.  TLS 1.3 (RFC 8446 2.2) resumes by ticket only,
+ * with a suite of the same hash, and the session of a TLS 1.3 connection is the latest ticket the
+ * server sent after the handshake (mtls_config_set_tls13_tickets): it is there once that
+ * connection has read what followed the handshake.
  *
  * Binding.  A session is bound to the verification context that checked its peer: a SHA-256 over
  * the trust anchors that verify the peer (a server's client CAs, a client's server CAs; their DER,
@@ -1008,8 +1039,28 @@ MTLS_API uint32_t mtls_session_lifetime(const mtls_session *sess);
 /* Server: cache size in entries (0 turns the cache off) and lifetime in seconds (0: default). */
 MTLS_API mtls_err mtls_config_set_session_cache(mtls_config *cfg, size_t max_entries,
                                                 uint32_t lifetime);
-/* Server: issue and accept session tickets (default on). */
+/* Server: issue and accept session tickets (default on), in both versions. */
 MTLS_API mtls_err mtls_config_set_tickets(mtls_config *cfg, int on);
+/* Server, TLS 1.3: how many NewSessionTicket messages to send after the client's Finished, each
+ * a ticket for one resumption (RFC 8446 C.4: a client should not use a ticket twice); default
+ * MTLS_TLS13_TICKETS_DEFAULT, 0 sends none, at most 16 (else MTLS_ERR_INVALID_ARG).  Tickets go
+ * only to clients that offer psk_key_exchange_modes with a mode we accept.  They arrive after the
+ * handshake: a client reads them with the application data that follows (or the in-memory pump),
+ * and mtls_conn_get_session then returns a session holding the latest one; before any arrived,
+ * a TLS 1.3 client's mtls_conn_get_session returns NULL.
+ * TLS 1.3 resumption (RFC 8446 2.2): the client offers the ticket as a pre-shared key, bound to
+ * its ClientHello by a binder; the server accepts it under the same rules as a TLS 1.2 session
+ * (binding, name, verify mode, callback) and when the ticket's age as the client reports it
+ * (obfuscated_ticket_age) is within 10 seconds plus 1% of its age as the server knows it.  Always
+ * with a fresh (EC)DHE exchange (psk_dhe_ke) unless mtls_config_set_psk_ke allows psk_ke.  No
+ * 0-RTT data: a client's early_data is declined and skipped (RFC 8446 4.2.10). */
+#define MTLS_TLS13_TICKETS_DEFAULT 2
+MTLS_API mtls_err mtls_config_set_tls13_tickets(mtls_config *cfg, unsigned n);
+/* TLS 1.3 resumption without a new (EC)DHE exchange (psk_ke, RFC 8446 4.2.9): faster, but the
+ * resumed connection's keys then depend on the ticket alone, with no forward secrecy from it.
+ * Default off.  On: a client offers psk_ke beside psk_dhe_ke, and a server uses psk_ke with a
+ * client that offers only that mode (psk_dhe_ke whenever the client offers it). */
+MTLS_API mtls_err mtls_config_set_psk_ke(mtls_config *cfg, int on);
 /* Both roles: an application-chosen label (at most MTLS_SESSION_CONTEXT_MAX bytes; NULL/0 for
  * none, the default) that sessions are bound to, like OpenSSL's SSL_CTX_set_session_id_context.
  * Configs that share ticket keys or a session store but must not resume each other's sessions --

@@ -1,5 +1,5 @@
 /*
- * client.c -- `mtls client HOST:PORT`: a TLS 1.2 client that copies stdin to the connection and
+ * client.c -- `mtls client HOST:PORT`: a TLS 1.3 / 1.2 client that copies stdin to the connection and
  * the connection to stdout, like `openssl s_client -quiet` but with one-line, actionable errors.
  *
  * With --reconnect N it then connects N more times, each offering the session of the connection
@@ -28,9 +28,10 @@
 static const char usage[] =
     "usage: mtls client HOST:PORT [options]\n"
     "\n"
-    "Connect to a TLS 1.2 server, copy standard input to it and its answers to standard\n"
-    "output.  At the end of input, send close_notify and wait for the server's.  Diagnostics\n"
-    "go to standard error; the exit status is 0 only for a verified, cleanly closed session.\n"
+    "Connect to a TLS 1.3 or 1.2 server, copy standard input to it and its answers to\n"
+    "standard output.  At the end of input, send close_notify and wait for the server's.\n"
+    "Diagnostics go to standard error; the exit status is 0 only for a verified, cleanly\n"
+    "closed session.\n"
     "\n"
     "  --servername NAME  name to send (SNI) and to check the certificate against\n"
     "                     (default: HOST)\n"
@@ -48,6 +49,8 @@ static const char usage[] =
     "  --keylog FILE      append TLS secrets for Wireshark (also: $SSLKEYLOGFILE)\n"
     "  --timeout SEC      bound on connect, handshake and closing (default 10)\n"
     "  --require-ems      refuse servers without extended master secret (RFC 7627)\n"
+    "  --tls1.2           speak TLS 1.2 only (default: TLS 1.3 and 1.2, 1.3 preferred)\n"
+    "  --tls1.3           speak TLS 1.3 only\n"
     "  --spiffe-id ID     accept the server only by this SPIFFE ID\n"
     "                     (spiffe://example.org/ns/prod/sa/db; repeatable): it must\n"
     "                     present an X.509-SVID with one of the IDs given, or one in a\n"
@@ -99,6 +102,8 @@ enum {
     OPT_KEYLOG,
     OPT_TIMEOUT,
     OPT_REQUIRE_EMS,
+    OPT_TLS12,
+    OPT_TLS13,
     OPT_RECONNECT,
     OPT_SESS_OUT,
     OPT_SESS_IN,
@@ -127,6 +132,8 @@ static const struct option long_opts[] = {
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"quiet", no_argument, NULL, 'q'},
     {"require-ems", no_argument, NULL, OPT_REQUIRE_EMS},
+    {"tls1.2", no_argument, NULL, OPT_TLS12},
+    {"tls1.3", no_argument, NULL, OPT_TLS13},
     {"reconnect", required_argument, NULL, OPT_RECONNECT},
     {"sess-out", required_argument, NULL, OPT_SESS_OUT},
     {"sess-in", required_argument, NULL, OPT_SESS_IN},
@@ -465,7 +472,14 @@ static int one_connection(struct client *cl, struct tool_cfg *tc, int i, mtls_se
         mtls_session_free(*sess);
         *sess = now;
     }
-    return i == 0 ? pump(cl) : close_quietly(cl);
+    int status = i == 0 ? pump(cl) : close_quietly(cl);
+    /* TLS 1.3 tickets come after the handshake, with what the server sends (RFC 8446 4.6.1):
+     * the session is the connection's newest once it is over. */
+    if ((now = mtls_conn_get_session(cl->conn)) != NULL) {
+        mtls_session_free(*sess);
+        *sess = now;
+    }
+    return status;
 }
 
 int cmd_client(int argc, char **argv)
@@ -533,6 +547,12 @@ int cmd_client(int argc, char **argv)
         case OPT_REQUIRE_EMS:
             cl.c.require_ems = 1;
             break;
+        case OPT_TLS12:
+            cl.c.version = MTLS_VERSION_TLS12;
+            break;
+        case OPT_TLS13:
+            cl.c.version = MTLS_VERSION_TLS13;
+            break;
         case OPT_RECONNECT:
             if (parse_uint(optarg, &cl.reconnect) != 0 || cl.reconnect > 10000) {
                 say("--reconnect wants a number of reconnections from 0 to 10000, not '%s'",
@@ -598,6 +618,7 @@ int cmd_client(int argc, char **argv)
     if (crl_opts_check(&cl.c) != 0) {
         return EXIT_USAGE;
     }
+    cl.c.ocsp = cl.ocsp;
     if (cl.ocsp && cl.insecure) {
         say("--ocsp and --ocsp-required check the server's certificate, which --insecure does "
             "not: drop one of them");

@@ -401,6 +401,10 @@ int tool_config_new(struct tool_cfg *tc, const struct common_opts *o, const char
             mtls_err_str(err));
         goto fail;
     }
+    if (o->version != 0 && mtls_config_set_versions(tc->cfg, o->version, o->version) != MTLS_OK) {
+        say("--tls1.2 / --tls1.3: %s", mtls_config_error_detail(tc->cfg));
+        goto fail;
+    }
     if (o->require_ems) {
         (void)mtls_config_set_require_ems(tc->cfg, 1);
     }
@@ -894,6 +898,13 @@ static const char *alert_hint(int alert, const mtls_conn *conn, const struct com
                          : "it found our client certificate (--cert) revoked by its CRL: get a "
                            "new certificate";
     case 113: /* bad_certificate_status_response */
+        if (is_server && (o == NULL || !o->ocsp)) {
+            /* Nothing stapled: the client asked and needs one (RFC 7633 must-staple, or its own
+             * policy), so no staple of ours can be what it refused. */
+            return "the client requires a stapled OCSP response (our certificate is must-staple, "
+                   "or the client demands one) and we staple none: staple one with "
+                   "--ocsp-staple FILE (openssl ocsp -respout writes it)";
+        }
         return is_server ? "the client refused our stapled OCSP response (--ocsp-staple): out of "
                            "date, not about our certificate, or not signed by its CA; fetch a "
                            "new one (openssl ocsp -respout)"
@@ -912,7 +923,7 @@ static const char *alert_hint(int alert, const mtls_conn *conn, const struct com
                          : "it refused our identity (its access control, such as the SPIFFE IDs "
                            "it accepts, does not admit our --cert)";
     case 70:
-        return "it does not accept TLS 1.2";
+        return "it accepts none of the versions we speak (see --tls1.2, --tls1.3)";
     case 71:
         return "it requires stronger parameters (larger keys, other suites)";
     case 112:
@@ -932,7 +943,6 @@ static const char *alert_hint(int alert, const mtls_conn *conn, const struct com
 /* What to do about an error we found ourselves. */
 static const char *err_hint(mtls_err err, const struct common_opts *o, int is_server)
 {
-    (void)o;
     switch (err) {
     case MTLS_ERR_CERT_UNKNOWN_CA:
     case MTLS_ERR_CERT_SELF_SIGNED:
@@ -952,6 +962,7 @@ static const char *err_hint(mtls_err err, const struct common_opts *o, int is_se
     case MTLS_ERR_CERT_WEAK_SIGNATURE:
         return "the peer needs a new certificate (RSA >= 2048 bits, SHA-256 or better)";
     case MTLS_ERR_NO_CLIENT_CERT:
+    case MTLS_ERR_CERT_REQUIRED:
         return "the client must present one (mtls client --cert FILE --key FILE), or run the "
                "server with --verify-client optional";
     case MTLS_ERR_NO_SHARED_CIPHER:
@@ -962,7 +973,10 @@ static const char *err_hint(mtls_err err, const struct common_opts *o, int is_se
         return "the certificate's key type does not fit the suite; use an ECDSA certificate for "
                "ECDHE-ECDSA suites and an RSA one for the others";
     case MTLS_ERR_PROTOCOL_VERSION:
-        return "the peer must enable TLS 1.2";
+        return "the peer must enable TLS 1.2 or TLS 1.3 (whichever --tls1.2 / --tls1.3 leaves)";
+    case MTLS_ERR_DOWNGRADE:
+        return "something between us and the server removed our TLS 1.3 offer (an attack, or a "
+               "broken middlebox); --tls1.2 connects anyway, without that protection";
     case MTLS_ERR_EMS_REQUIRED:
         return "the peer lacks extended master secret (RFC 7627), which --require-ems demands; "
                "upgrade the peer or drop --require-ems";
@@ -986,6 +1000,12 @@ static const char *err_hint(mtls_err err, const struct common_opts *o, int is_se
     case MTLS_ERR_CRL_BAD_SIGNATURE:
         return "the CRL given with --crl is not signed by that certificate's issuer";
     case MTLS_ERR_OCSP_MISSING:
+        /* Without --ocsp-required, only a must-staple certificate (RFC 7633) makes one required. */
+        if (o != NULL && o->ocsp == 1) {
+            return "the server staples no OCSP response (openssl s_client -status shows it) and "
+                   "its certificate is must-staple: the server must staple one (mtls server "
+                   "--ocsp-staple FILE)";
+        }
         return "the server staples no OCSP response (openssl s_client -status shows it); drop "
                "--ocsp-required, or have the server staple one";
     case MTLS_ERR_OCSP_BAD_RESPONSE:
@@ -1015,7 +1035,7 @@ void explain_failure(char *out, size_t cap, const mtls_conn *conn, mtls_err err,
     if (err == MTLS_ERR_IO) {
         snprintf(out, cap, "%s with %s failed: %s%s", stage, peer, strerror(saved_errno),
                  saved_errno == ECONNRESET || saved_errno == EPIPE
-                     ? handshaking ? "; the peer dropped the connection (is it a TLS 1.2 peer "
+                     ? handshaking ? "; the peer dropped the connection (is it a TLS peer "
                                      "on that port?)"
                                    : "; the peer dropped the connection"
                      : "");
@@ -1031,8 +1051,8 @@ void explain_failure(char *out, size_t cap, const mtls_conn *conn, mtls_err err,
             return;
         }
         snprintf(out, cap, "%s with %s failed: %s closed the connection %s", stage, peer, other,
-                 handshaking ? "during the handshake without an alert; does it speak TLS 1.2 on "
-                               "that port?"
+                 handshaking ? "during the handshake without an alert; does it speak TLS 1.2 "
+                               "or 1.3 on that port?"
                              : "without close_notify; the data may be truncated");
         return;
     }

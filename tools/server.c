@@ -1,5 +1,5 @@
 /*
- * server.c -- `mtls server`: a TLS 1.2 echo or HTTP server for many concurrent clients.
+ * server.c -- `mtls server`: a TLS 1.3 / 1.2 echo or HTTP server for many concurrent clients.
  *
  * It owns the server's options and its event loop: one thread, one poll() over the listening
  * socket and every connection's non-blocking fd, each connection driven by the mtls_fd_* helpers.
@@ -40,8 +40,8 @@
 static const char usage[] =
     "usage: mtls server --listen HOST:PORT (--cert FILE --key FILE | --p12 FILE) [options]\n"
     "\n"
-    "Serve TLS 1.2 to many clients at once: echo what they send (--echo, the default) or\n"
-    "answer HTTP/1.1 requests with a page describing the connection (--http).\n"
+    "Serve TLS 1.3 and 1.2 to many clients at once: echo what they send (--echo, the\n"
+    "default) or answer HTTP/1.1 requests with a page describing the connection (--http).\n"
     "Prints 'listening on ADDR:PORT' on stderr when ready (port 0 picks a free port).\n"
     "\n"
     "  --listen HOST:PORT   address to listen on (default 127.0.0.1:4433)\n"
@@ -70,6 +70,8 @@ static const char usage[] =
     "  --trace              print every handshake step on stderr\n"
     "  --keylog FILE        append TLS secrets for Wireshark (also: $SSLKEYLOGFILE)\n"
     "  --require-ems        refuse clients without extended master secret (RFC 7627)\n"
+    "  --tls1.2             speak TLS 1.2 only (default: TLS 1.3 and 1.2, 1.3 preferred)\n"
+    "  --tls1.3             speak TLS 1.3 only\n"
     "  --no-tickets         do not issue or accept session tickets (RFC 5077)\n"
     "  --no-cache           no session cache: do not resume by session id\n"
     "  --cache-size N       keep at most N sessions in the cache (default 4096; oldest evicted)\n"
@@ -119,6 +121,8 @@ enum {
     OPT_TRACE,
     OPT_KEYLOG,
     OPT_REQUIRE_EMS,
+    OPT_TLS12,
+    OPT_TLS13,
     OPT_NO_TICKETS,
     OPT_NO_CACHE,
     OPT_CACHE_SIZE,
@@ -152,6 +156,8 @@ static const struct option long_opts[] = {
     {"keylog", required_argument, NULL, OPT_KEYLOG},
     {"quiet", no_argument, NULL, 'q'},
     {"require-ems", no_argument, NULL, OPT_REQUIRE_EMS},
+    {"tls1.2", no_argument, NULL, OPT_TLS12},
+    {"tls1.3", no_argument, NULL, OPT_TLS13},
     {"no-tickets", no_argument, NULL, OPT_NO_TICKETS},
     {"no-cache", no_argument, NULL, OPT_NO_CACHE},
     {"cache-size", required_argument, NULL, OPT_CACHE_SIZE},
@@ -1050,6 +1056,12 @@ int cmd_server(int argc, char **argv)
         case OPT_REQUIRE_EMS:
             o.c.require_ems = 1;
             break;
+        case OPT_TLS12:
+            o.c.version = MTLS_VERSION_TLS12;
+            break;
+        case OPT_TLS13:
+            o.c.version = MTLS_VERSION_TLS13;
+            break;
         case OPT_NO_TICKETS:
             o.no_tickets = 1;
             break;
@@ -1081,6 +1093,7 @@ int cmd_server(int argc, char **argv)
             break;
         case OPT_OCSP_STAPLE:
             o.ocsp_staple = optarg;
+            o.c.ocsp = 1;
             break;
         case OPT_CACHE_SIZE:
             if (parse_uint(optarg, &o.cache_size) || o.cache_size < 1 || o.cache_size > 1000000) {

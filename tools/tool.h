@@ -31,6 +31,7 @@ struct common_opts {
     int timeout_s; /* handshake / idle bound */
     int quiet;
     int require_ems; /* --require-ems: refuse peers without extended master secret */
+    uint16_t version; /* --tls1.2 / --tls1.3: the one version to speak; 0: both (the default) */
     /* --spiffe-id ID / --spiffe-trust-domain TD (repeatable): accept the peer only by SPIFFE ID */
     const char *spiffe_ids[TOOL_MAX_SPIFFE];
     int n_spiffe_ids;
@@ -43,6 +44,8 @@ struct common_opts {
     const char *crl_dir;
     int crl_check; /* 0 not given, 1 leaf, 2 chain */
     int crl_soft_fail;
+    /* OCSP, for the failure hints: client 1 --ocsp, 2 --ocsp-required; server 1 --ocsp-staple */
+    int ocsp;
 };
 
 /* The help lines of the CRL options both commands share; `PEER` names what is checked. */

@@ -44,6 +44,9 @@ mtls_config *mtls_config_new(void)
     cfg->cache_size = MTLS_SESSION_CACHE_DEFAULT_SIZE;
     cfg->session_lifetime = MTLS_SESSION_LIFETIME_DEFAULT;
     cfg->tickets = true;
+    cfg->tls13_tickets = MTLS_TLS13_TICKETS_DEFAULT;
+    cfg->min_version = MTLS_VERSION_TLS12;
+    cfg->max_version = MTLS_VERSION_TLS13;
     cfg->send_ca_names = true;
     cfg->cache = cache_new(cfg->cache_size);
     cfg->tkeys = ticket_keys_new();
@@ -967,6 +970,23 @@ mtls_err mtls_config_set_sigalgs(mtls_config *cfg, const char *list)
                : MTLS_ERR_INVALID_ARG;
 }
 
+mtls_err mtls_config_set_versions(mtls_config *cfg, uint16_t min_version, uint16_t max_version)
+{
+    mtls_err err = check_mutable(cfg);
+    if (err)
+        return err;
+    bool known = (min_version == MTLS_VERSION_TLS12 || min_version == MTLS_VERSION_TLS13) &&
+                 (max_version == MTLS_VERSION_TLS12 || max_version == MTLS_VERSION_TLS13);
+    if (!known || min_version > max_version)
+        return detail(cfg, MTLS_ERR_INVALID_ARG,
+                      "versions 0x%04x..0x%04x: give TLS 1.2 (0x0303) and/or TLS 1.3 (0x0304), "
+                      "the lowest first",
+                      min_version, max_version);
+    cfg->min_version = min_version;
+    cfg->max_version = max_version;
+    return MTLS_OK;
+}
+
 mtls_err mtls_config_set_prefer_client_order(mtls_config *cfg, int on)
 {
     mtls_err err = check_mutable(cfg);
@@ -1135,6 +1155,25 @@ mtls_err mtls_config_set_tickets(mtls_config *cfg, int on)
     mtls_err err = check_mutable(cfg);
     if (!err)
         cfg->tickets = on != 0;
+    return err;
+}
+
+mtls_err mtls_config_set_tls13_tickets(mtls_config *cfg, unsigned n)
+{
+    mtls_err err = check_mutable(cfg);
+    if (err)
+        return err;
+    if (n > 16)
+        return detail(cfg, MTLS_ERR_INVALID_ARG, "%u TLS 1.3 tickets per handshake: at most 16", n);
+    cfg->tls13_tickets = n;
+    return MTLS_OK;
+}
+
+mtls_err mtls_config_set_psk_ke(mtls_config *cfg, int on)
+{
+    mtls_err err = check_mutable(cfg);
+    if (!err)
+        cfg->psk_ke = on != 0;
     return err;
 }
 

@@ -77,12 +77,15 @@ struct mtls_config {
     size_t alpn_len;
     bool prefer_client_order;
     bool require_ems;
+    uint16_t min_version, max_version; /* mtls_config_set_versions: TLS 1.2 .. TLS 1.3 */
 
     /* resumption (server) */
     sess_cache *cache; /* NULL when off */
     size_t cache_size;
     uint32_t session_lifetime;
     bool tickets;
+    unsigned tls13_tickets; /* NewSessionTicket messages after a TLS 1.3 handshake */
+    bool psk_ke;            /* TLS 1.3 resumption without (EC)DHE allowed */
     ticket_keys *tkeys;
     mtls_session_store_fn *store;
     mtls_session_lookup_fn *lookup;
@@ -189,7 +192,7 @@ struct mtls_session {
     atomic_int refs;
     uint16_t version, suite;
     bool ems;
-    uint8_t master[48];
+    uint8_t master[48]; /* TLS 1.3: the resumption PSK of one ticket (the suite's hash length) */
     int64_t created;
     uint32_t lifetime;
     uint8_t id[32];
@@ -212,6 +215,10 @@ struct mtls_session {
     uint8_t *ticket;      /* client: the ticket to offer */
     size_t ticket_len;
     uint32_t ticket_hint;
+    /* TLS 1.3 (RFC 8446 4.6.1): ticket_age_add, and when the ticket was issued (server) or
+     * received (client), in the config's seconds: what obfuscated_ticket_age is made of. */
+    uint32_t age_add;
+    int64_t issued;
 };
 
 mtls_session *session_new(void);

@@ -245,6 +245,10 @@ static mtls_err on_alert(mtls_conn *c, const uint8_t *p, size_t len)
         c->close_received = true;
         return MTLS_OK;
     }
+    /* RFC 8446 6: in TLS 1.3 every alert but close_notify and user_canceled is an error alert
+     * "regardless of the AlertLevel in the message"; unknown ones too. */
+    if (c->info.version == MTLS_VERSION_TLS13 && desc != TLS_ALERT_USER_CANCELED)
+        level = 2;
     if (level == 1) {
         /* Warnings are ignored, up to a bound: a flood of them is a denial-of-service tool. */
         if (++c->warning_alerts > MTLS_MAX_WARNING_ALERTS)
@@ -296,6 +300,9 @@ static mtls_err on_record(mtls_conn *c, const rec_in *r)
         if (!c->established)
             return conn_fail(c, MTLS_ERR_UNEXPECTED_MESSAGE,
                              "application data before the handshake finished");
+        mtls_err err = handshake(c, hs_app_data_received(c->hs));
+        if (err)
+            return err;
         if (r->len == 0) {
             /* Empty records are legal but a flood of them is a denial-of-service tool. */
             if (++c->empty_records > MTLS_MAX_EMPTY_RECORDS)
@@ -445,6 +452,10 @@ mtls_err mtls_write(mtls_conn *c, const void *in, size_t len, size_t *out_writte
         return c->error;
     if (!c->established || c->close_sent)
         return MTLS_ERR_BAD_STATE;
+    /* TLS 1.3: a KeyUpdate owed or due goes before the data (RFC 8446 4.6.3, 5.5). */
+    mtls_err owed = handshake(c, hs_before_write(c->hs));
+    if (owed)
+        return owed;
     /* Queue at most one full record: the caller flushes, then writes more.  This keeps the send
      * buffer at one record for the connection's life (memory is per connection). */
     size_t queued = rec_send_compact(&c->rec); /* what is left of a partial flush, in front */

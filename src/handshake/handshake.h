@@ -37,7 +37,9 @@ typedef struct suite_info {
     cry_aead_alg aead;
     cry_hash_alg prf;
     uint8_t key_len;
-    uint8_t fixed_iv_len; /* 4 for GCM (RFC 5288), 12 for ChaCha20-Poly1305 (RFC 7905) */
+    uint8_t fixed_iv_len; /* 4 for GCM (RFC 5288), 12 for ChaCha20-Poly1305 (RFC 7905); TLS 1.3:
+                           * 12, the iv_length of RFC 8446 5.3 */
+    bool tls13;           /* a TLS 1.3 suite (RFC 8446 B.4): kx and auth are 0, prf is the hash */
 } suite_info;
 
 const suite_info *suite_find(uint16_t id);
@@ -124,5 +126,12 @@ const char *hs_error_detail(const hs_handle *h);
  * the operation failed).  MTLS_ERR_BAD_STATE when none waits for a result. */
 bool hs_key_op_waiting(const hs_handle *h);
 mtls_err hs_key_op_done(hs_handle *h, const uint8_t *result, size_t len);
+/* After the handshake, before application data is written: what the protocol owes first (TLS 1.3:
+ * a KeyUpdate the peer asked for, or one the key's usage limit calls for).  Writes records. */
+mtls_err hs_before_write(hs_handle *h);
+/* After the handshake: application data arrived (bounds on post-handshake messages count those
+ * in a row without it).  TLS 1.3: an error when it cuts into a handshake message (RFC 8446 5.1:
+ * "Handshake messages MUST NOT be interleaved with other record types"). */
+mtls_err hs_app_data_received(hs_handle *h);
 
 #endif

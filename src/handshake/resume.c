@@ -233,10 +233,11 @@ mtls_session *hs_session_to_offer(struct hs *hs)
         why = "its cipher suite is no longer enabled";
     else if (!same_name(s->sni, hs->info->server_name))
         why = "it was made for another server name";
-    else if (!s->ems)
+    else if (s->version == MTLS_VERSION_TLS12 && !s->ems)
         /* RFC 7627 5.3: without EMS a session's master secret is not bound to its handshake, so
          * a man in the middle could have synchronised it with another session (triple
-         * handshake); such sessions are not offered. */
+         * handshake); such sessions are not offered.  (TLS 1.3 binds its resumption secret to
+         * the whole transcript.) */
         why = "it was made without extended master secret";
     else if (s->id_len == 0 && s->ticket_len == 0)
         why = "it has neither a session id nor a ticket";
@@ -398,13 +399,8 @@ mtls_err hs_adopt_session(struct hs *hs, mtls_session *s)
     return MTLS_OK;
 }
 
-/* The path above the peer's leaf, for recheck_revocation: from this handshake's verification
- * (status.c), or on a resumption from the session resumed. */
-static bool keep_issuers(struct hs *hs, mtls_session *s)
+bool hs_session_copy_issuers(mtls_session *s, const mtls_session *old)
 {
-    if (hs->status.n_issuers)
-        return session_set_issuers(s, hs->status.issuers, hs->status.n_issuers);
-    const mtls_session *old = hs->info->resumed ? hs->resume : NULL;
     if (!old)
         return true;
     if (old->n_peer_issuers)
@@ -416,6 +412,15 @@ static bool keep_issuers(struct hs *hs, mtls_session *s)
         s->peer_issuers_der_len = old->peer_issuers_der_len;
     }
     return true;
+}
+
+/* The path above the peer's leaf, for recheck_revocation: from this handshake's verification
+ * (status.c), or on a resumption from the session resumed. */
+bool hs_session_keep_issuers(struct hs *hs, mtls_session *s)
+{
+    if (hs->status.n_issuers)
+        return session_set_issuers(s, hs->status.issuers, hs->status.n_issuers);
+    return hs_session_copy_issuers(s, hs->info->resumed ? hs->resume : NULL);
 }
 
 static mtls_session *session_from_hs(struct hs *hs)
@@ -449,7 +454,7 @@ static mtls_session *session_from_hs(struct hs *hs)
         s->peer_cert = der;
         s->peer_cert_len = len;
     }
-    if (!keep_issuers(hs, s)) {
+    if (!hs_session_keep_issuers(hs, s)) {
         mtls_session_free(s);
         return NULL;
     }
@@ -526,7 +531,7 @@ static mtls_session *state_for_ticket(struct hs *hs)
             s->peer_cert_len = len;
         }
     }
-    if (!keep_issuers(hs, s)) {
+    if (!hs_session_keep_issuers(hs, s)) {
         mtls_session_free(s);
         return NULL;
     }
@@ -547,5 +552,133 @@ mtls_err hs_ticket_make(struct hs *hs, uint8_t **ticket, size_t *len)
         *len = 0;
     }
     mtls_session_free(s);
+    return MTLS_OK;
+}
+
+/* ---- TLS 1.3 (RFC 8446 2.2, 4.2.11, 4.6.1) ------------------------------------------------- */
+
+/* RFC 8446 8.3 leaves the tolerance to the server ("a small tolerance"): the client's idea of
+ * the ticket's age may differ from ours by 10 seconds plus 1% of the age -- the round trip and
+ * clock drift of a day-old ticket fit, a ticket replayed much later does not.  Our clock counts
+ * seconds, which the 10 seconds absorb. */
+#define HS13_AGE_TOLERANCE_MS 10000u
+
+mtls_session *hs13_session_new(const hs_env *env, uint16_t suite, const uint8_t *psk, size_t len,
+                               int64_t created)
+{
+    const hs_info *info = env->info;
+    mtls_session *s = session_new();
+    if (!s)
+        return NULL;
+    s->version = MTLS_VERSION_TLS13;
+    s->suite = suite;
+    memcpy(s->master, psk, len);
+    s->created = created;
+    s->lifetime = env->cfg->session_lifetime;
+    if (!verify_context(env, s->vctx) ||
+        (info->server_name && !(s->sni = mem_strdup(info->server_name))) ||
+        (info->alpn && !(s->alpn = mem_strdup(info->alpn)))) {
+        mtls_session_free(s);
+        return NULL;
+    }
+    if (info->peer_chain_len) {
+        size_t der_len;
+        const uint8_t *der = x509_cert_der(info->peer_chain[0], &der_len);
+        /* a view into the leaf the session keeps: no second copy of the DER */
+        s->peer_leaf = x509_cert_up_ref(info->peer_chain[0]);
+        s->peer_cert = der;
+        s->peer_cert_len = der_len;
+    }
+    return s;
+}
+
+mtls_session *hs13_session_lookup(struct hs *hs, rd identity, uint32_t obfuscated_age,
+                                  cry_hash_alg prf)
+{
+    const mtls_config *cfg = hs->cfg;
+    hs_info *info = hs->info;
+    int64_t now = config_now(cfg);
+    if (!cfg->tickets)
+        return NULL;
+    mtls_session *s = ticket_open(cfg->tkeys, identity.p, identity.n, now, cfg->session_lifetime);
+    if (!s) {
+        hs_trace_step(hs, MTLS_TRACE_DECISION, MTLS_DECISION_RESUME_DECLINED, MTLS_OK,
+                      MTLS_TRACE_TICKET, '*', "Resumption",
+                      "the client's ticket does not open (unknown key, tampered or expired): full "
+                      "handshake");
+        return NULL;
+    }
+    /* 4.2.11.1: the client's age of the ticket, in ms, is obfuscated_ticket_age - age_add
+     * (mod 2^32); ours is the time since we issued it. */
+    uint64_t ours = now > s->issued ? (uint64_t)(now - s->issued) * 1000u : 0;
+    uint64_t theirs = (uint32_t)(obfuscated_age - s->age_add);
+    uint64_t diff = ours > theirs ? ours - theirs : theirs - ours;
+    const char *why = NULL;
+    if (s->version != MTLS_VERSION_TLS13)
+        why = "another protocol version";
+    else if (!hs_list_has(cfg->suites, cfg->n_suites, s->suite))
+        why = "its cipher suite is no longer allowed";
+    else if (suite_find(s->suite)->prf != prf)
+        /* RFC 8446 4.2.11: "the server MUST ensure that it selects a compatible PSK (if any) and
+         * cipher suite" -- one hash for both. */
+        why = "its hash is not the one of the suite chosen";
+    else if (diff > HS13_AGE_TOLERANCE_MS + ours / 100)
+        why = "the ticket's age as the client tells it is not ours (replayed or a wrong clock)";
+    else if (!same_name(s->sni, info->server_name))
+        why = "it was made for another server name";
+    else if (cfg->verify_client == MTLS_VERIFY_REQUIRE && !s->peer_cert_len)
+        why = "it has no client certificate and one is required";
+    else if (!same_context(hs->env, s))
+        why = "it was made under another verification context (other client CAs, verify mode "
+              "or session context)";
+    char detail[2048] = "";
+    if (!why) {
+        mtls_err err = adopt_peer(hs, s);
+        if (err)
+            why = "its client certificate cannot be read";
+        else if (info->peer_chain_len && now > x509_cert_not_after(info->peer_chain[0]))
+            why = "the client certificate it carries has expired";
+        else if (recheck_revocation(hs, s, info->peer_chain_len ? info->peer_chain[0] : NULL,
+                                    detail, sizeof(detail)) != MTLS_OK)
+            why = detail; /* the full handshake refuses the certificate with its alert */
+        else if (recheck_peer(hs, detail, sizeof(detail)) != MTLS_OK)
+            why = detail;
+    }
+    if (why) {
+        hs_trace_step(hs, MTLS_TRACE_DECISION, MTLS_DECISION_RESUME_DECLINED, MTLS_OK,
+                      MTLS_TRACE_TICKET, '*', "Resumption", "ticket refused: %s; full handshake",
+                      why);
+        drop_peer(info);
+        mtls_session_free(s);
+        return NULL;
+    }
+    hs_trace_step(
+        hs, MTLS_TRACE_DECISION, MTLS_DECISION_RESUMED, MTLS_OK, MTLS_TRACE_TICKET, '*',
+        "Resumption",
+        "resuming the session found in the ticket (a TLS 1.3 pre-shared key, if its binder "
+        "verifies)");
+    return s;
+}
+
+mtls_err hs13_adopt_session(struct hs *hs, mtls_session *s)
+{
+    hs_info *info = hs->info;
+    info->resumed = true;
+    mtls_err err = adopt_peer(hs, s); /* a server did so already, in hs13_session_lookup */
+    if (err)
+        return err;
+    if (!hs->env->is_server) {
+        /* The server has accepted the ticket we offered; our verify callback has the last word
+         * on the identity it carries. */
+        char detail[300];
+        mtls_err verdict = recheck_peer(hs, detail, sizeof(detail));
+        if (verdict != MTLS_OK) {
+            hs_trace_step(hs, MTLS_TRACE_CHECK, MTLS_DECISION_NONE, verdict, MTLS_TRACE_RESUMED,
+                          '*', "CertificateCheck", "FAILED: %s", detail);
+            drop_peer(info);
+            return hs_err(hs, verdict, "%s", detail);
+        }
+    }
+    hs->proofs |= PROOF_RESUMED;
     return MTLS_OK;
 }

@@ -2,7 +2,8 @@
  * server12.c -- the TLS 1.2 server, one handler per state, in the order of RFC 5246 7.3 and the
  * seed:
  *
- *   1. read ClientHello: version floor, suites, null compression, extensions; choose suite,
+ *   1. read ClientHello (parsed by version.c, which chose TLS 1.2): version floor, suites, null
+ *      compression, extensions; choose suite,
  *      group and signature scheme (our preference order unless configured otherwise)
  *   2-5. send ServerHello, Certificate, [CertificateStatus: the OCSP staple, RFC 6066 8],
  *        [ServerKeyExchange], [CertificateRequest], ServerHelloDone
@@ -34,7 +35,7 @@ static bool suite_usable(struct hs *hs, uint16_t id, uint16_t *group, uint16_t *
 {
     const mtls_config *cfg = hs->cfg;
     const suite_info *s = suite_find(id);
-    if (!s)
+    if (!s || s->tls13)
         return false;
     bool key_ok = s->auth == AUTH_RSA ? cfg->key_type == CRY_KEY_RSA
                                       : (cfg->key_type == CRY_KEY_EC_P256 ||
@@ -128,8 +129,9 @@ typedef enum {
     S12_STATE_COUNT
 } s12_state;
 
-/* The name the client asks for (RFC 6066 3), kept for the application (mtls_conn_server_name). */
-static mtls_err read_server_name(struct hs *hs, rd data)
+/* The name the client asks for (RFC 6066 3), kept for the application (mtls_conn_server_name);
+ * TLS 1.3's server too. */
+mtls_err hs_server_name_from_hello(struct hs *hs, rd data)
 {
     const char *why;
     rd host;
@@ -144,8 +146,8 @@ static mtls_err read_server_name(struct hs *hs, rd data)
 }
 
 /* RFC 7301 3.1: our most preferred protocol the client offers; none in common is
- * no_application_protocol.  A server without ALPN ignores the extension. */
-static mtls_err select_alpn(struct hs *hs, rd data)
+ * no_application_protocol.  A server without ALPN ignores the extension.  TLS 1.3's too. */
+mtls_err hs_select_alpn(struct hs *hs, rd data)
 {
     const char *why;
     rd offered, chosen;
@@ -160,16 +162,12 @@ static mtls_err select_alpn(struct hs *hs, rd data)
     return hs_set_alpn(hs, chosen);
 }
 
-static mtls_err read_client_hello(struct hs *hs, const msg *m)
+/* The ClientHello, parsed by version.c, which chose TLS 1.2. */
+mtls_err hs12_server_client_hello(struct hs *hs, const msg *m, const struct msg_client_hello *pch)
 {
     const mtls_config *cfg = hs->cfg;
     mtls_err err;
-    if ((err = hs_expect(hs, m, TLS_HS_CLIENT_HELLO)))
-        return err;
-    rd body = m->body;
-    struct msg_client_hello ch;
-    if ((err = msg_client_hello_parse(&body, &ch)))
-        return hs_decode_err(hs, err, ch.why, &ch.exts);
+    const struct msg_client_hello ch = *pch;
     memcpy(hs->client_random, ch.random, 32);
     memcpy(hs->info->client_random, ch.random, 32);
     const hello_exts *e = &ch.exts;
@@ -203,7 +201,7 @@ static mtls_err read_client_hello(struct hs *hs, const msg *m)
             return hs_err(hs, err, "%s", why);
         hs->s12.peer_secure_reneg = true;
     }
-    if (e->server_name.present && (err = read_server_name(hs, e->server_name.data)))
+    if (e->server_name.present && (err = hs_server_name_from_hello(hs, e->server_name.data)))
         return err;
     /* RFC 6066 3: a server that does not serve the requested name may "abort the handshake by
      * sending a fatal-level unrecognized_name(112) alert"; one that used the name to guide it
@@ -232,7 +230,7 @@ static mtls_err read_client_hello(struct hs *hs, const msg *m)
         (err = ext_sigalgs_parse(e->signature_algorithms.data, hs->s12.peer_sigalgs,
                                  HS_MAX_PEER_LIST, &hs->s12.n_peer_sigalgs, &why)))
         return hs_err(hs, err, "%s", why);
-    if (e->alpn.present && (err = select_alpn(hs, e->alpn.data)))
+    if (e->alpn.present && (err = hs_select_alpn(hs, e->alpn.data)))
         return err;
     if (e->ems.present && (err = ext_ems_parse(e->ems.data, &why)))
         return hs_err(hs, err, "%s", why);
@@ -690,7 +688,7 @@ static mtls_err step(struct hs *hs, const msg *m)
 {
     switch ((s12_state)hs->state) {
     case S12_READ_CLIENT_HELLO:
-        return read_client_hello(hs, m);
+        return hs_read_client_hello(hs, m);
     case S12_SEND_SERVER_FLIGHT:
         return send_server_flight(hs);
     case S12_SEND_SERVER_KEY_EXCHANGE:

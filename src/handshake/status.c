@@ -18,8 +18,13 @@
  * that is about our certificate and current (src/core/staple.c decides; the trace says why a
  * staple is not sent).  Resumed handshakes send no certificate and so no status.
  *
- * TLS 1.3 (TODO, client13.c / server13.c): the staple travels as the status_request extension of
- * the end-entity CertificateEntry (extension_data = CertificateStatus); see hs.h for the hook.
+ * TLS 1.3 (RFC 8446 4.4.2.1): no acknowledgement; the staple travels as the status_request
+ * extension of the end-entity CertificateEntry, whose extension_data is the same CertificateStatus
+ * struct (hs_status_entry13 builds it, hs_status_read13 reads it).  "Extensions in the
+ * Certificate message from the server MUST correspond to ones from the ClientHello message"
+ * (4.4.2): a status_request in any entry without our request is unsupported_extension; one in
+ * an entry above the leaf is ignored.  A client's Certificate must answer our CertificateRequest,
+ * which asks for no status: a status_request there is unsupported_extension too.
  */
 #include <stdio.h>
 #include <string.h>
@@ -162,6 +167,73 @@ mtls_err hs_status_send12(struct hs *hs)
                  s->verdict.status == X509_REVOC_REVOKED   ? "revoked"
                  : s->verdict.status == X509_REVOC_UNKNOWN ? "unknown"
                                                             : "good");
+    return MTLS_OK;
+}
+
+bool hs_status_entry13(const struct hs *hs, wr *w)
+{
+    const staple_snap *s = hs->status.staple;
+    if (!s)
+        return true;
+    /* extension_data<0..2^16-1> holds status_type, the response's 3-byte length and the
+     * response: a larger response cannot travel in TLS 1.3 (TLS 1.2's message could carry it). */
+    if (s->len > 0xffff - 4) {
+        hs_trace_step(hs, MTLS_TRACE_DECISION, MTLS_DECISION_NO_STAPLE, MTLS_OK, 0, '*',
+                      "CertificateStatus",
+                      "NOT stapling: the response (%zu bytes) exceeds a TLS 1.3 extension", s->len);
+        return true;
+    }
+    struct msg_certificate_status cs = {
+        .status_type = EXT_STATUS_OCSP,
+        .response = rd_init(s->der, s->len),
+    };
+    wr_u16(w, TLS_EXT_STATUS_REQUEST);
+    size_t v = wr_open_u16(w);
+    msg_certificate_status_build(w, &cs);
+    wr_close_u16(w, v);
+    return wr_ok(w);
+}
+
+/* The status_request of one CertificateEntry's extensions (already checked by the block parser:
+ * well-formed, no duplicates), or an empty view. */
+static rd entry_status(rd exts, bool *present)
+{
+    *present = false;
+    while (exts.n) {
+        uint16_t type;
+        rd data;
+        if (!rd_u16(&exts, &type) || !rd_vec16(&exts, &data))
+            break;
+        if (type == TLS_EXT_STATUS_REQUEST) {
+            *present = true;
+            return data;
+        }
+    }
+    return rd_init(NULL, 0);
+}
+
+mtls_err hs_status_read13(struct hs *hs, const rd *exts, size_t n)
+{
+    bool server = hs->env->is_server;
+    for (size_t i = 0; i < n; i++) {
+        bool present;
+        rd data = entry_status(exts[i], &present);
+        if (!present)
+            continue;
+        if (server || !hs->status.requested)
+            return hs_err(hs, MTLS_ERR_UNOFFERED_EXTENSION,
+                          "status_request in the %s's Certificate (entry %zu), which was not asked "
+                          "for (RFC 8446 4.4.2)",
+                          server ? "client" : "server", i + 1);
+        if (i > 0)
+            continue; /* a status of an intermediate: we check the leaf's only */
+        struct msg_certificate_status cs;
+        mtls_err err = msg_certificate_status_parse(&data, &cs);
+        if (err)
+            return hs_err(hs, err, "the leaf's status_request: %s", cs.why);
+        if ((err = hs_status_take(hs, cs.response)))
+            return err;
+    }
     return MTLS_OK;
 }
 

@@ -157,7 +157,8 @@ static mtls_err make_room(rec_layer *l, size_t need)
     return MTLS_ERR_WANT_READ;
 }
 
-mtls_err rec_read(rec_layer *l, rec_in *r)
+/* One record, or *skipped when it was a record rec_skip_undecryptable let us drop. */
+static mtls_err read_record(rec_layer *l, rec_in *r, bool *skipped)
 {
     size_t avail = l->rlen - l->rstart;
     if (avail < TLS_RECORD_HEADER)
@@ -185,6 +186,14 @@ mtls_err rec_read(rec_layer *l, rec_in *r)
     if (avail < need)
         return make_room(l, need);
     mtls_err err;
+    if (!l->in.aead && l->skip_left && h[0] == TLS_CT_APPLICATION_DATA && len <= l->skip_left) {
+        /* RFC 8446 4.2.10, after a HelloRetryRequest: "the server then ignores early data by
+         * skipping all records with an external content type of "application_data"". */
+        l->skip_left -= len;
+        l->rstart += need;
+        *skipped = true;
+        return MTLS_OK;
+    }
     if (plain13) {
         const char *why = NULL;
         if ((err = rec13_unprotected(l, h, len, &why)))
@@ -192,11 +201,21 @@ mtls_err rec_read(rec_layer *l, rec_in *r)
         r->p = h + TLS_RECORD_HEADER;
         r->len = len;
     } else if ((err = rec_open(&l->in, h, need, &r->p, &r->len))) {
+        if (err == MTLS_ERR_BAD_RECORD_MAC && h[0] == TLS_CT_APPLICATION_DATA && l->skip_left &&
+            len <= l->skip_left) {
+            /* RFC 8446 4.2.10 (rec_skip_undecryptable): declined 0-RTT data, dropped. */
+            l->skip_left -= len;
+            l->rstart += need;
+            *skipped = true;
+            return MTLS_OK;
+        }
         return fail(l, err, "%s",
                     l->in.why ? l->in.why
                               : "a record from the peer failed authentication (bad_record_mac)");
     } else {
         l->plain_alert = false; /* the peer protects its records now (rec_allow_plain_alert) */
+        if (h[0] != TLS_CT_CHANGE_CIPHER_SPEC)
+            l->skip_left = 0; /* ... and has stopped sending what we could not open */
     }
     if (r->len > TLS_MAX_PLAINTEXT)
         return fail(l, MTLS_ERR_RECORD_OVERFLOW, "decrypted record of %zu bytes exceeds 2^14",
@@ -204,6 +223,22 @@ mtls_err rec_read(rec_layer *l, rec_in *r)
     r->type = h[0];
     l->cur_len = need;
     return MTLS_OK;
+}
+
+mtls_err rec_read(rec_layer *l, rec_in *r)
+{
+    bool skipped;
+    mtls_err err;
+    do {
+        skipped = false;
+        err = read_record(l, r, &skipped);
+    } while (!err && skipped);
+    return err;
+}
+
+void rec_skip_undecryptable(rec_layer *l, size_t budget)
+{
+    l->skip_left = budget;
 }
 
 void rec_release(rec_layer *l)

@@ -279,6 +279,11 @@ static void env_init(void)
         const tp_ident *cid = &pki->client[TP_P256];
         e->ccfg = mtls_config_new();
         e->scfg = mtls_config_new();
+        /* The TLS 1.2 state machines (test_tls13 has TLS 1.3's). */
+        CHECK_ERR(mtls_config_set_versions(e->ccfg, MTLS_VERSION_TLS12, MTLS_VERSION_TLS12),
+                  MTLS_OK);
+        CHECK_ERR(mtls_config_set_versions(e->scfg, MTLS_VERSION_TLS12, MTLS_VERSION_TLS12),
+                  MTLS_OK);
         CHECK_ERR(mtls_config_set_cert_chain_mem(e->scfg, sid->cert_pem, strlen(sid->cert_pem),
                                                  sid->key_pem, strlen(sid->key_pem)),
                   MTLS_OK);

@@ -8,7 +8,8 @@
 #   2. `mtls client --ocsp` against `openssl s_server -status_file`: a good response is accepted
 #      and reported ("OCSP staple: good, produced ..."), a revoked one refuses the server
 #      (exit 1, the sentence names serial and reason); `--ocsp-required` against a server that
-#      staples nothing fails;
+#      staples nothing fails, and so does `--ocsp` against a must-staple `mtls server` without a
+#      staple, each side's hint saying what to do (--ocsp-staple; not --ocsp-required);
 #   3. a revoked client certificate refused by `mtls server --crl` (openssl s_client -cert
 #      revoked.crt gets "alert certificate revoked", the server's log names serial, reason and
 #      CRL), a good one accepted; `mtls client --crl` refuses a revoked server; --crl-check chain
@@ -109,8 +110,30 @@ if start_s_server "$W/s2n.log" -cert "$P/good.leaf.crt" -cert_chain "$P/int.crt"
     st=$?
     [ $st -eq 1 ] && ok "mtls client --ocsp-required, no staple: exit 1" || bad "mtls client --ocsp-required, no staple: exit $st"
     expect "$W/c2n.log" 'no OCSP response was provided for certificate CN=good.test' "... and says no response was provided"
+    expect "$W/c2n.log" 'drop --ocsp-required, or have the server staple one' "... and names --ocsp-required in its hint"
     quote "$W/c2n.log" 'OCSP'
     kill "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null
+fi
+# A must-staple server (RFC 7633) that staples nothing, asked with plain --ocsp: the hints on both
+# sides say what to do -- the client was not given --ocsp-required, the server no --ocsp-staple.
+if mtls_listen "$W/s2m.log" 60 --cert "$P/muststaple.crt" --key "$P/muststaple.key" --once; then
+    echo hello | timeout 20 "$MTLS" client "127.0.0.1:$LISTEN_PORT" --servername good.test \
+        --ca "$P/root.crt" --ocsp >/dev/null 2>"$W/c2m.log"
+    st=$?
+    wait_exit "$LISTEN_PID" 10 >/dev/null
+    [ $st -eq 1 ] && ok "mtls client --ocsp, must-staple server without a staple: exit 1" ||
+        bad "mtls client --ocsp, must-staple server without a staple: exit $st"
+    expect "$W/c2m.log" 'must-staple, RFC 7633\); the server staples no OCSP response .* its certificate is must-staple: the server must staple one \(mtls server --ocsp-staple FILE\)$' \
+        "... the client's hint names must-staple and --ocsp-staple"
+    quote "$W/c2m.log" 'must-staple'
+    if grep -q -- '--ocsp-required' "$W/c2m.log"; then
+        bad "... the client's hint names --ocsp-required, which was not given"; show_log "$W/c2m.log"
+    fi
+    expect "$W/s2m.log" 'sent alert bad_certificate_status_response: the client requires a stapled OCSP response .* and we staple none: staple one with --ocsp-staple FILE' \
+        "... the server's hint says it stapled nothing and names --ocsp-staple"
+    quote "$W/s2m.log" 'bad_certificate_status_response'
+else
+    bad "mtls server with the must-staple certificate did not start"; show_log "$W/s2m.log"
 fi
 
 # ---- 3. CRLs: openssl s_client -cert revoked -> mtls server --crl; mtls client --crl ----------
