@@ -6,7 +6,8 @@
  * and held, and handed over only after the connection has been seen to stand still).
  *
  *   1. both roles, RSA and ECDSA keys (P-256, P-384), sync and deferred: the server's
- *      ServerKeyExchange, the client's CertificateVerify (mutual authentication), both at once;
+ *      ServerKeyExchange (TLS 1.2) or CertificateVerify (TLS 1.3), the client's CertificateVerify
+ *      (mutual authentication), both at once;
  *      while an operation is outstanding mtls_handshake answers MTLS_ERR_WANT_KEY_OP again and
  *      again, sends nothing, asks nothing twice, and the peer's bytes wait unread;
  *   2. static RSA: the premaster decrypted by the method, sync and deferred, with and without a
@@ -22,6 +23,8 @@
  *   5. resumption: the method is not called; the API's edges (done without an operation, twice,
  *      from inside the callback; no sign callback; a method without decrypt and static RSA);
  *   6. the fd helpers: WANT_KEY_OP at once, with or without a deadline, then on to the end.
+ * Each part runs in TLS 1.2 and, where the version signs (all but static RSA), in TLS 1.3; every
+ * config pins the version under test.
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -202,6 +205,13 @@ static mtls_key_op_status km_decrypt(void *arg, const mtls_conn *conn, const uin
 static const mtls_key_method method = {km_sign, km_decrypt};
 static const mtls_key_method sign_only = {km_sign, NULL};
 
+/* The version under test: every config pins it. */
+static uint16_t version = MTLS_VERSION_TLS12;
+static const char *vname(void)
+{
+    return version == MTLS_VERSION_TLS13 ? "TLS 1.3" : "TLS 1.2";
+}
+
 /* ---- configs --------------------------------------------------------------------------------- */
 
 static mtls_config *server_cfg(tp_key_kind kind, km *k, mtls_verify_mode mode, const char *ciphers)
@@ -219,6 +229,7 @@ static mtls_config *server_cfg(tp_key_kind kind, km *k, mtls_verify_mode mode, c
                   MTLS_OK);
     CHECK_ERR(mtls_config_set_ca_mem(cfg, pki->ca_pem, strlen(pki->ca_pem)), MTLS_OK);
     CHECK_ERR(mtls_config_set_verify_client(cfg, mode), MTLS_OK);
+    CHECK_ERR(mtls_config_set_versions(cfg, version, version), MTLS_OK);
     if (ciphers)
         CHECK_ERR(mtls_config_set_ciphers(cfg, ciphers), MTLS_OK);
     return cfg;
@@ -238,6 +249,7 @@ static mtls_config *client_cfg(int with_cert, tp_key_kind kind, km *k, const cha
         CHECK_ERR(mtls_config_set_cert_chain_mem(cfg, id->cert_pem, strlen(id->cert_pem),
                                                  id->key_pem, strlen(id->key_pem)),
                   MTLS_OK);
+    CHECK_ERR(mtls_config_set_versions(cfg, version, version), MTLS_OK);
     if (ciphers)
         CHECK_ERR(mtls_config_set_ciphers(cfg, ciphers), MTLS_OK);
     return cfg;
@@ -339,10 +351,21 @@ static void km_init(km *k, const char *key_pem, int defer)
 
 /* ---- 1. both roles, key types, sync and deferred --------------------------------------------- */
 
+/* A suite for the server's key: TLS 1.2 ECDHE of its type; TLS 1.3 (any key), with SHA-256 for
+ * RSA and SHA-384 for ECDSA, so that both transcript hashes are signed. */
 static const char *suite_for(tp_key_kind kind)
 {
+    if (version == MTLS_VERSION_TLS13)
+        return kind == TP_RSA2048 ? "TLS_AES_128_GCM_SHA256" : "TLS_AES_256_GCM_SHA384";
     return kind == TP_RSA2048 ? "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"
                               : "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384";
+}
+
+/* What a TLS 1.3 CertificateVerify signs (RFC 8446 4.4.3): 64 spaces, the context string
+ * ("TLS 1.3, server CertificateVerify", 33 bytes), 0, the transcript hash. */
+static size_t cv13_len(tp_key_kind kind)
+{
+    return 64 + 33 + 1 + (kind == TP_RSA2048 ? 32 : 48);
 }
 
 /* who: 1 server's key by method, 2 client's (mutual), 3 both. */
@@ -359,27 +382,35 @@ static void roles_case(int who, tp_key_kind skind, tp_key_kind ckind, int defer)
     drive_stats ds = {0};
     int before = t_fail;
     CHECK_ERR(drive(c, s, &kc, &ks, &ds), MTLS_OK);
+    CHECK_EQ(mtls_conn_version(s), version);
     CHECK_EQ(ks.signs, who & 1 ? 1 : 0);
     CHECK_EQ(kc.signs, who & 2 ? 1 : 0);
     CHECK_EQ(ks.decrypts + kc.decrypts, 0);
     CHECK_EQ(ds.waits[1], defer && (who & 1) ? 1 : 0);
     CHECK_EQ(ds.waits[0], defer && (who & 2) ? 1 : 0);
+    /* the unhashed data: TLS 1.2's ServerKeyExchange signs client_random + server_random +
+     * ServerECDHParams (x25519), its CertificateVerify the transcript itself; TLS 1.3's
+     * CertificateVerify its 64 spaces, context and transcript hash */
+    int v13 = version == MTLS_VERSION_TLS13;
     if (who & 1) {
         CHECK_EQ(ks.last_sigalg, mtls_conn_server_sigalg(c));
-        /* the unhashed data: client_random + server_random + ServerECDHParams (x25519) */
-        CHECK_EQ(ks.last_in_len, 64 + 4 + 32);
+        CHECK_EQ(ks.last_in_len, v13 ? cv13_len(skind) : 64 + 4 + 32);
     }
     if (who & 2) {
         CHECK(mtls_conn_peer_cert_presented(s));
-        CHECK(strstr(mtls_conn_peer_subject(s), "client-") != NULL);
+        const char *subject = mtls_conn_peer_subject(s);
+        CHECK(subject != NULL && strstr(subject, "client-") != NULL);
         CHECK_EQ(kc.last_sigalg, mtls_conn_client_sigalg(s));
-        CHECK(kc.last_in_len > 1000); /* TLS 1.2 CertificateVerify: the transcript itself */
+        if (v13)
+            CHECK_EQ(kc.last_in_len, cv13_len(skind));
+        else
+            CHECK(kc.last_in_len > 1000);
     }
     static const char ping[] = "ping", pong[] = "pong";
     CHECK(tp_send_check(c, s, ping, sizeof(ping)));
     CHECK(tp_send_check(s, c, pong, sizeof(pong)));
     if (t_fail != before)
-        fprintf(stderr, "  ^ roles: %s, server key %s, client key %s, %s\n",
+        fprintf(stderr, "  ^ roles (%s): %s, server key %s, client key %s, %s\n", vname(),
                 who == 1   ? "server"
                 : who == 2 ? "client"
                            : "both",
@@ -399,12 +430,14 @@ static void roles(void)
         for (int k = 0; k < TP_KEY_COUNT; k++)
             for (int who = 1; who <= 3; who++, n++)
                 roles_case(who, (tp_key_kind)k, (tp_key_kind)((k + who) % TP_KEY_COUNT), defer);
-    /* each RSA-PSS and PKCS #1 scheme through the method */
+    /* each RSA-PSS and (TLS 1.2: RFC 8446 4.4.3 has RSA sign with PSS only) PKCS #1 scheme
+     * through the method */
     static const char *rsa_schemes[] = {"rsa_pss_rsae_sha256", "rsa_pss_rsae_sha384",
                                         "rsa_pss_rsae_sha512", "rsa_pkcs1_sha256",
                                         "rsa_pkcs1_sha384",    "rsa_pkcs1_sha512"};
     const tp_pki *pki = tp_get();
-    for (size_t i = 0; i < sizeof(rsa_schemes) / sizeof(rsa_schemes[0]); i++, n++) {
+    size_t n_schemes = version == MTLS_VERSION_TLS13 ? 3 : 6;
+    for (size_t i = 0; i < n_schemes; i++, n++) {
         km ks;
         km_init(&ks, pki->server[TP_RSA2048].key_pem, 1);
         mtls_config *scfg = server_cfg(TP_RSA2048, &ks, MTLS_VERIFY_NONE, NULL);
@@ -413,7 +446,8 @@ static void roles(void)
         mtls_conn *c = mtls_client_new(ccfg, "localhost"), *s = mtls_server_new(scfg);
         drive_stats ds = {0};
         CHECK_ERR(drive(c, s, NULL, &ks, &ds), MTLS_OK);
-        CHECK(strcmp(mtls_sigalg_name(mtls_conn_server_sigalg(c)), rsa_schemes[i]) == 0);
+        const char *used = mtls_sigalg_name(mtls_conn_server_sigalg(c));
+        CHECK(used != NULL && strcmp(used, rsa_schemes[i]) == 0);
         CHECK_EQ(ks.signs, 1);
         mtls_conn_free(c);
         mtls_conn_free(s);
@@ -421,9 +455,10 @@ static void roles(void)
         mtls_config_free(scfg);
         EVP_PKEY_free(ks.key);
     }
-    printf("1. %d handshakes with the key method: server (ServerKeyExchange), client "
-           "(CertificateVerify), both; RSA, P-256, P-384; sync and deferred; 6 RSA schemes\n",
-           n);
+    printf("1. %s: %d handshakes with the key method: server (%s), client (CertificateVerify), "
+           "both; RSA, P-256, P-384; sync and deferred; %zu RSA schemes\n",
+           vname(), n, version == MTLS_VERSION_TLS13 ? "CertificateVerify" : "ServerKeyExchange",
+           n_schemes);
 }
 
 static uint8_t *take(mtls_conn *from, size_t *n)
@@ -553,7 +588,6 @@ static void static_rsa(void)
 }
 
 /* ---- 3. bad ciphertexts and bad decryptions: as with the key in memory ----------------------- */
-
 
 static EVP_PKEY *server_rsa_pub(void)
 {
@@ -790,11 +824,12 @@ static void failure_case(const char *name, int client_side, tp_key_kind kind, in
     CHECK(strstr(mtls_conn_error_detail(me), "key method") != NULL);
     char never[16];
     snprintf(never, sizeof(never), "%d %d ", MTLS_TRACE_RECEIVED,
-             client_side ? TLS_HS_CERTIFICATE_VERIFY : TLS_HS_SERVER_KEY_EXCHANGE);
+             client_side || version == MTLS_VERSION_TLS13 ? TLS_HS_CERTIFICATE_VERIFY
+                                                          : TLS_HS_SERVER_KEY_EXCHANGE);
     CHECK(strstr(peer_trace.lines, never) == NULL);
     CHECK(!mtls_conn_established(peer));
     if (t_fail != before)
-        fprintf(stderr, "  ^ %s (%s, %s, %s%s): %s -- %s\n", name,
+        fprintf(stderr, "  ^ %s (%s, %s, %s, %s%s): %s -- %s\n", name, vname(),
                 client_side ? "client" : "server", tp_kind_name(kind), defer ? "deferred" : "sync",
                 rsa_kx ? ", static RSA" : "", mtls_err_name(mtls_conn_error(me)),
                 mtls_conn_error_detail(me));
@@ -835,12 +870,13 @@ static void failures(void)
                  MTLS_ERR_KEY_OP_BAD_RESULT);
     failure_case("signed with another key", 0, TP_P384, 1, 0, KM_OK, pki->client[TP_P384].key_pem,
                  MTLS_ERR_KEY_OP_BAD_RESULT);
+    n += 3;
     /* static RSA: a decryption that fails */
-    for (int defer = 0; defer < 2; defer++)
+    for (int defer = 0; version == MTLS_VERSION_TLS12 && defer < 2; defer++, n++)
         failure_case("decryption failed", 0, TP_RSA2048, defer, 1, KM_FAIL, NULL,
                      MTLS_ERR_KEY_OP_FAILED);
-    n += 5;
-    printf("4. %d failed or refused operations: internal_error, the signature never sent\n", n);
+    printf("4. %s: %d failed or refused operations: internal_error, the signature never sent\n",
+           vname(), n);
 }
 
 /* ---- 5. resumption and the API's edges ------------------------------------------------------- */
@@ -848,7 +884,8 @@ static void failures(void)
 static void resumption(void)
 {
     const tp_pki *pki = tp_get();
-    for (int tickets = 0; tickets < 2; tickets++) {
+    /* TLS 1.3 resumes by ticket only */
+    for (int tickets = version == MTLS_VERSION_TLS13; tickets < 2; tickets++) {
         km ks, kc;
         km_init(&ks, pki->server[TP_RSA2048].key_pem, 1);
         km_init(&kc, pki->client[TP_P384].key_pem, 1);
@@ -880,7 +917,8 @@ static void resumption(void)
         EVP_PKEY_free(ks.key);
         EVP_PKEY_free(kc.key);
     }
-    printf("5. resumption by session id and by ticket: the key methods not called\n");
+    printf("5. %s: resumption%s: the key methods not called\n", vname(),
+           version == MTLS_VERSION_TLS13 ? " (ticket)" : " by session id and by ticket");
 }
 
 static void edges(void)
@@ -889,8 +927,9 @@ static void edges(void)
     const tp_ident *rsa = &pki->server[TP_RSA2048];
     km k;
     km_init(&k, rsa->key_pem, 0);
+    int v12 = version == MTLS_VERSION_TLS12;
 
-    /* the setter */
+    /* the setter (once) */
     mtls_config *cfg = mtls_config_new();
     static const mtls_key_method no_sign = {NULL, km_decrypt};
     CHECK_ERR(mtls_config_set_cert_chain_key_method(cfg, rsa->cert_pem, strlen(rsa->cert_pem),
@@ -904,7 +943,7 @@ static void edges(void)
     mtls_config_free(cfg);
 
     /* a method without decrypt: no static RSA with this key (ECDHE is chosen, or nothing) */
-    for (int only_rsa = 0; only_rsa < 2; only_rsa++) {
+    for (int only_rsa = 0; v12 && only_rsa < 2; only_rsa++) {
         cfg = mtls_config_new();
         CHECK_ERR(mtls_config_set_cert_chain_key_method(cfg, rsa->cert_pem, strlen(rsa->cert_pem),
                                                         &sign_only, &k),
@@ -956,7 +995,7 @@ static void edges(void)
     mtls_handshake(c);
     move(c, s, &last);
     CHECK_ERR(last, MTLS_ERR_WANT_KEY_OP);
-    CHECK(st_eq(state_of(s), S12_SEND_SERVER_KEY_EXCHANGE));
+    CHECK(st_eq(state_of(s), v12 ? S12_SEND_SERVER_KEY_EXCHANGE : "S13_SEND_CERT_VERIFY"));
     /* the peer gone meanwhile: the connection fails as it would otherwise, done is refused */
     CHECK_ERR(mtls_recv_ack(s, 0), MTLS_ERR_EOF);
     CHECK_ERR(mtls_conn_key_op_done(s, k.held, k.held_len), MTLS_ERR_EOF);
@@ -965,8 +1004,9 @@ static void edges(void)
     mtls_config_free(ccfg);
     mtls_config_free(scfg);
     EVP_PKEY_free(k.key);
-    printf("5. the API's edges: the setter's refusals, a method without decrypt, done without an "
-           "operation / twice / from inside the callback / after the connection failed\n");
+    printf("5. %s: the API's edges: the setter's refusals%s, done without an operation / twice / "
+           "from inside the callback / after the connection failed\n",
+           vname(), v12 ? ", a method without decrypt" : "");
 }
 
 /* ---- 6. the fd helpers ----------------------------------------------------------------------- */
@@ -1006,7 +1046,9 @@ static void fd_helpers(void)
          * client has answered; so the client goes first, from what is already on the socket) */
         fcntl(sv[1], F_SETFL, fcntl(sv[1], F_GETFL) | O_NONBLOCK);
         CHECK_ERR(mtls_fd_handshake(s, sv[1]), MTLS_ERR_WANT_READ);
-        CHECK_ERR(mtls_fd_handshake(c, sv[0]), MTLS_ERR_WANT_READ);
+        /* TLS 1.3: the client is done once its Finished is out */
+        CHECK_ERR(mtls_fd_handshake(c, sv[0]),
+                  version == MTLS_VERSION_TLS13 ? MTLS_OK : MTLS_ERR_WANT_READ);
         CHECK_ERR(timed ? mtls_fd_handshake_timeout(s, sv[1], 5000) : mtls_fd_handshake(s, sv[1]),
                   MTLS_OK);
         CHECK_ERR(mtls_fd_handshake(c, sv[0]), MTLS_OK);
@@ -1024,17 +1066,25 @@ static void fd_helpers(void)
     mtls_config_free(ccfg);
     mtls_config_free(scfg);
     EVP_PKEY_free(ks.key);
-    printf("6. mtls_fd_handshake and its _timeout twin: WANT_KEY_OP at once, then on to the end\n");
+    printf("6. %s: mtls_fd_handshake and its _timeout twin: WANT_KEY_OP at once, then on to the "
+           "end\n",
+           vname());
 }
 
 int main(void)
 {
-    roles();
-    static_rsa();
-    bad_premasters();
-    failures();
-    resumption();
-    edges();
-    fd_helpers();
+    static const uint16_t versions[] = {MTLS_VERSION_TLS12, MTLS_VERSION_TLS13};
+    for (size_t v = 0; v < 2; v++) {
+        version = versions[v];
+        roles();
+        if (version == MTLS_VERSION_TLS12) { /* static RSA is TLS 1.2's */
+            static_rsa();
+            bad_premasters();
+        }
+        failures();
+        resumption();
+        edges();
+        fd_helpers();
+    }
     return t_done();
 }
