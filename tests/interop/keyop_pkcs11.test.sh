@@ -8,11 +8,11 @@
 # opensc, installed with apt-get when missing; a fresh token in a temporary directory; an RSA-2048
 # and an ECDSA P-256 key pair and a second RSA one generated ON the token; certificates for the
 # first two from the test CA).
-# Then, for each key, ECDHE handshakes (the example's line says how many operations the token did)
-# -- for RSA also static RSA (the token decrypts with raw RSA, mtls checks the padding) and
-# rsa_pss_rsae_sha384 asked by openssl -- and the RSA certificate with the token's other RSA
-# key: mtls verifies the signature before sending it and refuses it (KEY_OP_BAD_RESULT,
-# internal_error).  Exit 77 only when the packages cannot be installed or the example is not
+# Then, for each key, TLS 1.3 and TLS 1.2 ECDHE handshakes (the example's line says how many
+# operations the token did) -- for RSA also static RSA (the token decrypts with raw RSA, mtls
+# checks the padding) and the schemes openssl asks for -- and the RSA certificate with the
+# token's other RSA key: mtls verifies the signature before sending it and refuses it
+# (KEY_OP_BAD_RESULT, internal_error).  Exit 77 only when the packages cannot be installed or the example is not
 # built.  Every process binds 127.0.0.1 and is bounded by `timeout`.
 set -euo pipefail
 SRC=${MTLS_SRC_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -130,19 +130,29 @@ case_ok() {
 }
 
 CHAIN=rsa.crt URI=$URI_RSA
-case_ok "rsa, ECDHE, mtls client" "ECDHE_RSA.*: 1 sign\(s\), 0 decrypt" mtls
-case_ok "rsa, ECDHE, openssl s_client, rsa_pss_rsae_sha384" \
-  "rsa_pss_rsae_sha384.*: 1 sign\(s\), 0 decrypt" openssl -sigalgs rsa_pss_rsae_sha384
-case_ok "rsa, ECDHE, openssl s_client, rsa_pkcs1_sha512" \
-  "rsa_pkcs1_sha512.*: 1 sign\(s\), 0 decrypt" openssl -sigalgs rsa_pkcs1_sha512
+case_ok "rsa, TLS 1.3, mtls client" "TLS_AES_.*rsa_pss_rsae_sha256.*: 1 sign\(s\), 0 decrypt" \
+  mtls --tls1.3
+case_ok "rsa, TLS 1.3, openssl s_client, rsa_pss_rsae_sha384" \
+  "TLS_AES_.*rsa_pss_rsae_sha384.*: 1 sign\(s\), 0 decrypt" openssl -tls1_3 \
+  -sigalgs rsa_pss_rsae_sha384
+case_ok "rsa, TLS 1.2 ECDHE, mtls client" "ECDHE_RSA.*: 1 sign\(s\), 0 decrypt" mtls --tls1.2
+case_ok "rsa, TLS 1.2 ECDHE, openssl s_client, rsa_pkcs1_sha512" \
+  "ECDHE_RSA.*rsa_pkcs1_sha512.*: 1 sign\(s\), 0 decrypt" openssl -tls1_2 \
+  -sigalgs rsa_pkcs1_sha512
 case_ok "rsa, static RSA (the token decrypts, raw RSA), mtls client" \
   "TLS_RSA_WITH_AES_256_GCM_SHA384, static RSA.*: 0 sign\(s\), 1 decrypt" mtls \
   --ciphers TLS_RSA_WITH_AES_256_GCM_SHA384
 case_ok "rsa, static RSA, openssl s_client" "static RSA.*: 0 sign\(s\), 1 decrypt" openssl \
-  -cipher AES128-GCM-SHA256
+  -tls1_2 -cipher AES128-GCM-SHA256
 CHAIN=ec.crt URI=$URI_EC
-case_ok "ec, ECDHE, mtls client" "ecdsa_secp256r1_sha256.*: 1 sign\(s\), 0 decrypt" mtls
-case_ok "ec, ECDHE, openssl s_client" "ecdsa_secp256r1_sha256.*: 1 sign\(s\), 0 decrypt" openssl
+case_ok "ec, TLS 1.3, mtls client" "TLS_AES_.*ecdsa_secp256r1_sha256.*: 1 sign\(s\), 0 decrypt" \
+  mtls --tls1.3
+case_ok "ec, TLS 1.3, openssl s_client" \
+  "TLS_AES_.*ecdsa_secp256r1_sha256.*: 1 sign\(s\), 0 decrypt" openssl -tls1_3
+case_ok "ec, TLS 1.2 ECDHE, mtls client" "ECDHE_ECDSA.*ecdsa_secp256r1_sha256.*: 1 sign\(s\)" \
+  mtls --tls1.2
+case_ok "ec, TLS 1.2 ECDHE, openssl s_client" "ECDHE_ECDSA.*: 1 sign\(s\), 0 decrypt" openssl \
+  -tls1_2
 
 # The RSA certificate with the token's other RSA key: a signature of the right size that does
 # not verify with the certificate's key; mtls refuses to send it.
