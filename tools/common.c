@@ -169,6 +169,10 @@ static void list_suites(char *out, size_t cap)
 
 /* ---- keys and their passphrases -------------------------------------------------------------- */
 
+/* Set when tool_passphrase said why it gave nothing: the library's sentence that follows
+ * ("... the passphrase callback gave no passphrase") would only repeat it, in API words. */
+static int pass_said;
+
 /* The passphrase callback of the tool: the first line of --key-pass-file, or the value of the
  * variable --key-pass-env names.  Never an argument: the command line of a running program is
  * visible to every user of the machine (ps, /proc/PID/cmdline) and shells write it to their
@@ -176,19 +180,25 @@ static void list_suites(char *out, size_t cap)
 static int tool_passphrase(void *arg, char *buf, size_t cap, const char *what)
 {
     const struct common_opts *o = arg;
+    pass_said = 1; /* until it returns a passphrase */
     if (o->key_pass_env != NULL) {
         const char *v = getenv(o->key_pass_env);
         if (v == NULL) {
-            say("--key-pass-env %s: the environment variable %s is not set (wanted for %s)",
-                o->key_pass_env, o->key_pass_env, what);
+            say("--key-pass-env %s: the environment variable %s is not set, and %s needs %s: "
+                "set %s where mtls is started, or give --key-pass-file FILE",
+                o->key_pass_env, o->key_pass_env, what,
+                strncmp(what, "pkcs11:", 7) == 0 ? "the token's PIN" : "a passphrase",
+                o->key_pass_env);
             return -1;
         }
         size_t n = strlen(v);
         if (n > cap) {
-            say("--key-pass-env %s: the passphrase is longer than %zu bytes", o->key_pass_env, cap);
+            say("--key-pass-env %s: the value is longer than %zu bytes (wanted for %s)",
+                o->key_pass_env, cap, what);
             return -1;
         }
         memcpy(buf, v, n);
+        pass_said = 0;
         return (int)n;
     }
     int fd = open(o->key_pass_file, O_RDONLY | O_CLOEXEC);
@@ -219,18 +229,22 @@ static int tool_passphrase(void *arg, char *buf, size_t cap, const char *what)
     }
     close(fd);
     if (too_long) {
-        say("--key-pass-file '%s': the first line is longer than %zu bytes", o->key_pass_file,
-            cap);
+        say("--key-pass-file '%s': the first line is longer than %zu bytes (wanted for %s)",
+            o->key_pass_file, cap, what);
         return -1;
     }
     if (len > 0 && buf[len - 1] == '\r') {
         len--;
     }
+    pass_said = 0;
     return (int)len;
 }
 
 static void say_load_error(mtls_config *cfg, mtls_err err, const char *what)
 {
+    if (err == MTLS_ERR_NO_PASSPHRASE && pass_said) {
+        return; /* tool_passphrase said why, naming the key */
+    }
     const char *why = mtls_config_error_detail(cfg);
     if (why != NULL && why[0] != '\0') {
         say("%s", why);
@@ -320,6 +334,7 @@ static int load_identity(mtls_config *cfg, const struct common_opts *o, int serv
     if (o->key_pass_file != NULL || o->key_pass_env != NULL) {
         (void)mtls_config_set_passphrase_callback(cfg, tool_passphrase, (void *)o);
     }
+    pass_said = 0;
     if (o->p12 == NULL) {
         return load_cert_key(cfg, o);
     }
