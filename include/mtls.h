@@ -289,7 +289,8 @@ MTLS_API mtls_err mtls_config_set_pkcs12_mem(mtls_config *cfg, const void *der, 
  * libengine-pkcs11-openssl), which loads the PKCS#11 module given by
  * mtls_config_set_pkcs11_module, or else its default (p11-kit-proxy, which offers every module
  * registered with p11-kit).  The PIN is the URI's pin-value, else the passphrase callback's answer
- * (`what` is the URI).  Keys as for mtls_config_set_cert_chain_file: RSA 2048-4096, ECDSA P-256 /
+ * (`what` is the URI); an answer of a length the engine does not take (libp11: 4 to 32 bytes) is
+ * MTLS_ERR_BAD_PASSPHRASE, and the detail says its length and the limit.  Keys as for mtls_config_set_cert_chain_file: RSA 2048-4096, ECDSA P-256 /
  * P-384, matching the chain's first certificate.  Static-RSA suites need the token to do raw RSA
  * (CKM_RSA_X_509) -- mtls checks the PKCS #1 padding itself; a token that refuses it fails those
  * handshakes with MTLS_ERR_CRYPTO: restrict such a server to ECDHE suites.  MTLS_ERR_BAD_KEY with

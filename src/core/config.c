@@ -708,6 +708,10 @@ mtls_err mtls_config_set_cert_chain_key_uri(mtls_config *cfg, const char *chain_
                           "%s", uri);
         if (ld.status == CRY_LOAD_WRONG_PASSPHRASE)
             return detail(cfg, MTLS_ERR_BAD_PASSPHRASE, "wrong PIN for %s", uri);
+        if (ld.status == CRY_LOAD_PASSPHRASE_LENGTH)
+            return detail(cfg, MTLS_ERR_BAD_PASSPHRASE, "the PIN for %s %s: the passphrase "
+                          "callback must give the token's PIN alone (the mtls tool: the first "
+                          "line of --key-pass-file, or the value of --key-pass-env)", uri, ld.why);
         return detail(cfg, ld.status == CRY_LOAD_UNSUPPORTED ? MTLS_ERR_UNSUPPORTED_KEY
                                                              : MTLS_ERR_BAD_KEY,
                       "cannot use the key %s: %s", uri, ld.why);
