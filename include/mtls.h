@@ -238,11 +238,14 @@ MTLS_API mtls_err mtls_config_set_cert_chain_file(mtls_config *cfg, const char *
 MTLS_API mtls_err mtls_config_set_cert_chain_mem(mtls_config *cfg, const void *chain_pem,
                                                  size_t chain_len, const void *key_pem,
                                                  size_t key_len);
-/* Our certificate as set above: the leaf's subject (an RFC 4514 string) and its notAfter (seconds
- * since the epoch); NULL and 0 when none is set.  For logs -- what a reload changed, when the
- * certificate expires.  The string stays valid until the config is freed. */
+/* Our certificate as set above: the leaf's subject (an RFC 4514 string), its notAfter (seconds
+ * since the epoch) and its serial number in uppercase hex as `openssl x509 -serial` prints it
+ * ("1A2B"; "-01" when negative); NULL, 0 and NULL when none is set.  For logs -- what a reload
+ * changed (a renewal may keep the name and the expiry, never the serial), when the certificate
+ * expires.  The strings stay valid until the config is freed. */
 MTLS_API const char *mtls_config_cert_subject(const mtls_config *cfg);
 MTLS_API int64_t mtls_config_cert_not_after(const mtls_config *cfg);
+MTLS_API const char *mtls_config_cert_serial(const mtls_config *cfg);
 
 /* Passphrases for encrypted private keys ("ENCRYPTED PRIVATE KEY" PKCS#8 with PBES2 -- PBKDF2 or
  * scrypt, AES-CBC or 3DES -- and legacy "Proc-Type: 4,ENCRYPTED" PEM), for PKCS#12 bundles and

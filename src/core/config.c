@@ -1220,6 +1220,15 @@ int64_t mtls_config_cert_not_after(const mtls_config *cfg)
     return cfg && cfg->chain_len ? x509_cert_not_after(cfg->chain[0]) : 0;
 }
 
+const char *mtls_config_cert_serial(const mtls_config *cfg)
+{
+    if (!cfg || !cfg->chain_len)
+        return NULL;
+    mtls_cert_info info = MTLS_CERT_INFO_INIT;
+    x509_cert_info(cfg->chain[0], &info);
+    return info.serial_hex; /* the certificate's own string: it lives as long as the config */
+}
+
 /* ---- SPIFFE acceptance ----------------------------------------------------------------------- */
 
 /* Add a copy of s (already validated) to one list, unless it is there. */
