@@ -744,8 +744,13 @@ MTLS_API mtls_err mtls_config_add_spiffe_trust_domain(mtls_config *cfg, const ch
  * malformed (MTLS_ERR_CRL_PARSE) or that mtls does not use (MTLS_ERR_CRL_UNSUPPORTED: delta and
  * indirect CRLs, one without nextUpdate, an unknown critical extension) fails the call, adds
  * nothing, and mtls_config_error_detail() names the file; no CRL at all is MTLS_ERR_BAD_PEM;
- * unreadable: MTLS_ERR_FILE.  CRLs are read when set: to take a new CRL, build a new config (a
- * server reloads; mtls_config_share_sessions keeps its sessions). */
+ * unreadable: MTLS_ERR_FILE.  A CRL that is not in force now (its nextUpdate has passed, or its
+ * thisUpdate is ahead) is loaded -- a current one may follow -- but unless a current CRL of the
+ * same issuer is loaded too, the call returns MTLS_OK with mtls_config_error_detail() naming the
+ * file, the CRL's issuer and that date: until a current CRL is loaded, the certificates it covers
+ * fail (MTLS_ERR_CRL_EXPIRED / _NOT_YET_VALID, alert certificate_unknown).  CRLs are read when
+ * set: to take a new CRL, build a new config (a server reloads; mtls_config_share_sessions keeps
+ * its sessions). */
 MTLS_API mtls_err mtls_config_set_crl_file(mtls_config *cfg, const char *path);
 MTLS_API mtls_err mtls_config_set_crl_dir(mtls_config *cfg, const char *dir);
 MTLS_API mtls_err mtls_config_set_crl_mem(mtls_config *cfg, const void *pem_or_der, size_t len);
