@@ -120,11 +120,15 @@ sees() {
     client sees.err
     grep -q "server CN=$1 verified" sees.err
 }
-# hup N: send SIGHUP, wait (10 s at most) until the server logged reload N or a failure
+# hup N: send SIGHUP, wait (10 s at most) until the server logged reload N or a new failure (not
+# one logged before the signal)
 hup() {
+    local failed
+    failed=$(grep -c '^mtls: reload failed' server.err || true)
     kill -HUP "$server_pid"
     for _ in $(seq 100); do
-        grep -Eq "^mtls: (reload $1:|reload failed)" server.err && return 0
+        grep -q "^mtls: reload $1:" server.err && return 0
+        [ "$(grep -c '^mtls: reload failed' server.err || true)" != "$failed" ] && return 0
         sleep 0.1
     done
     return 1
