@@ -253,11 +253,14 @@ MTLS_API mtls_err mtls_config_set_cert_chain_file(mtls_config *cfg, const char *
 MTLS_API mtls_err mtls_config_set_cert_chain_mem(mtls_config *cfg, const void *chain_pem,
                                                  size_t chain_len, const void *key_pem,
                                                  size_t key_len);
-/* Our certificate as set above: the leaf's subject (an RFC 4514 string) and its notAfter (seconds
- * since the epoch); NULL and 0 when none is set.  For logs -- what a reload changed, when the
- * certificate expires.  The string stays valid until the config is freed. */
+/* Our certificate as set above: the leaf's subject (an RFC 4514 string), its notAfter (seconds
+ * since the epoch) and its serial number in uppercase hex as `openssl x509 -serial` prints it
+ * ("1A2B"; "-01" when negative); NULL, 0 and NULL when none is set.  For logs -- what a reload
+ * changed (a renewal may keep the name and the expiry, never the serial), when the certificate
+ * expires.  The strings stay valid until the config is freed. */
 MTLS_API const char *mtls_config_cert_subject(const mtls_config *cfg);
 MTLS_API int64_t mtls_config_cert_not_after(const mtls_config *cfg);
+MTLS_API const char *mtls_config_cert_serial(const mtls_config *cfg);
 
 /* Passphrases for encrypted private keys ("ENCRYPTED PRIVATE KEY" PKCS#8 with PBES2 -- PBKDF2 or
  * scrypt, AES-CBC or 3DES -- and legacy "Proc-Type: 4,ENCRYPTED" PEM), for PKCS#12 bundles and
@@ -304,7 +307,8 @@ MTLS_API mtls_err mtls_config_set_pkcs12_mem(mtls_config *cfg, const void *der, 
  * libengine-pkcs11-openssl), which loads the PKCS#11 module given by
  * mtls_config_set_pkcs11_module, or else its default (p11-kit-proxy, which offers every module
  * registered with p11-kit).  The PIN is the URI's pin-value, else the passphrase callback's answer
- * (`what` is the URI).  Keys as for mtls_config_set_cert_chain_file: RSA 2048-4096, ECDSA P-256 /
+ * (`what` is the URI); an answer of a length the engine does not take (libp11: 4 to 32 bytes) is
+ * MTLS_ERR_BAD_PASSPHRASE, and the detail says its length and the limit.  Keys as for mtls_config_set_cert_chain_file: RSA 2048-4096, ECDSA P-256 /
  * P-384, matching the chain's first certificate.  Static-RSA suites need the token to do raw RSA
  * (CKM_RSA_X_509) -- mtls checks the PKCS #1 padding itself; a token that refuses it fails those
  * handshakes with MTLS_ERR_CRYPTO: restrict such a server to ECDHE suites.  MTLS_ERR_BAD_KEY with
@@ -866,8 +870,13 @@ MTLS_API mtls_err mtls_config_add_spiffe_trust_domain(mtls_config *cfg, const ch
  * malformed (MTLS_ERR_CRL_PARSE) or that mtls does not use (MTLS_ERR_CRL_UNSUPPORTED: delta and
  * indirect CRLs, one without nextUpdate, an unknown critical extension) fails the call, adds
  * nothing, and mtls_config_error_detail() names the file; no CRL at all is MTLS_ERR_BAD_PEM;
- * unreadable: MTLS_ERR_FILE.  CRLs are read when set: to take a new CRL, build a new config (a
- * server reloads; mtls_config_share_sessions keeps its sessions). */
+ * unreadable: MTLS_ERR_FILE.  A CRL that is not in force now (its nextUpdate has passed, or its
+ * thisUpdate is ahead) is loaded -- a current one may follow -- but unless a current CRL of the
+ * same issuer is loaded too, the call returns MTLS_OK with mtls_config_error_detail() naming the
+ * file, the CRL's issuer and that date: until a current CRL is loaded, the certificates it covers
+ * fail (MTLS_ERR_CRL_EXPIRED / _NOT_YET_VALID, alert certificate_unknown).  CRLs are read when
+ * set: to take a new CRL, build a new config (a server reloads; mtls_config_share_sessions keeps
+ * its sessions). */
 MTLS_API mtls_err mtls_config_set_crl_file(mtls_config *cfg, const char *path);
 MTLS_API mtls_err mtls_config_set_crl_dir(mtls_config *cfg, const char *dir);
 MTLS_API mtls_err mtls_config_set_crl_mem(mtls_config *cfg, const void *pem_or_der, size_t len);

@@ -712,6 +712,10 @@ mtls_err mtls_config_set_cert_chain_key_uri(mtls_config *cfg, const char *chain_
                           "%s", uri);
         if (ld.status == CRY_LOAD_WRONG_PASSPHRASE)
             return detail(cfg, MTLS_ERR_BAD_PASSPHRASE, "wrong PIN for %s", uri);
+        if (ld.status == CRY_LOAD_PASSPHRASE_LENGTH)
+            return detail(cfg, MTLS_ERR_BAD_PASSPHRASE, "the PIN for %s %s: the passphrase "
+                          "callback must give the token's PIN alone (the mtls tool: the first "
+                          "line of --key-pass-file, or the value of --key-pass-env)", uri, ld.why);
         return detail(cfg, ld.status == CRY_LOAD_UNSUPPORTED ? MTLS_ERR_UNSUPPORTED_KEY
                                                              : MTLS_ERR_BAD_KEY,
                       "cannot use the key %s: %s", uri, ld.why);
@@ -1290,6 +1294,15 @@ const char *mtls_config_cert_subject(const mtls_config *cfg)
 int64_t mtls_config_cert_not_after(const mtls_config *cfg)
 {
     return cfg && cfg->chain_len ? x509_cert_not_after(cfg->chain[0]) : 0;
+}
+
+const char *mtls_config_cert_serial(const mtls_config *cfg)
+{
+    if (!cfg || !cfg->chain_len)
+        return NULL;
+    mtls_cert_info info = MTLS_CERT_INFO_INIT;
+    x509_cert_info(cfg->chain[0], &info);
+    return info.serial_hex; /* the certificate's own string: it lives as long as the config */
 }
 
 /* ---- SPIFFE acceptance ----------------------------------------------------------------------- */

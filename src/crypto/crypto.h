@@ -131,6 +131,8 @@ typedef enum {
     CRY_LOAD_NO_PASSPHRASE,          /* encrypted, and the source said CRY_PASS_NONE */
     CRY_LOAD_PASSPHRASE_FAILED,      /* the source failed (returned -1) */
     CRY_LOAD_WRONG_PASSPHRASE,       /* decryption or MAC failed: wrong passphrase or corrupt */
+    CRY_LOAD_PASSPHRASE_LENGTH,      /* a PIN of a length the token's engine does not take (why:
+                                      * "is N bytes long, more than the M bytes ...") */
     CRY_LOAD_ERROR,                  /* out of memory, or libcrypto failed */
 } cry_load_status;
 
