@@ -273,6 +273,8 @@ static mtls_err handshake(mtls_conn *c, mtls_err err)
         c->established = true;
     if (!err)
         return MTLS_OK;
+    if (err == MTLS_ERR_WANT_KEY_OP)
+        return err; /* the application's key method answers later: not an error */
     const char *why = hs_error_detail(c->hs);
     return why ? conn_fail(c, err, "%s", why) : conn_fail(c, err, NULL);
 }
@@ -317,10 +319,18 @@ static mtls_err on_record(mtls_conn *c, const rec_in *r)
     }
 }
 
-/* Process complete records until input runs out, application data is held, or an error. */
+/* Process complete records until input runs out, application data is held, or an error.  While
+ * the handshake waits for the application's private-key operation, records stay unread in the
+ * receive buffer: nothing the peer sends may move the handshake before that operation is used
+ * (a ChangeCipherSpec would find the wrong state); its result, once in, is used first. */
 static mtls_err process_records(mtls_conn *c)
 {
     while (!rec_holding(&c->rec) && !c->close_received && c->error == MTLS_OK) {
+        if (hs_key_op_waiting(c->hs)) {
+            mtls_err err = handshake(c, hs_start(c->hs));
+            if (err)
+                return err; /* MTLS_ERR_WANT_KEY_OP while the result is missing */
+        }
         rec_in r;
         mtls_err err = rec_read(&c->rec, &r);
         if (err == MTLS_ERR_WANT_READ)
@@ -370,10 +380,22 @@ mtls_err mtls_handshake(mtls_conn *c)
         return MTLS_OK;
     if (c->close_received)
         return conn_fail(c, MTLS_ERR_CLOSED, "the peer closed the connection during the handshake");
+    bool held = hs_key_op_waiting(c->hs); /* records may wait unread (process_records) */
     mtls_err err = handshake(c, hs_start(c->hs));
+    if (!err && held && !c->established)
+        err = process_records(c);
     if (err)
         return err;
     return c->established ? MTLS_OK : MTLS_ERR_WANT_READ;
+}
+
+mtls_err mtls_conn_key_op_done(mtls_conn *c, const void *result, size_t len)
+{
+    if (!c)
+        return MTLS_ERR_INVALID_ARG;
+    if (c->error)
+        return c->error;
+    return hs_key_op_done(c->hs, result, len);
 }
 
 int mtls_conn_established(const mtls_conn *c)

@@ -199,6 +199,17 @@ int cry_rsa_encrypt_pkcs1(const cry_pkey *pub, const uint8_t *in, size_t in_len,
  * internal failure, never on bad input. */
 int cry_rsa_decrypt_premaster(const cry_pkey *priv, const uint8_t *in, size_t in_len,
                               uint16_t client_version, uint8_t out[48]);
+/* The same check, in constant time, on a block someone else decrypted with the raw RSA
+ * operation (the application's key method): `em` holds at least k readable bytes (k the modulus
+ * length, 256..512), of which the decrypter said it wrote em_len; any em_len but k is a bad block.
+ * Always writes 48 bytes (the block's premaster or random ones); 0 only when k is out of range or
+ * the RNG fails. */
+int cry_rsa_premaster_from_block(const uint8_t *em, size_t em_len, size_t k,
+                                 uint16_t client_version, uint8_t out[48]);
+/* 1 when `in` could be an RSA ciphertext to `pub`: exactly the modulus length and below the
+ * modulus in value.  Public facts of the ciphertext alone: the raw decryption of anything else
+ * fails, so it is not asked for (RFC 5246 7.4.7.1 then continues with a random premaster). */
+int cry_rsa_ciphertext_fits(const cry_pkey *pub, const uint8_t *in, size_t in_len);
 
 /* ---- additions by the crypto layer ------------------------------------------------------- */
 /* A key pair from a known private value, for known-answer tests and recorded handshake vectors

@@ -1928,6 +1928,8 @@ static void state_names(void)
         "S13_READ_CLIENT_HELLO",        "S13_READ_SECOND_CLIENT_HELLO",  "S13_READ_CLIENT_CERT",
         "S13_READ_CLIENT_CERT_VERIFY",  "S13_READ_FINISHED",             "C13_SEND_CLIENT_HELLO",
         "C13_SEND_CLIENT_FLIGHT",       "S13_SEND_HELLO_RETRY_REQUEST",  "S13_SEND_SERVER_FLIGHT",
+        /* where the application's key method may keep the CertificateVerify (test_keyop) */
+        "C13_SEND_CERT_VERIFY",         "S13_SEND_CERT_VERIFY",
     };
     const hs_role *roles[] = {&hs_client13, &hs_server13};
     size_t n = 0;
