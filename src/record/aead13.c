@@ -5,11 +5,12 @@
  * A protected record is TLSCiphertext {opaque_type 23, legacy_record_version 0x0303, length,
  * AEAD(TLSInnerPlaintext)} with TLSInnerPlaintext = content || ContentType || zeros; the
  * additional data is the 5-byte header itself (5.2) and the nonce the 12-byte IV XOR the 64-bit
- * sequence number left-padded with zeros (5.3).  Sealing copies the content into the record (the
- * type byte must follow it in one buffer for the single-pass AEAD call) and seals in place;
- * opening happens in place, and the record's first byte then carries the inner type, so the
- * layer reads the type where it reads it for TLS 1.2.  Nothing is allocated per record; a
- * sequence number never wraps (5.3: rekey or terminate -- at 2^64-1 the direction fails).
+ * sequence number left-padded with zeros (5.3).  Sealing writes the type byte and the padding at
+ * their place in the record and seals in two pieces -- the content straight from the caller's
+ * buffer, then that trailer in place -- so the content is never copied first.  Opening happens in
+ * place, and the record's first byte then carries the inner type, so the layer reads the type
+ * where it reads it for TLS 1.2.  Nothing is allocated per record; a sequence number never wraps
+ * (5.3: rekey or terminate -- at 2^64-1 the direction fails).
  */
 #include <string.h>
 
@@ -51,11 +52,13 @@ static mtls_err seal13(rec_dir *d, uint8_t type, uint8_t *rec, const uint8_t *sr
     uint8_t *inner = rec + TLS_RECORD_HEADER;
     if (plain_len > TLS_MAX_PLAINTEXT)
         return MTLS_ERR_INTERNAL;
-    if (src && plain_len)
-        memmove(inner, src, plain_len);
+    if (!src)
+        src = inner; /* the content already sits in the record */
     if (type == TLS_CT_CHANGE_CIPHER_SPEC) {
         /* RFC 8446 5: a protected change_cipher_spec is unexpected_message at the peer; the
          * compatibility CCS (D.4) goes out in clear whatever keys are installed. */
+        if (plain_len && src != inner)
+            memmove(inner, src, plain_len);
         put_header(rec, type, plain_len);
         *rec_len = TLS_RECORD_HEADER + plain_len;
         return MTLS_OK;
@@ -67,15 +70,18 @@ static mtls_err seal13(rec_dir *d, uint8_t type, uint8_t *rec, const uint8_t *sr
     if (pad > TLS_MAX_PLAINTEXT - plain_len)
         pad = TLS_MAX_PLAINTEXT - plain_len;
     size_t inner_len = plain_len + 1 + pad;
-    inner[plain_len] = type;
-    memset(inner + plain_len + 1, 0, pad); /* 5.4: padding octets MUST be zeros */
+    uint8_t *trailer = inner + plain_len;
+    trailer[0] = type;
+    memset(trailer + 1, 0, pad); /* 5.4: padding octets MUST be zeros */
     /* 5.2: opaque_type application_data; the header is the additional data */
     put_header(rec, TLS_CT_APPLICATION_DATA, inner_len + CRY_AEAD_TAG_LEN);
     *rec_len = TLS_RECORD_HEADER + inner_len + CRY_AEAD_TAG_LEN;
 
     uint8_t nonce[12];
     make_nonce(d, nonce);
-    if (!cry_aead_seal(d->aead, nonce, rec, TLS_RECORD_HEADER, inner, inner_len, inner + inner_len))
+    /* The content from where it is (the caller's buffer: no copy), then the trailer in place. */
+    if (!cry_aead_seal2(d->aead, nonce, rec, TLS_RECORD_HEADER, src, plain_len, trailer, 1 + pad,
+                        inner, inner + inner_len))
         return MTLS_ERR_CRYPTO;
     d->seq++;
     return MTLS_OK;
