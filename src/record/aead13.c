@@ -8,9 +8,11 @@
  * sequence number left-padded with zeros (5.3).  Sealing writes the type byte and the padding at
  * their place in the record and seals in two pieces -- the content straight from the caller's
  * buffer, then that trailer in place -- so the content is never copied first.  Opening happens in
- * place, and the record's first byte then carries the inner type, so the layer reads the type
- * where it reads it for TLS 1.2.  Nothing is allocated per record; a sequence number never wraps
- * (5.3: rekey or terminate -- at 2^64-1 the direction fails).
+ * place, or into the application's buffer when the layer gives one (rec_open_to): as much of the
+ * inner plaintext as fits there, the rest (at most the type byte and padding) in place.  The
+ * inner type is known only then; the record's first byte then carries it, so the layer reads the
+ * type where it reads it for TLS 1.2.  Nothing is allocated per record; a sequence number never
+ * wraps (5.3: rekey or terminate -- at 2^64-1 the direction fails).
  */
 #include <string.h>
 
@@ -87,8 +89,26 @@ static mtls_err seal13(rec_dir *d, uint8_t type, uint8_t *rec, const uint8_t *sr
     return MTLS_OK;
 }
 
+/* One piece of the inner plaintext, at offset `base` in it: the position and value of its last
+ * non-zero byte folded into *at and *t, with no branch on the bytes' values. */
+static void scan_piece(const uint8_t *p, size_t n, size_t base, size_t *at, size_t *t)
+{
+    size_t a = *at, v = *t;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t b = p[i];
+        size_t m = (size_t)0 - (size_t)((b | (0u - b)) >> 31); /* all ones when b != 0 */
+        a = ((base + i) & m) | (a & ~m);
+        v = (b & m) | (v & ~m);
+    }
+    *at = a;
+    *t = v;
+}
+
 /* RFC 8446 5.4: the content type is the last non-zero byte of the inner plaintext, the zeros
- * after it padding.  Returns the content length; *type is 0 when every byte is zero.
+ * after it padding.  The inner plaintext is head[0..n1) followed by tail[0..n2) (opened partly
+ * into the application's buffer); "MUST limit their scanning to the cleartext returned from the
+ * AEAD decryption": nothing outside them is read.  Returns the content length; *type is 0 when
+ * every byte is zero.
  *
  * Time.  An unpadded record -- what mtls and the usual peers send -- ends with its type byte:
  * one look at the last byte, whose position is public (the record's length).  A padded record
@@ -97,24 +117,23 @@ static mtls_err seal13(rec_dir *d, uint8_t type, uint8_t *rec, const uint8_t *sr
  * network, and the time taken does not give it back.  What the first look tells, whether there
  * is any padding at all, is all the timing shows.  (A full pass on every record would cost more
  * than the AEAD itself on a full record.) */
-static size_t strip_padding(const uint8_t *p, size_t n, uint8_t *type)
+static size_t find_type(const uint8_t *head, size_t n1, const uint8_t *tail, size_t n2,
+                        uint8_t *type)
 {
-    if (n > 0 && p[n - 1] != 0) {
-        *type = p[n - 1];
-        return n - 1;
+    uint8_t last = n2 ? tail[n2 - 1] : n1 ? head[n1 - 1] : 0;
+    if (last != 0) {
+        *type = last;
+        return n1 + n2 - 1;
     }
     size_t at = 0, t = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint32_t b = p[i];
-        size_t m = (size_t)0 - (size_t)((b | (0u - b)) >> 31); /* all ones when b != 0 */
-        at = (i & m) | (at & ~m);
-        t = (b & m) | (t & ~m);
-    }
+    scan_piece(head, n1, 0, &at, &t);
+    scan_piece(tail, n2, n1, &at, &t);
     *type = (uint8_t)t;
     return at;
 }
 
-static mtls_err open13(rec_dir *d, uint8_t *rec, size_t rec_len, uint8_t **plain, size_t *plain_len)
+static mtls_err open13(rec_dir *d, uint8_t *rec, size_t rec_len, uint8_t *dst, size_t cap,
+                       uint8_t **plain, size_t *plain_len)
 {
     d->why = NULL;
     if (rec[0] != TLS_CT_APPLICATION_DATA) { /* the layer hands these to rec13_unprotected */
@@ -137,9 +156,22 @@ static mtls_err open13(rec_dir *d, uint8_t *rec, size_t rec_len, uint8_t **plain
     make_nonce(d, nonce);
     uint8_t *inner = rec + TLS_RECORD_HEADER;
     size_t inner_len = frag_len - CRY_AEAD_TAG_LEN;
+    /* Into dst: as much as fits, which the layer makes all the content the record can carry
+     * (all but the type byte); the rest in place. */
+    uint8_t *head = inner;
+    size_t n1 = inner_len;
+    if (dst) {
+        if (inner_len > 0 && inner_len - 1 > cap)
+            return MTLS_ERR_INTERNAL; /* the layer gives room for all but the type byte */
+        head = dst;
+        n1 = inner_len < cap ? inner_len : cap;
+    }
+    uint8_t *tail = inner + n1;
+    size_t n2 = inner_len - n1;
     /* 5.2: "If the decryption fails, the receiver MUST terminate the connection with a
      * 'bad_record_mac' alert." */
-    if (!cry_aead_open(d->aead, nonce, rec, TLS_RECORD_HEADER, inner, inner_len, inner + inner_len))
+    if (!cry_aead_open2(d->aead, nonce, rec, TLS_RECORD_HEADER, inner, inner_len, head, n1, tail,
+                        inner + inner_len))
         return MTLS_ERR_BAD_RECORD_MAC;
     d->seq++;
 
@@ -150,7 +182,7 @@ static mtls_err open13(rec_dir *d, uint8_t *rec, size_t rec_len, uint8_t **plain
         return MTLS_ERR_RECORD_OVERFLOW;
     }
     uint8_t type;
-    size_t len = strip_padding(inner, inner_len, &type);
+    size_t len = find_type(head, n1, tail, n2, &type);
     /* 5.4: "If a receiving implementation does not find a non-zero octet in the cleartext, it
      * MUST terminate the connection with an 'unexpected_message' alert." */
     if (type == 0) {
@@ -170,8 +202,11 @@ static mtls_err open13(rec_dir *d, uint8_t *rec, size_t rec_len, uint8_t **plain
         d->why = "a TLS 1.3 handshake or alert record with empty content";
         return MTLS_ERR_UNEXPECTED_MESSAGE;
     }
+    /* In dst, the bytes after the content are zeros: the type byte goes too. */
+    if (dst && len < n1)
+        head[len] = 0;
     rec[0] = type;
-    *plain = inner;
+    *plain = head;
     *plain_len = len;
     return MTLS_OK;
 }
