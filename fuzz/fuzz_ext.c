@@ -4,7 +4,8 @@
  * carries it (what a server parses) and as a ServerHello answers it (what a client parses), and
  * what the parser keeps is used afterwards.  The parsers are pure (ext/ext.h): no connection is
  * made; a server config provides our preferences where a choice follows.  FZ_EXT_BLOCK fuzzes the
- * extensions block itself (duplicates, unknown types, lengths) in both hellos.  Seeds: the
+ * extensions block itself (duplicates, unknown types, lengths) in both hellos; FZ_EXT 8 the
+ * status_request of OCSP stapling and the CertificateStatus body (round trip).  Seeds: the
  * extensions of recorded hellos.
  */
 #include <string.h>
@@ -61,6 +62,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (ext_parse_block(&r, EXT_IN_CH, &e, &why) == MTLS_OK && e.server_name.present)
             (void)ext_sni_parse(e.server_name.data, &v, &why);
         (void)ext_parse_block(&r2, EXT_IN_SH12, &e, &why);
+        break;
+    }
+    case 8: { /* status_request (RFC 6066 8), and the same bytes as a CertificateStatus body */
+        ext_status_request req;
+        if (ext_status_request_parse(r, &req, &why) == MTLS_OK &&
+            req.status_type == EXT_STATUS_OCSP) {
+            size_t ids = 0;
+            rd ids_left = req.responder_id_list, id;
+            while (ids_left.n && rd_vec16(&ids_left, &id))
+                ids++;
+            if (ids != req.n_responder_ids || ids_left.n)
+                __builtin_trap(); /* the count is of well-formed, non-empty ResponderIDs */
+        }
+        (void)ext_status_request_ack_parse(r, &why);
+        struct msg_certificate_status cs;
+        rd body = r;
+        if (msg_certificate_status_parse(&body, &cs) == MTLS_OK) {
+            /* accepted: ocsp, a non-empty response, and it builds back to the same bytes */
+            wr w = wr_growable(size + 16);
+            if (cs.status_type != EXT_STATUS_OCSP || cs.response.n == 0 ||
+                !msg_certificate_status_build(&w, &cs) || w.len != size ||
+                memcmp(w.p, data, size) != 0)
+                __builtin_trap();
+            wr_free(&w, false);
+        }
         break;
     }
     default:

@@ -74,6 +74,7 @@ static void seed_hello_exts(const uint8_t *m, size_t len, const char *tag)
         case TLS_EXT_SIGNATURE_ALGORITHMS: t = "ext_sigalgs"; break;
         case TLS_EXT_ALPN: t = "ext_alpn"; break;
         case TLS_EXT_RENEGOTIATION_INFO: t = "ext_reneg"; break;
+        case TLS_EXT_STATUS_REQUEST: t = "ext_status_request"; break;
         default: break;
         }
         if (t)

@@ -95,6 +95,9 @@ typedef enum mtls_err {
     MTLS_ERR_UNRECOGNIZED_NAME,
     MTLS_ERR_HANDSHAKE_TOO_LARGE,
     MTLS_ERR_TOO_MANY_EMPTY,
+    MTLS_ERR_CERT_REQUIRED,
+    MTLS_ERR_MISSING_EXTENSION,
+    MTLS_ERR_DOWNGRADE,
     MTLS_ERR_PEER_ALERT,
     MTLS_ERR_TOO_MANY_WARNINGS,
     MTLS_ERR_NO_SERVER_CERT,
@@ -161,6 +164,10 @@ MTLS_API const char *mtls_alert_name(int alert);
 #define MTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384          0xC030
 #define MTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256    0xCCA8
 #define MTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256  0xCCA9
+/* TLS 1.3 (RFC 8446 B.4): the suite names the AEAD and the hash only */
+#define MTLS_TLS_AES_128_GCM_SHA256                         0x1301
+#define MTLS_TLS_AES_256_GCM_SHA384                         0x1302
+#define MTLS_TLS_CHACHA20_POLY1305_SHA256                   0x1303
 
 #define MTLS_GROUP_SECP256R1 23
 #define MTLS_GROUP_SECP384R1 24
@@ -218,7 +225,8 @@ typedef enum mtls_verify_mode {
     MTLS_VERIFY_REQUIRE = 2   /* server: ask and fail the handshake (handshake_failure) without one */
 } mtls_verify_mode;
 
-/* A new config with safe defaults: TLS 1.2, forward-secret AEAD suites first, groups x25519,
+/* A new config with safe defaults: TLS 1.3 and TLS 1.2, 1.3 preferred, forward-secret AEAD suites
+ * first (the TLS 1.3 suites, then the TLS 1.2 ones), groups x25519,
  * secp256r1, secp384r1, extended master secret offered and accepted (required only with
  * mtls_config_set_require_ems), client verifies the server against the system trust store
  * (/etc/ssl/certs) unless CAs are set.  NULL when out of memory. */
@@ -349,6 +357,22 @@ MTLS_API mtls_err mtls_config_set_cert_cache(mtls_config *cfg, size_t max_entrie
  * all) fails with MTLS_ERR_UNKNOWN_NAME and the previous list stays.  The same rule holds for
  * mtls_config_set_groups and mtls_config_set_sigalgs. */
 MTLS_API mtls_err mtls_config_set_ciphers(mtls_config *cfg, const char *list);
+/* One list serves both versions: TLS 1.3 suites (TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384,
+ * TLS_CHACHA20_POLY1305_SHA256) and TLS 1.2 suites may be mixed, each version uses the suites of
+ * its kind in the list's order, and a version whose kind the list leaves out is not offered nor
+ * accepted (a list of TLS 1.2 suites alone means TLS 1.2 only, and the other way round).  Unlike
+ * OpenSSL, which keeps TLS 1.3 suites apart (-ciphersuites), there is no second list. */
+
+/* The protocol versions to speak, both roles: MTLS_VERSION_TLS12 and/or MTLS_VERSION_TLS13 as
+ * the lowest and the highest.  Default both (min TLS 1.2, max TLS 1.3); the highest version both
+ * sides speak is chosen (RFC 8446 4.2.1).  min == max pins one version.  Any other value, or min
+ * above max, is MTLS_ERR_INVALID_ARG.  A server that speaks TLS 1.3 and negotiates TLS 1.2 with a
+ * client that did not offer 1.3 marks its ServerHello.random with the downgrade sentinel of RFC
+ * 8446 4.1.3, and a client that offered TLS 1.3 refuses such a ServerHello (MTLS_ERR_DOWNGRADE,
+ * illegal_parameter): an attacker cannot strip the TLS 1.3 offer unnoticed.  A version counts as
+ * spoken only with a cipher suite of its kind in the list (mtls_config_set_ciphers). */
+MTLS_API mtls_err mtls_config_set_versions(mtls_config *cfg, uint16_t min_version,
+                                           uint16_t max_version);
 /* Groups in preference order: "x25519:secp256r1:secp384r1" (P-256 and P-384 accepted too).
  * Unknown names are skipped as for mtls_config_set_ciphers. */
 MTLS_API mtls_err mtls_config_set_groups(mtls_config *cfg, const char *list);
@@ -381,8 +405,11 @@ MTLS_API mtls_err mtls_config_set_trace(mtls_config *cfg, mtls_trace_fn *fn, voi
  * the fields that belong to it are set, the others are -1 / 0.  A kind and its fields, with the
  * text trace's `dir`, `what` and `detail` beside them:
  *   MTLS_TRACE_SENT / _RECEIVED   `msg`: the handshake message type sent or received (a
- *                                 HelloRequest ignored during the handshake included), or
- *                                 MTLS_TRACE_CHANGE_CIPHER_SPEC
+ *                                 HelloRequest ignored during the handshake included; a TLS 1.3
+ *                                 HelloRetryRequest is a ServerHello, `what` names it), or
+ *                                 MTLS_TRACE_CHANGE_CIPHER_SPEC (in TLS 1.3 the compatibility
+ *                                 one); TLS 1.3's NewSessionTicket and KeyUpdate after the
+ *                                 handshake too
  *   MTLS_TRACE_CHECK              the peer's certificate judged: `result` is MTLS_OK or the error
  *                                 that rejected it; `flags`: MTLS_TRACE_SKIPPED (not verified:
  *                                 mtls_config_set_insecure_skip_verify), MTLS_TRACE_NO_HOSTNAME
@@ -393,7 +420,7 @@ MTLS_API mtls_err mtls_config_set_trace(mtls_config *cfg, mtls_trace_fn *fn, voi
  *                                 in place of a host name: mtls_config_add_spiffe_id)
  *   MTLS_TRACE_DECISION           `decision`; `flags`: MTLS_TRACE_TICKET when a session is offered,
  *                                 refused or resumed by ticket (else by session id)
- *   MTLS_TRACE_KEYS               the master secret derived
+ *   MTLS_TRACE_KEYS               the master secret derived (TLS 1.3: the handshake secret)
  *   MTLS_TRACE_ALERT_SENT / _RECEIVED   `alert` at `level` (1 warning, 2 fatal)
  *   MTLS_TRACE_ESTABLISHED        the handshake is complete
  * Both callbacks may be set; each step is reported to both.  The event and its strings are valid
@@ -414,7 +441,10 @@ typedef enum mtls_trace_decision {
     MTLS_DECISION_RESUME_OFFERED,  /* client: a saved session offered in the ClientHello */
     MTLS_DECISION_RESUME_DECLINED, /* a saved session not offered (client) or refused (server) */
     MTLS_DECISION_RESUMED,         /* server: the client's session accepted */
-    MTLS_DECISION_RENEGOTIATION_REFUSED /* a renegotiation attempt declined (no_renegotiation) */
+    MTLS_DECISION_RENEGOTIATION_REFUSED, /* a renegotiation attempt declined (no_renegotiation) */
+    MTLS_DECISION_NO_STAPLE /* an OCSP staple was asked for (status_request) and none goes: server,
+                             * none set, not about our certificate or out of date; client, the
+                             * server acknowledged and sent none (RFC 6066 8 allows it) */
 } mtls_trace_decision;
 #define MTLS_TRACE_CHANGE_CIPHER_SPEC 256 /* `msg` of a ChangeCipherSpec (not a handshake type) */
 #define MTLS_TRACE_SKIPPED 0x1u
@@ -517,8 +547,9 @@ MTLS_API uint8_t *mtls_recv_buf(mtls_conn *conn, size_t *out_len);
  * handshake, a record that may carry application data -- TLS 1.2: an application_data record;
  * TLS 1.3: every protected record, whose type is known only once it is decrypted -- is left for
  * mtls_read, which decrypts it straight into the caller's buffer; its errors (bad_record_mac, ...)
- * and, in TLS 1.3, the post-handshake messages and alerts it turns out to carry are then handled
- * by mtls_read.  n larger than the room: MTLS_ERR_INVALID_ARG.  n == 0 means the transport reached
+ * and, in TLS 1.3, the post-handshake messages and alerts it turns out to carry (tickets,
+ * KeyUpdate) are then handled by mtls_read, or by mtls_handshake for an application that does not
+ * read yet.  n larger than the room: MTLS_ERR_INVALID_ARG.  n == 0 means the transport reached
  * EOF: MTLS_ERR_CLOSED when the peer's close_notify has been handled, else MTLS_ERR_EOF (records
  * still waiting for mtls_read may hold more data and the close_notify: read until mtls_read says
  * MTLS_ERR_CLOSED or MTLS_ERR_EOF).  Input may queue output even after the handshake (the
@@ -532,7 +563,10 @@ MTLS_API void mtls_send_ack(mtls_conn *conn, size_t n);
 
 /* Advance the handshake.  MTLS_OK once it is complete; MTLS_ERR_WANT_READ while it waits for the
  * peer (flush mtls_send_buf first); any other error is fatal.  A client's first call queues the
- * ClientHello. */
+ * ClientHello.  Once complete, a call handles the records received and not read yet up to the
+ * first one of application data, which stays for mtls_read: in TLS 1.3 these are where the
+ * post-handshake messages and alerts are (a client's tickets, for mtls_conn_get_session; a
+ * KeyUpdate, whose answer it may queue: flush mtls_send_buf); MTLS_OK, or the error they raise. */
 MTLS_API mtls_err mtls_handshake(mtls_conn *conn);
 /* Nonzero once the handshake is complete and application data may flow. */
 MTLS_API int mtls_conn_established(const mtls_conn *conn);
@@ -579,9 +613,9 @@ MTLS_API uint16_t mtls_conn_version(const mtls_conn *conn);
 MTLS_API uint16_t mtls_conn_cipher_suite(const mtls_conn *conn);
 MTLS_API uint16_t mtls_conn_group(const mtls_conn *conn);      /* 0: static RSA, or resumed */
 /* The signature schemes of the handshake, the same on both sides; 0 when nothing was signed.
- * The server's: what it signed with (TLS 1.2: its ServerKeyExchange; none with static RSA).  The
- * client's: what it signed its CertificateVerify with (none when it sent no certificate).  A
- * resumed handshake signs nothing. */
+ * The server's: what it signed with (TLS 1.2: its ServerKeyExchange, none with static RSA; TLS
+ * 1.3: its CertificateVerify).  The client's: what it signed its CertificateVerify with (none
+ * when it sent no certificate).  A resumed handshake signs nothing. */
 MTLS_API uint16_t mtls_conn_server_sigalg(const mtls_conn *conn);
 MTLS_API uint16_t mtls_conn_client_sigalg(const mtls_conn *conn);
 MTLS_API const char *mtls_conn_server_name(const mtls_conn *conn);
@@ -716,6 +750,146 @@ MTLS_API mtls_err mtls_config_add_spiffe_id(mtls_config *cfg, const char *spiffe
 MTLS_API mtls_err mtls_config_add_spiffe_trust_domain(mtls_config *cfg, const char *trust_domain);
 
 /* ---------------------------------------------------------------------------------------------
+ * Revocation: CRLs and OCSP stapling
+ *
+ * CRLs (RFC 5280 section 5) are checked by the side that verifies a peer: a server for client
+ * certificates, a client for the server's chain.  They are parsed by mtls's own strict DER code,
+ * each verified with the key of the CA that issued the certificate being checked, and must be
+ * current (thisUpdate passed, nextUpdate not).  docs/x509.md has the whole policy: which CRL
+ * decides, scopes (issuingDistributionPoint), what is refused (delta and indirect CRLs).
+ *
+ * OCSP stapling (RFC 6066 section 8): a server hands clients that ask (status_request) a recent,
+ * CA-signed OCSP response about its own certificate, which it fetched beforehand (`openssl ocsp
+ * -respout`, a cron job); a client that asked checks it (signed by the issuer or a responder it
+ * delegated with id-kp-OCSPSigning, current, about this certificate) and refuses a revoked
+ * server (certificate_revoked) or a bad response (bad_certificate_status_response).  A server
+ * certificate with the TLS feature status_request (RFC 7633, "must-staple") is refused without a
+ * good response when the client asked for one.  TLS 1.2 carries the response in a
+ * CertificateStatus message, TLS 1.3 in the leaf's Certificate entry (RFC 8446 4.4.2.1).
+ *
+ * Resumption: a resumed handshake carries no certificates, so a session remembers the path that
+ * verified its peer when CRLs were checked, and a resumption checks the peer's leaf (or chain)
+ * against the CRLs in force then: a server that finds it revoked does a full handshake (which
+ * refuses the certificate with certificate_revoked); a client does not offer such a session (its
+ * full handshake verifies the server's current certificate).  Sessions are bound to the
+ * revocation mode (and the client's OCSP settings), not to the CRLs' contents: loading a newer
+ * CRL does not end sessions, the check on resumption does what is needed (docs/SECURITY.md).
+ * A stapled OCSP response is not asked for again on resumption.
+ * ------------------------------------------------------------------------------------------- */
+
+/* CRLs to check the peer's certificates against (both roles; see the modes below).  The file
+ * holds PEM "X509 CRL" blocks or one DER CRL; the directory is a hashed one as `openssl rehash`
+ * (c_rehash) makes it -- every "<hash>.rN" file, or every file when there are none such; the
+ * memory form takes the same as the file.  Calls add up.  All or nothing per call: a CRL that is
+ * malformed (MTLS_ERR_CRL_PARSE) or that mtls does not use (MTLS_ERR_CRL_UNSUPPORTED: delta and
+ * indirect CRLs, one without nextUpdate, an unknown critical extension) fails the call, adds
+ * nothing, and mtls_config_error_detail() names the file; no CRL at all is MTLS_ERR_BAD_PEM;
+ * unreadable: MTLS_ERR_FILE.  CRLs are read when set: to take a new CRL, build a new config (a
+ * server reloads; mtls_config_share_sessions keeps its sessions). */
+MTLS_API mtls_err mtls_config_set_crl_file(mtls_config *cfg, const char *path);
+MTLS_API mtls_err mtls_config_set_crl_dir(mtls_config *cfg, const char *dir);
+MTLS_API mtls_err mtls_config_set_crl_mem(mtls_config *cfg, const void *pem_or_der, size_t len);
+
+/* Which certificates are checked against the CRLs, and what happens when the CRL of a
+ * certificate's issuer is not loaded.  A mode is one of
+ *   MTLS_REVOCATION_OFF    no CRL checks (CRLs set are not used)
+ *   MTLS_REVOCATION_LEAF   the peer's end-entity certificate
+ *   MTLS_REVOCATION_CHAIN  every certificate of the verified path but the trust anchor
+ * optionally ORed with MTLS_REVOCATION_SOFT_FAIL: a certificate whose issuer has no CRL loaded
+ * passes (without it -- hard fail -- it is refused, MTLS_ERR_CRL_MISSING, alert
+ * certificate_unknown).  A CRL that is loaded but out of date, not yet valid or badly signed
+ * fails the certificate in either mode.  A revoked certificate fails with MTLS_ERR_CERT_REVOKED
+ * (alert certificate_revoked) and mtls_conn_error_detail() names the certificate, its serial,
+ * when and why (reasonCode) it was revoked and which CRL says so.
+ * Default: MTLS_REVOCATION_LEAF (hard fail) once CRLs are set, MTLS_REVOCATION_OFF without.  A
+ * mode other than OFF with no CRL set refuses every peer (hard) or checks nothing (soft).
+ * Other values: MTLS_ERR_INVALID_ARG.  Part of the verification context sessions are bound to. */
+#define MTLS_REVOCATION_OFF 0u
+#define MTLS_REVOCATION_LEAF 1u
+#define MTLS_REVOCATION_CHAIN 2u
+#define MTLS_REVOCATION_SOFT_FAIL 0x100u
+MTLS_API mtls_err mtls_config_set_revocation_check(mtls_config *cfg, unsigned mode);
+/* One line for a log about the CRLs: how many, the mode in force, and for each its issuer,
+ * cRLNumber, number of revoked certificates and nextUpdate (as many as fit in cap bytes with the
+ * NUL).  Works on a frozen config. */
+MTLS_API mtls_err mtls_config_describe_crls(const mtls_config *cfg, char *out, size_t cap);
+
+/* Server: staple this OCSP response (DER OCSPResponse, RFC 6960; what `openssl ocsp -respout`
+ * writes) for clients that ask (status_request): an empty status_request in the ServerHello and
+ * a CertificateStatus message after the Certificate (TLS 1.2).  It must be about the leaf of the
+ * config's certificate chain, whose issuer must follow it in the chain (the response names the
+ * certificate by its issuer's name and key), successful and signed by that issuer or by a
+ * responder it delegated.  Checked when set if the chain is already set (else at the first
+ * handshake): a response that does not parse is MTLS_ERR_OCSP_BAD_RESPONSE, one about another
+ * certificate MTLS_ERR_OCSP_NOT_FOR_CERT, badly signed MTLS_ERR_OCSP_BAD_SIGNATURE /
+ * _UNAUTHORIZED, each with mtls_config_error_detail(); the response in use, if any, stays.  A
+ * response whose nextUpdate has passed (or, without one, older than 7 days), or whose
+ * thisUpdate is ahead, is not sent (as a client with the same clock would refuse it): the
+ * handshake goes on without a staple and the trace says why.  Good, revoked and unknown statuses
+ * are stapled alike.
+ * The file form reads the file now and again when it changes: at most every
+ * MTLS_OCSP_STAPLE_FILE_CHECK seconds a handshake looks at its inode, size and mtime and re-reads
+ * it when they differ (replace it with `mv` of a complete file); mtls_config_reload_ocsp_staple
+ * does so at once.  A new response that cannot be read, does not parse or is not about our
+ * certificate is not stapled: the one in use stays (until it is out of date) and
+ * mtls_config_describe_ocsp_staple says why.  Works in both forms on a config that is not yet
+ * frozen; the _mem form copies the bytes. */
+#define MTLS_OCSP_STAPLE_FILE_CHECK 10 /* seconds between looks at an OCSP staple file */
+MTLS_API mtls_err mtls_config_set_ocsp_staple_file(mtls_config *cfg, const char *path);
+MTLS_API mtls_err mtls_config_set_ocsp_staple_mem(mtls_config *cfg, const void *der, size_t len);
+/* Server: re-read the staple file now (on SIGHUP, say).  Works on a frozen config and from any
+ * thread.  MTLS_OK when the file's response is now in use; otherwise the error, a sentence in
+ * `detail` (cap bytes with the NUL; NULL for none), and the response in use stays;
+ * MTLS_ERR_BAD_STATE when the staple does not come from a file. */
+MTLS_API mtls_err mtls_config_reload_ocsp_staple(mtls_config *cfg, char *detail, size_t cap);
+/* Server: one line for a log about the staple: where it comes from, its status for our
+ * certificate, producedAt / thisUpdate / nextUpdate -- or why it is not stapled now -- and why
+ * the last re-read of the file was not taken, if it was not.  Works on a frozen config;
+ * "none" without a staple. */
+MTLS_API mtls_err mtls_config_describe_ocsp_staple(const mtls_config *cfg, char *out, size_t cap);
+
+/* Client: ask the server for a stapled OCSP response (status_request, RFC 6066 8) and check the
+ * response it sends.  Default off: a server that sends none is accepted (unless the next call or
+ * must-staple says otherwise).  A response the server sends is checked against its certificate
+ * and that certificate's issuer on the verified path: revoked is MTLS_ERR_CERT_REVOKED (alert
+ * certificate_revoked); malformed, not about the certificate, badly signed, out of date or
+ * "unknown" is the matching MTLS_ERR_OCSP_* error (alert bad_certificate_status_response).  A
+ * server certificate that is must-staple (RFC 7633 TLS feature status_request) without a good
+ * response is MTLS_ERR_OCSP_MISSING.  Ignored with mtls_config_set_insecure_skip_verify. */
+MTLS_API mtls_err mtls_config_set_ocsp_request(mtls_config *cfg, int on);
+/* Client: require a good stapled OCSP response from every server (implies
+ * mtls_config_set_ocsp_request): a server that sends none is refused with MTLS_ERR_OCSP_MISSING.
+ * Default off.  Part of the verification context sessions are bound to. */
+MTLS_API mtls_err mtls_config_set_ocsp_required(mtls_config *cfg, int on);
+
+/* What the server stapled, and what mtls made of it.  After a full handshake a response that is
+ * there was found good (any other verdict fails the handshake); during the verify callback it is
+ * the verdict being judged.  Versioned like mtls_cert_info: set struct_size first
+ * (MTLS_OCSP_INFO_INIT).  MTLS_ERR_INVALID_ARG for a NULL argument or a struct_size too small. */
+typedef enum mtls_ocsp_status {
+    MTLS_OCSP_NONE = 0,        /* nothing stapled (not asked, none sent, or resumed) */
+    MTLS_OCSP_GOOD = 1,        /* the certificate is good, per a current, well-signed response */
+    MTLS_OCSP_REVOKED = 2,     /* it is revoked (revocation_time, revocation_reason) */
+    MTLS_OCSP_UNKNOWN = 3,     /* the responder does not know it */
+    MTLS_OCSP_INVALID = 4,     /* the response cannot be used: malformed, about another
+                                * certificate, badly signed or out of date */
+    MTLS_OCSP_NOT_CHECKED = 5  /* a response came, but the chain failed before it was read */
+} mtls_ocsp_status;
+typedef struct mtls_ocsp_info {
+    size_t struct_size;        /* in: sizeof(mtls_ocsp_info); out: the bytes written */
+    mtls_ocsp_status status;
+    int64_t produced_at;       /* seconds since the epoch; 0 when unknown */
+    int64_t this_update;
+    int64_t next_update;       /* 0 when the response has none */
+    int64_t revocation_time;   /* MTLS_OCSP_REVOKED */
+    int revocation_reason;     /* CRLReason (RFC 5280 5.3.1: 1 keyCompromise, ...); -1 none */
+    const uint8_t *response;   /* the DER OCSPResponse as stapled; NULL when none */
+    size_t response_len;
+} mtls_ocsp_info;
+#define MTLS_OCSP_INFO_INIT {.struct_size = sizeof(mtls_ocsp_info)}
+MTLS_API mtls_err mtls_conn_peer_ocsp(const mtls_conn *conn, mtls_ocsp_info *out);
+
+/* ---------------------------------------------------------------------------------------------
  * Session resumption (RFC 5246 7.3 abbreviated handshake; session tickets, RFC 5077)
  *
  * Server: a config keeps an in-memory session cache and issues tickets by default.  The cache is
@@ -733,20 +907,25 @@ MTLS_API mtls_err mtls_config_add_spiffe_trust_domain(mtls_config *cfg, const ch
  * bytes), and offer it on a later connection to the same server (mtls_conn_set_session).
  * mtls_conn_resumed() tells whether the server accepted it.  Resumption happens only with the
  * same version, suite and server name, and extended master secret on both sides (RFC 7627 5.3);
- * anything else falls back to a full handshake.
+ * anything else falls back to a full handshake.  TLS 1.3 (RFC 8446 2.2) resumes by ticket only,
+ * with a suite of the same hash, and the session of a TLS 1.3 connection is the latest ticket the
+ * server sent after the handshake (mtls_config_set_tls13_tickets): it is there once that
+ * connection has read what followed the handshake.
  *
  * Binding.  A session is bound to the verification context that checked its peer: a SHA-256 over
  * the trust anchors that verify the peer (a server's client CAs, a client's server CAs; their DER,
  * in a canonical order), the verify mode (a server's mtls_verify_mode; a client's insecure flags),
- * the session context string (mtls_config_set_session_context) and, for a client, the name it
- * checks the certificate against.  A session is resumed (and a client offers it) only under an
- * equal context, so a config that shares ticket keys or a session store with another, but
- * trusts other CAs or asks differently, does a full handshake and verifies the peer itself.  The
- * verify callback also runs on resumption (mtls_config_set_verify_callback), and a session whose
- * peer certificate has expired is not resumed.  The one error: a server refuses
- * (handshake_failure, MTLS_ERR_EMS_REQUIRED) a ClientHello that offers a session made with
- * extended master secret but lacks the extension itself (RFC 7627 5.3: a client that drops EMS is
- * broken or being downgraded).
+ * the session context string (mtls_config_set_session_context), the revocation mode
+ * (mtls_config_set_revocation_check, and a client's mtls_config_set_ocsp_request / _required;
+ * not the CRLs themselves) and, for a client, the name it checks the certificate against.  A
+ * session is resumed (and a client offers it) only under an equal context, so a config that
+ * shares ticket keys or a session store with another, but trusts other CAs or asks differently,
+ * does a full handshake and verifies the peer itself.  The verify callback also runs on
+ * resumption (mtls_config_set_verify_callback), a session whose peer certificate has expired is
+ * not resumed, and with CRLs the peer is checked against the CRLs in force (see "Revocation").
+ * The one error: a server refuses (handshake_failure, MTLS_ERR_EMS_REQUIRED) a ClientHello that
+ * offers a session made with extended master secret but lacks the extension itself (RFC 7627
+ * 5.3: a client that drops EMS is broken or being downgraded).
  * ------------------------------------------------------------------------------------------- */
 
 #define MTLS_SESSION_CACHE_DEFAULT_SIZE 4096 /* entries */
@@ -778,8 +957,28 @@ MTLS_API uint32_t mtls_session_lifetime(const mtls_session *sess);
 /* Server: cache size in entries (0 turns the cache off) and lifetime in seconds (0: default). */
 MTLS_API mtls_err mtls_config_set_session_cache(mtls_config *cfg, size_t max_entries,
                                                 uint32_t lifetime);
-/* Server: issue and accept session tickets (default on). */
+/* Server: issue and accept session tickets (default on), in both versions. */
 MTLS_API mtls_err mtls_config_set_tickets(mtls_config *cfg, int on);
+/* Server, TLS 1.3: how many NewSessionTicket messages to send after the client's Finished, each
+ * a ticket for one resumption (RFC 8446 C.4: a client should not use a ticket twice); default
+ * MTLS_TLS13_TICKETS_DEFAULT, 0 sends none, at most 16 (else MTLS_ERR_INVALID_ARG).  Tickets go
+ * only to clients that offer psk_key_exchange_modes with a mode we accept.  They arrive after the
+ * handshake: a client reads them with the application data that follows (or the in-memory pump),
+ * and mtls_conn_get_session then returns a session holding the latest one; before any arrived,
+ * a TLS 1.3 client's mtls_conn_get_session returns NULL.
+ * TLS 1.3 resumption (RFC 8446 2.2): the client offers the ticket as a pre-shared key, bound to
+ * its ClientHello by a binder; the server accepts it under the same rules as a TLS 1.2 session
+ * (binding, name, verify mode, callback) and when the ticket's age as the client reports it
+ * (obfuscated_ticket_age) is within 10 seconds plus 1% of its age as the server knows it.  Always
+ * with a fresh (EC)DHE exchange (psk_dhe_ke) unless mtls_config_set_psk_ke allows psk_ke.  No
+ * 0-RTT data: a client's early_data is declined and skipped (RFC 8446 4.2.10). */
+#define MTLS_TLS13_TICKETS_DEFAULT 2
+MTLS_API mtls_err mtls_config_set_tls13_tickets(mtls_config *cfg, unsigned n);
+/* TLS 1.3 resumption without a new (EC)DHE exchange (psk_ke, RFC 8446 4.2.9): faster, but the
+ * resumed connection's keys then depend on the ticket alone, with no forward secrecy from it.
+ * Default off.  On: a client offers psk_ke beside psk_dhe_ke, and a server uses psk_ke with a
+ * client that offers only that mode (psk_dhe_ke whenever the client offers it). */
+MTLS_API mtls_err mtls_config_set_psk_ke(mtls_config *cfg, int on);
 /* Both roles: an application-chosen label (at most MTLS_SESSION_CONTEXT_MAX bytes; NULL/0 for
  * none, the default) that sessions are bound to, like OpenSSL's SSL_CTX_set_session_id_context.
  * Configs that share ticket keys or a session store but must not resume each other's sessions --

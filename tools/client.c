@@ -1,5 +1,5 @@
 /*
- * client.c -- `mtls client HOST:PORT`: a TLS 1.2 client that copies stdin to the connection and
+ * client.c -- `mtls client HOST:PORT`: a TLS 1.3 / 1.2 client that copies stdin to the connection and
  * the connection to stdout, like `openssl s_client -quiet` but with one-line, actionable errors.
  *
  * With --reconnect N it then connects N more times, each offering the session of the connection
@@ -28,9 +28,10 @@
 static const char usage[] =
     "usage: mtls client HOST:PORT [options]\n"
     "\n"
-    "Connect to a TLS 1.2 server, copy standard input to it and its answers to standard\n"
-    "output.  At the end of input, send close_notify and wait for the server's.  Diagnostics\n"
-    "go to standard error; the exit status is 0 only for a verified, cleanly closed session.\n"
+    "Connect to a TLS 1.3 or 1.2 server, copy standard input to it and its answers to\n"
+    "standard output.  At the end of input, send close_notify and wait for the server's.\n"
+    "Diagnostics go to standard error; the exit status is 0 only for a verified, cleanly\n"
+    "closed session.\n"
     "\n"
     "  --servername NAME  name to send (SNI) and to check the certificate against\n"
     "                     (default: HOST)\n"
@@ -48,6 +49,8 @@ static const char usage[] =
     "  --keylog FILE      append TLS secrets for Wireshark (also: $SSLKEYLOGFILE)\n"
     "  --timeout SEC      bound on connect, handshake and closing (default 10)\n"
     "  --require-ems      refuse servers without extended master secret (RFC 7627)\n"
+    "  --tls1.2           speak TLS 1.2 only (default: TLS 1.3 and 1.2, 1.3 preferred)\n"
+    "  --tls1.3           speak TLS 1.3 only\n"
     "  --spiffe-id ID     accept the server only by this SPIFFE ID\n"
     "                     (spiffe://example.org/ns/prod/sa/db; repeatable): it must\n"
     "                     present an X.509-SVID with one of the IDs given, or one in a\n"
@@ -55,6 +58,14 @@ static const char usage[] =
     "  --spiffe-trust-domain TD\n"
     "                     accept any SPIFFE ID of trust domain TD (example.org;\n"
     "                     repeatable)\n"
+    "\n"
+    "revocation:\n"
+    CRL_OPTIONS_HELP("the server's certificate")
+    "  --ocsp             ask the server for a stapled OCSP response (status_request)\n"
+    "                     and check it: a revoked server is refused, so is a bad\n"
+    "                     response; prints 'OCSP staple: good, produced ..., next\n"
+    "                     update ...' (or 'none')\n"
+    "  --ocsp-required    --ocsp, and refuse a server that staples no good response\n"
     "\n"
     "session resumption:\n"
     "  --reconnect N      after the session, connect N more times, each offering the\n"
@@ -91,12 +102,16 @@ enum {
     OPT_KEYLOG,
     OPT_TIMEOUT,
     OPT_REQUIRE_EMS,
+    OPT_TLS12,
+    OPT_TLS13,
     OPT_RECONNECT,
     OPT_SESS_OUT,
     OPT_SESS_IN,
     OPT_NO_TICKETS,
     OPT_SPIFFE_ID,
-    OPT_SPIFFE_TD
+    OPT_SPIFFE_TD,
+    OPT_OCSP,
+    OPT_OCSP_REQUIRED
 };
 
 static const struct option long_opts[] = {
@@ -117,12 +132,20 @@ static const struct option long_opts[] = {
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"quiet", no_argument, NULL, 'q'},
     {"require-ems", no_argument, NULL, OPT_REQUIRE_EMS},
+    {"tls1.2", no_argument, NULL, OPT_TLS12},
+    {"tls1.3", no_argument, NULL, OPT_TLS13},
     {"reconnect", required_argument, NULL, OPT_RECONNECT},
     {"sess-out", required_argument, NULL, OPT_SESS_OUT},
     {"sess-in", required_argument, NULL, OPT_SESS_IN},
     {"no-tickets", no_argument, NULL, OPT_NO_TICKETS},
     {"spiffe-id", required_argument, NULL, OPT_SPIFFE_ID},
     {"spiffe-trust-domain", required_argument, NULL, OPT_SPIFFE_TD},
+    {"crl", required_argument, NULL, OPT_CRL},
+    {"crl-dir", required_argument, NULL, OPT_CRL_DIR},
+    {"crl-check", required_argument, NULL, OPT_CRL_CHECK},
+    {"crl-soft-fail", no_argument, NULL, OPT_CRL_SOFT_FAIL},
+    {"ocsp", no_argument, NULL, OPT_OCSP},
+    {"ocsp-required", no_argument, NULL, OPT_OCSP_REQUIRED},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -135,6 +158,7 @@ struct client {
     int reconnect;                  /* --reconnect N */
     const char *sess_out, *sess_in; /* --sess-out / --sess-in FILE */
     int no_tickets;
+    int ocsp; /* --ocsp 1, --ocsp-required 2 */
     char host[256], port[16], peer[300];
     mtls_conn *conn;
     int fd;
@@ -142,7 +166,7 @@ struct client {
 
 static int fail_conn(struct client *cl, mtls_err err, const char *stage)
 {
-    char line[1024];
+    char line[2600];
     int saved = errno;
     explain_failure(line, sizeof(line), cl->conn, err, saved, stage, cl->peer, &cl->c, 0);
     say("%s", line);
@@ -170,6 +194,10 @@ static void report_connected(const struct client *cl)
     describe_peer_cert(cert, sizeof(cert), cl->conn);
     if (cert[0] != '\0') {
         say("server certificate: %s", cert);
+    }
+    if (cl->ocsp && !cl->insecure) {
+        describe_peer_ocsp(cert, sizeof(cert), cl->conn);
+        say("OCSP staple: %s", cert);
     }
 }
 
@@ -444,7 +472,14 @@ static int one_connection(struct client *cl, struct tool_cfg *tc, int i, mtls_se
         mtls_session_free(*sess);
         *sess = now;
     }
-    return i == 0 ? pump(cl) : close_quietly(cl);
+    int status = i == 0 ? pump(cl) : close_quietly(cl);
+    /* TLS 1.3 tickets come after the handshake, with what the server sends (RFC 8446 4.6.1):
+     * the session is the connection's newest once it is over. */
+    if ((now = mtls_conn_get_session(cl->conn)) != NULL) {
+        mtls_session_free(*sess);
+        *sess = now;
+    }
+    return status;
 }
 
 int cmd_client(int argc, char **argv)
@@ -512,6 +547,12 @@ int cmd_client(int argc, char **argv)
         case OPT_REQUIRE_EMS:
             cl.c.require_ems = 1;
             break;
+        case OPT_TLS12:
+            cl.c.version = MTLS_VERSION_TLS12;
+            break;
+        case OPT_TLS13:
+            cl.c.version = MTLS_VERSION_TLS13;
+            break;
         case OPT_RECONNECT:
             if (parse_uint(optarg, &cl.reconnect) != 0 || cl.reconnect > 10000) {
                 say("--reconnect wants a number of reconnections from 0 to 10000, not '%s'",
@@ -533,6 +574,20 @@ int cmd_client(int argc, char **argv)
             if (add_spiffe_opt(&cl.c, opt == OPT_SPIFFE_TD, optarg) != 0) {
                 return EXIT_USAGE;
             }
+            break;
+        case OPT_CRL:
+        case OPT_CRL_DIR:
+        case OPT_CRL_CHECK:
+        case OPT_CRL_SOFT_FAIL:
+            if (crl_opt(&cl.c, opt, optarg) != 0) {
+                return EXIT_USAGE;
+            }
+            break;
+        case OPT_OCSP:
+            cl.ocsp = cl.ocsp > 1 ? cl.ocsp : 1;
+            break;
+        case OPT_OCSP_REQUIRED:
+            cl.ocsp = 2;
             break;
         case 'q':
             cl.c.quiet = 1;
@@ -560,6 +615,15 @@ int cmd_client(int argc, char **argv)
         return EXIT_USAGE;
     }
     snprintf(cl.peer, sizeof(cl.peer), "%s", target);
+    if (crl_opts_check(&cl.c) != 0) {
+        return EXIT_USAGE;
+    }
+    cl.c.ocsp = cl.ocsp;
+    if (cl.ocsp && cl.insecure) {
+        say("--ocsp and --ocsp-required check the server's certificate, which --insecure does "
+            "not: drop one of them");
+        return EXIT_USAGE;
+    }
 
     if (tool_config_new(&tc, &cl.c, "client") != 0) {
         return EXIT_USAGE;
@@ -569,6 +633,10 @@ int cmd_client(int argc, char **argv)
     }
     if (cl.no_tickets) {
         (void)mtls_config_set_tickets(tc.cfg, 0);
+    }
+    if (cl.ocsp) {
+        (void)mtls_config_set_ocsp_request(tc.cfg, 1);
+        (void)mtls_config_set_ocsp_required(tc.cfg, cl.ocsp == 2);
     }
     mtls_session *sess = NULL;
     if (cl.sess_in != NULL && (sess = load_session(cl.sess_in)) == NULL) {

@@ -353,6 +353,8 @@ static int load_ca(mtls_config *cfg, const char *ca)
     return 0;
 }
 
+static int load_crls(mtls_config *cfg, const struct common_opts *o);
+
 int tool_config_new(struct tool_cfg *tc, const struct common_opts *o, const char *role)
 {
     mtls_err err;
@@ -370,6 +372,9 @@ int tool_config_new(struct tool_cfg *tc, const struct common_opts *o, const char
         goto fail;
     }
     if (o->ca != NULL && load_ca(tc->cfg, o->ca) != 0) {
+        goto fail;
+    }
+    if (load_crls(tc->cfg, o) != 0) {
         goto fail;
     }
     /* Unknown names in a list are skipped by the library (with a detail naming them): say so. */
@@ -394,6 +399,10 @@ int tool_config_new(struct tool_cfg *tc, const struct common_opts *o, const char
     if (o->alpn != NULL && (err = mtls_config_set_alpn(tc->cfg, o->alpn)) != MTLS_OK) {
         say("--alpn '%s': %s; give protocol names separated by commas (h2,http/1.1)", o->alpn,
             mtls_err_str(err));
+        goto fail;
+    }
+    if (o->version != 0 && mtls_config_set_versions(tc->cfg, o->version, o->version) != MTLS_OK) {
+        say("--tls1.2 / --tls1.3: %s", mtls_config_error_detail(tc->cfg));
         goto fail;
     }
     if (o->require_ems) {
@@ -710,6 +719,69 @@ void conn_summary(char *out, size_t cap, const mtls_conn *conn)
              sig != NULL ? sig : "", alpn != NULL ? ", ALPN " : "", alpn != NULL ? alpn : "");
 }
 
+int crl_opt(struct common_opts *o, int opt, const char *arg)
+{
+    switch (opt) {
+    case OPT_CRL:
+        if (o->n_crls >= TOOL_MAX_CRL) {
+            say("at most %d --crl options (put several CRLs in one file, or use --crl-dir)",
+                TOOL_MAX_CRL);
+            return -1;
+        }
+        o->crls[o->n_crls++] = arg;
+        return 0;
+    case OPT_CRL_DIR:
+        o->crl_dir = arg;
+        return 0;
+    case OPT_CRL_CHECK:
+        if (strcmp(arg, "leaf") == 0) {
+            o->crl_check = 1;
+        } else if (strcmp(arg, "chain") == 0) {
+            o->crl_check = 2;
+        } else {
+            say("--crl-check wants leaf or chain, not '%s'", arg);
+            return -1;
+        }
+        return 0;
+    default:
+        o->crl_soft_fail = 1;
+        return 0;
+    }
+}
+
+int crl_opts_check(const struct common_opts *o)
+{
+    if ((o->crl_check || o->crl_soft_fail) && o->n_crls == 0 && o->crl_dir == NULL) {
+        say("%s needs CRLs to check against: add --crl FILE or --crl-dir DIR",
+            o->crl_check ? "--crl-check" : "--crl-soft-fail");
+        return -1;
+    }
+    return 0;
+}
+
+/* --crl, --crl-dir, --crl-check, --crl-soft-fail into the config. */
+static int load_crls(mtls_config *cfg, const struct common_opts *o)
+{
+    for (int i = 0; i < o->n_crls; i++) {
+        if (mtls_config_set_crl_file(cfg, o->crls[i]) != MTLS_OK) {
+            say("--crl %s: %s", o->crls[i], mtls_config_error_detail(cfg));
+            return -1;
+        }
+    }
+    if (o->crl_dir != NULL && mtls_config_set_crl_dir(cfg, o->crl_dir) != MTLS_OK) {
+        say("--crl-dir %s: %s", o->crl_dir, mtls_config_error_detail(cfg));
+        return -1;
+    }
+    if (o->crl_check || o->crl_soft_fail) {
+        unsigned mode = o->crl_check == 2 ? MTLS_REVOCATION_CHAIN : MTLS_REVOCATION_LEAF;
+        if (o->crl_soft_fail) {
+            mode |= MTLS_REVOCATION_SOFT_FAIL;
+        }
+        (void)mtls_config_set_revocation_check(cfg, mode);
+    }
+    return 0;
+}
+
 int add_spiffe_opt(struct common_opts *o, int td, const char *arg)
 {
     int *n = td ? &o->n_spiffe_tds : &o->n_spiffe_ids;
@@ -719,6 +791,16 @@ int add_spiffe_opt(struct common_opts *o, int td, const char *arg)
     }
     (td ? o->spiffe_tds : o->spiffe_ids)[(*n)++] = arg;
     return 0;
+}
+
+/* "2026-01-02 03:04:05 UTC" */
+static void utc_time(char *out, size_t cap, int64_t t)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (gmtime_r(&tt, &tm) == NULL || strftime(out, cap, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0) {
+        snprintf(out, cap, "?");
+    }
 }
 
 /* "expires 2027-01-05 (in 29 days)", "EXPIRED 2026-01-05 (3 days ago)" (dates UTC) */
@@ -763,6 +845,25 @@ void describe_peer_cert(char *out, size_t cap, const mtls_conn *conn)
              info.issuer[0] != '\0' ? info.issuer : "(empty issuer)", when);
 }
 
+void describe_peer_ocsp(char *out, size_t cap, const mtls_conn *conn)
+{
+    static const char *const names[] = {"none", "good", "revoked", "unknown", "invalid",
+                                        "not checked"};
+    mtls_ocsp_info info = MTLS_OCSP_INFO_INIT;
+    char produced[40], next[40];
+    if (mtls_conn_peer_ocsp(conn, &info) != MTLS_OK || info.status == MTLS_OCSP_NONE) {
+        snprintf(out, cap, "none (%s)", mtls_conn_resumed(conn)
+                                            ? "a resumed session: no certificate, no staple"
+                                            : "the server stapled no OCSP response");
+        return;
+    }
+    utc_time(produced, sizeof(produced), info.produced_at);
+    utc_time(next, sizeof(next), info.next_update);
+    snprintf(out, cap, "%s, produced %s, next update %s (%zu bytes)",
+             (unsigned)info.status < sizeof(names) / sizeof(names[0]) ? names[info.status] : "?",
+             produced, info.next_update ? next : "(none)", info.response_len);
+}
+
 /* What to do about an alert the peer sent us. */
 static const char *alert_hint(int alert, const mtls_conn *conn, const struct common_opts *o,
                               int is_server)
@@ -791,11 +892,27 @@ static const char *alert_hint(int alert, const mtls_conn *conn, const struct com
                            "the client our CA certificate (its --ca or -CAfile)"
                          : "it does not trust the CA that issued our client certificate (--cert); "
                            "use a certificate from a CA the server trusts";
+    case 44: /* certificate_revoked */
+        return is_server ? "the client found our certificate (--cert) revoked, by its CRL or our "
+                           "stapled OCSP response: get a new certificate"
+                         : "it found our client certificate (--cert) revoked by its CRL: get a "
+                           "new certificate";
+    case 113: /* bad_certificate_status_response */
+        if (is_server && (o == NULL || !o->ocsp)) {
+            /* Nothing stapled: the client asked and needs one (RFC 7633 must-staple, or its own
+             * policy), so no staple of ours can be what it refused. */
+            return "the client requires a stapled OCSP response (our certificate is must-staple, "
+                   "or the client demands one) and we staple none: staple one with "
+                   "--ocsp-staple FILE (openssl ocsp -respout writes it)";
+        }
+        return is_server ? "the client refused our stapled OCSP response (--ocsp-staple): out of "
+                           "date, not about our certificate, or not signed by its CA; fetch a "
+                           "new one (openssl ocsp -respout)"
+                         : "";
     case 42:
     case 43:
-    case 44:
     case 45:
-    case 46: /* bad/unsupported/revoked/expired/unknown certificate */
+    case 46: /* bad/unsupported/expired/unknown certificate */
         return is_server ? "the client rejected our certificate (--cert): check its name, dates "
                            "and that the client trusts its CA"
                          : "it rejected our client certificate (--cert): check its dates, its "
@@ -806,7 +923,7 @@ static const char *alert_hint(int alert, const mtls_conn *conn, const struct com
                          : "it refused our identity (its access control, such as the SPIFFE IDs "
                            "it accepts, does not admit our --cert)";
     case 70:
-        return "it does not accept TLS 1.2";
+        return "it accepts none of the versions we speak (see --tls1.2, --tls1.3)";
     case 71:
         return "it requires stronger parameters (larger keys, other suites)";
     case 112:
@@ -826,7 +943,6 @@ static const char *alert_hint(int alert, const mtls_conn *conn, const struct com
 /* What to do about an error we found ourselves. */
 static const char *err_hint(mtls_err err, const struct common_opts *o, int is_server)
 {
-    (void)o;
     switch (err) {
     case MTLS_ERR_CERT_UNKNOWN_CA:
     case MTLS_ERR_CERT_SELF_SIGNED:
@@ -846,6 +962,7 @@ static const char *err_hint(mtls_err err, const struct common_opts *o, int is_se
     case MTLS_ERR_CERT_WEAK_SIGNATURE:
         return "the peer needs a new certificate (RSA >= 2048 bits, SHA-256 or better)";
     case MTLS_ERR_NO_CLIENT_CERT:
+    case MTLS_ERR_CERT_REQUIRED:
         return "the client must present one (mtls client --cert FILE --key FILE), or run the "
                "server with --verify-client optional";
     case MTLS_ERR_NO_SHARED_CIPHER:
@@ -856,7 +973,10 @@ static const char *err_hint(mtls_err err, const struct common_opts *o, int is_se
         return "the certificate's key type does not fit the suite; use an ECDSA certificate for "
                "ECDHE-ECDSA suites and an RSA one for the others";
     case MTLS_ERR_PROTOCOL_VERSION:
-        return "the peer must enable TLS 1.2";
+        return "the peer must enable TLS 1.2 or TLS 1.3 (whichever --tls1.2 / --tls1.3 leaves)";
+    case MTLS_ERR_DOWNGRADE:
+        return "something between us and the server removed our TLS 1.3 offer (an attack, or a "
+               "broken middlebox); --tls1.2 connects anyway, without that protection";
     case MTLS_ERR_EMS_REQUIRED:
         return "the peer lacks extended master secret (RFC 7627), which --require-ems demands; "
                "upgrade the peer or drop --require-ems";
@@ -868,6 +988,35 @@ static const char *err_hint(mtls_err err, const struct common_opts *o, int is_se
     case MTLS_ERR_CERT_SPIFFE_DENIED:
         return "accept that ID with --spiffe-id ID or its trust domain with "
                "--spiffe-trust-domain TD";
+    case MTLS_ERR_CERT_REVOKED:
+        return is_server ? "the client needs a new certificate"
+                         : "the server's certificate is revoked: do not trust it";
+    case MTLS_ERR_CRL_MISSING:
+        return "add the CRL of that issuer (--crl, --crl-dir), check only the leaf (--crl-check "
+               "leaf), or accept certificates without one (--crl-soft-fail)";
+    case MTLS_ERR_CRL_EXPIRED:
+    case MTLS_ERR_CRL_NOT_YET_VALID:
+        return "fetch a current CRL from the CA (or check this clock)";
+    case MTLS_ERR_CRL_BAD_SIGNATURE:
+        return "the CRL given with --crl is not signed by that certificate's issuer";
+    case MTLS_ERR_OCSP_MISSING:
+        /* Without --ocsp-required, only a must-staple certificate (RFC 7633) makes one required. */
+        if (o != NULL && o->ocsp == 1) {
+            return "the server staples no OCSP response (openssl s_client -status shows it) and "
+                   "its certificate is must-staple: the server must staple one (mtls server "
+                   "--ocsp-staple FILE)";
+        }
+        return "the server staples no OCSP response (openssl s_client -status shows it); drop "
+               "--ocsp-required, or have the server staple one";
+    case MTLS_ERR_OCSP_BAD_RESPONSE:
+    case MTLS_ERR_OCSP_NOT_FOR_CERT:
+    case MTLS_ERR_OCSP_BAD_SIGNATURE:
+    case MTLS_ERR_OCSP_UNAUTHORIZED:
+    case MTLS_ERR_OCSP_EXPIRED:
+    case MTLS_ERR_OCSP_NOT_YET_VALID:
+    case MTLS_ERR_OCSP_CERT_UNKNOWN:
+        return "the server's stapled OCSP response is not one we can accept; it must fetch a "
+               "current one from its CA (without --ocsp, no staple is asked for)";
     default:
         return "";
     }
@@ -886,7 +1035,7 @@ void explain_failure(char *out, size_t cap, const mtls_conn *conn, mtls_err err,
     if (err == MTLS_ERR_IO) {
         snprintf(out, cap, "%s with %s failed: %s%s", stage, peer, strerror(saved_errno),
                  saved_errno == ECONNRESET || saved_errno == EPIPE
-                     ? handshaking ? "; the peer dropped the connection (is it a TLS 1.2 peer "
+                     ? handshaking ? "; the peer dropped the connection (is it a TLS peer "
                                      "on that port?)"
                                    : "; the peer dropped the connection"
                      : "");
@@ -902,8 +1051,8 @@ void explain_failure(char *out, size_t cap, const mtls_conn *conn, mtls_err err,
             return;
         }
         snprintf(out, cap, "%s with %s failed: %s closed the connection %s", stage, peer, other,
-                 handshaking ? "during the handshake without an alert; does it speak TLS 1.2 on "
-                               "that port?"
+                 handshaking ? "during the handshake without an alert; does it speak TLS 1.2 "
+                               "or 1.3 on that port?"
                              : "without close_notify; the data may be truncated");
         return;
     }

@@ -1,5 +1,5 @@
 /*
- * server.c -- `mtls server`: a TLS 1.2 echo or HTTP server for many concurrent clients.
+ * server.c -- `mtls server`: a TLS 1.3 / 1.2 echo or HTTP server for many concurrent clients.
  *
  * It owns the server's options and its event loop: one thread, one poll() over the listening
  * socket and every connection's non-blocking fd, each connection driven by the mtls_fd_* helpers.
@@ -40,8 +40,8 @@
 static const char usage[] =
     "usage: mtls server --listen HOST:PORT (--cert FILE --key FILE | --p12 FILE) [options]\n"
     "\n"
-    "Serve TLS 1.2 to many clients at once: echo what they send (--echo, the default) or\n"
-    "answer HTTP/1.1 requests with a page describing the connection (--http).\n"
+    "Serve TLS 1.3 and 1.2 to many clients at once: echo what they send (--echo, the\n"
+    "default) or answer HTTP/1.1 requests with a page describing the connection (--http).\n"
     "Prints 'listening on ADDR:PORT' on stderr when ready (port 0 picks a free port).\n"
     "\n"
     "  --listen HOST:PORT   address to listen on (default 127.0.0.1:4433)\n"
@@ -70,6 +70,8 @@ static const char usage[] =
     "  --trace              print every handshake step on stderr\n"
     "  --keylog FILE        append TLS secrets for Wireshark (also: $SSLKEYLOGFILE)\n"
     "  --require-ems        refuse clients without extended master secret (RFC 7627)\n"
+    "  --tls1.2             speak TLS 1.2 only (default: TLS 1.3 and 1.2, 1.3 preferred)\n"
+    "  --tls1.3             speak TLS 1.3 only\n"
     "  --no-tickets         do not issue or accept session tickets (RFC 5077)\n"
     "  --no-cache           no session cache: do not resume by session id\n"
     "  --cache-size N       keep at most N sessions in the cache (default 4096; oldest evicted)\n"
@@ -80,11 +82,18 @@ static const char usage[] =
     "                       the first seals, all open; re-read when it changes\n"
     "  --session-store URL  also keep sessions in Redis (redis://host:port[/db]), so that\n"
     "                       servers resume each other's sessions by id; 100 ms timeouts\n"
+    CRL_OPTIONS_HELP("client certificates")
+    "  --ocsp-staple FILE   staple the OCSP response in FILE (DER, as openssl ocsp\n"
+    "                       -respout writes it) for clients that ask (status_request):\n"
+    "                       it must be about --cert's leaf, whose issuer must follow it\n"
+    "                       in the chain; re-read when the file changes; an out-of-date\n"
+    "                       response is not sent\n"
     "  -q, --quiet          no per-connection lines; errors only\n"
     "  -h, --help           this help\n"
     "\n"
-    "SIGHUP reloads --cert, --key, --ca and --ticket-key-file for new connections (open ones\n"
-    "go on), keeping the sessions; a reload that fails keeps the running configuration.\n"
+    "SIGHUP reloads --cert, --key, --ca, --crl, --crl-dir, --ocsp-staple and --ticket-key-file\n"
+    "for new connections (open ones go on), keeping the sessions, and logs what changed; a\n"
+    "reload that fails keeps the running configuration.\n"
     "\n"
     "examples:\n"
     "  mtls server --listen 127.0.0.1:4433 --cert server.pem --key server.key\n"
@@ -112,6 +121,8 @@ enum {
     OPT_TRACE,
     OPT_KEYLOG,
     OPT_REQUIRE_EMS,
+    OPT_TLS12,
+    OPT_TLS13,
     OPT_NO_TICKETS,
     OPT_NO_CACHE,
     OPT_CACHE_SIZE,
@@ -119,7 +130,8 @@ enum {
     OPT_TICKET_KEY_FILE,
     OPT_SESSION_STORE,
     OPT_SPIFFE_ID,
-    OPT_SPIFFE_TD
+    OPT_SPIFFE_TD,
+    OPT_OCSP_STAPLE
 };
 
 static const struct option long_opts[] = {
@@ -144,6 +156,8 @@ static const struct option long_opts[] = {
     {"keylog", required_argument, NULL, OPT_KEYLOG},
     {"quiet", no_argument, NULL, 'q'},
     {"require-ems", no_argument, NULL, OPT_REQUIRE_EMS},
+    {"tls1.2", no_argument, NULL, OPT_TLS12},
+    {"tls1.3", no_argument, NULL, OPT_TLS13},
     {"no-tickets", no_argument, NULL, OPT_NO_TICKETS},
     {"no-cache", no_argument, NULL, OPT_NO_CACHE},
     {"cache-size", required_argument, NULL, OPT_CACHE_SIZE},
@@ -152,6 +166,11 @@ static const struct option long_opts[] = {
     {"session-store", required_argument, NULL, OPT_SESSION_STORE},
     {"spiffe-id", required_argument, NULL, OPT_SPIFFE_ID},
     {"spiffe-trust-domain", required_argument, NULL, OPT_SPIFFE_TD},
+    {"crl", required_argument, NULL, OPT_CRL},
+    {"crl-dir", required_argument, NULL, OPT_CRL_DIR},
+    {"crl-check", required_argument, NULL, OPT_CRL_CHECK},
+    {"crl-soft-fail", no_argument, NULL, OPT_CRL_SOFT_FAIL},
+    {"ocsp-staple", required_argument, NULL, OPT_OCSP_STAPLE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -190,6 +209,8 @@ struct loaded {
     uint64_t ca_hash;   /* of the --ca file's (or directory's files') bytes */
     int ca_certs;       /* CERTIFICATE blocks in them */
     char tickets[512];  /* mtls_config_describe_ticket_keys, with --ticket-key-file */
+    char crls[1024];    /* mtls_config_describe_crls, with --crl / --crl-dir */
+    char staple[1024];  /* mtls_config_describe_ocsp_staple, with --ocsp-staple */
 };
 
 struct server {
@@ -206,7 +227,7 @@ struct server {
 
 static void conn_fail(struct server *sv, struct sconn *c, mtls_err err, const char *stage)
 {
-    char line[1024];
+    char line[2600];
     int saved = errno;
     explain_failure(line, sizeof(line), c->conn, err, saved, stage, c->peer, &sv->o->c, 1);
     say("#%d %s", c->id, line);
@@ -629,6 +650,13 @@ static int server_setup(mtls_config *cfg, const struct server_opts *o, const mtl
         return -1;
     }
 #endif
+    /* The staple is the config's own (not shared): read afresh at startup and on a reload,
+     * after the certificate it must be about. */
+    if (o->ocsp_staple != NULL &&
+        mtls_config_set_ocsp_staple_file(cfg, o->ocsp_staple) != MTLS_OK) {
+        say("--ocsp-staple: %s", mtls_config_error_detail(cfg));
+        return -1;
+    }
     if (running == NULL) {
         if (o->ticket_key_file != NULL &&
             mtls_config_set_ticket_key_file(cfg, o->ticket_key_file) != MTLS_OK) {
@@ -720,6 +748,12 @@ static void describe_loaded(const mtls_config *cfg, const struct server_opts *o,
     if (o->ticket_key_file != NULL) {
         (void)mtls_config_describe_ticket_keys(cfg, l->tickets, sizeof(l->tickets));
     }
+    if (o->c.n_crls > 0 || o->c.crl_dir != NULL) {
+        (void)mtls_config_describe_crls(cfg, l->crls, sizeof(l->crls));
+    }
+    if (o->ocsp_staple != NULL) {
+        (void)mtls_config_describe_ocsp_staple(cfg, l->staple, sizeof(l->staple));
+    }
 }
 
 static void utc(char *out, size_t cap, int64_t t)
@@ -735,7 +769,7 @@ static void utc(char *out, size_t cap, int64_t t)
 static void describe_changes(const struct server_opts *o, const struct loaded *a,
                              const struct loaded *b, int n)
 {
-    char cert[700], ca[200], keys[1100], ea[40], eb[40];
+    char cert[700], ca[200], keys[1100], ea[40], eb[40], crls[2100], staple[2100];
     utc(ea, sizeof(ea), a->not_after);
     utc(eb, sizeof(eb), b->not_after);
     if (a->cert_hash == b->cert_hash && strcmp(a->subject, b->subject) == 0) {
@@ -758,7 +792,21 @@ static void describe_changes(const struct server_opts *o, const struct loaded *a
     } else {
         snprintf(keys, sizeof(keys), "ticket keys %s -> %s", a->tickets, b->tickets);
     }
-    say("reload %d: %s; %s; %s", n, cert, ca, keys);
+    /* CRLs and the staple, when the server has them: what they are now, or that they did not
+     * change. */
+    crls[0] = staple[0] = '\0';
+    if (o->c.n_crls > 0 || o->c.crl_dir != NULL) {
+        snprintf(crls, sizeof(crls), strcmp(a->crls, b->crls) == 0 ? "; CRLs unchanged (%s)"
+                                                                   : "; CRLs changed: %s",
+                 b->crls);
+    }
+    if (o->ocsp_staple != NULL) {
+        snprintf(staple, sizeof(staple),
+                 strcmp(a->staple, b->staple) == 0 ? "; OCSP staple unchanged (%s)"
+                                                   : "; OCSP staple changed: %s",
+                 b->staple);
+    }
+    say("reload %d: %s; %s; %s%s%s", n, cert, ca, keys, crls, staple);
 }
 
 /* SIGHUP: a new config for new connections, or the running one kept. */
@@ -1008,6 +1056,12 @@ int cmd_server(int argc, char **argv)
         case OPT_REQUIRE_EMS:
             o.c.require_ems = 1;
             break;
+        case OPT_TLS12:
+            o.c.version = MTLS_VERSION_TLS12;
+            break;
+        case OPT_TLS13:
+            o.c.version = MTLS_VERSION_TLS13;
+            break;
         case OPT_NO_TICKETS:
             o.no_tickets = 1;
             break;
@@ -1028,6 +1082,18 @@ int cmd_server(int argc, char **argv)
             if (add_spiffe_opt(&o.c, opt == OPT_SPIFFE_TD, optarg) != 0) {
                 return EXIT_USAGE;
             }
+            break;
+        case OPT_CRL:
+        case OPT_CRL_DIR:
+        case OPT_CRL_CHECK:
+        case OPT_CRL_SOFT_FAIL:
+            if (crl_opt(&o.c, opt, optarg) != 0) {
+                return EXIT_USAGE;
+            }
+            break;
+        case OPT_OCSP_STAPLE:
+            o.ocsp_staple = optarg;
+            o.c.ocsp = 1;
             break;
         case OPT_CACHE_SIZE:
             if (parse_uint(optarg, &o.cache_size) || o.cache_size < 1 || o.cache_size > 1000000) {
@@ -1063,6 +1129,14 @@ int cmd_server(int argc, char **argv)
         say("--verify-client %s needs --ca FILE: the CA certificates client certificates "
             "must chain to",
             o.verify == MTLS_VERIFY_REQUIRE ? "require" : "optional");
+        return EXIT_USAGE;
+    }
+    if (crl_opts_check(&o.c) != 0) {
+        return EXIT_USAGE;
+    }
+    if ((o.c.n_crls > 0 || o.c.crl_dir != NULL) && o.verify == MTLS_VERIFY_NONE) {
+        say("--crl and --crl-dir check client certificates: add --verify-client require (or "
+            "optional) and --ca FILE");
         return EXIT_USAGE;
     }
     if ((o.c.n_spiffe_ids > 0 || o.c.n_spiffe_tds > 0) && o.verify == MTLS_VERIFY_NONE) {
@@ -1112,6 +1186,16 @@ int cmd_server(int argc, char **argv)
         char keys[512];
         (void)mtls_config_describe_ticket_keys(tc.cfg, keys, sizeof(keys));
         say("ticket keys: %s", keys);
+    }
+    if (o.c.n_crls > 0 || o.c.crl_dir != NULL) {
+        char crls[1024];
+        (void)mtls_config_describe_crls(tc.cfg, crls, sizeof(crls));
+        say("CRLs: %s", crls);
+    }
+    if (o.ocsp_staple != NULL) {
+        char staple[1024];
+        (void)mtls_config_describe_ocsp_staple(tc.cfg, staple, sizeof(staple));
+        say("OCSP staple: %s", staple);
     }
 #ifdef MTLS_TOOL_REDIS
     if (session_store != NULL && redis_store_check(session_store) == 0) {

@@ -16,6 +16,8 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
 /* Most --spiffe-id (and, apart, --spiffe-trust-domain) options on one command line. */
 #define TOOL_MAX_SPIFFE 64
+/* Most --crl options on one command line. */
+#define TOOL_MAX_CRL 64
 
 /* Options shared by client and server. */
 struct common_opts {
@@ -29,12 +31,40 @@ struct common_opts {
     int timeout_s; /* handshake / idle bound */
     int quiet;
     int require_ems; /* --require-ems: refuse peers without extended master secret */
+    uint16_t version; /* --tls1.2 / --tls1.3: the one version to speak; 0: both (the default) */
     /* --spiffe-id ID / --spiffe-trust-domain TD (repeatable): accept the peer only by SPIFFE ID */
     const char *spiffe_ids[TOOL_MAX_SPIFFE];
     int n_spiffe_ids;
     const char *spiffe_tds[TOOL_MAX_SPIFFE];
     int n_spiffe_tds;
+    /* --crl FILE (repeatable), --crl-dir DIR: CRLs the peer's certificates are checked against;
+     * --crl-check leaf|chain (0: not given, the library's default, leaf), --crl-soft-fail */
+    const char *crls[TOOL_MAX_CRL];
+    int n_crls;
+    const char *crl_dir;
+    int crl_check; /* 0 not given, 1 leaf, 2 chain */
+    int crl_soft_fail;
+    /* OCSP, for the failure hints: client 1 --ocsp, 2 --ocsp-required; server 1 --ocsp-staple */
+    int ocsp;
 };
+
+/* The help lines of the CRL options both commands share; `PEER` names what is checked. */
+#define CRL_OPTIONS_HELP(PEER)                                                                  \
+    "  --crl FILE           check " PEER " against the CRLs in FILE (PEM or DER;\n"              \
+    "                       repeatable): a revoked certificate is refused\n"                     \
+    "                       (certificate_revoked), and so is one whose issuer has\n"             \
+    "                       no CRL loaded, unless --crl-soft-fail\n"                             \
+    "  --crl-dir DIR        ... the CRLs of a hashed directory (openssl rehash)\n"              \
+    "  --crl-check WHAT     leaf (default: the end-entity certificate) or chain\n"             \
+    "                       (every certificate of the verified path but the root)\n"          \
+    "  --crl-soft-fail      accept a certificate whose issuer has no CRL loaded\n"
+
+/* The values of the CRL options in each command's option table (above its own enum's). */
+enum { OPT_CRL = 1000, OPT_CRL_DIR, OPT_CRL_CHECK, OPT_CRL_SOFT_FAIL };
+/* Handle one of the CRL options (opt: OPT_CRL...); prints why and returns nonzero on a bad one. */
+int crl_opt(struct common_opts *o, int opt, const char *arg);
+/* After parsing: --crl-check / --crl-soft-fail without a CRL is a usage error (prints why). */
+int crl_opts_check(const struct common_opts *o);
 
 /* The help lines of the key options both commands share (--key is each command's own line). */
 #define KEY_OPTIONS_HELP                                                                        \
@@ -121,6 +151,10 @@ int add_spiffe_opt(struct common_opts *o, int td, const char *arg);
  * issued by CN=..., expires 2027-01-05 (in 29 days)"; "" when the peer presented none. */
 void describe_peer_cert(char *out, size_t cap, const mtls_conn *conn);
 
+/* What the server stapled, for a log line: "good, produced 2026-01-02 03:04:05 UTC, next update
+ * 2026-01-03 03:04:05 UTC", or "none (the server stapled no OCSP response)". */
+void describe_peer_ocsp(char *out, size_t cap, const mtls_conn *conn);
+
 /* "TLS 1.2" etc. */
 const char *version_name(uint16_t v);
 /* One-line summary of a negotiated connection ("TLS 1.2, TLS_..., x25519, ..."). */
@@ -149,6 +183,7 @@ struct server_opts {
     int cache_size;    /* --cache-size N: session cache entries (0: the library's default) */
     int no_ca_names;   /* --no-ca-names: empty certificate_authorities in CertificateRequest */
     const char *ticket_key_file; /* --ticket-key-file FILE: ticket keys shared by a fleet */
+    const char *ocsp_staple;     /* --ocsp-staple FILE: a DER OCSP response to staple */
     const char *session_store;   /* --session-store URL: sessions in Redis (by session id) */
     int reload_on_hup; /* SIGHUP re-reads --cert/--key/--ca/--ticket-key-file (mtls server) */
 };

@@ -44,6 +44,9 @@ mtls_config *mtls_config_new(void)
     cfg->cache_size = MTLS_SESSION_CACHE_DEFAULT_SIZE;
     cfg->session_lifetime = MTLS_SESSION_LIFETIME_DEFAULT;
     cfg->tickets = true;
+    cfg->tls13_tickets = MTLS_TLS13_TICKETS_DEFAULT;
+    cfg->min_version = MTLS_VERSION_TLS12;
+    cfg->max_version = MTLS_VERSION_TLS13;
     cfg->send_ca_names = true;
     cfg->cache = cache_new(cfg->cache_size);
     cfg->tkeys = ticket_keys_new();
@@ -80,6 +83,8 @@ void mtls_config_free(mtls_config *cfg)
     for (size_t i = 0; i < cfg->n_spiffe_domains; i++)
         mem_free(cfg->spiffe_domains[i]);
     mem_free(cfg->spiffe_domains);
+    x509_crls_free(cfg->crls);
+    staple_free(cfg->staple);
     pthread_mutex_destroy(&cfg->lock);
     mem_free(cfg);
 }
@@ -124,6 +129,21 @@ static mtls_err check_mutable(mtls_config *cfg)
         return MTLS_ERR_CONFIG_FROZEN;
     cfg->error_detail[0] = 0;
     return MTLS_OK;
+}
+
+/* The same for the setters of the other files of core (revocation.c). */
+mtls_err config_setter_begin(mtls_config *cfg)
+{
+    return check_mutable(cfg);
+}
+
+mtls_err config_fail(mtls_config *cfg, mtls_err err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cfg->error_detail, sizeof(cfg->error_detail), fmt, ap);
+    va_end(ap);
+    return err;
 }
 
 /* The subject of anchor i, unless an earlier anchor has the same one (a re-keyed root). */
@@ -913,6 +933,23 @@ mtls_err mtls_config_set_sigalgs(mtls_config *cfg, const char *list)
                : MTLS_ERR_INVALID_ARG;
 }
 
+mtls_err mtls_config_set_versions(mtls_config *cfg, uint16_t min_version, uint16_t max_version)
+{
+    mtls_err err = check_mutable(cfg);
+    if (err)
+        return err;
+    bool known = (min_version == MTLS_VERSION_TLS12 || min_version == MTLS_VERSION_TLS13) &&
+                 (max_version == MTLS_VERSION_TLS12 || max_version == MTLS_VERSION_TLS13);
+    if (!known || min_version > max_version)
+        return detail(cfg, MTLS_ERR_INVALID_ARG,
+                      "versions 0x%04x..0x%04x: give TLS 1.2 (0x0303) and/or TLS 1.3 (0x0304), "
+                      "the lowest first",
+                      min_version, max_version);
+    cfg->min_version = min_version;
+    cfg->max_version = max_version;
+    return MTLS_OK;
+}
+
 mtls_err mtls_config_set_prefer_client_order(mtls_config *cfg, int on)
 {
     mtls_err err = check_mutable(cfg);
@@ -1081,6 +1118,25 @@ mtls_err mtls_config_set_tickets(mtls_config *cfg, int on)
     mtls_err err = check_mutable(cfg);
     if (!err)
         cfg->tickets = on != 0;
+    return err;
+}
+
+mtls_err mtls_config_set_tls13_tickets(mtls_config *cfg, unsigned n)
+{
+    mtls_err err = check_mutable(cfg);
+    if (err)
+        return err;
+    if (n > 16)
+        return detail(cfg, MTLS_ERR_INVALID_ARG, "%u TLS 1.3 tickets per handshake: at most 16", n);
+    cfg->tls13_tickets = n;
+    return MTLS_OK;
+}
+
+mtls_err mtls_config_set_psk_ke(mtls_config *cfg, int on)
+{
+    mtls_err err = check_mutable(cfg);
+    if (!err)
+        cfg->psk_ke = on != 0;
     return err;
 }
 

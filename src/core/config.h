@@ -25,6 +25,7 @@
 
 typedef struct sess_cache sess_cache;   /* cache.c */
 typedef struct ticket_keys ticket_keys; /* ticket.c */
+typedef struct ocsp_staple ocsp_staple; /* staple.c */
 
 /* ---- config --------------------------------------------------------------------------------- */
 #define MTLS_MAX_SUITES 16
@@ -73,12 +74,15 @@ struct mtls_config {
     size_t alpn_len;
     bool prefer_client_order;
     bool require_ems;
+    uint16_t min_version, max_version; /* mtls_config_set_versions: TLS 1.2 .. TLS 1.3 */
 
     /* resumption (server) */
     sess_cache *cache; /* NULL when off */
     size_t cache_size;
     uint32_t session_lifetime;
     bool tickets;
+    unsigned tls13_tickets; /* NewSessionTicket messages after a TLS 1.3 handshake */
+    bool psk_ke;            /* TLS 1.3 resumption without (EC)DHE allowed */
     ticket_keys *tkeys;
     mtls_session_store_fn *store;
     mtls_session_lookup_fn *lookup;
@@ -106,6 +110,14 @@ struct mtls_config {
     mtls_time_fn *time_fn;
     void *time_arg;
 
+    /* revocation (src/core/revocation.c, staple.c) */
+    x509_crls *crls;      /* CRLs the peer's certificates are checked against; NULL: none set */
+    unsigned revocation;  /* mtls_config_set_revocation_check's mode, when revocation_set */
+    bool revocation_set;  /* else the default: MTLS_REVOCATION_LEAF with CRLs, off without */
+    ocsp_staple *staple;  /* server: the OCSP response we staple; NULL: none */
+    bool ocsp_request;    /* client: send status_request and check the staple */
+    bool ocsp_required;   /* client: a server without a good staple is refused */
+
     /* SPIFFE acceptance (mtls_config_add_spiffe_id / _trust_domain): NUL-terminated copies,
      * validated when added; folded into ca_digest / client_ca_digest when frozen */
     char **spiffe_ids;
@@ -117,16 +129,67 @@ struct mtls_config {
 };
 
 mtls_config *config_ref(mtls_config *cfg);
+/* For setters outside config.c: MTLS_ERR_CONFIG_FROZEN (or INVALID_ARG for NULL) when the config
+ * may not change, else the previous call's detail cleared; config_fail writes the detail of a
+ * failing call (or a note about one that succeeded) and returns err. */
+mtls_err config_setter_begin(mtls_config *cfg);
+mtls_err config_fail(mtls_config *cfg, mtls_err err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Freeze on first use; loads the system trust store if a client needs it.  */
 mtls_err config_freeze(mtls_config *cfg, bool as_client);
 int64_t config_now(const mtls_config *cfg);
+
+/* ---- revocation (src/core/revocation.c, staple.c) ------------------------------------------- */
+
+/* The revocation mode in force: mtls_config_set_revocation_check's, or the default
+ * (MTLS_REVOCATION_LEAF when CRLs are set, MTLS_REVOCATION_OFF otherwise). */
+unsigned config_revocation(const mtls_config *cfg);
+/* Fill the CRL fields of verification parameters from the mode in force (nothing when off). */
+void config_crl_params(const mtls_config *cfg, x509_verify_params *p);
+/* The client asks for a staple: configured, or required. */
+bool config_ocsp_request(const mtls_config *cfg);
+/* The issuer of our leaf in our own chain (the certificate after it), or NULL: what a stapled
+ * response's CertID names the leaf by. */
+const x509_cert *config_leaf_issuer(const mtls_config *cfg);
+
+/* One OCSP response as a server staples it (staple.c): immutable, reference counted. */
+typedef struct staple_snap {
+    atomic_int refs;
+    uint8_t *der; /* the OCSPResponse, as it goes on the wire */
+    size_t len;
+    x509_cert *leaf;          /* the certificate it was checked against; NULL: not yet */
+    mtls_err err;             /* MTLS_OK: about `leaf`, well signed; else why not (`why`) */
+    x509_revocation verdict;  /* the status, thisUpdate, nextUpdate it gives for `leaf` */
+    int64_t produced_at;
+    char why[600];
+} staple_snap;
+ocsp_staple *staple_new(void);
+void staple_free(ocsp_staple *st);
+/* Set the response from memory (`der`, `len`) or from the file `path`; checked now against
+ * `leaf` and `issuer` when leaf is not NULL.  On failure nothing changes and `why` says why. */
+mtls_err staple_set(ocsp_staple *st, const uint8_t *der, size_t len, const char *path,
+                    const x509_cert *leaf, const x509_cert *issuer, int64_t now, char *why,
+                    size_t cap);
+/* Re-read the file now; MTLS_ERR_BAD_STATE when the response does not come from a file. */
+mtls_err staple_reload(ocsp_staple *st, const x509_cert *leaf, const x509_cert *issuer,
+                       int64_t now, char *why, size_t cap);
+/* The response to staple now for `leaf` (a new reference, freed with staple_snap_free), or NULL
+ * with `why`: none set, not about this certificate, or out of date.  Re-reads the file when it
+ * changed (looked at every MTLS_OCSP_STAPLE_FILE_CHECK seconds). */
+staple_snap *staple_get(ocsp_staple *st, const x509_cert *leaf, const x509_cert *issuer,
+                        int64_t now, char *why, size_t cap);
+void staple_snap_free(staple_snap *s);
+/* One line: where the response comes from, its status and times, or why it is not stapled. */
+void staple_describe(ocsp_staple *st, const x509_cert *leaf, const x509_cert *issuer, int64_t now,
+                     char *out, size_t cap);
+bool staple_is_file(ocsp_staple *st);
 
 /* ---- sessions (src/core/session.c, cache.c, ticket.c) ---------------------------------------- */
 struct mtls_session {
     atomic_int refs;
     uint16_t version, suite;
     bool ems;
-    uint8_t master[48];
+    uint8_t master[48]; /* TLS 1.3: the resumption PSK of one ticket (the suite's hash length) */
     int64_t created;
     uint32_t lifetime;
     uint8_t id[32];
@@ -138,12 +201,29 @@ struct mtls_session {
     size_t peer_cert_len;
     x509_cert *peer_leaf; /* the same, parsed, when the session was made here (not decoded) */
     uint8_t vctx[32]; /* the verification context that checked the peer (resume.c verify_context) */
+    /* The certificates above the peer's leaf on the path that verified it -- its issuer first,
+     * the trust anchor last -- kept when CRLs were checked, so that a resumption checks the leaf
+     * (or the chain) against the CRLs in force then (resume.c).  Made here: references; decoded:
+     * the encoded list (cert<1..2^24-1> each), parsed when used. */
+    x509_cert **peer_issuers;
+    size_t n_peer_issuers;
+    uint8_t *peer_issuers_der;
+    size_t peer_issuers_der_len;
     uint8_t *ticket;      /* client: the ticket to offer */
     size_t ticket_len;
     uint32_t ticket_hint;
+    /* TLS 1.3 (RFC 8446 4.6.1): ticket_age_add, and when the ticket was issued (server) or
+     * received (client), in the config's seconds: what obfuscated_ticket_age is made of. */
+    uint32_t age_add;
+    int64_t issued;
 };
 
 mtls_session *session_new(void);
+/* Give `s` references to the n certificates of `issuers` (the peer's path above its leaf). */
+bool session_set_issuers(mtls_session *s, x509_cert *const *issuers, size_t n);
+/* The session's issuers, parsed (through `cache` when decoded): *out an array of new references
+ * the caller frees with x509_chain_free; *n 0 when the session keeps none. */
+mtls_err session_issuers(const mtls_session *s, x509_cache *cache, x509_cert ***out, size_t *n);
 mtls_session *session_ref(mtls_session *s);
 /* The serialized state without the ticket (what a ticket seals), or with it (client storage). */
 bool session_encode(const mtls_session *s, bool with_ticket, wr *w);

@@ -89,6 +89,7 @@ void mtls_conn_free(mtls_conn *c)
     mem_free(c->info.server_name);
     mem_free(c->verify_name);
     mem_free(c->info.alpn);
+    mem_free(c->info.ocsp.der);
     mem_free(c->error_detail);
     mtls_config_free(c->cfg);
     cry_wipe(c, sizeof(*c));
@@ -154,14 +155,24 @@ mtls_err conn_send_alert(mtls_conn *c, int level, int alert)
     return rec_write(&c->rec, TLS_CT_ALERT, body, sizeof(body));
 }
 
-#define ERROR_DETAIL_CAP 512
+#define ERROR_DETAIL_CAP 2048 /* as the handshake's (driver.c HS_DETAIL_CAP) */
 
-/* The detail buffer exists only once something failed (most connections never need it). */
-static char *detail_buf(mtls_conn *c)
+/* The detail sentence exists only once something failed (most connections never need it), in
+ * a buffer of its own size (at most ERROR_DETAIL_CAP). */
+static void set_detail(mtls_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_detail(mtls_conn *c, const char *fmt, ...)
 {
-    if (!c->error_detail)
-        c->error_detail = mem_alloc(ERROR_DETAIL_CAP);
-    return c->error_detail;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    size_t cap = n < 0 ? 1 : (size_t)n + 1 > ERROR_DETAIL_CAP ? ERROR_DETAIL_CAP : (size_t)n + 1;
+    mem_free(c->error_detail);
+    if (!(c->error_detail = mem_alloc(cap)))
+        return;
+    va_start(ap, fmt);
+    vsnprintf(c->error_detail, cap, fmt, ap);
+    va_end(ap);
 }
 
 mtls_err conn_fail(mtls_conn *c, mtls_err err, const char *fmt, ...)
@@ -169,14 +180,15 @@ mtls_err conn_fail(mtls_conn *c, mtls_err err, const char *fmt, ...)
     if (c->error != MTLS_OK)
         return c->error;
     c->error = err;
-    char *d = detail_buf(c);
-    if (d && fmt) {
+    if (fmt) {
+        char line[ERROR_DETAIL_CAP];
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(d, ERROR_DETAIL_CAP, fmt, ap);
+        vsnprintf(line, sizeof(line), fmt, ap);
         va_end(ap);
-    } else if (d) {
-        snprintf(d, ERROR_DETAIL_CAP, "%s", mtls_err_str(err));
+        set_detail(c, "%s", line);
+    } else {
+        set_detail(c, "%s", mtls_err_str(err));
     }
     int alert = err_alert(err);
     if (alert != TLS_ALERT_NONE && c->alert_sent == TLS_ALERT_NONE && !c->close_sent) {
@@ -246,6 +258,10 @@ static mtls_err on_alert(mtls_conn *c, const uint8_t *p, size_t len)
         c->close_received = true;
         return MTLS_OK;
     }
+    /* RFC 8446 6: in TLS 1.3 every alert but close_notify and user_canceled is an error alert
+     * "regardless of the AlertLevel in the message"; unknown ones too. */
+    if (c->info.version == MTLS_VERSION_TLS13 && desc != TLS_ALERT_USER_CANCELED)
+        level = 2;
     if (level == 1) {
         /* Warnings are ignored, up to a bound: a flood of them is a denial-of-service tool. */
         if (++c->warning_alerts > MTLS_MAX_WARNING_ALERTS)
@@ -258,9 +274,7 @@ static mtls_err on_alert(mtls_conn *c, const uint8_t *p, size_t len)
     /* RFC 5246 7.2.2: a fatal alert ends the connection at once; we answer with nothing. */
     c->alert_received = desc;
     c->error = MTLS_ERR_PEER_ALERT;
-    char *d = detail_buf(c);
-    if (d)
-        snprintf(d, ERROR_DETAIL_CAP, "the peer sent a fatal alert: %s", mtls_alert_name(desc));
+    set_detail(c, "the peer sent a fatal alert: %s", mtls_alert_name(desc));
     return MTLS_ERR_PEER_ALERT;
 }
 
@@ -298,6 +312,9 @@ static mtls_err on_record(mtls_conn *c, const rec_in *r, bool direct, size_t *da
         if (!c->established)
             return conn_fail(c, MTLS_ERR_UNEXPECTED_MESSAGE,
                              "application data before the handshake finished");
+        mtls_err err = handshake(c, hs_app_data_received(c->hs));
+        if (err)
+            return err;
         if (r->len == 0) {
             /* Empty records are legal but a flood of them is a denial-of-service tool. */
             if (++c->empty_records > MTLS_MAX_EMPTY_RECORDS)
@@ -323,12 +340,13 @@ static mtls_err record_error(mtls_conn *c, mtls_err err)
     return why ? conn_fail(c, err, "%s", why) : conn_fail(c, err, NULL);
 }
 
-/* Process complete records until input runs out, application data is ready, or an error.
- * Without a destination (dst NULL: mtls_recv_ack), a record that may carry application data is
- * left unopened once the handshake is done.  With one (mtls_read), such a record is opened into
- * dst when all it can carry fits in cap, and *got is then the application data it carried (0:
- * none yet, or it was held in place for rec_take). */
-static mtls_err process_records(mtls_conn *c, uint8_t *dst, size_t cap, size_t *got)
+/* Process complete records until input runs out, application data is ready, or an error.  Once
+ * the handshake is done, a record that may carry application data is
+ *   defer:        left unopened (mtls_recv_ack: only mtls_read knows where the bytes go);
+ *   else, dst:    opened into dst when all it can carry fits in cap (mtls_read), and *got is
+ *                 then the application data it carried (0: none yet, or it was held in place);
+ *   else:         opened in place, application data held for rec_take (mtls_handshake). */
+static mtls_err process_records(mtls_conn *c, bool defer, uint8_t *dst, size_t cap, size_t *got)
 {
     *got = 0;
     while (!rec_holding(&c->rec) && !c->close_received && c->error == MTLS_OK) {
@@ -340,12 +358,14 @@ static mtls_err process_records(mtls_conn *c, uint8_t *dst, size_t cap, size_t *
             return record_error(c, err);
         bool direct = false;
         if (c->established && next.data) {
-            if (!dst)
+            if (defer)
                 return MTLS_OK; /* for mtls_read, which knows where the bytes go */
-            direct = next.max_len <= cap;
+            direct = dst && next.max_len <= cap;
         }
         rec_in r;
         err = direct ? rec_read_into(&c->rec, &r, dst, cap) : rec_read(&c->rec, &r);
+        if (err == MTLS_ERR_WANT_READ)
+            return MTLS_OK; /* the record was skipped (rec_skip_undecryptable), no other yet */
         if (err)
             return record_error(c, err);
         err = on_record(c, &r, direct, got);
@@ -375,7 +395,7 @@ mtls_err mtls_recv_ack(mtls_conn *c, size_t n)
     if (err)
         return err;
     size_t none;
-    err = process_records(c, NULL, 0, &none);
+    err = process_records(c, true, NULL, 0, &none);
     if (err)
         return err;
     if (!c->established && !c->close_received)
@@ -389,8 +409,13 @@ mtls_err mtls_handshake(mtls_conn *c)
         return MTLS_ERR_INVALID_ARG;
     if (c->error)
         return c->error;
-    if (c->established)
-        return MTLS_OK;
+    if (c->established) {
+        /* The post-handshake records waiting, up to the first application data (held for
+         * mtls_read): what mtls_recv_ack leaves unopened may be TLS 1.3 tickets, a KeyUpdate or
+         * an alert, and an application that is not reading yet may want them handled. */
+        size_t none;
+        return process_records(c, false, NULL, 0, &none);
+    }
     if (c->close_received)
         return conn_fail(c, MTLS_ERR_CLOSED, "the peer closed the connection during the handshake");
     mtls_err err = handshake(c, hs_start(c->hs));
@@ -419,7 +444,7 @@ mtls_err mtls_read(mtls_conn *c, void *out, size_t cap, size_t *out_len)
     while (got < cap) {
         if (!rec_holding(&c->rec)) {
             size_t direct;
-            mtls_err err = process_records(c, (uint8_t *)out + got, cap - got, &direct);
+            mtls_err err = process_records(c, false, (uint8_t *)out + got, cap - got, &direct);
             got += direct; /* authenticated application data, opened in the caller's buffer */
             if (direct)
                 continue;
@@ -457,6 +482,10 @@ mtls_err mtls_write(mtls_conn *c, const void *in, size_t len, size_t *out_writte
         return c->error;
     if (!c->established || c->close_sent)
         return MTLS_ERR_BAD_STATE;
+    /* TLS 1.3: a KeyUpdate owed or due goes before the data (RFC 8446 4.6.3, 5.5). */
+    mtls_err owed = handshake(c, hs_before_write(c->hs));
+    if (owed)
+        return owed;
     /* Queue at most one full record: the caller flushes, then writes more.  This keeps the send
      * buffer at one record for the connection's life (memory is per connection). */
     size_t queued = rec_send_compact(&c->rec); /* what is left of a partial flush, in front */

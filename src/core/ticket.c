@@ -43,6 +43,9 @@
 
 /* Automatic keys kept: the sealing one and those still opening tickets of one lifetime. */
 #define TICKET_AUTO_KEYS 4
+/* The largest session state a ticket seals: the peer's leaf and, when CRLs are checked, the
+ * certificates above it (session.c) fit. */
+#define TICKET_STATE_MAX 8192
 /* A key file is a few lines; anything larger is not one. */
 #define TICKET_FILE_MAX (64 * 1024)
 
@@ -571,7 +574,7 @@ mtls_err ticket_seal(ticket_keys *k, const mtls_session *s, int64_t now, uint32_
                      uint8_t **out, size_t *out_len)
 {
     (void)lifetime;
-    uint8_t state[4096];
+    uint8_t state[TICKET_STATE_MAX];
     wr w = wr_fixed(state, sizeof(state));
     if (!session_encode(s, false, &w))
         return MTLS_ERR_INTERNAL; /* too large to seal: no ticket */
@@ -607,10 +610,10 @@ mtls_err ticket_seal(ticket_keys *k, const mtls_session *s, int64_t now, uint32_
 mtls_session *ticket_open(ticket_keys *k, const uint8_t *t, size_t len, int64_t now,
                           uint32_t lifetime)
 {
-    if (!k || len <= TICKET_OVERHEAD || len > 4096 + TICKET_OVERHEAD)
+    if (!k || len <= TICKET_OVERHEAD || len > TICKET_STATE_MAX + TICKET_OVERHEAD)
         return NULL;
     size_t ct_len = len - TICKET_OVERHEAD;
-    uint8_t state[4096];
+    uint8_t state[TICKET_STATE_MAX];
     memcpy(state, t + TICKET_KEY_NAME + 12, ct_len);
     bool opened = false;
     check_file(k, now);

@@ -19,7 +19,9 @@ mtls_err hs_verify_peer_chain(struct hs *hs)
     hs_info *info = hs->info;
     bool server = env->is_server;
     mtls_err verdict = MTLS_OK;
-    char detail[400] = "";
+    /* Room for the longest sentence x509_verify_chain writes: a revocation names the
+     * certificate, its issuer, serial, dates, reason and the CRL or OCSP response (revoc.c). */
+    char detail[2048] = "";
     if (server || !cfg->insecure) {
         const x509_store *anchors = server && cfg->client_ca ? cfg->client_ca : cfg->ca;
         x509_verify_params p = {
@@ -34,8 +36,24 @@ mtls_err hs_verify_peer_chain(struct hs *hs)
             .spiffe_domains = (const char *const *)cfg->spiffe_domains,
             .n_spiffe_domains = cfg->n_spiffe_domains,
         };
+        /* Revocation (status.c): the CRLs of the mode in force; a client that asked for a
+         * staple checks the one that came, and needs one when configured to or when the leaf is
+         * must-staple (RFC 7633 4.2.3). */
+        x509_revocation rv;
+        const x509_cert *path[X509_MAX_PATH];
+        size_t path_len = 0;
+        config_crl_params(cfg, &p);
+        p.revocation = &rv;
+        p.path = path;
+        p.path_len = &path_len;
+        if (!server) {
+            p.ocsp = hs->status.peer_ocsp;
+            p.ocsp_required = hs->status.requested &&
+                              (cfg->ocsp_required || x509_cert_must_staple(hs->peer_chain[0]));
+        }
         verdict = x509_verify_chain(anchors, hs->peer_chain, hs->peer_chain_len, &p, detail,
                                     sizeof(detail));
+        hs_status_verified(hs, &rv, verdict == MTLS_OK ? path : NULL, path_len);
     }
     /* Expose the chain to the callback through the usual getters. */
     info->peer_chain = hs->peer_chain;

@@ -2,9 +2,12 @@
  * client12.c -- the TLS 1.2 client, one handler per state, in the order of RFC 5246 7.3 and the
  * seed:
  *
- *   1. send ClientHello (version, random, suites, null compression, extensions)
- *   2. read ServerHello: check every choice against what we offered
+ *   1. send ClientHello (version, random, suites, null compression, extensions: version.c builds
+ *      it for every version offered)
+ *   2. read ServerHello: check every choice against what we offered (version.c chose TLS 1.2)
  *   3. read Certificate: parse with our X.509 code, verify chain and host name
+ *      read CertificateStatus (RFC 6066 8: only after our status_request and the server's
+ *      acknowledgement, and even then optional): the stapled OCSP response, checked with the chain
  *      read ServerKeyExchange (ECDHE): check group and signature scheme were offered, verify
  *   4. read CertificateRequest (optional): decide whether we can answer with our certificate
  *   5. read ServerHelloDone
@@ -14,16 +17,9 @@
  * The abbreviated handshake (RFC 5246 7.3, a session offered and accepted): ServerHello,
  * [NewSessionTicket], ChangeCipherSpec, Finished from the server, then ours.
  */
-#include <arpa/inet.h>
 #include <string.h>
 
 #include "hs.h"
-
-static bool is_ip_literal(const char *name)
-{
-    uint8_t buf[16];
-    return inet_pton(AF_INET, name, buf) == 1 || inet_pton(AF_INET6, name, buf) == 1;
-}
 
 static bool offers_ecdhe(const mtls_config *cfg)
 {
@@ -38,6 +34,8 @@ typedef enum {
     C12_SEND_CLIENT_HELLO,
     C12_READ_SERVER_HELLO,
     C12_READ_SERVER_CERT,
+    C12_READ_CERT_STATUS, /* after an acknowledged status_request: CertificateStatus or what
+                           * follows Certificate (status.c) */
     C12_READ_SERVER_KEY_EXCHANGE,
     C12_READ_CERT_REQUEST_OR_SERVER_DONE,
     C12_READ_SERVER_DONE,
@@ -49,94 +47,13 @@ typedef enum {
     C12_STATE_COUNT
 } c12_state;
 
+/* The ClientHello is the one of both versions (version.c). */
 static mtls_err send_client_hello(struct hs *hs)
 {
-    const mtls_config *cfg = hs->cfg;
-    /* A client that verifies the server needs the name to check its certificate against (RFC
-     * 9525's reference identity, which comes from the application, never from the server);
-     * without one any server with a certificate from a trusted CA would pass.  Not knowing it is
-     * refused before anything is sent, unless the application opted out by name, or accepts
-     * the server by SPIFFE ID, which then takes the place of the name (x509_verify_params). */
-    const char *name = hs->env->verify_name ? hs->env->verify_name : hs->info->server_name;
-    bool by_spiffe = cfg->n_spiffe_ids || cfg->n_spiffe_domains;
-    if (!cfg->insecure && !hs->env->skip_hostname && !by_spiffe && (!name || !name[0]))
-        return hs_err(hs, MTLS_ERR_NO_SERVER_NAME,
-                      "no server name to check the server's certificate against: pass it to "
-                      "mtls_client_new() (or mtls_conn_set_verify_name()), or call "
-                      "mtls_conn_set_insecure_skip_hostname() to accept any name on purpose");
-    if (!cry_random(hs->client_random, 32))
-        return hs_err(hs, MTLS_ERR_RNG, "no randomness for ClientHello.random");
-    memcpy(hs->info->client_random, hs->client_random, 32);
-    bool sni =
-        hs->info->server_name && hs->info->server_name[0] && !is_ip_literal(hs->info->server_name);
-    mtls_session *offer = hs_session_to_offer(hs);
-    if (offer) {
-        /* RFC 5077 3.4: with a ticket and no id, the client makes up an id so that it can tell
-         * from the ServerHello whether the server resumed. */
-        if (offer->id_len) {
-            memcpy(hs->session_id, offer->id, offer->id_len);
-            hs->session_id_len = offer->id_len;
-        } else if (cry_random(hs->session_id, 32)) {
-            hs->session_id_len = 32;
-        }
-        hs->resume = session_ref(offer);
-    }
-    size_t ticket_len = offer ? offer->ticket_len : 0;
-
-    /* The extensions first, then the hello around them. */
-    wr e = wr_growable(0xffff);
-    if (sni)
-        ext_sni_build(&e, hs->info->server_name);
-    if (offers_ecdhe(cfg)) {
-        ext_groups_build(&e, cfg->groups, cfg->n_groups);
-        ext_point_formats_build(&e);
-    }
-    ext_sigalgs_build(&e, cfg->sigalgs, cfg->n_sigalgs);
-    ext_ems_build(&e);
-    /* RFC 5746 3.4: an initial ClientHello carries an empty renegotiation_info (or the SCSV). */
-    ext_reneg_build(&e);
-    if (cfg->alpn_len)
-        ext_alpn_build(&e, cfg->alpn_wire, cfg->alpn_len);
-    if (cfg->tickets)
-        ext_ticket_build(&e, offer ? offer->ticket : NULL, ticket_len);
-    uint8_t suites[2 * MTLS_MAX_SUITES];
-    for (size_t i = 0; i < cfg->n_suites; i++)
-        be16_put(suites + 2 * i, cfg->suites[i]);
-    static const uint8_t null_compression[1] = {0}; /* null compression only */
-    struct msg_client_hello ch = {
-        .client_version = MTLS_VERSION_TLS12,
-        .session_id = rd_init(hs->session_id, hs->session_id_len),
-        .cipher_suites = rd_init(suites, 2 * cfg->n_suites),
-        .compression_methods = rd_init(null_compression, 1),
-        .extensions = rd_init(e.p, e.len),
-        .has_extensions = true,
-    };
-    memcpy(ch.random, hs->client_random, 32);
-    mtls_err err = MTLS_ERR_NO_MEMORY;
-    if (wr_ok(&e)) {
-        size_t at = hs_msg_open(hs, TLS_HS_CLIENT_HELLO);
-        msg_client_hello_build(&hs->out, &ch);
-        err = hs_msg_close(hs, at);
-    }
-    wr_free(&e, false);
-    if (err || (err = hs_flush(hs)))
-        return err;
-
-    char s[600], g[120], a[400];
-    hs_names(s, sizeof(s), cfg->suites, cfg->n_suites, mtls_suite_name);
-    hs_names(g, sizeof(g), cfg->groups, cfg->n_groups, mtls_group_name);
-    hs_names(a, sizeof(a), cfg->sigalgs, cfg->n_sigalgs, mtls_sigalg_name);
-    hs_trace_msg(hs, '>', TLS_HS_CLIENT_HELLO,
-                 "offers version TLS 1.2; suites %s; groups %s; signature algorithms %s; "
-                 "compression null; SNI %s; extended master secret; secure renegotiation%s",
-                 s, g, a, sni ? hs->info->server_name : "(none)", cfg->alpn_len ? "; ALPN" : "");
-    if (offer)
-        hs_trace_step(hs, MTLS_TRACE_DECISION, MTLS_DECISION_RESUME_OFFERED, MTLS_OK,
-                      offer->ticket_len ? MTLS_TRACE_TICKET : 0, '>', "ClientHello",
-                      "offers to resume a saved session (%s)",
-                      offer->ticket_len ? "session ticket" : "session id");
-    hs->state = C12_READ_SERVER_HELLO;
-    return MTLS_OK;
+    mtls_err err = hs_send_client_hello(hs);
+    if (!err)
+        hs->state = C12_READ_SERVER_HELLO;
+    return err;
 }
 
 /* The server's ALPN answer: exactly one name, one we offered (RFC 7301 3.1). */
@@ -153,28 +70,23 @@ static mtls_err read_alpn(struct hs *hs, rd data)
     return hs_set_alpn(hs, name);
 }
 
-static mtls_err read_server_hello(struct hs *hs, const msg *m)
+/* The ServerHello, parsed and its version checked by version.c. */
+mtls_err hs12_client_server_hello(struct hs *hs, const msg *m, const struct msg_server_hello *sh)
 {
     const mtls_config *cfg = hs->cfg;
     mtls_err err;
-    if ((err = hs_expect(hs, m, TLS_HS_SERVER_HELLO)))
-        return err;
-    rd body = m->body;
-    struct msg_server_hello sh;
-    if ((err = msg_server_hello_parse(&body, &sh)))
-        return hs_decode_err(hs, err, sh.why, &sh.exts);
-    memcpy(hs->server_random, sh.random, 32);
-    const hello_exts *e = &sh.exts;
-    uint16_t version = sh.server_version, suite = sh.cipher_suite;
-    uint8_t compression = sh.compression_method;
-    rd sid = sh.session_id;
+    memcpy(hs->server_random, sh->random, 32);
+    const hello_exts *e = &sh->exts;
+    uint16_t version = sh->server_version, suite = sh->cipher_suite;
+    uint8_t compression = sh->compression_method;
+    rd sid = sh->session_id;
     const char *why = NULL;
 
     if (version != MTLS_VERSION_TLS12)
         return hs_err(hs, MTLS_ERR_PROTOCOL_VERSION,
                       "the server chose protocol version 0x%04x; mtls speaks only TLS 1.2",
                       version);
-    if (!hs_list_has(cfg->suites, cfg->n_suites, suite))
+    if (!hs_list_has(cfg->suites, cfg->n_suites, suite) || suite_find(suite)->tls13)
         return hs_err(hs, MTLS_ERR_UNOFFERED_SUITE,
                       "the server chose cipher suite 0x%04x, which was not offered", suite);
     if (compression != 0)
@@ -187,8 +99,7 @@ static mtls_err read_server_hello(struct hs *hs, const msg *m)
     hs->session_id_len = sid.n;
 
     /* Every extension must answer one we sent. */
-    bool sni_sent =
-        hs->info->server_name && hs->info->server_name[0] && !is_ip_literal(hs->info->server_name);
+    bool sni_sent = hs_sends_sni(hs->info);
     if ((e->server_name.present && (!sni_sent || e->server_name.data.n != 0)) ||
         e->signature_algorithms.present ||
         (e->session_ticket.present && (!cfg->tickets || e->session_ticket.data.n != 0)) ||
@@ -210,6 +121,8 @@ static mtls_err read_server_hello(struct hs *hs, const msg *m)
                       "the server does not support secure renegotiation (RFC 5746)");
     if ((err = ext_reneg_parse(e->renegotiation_info.data, &why)))
         return hs_err(hs, err, "%s", why);
+    if ((err = hs_status_read_ack(hs, &e->status_request, resumed)))
+        return err;
     hs->info->ems = e->ems.present;
     if (!hs->info->ems && cfg->require_ems)
         return hs_err(hs, MTLS_ERR_EMS_REQUIRED,
@@ -222,9 +135,10 @@ static mtls_err read_server_hello(struct hs *hs, const msg *m)
     if ((err = hs_transcript_start(hs)) || (err = hs_transcript_add(hs, m->raw, m->raw_len)))
         return err;
     hs_trace_msg(hs, '<', TLS_HS_SERVER_HELLO,
-                 "version TLS 1.2, suite %s, compression null%s%s%s%s", hs->suite->name,
+                 "version TLS 1.2, suite %s, compression null%s%s%s%s%s", hs->suite->name,
                  hs->info->ems ? ", extended master secret" : "", hs->info->alpn ? ", ALPN " : "",
                  hs->info->alpn ? hs->info->alpn : "",
+                 hs->status.acked ? ", status_request acknowledged (a staple may follow)" : "",
                  resumed ? ", echoes our session id: resuming" : "");
     if (!resumed) {
         mtls_session_free(hs->resume);
@@ -281,11 +195,43 @@ static mtls_err read_server_cert(struct hs *hs, const msg *m)
                       x509_cert_subject(hs->peer_chain[0]),
                       hs->suite->kx == KX_RSA ? "RSA key transport (keyEncipherment)"
                                               : "signing (digitalSignature)");
+    /* After an acknowledged status_request the chain is verified with the staple, or once the
+     * next message shows that none comes (read_cert_status). */
+    if (hs->status.acked) {
+        hs->state = C12_READ_CERT_STATUS;
+        return MTLS_OK;
+    }
     if ((err = hs_verify_peer_chain(hs)))
         return err;
     hs->state = hs->suite->kx == KX_ECDHE ? C12_READ_SERVER_KEY_EXCHANGE
                                            : C12_READ_CERT_REQUEST_OR_SERVER_DONE;
     return MTLS_OK;
+}
+
+static mtls_err step(struct hs *hs, const msg *m);
+
+/* The message after Certificate when the server acknowledged our status_request: its
+ * CertificateStatus, or -- RFC 6066 8: "a server MAY also choose not to send a
+ * "CertificateStatus" message, even if has received a "status_request" extension in the client
+ * hello message and has sent a "status_request" extension in the server hello message" -- the
+ * message that follows Certificate otherwise, handled by its own state once the chain is
+ * verified without a staple. */
+static mtls_err read_cert_status(struct hs *hs, const msg *m)
+{
+    mtls_err err;
+    bool stapled = m->type == TLS_HS_CERTIFICATE_STATUS;
+    if (stapled && (err = hs_status_read12(hs, m)))
+        return err;
+    if (!stapled)
+        hs_trace_step(hs, MTLS_TRACE_DECISION, MTLS_DECISION_NO_STAPLE, MTLS_OK, 0, '*',
+                      "CertificateStatus",
+                      "none: the server acknowledged status_request but staples nothing (RFC 6066 "
+                      "8 allows it)");
+    if ((err = hs_verify_peer_chain(hs)))
+        return err;
+    hs->state = hs->suite->kx == KX_ECDHE ? C12_READ_SERVER_KEY_EXCHANGE
+                                           : C12_READ_CERT_REQUEST_OR_SERVER_DONE;
+    return stapled ? MTLS_OK : step(hs, m);
 }
 
 static mtls_err read_server_key_exchange(struct hs *hs, const msg *m)
@@ -561,9 +507,11 @@ static mtls_err step(struct hs *hs, const msg *m)
     case C12_SEND_CLIENT_HELLO:
         return send_client_hello(hs);
     case C12_READ_SERVER_HELLO:
-        return read_server_hello(hs, m);
+        return hs_read_server_hello(hs, m);
     case C12_READ_SERVER_CERT:
         return read_server_cert(hs, m);
+    case C12_READ_CERT_STATUS:
+        return read_cert_status(hs, m);
     case C12_READ_SERVER_KEY_EXCHANGE:
         return read_server_key_exchange(hs, m);
     case C12_READ_CERT_REQUEST_OR_SERVER_DONE:
@@ -601,6 +549,7 @@ static const char *const state_names[C12_STATE_COUNT] = {
     "C12_SEND_CLIENT_HELLO",
     "C12_READ_SERVER_HELLO",
     "C12_READ_SERVER_CERT",
+    "C12_READ_CERT_STATUS",
     "C12_READ_SERVER_KEY_EXCHANGE",
     "C12_READ_CERT_REQUEST_OR_SERVER_DONE",
     "C12_READ_SERVER_DONE",

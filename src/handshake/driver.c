@@ -6,9 +6,9 @@
  * Errors come back to core with their sentence (hs_err); nothing here sends an alert or makes an
  * error sticky.
  *
- * The role is chosen when the handshake is made: TLS 1.2 client or server (client12.c,
- * server12.c).  Version negotiation will go here: a server reads the ClientHello once and hands
- * over to the role of the chosen version (version.c, with TLS 1.3).
+ * The role a handshake starts in is chosen when it is made (version.c: TLS 1.3's when the config
+ * speaks it); the hello of either role decides the version and may hand over to the other
+ * version's role (version.c), which the loop below then runs.
  *
  * Invariants: a message is handled only when complete (transcript.c judges each one's announced
  * length as soon as its header is in); the state machine runs after each handshake record, so the
@@ -21,7 +21,7 @@
 #include "hs.h"
 
 #define HS_OUT_MAX (MTLS_MAX_HANDSHAKE_MSG + 64 * 1024)
-#define HS_DETAIL_CAP 512
+#define HS_DETAIL_CAP 2048 /* a revocation's sentence names certificate, serial, dates and CRL */
 
 static void run_free(struct hs *hs)
 {
@@ -32,10 +32,12 @@ static void run_free(struct hs *hs)
     dynbuf_free(&hs->tbuf, false);
     cry_hash_free(hs->transcript);
     mtls_session_free(hs->resume);
-    if (!hs->env->is_server)
+    if (!hs->env->is_server && !hs->v13)
         mem_free(hs->c12.new_ticket);
+    mem_free(hs->cookie);
     cry_kex_free(hs->kex);
     x509_chain_free(hs->peer_chain, hs->peer_chain_len);
+    hs_status_free(hs);
     cry_wipe(hs, sizeof(*hs));
     mem_free(hs);
 }
@@ -51,7 +53,7 @@ mtls_err hs_new(hs_handle **out, const hs_env *env)
         return MTLS_ERR_NO_MEMORY;
     }
     h->env = env;
-    h->role = env->is_server ? &hs_server12 : &hs_client12;
+    h->role = hs_first_role(env);
     h->run = hs;
     hs->h = h;
     hs->env = env;
@@ -69,6 +71,7 @@ void hs_free(hs_handle *h)
     if (!h)
         return;
     run_free(h->run);
+    hs13_post_free(h->p13);
     mem_free(h->detail);
     cry_wipe(h, sizeof(*h));
     mem_free(h);
@@ -105,9 +108,17 @@ static mtls_err verr(hs_handle *h, mtls_err err, const char *fmt, va_list ap)
 {
     if (h->detail && h->detail[0])
         return err; /* the first sentence is about the error that ends the connection */
-    if (!h->detail && !(h->detail = mem_alloc(HS_DETAIL_CAP)))
+    /* A buffer of the sentence's own size (at most HS_DETAIL_CAP): a failed handshake keeps no
+     * more than what it has to say. */
+    va_list aq;
+    va_copy(aq, ap);
+    int n = vsnprintf(NULL, 0, fmt, aq);
+    va_end(aq);
+    size_t cap = n < 0 ? 1 : (size_t)n + 1 > HS_DETAIL_CAP ? HS_DETAIL_CAP : (size_t)n + 1;
+    mem_free(h->detail);
+    if (!(h->detail = mem_alloc(cap)))
         return err;
-    vsnprintf(h->detail, HS_DETAIL_CAP, fmt, ap);
+    vsnprintf(h->detail, cap, fmt, ap);
     return err;
 }
 
@@ -135,13 +146,19 @@ mtls_err hs_decode_err(struct hs *hs, mtls_err err, const char *why, const hello
         return hs_err(hs, err, "extension %u appears twice", e->bad_type);
     if (err == MTLS_ERR_UNOFFERED_EXTENSION && e)
         return hs_err(hs, err, "the server sent extension %u, which was not offered", e->bad_type);
+    if (err == MTLS_ERR_ILLEGAL_PARAMETER && e && e->bad_type && why)
+        return hs_err(hs, err, "%s (extension %u)", why, e->bad_type);
     return why ? hs_err(hs, err, "%s", why) : err;
 }
 
-void hs_trace_msg(const struct hs *hs, char dir, int type, const char *fmt, ...)
+static void vtrace_msg(const trace_sink *t, char dir, int type, const char *what, const char *fmt,
+                       va_list ap) __attribute__((format(printf, 5, 0)));
+static void vtrace_msg(const trace_sink *t, char dir, int type, const char *what, const char *fmt,
+                       va_list ap)
 {
-    if (!trace_on(&hs->env->trace))
-        return;
+    if (!what)
+        what =
+            type == MTLS_TRACE_CHANGE_CIPHER_SPEC ? "ChangeCipherSpec" : hs_msg_name((uint8_t)type);
     mtls_trace_event ev = {dir == '>' ? MTLS_TRACE_SENT : MTLS_TRACE_RECEIVED,
                            type,
                            MTLS_DECISION_NONE,
@@ -150,12 +167,39 @@ void hs_trace_msg(const struct hs *hs, char dir, int type, const char *fmt, ...)
                            MTLS_OK,
                            0,
                            dir,
-                           type == MTLS_TRACE_CHANGE_CIPHER_SPEC ? "ChangeCipherSpec"
-                                                                 : hs_msg_name((uint8_t)type),
+                           what,
                            NULL};
+    trace_vevent(t, &ev, fmt, ap);
+}
+
+void hs_trace_msg(const struct hs *hs, char dir, int type, const char *fmt, ...)
+{
+    if (!trace_on(&hs->env->trace))
+        return;
     va_list ap;
     va_start(ap, fmt);
-    trace_vevent(&hs->env->trace, &ev, fmt, ap);
+    vtrace_msg(&hs->env->trace, dir, type, NULL, fmt, ap);
+    va_end(ap);
+}
+
+void hs_trace_msg_as(const struct hs *hs, char dir, int type, const char *what, const char *fmt,
+                     ...)
+{
+    if (!trace_on(&hs->env->trace))
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vtrace_msg(&hs->env->trace, dir, type, what, fmt, ap);
+    va_end(ap);
+}
+
+void hs_post_trace_msg(const hs_handle *h, char dir, int type, const char *fmt, ...)
+{
+    if (!trace_on(&h->env->trace))
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vtrace_msg(&h->env->trace, dir, type, NULL, fmt, ap);
     va_end(ap);
 }
 
@@ -241,6 +285,16 @@ static mtls_err run(hs_handle *h)
 mtls_err hs_start(hs_handle *h)
 {
     return h->run ? run(h) : MTLS_OK;
+}
+
+mtls_err hs_before_write(hs_handle *h)
+{
+    return h->established ? hs13_before_write(h) : MTLS_OK;
+}
+
+mtls_err hs_app_data_received(hs_handle *h)
+{
+    return hs13_app_data(h);
 }
 
 mtls_err hs_feed(hs_handle *h, uint8_t type, const uint8_t *p, size_t n)

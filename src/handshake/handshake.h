@@ -37,7 +37,9 @@ typedef struct suite_info {
     cry_aead_alg aead;
     cry_hash_alg prf;
     uint8_t key_len;
-    uint8_t fixed_iv_len; /* 4 for GCM (RFC 5288), 12 for ChaCha20-Poly1305 (RFC 7905) */
+    uint8_t fixed_iv_len; /* 4 for GCM (RFC 5288), 12 for ChaCha20-Poly1305 (RFC 7905); TLS 1.3:
+                           * 12, the iv_length of RFC 8446 5.3 */
+    bool tls13;           /* a TLS 1.3 suite (RFC 8446 B.4): kx and auth are 0, prf is the hash */
 } suite_info;
 
 const suite_info *suite_find(uint16_t id);
@@ -75,6 +77,14 @@ typedef struct hs_info {
     uint8_t client_random[32];
     x509_cert **peer_chain; /* verified (a rejected chain is dropped); after resumption the leaf */
     size_t peer_chain_len;
+    /* client: the OCSP response the server stapled and its verdict (mtls_conn_peer_ocsp) */
+    struct {
+        uint8_t *der; /* NULL: none stapled */
+        size_t len;
+        int status; /* mtls_ocsp_status */
+        int64_t produced_at, this_update, next_update, revocation_time;
+        int reason;
+    } ocsp;
     mtls_session *session; /* this connection's session, once established */
 } hs_info;
 
@@ -110,5 +120,12 @@ bool hs_established(const hs_handle *h);
 bool hs_started(const hs_handle *h);
 /* A sentence about the error the last call returned, or NULL when it has none of its own. */
 const char *hs_error_detail(const hs_handle *h);
+/* After the handshake, before application data is written: what the protocol owes first (TLS 1.3:
+ * a KeyUpdate the peer asked for, or one the key's usage limit calls for).  Writes records. */
+mtls_err hs_before_write(hs_handle *h);
+/* After the handshake: application data arrived (bounds on post-handshake messages count those
+ * in a row without it).  TLS 1.3: an error when it cuts into a handshake message (RFC 8446 5.1:
+ * "Handshake messages MUST NOT be interleaved with other record types"). */
+mtls_err hs_app_data_received(hs_handle *h);
 
 #endif

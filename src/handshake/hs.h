@@ -5,7 +5,7 @@
  * TLS 1.2 roles share (tls12.c), peer authentication and algorithm choice (auth.c), sessions
  * (resume.c), messages (msg/) and extensions (ext/).  Core never includes it; tests may.
  *
- * Each role and version file (client12.c, server12.c; client13.c and server13.c later) owns an
+ * Each role and version file (client12.c, server12.c, client13.c, server13.c) owns an
  * enum of states named for the one thing they wait for or do, and a static step function over
  * them, exported as an hs_role.  Read states accept exactly the message types their handler
  * names; anything else -- an early ChangeCipherSpec included -- is unexpected_message.  Proof
@@ -37,12 +37,14 @@
 enum {
     PROOF_PEER_CHAIN = 1u << 0,  /* peer chain verified (or verification explicitly skipped) */
     PROOF_SKE_SIG = 1u << 1,     /* ServerKeyExchange signature verified */
-    PROOF_CERT_VERIFY = 1u << 2, /* client's CertificateVerify verified */
+    PROOF_CERT_VERIFY = 1u << 2, /* the peer's CertificateVerify verified (TLS 1.2: the client's) */
     PROOF_FINISHED = 1u << 3,    /* peer's Finished verified */
-    PROOF_RESUMED = 1u << 4,     /* master secret from a session that passed every resumption check */
+    PROOF_RESUMED = 1u << 4, /* master secret from a session that passed every resumption check */
 };
 
 #define HS_MAX_PEER_LIST 64
+/* The largest (EC)DHE shared secret: P-384's x-coordinate. */
+#define HS_MAX_SHARED 48
 /* Bounds of what our keys make and what we encrypt to, for the buffers they are made in before
  * their message is built: our signatures (RSA-4096, the largest key a config accepts: 512 bytes)
  * and the RSA-encrypted premaster (RSA-8192, the largest modulus our X.509 parser accepts). */
@@ -77,7 +79,7 @@ typedef struct hs_role {
     int n_states;
 } hs_role;
 
-extern const hs_role hs_client12, hs_server12;
+extern const hs_role hs_client12, hs_server12, hs_client13, hs_server13;
 
 /* TLS 1.2 client, only while it negotiates. */
 struct c12 {
@@ -105,13 +107,60 @@ struct s12 {
     bool sni_used;    /* the application accepted the client's server_name */
 };
 
-/* The TLS 1.2 secrets of both roles (TLS 1.3's ks13 schedule will be the other member of a
- * union with this). */
+/* TLS 1.3 client, only while it negotiates (client13.c); zero until version.c chose TLS 1.3. */
+struct c13 {
+    bool sends_cert;    /* we answer the CertificateRequest with our certificate */
+    uint16_t cv_sigalg; /* ... and sign with this scheme */
+    uint16_t cr_sigalgs[HS_MAX_PEER_LIST]; /* signature_algorithms of the CertificateRequest */
+    size_t n_cr_sigalgs;
+    uint8_t ecdhe[HS_MAX_SHARED]; /* the (EC)DHE shared secret, until the handshake secret */
+    size_t ecdhe_len;
+};
+
+/* TLS 1.3 server, only while it negotiates (server13.c); zero until version.c chose TLS 1.3. */
+struct s13 {
+    uint16_t peer_sigalgs[HS_MAX_PEER_LIST];
+    size_t n_peer_sigalgs;
+    uint16_t peer_groups[HS_MAX_PEER_LIST];
+    size_t n_peer_groups;
+    bool sni_used;          /* the application accepted the client's server_name */
+    bool send_ccs;          /* the client is in middlebox compatibility mode (RFC 8446 D.4) */
+    bool psk_ke;            /* resuming without (EC)DHE */
+    bool tickets_ok;        /* the client's psk_key_exchange_modes allow a ticket of ours */
+    bool early_data;        /* the client offered 0-RTT data, which we skip */
+    uint16_t psk_index;     /* the identity of the client's pre_shared_key we accepted */
+    uint16_t sigalg;        /* what our CertificateVerify signs with */
+    uint8_t cookie[32];     /* what our HelloRetryRequest asked the client to echo */
+    uint8_t ch1_digest[32]; /* what the second ClientHello must repeat (server13.c same_hello) */
+    uint8_t ecdhe[HS_MAX_SHARED];
+    size_t ecdhe_len;
+};
+
+/* The TLS 1.2 secrets of both roles (TLS 1.3's ks13 schedule is the other member of the union
+ * they sit in, struct hs). */
 struct k12 {
     uint8_t premaster[48];
     size_t premaster_len;
     uint8_t master[48];
     uint8_t key_block[2 * 32 + 2 * 12];
+};
+
+/* Certificate status and revocation in one negotiation, both versions (status.c). */
+struct hs_status {
+    /* client */
+    bool requested;        /* our ClientHello carried status_request (ocsp) */
+    bool acked;            /* TLS 1.2: the ServerHello acknowledged it: a CertificateStatus may
+                            * follow the Certificate */
+    x509_ocsp *peer_ocsp;  /* the response the server stapled, parsed; NULL: none */
+    uint8_t *peer_der;     /* ... and its bytes (moved to info->ocsp once checked) */
+    size_t peer_len;
+    /* server */
+    bool client_asked;     /* the ClientHello asked for an ocsp status */
+    staple_snap *staple;   /* the response we staple in this handshake; NULL: none */
+    /* both: the verified path above the peer's leaf (references), kept in the session when
+     * CRLs were checked so that resumption can check again (resume.c) */
+    x509_cert *issuers[X509_MAX_PATH];
+    size_t n_issuers;
 };
 
 /* The negotiation in progress: freed (wiped) once the handshake is established. */
@@ -140,13 +189,32 @@ struct hs {
     bool cert_requested;    /* the server asks for a client certificate (both roles know) */
     x509_cert **peer_chain; /* as received, until verified (then moved to info) */
     size_t peer_chain_len;
-    mtls_session *resume; /* the session being resumed */
+    mtls_session *resume; /* the session being resumed (TLS 1.3 client: offered as a PSK) */
     bool ticket_ext;      /* server: the client sent session_ticket; client: the server acked it */
 
-    struct k12 k12;
+    /* The hello, shared by both versions (version.c), and TLS 1.3 beyond the union below. */
+    bool v13;                  /* version.c chose TLS 1.3: c13 / s13 / k13 are in use */
+    bool offered12, offered13; /* client: what our ClientHello offered */
+    bool hrr;                  /* a HelloRetryRequest was sent (server) or received (client) */
+    bool psk_offered;          /* client: our ClientHello offers hs->resume as a PSK */
+    bool ccs_seen;             /* TLS 1.3: the peer's compatibility ChangeCipherSpec came */
+    bool ccs_sent;             /* TLS 1.3: ours went out */
+    uint16_t share_group;      /* client: the group of our key share (hs->kex) */
+    uint16_t hrr_suite;        /* the suite a HelloRetryRequest chose */
+    uint8_t *cookie;           /* client: the HelloRetryRequest's cookie, for the next hello */
+    size_t cookie_len;
+
+    struct hs_status status; /* OCSP stapling and revocation (status.c) */
+
+    union {
+        struct k12 k12;
+        ks13 k13;
+    };
     union {
         struct c12 c12;
         struct s12 s12;
+        struct c13 c13;
+        struct s13 s13;
     };
 };
 
@@ -163,6 +231,7 @@ struct hs_handle {
     uint8_t post_hdr_len;
     uint32_t post_skip;
     unsigned renego_refused;
+    struct post13 *p13; /* TLS 1.3 after the handshake: keys and messages (post13.c) */
 };
 
 /* driver.c: errors and the trace */
@@ -174,6 +243,12 @@ mtls_err hs_herr(hs_handle *h, mtls_err err, const char *fmt, ...)
 /* The trace (words and events, base.h): a handshake message sent ('>') or received ('<'), msg
  * `type` being its handshake type or MTLS_TRACE_CHANGE_CIPHER_SPEC; any other step. */
 void hs_trace_msg(const struct hs *hs, char dir, int type, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* ... under another name than its type's: a HelloRetryRequest is a ServerHello on the wire. */
+void hs_trace_msg_as(const struct hs *hs, char dir, int type, const char *what, const char *fmt,
+                     ...) __attribute__((format(printf, 5, 6)));
+/* ... after the handshake (TLS 1.3's post-handshake messages), when only the handle is left. */
+void hs_post_trace_msg(const hs_handle *h, char dir, int type, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void hs_trace_step(const struct hs *hs, mtls_trace_kind kind, mtls_trace_decision decision,
                    mtls_err result, unsigned flags, char dir, const char *what, const char *fmt,
@@ -209,6 +284,80 @@ size_t hs_msg_open(struct hs *hs, uint8_t type);
 mtls_err hs_msg_close(struct hs *hs, size_t at);
 /* Frame the flight built so far into handshake records. */
 mtls_err hs_flush(struct hs *hs);
+
+/* version.c: the hello of both versions, and which version's role runs */
+/* Which versions the config speaks: its range, less a version without a suite of its kind. */
+void hs_versions(const mtls_config *cfg, bool *v12, bool *v13);
+/* The role a new handshake starts in: TLS 1.3's when the config speaks it, else TLS 1.2's. */
+const hs_role *hs_first_role(const hs_env *env);
+/* Client: build and send the ClientHello (both versions; after a HelloRetryRequest the second
+ * one, RFC 8446 4.1.2). */
+mtls_err hs_send_client_hello(struct hs *hs);
+/* Client: the ServerHello (or HelloRetryRequest): parsed once, the version decided (downgrade
+ * sentinel checked), then handed to the role of that version. */
+mtls_err hs_read_server_hello(struct hs *hs, const msg *m);
+/* Server: the ClientHello: parsed once, the version chosen, handed to that version's role. */
+mtls_err hs_read_client_hello(struct hs *hs, const msg *m);
+/* What each version's role does with the parsed hello (client12.c, server12.c, client13.c,
+ * server13.c). */
+mtls_err hs12_client_server_hello(struct hs *hs, const msg *m, const struct msg_server_hello *sh);
+mtls_err hs12_server_client_hello(struct hs *hs, const msg *m, const struct msg_client_hello *ch);
+mtls_err hs13_client_server_hello(struct hs *hs, const msg *m, const struct msg_server_hello *sh);
+mtls_err hs13_server_client_hello(struct hs *hs, const msg *m, const struct msg_client_hello *ch);
+/* Whether the client sends server_name (a name that is not an IP literal). */
+bool hs_sends_sni(const hs_info *info);
+/* The server's handling of server_name and ALPN, both versions (server12.c). */
+mtls_err hs_server_name_from_hello(struct hs *hs, rd data);
+mtls_err hs_select_alpn(struct hs *hs, rd data);
+
+/* tls13.c: what both TLS 1.3 roles share */
+/* Install the traffic keys of `which` (a ks13 traffic secret) for reading or writing. */
+mtls_err hs13_install(struct hs *hs, ks13_secret which, bool for_write);
+/* RFC 8446 5.1: a message before a key change must end its record: nothing may follow it in
+ * what was received (unexpected_message otherwise). */
+mtls_err hs13_aligned(struct hs *hs, const msg *m);
+/* The key log lines of these secrets, when a key log is set. */
+void hs13_keylog(struct hs *hs, const ks13_secret *which, size_t n);
+/* Hash(raw transcript so far || p[0..n)) with `alg`: binders over a partial ClientHello. */
+mtls_err hs13_partial_hash(struct hs *hs, cry_hash_alg alg, const uint8_t *p, size_t n,
+                           uint8_t *out);
+/* RFC 8446 4.4.1: after a HelloRetryRequest the transcript starts again from message_hash
+ * (Hash(ClientHello1)), with the hash of `suite`; the raw transcript then holds that alone. */
+mtls_err hs13_restart_transcript(struct hs *hs, const suite_info *suite);
+/* Our Certificate (TLS 1.3 form, empty context) with `chain` (n may be 0), and the peer's. */
+mtls_err hs13_send_certificate(struct hs *hs, x509_cert *const *chain, size_t n);
+mtls_err hs13_read_certificate(struct hs *hs, const msg *m);
+/* Our CertificateVerify with `sigalg`, and the peer's, checked against `offered` (the schemes
+ * we offered for it). */
+mtls_err hs13_send_cert_verify(struct hs *hs, uint16_t sigalg);
+mtls_err hs13_read_cert_verify(struct hs *hs, const msg *m, const uint16_t *offered, size_t n);
+/* Finished under `base` (KS13_S_HS_TRAFFIC or KS13_C_HS_TRAFFIC): ours, and the peer's. */
+mtls_err hs13_send_finished(struct hs *hs, ks13_secret base);
+mtls_err hs13_read_finished(struct hs *hs, const msg *m, ks13_secret base);
+/* A signature scheme our key can use in TLS 1.3 among `offered` (ours first); 0 when none. */
+uint16_t hs13_pick_sigalg(const mtls_config *cfg, const uint16_t *offered, size_t n);
+/* RFC 8446 4.2.3: RSA keys sign with RSA-PSS, ECDSA keys with the scheme of their curve. */
+bool hs13_sigalg_fits_key(uint16_t sigalg, const cry_pkey *key);
+/* A compatibility ChangeCipherSpec (RFC 8446 D.4) in the window the role keeps open. */
+mtls_err hs13_ccs(struct hs *hs, bool in_window, const uint8_t *p, size_t n);
+/* Send ours, once (D.4). */
+mtls_err hs13_send_ccs(struct hs *hs);
+/* Proof before traffic, then the handshake's state after it moves to the handle (post13). */
+mtls_err hs13_establish(struct hs *hs);
+
+/* post13.c: TLS 1.3 after the handshake */
+/* What outlives the negotiation (the application secrets, the resumption and exporter secrets),
+ * taken from hs when it is established. */
+mtls_err hs13_post_new(struct hs *hs, struct post13 **out);
+mtls_err hs13_post(hs_handle *h, const uint8_t *p, size_t n);
+void hs13_post_free(struct post13 *p);
+/* Server: the NewSessionTicket messages after the client's Finished. */
+mtls_err hs13_send_tickets(struct hs *hs);
+/* Before application data is written: a KeyUpdate that is owed or due (RFC 8446 4.6.3, 5.5). */
+mtls_err hs13_before_write(hs_handle *h);
+/* Application data arrived (the KeyUpdate flood bound counts those in a row without it); an
+ * error when a handshake message is cut by it. */
+mtls_err hs13_app_data(hs_handle *h);
 
 /* tls12.c: what both TLS 1.2 roles share */
 /* MTLS_OK when `m` is of `type`; otherwise unexpected_message, naming both. */
@@ -260,6 +409,43 @@ mtls_err hs_parse_peer_chain(struct hs *hs, const struct msg_certificate *cert);
  * unoffered extension, which one. */
 mtls_err hs_decode_err(struct hs *hs, mtls_err err, const char *why, const hello_exts *e);
 
+/* status.c: certificate status (OCSP stapling, RFC 6066 8) and revocation, for every version */
+/* Drop what the negotiation holds (from run_free). */
+void hs_status_free(struct hs *hs);
+/* Client: do we ask for a staple?  (Configured or required, and verifying the server.) */
+bool hs_status_wanted(const struct hs *hs);
+/* Client: the ServerHello's status_request (TLS 1.2): it must answer our request and be empty;
+ * on a resumed handshake no CertificateStatus follows. */
+mtls_err hs_status_read_ack(struct hs *hs, const ext_slot *ext, bool resumed);
+/* Client: a response the server stapled -- TLS 1.2 CertificateStatus' OCSPResponse, TLS 1.3 the
+ * end-entity Certificate entry's status_request -- parsed for hs_verify_peer_chain.  A response
+ * that does not parse is bad_certificate_status_response (RFC 6066 8). */
+mtls_err hs_status_take(struct hs *hs, rd response);
+/* Client, TLS 1.2: the CertificateStatus message. */
+mtls_err hs_status_read12(struct hs *hs, const msg *m);
+/* Server: the ClientHello's status_request (malformed: decode_error; a status type other than
+ * ocsp is ignored). */
+mtls_err hs_status_read_request(struct hs *hs, const ext_slot *ext);
+/* Server, full handshakes: whether this one staples -- the client asked for ocsp and the config
+ * has a current response about its certificate (the trace says why not). */
+void hs_status_pick(struct hs *hs);
+/* Server, TLS 1.2: the CertificateStatus message after our Certificate, when we staple. */
+mtls_err hs_status_send12(struct hs *hs);
+/* Server, TLS 1.3 (RFC 8446 4.4.2.1): the status_request extension of our end-entity
+ * CertificateEntry, whose extension_data is a CertificateStatus, when we staple (else nothing);
+ * false when `w` ran out of room. */
+bool hs_status_entry13(const struct hs *hs, wr *w);
+/* TLS 1.3, the peer's Certificate: each entry's extensions block content.  A client that asked
+ * takes the leaf's staple (hs_status_take, before hs_verify_peer_chain); a status_request we did
+ * not ask for (any from a client: our CertificateRequest asks for none) is
+ * unsupported_extension.  A CertificateRequest's status_request (the server asking the client)
+ * is not answered. */
+mtls_err hs_status_read13(struct hs *hs, const rd *exts, size_t n);
+/* After x509_verify_chain: record the OCSP verdict for mtls_conn_peer_ocsp and, when CRLs were
+ * checked, the path above the leaf for the session. */
+void hs_status_verified(struct hs *hs, const x509_revocation *r, const x509_cert *const *path,
+                        size_t path_len);
+
 /* resume.c: sessions in the handshake */
 /* Client: the session to offer (checked: fits our config and name), or NULL. */
 mtls_session *hs_session_to_offer(struct hs *hs);
@@ -275,5 +461,24 @@ mtls_err hs_adopt_session(struct hs *hs, mtls_session *s);
 /* Server: a ticket sealing this handshake's session (malloc'd; *len 0 and NULL when none can be
  * made: RFC 5077 3.3 allows an empty ticket). */
 mtls_err hs_ticket_make(struct hs *hs, uint8_t **ticket, size_t *len);
+/* TLS 1.3 (RFC 8446 4.6.1, 4.2.11).  Server: the session inside a ticket offered as PSK
+ * identity, if it passes every check of a TLS 1.2 session (binding, name, verify mode, callback),
+ * is of TLS 1.3 with the hash `prf` (the suite's) and its obfuscated_ticket_age is fresh; else
+ * NULL (a full handshake).  The binder is the caller's to check. */
+mtls_session *hs13_session_lookup(struct hs *hs, rd identity, uint32_t obfuscated_age,
+                                  cry_hash_alg prf);
+/* A session for this connection's peer and names holding `psk` (a resumption PSK): what a ticket
+ * seals (server) or what a client keeps for a ticket it received.  `created`: when the
+ * session's first full handshake was (carried through resumptions). */
+mtls_session *hs13_session_new(const hs_env *env, uint16_t suite, const uint8_t *psk, size_t len,
+                               int64_t created);
+/* Both: the resumed session's identity becomes the connection's; sets PROOF_RESUMED (a client's
+ * verify callback has the last word first). */
+mtls_err hs13_adopt_session(struct hs *hs, mtls_session *s);
+/* The certificates above the peer's leaf that a later resumption re-checks against the CRLs
+ * (resume.c): into `s` from this handshake's verified path, or on a resumption from the session
+ * resumed; _copy_issuers from another session (`old` NULL: none).  False: out of memory. */
+bool hs_session_keep_issuers(struct hs *hs, mtls_session *s);
+bool hs_session_copy_issuers(mtls_session *s, const mtls_session *old);
 
 #endif

@@ -17,6 +17,16 @@
  * deny-list reaches resumed sessions too: a server runs the check before it agrees to resume and
  * falls back to a full handshake, a client (which offered before the server answered) fails the
  * handshake when its callback rejects the server.
+ *
+ * Revocation.  The context includes the CRL mode (and a client's OCSP settings) but not the CRLs'
+ * contents, so a new CRL does not end every session; instead the peer is checked against the
+ * CRLs in force at each resumption (recheck_revocation): its leaf -- or, in chain mode, every
+ * certificate above it but the anchor -- with the issuers the session kept from the path that
+ * verified it (a resumed handshake carries no certificates, and the CRL's signature needs the
+ * issuer's key).  A server that finds the client revoked does a full handshake, which refuses
+ * the certificate (certificate_revoked); a client does not offer a session whose server is
+ * revoked, and its full handshake verifies the server's current certificate -- which may well be
+ * a new one, the usual answer to a revocation.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,7 +50,7 @@ static bool verify_context(const hs_env *env, uint8_t out[32])
     static const char label[] = "mtls session verification context 1";
     const mtls_config *cfg = env->cfg;
     const char *server_name = env->info->server_name;
-    uint8_t buf[sizeof(label) + 2 + 32 + 32 + 1 + MTLS_SESSION_CONTEXT_MAX];
+    uint8_t buf[sizeof(label) + 2 + 32 + 32 + 1 + MTLS_SESSION_CONTEXT_MAX + 4];
     uint8_t name_digest[32];
     const char *name = "";
     if (!env->is_server && !env->skip_hostname)
@@ -61,6 +71,19 @@ static bool verify_context(const hs_env *env, uint8_t out[32])
     wr_bytes(&w, name_digest, 32);
     wr_u8(&w, (uint8_t)cfg->session_ctx_len);
     wr_bytes(&w, cfg->session_ctx, cfg->session_ctx_len);
+    /* Revocation: the CRL mode in force and a client's OCSP settings, never the CRLs themselves
+     * (see the top of this file).  Only when any is set, so that the context of a config without
+     * them is what it was; the tag after the length-prefixed context keeps the encoding
+     * unambiguous. */
+    unsigned mode = config_revocation(cfg);
+    uint8_t ocsp = env->is_server ? 0
+                                  : (uint8_t)((cfg->ocsp_request ? 1 : 0) |
+                                              (cfg->ocsp_required ? 2 : 0));
+    if (mode || ocsp) {
+        wr_u8(&w, 'R');
+        wr_u16(&w, (uint16_t)mode);
+        wr_u8(&w, ocsp);
+    }
     return wr_ok(&w) && cry_hash_oneshot(CRY_SHA256, buf, w.len, out);
 }
 
@@ -137,6 +160,66 @@ static mtls_err recheck_peer(struct hs *hs, char *detail, size_t cap)
     return verdict;
 }
 
+/* Is `c` one of the trust anchors (same DER)? */
+static bool is_anchor(const x509_store *anchors, const x509_cert *c)
+{
+    size_t len, n = x509_store_count(anchors);
+    const uint8_t *der = x509_cert_der(c, &len);
+    for (size_t i = 0; i < n; i++) {
+        size_t alen;
+        const uint8_t *a = x509_cert_der(x509_store_get(anchors, i), &alen);
+        if (alen == len && memcmp(a, der, len) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* The session's peer against the CRLs of the mode in force now: `leaf` -- or, in chain mode,
+ * every certificate of the stored path but the anchor -- each with its issuer on that path.
+ * MTLS_OK (also when no CRLs are checked), or the error and a sentence in `detail` that names the
+ * certificate, its serial, and when, why and by which CRL it was revoked. */
+static mtls_err recheck_revocation(struct hs *hs, const mtls_session *s, const x509_cert *leaf,
+                                   char *detail, size_t cap)
+{
+    const mtls_config *cfg = hs->cfg;
+    x509_verify_params p;
+    memset(&p, 0, sizeof(p));
+    config_crl_params(cfg, &p);
+    /* Nothing to check: no CRLs, no peer certificate, or a client that verifies nothing. */
+    if (!p.crls || !leaf || (!hs->env->is_server && cfg->insecure))
+        return MTLS_OK;
+    x509_cert **up = NULL;
+    size_t n = 0;
+    mtls_err err = session_issuers(s, cfg->certs, &up, &n);
+    if (err) {
+        snprintf(detail, cap, "the certificates above its peer's certificate cannot be read");
+        return err;
+    }
+    if (n == 0) {
+        /* Nothing above the leaf: it was itself a trust anchor, which is never checked. */
+        const x509_store *anchors =
+            hs->env->is_server && cfg->client_ca ? cfg->client_ca : cfg->ca;
+        if (is_anchor(anchors, leaf))
+            return MTLS_OK;
+        snprintf(detail, cap, "the session keeps no issuer of %s to check its CRL with",
+                 x509_cert_subject(leaf));
+        return MTLS_ERR_CRL_MISSING;
+    }
+    size_t checks = p.crl_scope == X509_CRL_CHAIN ? n : 1;
+    int64_t now = config_now(cfg);
+    for (size_t i = 0; i < checks && !err; i++) {
+        const x509_cert *cert = i == 0 ? leaf : up[i - 1];
+        x509_revocation r;
+        err = x509_crls_check(p.crls, cert, up[i], now, &r);
+        if (err == MTLS_ERR_CRL_MISSING && p.crl_soft_fail)
+            err = MTLS_OK;
+        if (err)
+            x509_revocation_describe(&r, cert, detail, cap);
+    }
+    x509_chain_free(up, n);
+    return err;
+}
+
 mtls_session *hs_session_to_offer(struct hs *hs)
 {
     mtls_session *s = hs->env->offer;
@@ -150,10 +233,11 @@ mtls_session *hs_session_to_offer(struct hs *hs)
         why = "its cipher suite is no longer enabled";
     else if (!same_name(s->sni, hs->info->server_name))
         why = "it was made for another server name";
-    else if (!s->ems)
+    else if (s->version == MTLS_VERSION_TLS12 && !s->ems)
         /* RFC 7627 5.3: without EMS a session's master secret is not bound to its handshake, so
          * a man in the middle could have synchronised it with another session (triple
-         * handshake); such sessions are not offered. */
+         * handshake); such sessions are not offered.  (TLS 1.3 binds its resumption secret to
+         * the whole transcript.) */
         why = "it was made without extended master secret";
     else if (s->id_len == 0 && s->ticket_len == 0)
         why = "it has neither a session id nor a ticket";
@@ -161,10 +245,13 @@ mtls_session *hs_session_to_offer(struct hs *hs)
         why = "it was verified under another verification context (other trust anchors, "
               "insecure flags, session context or name to verify)";
     x509_cert *leaf = NULL;
+    char detail[2048];
     if (!why && session_leaf(cfg, s, &leaf))
         why = "its server certificate cannot be read";
     else if (!why && leaf && config_now(cfg) > x509_cert_not_after(leaf))
         why = "the server certificate it carries has expired";
+    else if (!why && recheck_revocation(hs, s, leaf, detail, sizeof(detail)) != MTLS_OK)
+        why = detail; /* a full handshake verifies the server's certificate of today */
     x509_cert_free(leaf);
     if (why) {
         hs_trace_step(hs, MTLS_TRACE_DECISION, MTLS_DECISION_RESUME_DECLINED, MTLS_OK,
@@ -252,7 +339,7 @@ mtls_err hs_session_lookup(struct hs *hs, const uint8_t *sid, size_t sid_len, co
         why = "it was made under another verification context (other client CAs, verify mode "
               "or session context)";
     /* The stored client certificate, re-checked before we agree to resume. */
-    char detail[300] = "";
+    char detail[2048] = "";
     if (!why) {
         mtls_err err = adopt_peer(hs, s);
         if (err == MTLS_ERR_NO_MEMORY) {
@@ -263,6 +350,9 @@ mtls_err hs_session_lookup(struct hs *hs, const uint8_t *sid, size_t sid_len, co
             why = "its client certificate cannot be read";
         else if (info->peer_chain_len && now > x509_cert_not_after(info->peer_chain[0]))
             why = "the client certificate it carries has expired";
+        else if (recheck_revocation(hs, s, info->peer_chain_len ? info->peer_chain[0] : NULL,
+                                    detail, sizeof(detail)) != MTLS_OK)
+            why = detail; /* the full handshake refuses the certificate with its alert */
         else if (recheck_peer(hs, detail, sizeof(detail)) != MTLS_OK)
             why = detail;
     }
@@ -309,6 +399,30 @@ mtls_err hs_adopt_session(struct hs *hs, mtls_session *s)
     return MTLS_OK;
 }
 
+bool hs_session_copy_issuers(mtls_session *s, const mtls_session *old)
+{
+    if (!old)
+        return true;
+    if (old->n_peer_issuers)
+        return session_set_issuers(s, old->peer_issuers, old->n_peer_issuers);
+    if (old->peer_issuers_der_len) {
+        if (!(s->peer_issuers_der = mem_alloc(old->peer_issuers_der_len)))
+            return false;
+        memcpy(s->peer_issuers_der, old->peer_issuers_der, old->peer_issuers_der_len);
+        s->peer_issuers_der_len = old->peer_issuers_der_len;
+    }
+    return true;
+}
+
+/* The path above the peer's leaf, for recheck_revocation: from this handshake's verification
+ * (status.c), or on a resumption from the session resumed. */
+bool hs_session_keep_issuers(struct hs *hs, mtls_session *s)
+{
+    if (hs->status.n_issuers)
+        return session_set_issuers(s, hs->status.issuers, hs->status.n_issuers);
+    return hs_session_copy_issuers(s, hs->info->resumed ? hs->resume : NULL);
+}
+
 static mtls_session *session_from_hs(struct hs *hs)
 {
     const hs_info *info = hs->info;
@@ -339,6 +453,10 @@ static mtls_session *session_from_hs(struct hs *hs)
         s->peer_leaf = x509_cert_up_ref(info->peer_chain[0]);
         s->peer_cert = der;
         s->peer_cert_len = len;
+    }
+    if (!hs_session_keep_issuers(hs, s)) {
+        mtls_session_free(s);
+        return NULL;
     }
     return s;
 }
@@ -413,6 +531,10 @@ static mtls_session *state_for_ticket(struct hs *hs)
             s->peer_cert_len = len;
         }
     }
+    if (!hs_session_keep_issuers(hs, s)) {
+        mtls_session_free(s);
+        return NULL;
+    }
     return s;
 }
 
@@ -430,5 +552,133 @@ mtls_err hs_ticket_make(struct hs *hs, uint8_t **ticket, size_t *len)
         *len = 0;
     }
     mtls_session_free(s);
+    return MTLS_OK;
+}
+
+/* ---- TLS 1.3 (RFC 8446 2.2, 4.2.11, 4.6.1) ------------------------------------------------- */
+
+/* RFC 8446 8.3 leaves the tolerance to the server ("a small tolerance"): the client's idea of
+ * the ticket's age may differ from ours by 10 seconds plus 1% of the age -- the round trip and
+ * clock drift of a day-old ticket fit, a ticket replayed much later does not.  Our clock counts
+ * seconds, which the 10 seconds absorb. */
+#define HS13_AGE_TOLERANCE_MS 10000u
+
+mtls_session *hs13_session_new(const hs_env *env, uint16_t suite, const uint8_t *psk, size_t len,
+                               int64_t created)
+{
+    const hs_info *info = env->info;
+    mtls_session *s = session_new();
+    if (!s)
+        return NULL;
+    s->version = MTLS_VERSION_TLS13;
+    s->suite = suite;
+    memcpy(s->master, psk, len);
+    s->created = created;
+    s->lifetime = env->cfg->session_lifetime;
+    if (!verify_context(env, s->vctx) ||
+        (info->server_name && !(s->sni = mem_strdup(info->server_name))) ||
+        (info->alpn && !(s->alpn = mem_strdup(info->alpn)))) {
+        mtls_session_free(s);
+        return NULL;
+    }
+    if (info->peer_chain_len) {
+        size_t der_len;
+        const uint8_t *der = x509_cert_der(info->peer_chain[0], &der_len);
+        /* a view into the leaf the session keeps: no second copy of the DER */
+        s->peer_leaf = x509_cert_up_ref(info->peer_chain[0]);
+        s->peer_cert = der;
+        s->peer_cert_len = der_len;
+    }
+    return s;
+}
+
+mtls_session *hs13_session_lookup(struct hs *hs, rd identity, uint32_t obfuscated_age,
+                                  cry_hash_alg prf)
+{
+    const mtls_config *cfg = hs->cfg;
+    hs_info *info = hs->info;
+    int64_t now = config_now(cfg);
+    if (!cfg->tickets)
+        return NULL;
+    mtls_session *s = ticket_open(cfg->tkeys, identity.p, identity.n, now, cfg->session_lifetime);
+    if (!s) {
+        hs_trace_step(hs, MTLS_TRACE_DECISION, MTLS_DECISION_RESUME_DECLINED, MTLS_OK,
+                      MTLS_TRACE_TICKET, '*', "Resumption",
+                      "the client's ticket does not open (unknown key, tampered or expired): full "
+                      "handshake");
+        return NULL;
+    }
+    /* 4.2.11.1: the client's age of the ticket, in ms, is obfuscated_ticket_age - age_add
+     * (mod 2^32); ours is the time since we issued it. */
+    uint64_t ours = now > s->issued ? (uint64_t)(now - s->issued) * 1000u : 0;
+    uint64_t theirs = (uint32_t)(obfuscated_age - s->age_add);
+    uint64_t diff = ours > theirs ? ours - theirs : theirs - ours;
+    const char *why = NULL;
+    if (s->version != MTLS_VERSION_TLS13)
+        why = "another protocol version";
+    else if (!hs_list_has(cfg->suites, cfg->n_suites, s->suite))
+        why = "its cipher suite is no longer allowed";
+    else if (suite_find(s->suite)->prf != prf)
+        /* RFC 8446 4.2.11: "the server MUST ensure that it selects a compatible PSK (if any) and
+         * cipher suite" -- one hash for both. */
+        why = "its hash is not the one of the suite chosen";
+    else if (diff > HS13_AGE_TOLERANCE_MS + ours / 100)
+        why = "the ticket's age as the client tells it is not ours (replayed or a wrong clock)";
+    else if (!same_name(s->sni, info->server_name))
+        why = "it was made for another server name";
+    else if (cfg->verify_client == MTLS_VERIFY_REQUIRE && !s->peer_cert_len)
+        why = "it has no client certificate and one is required";
+    else if (!same_context(hs->env, s))
+        why = "it was made under another verification context (other client CAs, verify mode "
+              "or session context)";
+    char detail[2048] = "";
+    if (!why) {
+        mtls_err err = adopt_peer(hs, s);
+        if (err)
+            why = "its client certificate cannot be read";
+        else if (info->peer_chain_len && now > x509_cert_not_after(info->peer_chain[0]))
+            why = "the client certificate it carries has expired";
+        else if (recheck_revocation(hs, s, info->peer_chain_len ? info->peer_chain[0] : NULL,
+                                    detail, sizeof(detail)) != MTLS_OK)
+            why = detail; /* the full handshake refuses the certificate with its alert */
+        else if (recheck_peer(hs, detail, sizeof(detail)) != MTLS_OK)
+            why = detail;
+    }
+    if (why) {
+        hs_trace_step(hs, MTLS_TRACE_DECISION, MTLS_DECISION_RESUME_DECLINED, MTLS_OK,
+                      MTLS_TRACE_TICKET, '*', "Resumption", "ticket refused: %s; full handshake",
+                      why);
+        drop_peer(info);
+        mtls_session_free(s);
+        return NULL;
+    }
+    hs_trace_step(
+        hs, MTLS_TRACE_DECISION, MTLS_DECISION_RESUMED, MTLS_OK, MTLS_TRACE_TICKET, '*',
+        "Resumption",
+        "resuming the session found in the ticket (a TLS 1.3 pre-shared key, if its binder "
+        "verifies)");
+    return s;
+}
+
+mtls_err hs13_adopt_session(struct hs *hs, mtls_session *s)
+{
+    hs_info *info = hs->info;
+    info->resumed = true;
+    mtls_err err = adopt_peer(hs, s); /* a server did so already, in hs13_session_lookup */
+    if (err)
+        return err;
+    if (!hs->env->is_server) {
+        /* The server has accepted the ticket we offered; our verify callback has the last word
+         * on the identity it carries. */
+        char detail[300];
+        mtls_err verdict = recheck_peer(hs, detail, sizeof(detail));
+        if (verdict != MTLS_OK) {
+            hs_trace_step(hs, MTLS_TRACE_CHECK, MTLS_DECISION_NONE, verdict, MTLS_TRACE_RESUMED,
+                          '*', "CertificateCheck", "FAILED: %s", detail);
+            drop_peer(info);
+            return hs_err(hs, verdict, "%s", detail);
+        }
+    }
+    hs->proofs |= PROOF_RESUMED;
     return MTLS_OK;
 }

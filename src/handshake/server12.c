@@ -2,9 +2,11 @@
  * server12.c -- the TLS 1.2 server, one handler per state, in the order of RFC 5246 7.3 and the
  * seed:
  *
- *   1. read ClientHello: version floor, suites, null compression, extensions; choose suite,
+ *   1. read ClientHello (parsed by version.c, which chose TLS 1.2): version floor, suites, null
+ *      compression, extensions; choose suite,
  *      group and signature scheme (our preference order unless configured otherwise)
- *   2-5. send ServerHello, Certificate, [ServerKeyExchange], [CertificateRequest], ServerHelloDone
+ *   2-5. send ServerHello, Certificate, [CertificateStatus: the OCSP staple, RFC 6066 8],
+ *        [ServerKeyExchange], [CertificateRequest], ServerHelloDone
  *   6. read the client's Certificate when we asked for one; verify it
  *   7. read ClientKeyExchange: RSA premaster with implicit rejection, or the ECDHE share
  *   8. read CertificateVerify when the client sent a certificate
@@ -29,7 +31,7 @@ static bool suite_usable(struct hs *hs, uint16_t id, uint16_t *group, uint16_t *
 {
     const mtls_config *cfg = hs->cfg;
     const suite_info *s = suite_find(id);
-    if (!s)
+    if (!s || s->tls13)
         return false;
     bool key_ok = s->auth == AUTH_RSA ? cfg->key_type == CRY_KEY_RSA
                                       : (cfg->key_type == CRY_KEY_EC_P256 ||
@@ -120,8 +122,9 @@ typedef enum {
     S12_STATE_COUNT
 } s12_state;
 
-/* The name the client asks for (RFC 6066 3), kept for the application (mtls_conn_server_name). */
-static mtls_err read_server_name(struct hs *hs, rd data)
+/* The name the client asks for (RFC 6066 3), kept for the application (mtls_conn_server_name);
+ * TLS 1.3's server too. */
+mtls_err hs_server_name_from_hello(struct hs *hs, rd data)
 {
     const char *why;
     rd host;
@@ -136,8 +139,8 @@ static mtls_err read_server_name(struct hs *hs, rd data)
 }
 
 /* RFC 7301 3.1: our most preferred protocol the client offers; none in common is
- * no_application_protocol.  A server without ALPN ignores the extension. */
-static mtls_err select_alpn(struct hs *hs, rd data)
+ * no_application_protocol.  A server without ALPN ignores the extension.  TLS 1.3's too. */
+mtls_err hs_select_alpn(struct hs *hs, rd data)
 {
     const char *why;
     rd offered, chosen;
@@ -152,16 +155,12 @@ static mtls_err select_alpn(struct hs *hs, rd data)
     return hs_set_alpn(hs, chosen);
 }
 
-static mtls_err read_client_hello(struct hs *hs, const msg *m)
+/* The ClientHello, parsed by version.c, which chose TLS 1.2. */
+mtls_err hs12_server_client_hello(struct hs *hs, const msg *m, const struct msg_client_hello *pch)
 {
     const mtls_config *cfg = hs->cfg;
     mtls_err err;
-    if ((err = hs_expect(hs, m, TLS_HS_CLIENT_HELLO)))
-        return err;
-    rd body = m->body;
-    struct msg_client_hello ch;
-    if ((err = msg_client_hello_parse(&body, &ch)))
-        return hs_decode_err(hs, err, ch.why, &ch.exts);
+    const struct msg_client_hello ch = *pch;
     memcpy(hs->client_random, ch.random, 32);
     memcpy(hs->info->client_random, ch.random, 32);
     const hello_exts *e = &ch.exts;
@@ -195,7 +194,7 @@ static mtls_err read_client_hello(struct hs *hs, const msg *m)
             return hs_err(hs, err, "%s", why);
         hs->s12.peer_secure_reneg = true;
     }
-    if (e->server_name.present && (err = read_server_name(hs, e->server_name.data)))
+    if (e->server_name.present && (err = hs_server_name_from_hello(hs, e->server_name.data)))
         return err;
     /* RFC 6066 3: a server that does not serve the requested name may "abort the handshake by
      * sending a fatal-level unrecognized_name(112) alert"; one that used the name to guide it
@@ -224,7 +223,7 @@ static mtls_err read_client_hello(struct hs *hs, const msg *m)
         (err = ext_sigalgs_parse(e->signature_algorithms.data, hs->s12.peer_sigalgs,
                                  HS_MAX_PEER_LIST, &hs->s12.n_peer_sigalgs, &why)))
         return hs_err(hs, err, "%s", why);
-    if (e->alpn.present && (err = select_alpn(hs, e->alpn.data)))
+    if (e->alpn.present && (err = hs_select_alpn(hs, e->alpn.data)))
         return err;
     if (e->ems.present && (err = ext_ems_parse(e->ems.data, &why)))
         return hs_err(hs, err, "%s", why);
@@ -232,6 +231,8 @@ static mtls_err read_client_hello(struct hs *hs, const msg *m)
     if (!hs->info->ems && cfg->require_ems)
         return hs_err(hs, MTLS_ERR_EMS_REQUIRED,
                       "the client does not support extended master secret (RFC 7627)");
+    if ((err = hs_status_read_request(hs, &e->status_request)))
+        return err;
 
     hs->ticket_ext = e->session_ticket.present;
     mtls_session *resume = NULL;
@@ -301,6 +302,7 @@ static mtls_err read_client_hello(struct hs *hs, const msg *m)
     if ((cfg->cache || cfg->store) && cry_random(hs->session_id, 32))
         hs->session_id_len = 32;
     hs->s12.send_ticket = cfg->tickets && hs->ticket_ext;
+    hs_status_pick(hs); /* an OCSP staple, when the client asks and we have a current one */
     hs->state = S12_SEND_SERVER_FLIGHT;
     return MTLS_OK;
 }
@@ -308,8 +310,9 @@ static mtls_err read_client_hello(struct hs *hs, const msg *m)
 static mtls_err send_server_hello(struct hs *hs)
 {
     /* Every extension a server may answer: renegotiation_info 5, extended_master_secret 4,
-     * ec_point_formats 6, server_name 4, session_ticket 4, ALPN 4 + 2 + 1 + 255. */
-    uint8_t exts[5 + 4 + 6 + 4 + 4 + 262];
+     * ec_point_formats 6, server_name 4, session_ticket 4, ALPN 4 + 2 + 1 + 255,
+     * status_request 4. */
+    uint8_t exts[5 + 4 + 6 + 4 + 4 + 262 + 4];
     wr e = wr_fixed(exts, sizeof(exts));
     if (hs->s12.peer_secure_reneg)
         ext_reneg_build(&e);
@@ -324,6 +327,12 @@ static mtls_err send_server_hello(struct hs *hs)
         ext_empty_build(&e, TLS_EXT_SERVER_NAME);
     if (hs->s12.send_ticket)
         ext_empty_build(&e, TLS_EXT_SESSION_TICKET);
+    /* RFC 6066 8: "a server ... MAY return a suitable certificate status response to the client
+     * along with its certificate.  If OCSP is requested, it SHOULD use the information contained
+     * in the extension when selecting an OCSP responder"; the empty status_request announces the
+     * CertificateStatus.  Only when we staple, never on resumption (no Certificate follows). */
+    if (hs->status.staple && !hs->info->resumed)
+        ext_status_request_ack_build(&e);
     if (hs->info->alpn) {
         size_t n = strlen(hs->info->alpn);
         uint8_t wire[256];
@@ -346,9 +355,12 @@ static mtls_err send_server_hello(struct hs *hs)
     mtls_err err = hs_msg_close(hs, at);
     if (err)
         return err;
-    hs_trace_msg(hs, '>', TLS_HS_SERVER_HELLO, "version TLS 1.2, suite %s, compression null%s%s%s",
-                 hs->suite->name, hs->info->ems ? ", extended master secret" : "",
-                 hs->info->alpn ? ", ALPN " : "", hs->info->alpn ? hs->info->alpn : "");
+    hs_trace_msg(hs, '>', TLS_HS_SERVER_HELLO,
+                 "version TLS 1.2, suite %s, compression null%s%s%s%s", hs->suite->name,
+                 hs->info->ems ? ", extended master secret" : "", hs->info->alpn ? ", ALPN " : "",
+                 hs->info->alpn ? hs->info->alpn : "",
+                 hs->status.staple && !hs->info->resumed ? ", status_request (a staple follows)"
+                                                         : "");
     return MTLS_OK;
 }
 
@@ -435,6 +447,8 @@ static mtls_err send_server_flight(struct hs *hs)
         return err;
     hs_trace_msg(hs, '>', TLS_HS_CERTIFICATE, "our chain: %zu certificate(s), leaf %s",
                  cfg->chain_len, x509_cert_subject(cfg->chain[0]));
+    if ((err = hs_status_send12(hs)))
+        return err;
     if (hs->suite->kx == KX_ECDHE && (err = send_server_key_exchange(hs)))
         return err;
     if (hs->cert_requested && (err = send_cert_request(hs)))
@@ -630,7 +644,7 @@ static mtls_err step(struct hs *hs, const msg *m)
 {
     switch ((s12_state)hs->state) {
     case S12_READ_CLIENT_HELLO:
-        return read_client_hello(hs, m);
+        return hs_read_client_hello(hs, m);
     case S12_SEND_SERVER_FLIGHT:
         return send_server_flight(hs);
     case S12_SEND_RESUMED_FLIGHT:

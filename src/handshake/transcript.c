@@ -49,6 +49,16 @@ const char *hs_msg_name(uint8_t type)
         return "ClientKeyExchange";
     case TLS_HS_FINISHED:
         return "Finished";
+    case TLS_HS_END_OF_EARLY_DATA:
+        return "EndOfEarlyData";
+    case TLS_HS_ENCRYPTED_EXTENSIONS:
+        return "EncryptedExtensions";
+    case TLS_HS_KEY_UPDATE:
+        return "KeyUpdate";
+    case TLS_HS_MESSAGE_HASH:
+        return "message_hash";
+    case TLS_HS_CERTIFICATE_STATUS:
+        return "CertificateStatus";
     default:
         return "unknown handshake message";
     }

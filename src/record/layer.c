@@ -204,8 +204,10 @@ static void classify(const rec_layer *l, size_t need, bool plain13, rec_next *n)
 {
     const uint8_t *h = l->rbuf + l->rstart;
     /* TLS 1.2: the outer type is the type (and in the additional data).  TLS 1.3: every
-     * protected record says application_data outside; the true type is inside. */
-    n->data = l->in.aead && !plain13 && h[0] == TLS_CT_APPLICATION_DATA;
+     * protected record says application_data outside; the true type is inside.  Not while
+     * undecryptable records are being skipped (rec_skip_undecryptable: the handshake is not done,
+     * and rec_read drops them). */
+    n->data = l->in.aead && !plain13 && h[0] == TLS_CT_APPLICATION_DATA && !l->skip_left;
     size_t frag = need - TLS_RECORD_HEADER, trailer = rec_dir_is13(&l->in) ? 1 : 0;
     size_t added = (size_t)l->in.prefix + CRY_AEAD_TAG_LEN + trailer;
     n->max_len = n->data && frag > added ? frag - added : 0;
@@ -222,24 +224,44 @@ mtls_err rec_peek(rec_layer *l, rec_next *n)
     return MTLS_OK;
 }
 
-/* Open the whole record at rstart (need bytes) in place, or into dst. */
+/* Open the whole record at rstart (need bytes) in place, or into dst; *skipped when it was a
+ * record rec_skip_undecryptable let us drop (then released already). */
 static mtls_err open_record(rec_layer *l, rec_in *r, size_t need, bool plain13, uint8_t *dst,
-                            size_t cap)
+                            size_t cap, bool *skipped)
 {
     uint8_t *h = l->rbuf + l->rstart;
+    size_t len = need - TLS_RECORD_HEADER;
     mtls_err err;
+    if (!l->in.aead && l->skip_left && h[0] == TLS_CT_APPLICATION_DATA && len <= l->skip_left) {
+        /* RFC 8446 4.2.10, after a HelloRetryRequest: "the server then ignores early data by
+         * skipping all records with an external content type of "application_data"". */
+        l->skip_left -= len;
+        l->rstart += need;
+        *skipped = true;
+        return MTLS_OK;
+    }
     if (plain13) {
         const char *why = NULL;
-        if ((err = rec13_unprotected(l, h, need - TLS_RECORD_HEADER, &why)))
+        if ((err = rec13_unprotected(l, h, len, &why)))
             return fail(l, err, "%s", why);
         r->p = h + TLS_RECORD_HEADER;
-        r->len = need - TLS_RECORD_HEADER;
+        r->len = len;
     } else if ((err = rec_open_to(&l->in, h, need, dst, cap, &r->p, &r->len))) {
+        if (err == MTLS_ERR_BAD_RECORD_MAC && h[0] == TLS_CT_APPLICATION_DATA && l->skip_left &&
+            len <= l->skip_left) {
+            /* RFC 8446 4.2.10 (rec_skip_undecryptable): declined 0-RTT data, dropped. */
+            l->skip_left -= len;
+            l->rstart += need;
+            *skipped = true;
+            return MTLS_OK;
+        }
         return fail(l, err, "%s",
                     l->in.why ? l->in.why
                               : "a record from the peer failed authentication (bad_record_mac)");
     } else {
         l->plain_alert = false; /* the peer protects its records now (rec_allow_plain_alert) */
+        if (h[0] != TLS_CT_CHANGE_CIPHER_SPEC)
+            l->skip_left = 0; /* ... and has stopped sending what we could not open */
     }
     if (r->len > TLS_MAX_PLAINTEXT)
         return fail(l, MTLS_ERR_RECORD_OVERFLOW, "decrypted record of %zu bytes exceeds 2^14",
@@ -250,21 +272,25 @@ static mtls_err open_record(rec_layer *l, rec_in *r, size_t need, bool plain13, 
 
 mtls_err rec_read(rec_layer *l, rec_in *r)
 {
-    size_t need;
-    bool plain13;
-    mtls_err err = next_record(l, &need, &plain13);
-    if (err)
-        return err;
-    if ((err = open_record(l, r, need, plain13, NULL, 0)))
-        return err;
-    l->cur_len = need;
-    return MTLS_OK;
+    for (;;) {
+        size_t need;
+        bool plain13, skipped = false;
+        mtls_err err = next_record(l, &need, &plain13);
+        if (err)
+            return err;
+        if ((err = open_record(l, r, need, plain13, NULL, 0, &skipped)))
+            return err;
+        if (!skipped) {
+            l->cur_len = need;
+            return MTLS_OK;
+        }
+    }
 }
 
 mtls_err rec_read_into(rec_layer *l, rec_in *r, uint8_t *dst, size_t cap)
 {
     size_t need;
-    bool plain13;
+    bool plain13, skipped = false;
     rec_next n;
     mtls_err err = next_record(l, &need, &plain13);
     if (err)
@@ -272,16 +298,22 @@ mtls_err rec_read_into(rec_layer *l, rec_in *r, uint8_t *dst, size_t cap)
     classify(l, need, plain13, &n);
     if (!n.data || n.max_len > cap)
         return MTLS_ERR_INTERNAL; /* core asks only for what rec_peek said fits */
-    err = open_record(l, r, need, plain13, dst, cap);
-    if (err) {
+    err = open_record(l, r, need, plain13, dst, cap, &skipped);
+    if (err || skipped) {
         /* A record that failed to open left nothing readable in dst (the AEAD wiped what it
-         * wrote); one that opened and broke a rule after may have: wipe what it could. */
+         * wrote); one that opened and broke a rule after may have: wipe what it could.  (None
+         * is skipped: classify says no record may carry data while skipping.) */
         cry_wipe(dst, cap < need ? cap : need);
-        return err;
+        return err ? err : MTLS_ERR_INTERNAL;
     }
     /* Nothing of the record is needed any more: its plaintext is in dst. */
     l->rstart += need;
     return MTLS_OK;
+}
+
+void rec_skip_undecryptable(rec_layer *l, size_t budget)
+{
+    l->skip_left = budget;
 }
 
 void rec_release(rec_layer *l)

@@ -125,6 +125,7 @@ typedef struct rec_layer {
     char detail[96];  /* what the last error of rec_read was about */
     /* TLS 1.3: unprotected records let through under a read key (rec_allow_plain_*) */
     bool plain_ccs, plain_alert;
+    size_t skip_left; /* TLS 1.3: bytes of undecryptable records still to drop (0-RTT skipped) */
 } rec_layer;
 
 /* Where the transport may write what it received (NULL when out of memory), and how much. */
@@ -216,6 +217,15 @@ void rec_allow_plain_ccs(rec_layer *l, bool allow);
  * (OpenSSL's ENC_READ_STATE_ALLOW_PLAIN_ALERTS; tlsfuzzer's test-tls13-unencrypted-alert).
  * Closed by default, and closes by itself. */
 void rec_allow_plain_alert(rec_layer *l, bool allow);
+/* RFC 8446 4.2.10: a server that declines a client's early data "skips past early data by
+ * attempting to deprotect received records using the handshake traffic key, discarding records
+ * which fail deprotection (up to the configured max_early_data_size).  Once a record is
+ * deprotected successfully, it is treated as the start of the client's second flight".  After
+ * this call, protected records that fail to open are dropped while their lengths add up to at
+ * most `budget` bytes; the first record that opens ends it (one beyond the budget is
+ * bad_record_mac as always).  Without a read key (after a HelloRetryRequest) the records of
+ * type application_data are dropped, up to the same budget, until another record comes. */
+void rec_skip_undecryptable(rec_layer *l, size_t budget);
 /* RFC 8446 5.5: "For AES-GCM, up to 2^24.5 full-size records (about 24 million) may be encrypted
  * on a given connection"; implementations "SHOULD do a key update ... prior to reaching these
  * limits".  We ask for one after 2^24 records under a key (every record counts, full or not),

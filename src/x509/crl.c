@@ -556,6 +556,11 @@ size_t x509_crls_count(const x509_crls *s)
     return s ? s->n : 0;
 }
 
+const x509_crl *x509_crls_get(const x509_crls *s, size_t i)
+{
+    return s && i < s->n ? s->v[i] : NULL;
+}
+
 const char *x509_crls_error_file(const x509_crls *s)
 {
     return s ? s->failed : "";

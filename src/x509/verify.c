@@ -31,7 +31,7 @@
 
 #include "x509_int.h"
 
-#define HARD_MAX_DEPTH 32
+#define HARD_MAX_DEPTH X509_MAX_PATH
 #define DEFAULT_MAX_DEPTH 10
 #define MAX_ATTEMPTS 100
 #define MAX_PEER_CERTS 64
@@ -830,6 +830,10 @@ mtls_err x509_verify_chain(const x509_store *anchors, x509_cert *const *chain, s
     if (ok) {
         if (detail && detail_cap)
             detail[0] = 0;
+        if (p->path && p->path_len) {
+            memcpy(p->path, v.path, v.len * sizeof(v.path[0]));
+            *p->path_len = v.len;
+        }
         return MTLS_OK;
     }
     if (v.err == MTLS_OK) /* cannot happen; be explicit rather than accept */

@@ -190,6 +190,8 @@ mtls_err x509_crls_add_file(x509_crls *s, const char *path);
  * without such names is read whole (every regular file not starting with a dot). */
 mtls_err x509_crls_add_dir(x509_crls *s, const char *path);
 size_t x509_crls_count(const x509_crls *s);
+/* The i-th CRL of the set (i < x509_crls_count), in the order loaded. */
+const x509_crl *x509_crls_get(const x509_crls *s, size_t i);
 /* The path of the file that made the last add_file / add_dir fail, or "" (for the error detail
  * of a configuration call). */
 const char *x509_crls_error_file(const x509_crls *s);
@@ -263,7 +265,13 @@ typedef struct {
     /* Optional out: the verdict that failed the verification, else the leaf's (OCSP when
      * checked, else CRL); status X509_REVOC_NO_INFO with source 0 when nothing was checked. */
     x509_revocation *revocation;
+    /* Optional out, on success: the verified path, leaf first and the trust anchor last (the
+     * leaf alone when it is itself an anchor), `path` having room for X509_MAX_PATH.  Borrowed
+     * from `chain` and `anchors`.  For a session that re-checks revocation on resumption. */
+    const x509_cert **path;
+    size_t *path_len;
 } x509_verify_params;
+#define X509_MAX_PATH 32 /* certificates in a path, at most (max_depth is capped to it) */
 
 /* Build a path from chain[0] (the leaf) through the other certificates the peer sent (any order,
  * extras allowed) to an anchor in `anchors`, and check it: signatures, validity, basicConstraints

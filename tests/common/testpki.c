@@ -3,6 +3,7 @@
  * pump.c).  Tests may use OpenSSL directly; the library never does outside src/crypto.
  */
 #include <openssl/evp.h>
+#include <openssl/ocsp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -14,6 +15,8 @@
 
 static tp_pki pki;
 static int made;
+static X509 *pki_ca;       /* kept for tp_ocsp_response */
+static EVP_PKEY *pki_ca_key;
 
 const char *tp_kind_name(tp_key_kind k)
 {
@@ -132,10 +135,54 @@ const tp_pki *tp_get(void)
                    "URI:spiffe://mtls.test/client");
     }
     make_ident(&pki.stranger, TP_P256, "stranger", other, other_key, "clientAuth", NULL);
-    X509_free(ca);
+    pki_ca = ca;
+    pki_ca_key = ca_key;
     X509_free(other);
-    EVP_PKEY_free(ca_key);
     EVP_PKEY_free(other_key);
     made = 1;
     return &pki;
+}
+
+size_t tp_ocsp_response(const char *cert_pem, int status, long this_off, long next_off,
+                        uint8_t **der)
+{
+    *der = NULL;
+    if (!tp_get() || !cert_pem)
+        return 0;
+    BIO *b = BIO_new_mem_buf(cert_pem, -1);
+    X509 *leaf = PEM_read_bio_X509(b, NULL, NULL, NULL);
+    BIO_free(b);
+    if (!leaf)
+        return 0;
+    OCSP_CERTID *id = OCSP_cert_to_id(EVP_sha1(), leaf, pki_ca);
+    OCSP_BASICRESP *bs = OCSP_BASICRESP_new();
+    ASN1_TIME *thisupd = X509_gmtime_adj(NULL, this_off);
+    ASN1_TIME *nextupd = next_off ? X509_gmtime_adj(NULL, next_off) : NULL;
+    ASN1_TIME *revtime = X509_gmtime_adj(NULL, this_off - 3600);
+    int st = status == 1 ? V_OCSP_CERTSTATUS_REVOKED
+             : status == 2 ? V_OCSP_CERTSTATUS_UNKNOWN : V_OCSP_CERTSTATUS_GOOD;
+    size_t len = 0;
+    if (id && bs &&
+        OCSP_basic_add1_status(bs, id, st, st == V_OCSP_CERTSTATUS_REVOKED ? 1 : -1,
+                               st == V_OCSP_CERTSTATUS_REVOKED ? revtime : NULL, thisupd,
+                               nextupd) &&
+        OCSP_basic_sign(bs, pki_ca, pki_ca_key, EVP_sha256(), NULL, 0)) {
+        OCSP_RESPONSE *resp = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, bs);
+        unsigned char *p = NULL;
+        int n = resp ? i2d_OCSP_RESPONSE(resp, &p) : -1;
+        if (n > 0) {
+            *der = malloc((size_t)n);
+            memcpy(*der, p, (size_t)n);
+            len = (size_t)n;
+        }
+        OPENSSL_free(p);
+        OCSP_RESPONSE_free(resp);
+    }
+    OCSP_CERTID_free(id);
+    OCSP_BASICRESP_free(bs);
+    ASN1_TIME_free(thisupd);
+    ASN1_TIME_free(nextupd);
+    ASN1_TIME_free(revtime);
+    X509_free(leaf);
+    return len;
 }

@@ -6,6 +6,7 @@
 #define MTLS_TESTPKI_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "mtls.h"
 #include "pump.h"
@@ -28,5 +29,12 @@ typedef struct tp_pki {
 /* Builds the whole set (once per process; later calls return the same). */
 const tp_pki *tp_get(void);
 const char *tp_kind_name(tp_key_kind k);
+
+/* A DER OCSP response about the leaf of `cert_pem` (its first certificate, issued by the test
+ * CA), signed by the CA: status 0 good, 1 revoked (keyCompromise, an hour before thisUpdate),
+ * 2 unknown; thisUpdate and nextUpdate `this_off` / `next_off` seconds from now (next_off 0: no
+ * nextUpdate).  *der is malloc'd (the caller frees it); returns its length, 0 on failure. */
+size_t tp_ocsp_response(const char *cert_pem, int status, long this_off, long next_off,
+                        uint8_t **der);
 
 #endif

@@ -46,6 +46,8 @@ PIDS=()
 trap lib_cleanup EXIT
 trap 'exit 130' INT TERM
 sh "$SRC/tests/pki/make-pki.sh" "$W/pki" >/dev/null 2>&1
+# The revocation PKI (an RSA leaf with a fresh OCSP response, made by `openssl ocsp`) for rsa-ocsp.
+sh "$SRC/tests/pki/make-revocation.sh" "$W/rev" >/dev/null 2>&1
 # tlsfuzzer's -c sends only the first certificate of its file (the leaf), so the client-certificate
 # profiles trust the test PKI's intermediate as well as its root.
 cat "$W/pki/ca.crt" "$W/pki/int.crt" > "$W/pki/ca-int.crt"
@@ -65,6 +67,7 @@ profile() {
     rsa-alpn) echo "$rsa --alpn h2,http/1.1 --http" ;; # two protocols, for ALPN changes
     rsa-echo) echo "$rsa --echo" ;;                     # echoes what it reads (test-lengths)
     rsa-ems) echo "$rsa --require-ems --http" ;;        # refuses clients without EMS
+    rsa-ocsp) echo "--cert $W/rev/goodrsa.crt --key $W/rev/goodrsa.key --ocsp-staple $W/rev/ocsp-goodrsa.der --http" ;;
     *) echo "unknown profile $1" >&2; return 1 ;;
     esac
 }

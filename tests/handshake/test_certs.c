@@ -86,8 +86,10 @@ static const struct {
     {"INTERNAL_ERROR", 80},
     {"USER_CANCELED", 90},
     {"NO_RENEGOTIATION", 100},
+    {"MISSING_EXTENSION", 109},
     {"UNSUPPORTED_EXTENSION", 110},
     {"UNRECOGNIZED_NAME", 112},
+    {"CERTIFICATE_REQUIRED", 116},
     {"NO_APPLICATION_PROTOCOL", 120},
 };
 
@@ -505,11 +507,18 @@ static void optional_mode(void)
     printf("  %-40s %s, peer_cert_presented %d\n", "optional, no client cert",
            mtls_err_name(r.err), mtls_conn_peer_cert_presented(r.s));
     run_free(&r);
-    /* require without a certificate: handshake_failure */
-    r = run_new(client_cfg_trusting("ca"), server_cfg_verifying(MTLS_VERIFY_REQUIRE, "ca", NULL),
-                "good.test");
-    expect_failure("require, no client cert", r.s, r.c, MTLS_ERR_NO_CLIENT_CERT, NULL);
-    run_free(&r);
+    /* require without a certificate: handshake_failure in TLS 1.2 (RFC 5246 7.4.6), in TLS 1.3
+     * certificate_required (RFC 8446 4.4.2.4) */
+    for (int v = 0; v < 2; v++) {
+        mtls_config *ccfg = client_cfg_trusting("ca");
+        uint16_t version = v ? MTLS_VERSION_TLS13 : MTLS_VERSION_TLS12;
+        CHECK_ERR(mtls_config_set_versions(ccfg, version, version), MTLS_OK);
+        r = run_new(ccfg, server_cfg_verifying(MTLS_VERIFY_REQUIRE, "ca", NULL), "good.test");
+        CHECK_EQ(mtls_conn_version(r.s), version);
+        expect_failure(v ? "require, no client cert (TLS 1.3)" : "require, no client cert",
+                       r.s, r.c, v ? MTLS_ERR_CERT_REQUIRED : MTLS_ERR_NO_CLIENT_CERT, NULL);
+        run_free(&r);
+    }
 }
 
 static void separate_client_ca(void)

@@ -98,6 +98,9 @@ static mtls_config *server_cfg(const char *alpn, const uint8_t *ticket_keys)
         CHECK_ERR(mtls_config_set_alpn(cfg, alpn), MTLS_OK);
     if (ticket_keys)
         CHECK_ERR(mtls_config_set_ticket_keys(cfg, ticket_keys, 1), MTLS_OK);
+    /* The TLS 1.2 ServerHello is read off the wire here (TLS 1.3 answers these extensions in the
+     * encrypted EncryptedExtensions: test_tls13). */
+    CHECK_ERR(mtls_config_set_versions(cfg, MTLS_VERSION_TLS12, MTLS_VERSION_TLS12), MTLS_OK);
     return cfg;
 }
 

@@ -49,6 +49,10 @@ static mtls_config *server_cfg(int tickets, size_t cache, mtls_verify_mode mode)
     mtls_config_set_tickets(cfg, tickets);
     mtls_config_set_session_cache(cfg, cache, 0);
     mtls_config_set_time(cfg, clock_fn, NULL);
+    /* Without tickets, sessions are TLS 1.2's, by id (TLS 1.3 resumes by ticket only); with
+     * them, the default versions: TLS 1.3 tickets under the same keys. */
+    if (!tickets)
+        mtls_config_set_versions(cfg, MTLS_VERSION_TLS12, MTLS_VERSION_TLS12);
     return cfg;
 }
 

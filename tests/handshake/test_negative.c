@@ -128,6 +128,9 @@ static void env_open(env *e, const setup *su)
     e->su = su;
     e->ccfg = mtls_config_new();
     e->scfg = mtls_config_new();
+    /* The TLS 1.2 state machines (test_tls13 has TLS 1.3's). */
+    CHECK_ERR(mtls_config_set_versions(e->ccfg, MTLS_VERSION_TLS12, MTLS_VERSION_TLS12), MTLS_OK);
+    CHECK_ERR(mtls_config_set_versions(e->scfg, MTLS_VERSION_TLS12, MTLS_VERSION_TLS12), MTLS_OK);
     CHECK_ERR(mtls_config_set_cert_chain_mem(e->scfg, sid->cert_pem, leaf_pem_len(sid->cert_pem),
                                              sid->key_pem, strlen(sid->key_pem)),
               MTLS_OK);

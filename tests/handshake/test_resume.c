@@ -34,6 +34,8 @@ static mtls_config *server_cfg(int tickets, size_t cache, mtls_verify_mode mode)
     mtls_config_set_tickets(cfg, tickets);
     mtls_config_set_session_cache(cfg, cache, 0);
     mtls_config_set_time(cfg, clock_fn, NULL);
+    /* TLS 1.2 sessions (ids, the cache, RFC 5077 tickets); TLS 1.3's are in test_tls13. */
+    mtls_config_set_versions(cfg, MTLS_VERSION_TLS12, MTLS_VERSION_TLS12);
     return cfg;
 }
 

@@ -43,7 +43,7 @@
 /* ---- the table --------------------------------------------------------------------------- */
 
 enum { K_READ, K_SEND, K_DONE };
-enum { SU_FULL_MUTUAL, SU_RSA_PLAIN, SU_RESUMED, SU_COUNT };
+enum { SU_FULL_MUTUAL, SU_RSA_PLAIN, SU_RESUMED, SU_STAPLED, SU_COUNT };
 
 typedef struct state_row {
     hs_state name;
@@ -69,6 +69,16 @@ static const state_row table[] = {
      C12_READ_SERVER_HELLO},
     {C12_READ_SERVER_HELLO, 0, K_READ, {TLS_HS_SERVER_HELLO, NONE}, SU_FULL_MUTUAL, 0, 0, 0},
     {C12_READ_SERVER_CERT, 0, K_READ, {TLS_HS_CERTIFICATE, NONE}, SU_FULL_MUTUAL, 0, 0, 0},
+    /* after an acknowledged status_request: the staple, or (RFC 6066 8: it is optional) what
+     * follows Certificate in an ECDHE handshake */
+    {C12_READ_CERT_STATUS,
+     0,
+     K_READ,
+     {TLS_HS_CERTIFICATE_STATUS, TLS_HS_SERVER_KEY_EXCHANGE},
+     SU_STAPLED,
+     0,
+     0,
+     0},
     {C12_READ_SERVER_KEY_EXCHANGE,
      0,
      K_READ,
@@ -189,7 +199,8 @@ static const uint8_t hs_types[] = {TLS_HS_HELLO_REQUEST,       TLS_HS_CLIENT_HEL
                                    TLS_HS_CERTIFICATE,         TLS_HS_SERVER_KEY_EXCHANGE,
                                    TLS_HS_CERTIFICATE_REQUEST, TLS_HS_SERVER_HELLO_DONE,
                                    TLS_HS_CERTIFICATE_VERIFY,  TLS_HS_CLIENT_KEY_EXCHANGE,
-                                   TLS_HS_FINISHED,            99 /* unknown */};
+                                   TLS_HS_FINISHED,            TLS_HS_CERTIFICATE_STATUS,
+                                   99 /* unknown */};
 
 /* What the table says must happen. */
 enum { X_ACCEPT, X_UNEXPECTED, X_IGNORED, X_PEER_FATAL, X_CLOSED, X_NO_RENEG, X_DATA };
@@ -241,6 +252,11 @@ static void env_init(void)
         const tp_ident *cid = &pki->client[TP_P256];
         e->ccfg = mtls_config_new();
         e->scfg = mtls_config_new();
+        /* The TLS 1.2 state machines (test_tls13 has TLS 1.3's). */
+        CHECK_ERR(mtls_config_set_versions(e->ccfg, MTLS_VERSION_TLS12, MTLS_VERSION_TLS12),
+                  MTLS_OK);
+        CHECK_ERR(mtls_config_set_versions(e->scfg, MTLS_VERSION_TLS12, MTLS_VERSION_TLS12),
+                  MTLS_OK);
         CHECK_ERR(mtls_config_set_cert_chain_mem(e->scfg, sid->cert_pem, strlen(sid->cert_pem),
                                                  sid->key_pem, strlen(sid->key_pem)),
                   MTLS_OK);
@@ -256,6 +272,14 @@ static void env_init(void)
             CHECK_ERR(mtls_config_set_cert_chain_mem(e->ccfg, cid->cert_pem, strlen(cid->cert_pem),
                                                      cid->key_pem, strlen(cid->key_pem)),
                       MTLS_OK);
+        }
+        if (k == SU_STAPLED) { /* the server staples an OCSP response; the client asks */
+            uint8_t *der;
+            size_t len = tp_ocsp_response(sid->cert_pem, 0, -60, 86400, &der);
+            CHECK(len > 0);
+            CHECK_ERR(mtls_config_set_ocsp_staple_mem(e->scfg, der, len), MTLS_OK);
+            CHECK_ERR(mtls_config_set_ocsp_request(e->ccfg, 1), MTLS_OK);
+            free(der);
         }
         if (k == SU_RESUMED) {
             mtls_conn *c = mtls_client_new(e->ccfg, "localhost"), *s = mtls_server_new(e->scfg);

@@ -5,7 +5,8 @@
  * RFC 5246 7.3 in order with the checks, keys and establishment between them; a resumed one
  * reports the offer and the acceptance by ticket; a bad certificate gives a failed check and the
  * fatal alert both ways; and the text trace, set beside, receives the very same steps (the same
- * dir, what and detail) in the same order.
+ * dir, what and detail) in the same order.  TLS 1.3 likewise: full, resumed and after a
+ * HelloRetryRequest.
  */
 #include <stdio.h>
 #include <string.h>
@@ -167,6 +168,156 @@ static mtls_config *server_cfg(log *l, const char *ca_pem)
     return cfg;
 }
 
+/* TLS 1.3 (RFC 8446 2): the same kinds of steps in the order of its flights -- the handshake keys
+ * right after the hellos, the compatibility ChangeCipherSpecs (D.4) as CCS messages, the
+ * tickets after the client's Finished (received once established) -- resumed with a PSK, and a
+ * HelloRetryRequest reported as the ServerHello it is on the wire, named for what it is. */
+static void tls13(void)
+{
+    static log cl, sl;
+    const tp_pki *pki = tp_get();
+    mtls_config *ccfg = client_cfg(&cl), *scfg = server_cfg(&sl, pki->ca_pem);
+    CHECK_ERR(mtls_config_set_ciphers(ccfg, "TLS_AES_128_GCM_SHA256"), MTLS_OK);
+    mtls_conn *c = mtls_client_new(ccfg, "localhost"), *s = mtls_server_new(scfg);
+    CHECK_ERR(tp_handshake(c, s), MTLS_OK);
+    CHECK_EQ(mtls_conn_version(c), MTLS_VERSION_TLS13);
+    static const want client_full[] = {
+        SENT(TLS_HS_CLIENT_HELLO),
+        RECV(TLS_HS_SERVER_HELLO),
+        KEYS,
+        RECV(CCS),
+        RECV(TLS_HS_ENCRYPTED_EXTENSIONS),
+        RECV(TLS_HS_CERTIFICATE_REQUEST),
+        RECV(TLS_HS_CERTIFICATE),
+        CHECKED(0),
+        RECV(TLS_HS_CERTIFICATE_VERIFY),
+        RECV(TLS_HS_FINISHED),
+        SENT(CCS),
+        SENT(TLS_HS_CERTIFICATE),
+        SENT(TLS_HS_CERTIFICATE_VERIFY),
+        SENT(TLS_HS_FINISHED),
+        DONE,
+        RECV(TLS_HS_NEW_SESSION_TICKET),
+        RECV(TLS_HS_NEW_SESSION_TICKET),
+    };
+    static const want server_full[] = {
+        RECV(TLS_HS_CLIENT_HELLO),
+        DECIDED(MTLS_DECISION_NEGOTIATED, 0),
+        SENT(TLS_HS_SERVER_HELLO),
+        SENT(CCS),
+        KEYS,
+        SENT(TLS_HS_ENCRYPTED_EXTENSIONS),
+        SENT(TLS_HS_CERTIFICATE_REQUEST),
+        SENT(TLS_HS_CERTIFICATE),
+        SENT(TLS_HS_CERTIFICATE_VERIFY),
+        SENT(TLS_HS_FINISHED),
+        RECV(CCS),
+        RECV(TLS_HS_CERTIFICATE),
+        CHECKED(0),
+        RECV(TLS_HS_CERTIFICATE_VERIFY),
+        RECV(TLS_HS_FINISHED),
+        SENT(TLS_HS_NEW_SESSION_TICKET),
+        DONE,
+    };
+    expect("TLS 1.3 client", &cl, client_full, (int)(sizeof(client_full) / sizeof(client_full[0])));
+    expect("TLS 1.3 server", &sl, server_full, (int)(sizeof(server_full) / sizeof(server_full[0])));
+    same_words(&cl);
+    same_words(&sl);
+    mtls_session *sess = mtls_conn_get_session(c);
+    CHECK(sess != NULL);
+    mtls_conn_free(c);
+    mtls_conn_free(s);
+
+    cl.n = sl.n = cl.n_text = sl.n_text = 0;
+    c = mtls_client_new(ccfg, "localhost");
+    s = mtls_server_new(scfg);
+    CHECK_ERR(mtls_conn_set_session(c, sess), MTLS_OK);
+    CHECK_ERR(tp_handshake(c, s), MTLS_OK);
+    CHECK(mtls_conn_resumed(c) && mtls_conn_resumed(s));
+    static const want client_resumed[] = {
+        SENT(TLS_HS_CLIENT_HELLO),
+        DECIDED(MTLS_DECISION_RESUME_OFFERED, MTLS_TRACE_TICKET),
+        RECV(TLS_HS_SERVER_HELLO),
+        KEYS,
+        RECV(CCS),
+        RECV(TLS_HS_ENCRYPTED_EXTENSIONS),
+        RECV(TLS_HS_FINISHED),
+        SENT(CCS),
+        SENT(TLS_HS_FINISHED),
+        DONE,
+        RECV(TLS_HS_NEW_SESSION_TICKET),
+        RECV(TLS_HS_NEW_SESSION_TICKET),
+    };
+    static const want server_resumed[] = {
+        DECIDED(MTLS_DECISION_RESUMED, MTLS_TRACE_TICKET),
+        RECV(TLS_HS_CLIENT_HELLO),
+        DECIDED(MTLS_DECISION_NEGOTIATED, 0),
+        SENT(TLS_HS_SERVER_HELLO),
+        SENT(CCS),
+        KEYS,
+        SENT(TLS_HS_ENCRYPTED_EXTENSIONS),
+        SENT(TLS_HS_FINISHED),
+        RECV(CCS),
+        RECV(TLS_HS_FINISHED),
+        SENT(TLS_HS_NEW_SESSION_TICKET),
+        DONE,
+    };
+    expect("TLS 1.3 resumed client", &cl, client_resumed,
+           (int)(sizeof(client_resumed) / sizeof(client_resumed[0])));
+    expect("TLS 1.3 resumed server", &sl, server_resumed,
+           (int)(sizeof(server_resumed) / sizeof(server_resumed[0])));
+    same_words(&cl);
+    same_words(&sl);
+    mtls_session_free(sess);
+    mtls_conn_free(c);
+    mtls_conn_free(s);
+    mtls_config_free(ccfg);
+    mtls_config_free(scfg);
+
+    /* the client's share is for its first group, P-256; the server wants X25519 */
+    cl.n = sl.n = cl.n_text = sl.n_text = 0;
+    ccfg = client_cfg(&cl);
+    scfg = server_cfg(&sl, pki->ca_pem);
+    CHECK_ERR(mtls_config_set_ciphers(ccfg, "TLS_AES_128_GCM_SHA256"), MTLS_OK);
+    CHECK_ERR(mtls_config_set_groups(ccfg, "secp256r1:x25519"), MTLS_OK);
+    c = mtls_client_new(ccfg, "localhost");
+    s = mtls_server_new(scfg);
+    CHECK_ERR(tp_handshake(c, s), MTLS_OK);
+    static const want client_hrr[] = {
+        SENT(TLS_HS_CLIENT_HELLO),
+        RECV(TLS_HS_SERVER_HELLO), /* the HelloRetryRequest, answered at once */
+        SENT(CCS),
+        SENT(TLS_HS_CLIENT_HELLO),
+        RECV(CCS), /* the server's, after its HelloRetryRequest */
+        RECV(TLS_HS_SERVER_HELLO),
+        KEYS,
+        RECV(TLS_HS_ENCRYPTED_EXTENSIONS),
+        RECV(TLS_HS_CERTIFICATE_REQUEST),
+        RECV(TLS_HS_CERTIFICATE),
+        CHECKED(0),
+        RECV(TLS_HS_CERTIFICATE_VERIFY),
+        RECV(TLS_HS_FINISHED),
+        SENT(TLS_HS_CERTIFICATE),
+        SENT(TLS_HS_CERTIFICATE_VERIFY),
+        SENT(TLS_HS_FINISHED),
+        DONE,
+        RECV(TLS_HS_NEW_SESSION_TICKET),
+        RECV(TLS_HS_NEW_SESSION_TICKET),
+    };
+    expect("TLS 1.3 client after HelloRetryRequest", &cl, client_hrr,
+           (int)(sizeof(client_hrr) / sizeof(client_hrr[0])));
+    CHECK(cl.n > 1 && strcmp(cl.ev[1].what, "HelloRetryRequest") == 0);
+    CHECK(cl.n > 5 && strcmp(cl.ev[5].what, "ServerHello") == 0);
+    same_words(&cl);
+    same_words(&sl);
+    mtls_conn_free(c);
+    mtls_conn_free(s);
+    mtls_config_free(ccfg);
+    mtls_config_free(scfg);
+    printf("TLS 1.3: full mutual, resumed and HelloRetryRequest handshakes, the same steps as the "
+           "text\n");
+}
+
 int main(void)
 {
     static log cl, sl;
@@ -300,5 +451,6 @@ int main(void)
     mtls_config_free(bad);
     mtls_config_free(ccfg);
     mtls_config_free(scfg);
+    tls13();
     return t_done();
 }

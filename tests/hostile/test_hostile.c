@@ -108,6 +108,11 @@ static void configs(void)
     CHECK_ERR(mtls_config_set_ca_mem(ccfg_rsa, pki->ca_pem, strlen(pki->ca_pem)), MTLS_OK);
     CHECK_ERR(mtls_config_set_ciphers(ccfg_rsa, "TLS_RSA_WITH_AES_128_GCM_SHA256"), MTLS_OK);
     CHECK_ERR(mtls_config_set_tickets(ccfg_rsa, 0), MTLS_OK);
+    /* These attacks are on TLS 1.2 (renegotiation, its records and messages); TLS 1.3's are in
+     * test_tls13. */
+    mtls_config *all[] = {scfg_ec, scfg_rsa, ccfg_ec, ccfg_rsa};
+    for (size_t i = 0; i < 4; i++)
+        CHECK_ERR(mtls_config_set_versions(all[i], MTLS_VERSION_TLS12, MTLS_VERSION_TLS12), MTLS_OK);
 }
 
 static double now_ms(void)

@@ -69,6 +69,9 @@ static void configs(void)
               MTLS_OK);
     CHECK_ERR(mtls_config_set_ca_mem(ccfg, pki->ca_pem, strlen(pki->ca_pem)), MTLS_OK);
     CHECK_ERR(mtls_config_set_trace_events(ccfg, count_warnings, NULL), MTLS_OK);
+    /* Renegotiation is TLS 1.2's (TLS 1.3 has none: a ClientHello after its handshake is
+     * unexpected_message, test_tls13). */
+    CHECK_ERR(mtls_config_set_versions(scfg, MTLS_VERSION_TLS12, MTLS_VERSION_TLS12), MTLS_OK);
 }
 
 /* A second ClientHello as a client would send it to renegotiate.  Secure renegotiation carries

@@ -400,20 +400,28 @@ done
 # ---- 6. key log: tshark decrypts a captured session ----------------------------------------
 
 note "key log -> tshark"
-keylog_case() { # NAME: "server" (mtls server --keylog) or "client" ($SSLKEYLOGFILE)
-    local name=$1 row="keylog(tshark)" kl="$W/keylog-$1.txt" cap="$W/cap-$1.pcapng" why=""
+keylog_case() { # NAME VERSION: "server" (mtls server --keylog) or "client" ($SSLKEYLOGFILE); 1.2 or 1.3
+    local name=$1 version=$2 row="keylog(tshark)" kl="$W/keylog-$1.txt" cap="$W/cap-$1.pcapng" why=""
+    local key=$name line
+    [ "$version" = 1.3 ] && key=$name-tls13
     rm -f "$kl" "$cap"
-    local sargs=(--cert "$PKI/ecdsa256.crt" --key "$PKI/ecdsa256.key")
+    local sargs=(--cert "$PKI/ecdsa256.crt" --key "$PKI/ecdsa256.key" "--tls$version")
     [ "$name" = server ] && sargs+=(--keylog "$kl")
+    # TLS 1.2: the master secret by client random; TLS 1.3: the traffic secrets (RFC 8446 7.1)
+    if [ "$version" = 1.3 ]; then
+        line='^CLIENT_TRAFFIC_SECRET_0 [0-9a-f]\{64\} [0-9a-f]\{64\}$'
+    else
+        line='^CLIENT_RANDOM [0-9a-f]\{64\} [0-9a-f]\{96\}$'
+    fi
     if ! start_mtls_server "$W/server.log" "${sargs[@]}"; then
-        record "$row" "$name" "FAIL: mtls server did not start"
+        record "$row" "$key" "FAIL: mtls server did not start"
         return
     fi
     timeout 60 tshark -i lo -f "tcp port $MPORT" -w "$cap" -a duration:50 > "$W/tshark.log" 2>&1 &
     local tpid=$!
     PIDS+=("$tpid")
     if ! wait_for "$W/tshark.log" 'Capturing on' 15; then
-        record "$row" "$name" "FAIL: tshark cannot capture on lo (needs root or the wireshark group): $(grep -v '^Running as' "$W/tshark.log" | head -n1)"
+        record "$row" "$key" "FAIL: tshark cannot capture on lo (needs root or the wireshark group): $(grep -v '^Running as' "$W/tshark.log" | head -n1)"
         kill "$tpid" "$MPID" 2>/dev/null
         return
     fi
@@ -441,8 +449,8 @@ keylog_case() { # NAME: "server" (mtls server --keylog) or "client" ($SSLKEYLOGF
     hex=$(printf '%s' "$tok" | od -An -tx1 | tr -d ' \n')
     if [ "$st" != 0 ]; then
         why="mtls client failed: $(tail -n1 "$W/client.err")"
-    elif ! grep -q '^CLIENT_RANDOM [0-9a-f]\{64\} [0-9a-f]\{96\}$' "$kl" 2>/dev/null; then
-        why="no CLIENT_RANDOM line in the key log"
+    elif ! grep -q "$line" "$kl" 2>/dev/null; then
+        why="no line matching $line in the key log"
     elif ! timeout 60 tshark -r "$cap" -o "tls.keylog_file:$kl" -d "tcp.port==$MPORT,tls" \
         -T fields -e data.data 2> "$W/tshark-read.log" | grep -q "$hex"; then
         why="tshark did not decrypt the token with the key log"
@@ -451,27 +459,31 @@ keylog_case() { # NAME: "server" (mtls server --keylog) or "client" ($SSLKEYLOGF
         why="control failed: the token is visible without the key log"
     fi
     if [ -z "$why" ]; then
-        record "$row" "$name" pass
+        record "$row" "$key" pass
     else
-        record "$row" "$name" "FAIL: $why"
+        record "$row" "$key" "FAIL: $why"
         show_log "$W/tshark.log" "$W/tshark-read.log" "$W/client.err"
     fi
 }
 if have tshark; then
-    keylog_case server
-    keylog_case client
+    keylog_case server 1.2
+    keylog_case client 1.2
+    keylog_case server 1.3
+    keylog_case client 1.3
 else
-    record "keylog(tshark)" server "FAIL: tshark missing"
-    record "keylog(tshark)" client "FAIL: tshark missing"
+    for k in server client server-tls13 client-tls13; do
+        record "keylog(tshark)" "$k" "FAIL: tshark missing"
+    done
 fi
 
 # ---- 7. errors a person can act on ---------------------------------------------------------
 
 note "actionable errors"
 row="errors"
-# A server that requires a client certificate, and a client without one.
+# A server that requires a client certificate, and a client without one (TLS 1.2: the server's
+# handshake_failure ends the handshake; TLS 1.3 below).
 if start_mtls_server "$W/server.log" --cert "$PKI/ecdsa256.crt" --key "$PKI/ecdsa256.key" \
-    --ca "$CA" --verify-client require; then
+    --ca "$CA" --verify-client require --tls1.2; then
     run_mtls_client "$MPORT" "$(token)"
     st=$?
     finish_mtls_server
@@ -483,6 +495,22 @@ if start_mtls_server "$W/server.log" --cert "$PKI/ecdsa256.crt" --key "$PKI/ecds
     fi
 else
     record "$row" no-client-cert "FAIL: mtls server did not start"
+fi
+# The same in TLS 1.3: the client has finished its handshake when the server's
+# certificate_required comes (RFC 8446 4.4.2.4), so its "connected" lines come first.
+if start_mtls_server "$W/server.log" --cert "$PKI/ecdsa256.crt" --key "$PKI/ecdsa256.key" \
+    --ca "$CA" --verify-client require --tls1.3; then
+    run_mtls_client "$MPORT" "$(token)"
+    st=$?
+    finish_mtls_server
+    if [ "$st" != 0 ] && grep -q 'certificate_required' "$W/client.err" &&
+        grep -q -- '--cert and --key' "$W/client.err"; then
+        record "$row" no-client-cert-tls13 pass
+    else
+        record "$row" no-client-cert-tls13 "FAIL: status $st, message: $(tail -n1 "$W/client.err")"
+    fi
+else
+    record "$row" no-client-cert-tls13 "FAIL: mtls server did not start"
 fi
 # A client that does not trust the server's CA (it trusts another, throwaway one).
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W/other.key" \
@@ -565,9 +593,12 @@ done
 printf '%-24s' "keylog(tshark)"
 printf 'server --keylog: %-6s client SSLKEYLOGFILE: %s\n' "${RESULT[keylog(tshark)|server]:--}" \
     "${RESULT[keylog(tshark)|client]:--}"
+printf '%-24s' "keylog(tshark) TLS 1.3"
+printf 'server --keylog: %-6s client SSLKEYLOGFILE: %s\n' \
+    "${RESULT[keylog(tshark)|server-tls13]:--}" "${RESULT[keylog(tshark)|client-tls13]:--}"
 printf '%-24s' "errors"
-printf 'no client cert: %-7s unknown CA: %s\n' "${RESULT[errors|no-client-cert]:--}" \
-    "${RESULT[errors|unknown-ca]:--}"
+printf 'no client cert: %-7s (TLS 1.3: %s) unknown CA: %s\n' "${RESULT[errors|no-client-cert]:--}" \
+    "${RESULT[errors|no-client-cert-tls13]:--}" "${RESULT[errors|unknown-ca]:--}"
 printf '%-24s' "ca-names(s_client)"
 printf 'named: %-16s --no-ca-names: %s\n' "${RESULT[ca-names|sent]:--}" "${RESULT[ca-names|none]:--}"
 echo

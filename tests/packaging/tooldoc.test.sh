@@ -19,7 +19,7 @@ sed 's/\\-/-/g' "$MAN" >"$WORK/man"
 # OPTIONS: the lines that follow .TP (the entry headings).
 sed -n '/^\.SH OPTIONS/,/^\.SH [^O]/p' "$WORK/man" | awk 'tp { print; tp = 0 } /^\.TP/ { tp = 1 }' \
     >"$WORK/man-options"
-grep -oE -- '--[a-z][a-z0-9-]*' "$WORK/man-options" | sort -u >"$WORK/man-options.names"
+grep -oE -- '--[a-z][a-z0-9.-]*[a-z0-9]' "$WORK/man-options" | sort -u >"$WORK/man-options.names"
 : >"$WORK/all-help"
 
 for cmd in client server demo; do
@@ -29,8 +29,8 @@ for cmd in client server demo; do
     fi
     # Option lines of the help: "  --name ARG   text" or "  -q, --quiet   text".
     grep -E '^[[:space:]]+(-[a-zA-Z], )?--[a-z]' "$WORK/$cmd.help" |
-        sed -E 's/^[[:space:]]+//; s/^((-[a-zA-Z], )?--[a-z][a-z0-9-]*).*/\1/' >"$WORK/$cmd.lines"
-    grep -oE -- '--[a-z][a-z0-9-]*' "$WORK/$cmd.lines" | sort -u >"$WORK/$cmd.opts"
+        sed -E 's/^[[:space:]]+//; s/^((-[a-zA-Z], )?--[a-z][a-z0-9.-]*[a-z0-9]).*/\1/' >"$WORK/$cmd.lines"
+    grep -oE -- '--[a-z][a-z0-9.-]*[a-z0-9]' "$WORK/$cmd.lines" | sort -u >"$WORK/$cmd.opts"
     cat "$WORK/$cmd.opts" >>"$WORK/all-help"
     if [ -s "$WORK/$cmd.opts" ]; then
         pass "mtls $cmd --help lists $(wc -l <"$WORK/$cmd.opts") options"
@@ -39,7 +39,7 @@ for cmd in client server demo; do
     fi
 
     # The parser's table.
-    grep -oE '\{"[a-z][a-z0-9-]*", *(no|required|optional)_argument' "$MTLS_SRC_DIR/tools/$cmd.c" |
+    grep -oE '\{"[a-z][a-z0-9.-]*", *(no|required|optional)_argument' "$MTLS_SRC_DIR/tools/$cmd.c" |
         sed -E 's/^\{"([^"]*)".*/--\1/' | sort -u >"$WORK/$cmd.parser"
     diff=$(comm -3 "$WORK/$cmd.parser" "$WORK/$cmd.opts" | sed 's/^\t/--help only: /; s/^--/parser only: --/')
     if [ -z "$diff" ]; then
@@ -65,7 +65,7 @@ for cmd in client server demo; do
     else
         fail "mtls.1 SYNOPSIS of mtls $cmd lacks:$missing"
     fi
-    stale=$(grep -oE -- '--[a-z][a-z0-9-]*' "$WORK/$cmd.synopsis" | sort -u | comm -23 - "$WORK/$cmd.opts")
+    stale=$(grep -oE -- '--[a-z][a-z0-9.-]*[a-z0-9]' "$WORK/$cmd.synopsis" | sort -u | comm -23 - "$WORK/$cmd.opts")
     if [ -z "$stale" ]; then
         pass "mtls.1 SYNOPSIS of mtls $cmd shows no option its --help lacks"
     else

@@ -15,6 +15,7 @@
 #                         name as int: its CRL is "int's CRL signed by the wrong key")
 # Leaves (<name>.crt is the chain leaf + issuer, <name>.leaf.crt the leaf alone, <name>.key):
 #   good        issued by int, P-256, cRLDistributionPoints URI:http://crl.test/int.crl
+#   goodrsa     issued by int, RSA, same extensions (for RSA suites: tlsfuzzer, static RSA)
 #   revoked     issued by int, RSA, revoked keyCompromise (with invalidityDate), same CRLDP
 #   hold        issued by int, P-256, revoked certificateHold (holdInstructionReject), same CRLDP
 #   nodp        issued by int, P-256, no cRLDistributionPoints
@@ -51,6 +52,7 @@
 #   ocsp-badsig.der      good, signed by int, signature corrupted (-badsig)
 #   ocsp-nonext.der      good, signed by int, no nextUpdate
 #   ocsp-muststaple.der  good, for muststaple, signed by int
+#   ocsp-goodrsa.der     good, for goodrsa, signed by int
 set -eu
 OUT=${1:?usage: make-revocation.sh OUTDIR}
 mkdir -p "$OUT"
@@ -212,6 +214,7 @@ leaf int good ec leaf_ext
 crl int int-old.crl -crlexts crl_ext -crl_lastupdate "$(date -u -d '-1 hour' +%Y%m%d%H%M%SZ)"
 leaf int revoked rsa leaf_ext
 leaf int hold ec leaf_ext
+leaf int goodrsa rsa leaf_ext
 leaf int nodp ec nodp_ext
 leaf int muststaple ec staple_ext
 leaf int2 chainrev ec nodp_ext
@@ -273,8 +276,9 @@ ocsp ocsp-badsig.der good int -ndays 1 -no_nonce -badsig
 ocsp ocsp-nonext.der good int -no_nonce
 ocsp ocsp-muststaple.der muststaple int -ndays 1 -no_nonce
 ocsp ocsp-otherca.der good otherca -ndays 1 -no_nonce
+ocsp ocsp-goodrsa.der goodrsa int -ndays 1 -no_nonce
 rm -f int.leaf.crt
 for f in ocsp-good ocsp-revoked ocsp-hold ocsp-unknown ocsp-delegated ocsp-noeku ocsp-otherca \
-    ocsp-nocerts ocsp-badsig ocsp-nonext ocsp-muststaple; do
+    ocsp-nocerts ocsp-badsig ocsp-nonext ocsp-muststaple ocsp-goodrsa; do
     [ -s "$f.der" ] || { echo "make-revocation.sh: $f.der was not made" >&2; exit 1; }
 done

@@ -203,7 +203,8 @@ static void block(void)
     CHECK_ERR(ext_parse_block(&r, EXT_IN_SH12, &e, &why), MTLS_ERR_UNOFFERED_EXTENSION);
     CHECK_EQ(e.bad_type, 0x1234);
     /* the TLS 1.3 columns: signature_algorithms may be in a CertificateRequest, not in
-     * EncryptedExtensions; ALPN the other way round */
+     * EncryptedExtensions; ALPN the other way round.  RFC 8446 4.2: a recognized extension "not
+     * specified for the message in which it appears" is illegal_parameter. */
     static const uint16_t algs[] = {0x0804};
     w = wr_fixed(b, sizeof(b));
     v = wr_open_u16(&w);
@@ -212,7 +213,8 @@ static void block(void)
     r = rd_init(b, w.len);
     CHECK_ERR(ext_parse_block(&r, EXT_IN_CR, &e, &why), MTLS_OK);
     r = rd_init(b, w.len);
-    CHECK_ERR(ext_parse_block(&r, EXT_IN_EE, &e, &why), MTLS_ERR_UNOFFERED_EXTENSION);
+    CHECK_ERR(ext_parse_block(&r, EXT_IN_EE, &e, &why), MTLS_ERR_ILLEGAL_PARAMETER);
+    CHECK_EQ(e.bad_type, TLS_EXT_SIGNATURE_ALGORITHMS);
     /* malformed: a one-byte block, an extension cut short */
     static const uint8_t one[] = {0, 1, 0}, cut[] = {0, 4, 0, 23, 0, 1};
     r = rd_init(one, sizeof(one));

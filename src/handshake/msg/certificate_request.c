@@ -59,3 +59,39 @@ bool msg_certificate_request_build(wr *w, const struct msg_certificate_request *
     wr_close_u16(w, v);
     return wr_ok(w);
 }
+
+/*
+ * TLS 1.3 (RFC 8446 4.3.2):
+ *   struct { opaque certificate_request_context<0..255>; Extension extensions<2..2^16-1>; }
+ * The extensions replace the TLS 1.2 fields: signature_algorithms (which MUST be there: the
+ * role's missing_extension), certificate_authorities, signature_algorithms_cert.
+ */
+mtls_err msg_certificate_request13_parse(rd *body, struct msg_certificate_request13 *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (!rd_vec8(body, &out->context)) {
+        out->why = "malformed CertificateRequest context";
+        return MTLS_ERR_DECODE;
+    }
+    const uint8_t *block = body->p;
+    mtls_err err = ext_parse_block(body, EXT_IN_CR, &out->exts, &out->why);
+    if (err)
+        return err;
+    out->extensions = rd_init(block + 2, (size_t)(body->p - block) - 2);
+    if (out->extensions.n < 2 || !rd_done(body)) {
+        out->why = "malformed CertificateRequest extensions";
+        return MTLS_ERR_DECODE;
+    }
+    return MTLS_OK;
+}
+
+bool msg_certificate_request13_build(wr *w, const struct msg_certificate_request13 *in)
+{
+    size_t v = wr_open_u8(w);
+    wr_bytes(w, in->context.p, in->context.n);
+    wr_close_u8(w, v);
+    v = wr_open_u16(w);
+    wr_bytes(w, in->extensions.p, in->extensions.n);
+    wr_close_u16(w, v);
+    return wr_ok(w);
+}

@@ -23,3 +23,22 @@ bool msg_finished_build(wr *w, const struct msg_finished *in)
     wr_bytes(w, in->verify_data, sizeof(in->verify_data));
     return wr_ok(w);
 }
+
+/* TLS 1.3 (RFC 8446 4.4.4): verify_data[Hash.length]. */
+mtls_err msg_finished13_parse(rd *body, size_t hlen, struct msg_finished13 *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (hlen > sizeof(out->verify_data) || !rd_copy(body, out->verify_data, hlen) ||
+        !rd_done(body)) {
+        out->why = "malformed Finished message";
+        return MTLS_ERR_DECODE;
+    }
+    out->len = hlen;
+    return MTLS_OK;
+}
+
+bool msg_finished13_build(wr *w, const struct msg_finished13 *in)
+{
+    wr_bytes(w, in->verify_data, in->len);
+    return wr_ok(w);
+}

@@ -12,10 +12,40 @@
  *       };
  *   } ServerHello;
  * An empty extensions block is legal but some peers dislike it: build leaves it out.
+ *
+ * RFC 8446 4.1.3 and 4.1.4 keep the form for TLS 1.3's ServerHello and HelloRetryRequest
+ * (legacy_version, legacy_session_id_echo, legacy_compression_method), and tell the three apart:
+ * a HelloRetryRequest by its random, a TLS 1.3 ServerHello by its supported_versions extension.
+ * Parse decides which it is before reading the extensions, so that each is read with its own
+ * column of the extension table; what the version means is version.c's business.
  */
 #include <string.h>
 
+#include "../../record/tls.h"
 #include "msg.h"
+
+const uint8_t msg_hrr_random[32] = {
+    0xCF, 0x21, 0xAD, 0x74, 0xE5, 0x9A, 0x61, 0x11, 0xBE, 0x1D, 0x8C, 0x02, 0x1E, 0x65, 0xB8, 0x91,
+    0xC2, 0xA2, 0x11, 0x16, 0x7A, 0xBB, 0x8C, 0x5E, 0x07, 0x9E, 0x09, 0xE2, 0xC8, 0xA8, 0x33, 0x9C,
+};
+
+/* Whether the extensions block at r (not consumed) holds supported_versions.  A malformed block
+ * says no: the parse that follows refuses it. */
+static bool has_supported_versions(rd r)
+{
+    rd block;
+    if (!rd_vec16(&r, &block))
+        return false;
+    while (block.n) {
+        uint16_t type;
+        rd data;
+        if (!rd_u16(&block, &type) || !rd_vec16(&block, &data))
+            return false;
+        if (type == TLS_EXT_SUPPORTED_VERSIONS)
+            return true;
+    }
+    return false;
+}
 
 mtls_err msg_server_hello_parse(rd *body, struct msg_server_hello *out)
 {
@@ -26,9 +56,15 @@ mtls_err msg_server_hello_parse(rd *body, struct msg_server_hello *out)
         out->why = "malformed ServerHello";
         return MTLS_ERR_DECODE;
     }
+    out->kind = memcmp(out->random, msg_hrr_random, 32) == 0 ? MSG_HRR
+                : has_supported_versions(*body)                 ? MSG_SH13
+                                                                : MSG_SH12;
     if (body->n) {
         const uint8_t *block = body->p;
-        mtls_err err = ext_parse_block(body, EXT_IN_SH12, &out->exts, &out->why);
+        ext_msg column = out->kind == MSG_HRR    ? EXT_IN_HRR
+                         : out->kind == MSG_SH13 ? EXT_IN_SH
+                                                 : EXT_IN_SH12;
+        mtls_err err = ext_parse_block(body, column, &out->exts, &out->why);
         if (err)
             return err;
         out->extensions = rd_init(block + 2, (size_t)(body->p - block) - 2);

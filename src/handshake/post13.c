@@ -1,0 +1,324 @@
+/*
+ * post13.c -- TLS 1.3 after the handshake (RFC 8446 4.6): NewSessionTicket (the server sends
+ * them right after the client's Finished, the client keeps them as sessions), KeyUpdate both
+ * ways, and the refusal of anything else.
+ *
+ * What the negotiation leaves here (struct post13, in the handle): the key schedule at its DONE
+ * stage -- the application traffic secrets, the exporter and resumption master secrets -- the
+ * suite, and a reassembly buffer, since post-handshake messages are a byte stream like any
+ * handshake data (a message may span records, a record may hold several).  Everything is wiped
+ * when the connection is freed.
+ *
+ * KeyUpdate (4.6.3): a received one moves the peer's secret on and installs the new read key; it
+ * must end its record ("Handshake messages MUST NOT span key changes", 5.1).  update_requested
+ * is answered with one KeyUpdate of ours (update_not_requested) before our next application data
+ * record -- right away, in fact, as output of the input -- and several requests while we are
+ * silent get one answer, as 4.6.3 has it.  A peer that sends more than HS13_MAX_POST_IN_ROW
+ * post-handshake messages without application data in between is refused: a flood of key
+ * updates or tickets costs us work and memory each.  Before our own writes, a KeyUpdate is sent
+ * when the record layer says the AES-GCM key has sealed its share of records (5.5).
+ *
+ * Post-handshake client authentication (4.6.2) is not offered (no post_handshake_auth in our
+ * ClientHello): a CertificateRequest after the handshake is unexpected_message, as 4.6.2 says.
+ */
+#include <string.h>
+
+#include "hs.h"
+
+#define HS13_MAX_POST_IN_ROW 32
+#define HS13_MAX_TICKET_LIFETIME 604800 /* RFC 8446 4.6.1: seven days */
+
+struct post13 {
+    ks13 ks;
+    const suite_info *suite;
+    uint8_t client_random[32];
+    dynbuf in;          /* reassembly */
+    unsigned in_row;    /* post-handshake messages since the last application data */
+    bool update_owed;   /* the peer asked for a KeyUpdate we have not sent yet */
+    bool answered;      /* ... or we sent one since the last application data we wrote */
+    mtls_session *issuers; /* client: the server's path above its leaf, for the sessions of its
+                            * tickets (resume.c re-checks them against the CRLs) */
+};
+
+mtls_err hs13_post_new(struct hs *hs, struct post13 **out)
+{
+    struct post13 *p = mem_calloc(1, sizeof(*p));
+    if (!p)
+        return MTLS_ERR_NO_MEMORY;
+    p->ks = hs->k13; /* the secrets move: the negotiation's copy is wiped with it */
+    p->suite = hs->suite;
+    memcpy(p->client_random, hs->client_random, 32);
+    if (!hs->env->is_server &&
+        (!(p->issuers = session_new()) || !hs_session_keep_issuers(hs, p->issuers))) {
+        hs13_post_free(p);
+        return MTLS_ERR_NO_MEMORY;
+    }
+    *out = p;
+    return MTLS_OK;
+}
+
+void hs13_post_free(struct post13 *p)
+{
+    if (!p)
+        return;
+    ks13_clear(&p->ks);
+    dynbuf_free(&p->in, true);
+    mtls_session_free(p->issuers);
+    cry_wipe(p, sizeof(*p));
+    mem_free(p);
+}
+
+static mtls_err install(hs_handle *h, ks13_secret which, bool for_write)
+{
+    struct post13 *p = h->p13;
+    uint8_t key[CRY_AEAD_MAX_KEY], iv[KS13_IV_LEN];
+    mtls_err err = ks13_traffic_keys(&p->ks, which, key, p->suite->key_len, iv);
+    if (!err) {
+        rec_key k = {MTLS_VERSION_TLS13, p->suite->aead, key, p->suite->key_len, iv, KS13_IV_LEN};
+        err = for_write ? rec_set_write_key(h->env->rec, &k) : rec_set_read_key(h->env->rec, &k);
+    }
+    cry_wipe(key, sizeof(key));
+    cry_wipe(iv, sizeof(iv));
+    return err;
+}
+
+/* Our KeyUpdate (RFC 8446 4.6.3), under the current key, then the next key: "After sending a
+ * KeyUpdate message, the sender SHALL send all its traffic using the next generation of keys". */
+static mtls_err send_key_update(hs_handle *h, bool request)
+{
+    struct post13 *p = h->p13;
+    uint8_t m[5] = {TLS_HS_KEY_UPDATE, 0, 0, 1, request ? 1 : 0};
+    ks13_secret ours = h->env->is_server ? KS13_S_AP_TRAFFIC : KS13_C_AP_TRAFFIC;
+    mtls_err err = rec_write(h->env->rec, TLS_CT_HANDSHAKE, m, sizeof(m));
+    if (!err)
+        err = ks13_update(&p->ks, ours);
+    if (!err)
+        err = install(h, ours, true);
+    if (err)
+        return hs_herr(h, err, "the KeyUpdate could not be sent");
+    p->update_owed = false;
+    p->answered = true;
+    hs_post_trace_msg(h, '>', TLS_HS_KEY_UPDATE, "%s; our records use the next traffic secret",
+                      request ? "update_requested" : "update_not_requested");
+    return MTLS_OK;
+}
+
+mtls_err hs13_before_write(hs_handle *h)
+{
+    struct post13 *p = h->p13;
+    if (!p)
+        return MTLS_OK;
+    mtls_err err = MTLS_OK;
+    /* RFC 8446 5.5: "implementations SHOULD do a key update ... prior to reaching these limits"
+     * (the record layer counts, rec_write_needs_update). */
+    if (p->update_owed || rec_write_needs_update(h->env->rec))
+        err = send_key_update(h, false);
+    p->answered = false;
+    return err;
+}
+
+mtls_err hs13_app_data(hs_handle *h)
+{
+    struct post13 *p = h->p13;
+    if (!p)
+        return MTLS_OK;
+    p->in_row = 0;
+    /* RFC 8446 5.1: "Handshake messages MUST NOT be interleaved with other record types.  That
+     * is, if a handshake message is split over two or more records, there MUST NOT be any other
+     * records between them." */
+    if (p->in.len)
+        return hs_herr(h, MTLS_ERR_UNEXPECTED_MESSAGE,
+                       "application data in the middle of a post-handshake message");
+    return MTLS_OK;
+}
+
+static mtls_err read_key_update(hs_handle *h, rd body, bool last_in_record)
+{
+    struct post13 *p = h->p13;
+    struct msg_key_update ku;
+    mtls_err err = msg_key_update_parse(&body, &ku);
+    if (err)
+        return hs_herr(h, err, "%s", ku.why);
+    /* RFC 8446 5.1: the KeyUpdate precedes a key change: it must end its record. */
+    if (!last_in_record)
+        return hs_herr(h, MTLS_ERR_UNEXPECTED_MESSAGE,
+                       "KeyUpdate is followed by more handshake data in its record, across a key "
+                       "change");
+    ks13_secret peer = h->env->is_server ? KS13_C_AP_TRAFFIC : KS13_S_AP_TRAFFIC;
+    if ((err = ks13_update(&p->ks, peer)) || (err = install(h, peer, false)))
+        return hs_herr(h, err, "the peer's KeyUpdate could not be applied");
+    hs_post_trace_msg(h, '<', TLS_HS_KEY_UPDATE, "%s; the peer's records use its next secret",
+                      ku.request_update ? "update_requested" : "update_not_requested");
+    /* 4.6.3: "If the request_update field is set to "update_requested", then the receiver MUST
+     * send a KeyUpdate of its own with request_update set to "update_not_requested" prior to
+     * sending its next Application Data record."  Several while we are silent: one answer. */
+    if (ku.request_update && !p->answered)
+        return send_key_update(h, false);
+    return MTLS_OK;
+}
+
+/* Client: a ticket becomes a session (RFC 8446 4.6.1), the connection's latest. */
+static mtls_err read_ticket(hs_handle *h, rd body)
+{
+    struct post13 *p = h->p13;
+    const hs_env *env = h->env;
+    struct msg_new_session_ticket13 nst;
+    mtls_err err = msg_new_session_ticket13_parse(&body, &nst);
+    if (err)
+        return hs_herr(h, err, "%s", nst.why);
+    if (nst.exts.early_data.present) {
+        const char *why;
+        uint32_t max;
+        if ((err = ext_early_data_nst_parse(nst.exts.early_data.data, &max, &why)))
+            return hs_herr(h, err, "%s", why);
+    }
+    /* 4.6.1: "The value of zero indicates that the ticket should be discarded immediately";
+     * "Clients MUST NOT cache tickets for longer than 7 days, regardless of the
+     * ticket_lifetime". */
+    if (nst.lifetime == 0) {
+        hs_post_trace_msg(h, '<', TLS_HS_NEW_SESSION_TICKET, "lifetime 0: discarded");
+        return MTLS_OK;
+    }
+    uint32_t lifetime = nst.lifetime < HS13_MAX_TICKET_LIFETIME ? nst.lifetime
+                                                                : HS13_MAX_TICKET_LIFETIME;
+    uint8_t psk[KS13_MAX_HASH];
+    if ((err = ks13_resumption_psk(&p->ks, nst.nonce.p, nst.nonce.n, psk)))
+        return hs_herr(h, err, "the ticket's PSK could not be derived");
+    int64_t now = config_now(env->cfg);
+    mtls_session *s = hs13_session_new(env, p->suite->id, psk, p->ks.hlen, now);
+    cry_wipe(psk, sizeof(psk));
+    if (!s || !hs_session_copy_issuers(s, p->issuers) || !(s->ticket = mem_alloc(nst.ticket.n))) {
+        mtls_session_free(s);
+        return MTLS_ERR_NO_MEMORY;
+    }
+    memcpy(s->ticket, nst.ticket.p, nst.ticket.n);
+    s->ticket_len = nst.ticket.n;
+    s->ticket_hint = lifetime;
+    s->lifetime = lifetime;
+    s->age_add = nst.age_add;
+    s->issued = now;
+    mtls_session_free(env->info->session);
+    env->info->session = s;
+    hs_post_trace_msg(h, '<', TLS_HS_NEW_SESSION_TICKET,
+                      "%zu-byte ticket, lifetime %u s: kept for resumption (a pre-shared key)",
+                      nst.ticket.n, lifetime);
+    return MTLS_OK;
+}
+
+static mtls_err handle(hs_handle *h, uint8_t type, rd body, bool last_in_record)
+{
+    bool server = h->env->is_server;
+    if (type == TLS_HS_KEY_UPDATE)
+        return read_key_update(h, body, last_in_record);
+    if (type == TLS_HS_NEW_SESSION_TICKET && !server)
+        return read_ticket(h, body);
+    /* 4.6.2: "A client that receives a CertificateRequest message without having sent the
+     * "post_handshake_auth" extension MUST send an "unexpected_message" fatal alert."  Anything
+     * else has no place after the handshake. */
+    return hs_herr(h, MTLS_ERR_UNEXPECTED_MESSAGE,
+                   "the peer sent a handshake message (%s) after the handshake", hs_msg_name(type));
+}
+
+mtls_err hs13_post(hs_handle *h, const uint8_t *data, size_t n)
+{
+    struct post13 *p = h->p13;
+    if (!p)
+        return hs_herr(h, MTLS_ERR_INTERNAL, "TLS 1.3 post-handshake state missing");
+    if (!dynbuf_append(&p->in, data, n, 4 + MTLS_MAX_HANDSHAKE_MSG + TLS_MAX_PLAINTEXT))
+        return hs_herr(h, MTLS_ERR_HANDSHAKE_TOO_LARGE, "post-handshake data exceeds the limit");
+    size_t off = 0;
+    mtls_err err = MTLS_OK;
+    while (!err && p->in.len - off >= 4) {
+        const uint8_t *m = p->in.p + off;
+        uint32_t len = be24_get(m + 1);
+        if (len > MTLS_MAX_HANDSHAKE_MSG) {
+            err = hs_herr(h, MTLS_ERR_HANDSHAKE_TOO_LARGE,
+                          "the peer announced a %s of %u bytes (limit %u)", hs_msg_name(m[0]), len,
+                          MTLS_MAX_HANDSHAKE_MSG);
+            break;
+        }
+        if (p->in.len - off < 4 + (size_t)len)
+            break;
+        if (++p->in_row > HS13_MAX_POST_IN_ROW) {
+            err = hs_herr(h, MTLS_ERR_UNEXPECTED_MESSAGE,
+                          "the peer sent more than %d post-handshake messages without application "
+                          "data",
+                          HS13_MAX_POST_IN_ROW);
+            break;
+        }
+        size_t end = off + 4 + len;
+        err = handle(h, m[0], rd_init(m + 4, len), end == p->in.len);
+        off = end;
+    }
+    if (off)
+        dynbuf_consume(&p->in, off);
+    return err;
+}
+
+/* ---- the server's tickets (RFC 8446 4.6.1) ------------------------------------------------- */
+
+mtls_err hs13_send_tickets(struct hs *hs)
+{
+    const mtls_config *cfg = hs->cfg;
+    int64_t now = config_now(cfg);
+    /* A resumed session keeps the birth of its first full handshake, so that tickets issued on
+     * resumption do not extend its life beyond the configured lifetime. */
+    int64_t created = hs->resume ? hs->resume->created : now;
+    uint32_t lifetime = cfg->session_lifetime < HS13_MAX_TICKET_LIFETIME
+                            ? cfg->session_lifetime
+                            : HS13_MAX_TICKET_LIFETIME;
+    unsigned sent = 0;
+    for (unsigned i = 0; i < cfg->tls13_tickets; i++) {
+        /* "ticket_nonce: A per-ticket value that is unique across all tickets issued on this
+         * connection." */
+        uint8_t nonce = (uint8_t)i, psk[KS13_MAX_HASH], age_add[4];
+        mtls_err err = ks13_resumption_psk(&hs->k13, &nonce, 1, psk);
+        if (err)
+            return err;
+        mtls_session *s = hs13_session_new(hs->env, hs->suite->id, psk, hs->k13.hlen, created);
+        cry_wipe(psk, sizeof(psk));
+        if (s && !hs_session_keep_issuers(hs, s)) {
+            mtls_session_free(s);
+            s = NULL;
+        }
+        if (!s)
+            return MTLS_ERR_NO_MEMORY;
+        if (!cry_random(age_add, 4)) {
+            mtls_session_free(s);
+            return hs_err(hs, MTLS_ERR_RNG, "no randomness for ticket_age_add");
+        }
+        s->age_add = ((uint32_t)age_add[0] << 24) | ((uint32_t)age_add[1] << 16) |
+                     ((uint32_t)age_add[2] << 8) | age_add[3];
+        s->issued = now;
+        uint8_t *ticket = NULL;
+        size_t len = 0;
+        /* A ticket that cannot be sealed (no key may seal yet) is not sent. */
+        err = ticket_seal(cfg->tkeys, s, now, cfg->session_lifetime, &ticket, &len);
+        struct msg_new_session_ticket13 nst = {
+            .lifetime = lifetime,
+            .age_add = s->age_add,
+            .nonce = rd_init(&nonce, 1),
+            .ticket = rd_init(ticket, len),
+        };
+        mtls_session_free(s);
+        if (err)
+            continue;
+        /* Not part of the transcript: written straight into the flight. */
+        wr_u8(&hs->out, TLS_HS_NEW_SESSION_TICKET);
+        size_t v = wr_open_u24(&hs->out);
+        msg_new_session_ticket13_build(&hs->out, &nst);
+        wr_close_u24(&hs->out, v);
+        mem_free(ticket);
+        if (!wr_ok(&hs->out))
+            return MTLS_ERR_NO_MEMORY;
+        sent++;
+    }
+    mtls_err err = hs_flush(hs);
+    if (!err && sent)
+        hs_trace_msg(
+            hs, '>', TLS_HS_NEW_SESSION_TICKET,
+            "%u ticket(s) (AES-256-GCM sealed session state, each a resumption PSK), lifetime "
+            "%u s, encrypted under our traffic secret",
+            sent, lifetime);
+    return err;
+}
