@@ -13,18 +13,19 @@
  *   3. a corrupted record after good ones (issue 12 item 11), read whole and in small pieces: the
  *      good bytes come first, the error on the next call with out_len 0, and nothing of the bad
  *      record is left in the caller's buffer.
- *   4. TLS 1.3: handshake and alert records between data records, opened into the caller's
- *      buffer (or in place): handled as such, never counted as data, wiped from the buffer.
+ *   4. TLS 1.3: a KeyUpdate, a warning alert and close_notify between data records, opened
+ *      into the caller's buffer (or in place): handled as such, never counted as data, wiped
+ *      from the buffer.
  *   5. the record a bad MAC spoils is reported by mtls_read, not by mtls_recv_ack, which left it
  *      unopened.
  *   6. TLS 1.3: a record that authenticates and is then refused (an inner plaintext over 2^14 + 1,
  *      a protected change_cipher_spec, an unknown inner type), after data: the data first, then
  *      the error and its alert, and nothing of the refused record left in the caller's buffer.
- *
- * TLS 1.3 connections: this tree has no TLS 1.3 handshake yet, so a TLS 1.2 connection gets TLS
- * 1.3 record keys installed on both sides (rec_set_write_key / rec_set_read_key), which is the
- * record path a TLS 1.3 connection takes after its handshake.  The TLS 1.2 handshake's own rules
- * stay (a ClientHello after the handshake is a refused renegotiation, with a warning).
+ *   7. TLS 1.3, the post-handshake messages mtls_recv_ack leaves unopened, met by mtls_read into
+ *      a large buffer, by small reads (in place) or by mtls_handshake before any read: the
+ *      server's tickets (kept as the session), a KeyUpdate with update_requested (applied and
+ *      answered), a CertificateRequest (refused: no post_handshake_auth was offered) -- handled
+ *      as when mtls_recv_ack opened every record, and none of their bytes left as data.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -35,17 +36,31 @@
 #include "common/testpki.h"
 #include "t.h"
 
+/* The suites, by AEAD: a client config lists one suite of one version, so that version it is. */
 static const struct suite {
-    const char *name;
-    cry_aead_alg alg;
+    const char *name, *name13;
 } suites[] = {
-    {"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", CRY_AES_128_GCM},
-    {"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", CRY_AES_256_GCM},
-    {"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", CRY_CHACHA20_POLY1305},
+    {"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_AES_128_GCM_SHA256"},
+    {"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "TLS_AES_256_GCM_SHA384"},
+    {"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "TLS_CHACHA20_POLY1305_SHA256"},
 };
 #define N_SUITES (sizeof(suites) / sizeof(suites[0]))
 
-static mtls_config *scfg, *ccfg[N_SUITES];
+/* What each side's trace events showed (the client configs share one, the server's its own). */
+typedef struct seen {
+    int key_updates_in, key_updates_out, tickets;
+} seen;
+static seen cseen, sseen;
+static void count_trace(void *arg, const mtls_conn *conn, const mtls_trace_event *ev)
+{
+    (void)conn;
+    seen *s = arg;
+    s->key_updates_in += ev->kind == MTLS_TRACE_RECEIVED && ev->msg == TLS_HS_KEY_UPDATE;
+    s->key_updates_out += ev->kind == MTLS_TRACE_SENT && ev->msg == TLS_HS_KEY_UPDATE;
+    s->tickets += ev->kind == MTLS_TRACE_RECEIVED && ev->msg == TLS_HS_NEW_SESSION_TICKET;
+}
+
+static mtls_config *scfg, *ccfg[2][N_SUITES];
 
 static void configs(void)
 {
@@ -55,14 +70,22 @@ static void configs(void)
     CHECK_ERR(mtls_config_set_cert_chain_mem(scfg, ec->cert_pem, strlen(ec->cert_pem),
                                              ec->key_pem, strlen(ec->key_pem)),
               MTLS_OK);
-    for (size_t i = 0; i < N_SUITES; i++) {
-        ccfg[i] = mtls_config_new();
-        CHECK_ERR(mtls_config_set_ca_mem(ccfg[i], pki->ca_pem, strlen(pki->ca_pem)), MTLS_OK);
-        CHECK_ERR(mtls_config_set_ciphers(ccfg[i], suites[i].name), MTLS_OK);
-    }
+    CHECK_ERR(mtls_config_set_trace_events(scfg, count_trace, &sseen), MTLS_OK);
+    for (int v = 0; v < 2; v++)
+        for (size_t i = 0; i < N_SUITES; i++) {
+            mtls_config *c = ccfg[v][i] = mtls_config_new();
+            CHECK_ERR(mtls_config_set_ca_mem(c, pki->ca_pem, strlen(pki->ca_pem)), MTLS_OK);
+            CHECK_ERR(mtls_config_set_ciphers(c, v ? suites[i].name13 : suites[i].name), MTLS_OK);
+            CHECK_ERR(mtls_config_set_trace_events(c, count_trace, &cseen), MTLS_OK);
+        }
 }
 
-/* An established pair; tls13: with TLS 1.3 record keys installed both ways (see the top). */
+static const char *suite_name(size_t suite, int tls13)
+{
+    return tls13 ? suites[suite].name13 : suites[suite].name;
+}
+
+/* An established pair of the version asked for. */
 typedef struct conn_pair {
     mtls_conn *c, *s;
     int tls13;
@@ -75,26 +98,22 @@ static uint8_t rnd(void)
     return (uint8_t)(rnd_state >> 16);
 }
 
-static void pair_open(conn_pair *p, size_t suite, int tls13)
+static void pair_new(conn_pair *p, size_t suite, int tls13)
 {
-    p->c = mtls_client_new(ccfg[suite], "localhost");
+    p->c = mtls_client_new(ccfg[tls13][suite], "localhost");
     p->s = mtls_server_new(scfg);
     p->tls13 = tls13;
+    memset(&cseen, 0, sizeof(cseen));
+    memset(&sseen, 0, sizeof(sseen));
+}
+
+/* tp_handshake: what the server sends after the handshake (TLS 1.3 tickets) is handled too (its
+ * closing mtls_handshake calls). */
+static void pair_open(conn_pair *p, size_t suite, int tls13)
+{
+    pair_new(p, suite, tls13);
     CHECK_ERR(tp_handshake(p->c, p->s), MTLS_OK);
-    if (!tls13)
-        return;
-    for (int dir = 0; dir < 2; dir++) {
-        uint8_t key[32], iv[12];
-        for (size_t i = 0; i < sizeof(key); i++)
-            key[i] = rnd();
-        for (size_t i = 0; i < sizeof(iv); i++)
-            iv[i] = rnd();
-        rec_key k = {MTLS_VERSION_TLS13, suites[suite].alg, key,
-                     cry_aead_key_len(suites[suite].alg), iv, sizeof(iv)};
-        mtls_conn *from = dir ? p->s : p->c, *to = dir ? p->c : p->s;
-        CHECK_ERR(rec_set_write_key(&from->rec, &k), MTLS_OK);
-        CHECK_ERR(rec_set_read_key(&to->rec, &k), MTLS_OK);
-    }
+    CHECK_EQ(mtls_conn_version(p->c), tls13 ? MTLS_VERSION_TLS13 : MTLS_VERSION_TLS12);
 }
 
 static void pair_close(conn_pair *p)
@@ -238,8 +257,8 @@ static void run_reads(size_t suite, int tls13)
             CHECK(in_place >= 5);
         }
         printf("%s %s, %s: %zu bytes in %zu records, %zu reads found in the receive buffer\n",
-               tls13 ? "TLS 1.3" : "TLS 1.2", suites[suite].name, runs[r].what, got, runs[r].n,
-               in_place);
+               tls13 ? "TLS 1.3" : "TLS 1.2", suite_name(suite, tls13), runs[r].what, got,
+               runs[r].n, in_place);
         free(w.p);
         free(data);
         free(out);
@@ -288,7 +307,7 @@ static void run_bad_after_good(size_t suite, int tls13)
         CHECK_ERR(mtls_read(p.s, out, sizeof(out), &n), MTLS_ERR_BAD_RECORD_MAC);
         CHECK_EQ(n, 0);
         printf("%s %s, reads of %zu then a bad record: 1500 good bytes, then bad_record_mac\n",
-               tls13 ? "TLS 1.3" : "TLS 1.2", suites[suite].name, caps[ci]);
+               tls13 ? "TLS 1.3" : "TLS 1.2", suite_name(suite, tls13), caps[ci]);
         free(w.p);
         free(data);
         pair_close(&p);
@@ -314,15 +333,9 @@ static void put_record(wire *w, mtls_conn *from, uint8_t type, const uint8_t *p,
 
 static void run_control13(size_t suite)
 {
-    /* A renegotiating ClientHello (refused with a warning: the TLS 1.2 rule of this connection),
-     * a warning alert and close_notify between data records, all under TLS 1.3 protection. */
-    mtls_conn *other = mtls_client_new(ccfg[suite], "localhost");
-    mtls_handshake(other);
-    size_t hello_len;
-    const uint8_t *hello_rec = mtls_send_buf(other, &hello_len);
-    CHECK(hello_len > 5 + 38);
-    const uint8_t *hello = hello_rec + 5, *random = hello_rec + 5 + 6;
-    hello_len -= 5;
+    /* A KeyUpdate (the client's own, before a write: its key has sealed its share, RFC 8446
+     * 5.5), a warning alert (user_canceled, the one warning TLS 1.3 keeps, 6.1) and close_notify
+     * between data records. */
     static const uint8_t warn[2] = {1, TLS_ALERT_USER_CANCELED}, close[2] = {1, 0};
     uint8_t *a = letters(1000), *b = letters(2000), *c = letters(500);
     static const size_t caps[] = {65536, 100, 3500};
@@ -330,9 +343,11 @@ static void run_control13(size_t suite)
         conn_pair p;
         pair_open(&p, suite, 1);
         wire w = {0};
-        put_record(&w, p.c, TLS_CT_APPLICATION_DATA, a, 1000);
-        put_record(&w, p.c, TLS_CT_HANDSHAKE, hello, hello_len);
-        put_record(&w, p.c, TLS_CT_APPLICATION_DATA, b, 2000);
+        static const size_t one[] = {1000}, two[] = {2000};
+        send_records(&w, p.c, a, one, 1);
+        p.c->rec.out.update_after = p.c->rec.out.seq; /* the next write starts with a KeyUpdate */
+        send_records(&w, p.c, b, two, 1);
+        CHECK_EQ(cseen.key_updates_out, 1);
         put_record(&w, p.c, TLS_CT_ALERT, warn, 2);
         put_record(&w, p.c, TLS_CT_APPLICATION_DATA, c, 500);
         put_record(&w, p.c, TLS_CT_ALERT, close, 2);
@@ -352,24 +367,21 @@ static void run_control13(size_t suite)
         CHECK_EQ(got, 3500);
         CHECK(got == 3500 && memcmp(out, a, 1000) == 0 && memcmp(out + 1000, b, 2000) == 0 &&
               memcmp(out + 3000, c, 500) == 0);
-        /* the control records were handled ... */
+        /* the control records were handled (the data after the KeyUpdate opened under the
+         * client's next key) ... */
         CHECK_ERR(mtls_conn_error(p.s), MTLS_OK);
         CHECK(mtls_conn_close_received(p.s));
-        CHECK_EQ(p.s->hs->renego_refused, 1);
-        size_t queued;
-        mtls_send_buf(p.s, &queued);
-        CHECK(queued > 0); /* the no_renegotiation warning */
-        /* ... and nothing of them is in the caller's buffer: not the hello, and past the data
-         * only the bytes the caller left there or zeros where a record was wiped */
-        CHECK(!contains(out, sizeof(out), random, 32));
-        CHECK(!contains(out, sizeof(out), hello, 16));
+        CHECK_EQ(sseen.key_updates_in, 1);
+        /* ... and nothing of them is in the caller's buffer: past the data only the bytes the
+         * caller left there or zeros where a record was wiped (the KeyUpdate is 24 0 0 1 0, the
+         * alerts 1 90 and 1 0) */
         size_t other_bytes = 0;
         for (size_t i = got; i < sizeof(out); i++)
             other_bytes += out[i] != 0xee && out[i] != 0;
         CHECK_EQ(other_bytes, 0);
-        printf("TLS 1.3 %s, reads of %zu: 3500 data bytes around a ClientHello, a warning and "
+        printf("TLS 1.3 %s, reads of %zu: 3500 data bytes around a KeyUpdate, a warning and "
                "close_notify; none of their bytes in the buffer\n",
-               suites[suite].name, caps[ci]);
+               suites[suite].name13, caps[ci]);
         free(w.p);
         pair_close(&p);
     }
@@ -401,7 +413,6 @@ static void run_control13(size_t suite)
     free(a);
     free(b);
     free(c);
-    mtls_conn_free(other);
 }
 
 /* ---- 5. errors of data records come from mtls_read ------------------------------------------- */
@@ -515,10 +526,181 @@ static void run_refused13(size_t suite)
             CHECK_EQ(left, 0);
             printf("TLS 1.3 %s, reads of %zu: 1000 data bytes, then %s: %s, %zu of its bytes left "
                    "in the buffer\n",
-                   suites[suite].name, caps[ci], cases[i].what, mtls_err_str(err), left);
+                   suites[suite].name13, caps[ci], cases[i].what, mtls_err_str(err), left);
             free(w.p);
             pair_close(&p);
         }
+    free(a);
+}
+
+/* ---- 7. TLS 1.3: post-handshake messages met by mtls_read ----------------------------------- */
+
+/* The handshake through the pump's own moves (tp_feed), without tp_handshake's closing
+ * mtls_handshake calls: what the server sends after it (its tickets) stays in the client's
+ * receive buffer, unopened. */
+static void handshake_only(conn_pair *p)
+{
+    mtls_handshake(p->c);
+    for (int round = 0; round < 64; round++) {
+        int moved = 0;
+        mtls_conn *from[2] = {p->c, p->s}, *to[2] = {p->s, p->c};
+        for (int k = 0; k < 2; k++) {
+            wire w = {0};
+            wire_take(&w, from[k]);
+            if (!w.len)
+                continue;
+            moved = 1;
+            CHECK(tp_feed(to[k], w.p, w.len, 0) != MTLS_ERR_WANT_WRITE);
+            free(w.p);
+        }
+        if (!moved)
+            break;
+    }
+    CHECK(mtls_conn_established(p->c) && mtls_conn_established(p->s));
+}
+
+enum how { BY_LARGE_READS, BY_SMALL_READS, BY_HANDSHAKE };
+static const char *const how_names[] = {"reads of 64 KiB", "reads of 100 bytes",
+                                        "mtls_handshake, then reads"};
+
+/* The client takes all of `w` and reads `want` bytes into out (64 KiB, 0xee before), the way
+ * `how` says; returns what the last call returned (MTLS_OK when all arrived). */
+static mtls_err client_reads(conn_pair *p, wire *w, enum how how, uint8_t *out, size_t want,
+                             size_t *got)
+{
+    *got = 0;
+    memset(out, 0xee, 65536);
+    wire_feed(w, p->c);
+    mtls_err err = MTLS_OK;
+    if (how == BY_HANDSHAKE) {
+        err = mtls_handshake(p->c);
+        if (err)
+            return err;
+    }
+    for (int guard = 0; guard < 1000 && *got < want; guard++) {
+        size_t n = 0;
+        err = mtls_read(p->c, out + *got, how == BY_SMALL_READS ? 100 : 65536 - *got, &n);
+        *got += n;
+        if (err)
+            break;
+    }
+    return err;
+}
+
+/* Past the data, only the bytes the caller left there or zeros where a record was wiped. */
+static size_t left_behind(const uint8_t *out, size_t got)
+{
+    size_t other = 0;
+    for (size_t i = got; i < 65536; i++)
+        other += out[i] != 0xee && out[i] != 0;
+    return other;
+}
+
+static void run_post13(size_t suite)
+{
+    static uint8_t out[65536];
+    uint8_t *a = letters(3000);
+    for (enum how how = BY_LARGE_READS; how <= BY_HANDSHAKE; how++) {
+        const char *name = suites[suite].name13;
+        /* The server's tickets (two by default): met by a read (or mtls_handshake) before any
+         * data, then data. */
+        {
+            conn_pair p;
+            pair_new(&p, suite, 1);
+            handshake_only(&p);
+            CHECK(mtls_conn_get_session(p.c) == NULL); /* the tickets wait, unopened */
+            CHECK_EQ(cseen.tickets, 0);
+            memset(out, 0xee, sizeof(out));
+            size_t got = 0;
+            mtls_err err = how == BY_HANDSHAKE ? mtls_handshake(p.c)
+                                               : mtls_read(p.c, out, how == BY_SMALL_READS ? 100
+                                                                                           : 65536,
+                                                           &got);
+            CHECK_ERR(err, how == BY_HANDSHAKE ? MTLS_OK : MTLS_ERR_WANT_READ);
+            CHECK_EQ(got, 0);
+            CHECK_EQ(cseen.tickets, 2);
+            mtls_session *sess = mtls_conn_get_session(p.c);
+            CHECK(sess != NULL && sess->version == MTLS_VERSION_TLS13 && sess->ticket_len >= 16);
+            if (sess && sess->ticket_len >= 16)
+                CHECK(!contains(out, sizeof(out), sess->ticket, 16));
+            size_t left = left_behind(out, 0);
+            CHECK_EQ(left, 0);
+            /* then data, and the ticket resumes */
+            wire w = {0};
+            static const size_t one[] = {3000};
+            send_records(&w, p.s, a, one, 1);
+            CHECK_ERR(client_reads(&p, &w, how, out, 3000, &got), MTLS_OK);
+            CHECK(got == 3000 && memcmp(out, a, 3000) == 0);
+            conn_pair q;
+            pair_new(&q, suite, 1);
+            CHECK_ERR(mtls_conn_set_session(q.c, sess), MTLS_OK);
+            CHECK_ERR(tp_handshake(q.c, q.s), MTLS_OK);
+            CHECK(mtls_conn_resumed(q.c) && mtls_conn_resumed(q.s));
+            pair_close(&q);
+            mtls_session_free(sess);
+            printf("TLS 1.3 %s, %s: 2 tickets kept (the session resumes), %zu of their bytes left "
+                   "in the buffer; 3000 data bytes after them\n",
+                   name, how_names[how], left);
+            free(w.p);
+            pair_close(&p);
+        }
+        /* A KeyUpdate with update_requested (RFC 8446 4.6.3) after data (for mtls_handshake,
+         * which stops at data, alone), sealed under the server's key as it stands (the server's
+         * own key does not move: nothing follows it). */
+        size_t want = how == BY_HANDSHAKE ? 0 : 3000;
+        {
+            conn_pair p;
+            pair_open(&p, suite, 1);
+            wire w = {0};
+            send_records(&w, p.s, a, &want, want ? 1 : 0);
+            static const uint8_t ku[5] = {TLS_HS_KEY_UPDATE, 0, 0, 1, 1};
+            put_record(&w, p.s, TLS_CT_HANDSHAKE, ku, sizeof(ku));
+            size_t got, n = 0;
+            mtls_err err = client_reads(&p, &w, how, out, want, &got);
+            if (!err && how != BY_HANDSHAKE) /* the read after the data meets the KeyUpdate */
+                err = mtls_read(p.c, out + got, 65536 - got, &n);
+            CHECK_ERR(err, how == BY_HANDSHAKE ? MTLS_OK : MTLS_ERR_WANT_READ);
+            CHECK(got == want && memcmp(out, a, want) == 0);
+            CHECK_EQ(cseen.key_updates_in, 1);
+            CHECK_EQ(cseen.key_updates_out, 1); /* the answer, update_not_requested, queued */
+            size_t left = left_behind(out, got);
+            CHECK_EQ(left, 0);
+            /* the server takes the answer (its read key moves on) and what follows it */
+            CHECK(tp_send_check(p.c, p.s, "after the answer", 16));
+            CHECK_EQ(sseen.key_updates_in, 1);
+            printf("TLS 1.3 %s, %s: %zu data bytes, then KeyUpdate update_requested: applied, "
+                   "answered, %zu of its bytes left in the buffer\n",
+                   name, how_names[how], want, left);
+            free(w.p);
+            pair_close(&p);
+        }
+        /* A CertificateRequest after data (for mtls_handshake, alone): RFC 8446 4.6.2, "A client
+         * that receives a CertificateRequest message without having sent the "post_handshake_auth"
+         * extension MUST send an "unexpected_message" fatal alert." */
+        {
+            conn_pair p;
+            pair_open(&p, suite, 1);
+            wire w = {0};
+            send_records(&w, p.s, a, &want, want ? 1 : 0);
+            static const uint8_t cr[12] = {TLS_HS_CERTIFICATE_REQUEST, 0, 0, 8};
+            put_record(&w, p.s, TLS_CT_HANDSHAKE, cr, sizeof(cr));
+            size_t got, n = 0;
+            mtls_err err = client_reads(&p, &w, how, out, want, &got);
+            if (!err && how != BY_HANDSHAKE)
+                err = mtls_read(p.c, out + got, 65536 - got, &n);
+            CHECK(got == want && memcmp(out, a, want) == 0);
+            CHECK_ERR(err, MTLS_ERR_UNEXPECTED_MESSAGE);
+            CHECK_EQ(n, 0);
+            CHECK_EQ(mtls_conn_alert_sent(p.c), TLS_ALERT_UNEXPECTED_MESSAGE);
+            size_t left = left_behind(out, got);
+            CHECK_EQ(left, 0);
+            printf("TLS 1.3 %s, %s: %zu data bytes, then a CertificateRequest: %s, alert %s\n",
+                   name, how_names[how], want, mtls_err_str(err),
+                   mtls_alert_name(mtls_conn_alert_sent(p.c)));
+            free(w.p);
+            pair_close(&p);
+        }
+    }
     free(a);
 }
 
@@ -534,9 +716,11 @@ int main(void)
     for (size_t s = 0; s < N_SUITES; s++) {
         run_control13(s);
         run_refused13(s);
+        run_post13(s);
     }
-    for (size_t i = 0; i < N_SUITES; i++)
-        mtls_config_free(ccfg[i]);
+    for (int v = 0; v < 2; v++)
+        for (size_t i = 0; i < N_SUITES; i++)
+            mtls_config_free(ccfg[v][i]);
     mtls_config_free(scfg);
     return t_done();
 }
