@@ -25,10 +25,8 @@
  *   - Bulk transfer MB/s (10^6 bytes per second of CPU) with 16 KiB writes for AES-128-GCM,
  *     AES-256-GCM and ChaCha20-Poly1305, send (write + hand to the pipe) and receive (take from
  *     the pipe + decrypt + read into the application buffer) timed separately, next to the raw
- *     EVP AEAD rate on 16 KiB records (the floor column); in TLS 1.2 and TLS 1.3 record
- *     protection (tls13/ rows: OpenSSL in TLS 1.3; mtls, until its TLS 1.3 handshake is in, a
- *     TLS 1.2 connection given TLS 1.3 record keys on both sides -- the record path, mtls_write
- *     and mtls_read included, that a TLS 1.3 connection takes).
+ *     EVP AEAD rate on 16 KiB records (the floor column); in TLS 1.2 and, the tls13/ rows, in
+ *     TLS 1.3 (both libraries pinned to it by their suite lists, no tickets).
  *   - Large ClientHellos (bench_hellos): the server's CPU for one hello of 1 KB, 16 KB, 64 KB and
  *     the largest RFC 5246 allows, in records of 300 bytes, per hello and per KB beyond a minimal
  *     hello (flat when nothing costs more than linear time in the hello's size).
@@ -49,7 +47,6 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <openssl/rand.h>
 #include <openssl/rsa.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -65,7 +62,6 @@
 #include <valgrind/callgrind.h>
 
 #include "mtls.h"
-#include "core/internal.h" /* the TLS 1.3 bulk rows: record keys on a connection (see "bulk") */
 
 /* ---- small helpers -------------------------------------------------------------------------- */
 
@@ -540,18 +536,16 @@ static const spec bulk_specs[] = {
      K_P256, 0, RES_NONE, 0},
     {"chacha20-poly1305", "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
      "ECDHE-ECDSA-CHACHA20-POLY1305", K_P256, 0, RES_NONE, 0},
-    {"tls13/aes-128-gcm", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_AES_128_GCM_SHA256",
+    {"tls13/aes-128-gcm", "TLS_AES_128_GCM_SHA256", "TLS_AES_128_GCM_SHA256", K_P256, 0, RES_NONE,
+     1},
+    {"tls13/aes-256-gcm", "TLS_AES_256_GCM_SHA384", "TLS_AES_256_GCM_SHA384", K_P256, 0, RES_NONE,
+     1},
+    {"tls13/chacha20-poly1305", "TLS_CHACHA20_POLY1305_SHA256", "TLS_CHACHA20_POLY1305_SHA256",
      K_P256, 0, RES_NONE, 1},
-    {"tls13/aes-256-gcm", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "TLS_AES_256_GCM_SHA384",
-     K_P256, 0, RES_NONE, 1},
-    {"tls13/chacha20-poly1305", "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
-     "TLS_CHACHA20_POLY1305_SHA256", K_P256, 0, RES_NONE, 1},
 };
 #define N_BULK_SPECS (sizeof(bulk_specs) / sizeof(bulk_specs[0]))
 static const char *const bulk_evp[] = {"AES-128-GCM", "AES-256-GCM", "ChaCha20-Poly1305",
                                        "AES-128-GCM", "AES-256-GCM", "ChaCha20-Poly1305"};
-static const cry_aead_alg bulk_alg[] = {CRY_AES_128_GCM, CRY_AES_256_GCM, CRY_CHACHA20_POLY1305,
-                                        CRY_AES_128_GCM, CRY_AES_256_GCM, CRY_CHACHA20_POLY1305};
 
 #define MTLS_SIGALGS "ecdsa_secp256r1_sha256:rsa_pss_rsae_sha256:rsa_pkcs1_sha256"
 #define OSSL_SIGALGS "ECDSA+SHA256:rsa_pss_rsae_sha256:RSA+SHA256"
@@ -1170,21 +1164,6 @@ static size_t bulk_recv(pair *p, unsigned char *buf)
     }
 }
 
-/* TLS 1.3 record keys, fresh and random, both ways on an established mtls pair: what the TLS
- * 1.3 bulk rows measure mtls with until its TLS 1.3 handshake is in (the head of this file). */
-static void mtls_keys13(pair *p, cry_aead_alg alg)
-{
-    for (int side = 0; side < 2; side++) {
-        unsigned char key[32], iv[12];
-        if (RAND_bytes(key, sizeof(key)) != 1 || RAND_bytes(iv, sizeof(iv)) != 1)
-            die("RAND_bytes");
-        rec_key k = {MTLS_VERSION_TLS13, alg, key, cry_aead_key_len(alg), iv, sizeof(iv)};
-        if (rec_set_write_key(&p->m[side]->rec, &k) != MTLS_OK ||
-            rec_set_read_key(&p->m[1 - side]->rec, &k) != MTLS_OK)
-            die("TLS 1.3 record keys");
-    }
-}
-
 /* Raw EVP AEAD on 16 KiB records with aad_len bytes of additional data (TLS 1.2: 13, TLS 1.3:
  * the 5-byte header): 1 sealing (in place), 0 opening. */
 static double raw_aead(const char *name, int aad_len, int seal, int n)
@@ -1249,8 +1228,9 @@ static void bench_bulk(void)
             memset(&p[lib], 0, sizeof(p[lib]));
             p[lib].lib = lib;
             pair_handshake(&p[lib], &b, 0, 0, t);
-            if (lib == LIB_MTLS && bulk_specs[i].tls13)
-                mtls_keys13(&p[lib], bulk_alg[i]);
+            int v = lib == LIB_MTLS ? mtls_conn_version(p[lib].m[0]) : SSL_version(p[lib].s[0]);
+            if (v != (bulk_specs[i].tls13 ? TLS1_3_VERSION : TLS1_2_VERSION))
+                die("bulk %s: version 0x%04x negotiated", bulk_specs[i].name, v);
             bulk_send(&p[lib], data, 2); /* warm-up */
             bulk_recv(&p[lib], buf);
         }
