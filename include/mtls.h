@@ -633,12 +633,20 @@ MTLS_API void *mtls_conn_userdata(const mtls_conn *conn);
  * The pointer is valid until the next call on the connection. */
 MTLS_API uint8_t *mtls_recv_buf(mtls_conn *conn, size_t *out_len);
 /* Process n bytes written into the receive buffer: records are opened and, during the handshake,
- * the handshake advances, so this may return a fatal error like mtls_handshake.  n larger than the
- * room: MTLS_ERR_INVALID_ARG.  n == 0 means the transport reached EOF: MTLS_ERR_CLOSED after the
- * peer's close_notify, else MTLS_ERR_EOF.  Input may queue output even after the handshake (the
- * no_renegotiation warning that declines a renegotiation, which the peer may wait for): flush
- * mtls_send_buf before waiting for more input.  MTLS_ERR_WANT_KEY_OP while the handshake waits
- * for the application's private-key operation: the bytes are kept, and read once it goes on. */
+ * the handshake advances, so this may return a fatal error like mtls_handshake.  After the
+ * handshake, a record that may carry application data -- TLS 1.2: an application_data record;
+ * TLS 1.3: every protected record, whose type is known only once it is decrypted -- is left for
+ * mtls_read, which decrypts it straight into the caller's buffer; its errors (bad_record_mac, ...)
+ * and, in TLS 1.3, the post-handshake messages and alerts it turns out to carry (tickets,
+ * KeyUpdate) are then handled by mtls_read, or by mtls_handshake for an application that does not
+ * read yet.  n larger than the room: MTLS_ERR_INVALID_ARG.  n == 0 means the transport reached
+ * EOF: MTLS_ERR_CLOSED when the peer's close_notify has been handled, else MTLS_ERR_EOF (records
+ * still waiting for mtls_read may hold more data and the close_notify: read until mtls_read says
+ * MTLS_ERR_CLOSED or MTLS_ERR_EOF).  Input may queue output even after the handshake (the
+ * no_renegotiation warning that declines a renegotiation, which the peer may wait for), and so may
+ * mtls_read: flush mtls_send_buf before waiting for more input.  MTLS_ERR_WANT_KEY_OP while the
+ * handshake waits for the application's private-key operation: the bytes are kept, and read once it
+ * goes on. */
 MTLS_API mtls_err mtls_recv_ack(mtls_conn *conn, size_t n);
 /* Bytes waiting to go to the peer (NULL and 0 when none). */
 MTLS_API const uint8_t *mtls_send_buf(mtls_conn *conn, size_t *out_len);
@@ -649,7 +657,10 @@ MTLS_API void mtls_send_ack(mtls_conn *conn, size_t n);
  * peer (flush mtls_send_buf first); MTLS_ERR_WANT_KEY_OP while it waits for the result of the
  * application's private-key operation (mtls_config_set_cert_chain_key_method; then
  * mtls_conn_key_op_done and call again); any other error is fatal.  A client's first call queues
- * the ClientHello. */
+ * the ClientHello.  Once complete, a call handles the records received and not read yet up to the
+ * first one of application data, which stays for mtls_read: in TLS 1.3 these are where the
+ * post-handshake messages and alerts are (a client's tickets, for mtls_conn_get_session; a
+ * KeyUpdate, whose answer it may queue: flush mtls_send_buf); MTLS_OK, or the error they raise. */
 MTLS_API mtls_err mtls_handshake(mtls_conn *conn);
 /* The result of the private-key operation the connection waits for (its key method's sign or
  * decrypt answered MTLS_KEY_OP_PENDING): `len` bytes at `result`, copied at once; result NULL
@@ -664,10 +675,16 @@ MTLS_API mtls_err mtls_conn_key_op_done(mtls_conn *conn, const void *result, siz
 MTLS_API int mtls_conn_established(const mtls_conn *conn);
 
 /* Read decrypted application data.  MTLS_ERR_WANT_READ when none is buffered, MTLS_ERR_CLOSED
- * after the peer's close_notify.  One call may copy several records; when it has copied bytes and
- * then meets a record that fails (bad_record_mac, a wrong version, ...), it returns MTLS_OK with
- * *out_len the bytes copied -- all of them authenticated -- and the error comes on the next call
- * and every call after it (errors are sticky). */
+ * after the peer's close_notify.  One call may deliver several records; when it has delivered
+ * bytes and then meets a record that fails (bad_record_mac, a wrong version, ...), it returns
+ * MTLS_OK with *out_len the bytes delivered -- all of them authenticated -- and the error comes on
+ * the next call and every call after it (errors are sticky).  A record is decrypted straight into
+ * `out` when the rest of it can hold all the content the record's length allows (its length less
+ * the AEAD's overhead: 16 KiB for a full unpadded record in either version), else into the
+ * connection's buffer and copied out.  So `out` is also scratch: the bytes past *out_len are
+ * unspecified after the call -- a record that failed, or (TLS 1.3) one that was a handshake
+ * message or an alert, may have been decrypted there and wiped -- and only the first *out_len
+ * bytes are application data. */
 MTLS_API mtls_err mtls_read(mtls_conn *conn, void *out, size_t cap, size_t *out_len);
 /* Encrypt application data into the send buffer.  Writes as much as fits; *out_written tells how
  * much.  MTLS_ERR_WANT_WRITE when the send buffer is full (flush it and call again). */

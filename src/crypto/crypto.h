@@ -85,10 +85,27 @@ int cry_aead_seal(cry_aead *a, const uint8_t nonce[CRY_AEAD_NONCE_LEN], const ui
 int cry_aead_seal_from(cry_aead *a, const uint8_t nonce[CRY_AEAD_NONCE_LEN], const uint8_t *aad,
                        size_t aad_len, const uint8_t *in, uint8_t *out, size_t len,
                        uint8_t tag[CRY_AEAD_TAG_LEN]);
+/* Two pieces sealed as one: out[0..a_len) is `a` encrypted, out[a_len..a_len + b_len) `b`, and
+ * the tag covers both.  `a` is out itself or does not overlap it; `b` is out + a_len itself or
+ * does not overlap out.  TLS 1.3 seals the application's content straight from its buffer, then
+ * the content type and padding already written behind it in the record (aead13.c). */
+int cry_aead_seal2(cry_aead *a, const uint8_t nonce[CRY_AEAD_NONCE_LEN], const uint8_t *aad,
+                   size_t aad_len, const uint8_t *a_in, size_t a_len, const uint8_t *b_in,
+                   size_t b_len, uint8_t *out, uint8_t tag[CRY_AEAD_TAG_LEN]);
 /* In place: decrypts buf[0..len) and checks the tag.  0 when authentication fails (buf is then
- * garbage and must not be used). */
+ * wiped). */
 int cry_aead_open(cry_aead *a, const uint8_t nonce[CRY_AEAD_NONCE_LEN], const uint8_t *aad,
                   size_t aad_len, uint8_t *buf, size_t len, const uint8_t tag[CRY_AEAD_TAG_LEN]);
+/* Decrypts in[0..len) and checks the tag, in two places: the first n1 bytes of plaintext to out1,
+ * the other len - n1 to out2.  out1 is `in` itself or does not overlap it; out2 is in + n1 itself
+ * or does not overlap it.  The record layer opens an application-data record straight into the
+ * application's buffer, and what does not fit there (a TLS 1.3 record's content type and padding)
+ * in place.  The plaintext is written before the tag is known to be good: 0 when authentication
+ * fails, and both outputs are then wiped -- the caller must count no byte as read before this
+ * returns 1. */
+int cry_aead_open2(cry_aead *a, const uint8_t nonce[CRY_AEAD_NONCE_LEN], const uint8_t *aad,
+                   size_t aad_len, const uint8_t *in, size_t len, uint8_t *out1, size_t n1,
+                   uint8_t *out2, const uint8_t tag[CRY_AEAD_TAG_LEN]);
 void cry_aead_free(cry_aead *a);
 
 /* ---- ephemeral key exchange (ECDHE) -------------------------------------------------------- */
