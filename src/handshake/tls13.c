@@ -26,7 +26,15 @@ mtls_err hs13_install(struct hs *hs, ks13_secret which, bool for_write)
     uint8_t key[CRY_AEAD_MAX_KEY], iv[KS13_IV_LEN];
     mtls_err err = ks13_traffic_keys(&hs->k13, which, key, s->key_len, iv);
     if (!err) {
-        rec_key k = {MTLS_VERSION_TLS13, s->aead, key, s->key_len, iv, KS13_IV_LEN};
+        bool hs_key = which == KS13_C_HS_TRAFFIC || which == KS13_S_HS_TRAFFIC;
+        rec_key k = {MTLS_VERSION_TLS13,
+                     s->aead,
+                     key,
+                     s->key_len,
+                     iv,
+                     KS13_IV_LEN,
+                     hs_key ? MTLS_PROTECTION_HANDSHAKE : MTLS_PROTECTION_APPLICATION,
+                     0};
         err = for_write ? rec_set_write_key(hs->env->rec, &k) : rec_set_read_key(hs->env->rec, &k);
     }
     cry_wipe(key, sizeof(key));
