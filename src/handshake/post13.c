@@ -215,7 +215,8 @@ static mtls_err read_ticket(hs_handle *h, rd body)
     mtls_session_free(env->info->session);
     env->info->session = s;
     hs_post_trace_msg(h, '<', TLS_HS_NEW_SESSION_TICKET,
-                      "%zu-byte ticket, lifetime %u s: kept for resumption (a pre-shared key)",
+                      "after the handshake: a %zu-byte ticket, lifetime %u s, kept to resume with "
+                      "(a pre-shared key)",
                       nst.ticket.n, lifetime);
     return MTLS_OK;
 }
@@ -332,8 +333,8 @@ mtls_err hs13_send_tickets(struct hs *hs)
     if (!err && sent)
         hs_trace_msg(
             hs, '>', TLS_HS_NEW_SESSION_TICKET,
-            "%u ticket(s) (AES-256-GCM sealed session state, each a resumption PSK), lifetime "
-            "%u s, encrypted under our traffic secret",
+            "once the client's Finished verified: %u ticket(s) (AES-256-GCM sealed session "
+            "state, each a resumption PSK), lifetime %u s",
             sent, lifetime);
     return err;
 }

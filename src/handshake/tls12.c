@@ -186,7 +186,9 @@ mtls_err hs12_read_finished(struct hs *hs, const msg *m)
                       "the peer's Finished does not match: the handshake was tampered with or the "
                       "keys differ");
     hs->proofs |= PROOF_FINISHED;
-    hs_trace_msg(hs, '<', TLS_HS_FINISHED, "verify_data matches the transcript");
+    hs_trace_msg(hs, '<', TLS_HS_FINISHED,
+                 "verify_data matches the transcript: the peer saw the very messages we did and "
+                 "holds the same master secret -- nothing was changed on the way");
     return hs_transcript_add(hs, m->raw, m->raw_len);
 }
 

@@ -287,7 +287,12 @@ mtls_err hs13_read_finished(struct hs *hs, const msg *m, ks13_secret base)
     if (err)
         return err;
     hs->proofs |= PROOF_FINISHED;
-    hs_trace_msg(hs, '<', TLS_HS_FINISHED, "verify_data matches the transcript");
+    hs_trace_msg(
+        hs, '<', TLS_HS_FINISHED,
+        "verify_data matches the transcript: the %s saw the very messages we did and holds "
+        "the handshake secret -- nothing was changed on the way, the handshake is "
+        "authenticated",
+        base == KS13_S_HS_TRAFFIC ? "server" : "client");
     return hs_transcript_add(hs, m->raw, m->raw_len);
 }
 
@@ -313,8 +318,9 @@ mtls_err hs13_ccs(struct hs *hs, bool in_window, const uint8_t *p, size_t n)
         return hs_err(hs, MTLS_ERR_UNEXPECTED_MESSAGE,
                       "a second compatibility ChangeCipherSpec (RFC 8446 D.4 has one)");
     hs->ccs_seen = true;
-    hs_trace_msg(hs, '<', MTLS_TRACE_CHANGE_CIPHER_SPEC,
-                 "middlebox compatibility (RFC 8446 D.4): dropped");
+    hs_trace_msg(
+        hs, '<', MTLS_TRACE_CHANGE_CIPHER_SPEC,
+        "middlebox compatibility (RFC 8446 D.4): carries nothing, changes no key; dropped");
     return MTLS_OK;
 }
 
@@ -330,7 +336,8 @@ mtls_err hs13_send_ccs(struct hs *hs)
         return err;
     hs->ccs_sent = true;
     hs_trace_msg(hs, '>', MTLS_TRACE_CHANGE_CIPHER_SPEC,
-                 "middlebox compatibility (RFC 8446 D.4), not a key change");
+                 "middlebox compatibility (RFC 8446 D.4): a TLS 1.2-looking byte for middleboxes; "
+                 "carries nothing, changes no key");
     return MTLS_OK;
 }
 

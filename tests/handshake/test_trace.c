@@ -243,7 +243,8 @@ static mtls_config *server_cfg(log *l, const char *ca_pem)
 }
 
 /* TLS 1.3 (RFC 8446 2): the same kinds of steps in the order of its flights -- the handshake keys
- * right after the hellos, the compatibility ChangeCipherSpecs (D.4) as CCS messages, the
+ * right after the hellos, the application keys (the master secret) after the server's Finished,
+ * the compatibility ChangeCipherSpecs (D.4) as CCS messages, the
  * tickets after the client's Finished (received once established) -- resumed with a PSK, and a
  * HelloRetryRequest reported as the ServerHello it is on the wire, named for what it is. */
 static void tls13(void)
@@ -266,6 +267,7 @@ static void tls13(void)
         CHECKED(0),
         RECV(TLS_HS_CERTIFICATE_VERIFY),
         RECV(TLS_HS_FINISHED),
+        KEYS, /* the master secret: application traffic secrets */
         SENT(CCS),
         SENT(TLS_HS_CERTIFICATE),
         SENT(TLS_HS_CERTIFICATE_VERIFY),
@@ -285,6 +287,7 @@ static void tls13(void)
         SENT(TLS_HS_CERTIFICATE),
         SENT(TLS_HS_CERTIFICATE_VERIFY),
         SENT(TLS_HS_FINISHED),
+        KEYS,
         RECV(CCS),
         RECV(TLS_HS_CERTIFICATE),
         CHECKED(0),
@@ -388,6 +391,7 @@ static void tls13(void)
         RECV(CCS),
         RECV(TLS_HS_ENCRYPTED_EXTENSIONS),
         RECV(TLS_HS_FINISHED),
+        KEYS, /* the master secret: application traffic secrets */
         SENT(CCS),
         SENT(TLS_HS_FINISHED),
         DONE,
@@ -403,6 +407,7 @@ static void tls13(void)
         KEYS,
         SENT(TLS_HS_ENCRYPTED_EXTENSIONS),
         SENT(TLS_HS_FINISHED),
+        KEYS,
         RECV(CCS),
         RECV(TLS_HS_FINISHED),
         SENT(TLS_HS_NEW_SESSION_TICKET),
@@ -456,6 +461,7 @@ static void tls13(void)
         CHECKED(0),
         RECV(TLS_HS_CERTIFICATE_VERIFY),
         RECV(TLS_HS_FINISHED),
+        KEYS,
         SENT(TLS_HS_CERTIFICATE),
         SENT(TLS_HS_CERTIFICATE_VERIFY),
         SENT(TLS_HS_FINISHED),
