@@ -274,8 +274,9 @@ mtls_err fz_feed_sealed(mtls_conn *c, uint8_t type, const uint8_t *p, size_t n)
     rec_dir w;
     memset(&w, 0, sizeof(w));
     /* the peer writes with the other side's keys */
-    rec_key key = {MTLS_VERSION_TLS12, s->aead,          c->is_server ? ckey : skey,
-                 s->key_len,         c->is_server ? civ : siv, s->fixed_iv_len};
+    rec_key key = {
+        MTLS_VERSION_TLS12,       s->aead,         c->is_server ? ckey : skey, s->key_len,
+        c->is_server ? civ : siv, s->fixed_iv_len, MTLS_PROTECTION_TLS12,      0};
     if (rec_dir_init(&w, &key, true) != MTLS_OK)
         return MTLS_ERR_CRYPTO;
     w.seq = c->rec.in.seq;

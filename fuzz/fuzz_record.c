@@ -36,7 +36,8 @@ static int establish(mtls_conn **c, mtls_conn **s)
 }
 
 static const uint8_t key[32] = {0x6d, 0x74, 0x6c, 0x73}, iv[12] = {0x66, 0x75, 0x7a, 0x7a};
-static const rec_key fixed_key = {MTLS_VERSION_TLS12, CRY_AES_128_GCM, key, 16, iv, 4};
+static const rec_key fixed_key = {
+    MTLS_VERSION_TLS12, CRY_AES_128_GCM, key, 16, iv, 4, MTLS_PROTECTION_TLS12, 0};
 
 /* Give `n` bytes to `l` in pieces of at most `chunk` (0: as much as it takes), reading every
  * record that completes as mtls_read does: a protected application-data record every other time

@@ -34,7 +34,8 @@ static const cry_aead_alg algs[3] = {CRY_AES_128_GCM, CRY_CHACHA20_POLY1305, CRY
 static rec_key key_of(unsigned which)
 {
     cry_aead_alg alg = algs[which % 3];
-    rec_key k = {MTLS_VERSION_TLS13, alg, key, cry_aead_key_len(alg), iv, 12};
+    rec_key k = {MTLS_VERSION_TLS13,          alg, key, cry_aead_key_len(alg), iv, 12,
+                 MTLS_PROTECTION_APPLICATION, 0};
     return k;
 }
 

@@ -510,9 +510,15 @@ MTLS_API mtls_err mtls_config_set_trace(mtls_config *cfg, mtls_trace_fn *fn, voi
  *                                 in place of a host name: mtls_config_add_spiffe_id)
  *   MTLS_TRACE_DECISION           `decision`; `flags`: MTLS_TRACE_TICKET when a session is offered,
  *                                 refused or resumed by ticket (else by session id)
- *   MTLS_TRACE_KEYS               the master secret derived (TLS 1.3: the handshake secret)
+ *   MTLS_TRACE_KEYS               the master secret derived (TLS 1.3: the handshake secret, then
+ *                                 the master secret)
  *   MTLS_TRACE_ALERT_SENT / _RECEIVED   `alert` at `level` (1 warning, 2 fatal)
  *   MTLS_TRACE_ESTABLISHED        the handshake is complete
+ * SENT, RECEIVED, ALERT_SENT and ALERT_RECEIVED also say how the record that carried the step
+ * crossed the wire: `protection` (below) and, for MTLS_PROTECTION_APPLICATION, `generation`.  It
+ * is the sender's key that protects a record: ours for what we send, the peer's for what we
+ * receive (TLS 1.3's client_/server_ traffic secrets; TLS 1.2's client_/server_write_key).  The
+ * other kinds say MTLS_PROTECTION_NONE.
  * Both callbacks may be set; each step is reported to both.  The event and its strings are valid
  * only during the call. */
 typedef enum mtls_trace_kind {
@@ -536,6 +542,18 @@ typedef enum mtls_trace_decision {
                              * none set, not about our certificate or out of date; client, the
                              * server acknowledged and sent none (RFC 6066 8 allows it) */
 } mtls_trace_decision;
+/* How a record crossed the wire (mtls_trace_event.protection). */
+typedef enum mtls_trace_protection {
+    MTLS_PROTECTION_NONE = 0,   /* not a record: a check, a decision, keys, established */
+    MTLS_PROTECTION_CLEAR,      /* a plaintext record, readable by anyone on the path: the hellos,
+                                 * TLS 1.2's certificates and key exchange, every ChangeCipherSpec */
+    MTLS_PROTECTION_TLS12,      /* TLS 1.2, after the sender's ChangeCipherSpec: encrypted with the
+                                 * sender's write key from the master secret's key block */
+    MTLS_PROTECTION_HANDSHAKE,  /* TLS 1.3: encrypted under the sender's handshake traffic secret */
+    MTLS_PROTECTION_APPLICATION /* TLS 1.3: encrypted under the sender's application traffic secret
+                                 * N, N the event's `generation`: 0 from the Finished on, one more
+                                 * after each KeyUpdate of the sender */
+} mtls_trace_protection;
 #define MTLS_TRACE_CHANGE_CIPHER_SPEC 256 /* `msg` of a ChangeCipherSpec (not a handshake type) */
 #define MTLS_TRACE_SKIPPED 0x1u
 #define MTLS_TRACE_NO_HOSTNAME 0x2u
@@ -551,6 +569,8 @@ typedef struct mtls_trace_event {
     unsigned flags;
     char dir;                     /* as for mtls_trace_fn */
     const char *what, *detail;
+    mtls_trace_protection protection; /* SENT, RECEIVED, ALERT_*; else MTLS_PROTECTION_NONE */
+    unsigned generation;              /* MTLS_PROTECTION_APPLICATION: N; else 0 */
 } mtls_trace_event;
 typedef void mtls_trace_event_fn(void *arg, const mtls_conn *conn, const mtls_trace_event *ev);
 MTLS_API mtls_err mtls_config_set_trace_events(mtls_config *cfg, mtls_trace_event_fn *fn,

@@ -66,18 +66,44 @@ int write_all(int fd, const void *p, size_t n)
 
 /* ---- trace and key log ---------------------------------------------------------------------- */
 
-static void on_trace(void *arg, const mtls_conn *conn, char dir, const char *what,
-                     const char *detail)
-{
-    struct peer_tag *t = conn != NULL ? mtls_conn_userdata(conn) : NULL;
-    char line[4096];
+/* Handshake types (RFC 5246 7.4, RFC 8446 4), as mtls_trace_event.msg has them; a TLS 1.3
+ * HelloRetryRequest is a ServerHello on the wire. */
+enum { HS_SERVER_HELLO = 2, HS_CERTIFICATE = 11 };
 
-    (void)arg;
-    if (what == NULL) {
-        what = "?";
+void protection_label(char *out, size_t cap, int is_server, int sent, mtls_trace_protection p,
+                      unsigned generation)
+{
+    char who = (sent != 0) == (is_server != 0) ? 's' : 'c'; /* the sender's key protects */
+    switch (p) {
+    case MTLS_PROTECTION_CLEAR:
+        snprintf(out, cap, "clear");
+        break;
+    case MTLS_PROTECTION_TLS12:
+        snprintf(out, cap, "%c write key", who);
+        break;
+    case MTLS_PROTECTION_HANDSHAKE:
+        snprintf(out, cap, "%c hs traffic", who);
+        break;
+    case MTLS_PROTECTION_APPLICATION:
+        snprintf(out, cap, "%c ap traffic %u", who, generation);
+        break;
+    default:
+        snprintf(out, cap, "%s", "");
+        break;
     }
-    int n = snprintf(line, sizeof(line), "%-7s %2u %c %-19s %s", t != NULL ? t->label : "",
-                     t != NULL ? ++t->steps : 0u, dir, what, detail != NULL ? detail : "");
+}
+
+/* One trace line per step, from the event: label, step number, direction, the message or step,
+ * how its record crossed the wire (for messages and alerts), and the library's words. */
+static void print_event(struct peer_tag *t, const mtls_conn *conn, const mtls_trace_event *ev)
+{
+    char line[4096], prot[32];
+    int sent = ev->kind == MTLS_TRACE_SENT || ev->kind == MTLS_TRACE_ALERT_SENT;
+    protection_label(prot, sizeof(prot), mtls_conn_is_server(conn), sent, ev->protection,
+                     ev->generation);
+    int n = snprintf(line, sizeof(line), "%-7s %2u %c %-19s %-14s %s", t != NULL ? t->label : "",
+                     t != NULL ? ++t->steps : 0u, ev->dir, ev->what != NULL ? ev->what : "?", prot,
+                     ev->detail != NULL ? ev->detail : "");
     if (n < 0) {
         return;
     }
@@ -86,14 +112,37 @@ static void on_trace(void *arg, const mtls_conn *conn, char dir, const char *wha
     (void)write_all(2, line, len);
 }
 
-/* Whether a ClientHello offered a saved session, by id or by ticket, and why the library did (not)
- * resume: the --reconnect report names them.  Read from the trace events, not from the words. */
+/* The trace (--trace) and what the events tell the rest of the tool: whether a ClientHello
+ * offered a saved session, by id or by ticket, and why the library did (not) resume (the
+ * --reconnect report names them); the round trips until established and how our certificate
+ * went (the demo's summary).  Read from the events' fields, not from the words. */
 static void on_event(void *arg, const mtls_conn *conn, const mtls_trace_event *ev)
 {
+    const struct tool_cfg *tc = arg;
     struct peer_tag *t = conn != NULL ? mtls_conn_userdata(conn) : NULL;
-    (void)arg;
 
-    if (t == NULL || ev->kind != MTLS_TRACE_DECISION) {
+    if (tc->trace && conn != NULL) {
+        print_event(t, conn, ev);
+    }
+    if (t == NULL) {
+        return;
+    }
+    if (!t->established) {
+        if (ev->kind == MTLS_TRACE_RECEIVED && t->last_dir == '>') {
+            t->round_trips++;
+        }
+        if (ev->kind == MTLS_TRACE_SENT || ev->kind == MTLS_TRACE_RECEIVED) {
+            t->last_dir = ev->dir;
+        }
+        t->established = ev->kind == MTLS_TRACE_ESTABLISHED;
+    }
+    if (ev->kind == MTLS_TRACE_SENT && ev->msg == HS_CERTIFICATE) {
+        t->cert_protection = ev->protection;
+    }
+    if (ev->kind == MTLS_TRACE_RECEIVED && ev->msg == HS_SERVER_HELLO) {
+        t->server_hellos++;
+    }
+    if (ev->kind != MTLS_TRACE_DECISION) {
         return;
     }
     if (ev->decision == MTLS_DECISION_RESUME_OFFERED) {
@@ -435,10 +484,9 @@ int tool_config_new(struct tool_cfg *tc, const struct common_opts *o, const char
             goto fail;
         }
     }
-    if (o->trace) {
-        (void)mtls_config_set_trace(tc->cfg, on_trace, tc);
-    }
-    if (!server) {
+    /* A client always listens to the events (the --reconnect report, the demo's summary); a
+     * server only with --trace, since every step is formatted for a listener. */
+    if (o->trace || !server) {
         (void)mtls_config_set_trace_events(tc->cfg, on_event, tc);
     }
     const char *keylog = o->keylog;

@@ -14,9 +14,10 @@
 static const char usage[] =
     "usage: mtls COMMAND [options]\n"
     "\n"
-    "mtls speaks TLS 1.2 with mutual authentication.  Commands:\n"
+    "mtls speaks TLS 1.3 and 1.2 with mutual authentication.  Commands:\n"
     "\n"
-    "  demo      make throwaway certificates and show a traced mutual-TLS session\n"
+    "  demo      make throwaway certificates and show traced mutual-TLS sessions,\n"
+    "            TLS 1.3 then TLS 1.2, and how they differ\n"
     "  client    connect to a TLS server; copy stdin to it and its answers to stdout\n"
     "  server    serve TLS clients (echo or a small HTTP page), many at once\n"
     "  version   print the version\n"
@@ -48,7 +49,7 @@ int main(int argc, char **argv)
         return cmd_demo(argc - 1, argv + 1);
     }
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-        printf("mtls %s (TLS 1.2)\n", MTLS_VERSION_STRING);
+        printf("mtls %s (TLS 1.3, TLS 1.2)\n", MTLS_VERSION_STRING);
         return EXIT_OK;
     }
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {

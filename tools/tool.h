@@ -88,6 +88,14 @@ struct peer_tag {
     unsigned steps;        /* trace step counter */
     int resume_offer;      /* client: offered a saved session (RESUME_OFFER_*), from trace events */
     char resume_note[160]; /* the library's last resumption decision, from trace events */
+    /* Counted from the trace events of the handshake (clients always, servers with --trace): */
+    unsigned round_trips; /* flights received after one of ours, until established: for a client,
+                           * the round trips before it may send application data */
+    char last_dir;        /* '>' or '<': the direction of the last message until established */
+    int established;
+    /* how our Certificate crossed the wire; NONE: not sent */
+    mtls_trace_protection cert_protection;
+    unsigned server_hellos; /* ServerHellos received: 2 when the first was a HelloRetryRequest */
 };
 
 /* What a client offered to resume with (the API tells only whether it resumed; the trace says
@@ -158,6 +166,11 @@ void describe_peer_ocsp(char *out, size_t cap, const mtls_conn *conn);
 
 /* "TLS 1.2" etc. */
 const char *version_name(uint16_t v);
+/* How a record crossed the wire, as the trace shows it: "clear", or whose key -- the client's
+ * "c", the server's "s" -- of which kind: TLS 1.3's "hs traffic" and "ap traffic N" (RFC 8446
+ * 7.1's labels), TLS 1.2's "write key".  `sent`: we sent it (else the peer did); "" for NONE. */
+void protection_label(char *out, size_t cap, int is_server, int sent, mtls_trace_protection p,
+                      unsigned generation);
 /* One-line summary of a negotiated connection ("TLS 1.2, TLS_..., x25519, ..."). */
 void conn_summary(char *out, size_t cap, const mtls_conn *conn);
 

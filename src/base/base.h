@@ -68,8 +68,9 @@ void trace_vevent(const trace_sink *t, const mtls_trace_event *ev, const char *f
 void trace_step(const trace_sink *t, mtls_trace_kind kind, mtls_trace_decision decision,
                 mtls_err result, unsigned flags, char dir, const char *what, const char *fmt, ...)
     __attribute__((format(printf, 8, 9)));
-/* An alert we sent (sent true) or received, at level 1 (warning) or 2 (fatal). */
-void trace_alert(const trace_sink *t, bool sent, int level, int alert, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
+/* An alert we sent (sent true) or received, at level 1 (warning) or 2 (fatal), in a record
+ * protected as `prot` says (`generation`: mtls_trace_event's). */
+void trace_alert(const trace_sink *t, bool sent, mtls_trace_protection prot, unsigned generation,
+                 int level, int alert, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
 
 #endif

@@ -28,14 +28,16 @@ void trace_step(const trace_sink *t, mtls_trace_kind kind, mtls_trace_decision d
 {
     if (!trace_on(t))
         return;
-    mtls_trace_event ev = {kind, -1, decision, -1, 0, result, flags, dir, what, NULL};
+    mtls_trace_event ev = {
+        kind, -1, decision, -1, 0, result, flags, dir, what, NULL, MTLS_PROTECTION_NONE, 0};
     va_list ap;
     va_start(ap, fmt);
     trace_vevent(t, &ev, fmt, ap);
     va_end(ap);
 }
 
-void trace_alert(const trace_sink *t, bool sent, int level, int alert, const char *fmt, ...)
+void trace_alert(const trace_sink *t, bool sent, mtls_trace_protection prot, unsigned generation,
+                 int level, int alert, const char *fmt, ...)
 {
     if (!trace_on(t))
         return;
@@ -48,7 +50,9 @@ void trace_alert(const trace_sink *t, bool sent, int level, int alert, const cha
                            0,
                            sent ? '>' : '<',
                            "Alert",
-                           NULL};
+                           NULL,
+                           prot,
+                           generation};
     va_list ap;
     va_start(ap, fmt);
     trace_vevent(t, &ev, fmt, ap);

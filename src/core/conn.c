@@ -149,9 +149,12 @@ void *mtls_conn_userdata(const mtls_conn *c)
 mtls_err conn_send_alert(mtls_conn *c, int level, int alert)
 {
     uint8_t body[2] = {(uint8_t)level, (uint8_t)alert};
-    if (level == 2 || alert != TLS_ALERT_CLOSE_NOTIFY)
-        trace_alert(&c->env.trace, true, level, alert, "%s %s", level == 2 ? "fatal" : "warning",
-                    mtls_alert_name(alert));
+    if (level == 2 || alert != TLS_ALERT_CLOSE_NOTIFY) {
+        uint32_t gen;
+        mtls_trace_protection prot = rec_write_protection(&c->rec, &gen);
+        trace_alert(&c->env.trace, true, prot, gen, level, alert, "%s %s",
+                    level == 2 ? "fatal" : "warning", mtls_alert_name(alert));
+    }
     return rec_write(&c->rec, TLS_CT_ALERT, body, sizeof(body));
 }
 
@@ -252,8 +255,10 @@ static mtls_err on_alert(mtls_conn *c, const uint8_t *p, size_t len)
     if (len != 2)
         return conn_fail(c, MTLS_ERR_DECODE, "malformed alert record (%zu bytes)", len);
     uint8_t level = p[0], desc = p[1];
-    trace_alert(&c->env.trace, false, level, desc, "%s %s", level == 2 ? "fatal" : "warning",
-                mtls_alert_name(desc));
+    uint32_t gen;
+    mtls_trace_protection prot = rec_read_protection(&c->rec, &gen);
+    trace_alert(&c->env.trace, false, prot, gen, level, desc, "%s %s",
+                level == 2 ? "fatal" : "warning", mtls_alert_name(desc));
     if (desc == TLS_ALERT_CLOSE_NOTIFY) {
         c->close_received = true;
         return MTLS_OK;
@@ -546,7 +551,9 @@ mtls_err mtls_close(mtls_conn *c)
     if (c->error && c->alert_sent != TLS_ALERT_NONE)
         return c->error;
     c->close_sent = true;
-    trace_alert(&c->env.trace, true, 1, TLS_ALERT_CLOSE_NOTIFY, "close_notify");
+    uint32_t gen;
+    mtls_trace_protection prot = rec_write_protection(&c->rec, &gen);
+    trace_alert(&c->env.trace, true, prot, gen, 1, TLS_ALERT_CLOSE_NOTIFY, "close_notify");
     return conn_send_alert(c, 1, TLS_ALERT_CLOSE_NOTIFY);
 }
 

@@ -137,12 +137,20 @@ mtls_err hs12_client_server_hello(struct hs *hs, const msg *m, const struct msg_
     hs->ticket_ext = e->session_ticket.present;
     if ((err = hs_transcript_start(hs)) || (err = hs_transcript_add(hs, m->raw, m->raw_len)))
         return err;
+    /* version.c refused a marked random if we offered TLS 1.3 */
+    const char *sentinel =
+        hs->offered13 ? "; no downgrade sentinel in its random (RFC 8446 4.1.3): the server does "
+                        "not speak TLS 1.3, nobody removed our offer of it"
+        : hs_downgrade_marked(hs->server_random)
+            ? "; its random ends with the downgrade sentinel (RFC 8446 4.1.3): the server speaks "
+              "TLS 1.3 too, and we offered TLS 1.2 alone"
+            : "";
     hs_trace_msg(hs, '<', TLS_HS_SERVER_HELLO,
-                 "version TLS 1.2, suite %s, compression null%s%s%s%s%s", hs->suite->name,
+                 "version TLS 1.2, suite %s, compression null%s%s%s%s%s%s", hs->suite->name,
                  hs->info->ems ? ", extended master secret" : "", hs->info->alpn ? ", ALPN " : "",
                  hs->info->alpn ? hs->info->alpn : "",
                  hs->status.acked ? ", status_request acknowledged (a staple may follow)" : "",
-                 resumed ? ", echoes our session id: resuming" : "");
+                 resumed ? ", echoes our session id: resuming" : "", sentinel);
     if (!resumed) {
         mtls_session_free(hs->resume);
         hs->resume = NULL;

@@ -84,6 +84,7 @@ static mtls_err read_hello_retry_request(struct hs *hs, const msg *m,
                       "a HelloRetryRequest that would not change the ClientHello");
     hs->hrr = true;
     hs->hrr_suite = suite->id;
+    uint16_t old_group = hs->share_group; /* for the trace */
     if (cookie.n) {
         if (!(hs->cookie = mem_alloc(cookie.n)))
             return MTLS_ERR_NO_MEMORY;
@@ -108,9 +109,13 @@ static mtls_err read_hello_retry_request(struct hs *hs, const msg *m,
     if ((err = hs13_restart_transcript(hs, suite)) ||
         (err = hs_transcript_add(hs, m->raw, m->raw_len)))
         return err;
-    hs_trace_msg_as(hs, '<', TLS_HS_SERVER_HELLO, "HelloRetryRequest", "TLS 1.3, suite %s%s%s%s",
+    hs_trace_msg_as(hs, '<', TLS_HS_SERVER_HELLO, "HelloRetryRequest",
+                    "TLS 1.3, suite %s%s%s%s%s%s%s; we send a second ClientHello: one more round "
+                    "trip",
                     suite->name, group ? "; asks for a key share for " : "",
-                    group ? mtls_group_name(group) : "", cookie.n ? "; with a cookie to echo" : "");
+                    group ? mtls_group_name(group) : "", group ? " (ours was for " : "",
+                    group ? mtls_group_name(old_group) : "", group ? ")" : "",
+                    cookie.n ? "; with a cookie to echo" : "");
     hs->state = C13_SEND_CLIENT_HELLO;
     return MTLS_OK;
 }
@@ -398,6 +403,11 @@ static mtls_err read_finished(struct hs *hs, const msg *m)
     hs13_keylog(hs, ap, 3);
     if ((err = hs13_aligned(hs, m)) || (err = hs13_install(hs, KS13_S_AP_TRAFFIC, false)))
         return err;
+    hs_trace_step(hs, MTLS_TRACE_KEYS, MTLS_DECISION_NONE, MTLS_OK, 0, '*', "ApplicationKeys",
+                  "master secret from the handshake secret; from it and the transcript up to the "
+                  "server's Finished, the application traffic secrets 0 and the exporter secret: "
+                  "the server's records are encrypted under its application traffic secret 0 from "
+                  "now on, ours after our Finished");
     /* RFC 8446 5: the compatibility CCS may come "before the peer's Finished message has been
      * received", not after. */
     rec_allow_plain_ccs(hs->env->rec, false);

@@ -153,14 +153,22 @@ mtls_err hs_decode_err(struct hs *hs, mtls_err err, const char *why, const hello
     return why ? hs_err(hs, err, "%s", why) : err;
 }
 
-static void vtrace_msg(const trace_sink *t, char dir, int type, const char *what, const char *fmt,
+/* A message's protection is the record layer's: what protects a record written now (a message is
+ * reported before the key change that follows it), or what protected the record it came in.  A
+ * ChangeCipherSpec is always written in clear (RFC 5246 7.1: under the old state, the null one in
+ * a first handshake; RFC 8446 5: never protected). */
+static void vtrace_msg(const hs_env *env, char dir, int type, const char *what, const char *fmt,
                        va_list ap) __attribute__((format(printf, 5, 0)));
-static void vtrace_msg(const trace_sink *t, char dir, int type, const char *what, const char *fmt,
+static void vtrace_msg(const hs_env *env, char dir, int type, const char *what, const char *fmt,
                        va_list ap)
 {
+    bool ccs = type == MTLS_TRACE_CHANGE_CIPHER_SPEC;
     if (!what)
-        what =
-            type == MTLS_TRACE_CHANGE_CIPHER_SPEC ? "ChangeCipherSpec" : hs_msg_name((uint8_t)type);
+        what = ccs ? "ChangeCipherSpec" : hs_msg_name((uint8_t)type);
+    uint32_t gen = 0;
+    mtls_trace_protection prot = ccs          ? MTLS_PROTECTION_CLEAR
+                                 : dir == '>' ? rec_write_protection(env->rec, &gen)
+                                              : rec_read_protection(env->rec, &gen);
     mtls_trace_event ev = {dir == '>' ? MTLS_TRACE_SENT : MTLS_TRACE_RECEIVED,
                            type,
                            MTLS_DECISION_NONE,
@@ -170,8 +178,10 @@ static void vtrace_msg(const trace_sink *t, char dir, int type, const char *what
                            0,
                            dir,
                            what,
-                           NULL};
-    trace_vevent(t, &ev, fmt, ap);
+                           NULL,
+                           prot,
+                           gen};
+    trace_vevent(&env->trace, &ev, fmt, ap);
 }
 
 void hs_trace_msg(const struct hs *hs, char dir, int type, const char *fmt, ...)
@@ -180,7 +190,7 @@ void hs_trace_msg(const struct hs *hs, char dir, int type, const char *fmt, ...)
         return;
     va_list ap;
     va_start(ap, fmt);
-    vtrace_msg(&hs->env->trace, dir, type, NULL, fmt, ap);
+    vtrace_msg(hs->env, dir, type, NULL, fmt, ap);
     va_end(ap);
 }
 
@@ -191,7 +201,7 @@ void hs_trace_msg_as(const struct hs *hs, char dir, int type, const char *what, 
         return;
     va_list ap;
     va_start(ap, fmt);
-    vtrace_msg(&hs->env->trace, dir, type, what, fmt, ap);
+    vtrace_msg(hs->env, dir, type, what, fmt, ap);
     va_end(ap);
 }
 
@@ -201,7 +211,7 @@ void hs_post_trace_msg(const hs_handle *h, char dir, int type, const char *fmt, 
         return;
     va_list ap;
     va_start(ap, fmt);
-    vtrace_msg(&h->env->trace, dir, type, NULL, fmt, ap);
+    vtrace_msg(h->env, dir, type, NULL, fmt, ap);
     va_end(ap);
 }
 
@@ -211,7 +221,8 @@ void hs_trace_step(const struct hs *hs, mtls_trace_kind kind, mtls_trace_decisio
 {
     if (!trace_on(&hs->env->trace))
         return;
-    mtls_trace_event ev = {kind, -1, decision, -1, 0, result, flags, dir, what, NULL};
+    mtls_trace_event ev = {
+        kind, -1, decision, -1, 0, result, flags, dir, what, NULL, MTLS_PROTECTION_NONE, 0};
     va_list ap;
     va_start(ap, fmt);
     trace_vevent(&hs->env->trace, &ev, fmt, ap);

@@ -305,6 +305,9 @@ mtls_err hs_flush(struct hs *hs);
 /* version.c: the hello of both versions, and which version's role runs */
 /* Which versions the config speaks: its range, less a version without a suite of its kind. */
 void hs_versions(const mtls_config *cfg, bool *v12, bool *v13);
+/* RFC 8446 4.1.3: does a ServerHello.random end with a downgrade sentinel (TLS 1.2's or
+ * below's)?  For the trace; the client's check is in hs_read_server_hello. */
+bool hs_downgrade_marked(const uint8_t random[32]);
 /* The role a new handshake starts in: TLS 1.3's when the config speaks it, else TLS 1.2's. */
 const hs_role *hs_first_role(const hs_env *env);
 /* Client: build and send the ClientHello (both versions; after a HelloRetryRequest the second

@@ -74,7 +74,16 @@ static mtls_err install(hs_handle *h, ks13_secret which, bool for_write)
     uint8_t key[CRY_AEAD_MAX_KEY], iv[KS13_IV_LEN];
     mtls_err err = ks13_traffic_keys(&p->ks, which, key, p->suite->key_len, iv);
     if (!err) {
-        rec_key k = {MTLS_VERSION_TLS13, p->suite->aead, key, p->suite->key_len, iv, KS13_IV_LEN};
+        /* application traffic secret N: N counts the KeyUpdates of that direction */
+        uint32_t n = which == KS13_C_AP_TRAFFIC ? p->ks.c_ap_gen : p->ks.s_ap_gen;
+        rec_key k = {MTLS_VERSION_TLS13,
+                     p->suite->aead,
+                     key,
+                     p->suite->key_len,
+                     iv,
+                     KS13_IV_LEN,
+                     MTLS_PROTECTION_APPLICATION,
+                     n};
         err = for_write ? rec_set_write_key(h->env->rec, &k) : rec_set_read_key(h->env->rec, &k);
     }
     cry_wipe(key, sizeof(key));
@@ -90,16 +99,18 @@ static mtls_err send_key_update(hs_handle *h, bool request)
     uint8_t m[5] = {TLS_HS_KEY_UPDATE, 0, 0, 1, request ? 1 : 0};
     ks13_secret ours = h->env->is_server ? KS13_S_AP_TRAFFIC : KS13_C_AP_TRAFFIC;
     mtls_err err = rec_write(h->env->rec, TLS_CT_HANDSHAKE, m, sizeof(m));
-    if (!err)
-        err = ks13_update(&p->ks, ours);
-    if (!err)
-        err = install(h, ours, true);
     if (err)
+        return hs_herr(h, err, "the KeyUpdate could not be sent");
+    /* reported under the key it went with, before the change */
+    uint32_t next = (h->env->is_server ? p->ks.s_ap_gen : p->ks.c_ap_gen) + 1;
+    hs_post_trace_msg(h, '>', TLS_HS_KEY_UPDATE,
+                      "%s; our next records go under our application traffic secret %u%s",
+                      request ? "update_requested" : "update_not_requested", next,
+                      request ? ", and the peer is asked to move on too" : "");
+    if ((err = ks13_update(&p->ks, ours)) || (err = install(h, ours, true)))
         return hs_herr(h, err, "the KeyUpdate could not be sent");
     p->update_owed = false;
     p->answered = true;
-    hs_post_trace_msg(h, '>', TLS_HS_KEY_UPDATE, "%s; our records use the next traffic secret",
-                      request ? "update_requested" : "update_not_requested");
     return MTLS_OK;
 }
 
@@ -147,8 +158,12 @@ static mtls_err read_key_update(hs_handle *h, rd body, bool last_in_record)
     ks13_secret peer = h->env->is_server ? KS13_C_AP_TRAFFIC : KS13_S_AP_TRAFFIC;
     if ((err = ks13_update(&p->ks, peer)) || (err = install(h, peer, false)))
         return hs_herr(h, err, "the peer's KeyUpdate could not be applied");
-    hs_post_trace_msg(h, '<', TLS_HS_KEY_UPDATE, "%s; the peer's records use its next secret",
-                      ku.request_update ? "update_requested" : "update_not_requested");
+    hs_post_trace_msg(h, '<', TLS_HS_KEY_UPDATE,
+                      "%s; the peer's next records go under its application traffic secret %u%s",
+                      ku.request_update ? "update_requested" : "update_not_requested",
+                      h->env->is_server ? p->ks.c_ap_gen : p->ks.s_ap_gen,
+                      ku.request_update && !p->answered ? "; we answer with a KeyUpdate of ours"
+                                                        : "");
     /* 4.6.3: "If the request_update field is set to "update_requested", then the receiver MUST
      * send a KeyUpdate of its own with request_update set to "update_not_requested" prior to
      * sending its next Application Data record."  Several while we are silent: one answer. */
@@ -200,7 +215,8 @@ static mtls_err read_ticket(hs_handle *h, rd body)
     mtls_session_free(env->info->session);
     env->info->session = s;
     hs_post_trace_msg(h, '<', TLS_HS_NEW_SESSION_TICKET,
-                      "%zu-byte ticket, lifetime %u s: kept for resumption (a pre-shared key)",
+                      "after the handshake: a %zu-byte ticket, lifetime %u s, kept to resume with "
+                      "(a pre-shared key)",
                       nst.ticket.n, lifetime);
     return MTLS_OK;
 }
@@ -317,8 +333,8 @@ mtls_err hs13_send_tickets(struct hs *hs)
     if (!err && sent)
         hs_trace_msg(
             hs, '>', TLS_HS_NEW_SESSION_TICKET,
-            "%u ticket(s) (AES-256-GCM sealed session state, each a resumption PSK), lifetime "
-            "%u s, encrypted under our traffic secret",
+            "once the client's Finished verified: %u ticket(s) (AES-256-GCM sealed session "
+            "state, each a resumption PSK), lifetime %u s",
             sent, lifetime);
     return err;
 }

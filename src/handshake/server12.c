@@ -362,12 +362,15 @@ static mtls_err send_server_hello(struct hs *hs)
     mtls_err err = hs_msg_close(hs, at);
     if (err)
         return err;
-    hs_trace_msg(hs, '>', TLS_HS_SERVER_HELLO,
-                 "version TLS 1.2, suite %s, compression null%s%s%s%s", hs->suite->name,
-                 hs->info->ems ? ", extended master secret" : "", hs->info->alpn ? ", ALPN " : "",
-                 hs->info->alpn ? hs->info->alpn : "",
-                 hs->status.staple && !hs->info->resumed ? ", status_request (a staple follows)"
-                                                         : "");
+    hs_trace_msg(
+        hs, '>', TLS_HS_SERVER_HELLO, "version TLS 1.2, suite %s, compression null%s%s%s%s%s",
+        hs->suite->name, hs->info->ems ? ", extended master secret" : "",
+        hs->info->alpn ? ", ALPN " : "", hs->info->alpn ? hs->info->alpn : "",
+        hs->status.staple && !hs->info->resumed ? ", status_request (a staple follows)" : "",
+        hs_downgrade_marked(hs->server_random)
+            ? "; our random ends with the downgrade sentinel (RFC 8446 4.1.3): we speak "
+              "TLS 1.3, the client offered TLS 1.2 alone"
+            : "");
     return MTLS_OK;
 }
 

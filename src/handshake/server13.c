@@ -653,6 +653,10 @@ static mtls_err send_server_flight_rest(struct hs *hs)
     if ((err = hs13_install(hs, KS13_S_AP_TRAFFIC, true)) ||
         (err = hs13_install(hs, KS13_C_HS_TRAFFIC, false)))
         return err;
+    hs_trace_step(hs, MTLS_TRACE_KEYS, MTLS_DECISION_NONE, MTLS_OK, 0, '*', "ApplicationKeys",
+                  "master secret from the handshake secret; from it and the transcript up to our "
+                  "Finished, the application traffic secrets 0 and the exporter secret: from now "
+                  "on our records are encrypted under the server application traffic secret 0");
     rec_layer *rec = hs->env->rec;
     rec_allow_plain_ccs(rec, true);
     /* A client that could not read our ServerHello answers with a plaintext alert. */

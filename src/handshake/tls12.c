@@ -70,8 +70,8 @@ static mtls_err install_keys(struct hs *hs, bool for_write)
     const uint8_t *ckey = hs->k12.key_block, *skey = ckey + s->key_len;
     const uint8_t *civ = skey + s->key_len, *siv = civ + s->fixed_iv_len;
     bool client_side = for_write != hs->env->is_server;
-    rec_key k = {MTLS_VERSION_TLS12,      s->aead,        client_side ? ckey : skey, s->key_len,
-                 client_side ? civ : siv, s->fixed_iv_len};
+    rec_key k = {MTLS_VERSION_TLS12,      s->aead,         client_side ? ckey : skey, s->key_len,
+                 client_side ? civ : siv, s->fixed_iv_len, MTLS_PROTECTION_TLS12,     0};
     return for_write ? rec_set_write_key(hs->env->rec, &k) : rec_set_read_key(hs->env->rec, &k);
 }
 
@@ -186,7 +186,9 @@ mtls_err hs12_read_finished(struct hs *hs, const msg *m)
                       "the peer's Finished does not match: the handshake was tampered with or the "
                       "keys differ");
     hs->proofs |= PROOF_FINISHED;
-    hs_trace_msg(hs, '<', TLS_HS_FINISHED, "verify_data matches the transcript");
+    hs_trace_msg(hs, '<', TLS_HS_FINISHED,
+                 "verify_data matches the transcript: the peer saw the very messages we did and "
+                 "holds the same master secret -- nothing was changed on the way");
     return hs_transcript_add(hs, m->raw, m->raw_len);
 }
 
@@ -273,7 +275,9 @@ mtls_err hs12_post(hs_handle *h, const uint8_t *p, size_t n)
         trace_step(&env->trace, MTLS_TRACE_DECISION, MTLS_DECISION_RENEGOTIATION_REFUSED, MTLS_OK,
                    0, '*', "Renegotiation", "refused (%s)", hs_msg_name(type));
         static const uint8_t warning[2] = {1, TLS_ALERT_NO_RENEGOTIATION};
-        trace_alert(&env->trace, true, 1, TLS_ALERT_NO_RENEGOTIATION, "%s %s", "warning",
+        uint32_t gen;
+        mtls_trace_protection prot = rec_write_protection(env->rec, &gen);
+        trace_alert(&env->trace, true, prot, gen, 1, TLS_ALERT_NO_RENEGOTIATION, "%s %s", "warning",
                     mtls_alert_name(TLS_ALERT_NO_RENEGOTIATION));
         mtls_err err = rec_write(env->rec, TLS_CT_ALERT, warning, sizeof(warning));
         if (err)

@@ -26,7 +26,15 @@ mtls_err hs13_install(struct hs *hs, ks13_secret which, bool for_write)
     uint8_t key[CRY_AEAD_MAX_KEY], iv[KS13_IV_LEN];
     mtls_err err = ks13_traffic_keys(&hs->k13, which, key, s->key_len, iv);
     if (!err) {
-        rec_key k = {MTLS_VERSION_TLS13, s->aead, key, s->key_len, iv, KS13_IV_LEN};
+        bool hs_key = which == KS13_C_HS_TRAFFIC || which == KS13_S_HS_TRAFFIC;
+        rec_key k = {MTLS_VERSION_TLS13,
+                     s->aead,
+                     key,
+                     s->key_len,
+                     iv,
+                     KS13_IV_LEN,
+                     hs_key ? MTLS_PROTECTION_HANDSHAKE : MTLS_PROTECTION_APPLICATION,
+                     0};
         err = for_write ? rec_set_write_key(hs->env->rec, &k) : rec_set_read_key(hs->env->rec, &k);
     }
     cry_wipe(key, sizeof(key));
@@ -281,7 +289,12 @@ mtls_err hs13_read_finished(struct hs *hs, const msg *m, ks13_secret base)
     if (err)
         return err;
     hs->proofs |= PROOF_FINISHED;
-    hs_trace_msg(hs, '<', TLS_HS_FINISHED, "verify_data matches the transcript");
+    hs_trace_msg(
+        hs, '<', TLS_HS_FINISHED,
+        "verify_data matches the transcript: the %s saw the very messages we did and holds "
+        "the handshake secret -- nothing was changed on the way, the handshake is "
+        "authenticated",
+        base == KS13_S_HS_TRAFFIC ? "server" : "client");
     return hs_transcript_add(hs, m->raw, m->raw_len);
 }
 
@@ -307,8 +320,9 @@ mtls_err hs13_ccs(struct hs *hs, bool in_window, const uint8_t *p, size_t n)
         return hs_err(hs, MTLS_ERR_UNEXPECTED_MESSAGE,
                       "a second compatibility ChangeCipherSpec (RFC 8446 D.4 has one)");
     hs->ccs_seen = true;
-    hs_trace_msg(hs, '<', MTLS_TRACE_CHANGE_CIPHER_SPEC,
-                 "middlebox compatibility (RFC 8446 D.4): dropped");
+    hs_trace_msg(
+        hs, '<', MTLS_TRACE_CHANGE_CIPHER_SPEC,
+        "middlebox compatibility (RFC 8446 D.4): carries nothing, changes no key; dropped");
     return MTLS_OK;
 }
 
@@ -324,7 +338,8 @@ mtls_err hs13_send_ccs(struct hs *hs)
         return err;
     hs->ccs_sent = true;
     hs_trace_msg(hs, '>', MTLS_TRACE_CHANGE_CIPHER_SPEC,
-                 "middlebox compatibility (RFC 8446 D.4), not a key change");
+                 "middlebox compatibility (RFC 8446 D.4): a TLS 1.2-looking byte for middleboxes; "
+                 "carries nothing, changes no key");
     return MTLS_OK;
 }
 

@@ -51,6 +51,11 @@ void hs_versions(const mtls_config *cfg, bool *v12, bool *v13)
     *v13 = suite13 && cfg->max_version >= MTLS_VERSION_TLS13;
 }
 
+bool hs_downgrade_marked(const uint8_t random[32])
+{
+    return memcmp(random + 24, downgrade12, 8) == 0 || memcmp(random + 24, downgrade11, 8) == 0;
+}
+
 const hs_role *hs_first_role(const hs_env *env)
 {
     bool v12, v13;
@@ -338,8 +343,7 @@ mtls_err hs_read_server_hello(struct hs *hs, const msg *m)
     /* RFC 8446 4.1.3: "TLS 1.3 clients receiving a ServerHello indicating TLS 1.2 or below MUST
      * check that the last 8 bytes are not equal to either of these values. ... If a match is
      * found, the client MUST abort the handshake with an "illegal_parameter" alert." */
-    if (hs->offered13 && (memcmp(sh.random + 24, downgrade12, 8) == 0 ||
-                          memcmp(sh.random + 24, downgrade11, 8) == 0))
+    if (hs->offered13 && hs_downgrade_marked(sh.random))
         return hs_err(hs, MTLS_ERR_DOWNGRADE,
                       "the server answered TLS 1.2 with the downgrade sentinel in its random: "
                       "it speaks TLS 1.3, so our offer of TLS 1.3 was removed on the way");

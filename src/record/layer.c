@@ -40,6 +40,8 @@ mtls_err rec_dir_init(rec_dir *d, const rec_key *k, bool encrypt)
         return MTLS_ERR_CRYPTO;
     }
     d->seq = 0;
+    d->level = k->level;
+    d->generation = k->generation;
     return MTLS_OK;
 }
 
@@ -267,6 +269,9 @@ static mtls_err open_record(rec_layer *l, rec_in *r, size_t need, bool plain13, 
         return fail(l, MTLS_ERR_RECORD_OVERFLOW, "decrypted record of %zu bytes exceeds 2^14",
                     r->len);
     r->type = h[0];
+    bool clear = plain13 || !l->in.aead;
+    l->read_level = clear ? MTLS_PROTECTION_CLEAR : l->in.level;
+    l->read_generation = clear ? 0 : l->in.generation;
     return MTLS_OK;
 }
 
@@ -420,6 +425,18 @@ mtls_err rec_set_write_key(rec_layer *l, const rec_key *k)
 void rec_fix_version(rec_layer *l, uint16_t version)
 {
     l->version = version;
+}
+
+mtls_trace_protection rec_write_protection(const rec_layer *l, uint32_t *generation)
+{
+    *generation = l->out.aead ? l->out.generation : 0;
+    return l->out.aead ? l->out.level : MTLS_PROTECTION_CLEAR;
+}
+
+mtls_trace_protection rec_read_protection(const rec_layer *l, uint32_t *generation)
+{
+    *generation = l->read_generation;
+    return l->read_level ? l->read_level : MTLS_PROTECTION_CLEAR;
 }
 
 bool rec_idle(const rec_layer *l)

@@ -49,6 +49,11 @@ typedef struct rec_key {
     const uint8_t *iv;
     size_t iv_len; /* TLS 1.2: 4 (GCM, RFC 5288 salt) or 12 (ChaCha20-Poly1305, RFC 7905);
                     * TLS 1.3: 12 (RFC 8446 5.3) */
+    /* What the key is, for the trace alone (the layer keeps it beside the key and says it for
+     * each record: rec_write_protection, rec_read_protection): TLS 1.2's write keys, a TLS 1.3
+     * handshake traffic key, or application traffic key `generation`. */
+    mtls_trace_protection level;
+    uint32_t generation;
 } rec_key;
 
 struct rec_dir;
@@ -73,6 +78,8 @@ typedef struct rec_dir {
     uint8_t prefix;   /* bytes before the plaintext (TLS 1.2 GCM: the explicit nonce) */
     uint8_t overhead; /* bytes added in all (prefix and tag; TLS 1.3: and the inner type) */
     uint64_t seq;
+    mtls_trace_protection level; /* rec_key.level and .generation of the key installed */
+    uint32_t generation;
     /* TLS 1.3 only (aead13.c).  A key change resets them. */
     uint16_t pad;          /* zeros appended to each record sealed (RFC 8446 5.4), fewer where the
                             * inner plaintext would pass 2^14 + 1; 0, the default: unpadded.  For
@@ -126,6 +133,9 @@ typedef struct rec_layer {
     /* TLS 1.3: unprotected records let through under a read key (rec_allow_plain_*) */
     bool plain_ccs, plain_alert;
     size_t skip_left; /* TLS 1.3: bytes of undecryptable records still to drop (0-RTT skipped) */
+    /* the protection of the record rec_read handed out last (0 before the first: clear) */
+    mtls_trace_protection read_level;
+    uint32_t read_generation;
 } rec_layer;
 
 /* Where the transport may write what it received (NULL when out of memory), and how much. */
@@ -197,6 +207,12 @@ size_t rec_send_compact(rec_layer *l);
 mtls_err rec_set_read_key(rec_layer *l, const rec_key *k);
 mtls_err rec_set_write_key(rec_layer *l, const rec_key *k);
 void rec_fix_version(rec_layer *l, uint16_t version);
+/* For the trace: how a record written now is protected (MTLS_PROTECTION_CLEAR without a write
+ * key; a change_cipher_spec is always written in clear, which the caller knows), and how the
+ * record rec_read handed out last was (clear when it came unprotected, also under a read key).
+ * *generation: the key's rec_key.generation, 0 when clear. */
+mtls_trace_protection rec_write_protection(const rec_layer *l, uint32_t *generation);
+mtls_trace_protection rec_read_protection(const rec_layer *l, uint32_t *generation);
 
 /* ---- TLS 1.3 (aead13.c, RFC 8446 5) --------------------------------------------------------
  * Sealing: outer type application_data, 0x0303, the header as additional data, the content type

@@ -132,7 +132,7 @@ static void dir_from(rec_dir *d, const ks13 *ks, ks13_secret which, const suite_
 {
     uint8_t key[32], iv[12];
     CHECK_ERR(ks13_traffic_keys(ks, which, key, s->key_len, iv), MTLS_OK);
-    rec_key k = {MTLS_VERSION_TLS13, s->aead, key, s->key_len, iv, 12};
+    rec_key k = {MTLS_VERSION_TLS13, s->aead, key, s->key_len, iv, 12, MTLS_PROTECTION_NONE, 0};
     memset(d, 0, sizeof(*d));
     CHECK_ERR(rec_dir_init(d, &k, enc), MTLS_OK);
 }

@@ -102,7 +102,8 @@ static void test_suite(uint16_t id)
     for (size_t i = 0; i < sizeof(iv); i++)
         iv[i] = (uint8_t)(0xa0 + i);
     rec_dir w = {0}, r = {0};
-    rec_key rk = {MTLS_VERSION_TLS12, s->aead, key, s->key_len, iv, s->fixed_iv_len};
+    rec_key rk = {MTLS_VERSION_TLS12,    s->aead, key, s->key_len, iv, s->fixed_iv_len,
+                  MTLS_PROTECTION_TLS12, 0};
     CHECK_ERR(rec_dir_init(&w, &rk, true), MTLS_OK);
     CHECK_ERR(rec_dir_init(&r, &rk, false), MTLS_OK);
 
@@ -290,7 +291,8 @@ static void test_layer(void)
     /* protected: application data held in place and taken in pieces */
     const suite_info *s = suite_find(MTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256);
     uint8_t key[32] = {1}, iv[12] = {2};
-    rec_key k = {MTLS_VERSION_TLS12, s->aead, key, s->key_len, iv, s->fixed_iv_len};
+    rec_key k = {MTLS_VERSION_TLS12,    s->aead, key, s->key_len, iv, s->fixed_iv_len,
+                 MTLS_PROTECTION_TLS12, 0};
     CHECK_ERR(rec_set_write_key(&a, &k), MTLS_OK);
     CHECK_ERR(rec_set_read_key(&b, &k), MTLS_OK);
     CHECK_EQ(rec_write_overhead(&a), TLS_RECORD_HEADER + 16);

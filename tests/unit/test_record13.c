@@ -196,7 +196,8 @@ static void move_all(rec_layer *from, rec_layer *to)
 
 static rec_key key13(cry_aead_alg alg, const uint8_t *key, const uint8_t *iv)
 {
-    rec_key k = {MTLS_VERSION_TLS13, alg, key, cry_aead_key_len(alg), iv, 12};
+    rec_key k = {MTLS_VERSION_TLS13,          alg, key, cry_aead_key_len(alg), iv, 12,
+                 MTLS_PROTECTION_APPLICATION, 0};
     return k;
 }
 
@@ -800,7 +801,7 @@ static void test_layer_limits(void)
 
     /* TLS 1.2's larger bound stays TLS 1.2's */
     memset(&l, 0, sizeof l);
-    rec_key k12 = {MTLS_VERSION_TLS12, CRY_AES_128_GCM, key, 16, iv, 4};
+    rec_key k12 = {MTLS_VERSION_TLS12, CRY_AES_128_GCM, key, 16, iv, 4, MTLS_PROTECTION_TLS12, 0};
     CHECK_ERR(rec_set_read_key(&l, &k12), MTLS_OK);
     put(&l, over, sizeof over);
     CHECK_ERR(rec_read(&l, &in), MTLS_ERR_WANT_READ);
@@ -1029,7 +1030,7 @@ static void test_plain_windows(void)
 
     /* TLS 1.2 keys: unchanged (no windows; a plaintext record fails authentication) */
     memset(&l, 0, sizeof l);
-    rec_key k12 = {MTLS_VERSION_TLS12, CRY_AES_128_GCM, key, 16, iv, 4};
+    rec_key k12 = {MTLS_VERSION_TLS12, CRY_AES_128_GCM, key, 16, iv, 4, MTLS_PROTECTION_TLS12, 0};
     CHECK_ERR(rec_set_read_key(&l, &k12), MTLS_OK);
     rec_allow_plain_ccs(&l, true);
     put(&l, ccs, sizeof ccs);
@@ -1080,7 +1081,7 @@ static void test_update_limit(void)
     l.out.seq = UINT64_C(1) << 40;
     CHECK(!rec_write_needs_update(&l));
     /* TLS 1.2: never (it has no KeyUpdate) */
-    rec_key k12 = {MTLS_VERSION_TLS12, CRY_AES_128_GCM, key, 16, iv, 4};
+    rec_key k12 = {MTLS_VERSION_TLS12, CRY_AES_128_GCM, key, 16, iv, 4, MTLS_PROTECTION_TLS12, 0};
     CHECK_ERR(rec_set_write_key(&l, &k12), MTLS_OK);
     l.out.seq = UINT64_C(1) << 30;
     CHECK(!rec_write_needs_update(&l));
