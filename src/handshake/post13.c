@@ -292,8 +292,8 @@ mtls_err hs13_send_tickets(struct hs *hs)
         s->issued = now;
         uint8_t *ticket = NULL;
         size_t len = 0;
-        /* A ticket that cannot be sealed (no key may seal yet) is not sent. */
-        err = ticket_seal(cfg->tkeys, s, now, cfg->session_lifetime, &ticket, &len);
+        /* A ticket that cannot be made (no key may seal yet) is not sent. */
+        err = hs13_ticket_make(hs, s, &ticket, &len);
         struct msg_new_session_ticket13 nst = {
             .lifetime = lifetime,
             .age_add = s->age_add,
@@ -315,10 +315,15 @@ mtls_err hs13_send_tickets(struct hs *hs)
     }
     mtls_err err = hs_flush(hs);
     if (!err && sent)
-        hs_trace_msg(
-            hs, '>', TLS_HS_NEW_SESSION_TICKET,
-            "%u ticket(s) (AES-256-GCM sealed session state, each a resumption PSK), lifetime "
-            "%u s, encrypted under our traffic secret",
-            sent, lifetime);
+        hs_trace_msg(hs, '>', TLS_HS_NEW_SESSION_TICKET,
+                     "%u ticket(s) (%s, each a resumption PSK), lifetime %u s, encrypted under "
+                     "our traffic secret",
+                     sent,
+                     !hs13_stateful_tickets(cfg) ? "AES-256-GCM sealed session state"
+                     : cfg->store ? "stateful: the ids of sessions kept in the session store, "
+                                    "each used once"
+                                  : "stateful: the ids of sessions kept in the session cache, "
+                                    "each used once",
+                     lifetime);
     return err;
 }
