@@ -899,7 +899,8 @@ static mtls_session *forged(const mtls_session *real, int age_s, int wrong_psk)
 /* TLS 1.3 stateful tickets.  In the session cache (tickets off): two 32-byte tickets per
  * handshake, each naming a cached session; one resumes, once; the resumed connection's newest
  * ticket resumes in turn; an offer refused for its age, or whose binder does not verify, does
- * not use the ticket up; with the cache off too, no tickets at all.  In a store (tickets on or
+ * not use the ticket up; a new config sharing the cache (a reload) resumes them; with the cache
+ * off too, no tickets at all.  In a store (tickets on or
  * off, no cache): a ticket of server A resumes on server B, the store forgets it then (its remove
  * callback), and neither server resumes it again; the store's sessions are never in the cache. */
 static void test_tls13_stateful(void)
@@ -951,7 +952,13 @@ static void test_tls13_stateful(void)
     CHECK_EQ(resumed, 1);
     mtls_session *s6 = connect_once(ccfg, scfg, "localhost", s5, &resumed, NULL);
     CHECK_EQ(resumed, 1);
-    mtls_session *all[] = {s1, s2, s3, late, s4, keyless, s5, s6};
+    /* a reload: the new config shares the running one's cache, and resumes its tickets */
+    mtls_config *fresh = server_cfg(0, 16, MTLS_VERIFY_REQUIRE);
+    CHECK_ERR(mtls_config_share_sessions(fresh, scfg), MTLS_OK);
+    mtls_session *s7 = connect_once(ccfg, fresh, "localhost", s6, &resumed, NULL);
+    CHECK_EQ(resumed, 1);
+    mtls_config_free(fresh);
+    mtls_session *all[] = {s1, s2, s3, late, s4, keyless, s5, s6, s7};
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
         mtls_session_free(all[i]);
     mtls_config_free(scfg);
