@@ -624,7 +624,10 @@ static mtls_err send_server_flight(struct hs *hs)
         hs_trace_msg(hs, '>', TLS_HS_CERTIFICATE,
                      "encrypted; our chain: %zu certificate(s), leaf %s%s%s", cfg->chain_len,
                      x509_cert_subject(cfg->chain[0]),
-                     st && st->len <= 0xffff - 4 ? "; with our stapled OCSP response, status " : "",
+                     st && st->len <= 0xffff - 4
+                         ? "; our stapled OCSP response in the leaf's entry (status_request, RFC "
+                           "8446 4.4.2.1), status "
+                         : "",
                      !st || st->len > 0xffff - 4                ? ""
                      : st->verdict.status == X509_REVOC_REVOKED ? "revoked"
                      : st->verdict.status == X509_REVOC_UNKNOWN ? "unknown"
