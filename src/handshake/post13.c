@@ -316,14 +316,14 @@ mtls_err hs13_send_tickets(struct hs *hs)
     mtls_err err = hs_flush(hs);
     if (!err && sent)
         hs_trace_msg(hs, '>', TLS_HS_NEW_SESSION_TICKET,
-                     "%u ticket(s) (%s, each a resumption PSK), lifetime %u s, encrypted under "
+                     "%u ticket(s), each a resumption PSK (%s), lifetime %u s, encrypted under "
                      "our traffic secret",
                      sent,
                      !hs13_stateful_tickets(cfg) ? "AES-256-GCM sealed session state"
-                     : cfg->store ? "stateful: the ids of sessions kept in the session store, "
-                                    "each used once"
-                                  : "stateful: the ids of sessions kept in the session cache, "
-                                    "each used once",
+                     : cfg->store ? "stateful: the id of a session in the session store, "
+                                    "resumed once"
+                                  : "stateful: the id of a session in the session cache, "
+                                    "resumed once",
                      lifetime);
     return err;
 }
