@@ -1222,7 +1222,8 @@ int cmd_server(int argc, char **argv)
         : o.verify == MTLS_VERIFY_OPTIONAL ? ", client certificates optional"
                                            : "",
         o.no_tickets && o.no_cache && !o.session_store ? ", no resumption"
-        : o.no_tickets ? ", resumption by session id only (TLS 1.3: stateful tickets)"
+        : o.no_tickets ? ", no sealed tickets: TLS 1.2 resumes by session id, TLS 1.3 by "
+                         "stateful tickets"
         : o.no_cache               ? ", resumption by ticket only"
                                    : "");
     int status = server_run(lfd, &o, &tc);
