@@ -1038,7 +1038,12 @@ MTLS_API mtls_err mtls_conn_peer_ocsp(const mtls_conn *conn, mtls_ocsp_info *out
  * anything else falls back to a full handshake.  TLS 1.3 (RFC 8446 2.2) resumes by ticket only,
  * with a suite of the same hash, and the session of a TLS 1.3 connection is the latest ticket the
  * server sent after the handshake (mtls_config_set_tls13_tickets): it is there once that
- * connection has read what followed the handshake.
+ * connection has read what followed the handshake.  A TLS 1.3 server's tickets are sealed (the
+ * session inside, under the ticket keys) or stateful (a session id; the server keeps the
+ * session): stateful when a session store is set (mtls_config_set_session_store), or when tickets
+ * are off (mtls_config_set_tickets) and the session cache is on -- what OpenSSL does with
+ * SSL_OP_NO_TICKET.  A stateful ticket resumes once: the server forgets its session as soon as a
+ * client proves it holds the ticket's key (RFC 8446 8.1, C.4), so a client offers its newest.
  *
  * Binding.  A session is bound to the verification context that checked its peer: a SHA-256 over
  * the trust anchors that verify the peer (a server's client CAs, a client's server CAs; their DER,
@@ -1085,7 +1090,9 @@ MTLS_API uint32_t mtls_session_lifetime(const mtls_session *sess);
 /* Server: cache size in entries (0 turns the cache off) and lifetime in seconds (0: default). */
 MTLS_API mtls_err mtls_config_set_session_cache(mtls_config *cfg, size_t max_entries,
                                                 uint32_t lifetime);
-/* Server: issue and accept session tickets (default on), in both versions. */
+/* Server: issue and accept sealed session tickets (default on), in both versions.  Off: TLS 1.2
+ * resumes by session id only; TLS 1.3 issues stateful tickets (session ids of sessions in the
+ * cache, each resumed once) while the session cache is on, none when it is off too. */
 MTLS_API mtls_err mtls_config_set_tickets(mtls_config *cfg, int on);
 /* Server, TLS 1.3: how many NewSessionTicket messages to send after the client's Finished, each
  * a ticket for one resumption (RFC 8446 C.4: a client should not use a ticket twice); default
@@ -1166,7 +1173,12 @@ MTLS_API mtls_err mtls_config_share_sessions(mtls_config *cfg, const mtls_config
 /* Server: an external session store, consulted in addition to (or, with the cache size set to
  * 0, instead of) the in-memory cache.  `store` receives a serialized session under its id;
  * `lookup` copies the bytes stored under `id` into out (at most cap) and returns their length, or
- * 0 when unknown; `remove` forgets one.  Callbacks may run on many threads at once. */
+ * 0 when unknown; `remove` forgets one (may be NULL).  Callbacks may run on many threads at once.
+ * TLS 1.2 sessions go to the cache and the store under their session id.  With a store, TLS 1.3
+ * tickets are stateful, tickets on or off: each ticket is the id of a session kept in the store
+ * alone (not the cache, so that every server sharing the store sees a ticket used), and a
+ * resumption removes it (`remove`) so that the ticket resumes once; without `remove` it resumes
+ * until it expires.  A store that is down costs resumptions, never a handshake. */
 typedef void mtls_session_store_fn(void *arg, const uint8_t *id, size_t id_len,
                                    const uint8_t *data, size_t len, int64_t expires);
 typedef size_t mtls_session_lookup_fn(void *arg, const uint8_t *id, size_t id_len, uint8_t *out,

@@ -72,7 +72,9 @@ static const char usage[] =
     "  --require-ems        refuse clients without extended master secret (RFC 7627)\n"
     "  --tls1.2             speak TLS 1.2 only (default: TLS 1.3 and 1.2, 1.3 preferred)\n"
     "  --tls1.3             speak TLS 1.3 only\n"
-    "  --no-tickets         do not issue or accept session tickets (RFC 5077)\n"
+    "  --no-tickets         no sealed session tickets (RFC 5077): TLS 1.2 resumes by\n"
+    "                       session id, TLS 1.3 by stateful tickets (ids of cached\n"
+    "                       sessions, each resumed once)\n"
     "  --no-cache           no session cache: do not resume by session id\n"
     "  --cache-size N       keep at most N sessions in the cache (default 4096; oldest evicted)\n"
     "                       (by default both are on; a resumed connection is logged\n"
@@ -81,7 +83,8 @@ static const char usage[] =
     "                       line, 96 hex digits (openssl rand -hex 48) [not-before time];\n"
     "                       the first seals, all open; re-read when it changes\n"
     "  --session-store URL  also keep sessions in Redis (redis://host:port[/db]), so that\n"
-    "                       servers resume each other's sessions by id; 100 ms timeouts\n"
+    "                       servers resume each other's sessions by id (TLS 1.3: by\n"
+    "                       stateful tickets, each resumed once); 100 ms timeouts\n"
     CRL_OPTIONS_HELP("client certificates")
     "  --ocsp-staple FILE   staple the OCSP response in FILE (DER, as openssl ocsp\n"
     "                       -respout writes it) for clients that ask (status_request):\n"
@@ -1218,8 +1221,9 @@ int cmd_server(int argc, char **argv)
         o.verify == MTLS_VERIFY_REQUIRE    ? ", client certificates required"
         : o.verify == MTLS_VERIFY_OPTIONAL ? ", client certificates optional"
                                            : "",
-        o.no_tickets && o.no_cache ? ", no resumption"
-        : o.no_tickets             ? ", resumption by session id only"
+        o.no_tickets && o.no_cache && !o.session_store ? ", no resumption"
+        : o.no_tickets ? ", no sealed tickets: TLS 1.2 resumes by session id, TLS 1.3 by "
+                         "stateful tickets"
         : o.no_cache               ? ", resumption by ticket only"
                                    : "");
     int status = server_run(lfd, &o, &tc);

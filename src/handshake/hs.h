@@ -506,6 +506,21 @@ mtls_err hs_ticket_make(struct hs *hs, uint8_t **ticket, size_t *len);
  * NULL (a full handshake).  The binder is the caller's to check. */
 mtls_session *hs13_session_lookup(struct hs *hs, rd identity, uint32_t obfuscated_age,
                                   cry_hash_alg prf);
+/* Server, TLS 1.3 tickets.  Stateful ones -- the ticket is a random session id, the session kept
+ * in the application's store when one is set, else in the session cache -- when a store is set,
+ * or when tickets are off and the cache is on (OpenSSL's SSL_OP_NO_TICKET); sealed ones (the
+ * session inside, AES-256-GCM under the ticket keys) otherwise.  _resumption_on: either kind is
+ * issued. */
+#define HS13_TICKET_ID_LEN 32
+bool hs13_stateful_tickets(const mtls_config *cfg);
+bool hs13_resumption_on(const mtls_config *cfg);
+/* The ticket for `s` (malloc'd): a stateful one gives `s` its id and keeps it, a sealed one
+ * seals it.  An error when none can be made (no key may seal yet, no randomness). */
+mtls_err hs13_ticket_make(struct hs *hs, mtls_session *s, uint8_t **ticket, size_t *len);
+/* The session of a stateful ticket, its binder verified: forgotten where it is kept (the store's
+ * remove callback, or the cache), so that the ticket resumes once (RFC 8446 C.4, 8.1).  Nothing
+ * for a sealed ticket. */
+void hs13_session_used(struct hs *hs, const mtls_session *s);
 /* A session for this connection's peer and names holding `psk` (a resumption PSK): what a ticket
  * seals (server) or what a client keeps for a ticket it received.  `created`: when the
  * session's first full handshake was (carried through resumptions). */

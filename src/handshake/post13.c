@@ -308,8 +308,8 @@ mtls_err hs13_send_tickets(struct hs *hs)
         s->issued = now;
         uint8_t *ticket = NULL;
         size_t len = 0;
-        /* A ticket that cannot be sealed (no key may seal yet) is not sent. */
-        err = ticket_seal(cfg->tkeys, s, now, cfg->session_lifetime, &ticket, &len);
+        /* A ticket that cannot be made (no key may seal yet) is not sent. */
+        err = hs13_ticket_make(hs, s, &ticket, &len);
         struct msg_new_session_ticket13 nst = {
             .lifetime = lifetime,
             .age_add = s->age_add,
@@ -331,10 +331,15 @@ mtls_err hs13_send_tickets(struct hs *hs)
     }
     mtls_err err = hs_flush(hs);
     if (!err && sent)
-        hs_trace_msg(
-            hs, '>', TLS_HS_NEW_SESSION_TICKET,
-            "once the client's Finished verified: %u ticket(s) (AES-256-GCM sealed session "
-            "state, each a resumption PSK), lifetime %u s",
-            sent, lifetime);
+        hs_trace_msg(hs, '>', TLS_HS_NEW_SESSION_TICKET,
+                     "once the client's Finished verified: %u ticket(s), each a resumption PSK "
+                     "(%s), lifetime %u s",
+                     sent,
+                     !hs13_stateful_tickets(cfg) ? "AES-256-GCM sealed session state"
+                     : cfg->store ? "stateful: the id of a session in the session store, "
+                                    "resumed once"
+                                  : "stateful: the id of a session in the session cache, "
+                                    "resumed once",
+                     lifetime);
     return err;
 }

@@ -27,6 +27,22 @@
  * the certificate (certificate_revoked); a client does not offer a session whose server is
  * revoked, and its full handshake verifies the server's current certificate -- which may well be
  * a new one, the usual answer to a revocation.
+ *
+ * TLS 1.3 resumes by ticket (a pre-shared key), under the same checks plus the ticket's hash and
+ * age.  A server's ticket is sealed (the session inside, as a TLS 1.2 ticket) or stateful: a
+ * random 32-byte session id whose session the server keeps (RFC 8446 4.6.1: the ticket "MAY be
+ * either a database lookup key or a self-encrypted and self-authenticated value").  Stateful
+ * when the application set a session store -- so that servers sharing a store share TLS 1.3
+ * sessions as they share TLS 1.2 ones, ticket keys or not -- or when tickets are off and the
+ * cache is on (OpenSSL's SSL_OP_NO_TICKET).  Their sessions live in the store alone when there is
+ * one, else in the cache, so that one place knows whether a ticket was used: a stateful ticket
+ * resumes once.  Its session is forgotten as soon as a ClientHello proves it holds the PSK (the
+ * binder verified, never on the mere sight of the identity, which travels in the clear), as RFC
+ * 8446 8.1 and C.4 recommend: a ticket copied off the wire or out of a client is good for nothing
+ * once its owner used it, and with psk_ke a deleted PSK gives the resumed connection forward
+ * secrecy.  (OpenSSL deletes only when it accepts 0-RTT, which we do not; the cost here is a
+ * full handshake for a client that offers a ticket twice, which RFC 8446 C.4 tells clients not to
+ * do.)  Without a remove callback a store cannot forget, and its tickets resume until they expire.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -262,6 +278,44 @@ mtls_session *hs_session_to_offer(struct hs *hs)
     return s;
 }
 
+/* Server: the live session stored under `id` in the session cache (unless `cache` is false) or,
+ * when it is not there, in the application's store (*from says which); NULL when neither has
+ * one.  A store that answers with a session of another id is not believed. */
+static mtls_session *stored_session(const mtls_config *cfg, const uint8_t *id, size_t id_len,
+                                    bool cache, int64_t now, const char **from)
+{
+    *from = "session cache";
+    mtls_session *s = cache ? cache_get(cfg->cache, id, id_len, now) : NULL;
+    if (s || !cfg->lookup)
+        return s;
+    *from = "session store";
+    uint8_t buf[8192];
+    size_t n = cfg->lookup(cfg->store_arg, id, id_len, buf, sizeof(buf));
+    if (n && n <= sizeof(buf))
+        s = session_decode(buf, n, false);
+    cry_wipe(buf, sizeof(buf));
+    if (s && (session_expired(s, now) || s->id_len != id_len || memcmp(s->id, id, id_len) != 0)) {
+        mtls_session_free(s);
+        s = NULL;
+    }
+    return s;
+}
+
+/* Server: `s` into the session cache (when `cache`) and the application's store, under its id. */
+static void keep_session(const mtls_config *cfg, mtls_session *s, bool cache)
+{
+    if (cache)
+        cache_put(cfg->cache, s, s->created);
+    if (!cfg->store)
+        return;
+    uint8_t buf[8192];
+    wr w = wr_fixed(buf, sizeof(buf));
+    if (session_encode(s, false, &w))
+        cfg->store(cfg->store_arg, s->id, s->id_len, buf, w.len,
+                   s->created + (int64_t)s->lifetime);
+    cry_wipe(buf, sizeof(buf));
+}
+
 mtls_err hs_session_lookup(struct hs *hs, const uint8_t *sid, size_t sid_len, const hello_exts *e,
                            rd suites, mtls_session **out)
 {
@@ -283,24 +337,21 @@ mtls_err hs_session_lookup(struct hs *hs, const uint8_t *sid, size_t sid_len, co
                           "the client's ticket does not open (unknown key, tampered or expired): "
                           "full handshake");
     }
-    if (!s && sid_len) {
-        s = cache_get(cfg->cache, sid, sid_len, now);
-        from = "session cache";
-        if (!s && cfg->lookup) {
-            uint8_t buf[8192];
-            size_t n = cfg->lookup(cfg->store_arg, sid, sid_len, buf, sizeof(buf));
-            if (n && n <= sizeof(buf))
-                s = session_decode(buf, n, false);
-            cry_wipe(buf, sizeof(buf));
-            from = "session store";
-            if (s && session_expired(s, now)) {
-                mtls_session_free(s);
-                s = NULL;
-            }
-        }
-    }
+    if (!s && sid_len)
+        s = stored_session(cfg, sid, sid_len, true, now, &from);
     if (!s)
         return MTLS_OK;
+    if (s->version != MTLS_VERSION_TLS12) {
+        /* A TLS 1.3 session (a stateful ticket) shares the cache and the store, under an id a
+         * TLS 1.2 hello could name: never a TLS 1.2 master secret, and none of the checks below
+         * (which would refuse the hello for a suite it need not offer). */
+        hs_trace_step(hs, MTLS_TRACE_DECISION, MTLS_DECISION_RESUME_DECLINED, MTLS_OK, by_ticket,
+                      '*', "Resumption",
+                      "session from the %s refused: another protocol version; full handshake",
+                      from);
+        mtls_session_free(s);
+        return MTLS_OK;
+    }
     if (s->ems && !e->ems.present) {
         /* RFC 7627 5.3: "If the original session used the "extended_master_secret" extension
          * but the new ClientHello does not contain it, the server MUST abort the abbreviated
@@ -321,9 +372,7 @@ mtls_err hs_session_lookup(struct hs *hs, const uint8_t *sid, size_t sid_len, co
                       suite);
     }
     const char *why = NULL;
-    if (s->version != MTLS_VERSION_TLS12)
-        why = "another protocol version";
-    else if (!hs_list_has(cfg->suites, cfg->n_suites, s->suite))
+    if (!hs_list_has(cfg->suites, cfg->n_suites, s->suite))
         why = "its cipher suite is no longer allowed";
     else if (!s->ems)
         /* RFC 7627 5.3: a session without EMS is not resumed, whether or not the new hello has
@@ -486,17 +535,8 @@ mtls_err hs_session_finish(struct hs *hs)
         s->ticket_hint = hs->c12.new_ticket_hint;
         hs->c12.new_ticket = NULL;
     }
-    if (server && !info->resumed && s->id_len) {
-        cache_put(cfg->cache, s, s->created);
-        if (cfg->store) {
-            uint8_t buf[8192];
-            wr w = wr_fixed(buf, sizeof(buf));
-            if (session_encode(s, false, &w))
-                cfg->store(cfg->store_arg, s->id, s->id_len, buf, w.len,
-                           s->created + (int64_t)s->lifetime);
-            cry_wipe(buf, sizeof(buf));
-        }
-    }
+    if (server && !info->resumed && s->id_len)
+        keep_session(cfg, s, true);
     mtls_session_free(info->session);
     info->session = s;
     return MTLS_OK;
@@ -598,16 +638,26 @@ mtls_session *hs13_session_lookup(struct hs *hs, rd identity, uint32_t obfuscate
     const mtls_config *cfg = hs->cfg;
     hs_info *info = hs->info;
     int64_t now = config_now(cfg);
-    if (!cfg->tickets)
-        return NULL;
-    mtls_session *s = ticket_open(cfg->tkeys, identity.p, identity.n, now, cfg->session_lifetime);
-    if (!s) {
-        hs_trace_step(hs, MTLS_TRACE_DECISION, MTLS_DECISION_RESUME_DECLINED, MTLS_OK,
-                      MTLS_TRACE_TICKET, '*', "Resumption",
-                      "the client's ticket does not open (unknown key, tampered or expired): full "
-                      "handshake");
-        return NULL;
+    mtls_session *s = NULL;
+    const char *from = "ticket";
+    if (hs13_stateful_tickets(cfg) && identity.n == HS13_TICKET_ID_LEN) {
+        /* Our stateful tickets are session ids (a sealed ticket is longer than any id). */
+        if (!(s = stored_session(cfg, identity.p, identity.n, !cfg->store, now, &from)))
+            hs_trace_step(hs, MTLS_TRACE_DECISION, MTLS_DECISION_RESUME_DECLINED, MTLS_OK,
+                          MTLS_TRACE_TICKET, '*', "Resumption",
+                          "the client's ticket names no session in the %s (used once "
+                          "already, expired, evicted, or not ours): full handshake",
+                          cfg->store ? "session store" : "session cache");
+    } else if (cfg->tickets) {
+        s = ticket_open(cfg->tkeys, identity.p, identity.n, now, cfg->session_lifetime);
+        if (!s)
+            hs_trace_step(hs, MTLS_TRACE_DECISION, MTLS_DECISION_RESUME_DECLINED, MTLS_OK,
+                          MTLS_TRACE_TICKET, '*', "Resumption",
+                          "the client's ticket does not open (unknown key, tampered or expired): "
+                          "full handshake");
     }
+    if (!s)
+        return NULL;
     /* 4.2.11.1: the client's age of the ticket, in ms, is obfuscated_ticket_age - age_add
      * (mod 2^32); ours is the time since we issued it. */
     uint64_t ours = now > s->issued ? (uint64_t)(now - s->issued) * 1000u : 0;
@@ -646,18 +696,60 @@ mtls_session *hs13_session_lookup(struct hs *hs, rd identity, uint32_t obfuscate
     }
     if (why) {
         hs_trace_step(hs, MTLS_TRACE_DECISION, MTLS_DECISION_RESUME_DECLINED, MTLS_OK,
-                      MTLS_TRACE_TICKET, '*', "Resumption", "ticket refused: %s; full handshake",
-                      why);
+                      MTLS_TRACE_TICKET, '*', "Resumption",
+                      "session from the %s refused: %s; full handshake", from, why);
         drop_peer(info);
         mtls_session_free(s);
         return NULL;
     }
-    hs_trace_step(
-        hs, MTLS_TRACE_DECISION, MTLS_DECISION_RESUMED, MTLS_OK, MTLS_TRACE_TICKET, '*',
-        "Resumption",
-        "resuming the session found in the ticket (a TLS 1.3 pre-shared key, if its binder "
-        "verifies)");
+    hs_trace_step(hs, MTLS_TRACE_DECISION, MTLS_DECISION_RESUMED, MTLS_OK, MTLS_TRACE_TICKET,
+                  '*', "Resumption",
+                  "resuming the session found in the %s (a TLS 1.3 pre-shared key, if its binder "
+                  "verifies%s)",
+                  from, s->id_len ? "; a stateful ticket, used once" : "");
     return s;
+}
+
+bool hs13_stateful_tickets(const mtls_config *cfg)
+{
+    return cfg->store || (!cfg->tickets && cfg->cache);
+}
+
+bool hs13_resumption_on(const mtls_config *cfg)
+{
+    return cfg->tickets || hs13_stateful_tickets(cfg);
+}
+
+mtls_err hs13_ticket_make(struct hs *hs, mtls_session *s, uint8_t **ticket, size_t *len)
+{
+    const mtls_config *cfg = hs->cfg;
+    *ticket = NULL;
+    *len = 0;
+    if (!hs13_stateful_tickets(cfg))
+        return ticket_seal(cfg->tkeys, s, config_now(cfg), cfg->session_lifetime, ticket, len);
+    /* RFC 8446 4.6.1: the ticket "MAY be either a database lookup key or a self-encrypted and
+     * self-authenticated value"; ours is a random session id, the key of `s` in the cache and
+     * the store. */
+    if (!cry_random(s->id, HS13_TICKET_ID_LEN))
+        return MTLS_ERR_RNG;
+    s->id_len = HS13_TICKET_ID_LEN;
+    if (!(*ticket = mem_alloc(HS13_TICKET_ID_LEN)))
+        return MTLS_ERR_NO_MEMORY;
+    memcpy(*ticket, s->id, HS13_TICKET_ID_LEN);
+    *len = HS13_TICKET_ID_LEN;
+    keep_session(cfg, s, !cfg->store);
+    return MTLS_OK;
+}
+
+void hs13_session_used(struct hs *hs, const mtls_session *s)
+{
+    const mtls_config *cfg = hs->cfg;
+    if (!s->id_len)
+        return; /* a sealed ticket: nothing kept, nothing to forget */
+    if (!cfg->store)
+        cache_remove(cfg->cache, s->id, s->id_len);
+    else if (cfg->remove)
+        cfg->remove(cfg->store_arg, s->id, s->id_len);
 }
 
 mtls_err hs13_adopt_session(struct hs *hs, mtls_session *s)

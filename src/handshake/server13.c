@@ -112,6 +112,9 @@ static mtls_err try_psk(struct hs *hs, const msg *m, const ext_psk_offer *offer,
                                 i + 1)
                        : err;
         }
+        /* A stateful ticket resumes once: forgotten now that its holder proved the key (a
+         * hello that merely names the ticket must not make it useless to its owner). */
+        hs13_session_used(hs, s);
         hs->resume = s;
         hs->s13.psk_index = (uint16_t)i;
         return MTLS_OK;
@@ -135,7 +138,7 @@ static mtls_err choose_suite_and_psk(struct hs *hs, const msg *m,
     if (hs->hrr && !hs_wire_list_has(ch->cipher_suites, hs->hrr_suite))
         return hs_err(hs, MTLS_ERR_ILLEGAL_PARAMETER,
                       "the second ClientHello does not offer the suite of our HelloRetryRequest");
-    if (!e->pre_shared_key.present || !cfg->tickets)
+    if (!e->pre_shared_key.present || !hs13_resumption_on(cfg))
         return MTLS_OK;
     const char *why;
     ext_psk_offer offer;
@@ -626,7 +629,10 @@ static mtls_err send_server_flight(struct hs *hs)
         hs_trace_msg(hs, '>', TLS_HS_CERTIFICATE,
                      "encrypted; our chain: %zu certificate(s), leaf %s%s%s", cfg->chain_len,
                      x509_cert_subject(cfg->chain[0]),
-                     st && st->len <= 0xffff - 4 ? "; with our stapled OCSP response, status " : "",
+                     st && st->len <= 0xffff - 4
+                         ? "; our stapled OCSP response in the leaf's entry (status_request, RFC "
+                           "8446 4.4.2.1), status "
+                         : "",
                      !st || st->len > 0xffff - 4                ? ""
                      : st->verdict.status == X509_REVOC_REVOKED ? "revoked"
                      : st->verdict.status == X509_REVOC_UNKNOWN ? "unknown"
@@ -730,7 +736,7 @@ static mtls_err read_finished(struct hs *hs, const msg *m)
     rec_allow_plain_ccs(hs->env->rec, false);
     if ((err = hs_transcript_hash(hs, th, &hlen)) || (err = ks13_finish(&hs->k13, th)))
         return err;
-    if (cfg->tickets && cfg->tls13_tickets && hs->s13.tickets_ok &&
+    if (hs13_resumption_on(cfg) && cfg->tls13_tickets && hs->s13.tickets_ok &&
         (err = hs13_send_tickets(hs)))
         return err;
     return hs13_establish(hs);

@@ -6,6 +6,11 @@
  * survive serialization; one config serving resumptions on several threads; sessions bound to the
  * verification context (client CAs, verify mode, session context; a client's CAs and name), the
  * verify callback re-checking resumed peers, and expired peer certificates not resumed.
+ *
+ * TLS 1.3 stateful tickets (RFC 8446 4.6.1: a ticket may be "a database lookup key"): with
+ * tickets off the session cache keeps their sessions, with a session store the store does; each
+ * resumes once, a refused or unproven offer does not use it up, and the binding and re-check
+ * tests above run again in TLS 1.3 through the store and the cache.
  */
 #include <pthread.h>
 #include <string.h>
@@ -22,6 +27,22 @@ static int64_t clock_fn(void *arg)
     return fake_now;
 }
 
+/* The version server_cfg speaks: TLS 1.2 unless a test says otherwise. */
+static uint16_t version = MTLS_VERSION_TLS12;
+
+/* What the server's trace said about resumption (its "Resumption" lines), since reset. */
+static char said[4096];
+static void on_trace(void *arg, const mtls_conn *conn, char dir, const char *what,
+                     const char *detail)
+{
+    (void)arg;
+    (void)conn;
+    (void)dir;
+    size_t len = strlen(said);
+    if (strcmp(what, "Resumption") == 0)
+        snprintf(said + len, sizeof(said) - len, "%s\n", detail);
+}
+
 static mtls_config *server_cfg(int tickets, size_t cache, mtls_verify_mode mode)
 {
     const tp_pki *pki = tp_get();
@@ -34,8 +55,10 @@ static mtls_config *server_cfg(int tickets, size_t cache, mtls_verify_mode mode)
     mtls_config_set_tickets(cfg, tickets);
     mtls_config_set_session_cache(cfg, cache, 0);
     mtls_config_set_time(cfg, clock_fn, NULL);
-    /* TLS 1.2 sessions (ids, the cache, RFC 5077 tickets); TLS 1.3's are in test_tls13. */
-    mtls_config_set_versions(cfg, MTLS_VERSION_TLS12, MTLS_VERSION_TLS12);
+    mtls_config_set_trace(cfg, on_trace, NULL);
+    /* TLS 1.2 sessions (ids, the cache, RFC 5077 tickets); TLS 1.3's sealed tickets are in
+     * test_tls13, its stateful ones here (`version`). */
+    mtls_config_set_versions(cfg, version, version);
     return cfg;
 }
 
@@ -405,12 +428,14 @@ static void test_threads(void)
 /* ---- sessions bound to the verification context (issue 12, item 8) ------------------------- */
 
 /* An external session store shared by several server configs, as a cluster would share one. */
+#define STORE_SLOTS 48
 struct shared_store {
-    uint8_t id[16][32];
-    size_t id_len[16];
-    uint8_t data[16][4096];
-    size_t len[16];
+    uint8_t id[STORE_SLOTS][32];
+    size_t id_len[STORE_SLOTS];
+    uint8_t data[STORE_SLOTS][4096];
+    size_t len[STORE_SLOTS]; /* 0: removed */
     size_t n;
+    int puts, gets, hits, removes;
 };
 
 static void store_put(void *arg, const uint8_t *id, size_t id_len, const uint8_t *data, size_t len,
@@ -418,7 +443,9 @@ static void store_put(void *arg, const uint8_t *id, size_t id_len, const uint8_t
 {
     (void)expires;
     struct shared_store *st = arg;
-    if (st->n == 16 || id_len > 32 || len > 4096)
+    st->puts++;
+    CHECK(st->n < STORE_SLOTS && id_len <= 32 && len <= 4096);
+    if (st->n == STORE_SLOTS || id_len > 32 || len > 4096)
         return;
     memcpy(st->id[st->n], id, id_len);
     st->id_len[st->n] = id_len;
@@ -429,12 +456,33 @@ static void store_put(void *arg, const uint8_t *id, size_t id_len, const uint8_t
 static size_t store_get(void *arg, const uint8_t *id, size_t id_len, uint8_t *out, size_t cap)
 {
     struct shared_store *st = arg;
+    st->gets++;
     for (size_t i = 0; i < st->n; i++)
-        if (st->id_len[i] == id_len && memcmp(st->id[i], id, id_len) == 0 && st->len[i] <= cap) {
+        if (st->len[i] && st->id_len[i] == id_len && memcmp(st->id[i], id, id_len) == 0 &&
+            st->len[i] <= cap) {
             memcpy(out, st->data[i], st->len[i]);
+            st->hits++;
             return st->len[i];
         }
     return 0;
+}
+
+static void store_del(void *arg, const uint8_t *id, size_t id_len)
+{
+    struct shared_store *st = arg;
+    st->removes++;
+    for (size_t i = 0; i < st->n; i++)
+        if (st->len[i] && st->id_len[i] == id_len && memcmp(st->id[i], id, id_len) == 0)
+            st->len[i] = 0;
+}
+
+/* How many live sessions the store holds. */
+static size_t store_count(const struct shared_store *st)
+{
+    size_t live = 0;
+    for (size_t i = 0; i < st->n; i++)
+        live += st->len[i] != 0;
+    return live;
 }
 
 static const uint8_t shared_keys[80] = {0x11, 0x22, 0x33, 0x44};
@@ -497,7 +545,7 @@ static outcome attempt(mtls_config *ccfg, mtls_config *scfg, const char *name, m
 static void test_binding_server(int tickets)
 {
     const tp_pki *pki = tp_get();
-    struct shared_store st;
+    static struct shared_store st;
     memset(&st, 0, sizeof(st));
     mtls_config *trusts_x = cluster_server(tickets, &st, MTLS_VERIFY_REQUIRE, pki->ca_pem, NULL);
     mtls_config *trusts_y = cluster_server(tickets, &st, MTLS_VERIFY_REQUIRE, pki->other_ca_pem, NULL);
@@ -652,7 +700,11 @@ static void test_recheck_server(int tickets)
     CHECK_EQ(d.calls, 2);
     CHECK_EQ(d.resumed_calls, 1);
     CHECK(strstr(d.subject, "client-P-256") != NULL);
-    mtls_session_free(o.sess);
+    /* from here on the client offers its newest session, as clients do (a TLS 1.3 stateful
+     * ticket resumes once; a TLS 1.2 session or a sealed ticket is the same session again) */
+    mtls_session_free(first.sess);
+    first.sess = o.sess;
+    CHECK(first.sess != NULL);
 
     /* the client's certificate goes on the deny-list: its session is not resumed, and the full
      * handshake refuses it */
@@ -828,6 +880,137 @@ static void test_expired_leaf(void)
     mtls_config_free(late_client);
 }
 
+/* A TLS 1.3 client session whose ticket_age_add, or whose PSK, is not what the server gave:
+ * the same ticket with a wrong age, or without its key. */
+static mtls_session *forged(const mtls_session *real, int age_s, int wrong_psk)
+{
+    uint8_t buf[8192];
+    size_t len;
+    CHECK_ERR(mtls_session_to_bytes(real, buf, sizeof(buf), &len), MTLS_OK);
+    mtls_session *f = mtls_session_from_bytes(buf, len);
+    CHECK(f != NULL);
+    if (f) {
+        f->age_add -= (uint32_t)age_s * 1000u; /* the client reports an age `age_s` s off */
+        f->master[0] ^= (uint8_t)(wrong_psk ? 1 : 0);
+    }
+    return f;
+}
+
+/* TLS 1.3 stateful tickets.  In the session cache (tickets off): two 32-byte tickets per
+ * handshake, each naming a cached session; one resumes, once; the resumed connection's newest
+ * ticket resumes in turn; an offer refused for its age, or whose binder does not verify, does
+ * not use the ticket up; a new config sharing the cache (a reload) resumes them; with the cache
+ * off too, no tickets at all.  In a store (tickets on or
+ * off, no cache): a ticket of server A resumes on server B, the store forgets it then (its remove
+ * callback), and neither server resumes it again; the store's sessions are never in the cache. */
+static void test_tls13_stateful(void)
+{
+    version = MTLS_VERSION_TLS13;
+    mtls_config *scfg = server_cfg(0, 16, MTLS_VERIFY_REQUIRE), *ccfg = client_cfg(1);
+    int resumed;
+    said[0] = 0;
+    mtls_session *s1 = connect_once(ccfg, scfg, "localhost", NULL, &resumed, NULL);
+    CHECK_EQ(resumed, 0);
+    CHECK(s1 && s1->version == MTLS_VERSION_TLS13 && s1->ticket_len == 32 && s1->id_len == 0);
+    /* the ticket is the key of a session in the server's cache */
+    mtls_session *cached = s1 ? cache_get(scfg->cache, s1->ticket, 32, fake_now) : NULL;
+    CHECK(cached != NULL && cached->version == MTLS_VERSION_TLS13 && cached->id_len == 32);
+    mtls_session_free(cached);
+
+    said[0] = 0;
+    mtls_session *s2 = connect_once(ccfg, scfg, "localhost", s1, &resumed, NULL);
+    CHECK_EQ(resumed, 1);
+    CHECK(strstr(said, "resuming the session found in the session cache") != NULL);
+    CHECK(strstr(said, "a stateful ticket, used once") != NULL);
+    printf("TLS 1.3, tickets off: %s", said);
+    CHECK(s2 && s2->ticket_len == 32 && s1 && memcmp(s2->ticket, s1->ticket, 32) != 0);
+    /* used once: gone from the cache, a full handshake (never an error) */
+    cached = s1 ? cache_get(scfg->cache, s1->ticket, 32, fake_now) : NULL;
+    CHECK(cached == NULL);
+    mtls_session_free(cached);
+    said[0] = 0;
+    mtls_session *s3 = connect_once(ccfg, scfg, "localhost", s1, &resumed, NULL);
+    CHECK_EQ(resumed, 0);
+    CHECK(strstr(said, "names no session in the session cache (used once already") != NULL);
+    printf("TLS 1.3, the same ticket again: %s", said);
+
+    /* an age 30 s off (the window is 10 s + 1%): refused, and the ticket is still good */
+    mtls_session *late = forged(s2, 30, 0);
+    said[0] = 0;
+    mtls_session *s4 = connect_once(ccfg, scfg, "localhost", late, &resumed, NULL);
+    CHECK_EQ(resumed, 0);
+    CHECK(strstr(said, "session from the session cache refused: the ticket's age") !=
+          NULL);
+    /* a binder made without the ticket's key: the handshake fails (decrypt_error), the ticket
+     * stays good */
+    mtls_session *keyless = forged(s2, 0, 1);
+    outcome o = attempt(ccfg, scfg, "localhost", keyless, NULL);
+    CHECK_ERR(o.server, MTLS_ERR_BAD_FINISHED);
+    CHECK_EQ(o.server_alert, 51); /* decrypt_error */
+    mtls_session_free(o.sess);
+    mtls_session *s5 = connect_once(ccfg, scfg, "localhost", s2, &resumed, NULL);
+    CHECK_EQ(resumed, 1);
+    mtls_session *s6 = connect_once(ccfg, scfg, "localhost", s5, &resumed, NULL);
+    CHECK_EQ(resumed, 1);
+    /* a reload: the new config shares the running one's cache, and resumes its tickets */
+    mtls_config *fresh = server_cfg(0, 16, MTLS_VERIFY_REQUIRE);
+    CHECK_ERR(mtls_config_share_sessions(fresh, scfg), MTLS_OK);
+    mtls_session *s7 = connect_once(ccfg, fresh, "localhost", s6, &resumed, NULL);
+    CHECK_EQ(resumed, 1);
+    mtls_config_free(fresh);
+    mtls_session *all[] = {s1, s2, s3, late, s4, keyless, s5, s6, s7};
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+        mtls_session_free(all[i]);
+    mtls_config_free(scfg);
+
+    /* tickets off and no cache: nothing to resume by, so no tickets */
+    scfg = server_cfg(0, 0, MTLS_VERIFY_REQUIRE);
+    o = attempt(ccfg, scfg, "localhost", NULL, NULL);
+    CHECK_ERR(o.server, MTLS_OK);
+    CHECK(o.sess == NULL);
+    mtls_session_free(o.sess);
+    mtls_config_free(scfg);
+
+    /* a store shared by two servers, with tickets on or off */
+    static struct shared_store st;
+    for (int tickets = 0; tickets <= 1; tickets++) {
+        memset(&st, 0, sizeof(st));
+        mtls_config *a = server_cfg(tickets, 16, MTLS_VERIFY_REQUIRE);
+        mtls_config *b = server_cfg(tickets, 16, MTLS_VERIFY_REQUIRE);
+        CHECK_ERR(mtls_config_set_session_store(a, store_put, store_get, store_del, &st), MTLS_OK);
+        CHECK_ERR(mtls_config_set_session_store(b, store_put, store_get, store_del, &st), MTLS_OK);
+        mtls_session *t1 = connect_once(ccfg, a, "localhost", NULL, &resumed, NULL);
+        CHECK(t1 && t1->ticket_len == 32);
+        CHECK_EQ(st.puts, MTLS_TLS13_TICKETS_DEFAULT);
+        CHECK_EQ(store_count(&st), MTLS_TLS13_TICKETS_DEFAULT);
+        /* kept in the store alone: one place decides that a ticket was used */
+        mtls_session *cached_a = t1 ? cache_get(a->cache, t1->ticket, 32, fake_now) : NULL;
+        CHECK(cached_a == NULL);
+        mtls_session_free(cached_a);
+        said[0] = 0;
+        mtls_session *t2 = connect_once(ccfg, b, "localhost", t1, &resumed, NULL);
+        CHECK_EQ(resumed, 1);
+        CHECK(strstr(said, "resuming the session found in the session store") != NULL);
+        CHECK_EQ(st.removes, 1);
+        CHECK_EQ(store_count(&st), 2 * MTLS_TLS13_TICKETS_DEFAULT - 1);
+        printf("TLS 1.3, a store, tickets %s: %s", tickets ? "on" : "off", said);
+        /* used: neither server resumes it again; B's newest ticket resumes on A */
+        mtls_session *t3 = connect_once(ccfg, a, "localhost", t1, &resumed, NULL);
+        CHECK_EQ(resumed, 0);
+        mtls_session *t4 = connect_once(ccfg, b, "localhost", t1, &resumed, NULL);
+        CHECK_EQ(resumed, 0);
+        mtls_session *t5 = connect_once(ccfg, a, "localhost", t2, &resumed, NULL);
+        CHECK_EQ(resumed, 1);
+        mtls_session *more[] = {t1, t2, t3, t4, t5};
+        for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++)
+            mtls_session_free(more[i]);
+        mtls_config_free(a);
+        mtls_config_free(b);
+    }
+    mtls_config_free(ccfg);
+    version = MTLS_VERSION_TLS12;
+}
+
 int main(void)
 {
     fake_now = (int64_t)time(NULL);
@@ -845,5 +1028,14 @@ int main(void)
     test_recheck_server(0);
     test_binding_client();
     test_expired_leaf();
+
+    /* TLS 1.3: stateful tickets, and every check through them (sealed ones: test_tls13) */
+    test_tls13_stateful();
+    version = MTLS_VERSION_TLS13;
+    test_binding_server(0); /* through the store */
+    test_binding_server(1); /* sealed tickets under shared keys */
+    test_recheck_server(0); /* through the cache */
+    test_recheck_server(1);
+    version = MTLS_VERSION_TLS12;
     return t_done();
 }

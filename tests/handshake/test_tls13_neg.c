@@ -1663,11 +1663,13 @@ static void after_handshake(void)
 
 static void tickets(void)
 {
-    /* how many tickets: the default two, none, five, none with tickets off */
+    /* how many tickets: the default two, none, five; with tickets off the default two stateful
+     * ones (session ids, test_resume), none when the session cache is off too */
     static const struct {
-        int n; /* mtls_config_set_tls13_tickets, -1: default, -2: mtls_config_set_tickets(0) */
+        int n; /* mtls_config_set_tls13_tickets, -1: default, -2: mtls_config_set_tickets(0),
+                * -3: that and mtls_config_set_session_cache(0) */
         int want;
-    } tc[] = {{-1, 2}, {0, 0}, {5, 5}, {-2, 0}};
+    } tc[] = {{-1, 2}, {0, 0}, {5, 5}, {-2, 2}, {-3, 0}};
     for (size_t k = 0; k < sizeof(tc) / sizeof(tc[0]); k++) {
         case_begin("tickets: %d configured", tc[k].n);
         opts o = {0};
@@ -1676,13 +1678,17 @@ static void tickets(void)
         mtls_config_set_trace_events(ccfg, count_trace, &cs);
         if (tc[k].n >= 0)
             CHECK_ERR(mtls_config_set_tls13_tickets(scfg, (unsigned)tc[k].n), MTLS_OK);
-        if (tc[k].n == -2)
+        if (tc[k].n <= -2)
             CHECK_ERR(mtls_config_set_tickets(scfg, 0), MTLS_OK);
+        if (tc[k].n == -3)
+            CHECK_ERR(mtls_config_set_session_cache(scfg, 0, 0), MTLS_OK);
         mtls_conn *c = mtls_client_new(ccfg, "localhost"), *s = mtls_server_new(scfg);
         CHECK_ERR(tp_handshake(c, s), MTLS_OK);
         CHECK_EQ(cs.tickets, tc[k].want);
         mtls_session *sess = mtls_conn_get_session(c);
         CHECK_EQ(sess != NULL, tc[k].want > 0);
+        if (sess && tc[k].n == -2)
+            CHECK_EQ(sess->ticket_len, 32); /* a session id */
         mtls_session_free(sess);
         mtls_conn_free(c);
         mtls_conn_free(s);

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # fleet.test.sh -- two `mtls server` processes behind an imaginary balancer share one ticket key
 # file (--ticket-key-file) and nothing else (--no-cache: no session cache, so every resumption
-# is by ticket), and clients resume on either one what the other issued:
+# is by ticket), and clients resume on either one what the other issued -- every client case in
+# TLS 1.2 (RFC 5077 tickets) and in TLS 1.3 (NewSessionTicket, the same sealed state), the
+# clients choosing the version and the servers speaking both:
 #
 #   1. a ticket from server A resumes on server B (mtls client --sess-out/--sess-in and openssl
 #      s_client -sess_out/-sess_in), and the ticket's key name (its first 16 bytes, printed by
@@ -105,22 +107,28 @@ start A --ticket-key-file "$KEYS"
 start B --ticket-key-file "$KEYS"
 start C # its own, automatic keys
 
-# mclient PORT OUT ARGS...: mtls client; its stderr in OUT, status in MST
+# The clients choose the version, $V (1.2 or 1.3); the servers speak both.
+# mclient PORT OUT ARGS...: mtls client, TLS $V; its stderr in OUT, status in MST
 mclient() {
     local port=$1 out=$2
     shift 2
     MST=0
     echo "fleet $RANDOM" | timeout 30 "$MTLS" client "127.0.0.1:$port" --servername "$HOST" \
-        --ca "$P/ca.crt" --timeout 10 "$@" > /dev/null 2> "$out" || MST=$?
+        --ca "$P/ca.crt" --timeout 10 "--tls$V" "$@" > /dev/null 2> "$out" || MST=$?
 }
 
-# sclient PORT OUT ARGS...: openssl s_client, TLS 1.2; its output in OUT
+# sclient PORT OUT ARGS...: openssl s_client, TLS $V; its output in OUT (TLS 1.3 keeps its stdin
+# open a moment: the tickets come after the handshake)
 sclient() {
     local port=$1 out=$2
     shift 2
-    timeout 30 openssl s_client -connect "127.0.0.1:$port" -tls1_2 -servername "$HOST" \
-        -verify_hostname "$HOST" -CAfile "$P/ca.crt" -verify_return_error "$@" < /dev/null \
-        > "$out" 2>&1 || true
+    local args=(-connect "127.0.0.1:$port" "-tls1_${V#1.}" -servername "$HOST"
+        -verify_hostname "$HOST" -CAfile "$P/ca.crt" -verify_return_error "$@")
+    if [ "$V" = 1.2 ]; then
+        timeout 30 openssl s_client "${args[@]}" < /dev/null > "$out" 2>&1 || true
+    else
+        sleep 1 | timeout 30 openssl s_client "${args[@]}" > "$out" 2>&1 || true
+    fi
 }
 
 # ticket_name OUT: the first 16 bytes of the ticket s_client printed, as 32 hex digits
@@ -138,40 +146,44 @@ reloaded() {
 # ---- 1. one file, two servers --------------------------------------------------------------
 
 echo "1. a ticket issued by A resumes on B"
-mclient "$A_PORT" "$W/m1.err" --sess-out "$W/m1.sess"
-mclient "$B_PORT" "$W/m1b.err" --sess-in "$W/m1.sess"
-why=""
-if [ "$MST" != 0 ]; then
-    why="mtls client exited with $MST"
-elif ! grep -q 'connection 1: resumed (session ticket)' "$W/m1b.err"; then
-    why="B did not resume A's ticket: $(grep -o 'connection 1: .*' "$W/m1b.err" || true)"
-elif ! grep -q 'resuming the session found in the ticket' "$W/B.log"; then
-    why="B's trace does not say it resumed from a ticket"
-fi
-check "mtls client: ticket from A resumes on B" "$why" "$W/m1b.err" "$W/B.log"
+for V in 1.2 1.3; do
+    mclient "$A_PORT" "$W/m1-$V.err" --sess-out "$W/m1-$V.sess"
+    lines=$(wc -l < "$W/B.log")
+    mclient "$B_PORT" "$W/m1b-$V.err" --sess-in "$W/m1-$V.sess"
+    why=""
+    if [ "$MST" != 0 ]; then
+        why="mtls client exited with $MST"
+    elif ! grep -q 'connection 1: resumed (session ticket)' "$W/m1b-$V.err"; then
+        why="B did not resume A's ticket: $(grep -o 'connection 1: .*' "$W/m1b-$V.err" || true)"
+    elif ! tail -n +"$((lines + 1))" "$W/B.log" | grep -q 'resuming the session found in the ticket'; then
+        why="B's trace does not say it resumed from a ticket"
+    fi
+    check "TLS $V: mtls client: ticket from A resumes on B" "$why" "$W/m1b-$V.err" "$W/B.log"
 
-sclient "$A_PORT" "$W/s1.out" -sess_out "$W/s1.pem"
-sclient "$B_PORT" "$W/s1b.out" -sess_in "$W/s1.pem"
-why=""
-name=$(ticket_name "$W/s1.out")
-if ! grep -q '^New, TLSv1.2' "$W/s1.out"; then
-    why="the first s_client connection to A failed"
-elif [ "$name" != "$(name_of "$K1")" ]; then
-    why="the ticket's key name is '$name', not the first key of the file ($(name_of "$K1"))"
-elif ! grep -q '^Reused, TLSv1.2' "$W/s1b.out"; then
-    why="s_client -sess_in on B did not report 'Reused'"
-fi
-check "openssl s_client: ticket from A (key $(name_of "$K1")) resumes on B" "$why" \
-    "$W/s1.out" "$W/s1b.out"
+    sclient "$A_PORT" "$W/s1-$V.out" -sess_out "$W/s1-$V.pem"
+    sclient "$B_PORT" "$W/s1b-$V.out" -sess_in "$W/s1-$V.pem"
+    why=""
+    name=$(ticket_name "$W/s1-$V.out")
+    if ! grep -q "^New, TLSv$V" "$W/s1-$V.out"; then
+        why="the first s_client connection to A failed"
+    elif [ "$name" != "$(name_of "$K1")" ]; then
+        why="the ticket's key name is '$name', not the first key of the file ($(name_of "$K1"))"
+    elif ! grep -q "^Reused, TLSv$V" "$W/s1b-$V.out"; then
+        why="s_client -sess_in on B did not report 'Reused'"
+    fi
+    check "TLS $V: openssl s_client: ticket from A (key $(name_of "$K1")) resumes on B" "$why" \
+        "$W/s1-$V.out" "$W/s1b-$V.out"
 
-mclient "$C_PORT" "$W/m1c.err" --sess-in "$W/m1.sess"
-why=""
-if [ "$MST" != 0 ]; then
-    why="mtls client exited with $MST"
-elif ! grep -q 'connection 1: full handshake' "$W/m1c.err"; then
-    why="a server with other keys: $(grep -o 'connection 1: .*' "$W/m1c.err" || true)"
-fi
-check "control: a server with its own keys does a full handshake" "$why" "$W/m1c.err"
+    mclient "$C_PORT" "$W/m1c-$V.err" --sess-in "$W/m1-$V.sess"
+    why=""
+    if [ "$MST" != 0 ]; then
+        why="mtls client exited with $MST"
+    elif ! grep -q 'connection 1: full handshake' "$W/m1c-$V.err"; then
+        why="a server with other keys: $(grep -o 'connection 1: .*' "$W/m1c-$V.err" || true)"
+    fi
+    check "TLS $V: control: a server with its own keys does a full handshake" "$why" \
+        "$W/m1c-$V.err"
+done
 
 # ---- 2. rotation ---------------------------------------------------------------------------
 
@@ -188,22 +200,24 @@ elif ! grep -q "^mtls: reload 1: certificate unchanged .*; ticket keys 1 key fro
 fi
 check "SIGHUP: both servers reload the key file and say so" "$why" "$W/A.log" "$W/B.log"
 
-mclient "$B_PORT" "$W/m2.err" --sess-in "$W/m1.sess"
-why=""
-[ "$MST" = 0 ] && grep -q 'connection 1: resumed (session ticket)' "$W/m2.err" ||
-    why="the old ticket no longer resumes on B: $(grep -o 'connection 1: .*' "$W/m2.err" || echo "status $MST")"
-check "the old key's ticket still resumes (B)" "$why" "$W/m2.err" "$W/B.log"
-sclient "$A_PORT" "$W/s2.out" -sess_out "$W/s2.pem"
-sclient "$B_PORT" "$W/s2b.out" -sess_in "$W/s2.pem"
-name=$(ticket_name "$W/s2.out")
-why=""
-if [ "$name" != "$(name_of "$K2")" ]; then
-    why="A sealed the new ticket under '$name', not the new key $(name_of "$K2")"
-elif ! grep -q '^Reused, TLSv1.2' "$W/s2b.out"; then
-    why="the new ticket does not resume on B"
-fi
-check "a new ticket is sealed under the new key $(name_of "$K2") and resumes on B" "$why" \
-    "$W/s2.out" "$W/s2b.out"
+for V in 1.2 1.3; do
+    mclient "$B_PORT" "$W/m2-$V.err" --sess-in "$W/m1-$V.sess"
+    why=""
+    [ "$MST" = 0 ] && grep -q 'connection 1: resumed (session ticket)' "$W/m2-$V.err" ||
+        why="the old ticket no longer resumes on B: $(grep -o 'connection 1: .*' "$W/m2-$V.err" || echo "status $MST")"
+    check "TLS $V: the old key's ticket still resumes (B)" "$why" "$W/m2-$V.err" "$W/B.log"
+    sclient "$A_PORT" "$W/s2-$V.out" -sess_out "$W/s2-$V.pem"
+    sclient "$B_PORT" "$W/s2b-$V.out" -sess_in "$W/s2-$V.pem"
+    name=$(ticket_name "$W/s2-$V.out")
+    why=""
+    if [ "$name" != "$(name_of "$K2")" ]; then
+        why="A sealed the new ticket under '$name', not the new key $(name_of "$K2")"
+    elif ! grep -q "^Reused, TLSv$V" "$W/s2b-$V.out"; then
+        why="the new ticket does not resume on B"
+    fi
+    check "TLS $V: a new ticket is sealed under the new key $(name_of "$K2") and resumes on B" \
+        "$why" "$W/s2-$V.out" "$W/s2b-$V.out"
+done
 
 # ---- 3. the old key removed ----------------------------------------------------------------
 
@@ -212,36 +226,42 @@ put_keys "$K2"
 kill -HUP "$A_PID" "$B_PID"
 reloaded "$W/A.log" 2 || true
 reloaded "$W/B.log" 2 || true
-mclient "$B_PORT" "$W/m3.err" --sess-in "$W/m1.sess"
-why=""
-if [ "$MST" != 0 ]; then
-    why="the client failed (status $MST) instead of a full handshake: $(tail -n1 "$W/m3.err")"
-elif ! grep -q 'connection 1: full handshake (the server did not accept our session ticket)' "$W/m3.err"; then
-    why="$(grep -o 'connection 1: .*' "$W/m3.err" || echo 'no verdict')"
-fi
-check "the removed key's ticket: a full handshake, not an error" "$why" "$W/m3.err" "$W/B.log"
-sclient "$A_PORT" "$W/s3.out" -sess_in "$W/s2.pem"
-why=""
-grep -q '^Reused, TLSv1.2' "$W/s3.out" || why="the current key's ticket does not resume on A"
-check "the current key's ticket still resumes (A)" "$why" "$W/s3.out" "$W/A.log"
+for V in 1.2 1.3; do
+    mclient "$B_PORT" "$W/m3-$V.err" --sess-in "$W/m1-$V.sess"
+    why=""
+    if [ "$MST" != 0 ]; then
+        why="the client failed (status $MST) instead of a full handshake: $(tail -n1 "$W/m3-$V.err")"
+    elif ! grep -q 'connection 1: full handshake (the server did not accept our session ticket)' "$W/m3-$V.err"; then
+        why="$(grep -o 'connection 1: .*' "$W/m3-$V.err" || echo 'no verdict')"
+    fi
+    check "TLS $V: the removed key's ticket: a full handshake, not an error" "$why" \
+        "$W/m3-$V.err" "$W/B.log"
+    sclient "$A_PORT" "$W/s3-$V.out" -sess_in "$W/s2-$V.pem"
+    why=""
+    grep -q "^Reused, TLSv$V" "$W/s3-$V.out" || why="the current key's ticket does not resume on A"
+    check "TLS $V: the current key's ticket still resumes (A)" "$why" "$W/s3-$V.out" "$W/A.log"
+done
 
 # ---- 4. no signal: the periodic look at the file -------------------------------------------
 
 echo "4. the file rewritten, no signal: picked up within 10 s"
 put_keys "$K3" "$K2"
 sleep 11
-sclient "$A_PORT" "$W/s4.out" -sess_out "$W/s4.pem"
-sclient "$B_PORT" "$W/s4b.out" -sess_in "$W/s4.pem"
-name=$(ticket_name "$W/s4.out")
-why=""
-if [ "$name" != "$(name_of "$K3")" ]; then
-    why="A sealed under '$name', not under the newest key $(name_of "$K3")"
-elif grep -q '^mtls: reload 3:' "$W/A.log"; then
-    why="A reloaded: the test sent no signal"
-elif ! grep -q '^Reused, TLSv1.2' "$W/s4b.out"; then
-    why="B did not pick up the new key (its ticket does not resume there)"
-fi
-check "a rewritten key file is read again without a signal" "$why" "$W/s4.out" "$W/s4b.out"
+for V in 1.2 1.3; do
+    sclient "$A_PORT" "$W/s4-$V.out" -sess_out "$W/s4-$V.pem"
+    sclient "$B_PORT" "$W/s4b-$V.out" -sess_in "$W/s4-$V.pem"
+    name=$(ticket_name "$W/s4-$V.out")
+    why=""
+    if [ "$name" != "$(name_of "$K3")" ]; then
+        why="A sealed under '$name', not under the newest key $(name_of "$K3")"
+    elif grep -q '^mtls: reload 3:' "$W/A.log"; then
+        why="A reloaded: the test sent no signal"
+    elif ! grep -q "^Reused, TLSv$V" "$W/s4b-$V.out"; then
+        why="B did not pick up the new key (its ticket does not resume there)"
+    fi
+    check "TLS $V: a rewritten key file is read again without a signal" "$why" "$W/s4-$V.out" \
+        "$W/s4b-$V.out"
+done
 
 # ---- 5. a broken file ----------------------------------------------------------------------
 
@@ -256,11 +276,14 @@ elif ! grep -q '^mtls: reload failed: still serving with the previous configurat
 elif ! grep -q -- '--ticket-key-file: ticket key file .*line 2: 9 characters where a key is 96 hex digits' "$W/A.log"; then
     why="the log does not say which line is wrong"
 fi
-sclient "$A_PORT" "$W/s5.out" -sess_in "$W/s4.pem"
-if [ -z "$why" ] && ! grep -q '^Reused, TLSv1.2' "$W/s5.out"; then
-    why="after the failed reload A no longer resumes its tickets"
-fi
-check "a bad key file: the reload fails, the keys in use stay" "$why" "$W/A.log" "$W/s5.out"
+for V in 1.2 1.3; do
+    sclient "$A_PORT" "$W/s5-$V.out" -sess_in "$W/s4-$V.pem"
+    if [ -z "$why" ] && ! grep -q "^Reused, TLSv$V" "$W/s5-$V.out"; then
+        why="after the failed reload A no longer resumes its TLS $V tickets"
+    fi
+done
+check "a bad key file: the reload fails, the keys in use stay (TLS 1.2 and 1.3 tickets resume)" \
+    "$why" "$W/A.log" "$W/s5-1.2.out" "$W/s5-1.3.out"
 grep -E '^mtls: (ticket keys|reload)' "$W/A.log" | sed 's/^/    A: /' | cut -c1-220
 
 echo

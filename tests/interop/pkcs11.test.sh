@@ -6,10 +6,13 @@
 # pkcs11-tool; installed with apt-get when missing, as scripts/deps.sh does), a fresh token in a
 # temporary directory (SOFTHSM2_CONF), an RSA-2048 and an ECDSA P-256 key pair generated ON the
 # token (never extractable), and certificates for the token's public keys issued by the test CA of
-# tests/pki/make-pki.sh.  Then, for each key:
+# tests/pki/make-pki.sh.  Then, for each key, in TLS 1.2 and in TLS 1.3 (the clients choose; the
+# RSA key then signs RSA-PSS on the token, the only RSA signatures TLS 1.3 has):
 #   - mtls server with the token key, against mtls client and openssl s_client (ECDHE; static
-#     RSA for the RSA key, where the token decrypts the premaster with raw RSA);
-#   - mtls client with the token key against mtls server requiring a client certificate;
+#     RSA for the RSA key in TLS 1.2, where the token decrypts the premaster with raw RSA);
+#   - mtls client with the token key (its CertificateVerify signed on the token) against mtls
+#     server requiring a client certificate;
+# each case checks the version, suite and signature scheme the server logged;
 # the PIN from --key-pass-file (the passphrase callback), from the URI's pin-value, and the
 # sentences for a wrong PIN, a missing one and one of a length the engine does not take.  Exit 77
 # only when the packages cannot be installed.  Every process binds 127.0.0.1 and is bounded by
@@ -89,10 +92,17 @@ bad() {
   fails=$((fails + 1))
 }
 
-# server_case NAME CLIENT(mtls|openssl) CLIENT-ARGS -- SERVER-ARGS
+# server_case NAME VERSION CLIENT(mtls|openssl) CLIENT-ARGS -- SERVER-ARGS: the client speaks
+# TLS VERSION (1.2, 1.3; "-" for its default); the server must log that version and, when WANT is
+# set, a line matching it
+WANT=
 server_case() {
-  local name=$1 client=$2 cargs=() sargs=()
-  shift 2
+  local name=$1 v=$2 client=$3 cargs=() sargs=()
+  shift 3
+  if [ "$v" != - ]; then
+    name="TLS $v: $name"
+    if [ "$client" = mtls ]; then cargs+=("--tls$v"); else cargs+=("-tls1_${v#1.}"); fi
+  fi
   while [ "$1" != -- ]; do cargs+=("$1"); shift; done
   shift
   sargs=("$@")
@@ -112,45 +122,65 @@ server_case() {
   fi
   wait_exit "$LISTEN_PID" 10 || true
   # openssl s_client closes at the end of its input, maybe before the echo: its verdict counts
+  local vre='TLS 1\.[23]'
+  [ "$v" = - ] || vre="TLS ${v/./\\.}"
   if { grep -qF "$tok" c.out || grep -q 'Verify return code: 0 (ok)' c.out; } &&
-      grep -q "closed cleanly" "$W/s.log"; then
-    ok "$name: $(grep -o 'TLS 1.2, [^;]*' "$W/s.log" | head -1)"
+      grep -q "closed cleanly" "$W/s.log" && grep -Eq "^mtls: #1 .*: $vre, " "$W/s.log" &&
+      { [ -z "$WANT" ] || grep -Eq -- "$WANT" "$W/s.log" c.log; }; then
+    local seen=""
+    [ -z "$WANT" ] || seen=" ($(cat "$W/s.log" c.log | grep -Eo -- "$WANT" | head -1))"
+    ok "$name: $(grep -Eo "$vre, [^;]*" "$W/s.log" | head -1)$seen"
   else
+    [ -z "$WANT" ] || echo "      (wanted a line matching: $WANT)"
     bad "$name" c.log c.out "$W/s.log"
   fi
+  WANT=
 }
 
 for k in rsa ec; do
   uri=$([ $k = rsa ] && echo "$URI_RSA" || echo "$URI_EC")
   auth=$([ $k = rsa ] && echo RSA || echo ECDSA)
-  server_case "$k: mtls server (token key) <- mtls client, ECDHE" mtls -- \
-    --cert $k.crt --key "$uri" --key-pass-file pin.txt \
-    --pkcs11-module "$MODULE"
-  server_case "$k: mtls server (token key) <- openssl s_client, ECDHE" openssl -- \
-    --cert $k.crt --key "$uri" --key-pass-file pin.txt \
-    --pkcs11-module "$MODULE"
+  # the schemes the token signs with: RSA-PSS (TLS 1.3's only RSA one, mtls's first in TLS 1.2)
+  scheme=$([ $k = rsa ] && echo 'rsa_pss_rsae_sha(256|384|512)' || echo ecdsa_secp256r1_sha256)
+  for v in 1.2 1.3; do
+    WANT="signed with $scheme"
+    server_case "$k: mtls server (token key) <- mtls client, ECDHE" $v mtls -- \
+      --cert $k.crt --key "$uri" --key-pass-file pin.txt \
+      --pkcs11-module "$MODULE"
+    WANT="signed with $scheme"
+    server_case "$k: mtls server (token key) <- openssl s_client, ECDHE" $v openssl -- \
+      --cert $k.crt --key "$uri" --key-pass-file pin.txt \
+      --pkcs11-module "$MODULE"
+    if [ $k = rsa ]; then
+      WANT="signed with rsa_pss_rsae_sha384"
+      server_case "rsa: mtls server (token key) <- openssl s_client, rsa_pss_rsae_sha384" $v \
+        openssl -sigalgs rsa_pss_rsae_sha384 -- --cert $k.crt --key "$uri" \
+        --key-pass-file pin.txt --pkcs11-module "$MODULE"
+    fi
+    # the client's key on the token, against a server that requires a client certificate
+    WANT="our certificate sent, CertificateVerify $scheme"
+    server_case "$k: mtls client (token key, $auth CertificateVerify) -> mtls server requiring it" \
+      $v mtls --cert $k.crt --key "$uri" --key-pass-file pin.txt --pkcs11-module "$MODULE" -- \
+      --cert $P/ecdsa256.crt --key $P/ecdsa256.key --ca $P/ca.crt --verify-client require
+    if ! grep -q "client certificate: CN=good.test" "$W/s.log"; then
+      bad "TLS $v: $k: the server did not log the token-held client certificate" "$W/s.log"
+    fi
+  done
   if [ $k = rsa ]; then
+    # static RSA (TLS 1.2 only: TLS 1.3 has no RSA key exchange): the token decrypts
+    WANT="static RSA key exchange"
     server_case "rsa: mtls server (token key) <- mtls client, static RSA (the token decrypts)" \
-      mtls --ciphers TLS_RSA_WITH_AES_256_GCM_SHA384 -- \
+      1.2 mtls --ciphers TLS_RSA_WITH_AES_256_GCM_SHA384 -- \
       --cert $k.crt --key "$uri" --key-pass-file pin.txt \
     --pkcs11-module "$MODULE"
-    server_case "rsa: mtls server (token key) <- openssl s_client, static RSA" openssl \
+    WANT="TLS_RSA_WITH_AES_128_GCM_SHA256, static RSA key exchange"
+    server_case "rsa: mtls server (token key) <- openssl s_client, static RSA" 1.2 openssl \
       -cipher AES128-GCM-SHA256 -- --cert $k.crt --key "$uri" --key-pass-file pin.txt \
     --pkcs11-module "$MODULE"
-    server_case "rsa: mtls server (token key) <- openssl s_client, rsa_pss_rsae_sha384" openssl \
-      -sigalgs rsa_pss_rsae_sha384 -- --cert $k.crt --key "$uri" --key-pass-file pin.txt \
-    --pkcs11-module "$MODULE"
-  fi
-  # the client's key on the token, against a server that requires a client certificate
-  server_case "$k: mtls client (token key, $auth CertificateVerify) -> mtls server requiring it" \
-    mtls --cert $k.crt --key "$uri" --key-pass-file pin.txt --pkcs11-module "$MODULE" -- \
-    --cert $P/ecdsa256.crt --key $P/ecdsa256.key --ca $P/ca.crt --verify-client require
-  if ! grep -q "client certificate: CN=good.test" "$W/s.log"; then
-    bad "$k: the server did not log the token-held client certificate" "$W/s.log"
   fi
 done
 # no --pkcs11-module: the engine's default, p11-kit-proxy, finds SoftHSM2 registered with p11-kit
-server_case "rsa: PIN in the URI (pin-value), the default module" mtls -- \
+server_case "rsa: PIN in the URI (pin-value), the default module" - mtls -- \
   --cert rsa.crt --key "$URI_RSA?pin-value=$PIN"
 
 # refuse NAME WANT ARGS...: `mtls server` exits 2 at start-up and says WANT

@@ -10,7 +10,8 @@
 #       as differences by design (docs/x509.md), which are named in the table printed here.  Go
 #       does not judge SPIFFE ID syntax, so those verdicts (the SPIFFE column) are mtls's alone and
 #       checked by test_spiffe.
-#   (b) the tool: `mtls server --verify-client require --spiffe-trust-domain example.org` with a
+#   (b) the tool, every case with clients of TLS 1.2 and of TLS 1.3:
+#       `mtls server --verify-client require --spiffe-trust-domain example.org` with a
 #       CA that has a critical URI name constraint (which mtls refused to load before) and `mtls
 #       client --spiffe-id ...` with X.509-SVIDs: data goes through; the client prints the
 #       server's certificate ("server certificate: CN=api-dns (SPIFFE ID ...), serial ...,
@@ -133,117 +134,119 @@ days_left() { echo $((($(date -u -d "$1" +%s) - $(date -u +%s)) / 86400)); }
 end_of() { openssl x509 -in "$1" -noout -enddate | sed 's/^notAfter=//'; }
 serial_of() { openssl x509 -in "$1" -noout -serial | sed 's/^serial=//'; }
 
-# run_client NAME PORT ARGS...: `mtls client` sending a token; its stdout in NAME.out, stderr in
-# NAME.err, exit status in RC.
+# run_client NAME PORT ARGS...: `mtls client`, TLS $V, sending a token; its stdout in NAME.out,
+# stderr in NAME.err, exit status in RC.
 run_client() {
     local name=$1 port=$2
     shift 2
     RC=0
     printf '%s\n' "$TOKEN" | timeout 20 "$MTLS" client "127.0.0.1:$port" --servername localhost \
-        --timeout 10 "$@" >"$W/$name.out" 2>"$W/$name.err" || RC=$?
+        --timeout 10 "--tls$V" "$@" >"$W/$name.out" 2>"$W/$name.err" || RC=$?
 }
 
 TOKEN=$(token)
-# A CA with a critical URI name constraint loads and verifies, without any SPIFFE option: the
-# client checks the host name api.example.org, the server the client chain (both constrained).
-if mtls_listen "$W/srv0.log" 30 --cert "$P/api-dns.crt" --key "$P/api-dns.key" --ca "$P/td-ca.crt" \
-    --verify-client require --once; then
-    run_client plain "$LISTEN_PORT" --servername api.example.org --ca "$P/td-ca.crt" \
-        --cert "$P/web.crt" --key "$P/web.key"
-    wait_exit "$LISTEN_PID" 10 || true
-    if [ "$RC" = 0 ] && grep -qx "$TOKEN" "$W/plain.out"; then
-        pass "mtls server and client load td-ca.crt (critical URI name constraint) and verify its leaves"
-    else
-        fail "with td-ca.crt and no SPIFFE option: client exit $RC"; show_log "$W/plain.err" "$W/srv0.log"
-    fi
-else
-    fail "mtls server did not start with td-ca.crt (critical URI name constraint)"; show_log "$W/srv0.log"
-fi
-if mtls_listen "$W/srv1.log" 30 --cert "$P/api-dns.crt" --key "$P/api-dns.key" --ca "$P/td-ca.crt" \
-    --verify-client require --spiffe-trust-domain example.org --once; then
-    d0=$(days_left "$(end_of "$P/api-dns.leaf.crt")")
-    run_client ok "$LISTEN_PORT" --ca "$P/td-ca.crt" --cert "$P/web.crt" --key "$P/web.key" \
-        --spiffe-id "$API"
-    d1=$(days_left "$(end_of "$P/api-dns.leaf.crt")")
-    wait_exit "$LISTEN_PID" 10 || true
-    if [ "$RC" = 0 ] && grep -qx "$TOKEN" "$W/ok.out"; then
-        pass "a client accepting the server by SPIFFE ID exchanges data (host name localhost not in the certificate)"
-    else
-        fail "client by SPIFFE ID: exit $RC"; show_log "$W/ok.err" "$W/srv1.log"
-    fi
-    date=$(date -u -d "$(end_of "$P/api-dns.leaf.crt")" +%Y-%m-%d)
-    want="server certificate: CN=api-dns \(SPIFFE ID $API\), serial $(serial_of "$P/api-dns.leaf.crt"), issued by CN=mtls SPIFFE Intermediate, expires $date \(in ($d0|$d1) days\)"
-    if grep -Eq "^mtls: $want\$" "$W/ok.err"; then
-        pass "the client prints the server's identity and expiry: $(grep -m1 'server certificate:' "$W/ok.err")"
-    else
-        fail "the client's 'server certificate' line is not /$want/"; show_log "$W/ok.err"
-    fi
-    date=$(date -u -d "$(end_of "$P/web.leaf.crt")" +%Y-%m-%d)
-    want="#1 client identity: SPIFFE ID $WEB, serial $(serial_of "$P/web.leaf.crt"), issued by CN=mtls SPIFFE Intermediate, expires $date \(in ($d0|$d1) days\)"
-    if grep -Eq "^mtls: $want\$" "$W/srv1.log"; then
-        pass "the server logs the client's identity and expiry: $(grep -m1 'client identity:' "$W/srv1.log")"
-    else
-        fail "the server's 'client identity' line is not /$want/"; show_log "$W/srv1.log"
-    fi
-    grep -q "client certificate: (empty subject)" "$W/srv1.log" &&
-        pass "the server names an empty subject as such" || fail "no '(empty subject)' in the server's log"
-else
-    fail "mtls server --spiffe-trust-domain did not start"; show_log "$W/srv1.log"
-fi
-
-# The client's certificate line for other kinds of server certificates: no SPIFFE ID (no-uri), a
-# negative serial and an RSA key (info-neg); each compared with openssl x509.
-for spec in "no-uri td-ca web.example.org CN=no-uri" \
-    "info-neg plain-ca info.example.org CN=info.example.org,O=mtls Test,C=DE \(SPIFFE ID spiffe://example.org/info\)"; do
-    read -r srv anchor name ident <<<"$spec"
-    if mtls_listen "$W/srv-$srv.log" 30 --cert "$P/$srv.crt" --key "$P/$srv.key" --once; then
-        d0=$(days_left "$(end_of "$P/$srv.leaf.crt")")
-        run_client "id-$srv" "$LISTEN_PORT" --servername "$name" --ca "$P/$anchor.crt"
-        d1=$(days_left "$(end_of "$P/$srv.leaf.crt")")
+for V in 1.2 1.3; do
+    # A CA with a critical URI name constraint loads and verifies, without any SPIFFE option: the
+    # client checks the host name api.example.org, the server the client chain (both constrained).
+    if mtls_listen "$W/srv0-$V.log" 30 --cert "$P/api-dns.crt" --key "$P/api-dns.key" --ca "$P/td-ca.crt" \
+        --verify-client require --once; then
+        run_client plain-$V "$LISTEN_PORT" --servername api.example.org --ca "$P/td-ca.crt" \
+            --cert "$P/web.crt" --key "$P/web.key"
         wait_exit "$LISTEN_PID" 10 || true
-        issuer=$(openssl x509 -in "$P/$srv.leaf.crt" -noout -nameopt RFC2253 -issuer | sed 's/^issuer=//')
-        date=$(date -u -d "$(end_of "$P/$srv.leaf.crt")" +%Y-%m-%d)
-        want="server certificate: $ident, serial $(serial_of "$P/$srv.leaf.crt"), issued by $issuer, expires $date \(in ($d0|$d1) days?\)"
-        if [ "$RC" = 0 ] && grep -Eq "^mtls: $want\$" "$W/id-$srv.err"; then
-            pass "the client prints: $(grep -m1 'server certificate:' "$W/id-$srv.err")"
+        if [ "$RC" = 0 ] && grep -qx "$TOKEN" "$W/plain-$V.out"; then
+            pass "TLS $V: mtls server and client load td-ca.crt (critical URI name constraint) and verify its leaves"
         else
-            fail "$srv: exit $RC; the client's 'server certificate' line is not /$want/"
-            show_log "$W/id-$srv.err" "$W/srv-$srv.log"
+            fail "TLS $V: with td-ca.crt and no SPIFFE option: client exit $RC"; show_log "$W/plain-$V.err" "$W/srv0-$V.log"
         fi
     else
-        fail "mtls server with $srv.crt did not start"; show_log "$W/srv-$srv.log"
+        fail "TLS $V: mtls server did not start with td-ca.crt (critical URI name constraint)"; show_log "$W/srv0-$V.log"
+    fi
+    if mtls_listen "$W/srv1-$V.log" 30 --cert "$P/api-dns.crt" --key "$P/api-dns.key" --ca "$P/td-ca.crt" \
+        --verify-client require --spiffe-trust-domain example.org --once; then
+        d0=$(days_left "$(end_of "$P/api-dns.leaf.crt")")
+        run_client ok-$V "$LISTEN_PORT" --ca "$P/td-ca.crt" --cert "$P/web.crt" --key "$P/web.key" \
+            --spiffe-id "$API"
+        d1=$(days_left "$(end_of "$P/api-dns.leaf.crt")")
+        wait_exit "$LISTEN_PID" 10 || true
+        if [ "$RC" = 0 ] && grep -qx "$TOKEN" "$W/ok-$V.out"; then
+            pass "TLS $V: a client accepting the server by SPIFFE ID exchanges data (host name localhost not in the certificate)"
+        else
+            fail "TLS $V: client by SPIFFE ID: exit $RC"; show_log "$W/ok-$V.err" "$W/srv1-$V.log"
+        fi
+        date=$(date -u -d "$(end_of "$P/api-dns.leaf.crt")" +%Y-%m-%d)
+        want="server certificate: CN=api-dns \(SPIFFE ID $API\), serial $(serial_of "$P/api-dns.leaf.crt"), issued by CN=mtls SPIFFE Intermediate, expires $date \(in ($d0|$d1) days\)"
+        if grep -Eq "^mtls: $want\$" "$W/ok-$V.err"; then
+            pass "TLS $V: the client prints the server's identity and expiry: $(grep -m1 'server certificate:' "$W/ok-$V.err")"
+        else
+            fail "TLS $V: the client's 'server certificate' line is not /$want/"; show_log "$W/ok-$V.err"
+        fi
+        date=$(date -u -d "$(end_of "$P/web.leaf.crt")" +%Y-%m-%d)
+        want="#1 client identity: SPIFFE ID $WEB, serial $(serial_of "$P/web.leaf.crt"), issued by CN=mtls SPIFFE Intermediate, expires $date \(in ($d0|$d1) days\)"
+        if grep -Eq "^mtls: $want\$" "$W/srv1-$V.log"; then
+            pass "TLS $V: the server logs the client's identity and expiry: $(grep -m1 'client identity:' "$W/srv1-$V.log")"
+        else
+            fail "TLS $V: the server's 'client identity' line is not /$want/"; show_log "$W/srv1-$V.log"
+        fi
+        grep -q "client certificate: (empty subject)" "$W/srv1-$V.log" &&
+            pass "TLS $V: the server names an empty subject as such" || fail "TLS $V: no '(empty subject)' in the server's log"
+    else
+        fail "TLS $V: mtls server --spiffe-trust-domain did not start"; show_log "$W/srv1-$V.log"
+    fi
+
+    # The client's certificate line for other kinds of server certificates: no SPIFFE ID (no-uri), a
+    # negative serial and an RSA key (info-neg); each compared with openssl x509.
+    for spec in "no-uri td-ca web.example.org CN=no-uri" \
+        "info-neg plain-ca info.example.org CN=info.example.org,O=mtls Test,C=DE \(SPIFFE ID spiffe://example.org/info\)"; do
+        read -r srv anchor name ident <<<"$spec"
+        if mtls_listen "$W/srv-$srv-$V.log" 30 --cert "$P/$srv.crt" --key "$P/$srv.key" --once; then
+            d0=$(days_left "$(end_of "$P/$srv.leaf.crt")")
+            run_client "id-$srv-$V" "$LISTEN_PORT" --servername "$name" --ca "$P/$anchor.crt"
+            d1=$(days_left "$(end_of "$P/$srv.leaf.crt")")
+            wait_exit "$LISTEN_PID" 10 || true
+            issuer=$(openssl x509 -in "$P/$srv.leaf.crt" -noout -nameopt RFC2253 -issuer | sed 's/^issuer=//')
+            date=$(date -u -d "$(end_of "$P/$srv.leaf.crt")" +%Y-%m-%d)
+            want="server certificate: $ident, serial $(serial_of "$P/$srv.leaf.crt"), issued by $issuer, expires $date \(in ($d0|$d1) days?\)"
+            if [ "$RC" = 0 ] && grep -Eq "^mtls: $want\$" "$W/id-$srv-$V.err"; then
+                pass "TLS $V: the client prints: $(grep -m1 'server certificate:' "$W/id-$srv-$V.err")"
+            else
+                fail "TLS $V: $srv: exit $RC; the client's 'server certificate' line is not /$want/"
+                show_log "$W/id-$srv-$V.err" "$W/srv-$srv-$V.log"
+            fi
+        else
+            fail "TLS $V: mtls server with $srv.crt did not start"; show_log "$W/srv-$srv-$V.log"
+        fi
+    done
+
+    # The server accepts another ID: it refuses the client, which reads access_denied.
+    if mtls_listen "$W/srv2-$V.log" 30 --cert "$P/api-dns.crt" --key "$P/api-dns.key" --ca "$P/td-ca.crt" \
+        --verify-client require --spiffe-id spiffe://example.org/ns/prod/sa/db --once; then
+        run_client denied-$V "$LISTEN_PORT" --ca "$P/td-ca.crt" --cert "$P/web.crt" --key "$P/web.key" \
+            --spiffe-trust-domain example.org
+        wait_exit "$LISTEN_PID" 10 || true
+        if [ "$RC" = 1 ] && grep -q "the server sent alert access_denied" "$W/denied-$V.err" &&
+            grep -q "has the SPIFFE ID $WEB, which is not accepted (accepted: spiffe://example.org/ns/prod/sa/db)" "$W/srv2-$V.log"; then
+            pass "TLS $V: a server accepting another ID refuses the client: $(grep -m1 'not accepted' "$W/srv2-$V.log" | cut -c1-160)..."
+        else
+            fail "TLS $V: server with another ID: client exit $RC"; show_log "$W/denied-$V.err" "$W/srv2-$V.log"
+        fi
+    else
+        fail "TLS $V: mtls server (--spiffe-id) did not start"; show_log "$W/srv2-$V.log"
+    fi
+
+    # The client accepts another trust domain: it refuses the server.
+    if mtls_listen "$W/srv3-$V.log" 30 --cert "$P/api-dns.crt" --key "$P/api-dns.key" --once; then
+        run_client other-$V "$LISTEN_PORT" --ca "$P/td-ca.crt" --spiffe-trust-domain other.org
+        wait_exit "$LISTEN_PID" 10 || true
+        if [ "$RC" = 1 ] && grep -q "has the SPIFFE ID $API, which is not accepted (accepted: trust domain other.org); accept that ID with --spiffe-id" "$W/other-$V.err" &&
+            grep -q "access_denied" "$W/srv3-$V.log"; then
+            pass "TLS $V: a client accepting another trust domain refuses the server (and sends access_denied)"
+        else
+            fail "TLS $V: client with another trust domain: exit $RC"; show_log "$W/other-$V.err" "$W/srv3-$V.log"
+        fi
+    else
+        fail "TLS $V: mtls server did not start"; show_log "$W/srv3-$V.log"
     fi
 done
-
-# The server accepts another ID: it refuses the client, which reads access_denied.
-if mtls_listen "$W/srv2.log" 30 --cert "$P/api-dns.crt" --key "$P/api-dns.key" --ca "$P/td-ca.crt" \
-    --verify-client require --spiffe-id spiffe://example.org/ns/prod/sa/db --once; then
-    run_client denied "$LISTEN_PORT" --ca "$P/td-ca.crt" --cert "$P/web.crt" --key "$P/web.key" \
-        --spiffe-trust-domain example.org
-    wait_exit "$LISTEN_PID" 10 || true
-    if [ "$RC" = 1 ] && grep -q "the server sent alert access_denied" "$W/denied.err" &&
-        grep -q "has the SPIFFE ID $WEB, which is not accepted (accepted: spiffe://example.org/ns/prod/sa/db)" "$W/srv2.log"; then
-        pass "a server accepting another ID refuses the client: $(grep -m1 'not accepted' "$W/srv2.log" | cut -c1-160)..."
-    else
-        fail "server with another ID: client exit $RC"; show_log "$W/denied.err" "$W/srv2.log"
-    fi
-else
-    fail "mtls server (--spiffe-id) did not start"; show_log "$W/srv2.log"
-fi
-
-# The client accepts another trust domain: it refuses the server.
-if mtls_listen "$W/srv3.log" 30 --cert "$P/api-dns.crt" --key "$P/api-dns.key" --once; then
-    run_client other "$LISTEN_PORT" --ca "$P/td-ca.crt" --spiffe-trust-domain other.org
-    wait_exit "$LISTEN_PID" 10 || true
-    if [ "$RC" = 1 ] && grep -q "has the SPIFFE ID $API, which is not accepted (accepted: trust domain other.org); accept that ID with --spiffe-id" "$W/other.err" &&
-        grep -q "access_denied" "$W/srv3.log"; then
-        pass "a client accepting another trust domain refuses the server (and sends access_denied)"
-    else
-        fail "client with another trust domain: exit $RC"; show_log "$W/other.err" "$W/srv3.log"
-    fi
-else
-    fail "mtls server did not start"; show_log "$W/srv3.log"
-fi
 
 # Usage errors.
 RC=0

@@ -15,11 +15,13 @@
  * header), stall (three bytes of a record header, then silence until the server drops us or
  * --stall-ms passes), half handshake (a real ClientHello, read the server's flight, then vanish).
  * A share of the good connections (--resume percent) offers a session (ticket) from an earlier
- * full handshake, so abbreviated and full handshakes are both exercised.
+ * full handshake, so abbreviated and full handshakes are both exercised.  A share (--tls12
+ * percent, default 0) speaks TLS 1.2 only, the others the library's default (TLS 1.3 preferred),
+ * each offering a session of its own version; the figures are also given per version.
  *
  * Usage: loadgen --connect HOST:PORT --ca FILE --server-pid PID [--concurrency 1000]
  *                [--total 20000] [--resume 70] [--hostile 5] [--stall-ms 3000]
- *                [--rss-tolerance 5] [--timeout-ms 60000] [--stop-file FILE]
+ *                [--rss-tolerance 5] [--timeout-ms 60000] [--stop-file FILE] [--tls12 0]
  * --stop-file: stop starting connections once FILE exists (looked for every 250 ms), so that a
  * test can keep a steady stream going for as long as it does something else (reloads).
  * Prints the figures and exits 0 when every check holds.
@@ -56,6 +58,7 @@ typedef struct slot {
     int64_t deadline, started;
     size_t got;
     int half_read;
+    int v12; /* a TLS 1.2-only connection (--tls12) */
 } slot;
 
 static struct {
@@ -63,19 +66,23 @@ static struct {
     int port;
     const char *ca;
     int pid;
-    int conc, total, resume_pct, hostile_pct, stall_ms, timeout_ms;
+    int conc, total, resume_pct, hostile_pct, stall_ms, timeout_ms, tls12_pct;
     double rss_tol;
     const char *stop_file;
-} opt = {"127.0.0.1", 0, NULL, 0, 1000, 20000, 70, 5, 3000, 60000, 5.0, NULL};
+} opt = {"127.0.0.1", 0, NULL, 0, 1000, 20000, 70, 5, 3000, 60000, 0, 5.0, NULL};
 
 static struct {
     long started, good_ok, good_fail, full_ok, resumed_ok, resume_offered, hostile_done,
         hostile_dropped_by_server;
     long max_open;
+    /* per client kind ([0] default versions, [1] TLS 1.2 only): good ones, resumed, offers;
+     * and how many good ones negotiated TLS 1.3 */
+    long v_ok[2], v_resumed[2], v_offered[2], tls13;
 } st;
 
-static mtls_config *cfg;
-static mtls_session *session;
+/* [0]: the library's default versions (TLS 1.3 preferred); [1]: TLS 1.2 only (--tls12) */
+static mtls_config *cfgs[2];
+static mtls_session *sessions[2];
 static struct sockaddr_in addr;
 static const char msg[] = "hello from loadgen, echo me back\n";
 
@@ -143,6 +150,8 @@ static int slot_start(slot *s, long n)
     s->fd = -1;
     /* deterministic mix: every 100 connections, hostile_pct hostile ones spread evenly */
     int k = (int)(n % 100);
+    s->v12 = (k * 13 + 5) % 100 < opt.tls12_pct;
+    mtls_session *session = sessions[s->v12];
     if (k < opt.hostile_pct)
         s->kind = (enum kind)(K_GARBAGE + n % 3);
     else
@@ -165,12 +174,13 @@ static int slot_start(slot *s, long n)
     s->started = now_ms();
     s->deadline = s->started + opt.timeout_ms;
     if (s->kind == K_FULL || s->kind == K_RESUME || s->kind == K_HALF) {
-        s->conn = mtls_client_new(cfg, "localhost");
+        s->conn = mtls_client_new(cfgs[s->v12], "localhost");
         if (!s->conn)
             return -1;
         if (s->kind == K_RESUME) {
             mtls_conn_set_session(s->conn, session);
             st.resume_offered++;
+            st.v_offered[s->v12]++;
         }
     }
     st.started++;
@@ -251,16 +261,19 @@ static int step_good(slot *s)
                 return 0;
             }
             st.good_ok++;
+            st.v_ok[s->v12]++;
+            st.tls13 += mtls_conn_version(s->conn) == MTLS_VERSION_TLS13;
             if (mtls_conn_resumed(s->conn)) {
                 st.resumed_ok++;
+                st.v_resumed[s->v12]++;
             } else {
                 st.full_ok++;
                 /* keep a fresh session to resume from */
-                if (!session || st.full_ok % 256 == 0) {
+                if (!sessions[s->v12] || st.full_ok % 256 == 0) {
                     mtls_session *ns = mtls_conn_get_session(s->conn);
                     if (ns) {
-                        mtls_session_free(session);
-                        session = ns;
+                        mtls_session_free(sessions[s->v12]);
+                        sessions[s->v12] = ns;
                     }
                 }
             }
@@ -333,7 +346,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: loadgen --connect HOST:PORT --ca FILE --server-pid PID [--concurrency N]"
                     " [--total N] [--resume PCT] [--hostile PCT] [--stall-ms MS]"
-                    " [--rss-tolerance PCT] [--timeout-ms MS] [--stop-file FILE]\n");
+                    " [--rss-tolerance PCT] [--timeout-ms MS] [--stop-file FILE] [--tls12 PCT]\n");
     exit(2);
 }
 
@@ -343,7 +356,8 @@ int main(int argc, char **argv)
         {"connect", 1, NULL, 'c'},     {"ca", 1, NULL, 'a'},          {"server-pid", 1, NULL, 'p'},
         {"concurrency", 1, NULL, 'n'}, {"total", 1, NULL, 't'},       {"resume", 1, NULL, 'r'},
         {"hostile", 1, NULL, 'h'},     {"stall-ms", 1, NULL, 's'},    {"rss-tolerance", 1, NULL, 'm'},
-        {"timeout-ms", 1, NULL, 'o'},  {"stop-file", 1, NULL, 'f'},   {NULL, 0, NULL, 0}};
+        {"timeout-ms", 1, NULL, 'o'},  {"stop-file", 1, NULL, 'f'},   {"tls12", 1, NULL, 'v'},
+        {NULL, 0, NULL, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (ch) {
@@ -366,6 +380,7 @@ int main(int argc, char **argv)
         case 'm': opt.rss_tol = atof(optarg); break;
         case 'o': opt.timeout_ms = atoi(optarg); break;
         case 'f': opt.stop_file = optarg; break;
+        case 'v': opt.tls12_pct = atoi(optarg); break;
         default: usage();
         }
     }
@@ -387,10 +402,14 @@ int main(int argc, char **argv)
     addr.sin_port = htons((uint16_t)opt.port);
     if (inet_pton(AF_INET, opt.host, &addr.sin_addr) != 1)
         usage();
-    cfg = mtls_config_new();
-    if (!cfg || mtls_config_set_ca_file(cfg, opt.ca) != MTLS_OK) {
-        fprintf(stderr, "loadgen: cannot load %s\n", opt.ca);
-        return 2;
+    for (int i = 0; i < 2; i++) {
+        cfgs[i] = mtls_config_new();
+        if (!cfgs[i] || mtls_config_set_ca_file(cfgs[i], opt.ca) != MTLS_OK ||
+            (i == 1 && mtls_config_set_versions(cfgs[i], MTLS_VERSION_TLS12,
+                                                MTLS_VERSION_TLS12) != MTLS_OK)) {
+            fprintf(stderr, "loadgen: cannot load %s\n", opt.ca);
+            return 2;
+        }
     }
 
     long fds_before = proc_fds(), rss_start = proc_rss_kb("VmRSS:"), rss_mid = -1, rss_peak = 0;
@@ -489,6 +508,10 @@ int main(int argc, char **argv)
            "%.0f handshakes/s\n",
            st.good_ok, st.full_ok, st.resumed_ok, st.resume_offered, st.good_fail,
            st.good_ok / secs);
+    printf("load: by version: default clients %ld ok (%ld resumed of %ld offered), TLS 1.2-only "
+           "clients %ld ok (%ld resumed of %ld offered); %ld in TLS 1.3, %ld in TLS 1.2\n",
+           st.v_ok[0], st.v_resumed[0], st.v_offered[0], st.v_ok[1], st.v_resumed[1],
+           st.v_offered[1], st.tls13, st.good_ok - st.tls13);
     printf("load: hostile connections %ld (garbage, stalls, half handshakes), %ld dropped by the "
            "server before we gave up\n",
            st.hostile_done, st.hostile_dropped_by_server);
@@ -520,8 +543,10 @@ int main(int argc, char **argv)
         ok = 0;
     }
     printf("%s\n", ok ? "load: PASS" : "load: FAIL");
-    mtls_session_free(session);
-    mtls_config_free(cfg);
+    for (int i = 0; i < 2; i++) {
+        mtls_session_free(sessions[i]);
+        mtls_config_free(cfgs[i]);
+    }
     free(slots);
     free(pfd);
     free(map);

@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # reload.test.sh -- `mtls server` reloads its certificate, key and client CAs on SIGHUP without a
-# restart, under a steady stream of handshakes (tests/load/loadgen, full and resumed, 8 at once):
+# restart, under a steady stream of handshakes (tests/load/loadgen, full and resumed, 8 at once,
+# half of them TLS 1.2 clients and half TLS 1.3 ones; the server speaks both):
 #
 #   - 100 reloads, alternating between two certificates (CN=reload-one, CN=reload-two), each
 #     logged as "reload N: certificate CN=... -> CN=..."; not one connection of the stream fails,
-#     and every resumption the stream offered across them succeeded (the ticket keys and the
-#     session cache are shared by the old and the new config);
+#     and every resumption the stream offered across them succeeded, in both versions (the ticket
+#     keys and the session cache are shared by the old and the new config);
 #   - after a reload, new connections see the new certificate (mtls client prints the server's
 #     subject);
-#   - a session from before a reload resumes after it, by ticket and by session id;
+#   - a session from before a reload resumes after it: TLS 1.2 by ticket and by session id,
+#     TLS 1.3 by ticket;
 #   - a reload with a broken key file fails, says why, and the server goes on with the previous
 #     certificate;
-#   - sessions stay bound to the client CAs: a client-certificate session resumes across a reload
-#     with the same CA file, and gets a full handshake (not an error) once the CA file changed;
+#   - sessions stay bound to the client CAs, in both versions: a client-certificate session
+#     resumes across a reload with the same CA file, and gets a full handshake (not an error) once
+#     the CA file changed;
 #   - a renewal that keeps the name and the expiry (to the minute) is logged with both serials,
 #     "certificate CN=reload-one (expires T, serial S1) -> CN=reload-one (expires T, serial S2)",
 #     and the same certificate in a changed chain file as such;
@@ -90,9 +93,9 @@ use() {
 use one
 
 : > server.err
-# TLS 1.2: the checks below resume by session id, which TLS 1.3 does not have
+# both versions: the clients choose (TLS 1.2 sessions by id and by ticket, TLS 1.3 by ticket)
 "$mtls" server --listen 127.0.0.1:0 --cert live.pem --key live.key --ca clientca.pem \
-    --verify-client optional --timeout 10 --max-conns 64 -q --tls1.2 2> server.err &
+    --verify-client optional --timeout 10 --max-conns 64 -q 2> server.err &
 server_pid=$!
 port=""
 for _ in $(seq 100); do
@@ -136,17 +139,18 @@ hup() {
 }
 
 # ---- 100 reloads under load ----------------------------------------------------------------
-echo "100 reloads while loadgen keeps 8 handshakes going"
+echo "100 reloads while loadgen keeps 8 handshakes going (TLS 1.2 and TLS 1.3 clients)"
 "$loadgen" --connect "127.0.0.1:$port" --ca ca.pem --server-pid "$server_pid" --concurrency 8 \
     --total 100000000 --resume 50 --hostile 0 --timeout-ms 20000 --stop-file "$tmp/stop" \
-    > load.out 2> load.err &
+    --tls12 50 > load.out 2> load.err &
 load_pid=$!
 sleep 1 # the stream is going (and has sessions to resume)
 why=""
 for i in $(seq 100); do
     if [ "$i" = 10 ]; then # sessions made before reload 10, offered after it
-        client pre-ticket.err --sess-out pre-ticket.sess
-        client pre-id.err --no-tickets --sess-out pre-id.sess
+        client pre-ticket.err --tls1.2 --sess-out pre-ticket.sess
+        client pre-id.err --tls1.2 --no-tickets --sess-out pre-id.sess
+        client pre-ticket13.err --tls1.3 --sess-out pre-ticket13.sess
     fi
     if [ $((i % 2)) = 1 ]; then use two; want=reload-two; was=reload-one; else use one; want=reload-one; was=reload-two; fi
     if ! hup "$i"; then
@@ -173,12 +177,17 @@ for i in $(seq 100); do
         fi
         ;;
     10)
-        client post-ticket.err --sess-in pre-ticket.sess
-        grep -q 'connection 1: resumed (session ticket)' post-ticket.err ||
-            why="a ticket from before reload 10 did not resume after it: $(grep -o 'connection 1: .*' post-ticket.err || tail -n1 post-ticket.err)"
-        client post-id.err --no-tickets --sess-in pre-id.sess
+        client post-ticket.err --tls1.2 --sess-in pre-ticket.sess
+        grep -q 'TLS 1.2, .*resumed session' post-ticket.err &&
+            grep -q 'connection 1: resumed (session ticket)' post-ticket.err ||
+            why="a TLS 1.2 ticket from before reload 10 did not resume after it: $(grep -o 'connection 1: .*' post-ticket.err || tail -n1 post-ticket.err)"
+        client post-id.err --tls1.2 --no-tickets --sess-in pre-id.sess
         grep -q 'connection 1: resumed (session id)' post-id.err ||
             why="${why:+$why; }a session id from before reload 10 did not resume after it: $(grep -o 'connection 1: .*' post-id.err || tail -n1 post-id.err)"
+        client post-ticket13.err --tls1.3 --sess-in pre-ticket13.sess
+        grep -q 'TLS 1.3, .*resumed session' post-ticket13.err &&
+            grep -q 'connection 1: resumed (session ticket)' post-ticket13.err ||
+            why="${why:+$why; }a TLS 1.3 ticket from before reload 10 did not resume after it: $(grep -o 'connection 1: .*' post-ticket13.err || tail -n1 post-ticket13.err)"
         [ -z "$why" ] || break
         ;;
     esac
@@ -209,6 +218,24 @@ if [ -z "$offered" ] || [ "$offered" = 0 ] || [ "$resumed" != "$offered" ]; then
     why="resumed ${resumed:-?} of ${offered:-?} offered"
 fi
 check "every resumption offered across the reloads resumed (${resumed:-?} of ${offered:-?})" "$why"
+# by version: "default clients N ok (R resumed of O offered), TLS 1.2-only clients ...; T in TLS 1.3, U in TLS 1.2"
+byv=$(grep -o 'by version: .*' load.out || true)
+r13=$(echo "$byv" | sed -n 's/.*default clients [0-9]* ok (\([0-9]*\) resumed of \([0-9]*\) offered).*/\1 \2/p')
+r12=$(echo "$byv" | sed -n 's/.*TLS 1.2-only clients [0-9]* ok (\([0-9]*\) resumed of \([0-9]*\) offered).*/\1 \2/p')
+n13=$(echo "$byv" | sed -n 's/.*; \([0-9]*\) in TLS 1.3, \([0-9]*\) in TLS 1.2$/\1/p')
+n12=$(echo "$byv" | sed -n 's/.*; \([0-9]*\) in TLS 1.3, \([0-9]*\) in TLS 1.2$/\2/p')
+why=""
+for pair in "1.3:$r13" "1.2:$r12"; do
+    v=${pair%%:*}
+    set -- ${pair#*:}
+    if [ -z "${1:-}" ] || [ "${2:-0}" = 0 ] || [ "$1" != "$2" ]; then
+        why="${why:+$why; }TLS $v clients resumed ${1:-?} of ${2:-?} offered"
+    fi
+done
+if [ "${n13:-0}" -lt 50 ] || [ "${n12:-0}" -lt 50 ]; then
+    why="${why:+$why; }the stream had ${n13:-?} TLS 1.3 and ${n12:-?} TLS 1.2 connections"
+fi
+check "in both versions: TLS 1.3 resumed ${r13% *} of ${r13#* }, TLS 1.2 resumed ${r12% *} of ${r12#* } (${n13:-?} and ${n12:-?} connections)" "$why"
 if [ -n "$(grep -E '^mtls: #[0-9]+ ' server.err | head -n3)" ]; then
     check "the server logged no failed connection" "$(grep -E '^mtls: #[0-9]+ ' server.err | head -n3)"
 else
@@ -234,28 +261,35 @@ use one
 
 # ---- sessions stay bound to the client CAs -------------------------------------------------
 echo "client certificates: the same CAs resume, changed CAs do not"
-client cc1.err --cert client.pem --key client.key --sess-out cc.sess
+for v in 1.2 1.3; do
+    client "cc1-$v.err" "--tls$v" --cert client.pem --key client.key --sess-out "cc-$v.sess"
+done
 hup 101 || true
-why=""
-grep -q '^mtls: reload 101: certificate unchanged .*; client CAs unchanged; ticket keys unchanged' server.err ||
-    why="reload 101: $(grep '^mtls: reload 101' server.err || echo none)"
-client cc2.err --cert client.pem --key client.key --sess-in cc.sess
-[ -n "$why" ] || grep -q 'connection 1: resumed (session ticket)' cc2.err ||
-    why="$(grep -o 'connection 1: .*' cc2.err || tail -n1 cc2.err)"
-check "same client CAs: a client-certificate session resumes across the reload" "$why"
+reload101=$(grep '^mtls: reload 101' server.err || echo none)
+for v in 1.2 1.3; do
+    why=""
+    grep -q '^mtls: reload 101: certificate unchanged .*; client CAs unchanged; ticket keys unchanged' server.err ||
+        why="reload 101: $reload101"
+    client "cc2-$v.err" "--tls$v" --cert client.pem --key client.key --sess-in "cc-$v.sess"
+    [ -n "$why" ] || grep -q 'connection 1: resumed (session ticket)' "cc2-$v.err" ||
+        why="$(grep -o 'connection 1: .*' "cc2-$v.err" || tail -n1 "cc2-$v.err")"
+    check "TLS $v: same client CAs: a client-certificate session resumes across the reload" "$why"
+done
 cat ca.pem other.pem > clientca.pem.new
 mv clientca.pem.new clientca.pem
 hup 102 || true
-why=""
-grep -q '^mtls: reload 102: certificate unchanged .*; client CAs changed (1 -> 2 certificates' server.err ||
-    why="reload 102: $(grep '^mtls: reload 102' server.err || echo none)"
-client cc3.err --cert client.pem --key client.key --sess-in cc.sess
-if [ -z "$why" ] && [ "$CST" != 0 ]; then
-    why="the client failed (status $CST): $(tail -n1 cc3.err)"
-elif [ -z "$why" ] && ! grep -q 'connection 1: full handshake' cc3.err; then
-    why="$(grep -o 'connection 1: .*' cc3.err || tail -n1 cc3.err)"
-fi
-check "changed client CAs: the session gets a full handshake, not an error" "$why"
+for v in 1.2 1.3; do
+    why=""
+    grep -q '^mtls: reload 102: certificate unchanged .*; client CAs changed (1 -> 2 certificates' server.err ||
+        why="reload 102: $(grep '^mtls: reload 102' server.err || echo none)"
+    client "cc3-$v.err" "--tls$v" --cert client.pem --key client.key --sess-in "cc-$v.sess"
+    if [ -z "$why" ] && [ "$CST" != 0 ]; then
+        why="the client failed (status $CST): $(tail -n1 "cc3-$v.err")"
+    elif [ -z "$why" ] && ! grep -q 'connection 1: full handshake' "cc3-$v.err"; then
+        why="$(grep -o 'connection 1: .*' "cc3-$v.err" || tail -n1 "cc3-$v.err")"
+    fi
+    check "TLS $v: changed client CAs: the session gets a full handshake, not an error" "$why"
+done
 
 # ---- a renewal that keeps the name and the expiry ------------------------------------------
 echo "a renewed certificate with the same name and expiry"

@@ -2,8 +2,10 @@
 # keys.test.sh -- the `mtls` tool with keys where they live: an encrypted --key unlocked with
 # --key-pass-file or --key-pass-env, PKCS#12 bundles with --p12, in both roles, against mtls and
 # `openssl s_client` / `s_server`; and the sentences for a wrong, a missing or an unreadable
-# passphrase (one line each: the tool's, without the library's repeating it).  Keys, certificates and bundles are made at test time (tests/pki/make-pki.sh and
-# `openssl`).  Every process binds 127.0.0.1 and is bounded by `timeout`.
+# passphrase (one line each: the tool's, without the library's repeating it).  Every connection
+# runs in TLS 1.2 and in TLS 1.3 (static RSA in TLS 1.2 only), the version checked in the log.
+# Keys, certificates and bundles are made at test time (tests/pki/make-pki.sh and `openssl`).
+# Every process binds 127.0.0.1 and is bounded by `timeout`.
 set -euo pipefail
 SRC=${MTLS_SRC_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${MTLS_BUILD_DIR:-$SRC/build}
@@ -41,14 +43,14 @@ bad() {
   fails=$((fails + 1))
 }
 
-# session NAME SERVER-ARGS -- CLIENT-ARGS: a server for one connection, a client that sends a
-# token and reads it back; both must succeed.
+# session NAME VERSION SERVER-ARGS -- CLIENT-ARGS: a server for one connection, a client that
+# speaks TLS VERSION and sends a token and reads it back; both must succeed, in that version.
 session() {
-  local name=$1 sargs=() cargs=()
-  shift
+  local name="TLS $2: $1" v=$2 sargs=() cargs=()
+  shift 2
   while [ "$1" != -- ]; do sargs+=("$1"); shift; done
   shift
-  cargs=("$@")
+  cargs=("--tls$v" "$@")
   if ! mtls_listen "$W/s.log" 30 --once "${sargs[@]}"; then
     bad "$name: the server did not start" "$W/s.log"
     return
@@ -57,8 +59,8 @@ session() {
   tok=$(token)
   if printf '%s\n' "$tok" | timeout 20 "$MTLS" client "127.0.0.1:$LISTEN_PORT" \
       --servername good.test --ca $P/ca.crt "${cargs[@]}" > c.out 2> c.log &&
-      grep -qF "$tok" c.out; then
-    ok "$name"
+      grep -qF "$tok" c.out && grep -q "connected to .*: TLS $v, " c.log; then
+    ok "$name: $(grep -o "TLS $v, [^;]*" c.log | head -1)"
   else
     bad "$name" c.log "$W/s.log"
   fi
@@ -79,48 +81,53 @@ refuse() {
   fi
 }
 
-session "encrypted PKCS#8 server key with --key-pass-file" \
-  --cert $P/good.crt --key server-enc.key --key-pass-file pass.txt --
-session "the same with a CRLF passphrase file, static RSA" \
-  --cert $P/good.crt --key server-enc.key --key-pass-file pass-crlf.txt -- \
-  --ciphers TLS_RSA_WITH_AES_128_GCM_SHA256
 MTLS_TEST_PASS=$PASS
 export MTLS_TEST_PASS
-session "--key-pass-env on both sides; client key legacy encrypted PEM, client auth required" \
-  --cert $P/good.crt --key server-enc.key --key-pass-env MTLS_TEST_PASS --ca $P/ca.crt \
-  --verify-client require -- \
-  --cert $P/client-ecdsa.crt --key client-enc.key --key-pass-env MTLS_TEST_PASS
-session "--p12 server (password from a file), --p12 client (no password), client auth required" \
-  --p12 server.p12 --key-pass-file pass.txt --ca $P/ca.crt --verify-client require -- \
-  --p12 client.p12
+# static RSA: TLS 1.2 only (TLS 1.3 has no RSA key exchange)
+session "the encrypted server key with a CRLF passphrase file, static RSA" 1.2 \
+  --cert $P/good.crt --key server-enc.key --key-pass-file pass-crlf.txt -- \
+  --ciphers TLS_RSA_WITH_AES_128_GCM_SHA256
+for v in 1.2 1.3; do
+  session "encrypted PKCS#8 server key with --key-pass-file" $v \
+    --cert $P/good.crt --key server-enc.key --key-pass-file pass.txt --
+  session "--key-pass-env on both sides; client key legacy encrypted PEM, client auth required" $v \
+    --cert $P/good.crt --key server-enc.key --key-pass-env MTLS_TEST_PASS --ca $P/ca.crt \
+    --verify-client require -- \
+    --cert $P/client-ecdsa.crt --key client-enc.key --key-pass-env MTLS_TEST_PASS
+  session "--p12 server (password from a file), --p12 client (no password), client auth required" $v \
+    --p12 server.p12 --key-pass-file pass.txt --ca $P/ca.crt --verify-client require -- \
+    --p12 client.p12
 
-# openssl s_client against a --p12 server; mtls client --p12 against openssl s_server
-if mtls_listen "$W/s.log" 30 --once --p12 server.p12 --key-pass-env MTLS_TEST_PASS; then
-  if printf 'hello\n' | timeout 20 openssl s_client -connect "127.0.0.1:$LISTEN_PORT" \
-      -servername good.test -verify_hostname good.test -CAfile $P/ca.crt -verify_return_error \
-      > sc.out 2> sc.err && grep -q 'Verify return code: 0 (ok)' sc.out; then
-    ok "openssl s_client verifies the chain of a --p12 server"
+  # openssl s_client against a --p12 server; mtls client --p12 against openssl s_server
+  if mtls_listen "$W/s.log" 30 --once --p12 server.p12 --key-pass-env MTLS_TEST_PASS; then
+    if printf 'hello\n' | timeout 20 openssl s_client -connect "127.0.0.1:$LISTEN_PORT" \
+        "-tls1_${v#1.}" -servername good.test -verify_hostname good.test -CAfile $P/ca.crt \
+        -verify_return_error > sc.out 2> sc.err && grep -q 'Verify return code: 0 (ok)' sc.out &&
+        grep -Eq "^(New, TLSv$v|Protocol *: TLSv$v)" sc.out; then
+      ok "TLS $v: openssl s_client verifies the chain of a --p12 server"
+    else
+      bad "TLS $v: openssl s_client against a --p12 server" sc.out sc.err "$W/s.log"
+    fi
+    wait_exit "$LISTEN_PID" 10 || true
   else
-    bad "openssl s_client against a --p12 server" sc.out sc.err "$W/s.log"
+    bad "TLS $v: --p12 server for openssl s_client did not start" "$W/s.log"
   fi
-  wait_exit "$LISTEN_PID" 10 || true
-else
-  bad "--p12 server for openssl s_client did not start" "$W/s.log"
-fi
-port=$(free_port)
-timeout 30 openssl s_server -accept "127.0.0.1:$port" -cert $P/good.crt -cert_chain $P/int.crt \
-  -key $P/good.key \
-  -CAfile $P/ca.crt -Verify 2 -verify_return_error -naccept 1 -rev > ss.out 2> ss.err &
-PIDS+=($!)
-sspid=$!
-wait_for ss.out 'ACCEPT' 10 || true
-if printf 'abcdef\n' | timeout 20 "$MTLS" client "127.0.0.1:$port" --servername good.test \
-    --ca $P/ca.crt --p12 client.p12 > c.out 2> c.log && grep -q 'fedcba' c.out; then
-  ok "mtls client --p12 against openssl s_server requiring a client certificate"
-else
-  bad "mtls client --p12 against openssl s_server" c.log ss.out ss.err
-fi
-wait_exit "$sspid" 5 || true
+  port=$(free_port)
+  timeout 30 openssl s_server -accept "127.0.0.1:$port" "-tls1_${v#1.}" -cert $P/good.crt \
+    -cert_chain $P/int.crt -key $P/good.key \
+    -CAfile $P/ca.crt -Verify 2 -verify_return_error -naccept 1 -rev > ss.out 2> ss.err &
+  PIDS+=($!)
+  sspid=$!
+  wait_for ss.out 'ACCEPT' 10 || true
+  if printf 'abcdef\n' | timeout 20 "$MTLS" client "127.0.0.1:$port" --servername good.test \
+      --ca $P/ca.crt --p12 client.p12 > c.out 2> c.log && grep -q 'fedcba' c.out &&
+      grep -q "connected to .*: TLS $v, .*our certificate sent" c.log; then
+    ok "TLS $v: mtls client --p12 against openssl s_server requiring a client certificate: $(grep -o 'CertificateVerify .*' c.log | head -1)"
+  else
+    bad "TLS $v: mtls client --p12 against openssl s_server" c.log ss.out ss.err
+  fi
+  wait_exit "$sspid" 5 || true
+done
 
 refuse "wrong passphrase" "wrong passphrase for server-enc.key (or a corrupt key)" \
   --cert $P/good.crt --key server-enc.key --key-pass-file wrong.txt
