@@ -459,6 +459,7 @@ struct worker {
     mtls_config *ccfg, *scfg;
     mtls_session *sess;
     int failed, resumed, fresh_tickets;
+    atomic_int done; /* handshakes finished; 60 when the worker is through */
 };
 
 static void *worker(void *p)
@@ -479,8 +480,23 @@ static void *worker(void *p)
         }
         mtls_conn_free(c);
         mtls_conn_free(s);
+        atomic_fetch_add(&w->done, 1);
     }
     return NULL;
+}
+
+/* After a jump of the shared clock, wait until every worker has finished the handshake it was in
+ * (or is through): so no handshake sees two jumps between the client's reading of the clock and
+ * the server's.  TLS 1.3 compares the ticket age both sides saw (RFC 8446 4.2.11.1; our window is
+ * 10 s + 1%), and two 10-second jumps inside one handshake are a 20 s skew no real clock has. */
+static void wait_workers(struct worker *w, int n)
+{
+    int seen[8];
+    for (int i = 0; i < n; i++)
+        seen[i] = atomic_load(&w[i].done);
+    for (int i = 0; i < n; i++)
+        while (atomic_load(&w[i].done) == seen[i] && seen[i] < 60)
+            usleep(200);
 }
 
 static void test_threads(void)
@@ -500,6 +516,7 @@ static void test_threads(void)
     pthread_t th[4];
     for (int i = 0; i < 4; i++) {
         w[i] = (struct worker){.ccfg = ccfg, .scfg = scfg, .sess = sess};
+        atomic_init(&w[i].done, 0);
         pthread_create(&th[i], NULL, worker, &w[i]);
     }
     /* rotate 20 times, the first key always kept for opening; half of the rotations are found by
@@ -510,8 +527,10 @@ static void test_threads(void)
         put("threads", text);
         if (r % 2)
             CHECK_ERR(mtls_config_reload_ticket_keys(scfg, NULL, 0), MTLS_OK);
-        else
+        else {
             atomic_fetch_add(&shared_now, MTLS_TICKET_KEY_FILE_CHECK);
+            wait_workers(w, 4);
+        }
         usleep(2000);
     }
     int failed = 0, resumed_all = 0, fresh = 0;
