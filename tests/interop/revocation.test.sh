@@ -45,7 +45,9 @@ FAILS=0
 ok() { echo "ok   $1"; }
 bad() { echo "FAIL $1"; FAILS=$((FAILS + 1)); }
 # expect FILE REGEX WHAT: a line of FILE matches REGEX
-expect() { if grep -Eq -- "$2" "$1"; then ok "$3"; else bad "$3"; show_log "$1"; fi; }
+# expect FILE REGEX WHAT: a line of FILE matches (waiting up to 5 s: a server writes its line about
+# a connection after the client, which the test waited for, may already have exited)
+expect() { if wait_for "$1" "$2" 5; then ok "$3"; else bad "$3"; show_log "$1"; fi; }
 # quote FILE REGEX: print the matching lines (what the report quotes)
 quote() { grep -E -- "$2" "$1" | head -n 3 | sed 's/^/       | /'; }
 
