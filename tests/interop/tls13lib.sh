@@ -20,14 +20,15 @@
 # Output, one line per cell (scripts/interop-matrix.sh makes the table of docs/INTEROP.md from
 # these lines):
 #   cell PEER ROLE VERSION CASE RESULT DETAIL
-#     ROLE: mtls-server (the peer is the client) or mtls-client; RESULT: pass, FAIL, or skip
-#     (the cell cannot run here: the peer program is missing)
+#     ROLE: mtls-server (the peer is the client) or mtls-client; RESULT: pass, FAIL, skip (the
+#     cell cannot run here: the peer program is missing), or n/a (the peer cannot play the
+#     case: DETAIL says why; not counted)
 #   peer PEER VERSION-TEXT            the version of a peer, once
 # and at the end "N passed, N failed, N skipped".  A script exits 1 when a cell failed, 77 when
 # no cell could run, else 0.
 #
 # Functions (the caller sets SRC, MTLS, W, PIDS and HOST=good.test first):
-#   cell PEER ROLE VERSION CASE pass|skip|FAIL DETAIL
+#   cell PEER ROLE VERSION CASE pass|skip|n/a|FAIL DETAIL
 #   peer_info PEER TEXT
 #   t13_summary                       the summary line and the exit status above (exits)
 #   t13_pki                           tests/pki/make-pki.sh into $W/pki; sets PKI and CA
@@ -58,6 +59,7 @@ cell() {
     case $res in
     pass) T13_PASS=$((T13_PASS + 1)) ;;
     skip) T13_SKIP=$((T13_SKIP + 1)) ;;
+    n/a) ;;
     *) res=FAIL; T13_FAIL=$((T13_FAIL + 1)) ;;
     esac
     printf 'cell %-8s %-11s %-7s %-9s %-4s %s\n' "$1" "$2" "$3" "$4" "$res" "${6:-}"
