@@ -437,6 +437,9 @@ if want gnutls; then
         for ver in "${VERSIONS[@]}"; do
             for cs in full hrr resume; do gs_cell "$ver" "$cs"; done
         done
+        for ver in "${VERSIONS[@]}"; do
+            cell gnutls mtls-client "$ver" keyupdate n/a "gnutls-serv has no command that sends KeyUpdate"
+        done
     else
         for ver in "${VERSIONS[@]}"; do
             for cs in full hrr resume keyupdate; do
@@ -495,6 +498,9 @@ if want curl; then
         peer_info curl "$(curl --version | head -n1)"
         for ver in "${VERSIONS[@]}"; do
             for cs in full hrr resume; do curl_cell "$ver" "$cs"; done
+        done
+        for ver in "${VERSIONS[@]}"; do
+            cell curl mtls-server "$ver" keyupdate n/a "curl has no option that sends KeyUpdate"
         done
     else
         for ver in "${VERSIONS[@]}"; do
