@@ -213,6 +213,9 @@ EOF
         fi
         [ -z "$why" ] && ! grep -Eq '^session +resumed \(abbreviated handshake\)$' "$pre.page2" &&
             why="second request: page: $(grep -m1 '^session' "$pre.page2" || echo 'no session line')"
+        # psk_dhe_ke: the resumed session has a key exchange of its own
+        [ -z "$why" ] && ! grep -Eq '^key exchange +[a-z0-9]+ \(resumed session, psk_dhe_ke\)$' "$pre.page2" &&
+            why="second request: page: $(grep -m1 '^key exchange' "$pre.page2" || echo 'no key exchange line')"
     else
         why=$(judge_page "$dom" "$t1")
     fi

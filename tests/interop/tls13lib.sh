@@ -143,6 +143,8 @@ t13_judge_server() {
         for ((i = 2; i <= n; i++)); do
             grep -q "^mtls: #$i .*TLS 1\.3, .*resumed session" "$log" ||
                 { echo "mtls server: connection #$i did not resume"; return; }
+            grep -Eq "^mtls: #$i .*resumed session \(abbreviated handshake\), key exchange [a-z0-9]+[;,]" "$log" ||
+                { echo "mtls server #$i does not name the resumed session's key exchange: $(grep -m1 "^mtls: #$i .*resumed" "$log" | cut -c1-200)"; return; }
             # psk_dhe_ke: the resumed ServerHello carries a key share
             grep -Eq "^#$i +[0-9]+ > ServerHello .*key share [a-z0-9]+, accepts the client's ticket" "$log" ||
                 { echo "mtls server #$i: no ServerHello with a key share accepting the ticket (psk_dhe_ke)"; return; }
@@ -177,6 +179,8 @@ t13_judge_client() {
     [[ $line == *"server CN=$cn verified"* ]] || { echo "mtls client did not verify CN=$cn: $line"; return; }
     if [ -n "$resumed" ]; then
         [[ $line == *"resumed session"* ]] || { echo "mtls client did not resume: $line"; return; }
+        [[ $line =~ resumed\ session\ \(abbreviated\ handshake\),\ key\ exchange\ [a-z0-9]+[\;,] ]] ||
+            { echo "mtls client does not name the resumed session's key exchange: $line"; return; }
         grep -Eq '^ +[0-9]+ < ServerHello .*key share [a-z0-9]+, accepts our ticket' "$pre.err" ||
             { echo "mtls client: no ServerHello with a key share accepting our ticket (psk_dhe_ke)"; return; }
     else
