@@ -8,7 +8,8 @@
  *      renegotiation attempts, application data, unknown types);
  *   3: raw wire bytes to an established server (protected-record header and tag checks);
  *   4, 5: the record layer alone, no connection: raw wire bytes into a rec_layer, in clear (4) or
- *      with read keys installed (5), every record read, held and taken as core would;
+ *      with read keys installed (5), every record read as core would: in place, held and taken,
+ *      or (every other protected application-data record) straight into a buffer of its own;
  *   6: a {type u8, length u16, payload} list written by one rec_layer with keys and read back by
  *      another: every record must come out as it went in (fragmented at 2^14).
  * The second byte gives the piece size the bytes arrive in (0: all at once).  Seeds: recorded
@@ -38,12 +39,28 @@ static const uint8_t key[32] = {0x6d, 0x74, 0x6c, 0x73}, iv[12] = {0x66, 0x75, 0
 static const rec_key fixed_key = {MTLS_VERSION_TLS12, CRY_AES_128_GCM, key, 16, iv, 4};
 
 /* Give `n` bytes to `l` in pieces of at most `chunk` (0: as much as it takes), reading every
- * record that completes (application data held and taken in two pieces, as mtls_read does). */
+ * record that completes as mtls_read does: a protected application-data record every other time
+ * straight into a buffer just large enough for it (rec_read_into), else in place, application
+ * data opened in place held and taken in two pieces. */
 static mtls_err layer_feed(rec_layer *l, const uint8_t *p, size_t n, size_t chunk, bool fix)
 {
+    static uint8_t into[TLS_MAX_CIPHERTEXT];
+    unsigned turn = 0;
     for (;;) {
         rec_in r;
-        mtls_err err = rec_read(l, &r);
+        rec_next next;
+        mtls_err err = rec_peek(l, &next);
+        bool direct = err == MTLS_OK && next.data && (turn++ & 1);
+        if (err == MTLS_OK)
+            err = direct ? rec_read_into(l, &r, into, next.max_len) : rec_read(l, &r);
+        if (err == MTLS_OK && direct) {
+            if (r.p != into || r.len != next.max_len || r.type != TLS_CT_APPLICATION_DATA ||
+                l->cur_len)
+                __builtin_trap();
+            if (fix)
+                rec_fix_version(l, MTLS_VERSION_TLS12);
+            continue;
+        }
         if (err == MTLS_OK) {
             if (r.len > TLS_MAX_PLAINTEXT)
                 __builtin_trap();

@@ -14,7 +14,9 @@
  *
  * Errors.  Every call that can fail returns an mtls_err.  MTLS_ERR_WANT_READ / _WANT_WRITE mean
  * "nothing is wrong, the call needs I/O first"; so does MTLS_ERR_TIMEOUT from an mtls_fd_*()
- * helper: the fd was not ready in time.  Any other error on a connection is fatal and
+ * helper: the fd was not ready in time.  MTLS_ERR_WANT_KEY_OP means the handshake waits for the
+ * application's own private-key operation (mtls_config_set_cert_chain_key_method): hand its
+ * result over with mtls_conn_key_op_done.  Any other error on a connection is fatal and
  * sticky: the connection remembers its first error (mtls_conn_error) and queues the matching alert
  * in its send buffer, which the caller should still flush.  No global error queue exists.
  *
@@ -48,6 +50,7 @@ typedef enum mtls_err {
     MTLS_OK = 0,
     MTLS_ERR_WANT_READ,
     MTLS_ERR_WANT_WRITE,
+    MTLS_ERR_WANT_KEY_OP,
     MTLS_ERR_CLOSED,
     MTLS_ERR_EOF,
     MTLS_ERR_IO,
@@ -137,6 +140,8 @@ typedef enum mtls_err {
     MTLS_ERR_CRYPTO,
     MTLS_ERR_INTERNAL,
     MTLS_ERR_RNG,
+    MTLS_ERR_KEY_OP_FAILED,
+    MTLS_ERR_KEY_OP_BAD_RESULT,
     MTLS_ERR__COUNT
 } mtls_err;
 
@@ -144,7 +149,9 @@ typedef enum mtls_err {
 MTLS_API const char *mtls_err_str(mtls_err err);
 /* The error's name without prefix ("CERT_EXPIRED").  Never NULL. */
 MTLS_API const char *mtls_err_name(mtls_err err);
-/* Nonzero for MTLS_ERR_WANT_READ / MTLS_ERR_WANT_WRITE. */
+/* Nonzero for MTLS_ERR_WANT_READ / MTLS_ERR_WANT_WRITE / MTLS_ERR_WANT_KEY_OP: the call may be
+ * repeated once the fd is ready -- or, for WANT_KEY_OP, once mtls_conn_key_op_done gave the
+ * result (no fd readiness ends that wait: do not poll the fd for it). */
 MTLS_API int mtls_err_is_blocked(mtls_err err);
 /* The name of TLS alert number `alert` ("handshake_failure"), or "unknown_alert". */
 MTLS_API const char *mtls_alert_name(int alert);
@@ -246,11 +253,14 @@ MTLS_API mtls_err mtls_config_set_cert_chain_file(mtls_config *cfg, const char *
 MTLS_API mtls_err mtls_config_set_cert_chain_mem(mtls_config *cfg, const void *chain_pem,
                                                  size_t chain_len, const void *key_pem,
                                                  size_t key_len);
-/* Our certificate as set above: the leaf's subject (an RFC 4514 string) and its notAfter (seconds
- * since the epoch); NULL and 0 when none is set.  For logs -- what a reload changed, when the
- * certificate expires.  The string stays valid until the config is freed. */
+/* Our certificate as set above: the leaf's subject (an RFC 4514 string), its notAfter (seconds
+ * since the epoch) and its serial number in uppercase hex as `openssl x509 -serial` prints it
+ * ("1A2B"; "-01" when negative); NULL, 0 and NULL when none is set.  For logs -- what a reload
+ * changed (a renewal may keep the name and the expiry, never the serial), when the certificate
+ * expires.  The strings stay valid until the config is freed. */
 MTLS_API const char *mtls_config_cert_subject(const mtls_config *cfg);
 MTLS_API int64_t mtls_config_cert_not_after(const mtls_config *cfg);
+MTLS_API const char *mtls_config_cert_serial(const mtls_config *cfg);
 
 /* Passphrases for encrypted private keys ("ENCRYPTED PRIVATE KEY" PKCS#8 with PBES2 -- PBKDF2 or
  * scrypt, AES-CBC or 3DES -- and legacy "Proc-Type: 4,ENCRYPTED" PEM), for PKCS#12 bundles and
@@ -297,7 +307,8 @@ MTLS_API mtls_err mtls_config_set_pkcs12_mem(mtls_config *cfg, const void *der, 
  * libengine-pkcs11-openssl), which loads the PKCS#11 module given by
  * mtls_config_set_pkcs11_module, or else its default (p11-kit-proxy, which offers every module
  * registered with p11-kit).  The PIN is the URI's pin-value, else the passphrase callback's answer
- * (`what` is the URI).  Keys as for mtls_config_set_cert_chain_file: RSA 2048-4096, ECDSA P-256 /
+ * (`what` is the URI); an answer of a length the engine does not take (libp11: 4 to 32 bytes) is
+ * MTLS_ERR_BAD_PASSPHRASE, and the detail says its length and the limit.  Keys as for mtls_config_set_cert_chain_file: RSA 2048-4096, ECDSA P-256 /
  * P-384, matching the chain's first certificate.  Static-RSA suites need the token to do raw RSA
  * (CKM_RSA_X_509) -- mtls checks the PKCS #1 padding itself; a token that refuses it fails those
  * handshakes with MTLS_ERR_CRYPTO: restrict such a server to ECDHE suites.  MTLS_ERR_BAD_KEY with
@@ -307,6 +318,85 @@ MTLS_API mtls_err mtls_config_set_cert_chain_key_uri(mtls_config *cfg, const cha
 /* The PKCS#11 module (a shared object: /usr/lib/softhsm/libsofthsm2.so, opensc-pkcs11.so) that
  * mtls_config_set_cert_chain_key_uri loads; NULL for the engine's default.  Set it first. */
 MTLS_API mtls_err mtls_config_set_pkcs11_module(mtls_config *cfg, const char *module_path);
+
+/* Our certificate chain with a private key that the application holds and uses itself: every
+ * operation with that key -- the signature in a ServerKeyExchange or a CertificateVerify, the
+ * static-RSA premaster's decryption -- goes to `method`'s callbacks instead of a key in memory,
+ * and each may finish later (BoringSSL's SSL_PRIVATE_KEY_METHOD is the model).  The chain is PEM,
+ * leaf first, as for mtls_config_set_cert_chain_mem.  For keys in an HSM, a cloud KMS, a signing
+ * service or another process: the key never enters mtls, and a slow operation need not hold up a
+ * thread that drives other connections.
+ *
+ * The callbacks (called on the thread that drives the connection; for different connections,
+ * on several threads at once):
+ *   sign     sign `in` (in_len bytes) with the TLS SignatureScheme `sigalg` (an MTLS_SIG_* that
+ *            fits the leaf's key and that the peer accepts).  `in` is the data to be signed, NOT
+ *            its digest (as in BoringSSL): hash it with the scheme's hash (SHA-256 for *_sha256,
+ *            ...) and sign that with the scheme's padding -- PKCS #1 v1.5 with DigestInfo, PSS
+ *            with MGF1 of the same hash and a salt as long as the hash (RFC 8446 4.2.3), ECDSA as
+ *            a DER Ecdsa-Sig-Value.  A signer that takes a digest (PKCS#11 CKM_ECDSA, a KMS
+ *            "digest" mode) is given that hash.  Why the data: a signer that hashes itself
+ *            (PKCS#11 CKM_SHA256_RSA_PKCS_PSS, EVP_DigestSign) needs it, and one that takes a
+ *            digest is one hash away; in TLS 1.2 a CertificateVerify covers the whole transcript,
+ *            several kilobytes.
+ *   decrypt  static RSA only (TLS_RSA_WITH_* suites; NULL: a server never chooses them): the raw
+ *            RSA decryption of `in` (c^d mod n: libcrypto's RSA_NO_PADDING, PKCS#11 CKM_RSA_X_509)
+ *            as exactly as many bytes as the modulus, leading zeros kept.  Do NOT remove or check
+ *            the PKCS #1 padding, and never fail or answer differently because of what the
+ *            plaintext looks like: mtls checks the padding itself in constant time (RFC 5246
+ *            7.4.7.1; docs/SECURITY.md says what this callback must guarantee).  mtls asks only for
+ *            a ciphertext exactly as long as the modulus and below it in value; any other goes on
+ *            with a random premaster without asking, as with a key in memory.
+ * Each writes at most `cap` bytes to `out` (valid during the call only), sets *out_len, and
+ * returns
+ *   MTLS_KEY_OP_DONE     the result is in `out`;
+ *   MTLS_KEY_OP_PENDING  the result comes later, through mtls_conn_key_op_done: copy what you need
+ *                        of `in` (valid during the call only), start the work and return;
+ *   MTLS_KEY_OP_FAILED   the operation cannot be done (token gone, service down): the handshake
+ *                        fails with MTLS_ERR_KEY_OP_FAILED and an internal_error alert.
+ *
+ * Pending.  While an operation is outstanding, mtls_handshake, mtls_fd_handshake (and its _timeout
+ * twin, which does not wait for it) and mtls_recv_ack return MTLS_ERR_WANT_KEY_OP and nothing
+ * moves: no callback is called again, nothing more is sent, and records that arrive are kept
+ * unread in the receive buffer (the peer usually waits for us anyway).  When the result is ready,
+ * hand it over with mtls_conn_key_op_done -- on the thread that drives the connection: a result
+ * made on another thread (a worker, a completion queue) is passed to it first, through a pipe or
+ * eventfd its event loop polls -- and call mtls_handshake (or mtls_fd_handshake) again: the
+ * handshake goes on where it stopped.  Why a call and not a "complete" callback that every
+ * mtls_handshake polls (BoringSSL's choice): in a sans-I/O design the application's event loop
+ * already knows when its operation ended and says so once; mtls copies the result at once, so no
+ * buffer of the application's has to outlive it, and no callback has to answer "not yet" again
+ * and again on every call.  A connection may be freed with an operation outstanding; its result
+ * must then not be handed to it.
+ *
+ * Checks.  A signature is checked before it is sent: its size (exactly the modulus's for RSA, at
+ * most the DER maximum for ECDSA) and that it verifies with the leaf's public key.  Else the
+ * handshake fails with MTLS_ERR_KEY_OP_BAD_RESULT (internal_error) and the signature is never
+ * sent: a key that does not belong to the certificate shows at once, and a faulty RSA-CRT
+ * signature, which would give the key away (Boneh, DeMillo and Lipton), never leaves.  A
+ * decryption result of another length than the modulus's is not used: like a bad padding it
+ * gives a random premaster and the handshake fails at the Finished, exactly as for an attacker's
+ * ciphertext, so that nothing about the plaintext (a leading zero byte dropped, say) can show.
+ *
+ * The leaf's key as for mtls_config_set_cert_chain_file (RSA 2048-4096, ECDSA P-256 / P-384);
+ * `sign` is required.  The struct is copied; `arg` goes to every call.  Replaces the identity set
+ * before and is replaced by the next one.  A resumed handshake signs nothing and calls nothing.
+ * examples/keyop_pkcs11.c signs and decrypts with a key on a PKCS#11 token from a worker thread. */
+typedef enum mtls_key_op_status {
+    MTLS_KEY_OP_DONE = 0,
+    MTLS_KEY_OP_PENDING = 1,
+    MTLS_KEY_OP_FAILED = 2
+} mtls_key_op_status;
+typedef struct mtls_key_method {
+    mtls_key_op_status (*sign)(void *arg, const mtls_conn *conn, uint16_t sigalg,
+                               const uint8_t *in, size_t in_len, uint8_t *out, size_t cap,
+                               size_t *out_len);
+    mtls_key_op_status (*decrypt)(void *arg, const mtls_conn *conn, const uint8_t *in,
+                                  size_t in_len, uint8_t *out, size_t cap, size_t *out_len);
+} mtls_key_method;
+MTLS_API mtls_err mtls_config_set_cert_chain_key_method(mtls_config *cfg, const void *chain_pem,
+                                                        size_t chain_len,
+                                                        const mtls_key_method *method, void *arg);
 
 /* Trust anchors used to verify the peer (server certificates for a client; client certificates
  * for a server unless mtls_config_set_client_ca_* is used).  May be called several times; the
@@ -543,11 +633,20 @@ MTLS_API void *mtls_conn_userdata(const mtls_conn *conn);
  * The pointer is valid until the next call on the connection. */
 MTLS_API uint8_t *mtls_recv_buf(mtls_conn *conn, size_t *out_len);
 /* Process n bytes written into the receive buffer: records are opened and, during the handshake,
- * the handshake advances, so this may return a fatal error like mtls_handshake.  n larger than the
- * room: MTLS_ERR_INVALID_ARG.  n == 0 means the transport reached EOF: MTLS_ERR_CLOSED after the
- * peer's close_notify, else MTLS_ERR_EOF.  Input may queue output even after the handshake (the
- * no_renegotiation warning that declines a renegotiation, which the peer may wait for): flush
- * mtls_send_buf before waiting for more input. */
+ * the handshake advances, so this may return a fatal error like mtls_handshake.  After the
+ * handshake, a record that may carry application data -- TLS 1.2: an application_data record;
+ * TLS 1.3: every protected record, whose type is known only once it is decrypted -- is left for
+ * mtls_read, which decrypts it straight into the caller's buffer; its errors (bad_record_mac, ...)
+ * and, in TLS 1.3, the post-handshake messages and alerts it turns out to carry (tickets,
+ * KeyUpdate) are then handled by mtls_read, or by mtls_handshake for an application that does not
+ * read yet.  n larger than the room: MTLS_ERR_INVALID_ARG.  n == 0 means the transport reached
+ * EOF: MTLS_ERR_CLOSED when the peer's close_notify has been handled, else MTLS_ERR_EOF (records
+ * still waiting for mtls_read may hold more data and the close_notify: read until mtls_read says
+ * MTLS_ERR_CLOSED or MTLS_ERR_EOF).  Input may queue output even after the handshake (the
+ * no_renegotiation warning that declines a renegotiation, which the peer may wait for), and so may
+ * mtls_read: flush mtls_send_buf before waiting for more input.  MTLS_ERR_WANT_KEY_OP while the
+ * handshake waits for the application's private-key operation: the bytes are kept, and read once it
+ * goes on. */
 MTLS_API mtls_err mtls_recv_ack(mtls_conn *conn, size_t n);
 /* Bytes waiting to go to the peer (NULL and 0 when none). */
 MTLS_API const uint8_t *mtls_send_buf(mtls_conn *conn, size_t *out_len);
@@ -555,17 +654,37 @@ MTLS_API const uint8_t *mtls_send_buf(mtls_conn *conn, size_t *out_len);
 MTLS_API void mtls_send_ack(mtls_conn *conn, size_t n);
 
 /* Advance the handshake.  MTLS_OK once it is complete; MTLS_ERR_WANT_READ while it waits for the
- * peer (flush mtls_send_buf first); any other error is fatal.  A client's first call queues the
- * ClientHello. */
+ * peer (flush mtls_send_buf first); MTLS_ERR_WANT_KEY_OP while it waits for the result of the
+ * application's private-key operation (mtls_config_set_cert_chain_key_method; then
+ * mtls_conn_key_op_done and call again); any other error is fatal.  A client's first call queues
+ * the ClientHello.  Once complete, a call handles the records received and not read yet up to the
+ * first one of application data, which stays for mtls_read: in TLS 1.3 these are where the
+ * post-handshake messages and alerts are (a client's tickets, for mtls_conn_get_session; a
+ * KeyUpdate, whose answer it may queue: flush mtls_send_buf); MTLS_OK, or the error they raise. */
 MTLS_API mtls_err mtls_handshake(mtls_conn *conn);
+/* The result of the private-key operation the connection waits for (its key method's sign or
+ * decrypt answered MTLS_KEY_OP_PENDING): `len` bytes at `result`, copied at once; result NULL
+ * when the operation failed (the next mtls_handshake then fails with MTLS_ERR_KEY_OP_FAILED).
+ * Call it on the thread that drives the connection, then mtls_handshake to go on: the result is
+ * checked and used there (see mtls_config_set_cert_chain_key_method).  It may also be called from
+ * inside the callback, before it returns MTLS_KEY_OP_PENDING.  MTLS_ERR_BAD_STATE when no
+ * operation waits for a result (none started, or its result was given already); the
+ * connection's error when it has failed. */
+MTLS_API mtls_err mtls_conn_key_op_done(mtls_conn *conn, const void *result, size_t len);
 /* Nonzero once the handshake is complete and application data may flow. */
 MTLS_API int mtls_conn_established(const mtls_conn *conn);
 
 /* Read decrypted application data.  MTLS_ERR_WANT_READ when none is buffered, MTLS_ERR_CLOSED
- * after the peer's close_notify.  One call may copy several records; when it has copied bytes and
- * then meets a record that fails (bad_record_mac, a wrong version, ...), it returns MTLS_OK with
- * *out_len the bytes copied -- all of them authenticated -- and the error comes on the next call
- * and every call after it (errors are sticky). */
+ * after the peer's close_notify.  One call may deliver several records; when it has delivered
+ * bytes and then meets a record that fails (bad_record_mac, a wrong version, ...), it returns
+ * MTLS_OK with *out_len the bytes delivered -- all of them authenticated -- and the error comes on
+ * the next call and every call after it (errors are sticky).  A record is decrypted straight into
+ * `out` when the rest of it can hold all the content the record's length allows (its length less
+ * the AEAD's overhead: 16 KiB for a full unpadded record in either version), else into the
+ * connection's buffer and copied out.  So `out` is also scratch: the bytes past *out_len are
+ * unspecified after the call -- a record that failed, or (TLS 1.3) one that was a handshake
+ * message or an alert, may have been decrypted there and wiped -- and only the first *out_len
+ * bytes are application data. */
 MTLS_API mtls_err mtls_read(mtls_conn *conn, void *out, size_t cap, size_t *out_len);
 /* Encrypt application data into the send buffer.  Writes as much as fits; *out_written tells how
  * much.  MTLS_ERR_WANT_WRITE when the send buffer is full (flush it and call again). */
@@ -768,8 +887,13 @@ MTLS_API mtls_err mtls_config_add_spiffe_trust_domain(mtls_config *cfg, const ch
  * malformed (MTLS_ERR_CRL_PARSE) or that mtls does not use (MTLS_ERR_CRL_UNSUPPORTED: delta and
  * indirect CRLs, one without nextUpdate, an unknown critical extension) fails the call, adds
  * nothing, and mtls_config_error_detail() names the file; no CRL at all is MTLS_ERR_BAD_PEM;
- * unreadable: MTLS_ERR_FILE.  CRLs are read when set: to take a new CRL, build a new config (a
- * server reloads; mtls_config_share_sessions keeps its sessions). */
+ * unreadable: MTLS_ERR_FILE.  A CRL that is not in force now (its nextUpdate has passed, or its
+ * thisUpdate is ahead) is loaded -- a current one may follow -- but unless a current CRL of the
+ * same issuer is loaded too, the call returns MTLS_OK with mtls_config_error_detail() naming the
+ * file, the CRL's issuer and that date: until a current CRL is loaded, the certificates it covers
+ * fail (MTLS_ERR_CRL_EXPIRED / _NOT_YET_VALID, alert certificate_unknown).  CRLs are read when
+ * set: to take a new CRL, build a new config (a server reloads; mtls_config_share_sessions keeps
+ * its sessions). */
 MTLS_API mtls_err mtls_config_set_crl_file(mtls_config *cfg, const char *path);
 MTLS_API mtls_err mtls_config_set_crl_dir(mtls_config *cfg, const char *dir);
 MTLS_API mtls_err mtls_config_set_crl_mem(mtls_config *cfg, const void *pem_or_der, size_t len);
@@ -1039,16 +1163,20 @@ MTLS_API mtls_err mtls_config_set_session_store(mtls_config *cfg, mtls_session_s
  * MTLS_ERR_WANT_WRITE when the fd would block: poll for that and call again.  MTLS_ERR_IO means the
  * fd failed (errno tells why).  On a blocking socket with SO_RCVTIMEO / SO_SNDTIMEO set, a
  * system call that times out gives MTLS_ERR_TIMEOUT (never WANT_*); that bounds each wait, not
- * the call, so a peer sending a byte now and then keeps a call going.
+ * the call, so a peer sending a byte now and then keeps a call going.  Those that run the
+ * handshake return MTLS_ERR_WANT_KEY_OP at once, blocking fd or not, when it waits for the
+ * application's private-key operation (after flushing what is queued): no fd can end that wait,
+ * mtls_conn_key_op_done does.
  *
  * Deadlines.  Each helper has a _timeout twin taking `timeout_ms`: the whole call -- every wait
  * for the peer, and the handshake that a read or write runs first -- ends within that many
  * milliseconds, or it returns MTLS_ERR_TIMEOUT (errno ETIMEDOUT).  Waiting is done with poll(); no
  * system call blocks past the deadline, and the fd's flags are not changed.  The twins wait on an
- * O_NONBLOCK fd as well (they never return WANT_*).  timeout_ms < 0 means no deadline (the plain
- * helper); 0 means no waiting at all.  A timeout is not an error of the connection: nothing read
- * or accepted is lost and the connection may be driven on by a later call (bytes counted in
- * *out_written and not yet sent go out with the next call that flushes), or abandoned.
+ * O_NONBLOCK fd as well (they never return WANT_READ / WANT_WRITE).  timeout_ms < 0 means no
+ * deadline (the plain helper); 0 means no waiting at all.  A timeout is not an error of the
+ * connection: nothing read or accepted is lost and the connection may be driven on by a later
+ * call (bytes counted in *out_written and not yet sent go out with the next call that flushes),
+ * or abandoned.
  * ------------------------------------------------------------------------------------------- */
 
 /* Write out everything in the send buffer. */

@@ -214,8 +214,9 @@ def page(name, group, version, section_funcs, all_funcs):
     out.append('.SH SEE ALSO')
     see = [f for f in group.funcs if f != name]
     # functions the comment names
-    see += [f for f in re.findall(r'\b(mtls_[a-z0-9_]+)\b', group.comment)
-            if f in all_funcs and f != name and f not in see]
+    for f in re.findall(r'\b(mtls_[a-z0-9_]+)\b', group.comment):
+        if f in all_funcs and f != name and f not in see:  # each once, however often named
+            see.append(f)
     if len(section_funcs) <= 12:  # a small section: its other functions too
         see += [f for f in section_funcs if f != name and f not in see]
     refs = ['.BR mtls (3)'] + ['.BR %s (3)' % f for f in see]

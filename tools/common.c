@@ -169,6 +169,10 @@ static void list_suites(char *out, size_t cap)
 
 /* ---- keys and their passphrases -------------------------------------------------------------- */
 
+/* Set when tool_passphrase said why it gave nothing: the library's sentence that follows
+ * ("... the passphrase callback gave no passphrase") would only repeat it, in API words. */
+static int pass_said;
+
 /* The passphrase callback of the tool: the first line of --key-pass-file, or the value of the
  * variable --key-pass-env names.  Never an argument: the command line of a running program is
  * visible to every user of the machine (ps, /proc/PID/cmdline) and shells write it to their
@@ -176,19 +180,25 @@ static void list_suites(char *out, size_t cap)
 static int tool_passphrase(void *arg, char *buf, size_t cap, const char *what)
 {
     const struct common_opts *o = arg;
+    pass_said = 1; /* until it returns a passphrase */
     if (o->key_pass_env != NULL) {
         const char *v = getenv(o->key_pass_env);
         if (v == NULL) {
-            say("--key-pass-env %s: the environment variable %s is not set (wanted for %s)",
-                o->key_pass_env, o->key_pass_env, what);
+            say("--key-pass-env %s: the environment variable %s is not set, and %s needs %s: "
+                "set %s where mtls is started, or give --key-pass-file FILE",
+                o->key_pass_env, o->key_pass_env, what,
+                strncmp(what, "pkcs11:", 7) == 0 ? "the token's PIN" : "a passphrase",
+                o->key_pass_env);
             return -1;
         }
         size_t n = strlen(v);
         if (n > cap) {
-            say("--key-pass-env %s: the passphrase is longer than %zu bytes", o->key_pass_env, cap);
+            say("--key-pass-env %s: the value is longer than %zu bytes (wanted for %s)",
+                o->key_pass_env, cap, what);
             return -1;
         }
         memcpy(buf, v, n);
+        pass_said = 0;
         return (int)n;
     }
     int fd = open(o->key_pass_file, O_RDONLY | O_CLOEXEC);
@@ -219,18 +229,22 @@ static int tool_passphrase(void *arg, char *buf, size_t cap, const char *what)
     }
     close(fd);
     if (too_long) {
-        say("--key-pass-file '%s': the first line is longer than %zu bytes", o->key_pass_file,
-            cap);
+        say("--key-pass-file '%s': the first line is longer than %zu bytes (wanted for %s)",
+            o->key_pass_file, cap, what);
         return -1;
     }
     if (len > 0 && buf[len - 1] == '\r') {
         len--;
     }
+    pass_said = 0;
     return (int)len;
 }
 
 static void say_load_error(mtls_config *cfg, mtls_err err, const char *what)
 {
+    if (err == MTLS_ERR_NO_PASSPHRASE && pass_said) {
+        return; /* tool_passphrase said why, naming the key */
+    }
     const char *why = mtls_config_error_detail(cfg);
     if (why != NULL && why[0] != '\0') {
         say("%s", why);
@@ -320,6 +334,7 @@ static int load_identity(mtls_config *cfg, const struct common_opts *o, int serv
     if (o->key_pass_file != NULL || o->key_pass_env != NULL) {
         (void)mtls_config_set_passphrase_callback(cfg, tool_passphrase, (void *)o);
     }
+    pass_said = 0;
     if (o->p12 == NULL) {
         return load_cert_key(cfg, o);
     }
@@ -353,7 +368,7 @@ static int load_ca(mtls_config *cfg, const char *ca)
     return 0;
 }
 
-static int load_crls(mtls_config *cfg, const struct common_opts *o);
+static int load_crls(mtls_config *cfg, const struct common_opts *o, int server);
 
 int tool_config_new(struct tool_cfg *tc, const struct common_opts *o, const char *role)
 {
@@ -374,7 +389,7 @@ int tool_config_new(struct tool_cfg *tc, const struct common_opts *o, const char
     if (o->ca != NULL && load_ca(tc->cfg, o->ca) != 0) {
         goto fail;
     }
-    if (load_crls(tc->cfg, o) != 0) {
+    if (load_crls(tc->cfg, o, server) != 0) {
         goto fail;
     }
     /* Unknown names in a list are skipped by the library (with a detail naming them): say so. */
@@ -764,17 +779,33 @@ int crl_opts_check(const struct common_opts *o)
 }
 
 /* --crl, --crl-dir, --crl-check, --crl-soft-fail into the config. */
-static int load_crls(mtls_config *cfg, const struct common_opts *o)
+/* A CRL that loaded but is not in force (out of date, not valid yet): the library says which,
+ * and every peer it covers will be refused until a current one is loaded -- say so now, at
+ * startup and on each reload, rather than only in every refused connection's line. */
+static void warn_crl(const mtls_config *cfg, const char *opt, int server)
+{
+    const char *why = mtls_config_error_detail(cfg);
+    if (why[0] != '\0') {
+        say("warning: %s %s: fetch a current CRL from the CA%s, or check this clock", opt, why,
+            server ? " and reload (kill -HUP)" : "");
+    }
+}
+
+static int load_crls(mtls_config *cfg, const struct common_opts *o, int server)
 {
     for (int i = 0; i < o->n_crls; i++) {
         if (mtls_config_set_crl_file(cfg, o->crls[i]) != MTLS_OK) {
             say("--crl %s: %s", o->crls[i], mtls_config_error_detail(cfg));
             return -1;
         }
+        warn_crl(cfg, "--crl", server);
     }
     if (o->crl_dir != NULL && mtls_config_set_crl_dir(cfg, o->crl_dir) != MTLS_OK) {
         say("--crl-dir %s: %s", o->crl_dir, mtls_config_error_detail(cfg));
         return -1;
+    }
+    if (o->crl_dir != NULL) {
+        warn_crl(cfg, "--crl-dir", server);
     }
     if (o->crl_check || o->crl_soft_fail) {
         unsigned mode = o->crl_check == 2 ? MTLS_REVOCATION_CHAIN : MTLS_REVOCATION_LEAF;
@@ -913,10 +944,17 @@ static const char *alert_hint(int alert, const mtls_conn *conn, const struct com
                            "date, not about our certificate, or not signed by its CA; fetch a "
                            "new one (openssl ocsp -respout)"
                          : "";
+    case 46: /* certificate_unknown: what mtls sends when its own CRL cannot decide */
+        return is_server ? "the client rejected our certificate (--cert): check its name, dates "
+                           "and that the client trusts its CA; a client that checks revocation "
+                           "also sends this when it has no current CRL of our CA"
+                         : "it rejected our client certificate (--cert): check its dates, its "
+                           "extendedKeyUsage (clientAuth) and that the server trusts its CA; a "
+                           "server that checks revocation also sends this when it has no current "
+                           "CRL of our CA (an out-of-date --crl: its log says which)";
     case 42:
     case 43:
-    case 45:
-    case 46: /* bad/unsupported/expired/unknown certificate */
+    case 45: /* bad/unsupported/expired certificate */
         return is_server ? "the client rejected our certificate (--cert): check its name, dates "
                            "and that the client trusts its CA"
                          : "it rejected our client certificate (--cert): check its dates, its "
@@ -1000,7 +1038,11 @@ static const char *err_hint(mtls_err err, const struct common_opts *o, int is_se
                "leaf), or accept certificates without one (--crl-soft-fail)";
     case MTLS_ERR_CRL_EXPIRED:
     case MTLS_ERR_CRL_NOT_YET_VALID:
-        return "fetch a current CRL from the CA (or check this clock)";
+        /* The server refuses every client of that CA until then: say whose fault it is. */
+        return is_server ? "the fault is our CRL, not the client's certificate: fetch a current "
+                           "CRL from the CA and reload (kill -HUP), or check this clock; until "
+                           "then every client certificate it covers is refused"
+                         : "fetch a current CRL from the CA (or check this clock)";
     case MTLS_ERR_CRL_BAD_SIGNATURE:
         return "the CRL given with --crl is not signed by that certificate's issuer";
     case MTLS_ERR_OCSP_MISSING:

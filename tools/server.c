@@ -205,6 +205,7 @@ struct sconn {
 struct loaded {
     char subject[256];
     int64_t not_after;
+    char serial[48];    /* hex: a renewal may keep the name and the expiry, never the serial */
     uint64_t cert_hash; /* of the --cert file's bytes */
     uint64_t ca_hash;   /* of the --ca file's (or directory's files') bytes */
     int ca_certs;       /* CERTIFICATE blocks in them */
@@ -740,6 +741,8 @@ static void describe_loaded(const mtls_config *cfg, const struct server_opts *o,
     const char *subject = mtls_config_cert_subject(cfg);
     snprintf(l->subject, sizeof(l->subject), "%s", subject != NULL ? subject : "?");
     l->not_after = mtls_config_cert_not_after(cfg);
+    const char *serial = mtls_config_cert_serial(cfg);
+    snprintf(l->serial, sizeof(l->serial), "%s", serial != NULL ? serial : "?");
     /* What the certificate came from: the chain file, or the PKCS#12 bundle (--p12). */
     const char *cert_src = o->c.cert != NULL ? o->c.cert : o->c.p12;
     if (cert_src != NULL) {
@@ -774,14 +777,20 @@ static void utc(char *out, size_t cap, int64_t t)
 static void describe_changes(const struct server_opts *o, const struct loaded *a,
                              const struct loaded *b, int n)
 {
-    char cert[700], ca[200], keys[1100], ea[40], eb[40], crls[2100], staple[2100];
+    char cert[1100], ca[200], keys[1100], ea[40], eb[40], crls[2100], staple[2100];
     utc(ea, sizeof(ea), a->not_after);
     utc(eb, sizeof(eb), b->not_after);
-    if (a->cert_hash == b->cert_hash && strcmp(a->subject, b->subject) == 0) {
-        snprintf(cert, sizeof(cert), "certificate unchanged (%s, expires %s)", b->subject, eb);
+    int same_leaf = strcmp(a->subject, b->subject) == 0 && strcmp(a->serial, b->serial) == 0 &&
+                    a->not_after == b->not_after;
+    if (a->cert_hash == b->cert_hash && same_leaf) {
+        snprintf(cert, sizeof(cert), "certificate unchanged (%s, expires %s, serial %s)",
+                 b->subject, eb, b->serial);
+    } else if (same_leaf) {
+        snprintf(cert, sizeof(cert), "certificate chain file changed, same certificate (%s, "
+                 "expires %s, serial %s)", b->subject, eb, b->serial);
     } else {
-        snprintf(cert, sizeof(cert), "certificate %s (expires %s) -> %s (expires %s)", a->subject,
-                 ea, b->subject, eb);
+        snprintf(cert, sizeof(cert), "certificate %s (expires %s, serial %s) -> %s (expires %s, "
+                 "serial %s)", a->subject, ea, a->serial, b->subject, eb, b->serial);
     }
     if (o->c.ca == NULL) {
         snprintf(ca, sizeof(ca), "no client CAs");

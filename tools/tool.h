@@ -50,8 +50,8 @@ struct common_opts {
 
 /* The help lines of the CRL options both commands share; `PEER` names what is checked. */
 #define CRL_OPTIONS_HELP(PEER)                                                                  \
-    "  --crl FILE           check " PEER " against the CRLs in FILE (PEM or DER;\n"              \
-    "                       repeatable): a revoked certificate is refused\n"                     \
+    "  --crl FILE           check " PEER " against the CRLs in FILE\n"                         \
+    "                       (PEM or DER; repeatable): a revoked certificate is refused\n"       \
     "                       (certificate_revoked), and so is one whose issuer has\n"             \
     "                       no CRL loaded, unless --crl-soft-fail\n"                             \
     "  --crl-dir DIR        ... the CRLs of a hashed directory (openssl rehash)\n"              \
@@ -70,7 +70,8 @@ int crl_opts_check(const struct common_opts *o);
 #define KEY_OPTIONS_HELP                                                                        \
     "  --p12 FILE           certificate chain and private key from a PKCS#12 bundle\n"           \
     "                       (.p12/.pfx) instead of --cert and --key\n"                          \
-    "  --key-pass-file FILE the passphrase of an encrypted --key (or the password of the\n"     \
+    "  --key-pass-file FILE\n"                                                                  \
+    "                       the passphrase of an encrypted --key (or the password of the\n"    \
     "                       --p12 bundle, or the PIN of a pkcs11: key) is the first line\n"    \
     "                       of FILE\n"                                                          \
     "  --key-pass-env NAME  ... is the value of the environment variable NAME.  There is\n"    \

@@ -431,6 +431,7 @@ static mtls_err install_identity(mtls_config *cfg, x509_cert **chain, size_t n, 
     cfg->chain_len = n;
     cfg->key = key;
     cfg->key_type = type;
+    cfg->has_key_method = false;
     return MTLS_OK;
 }
 
@@ -711,11 +712,51 @@ mtls_err mtls_config_set_cert_chain_key_uri(mtls_config *cfg, const char *chain_
                           "%s", uri);
         if (ld.status == CRY_LOAD_WRONG_PASSPHRASE)
             return detail(cfg, MTLS_ERR_BAD_PASSPHRASE, "wrong PIN for %s", uri);
+        if (ld.status == CRY_LOAD_PASSPHRASE_LENGTH)
+            return detail(cfg, MTLS_ERR_BAD_PASSPHRASE, "the PIN for %s %s: the passphrase "
+                          "callback must give the token's PIN alone (the mtls tool: the first "
+                          "line of --key-pass-file, or the value of --key-pass-env)", uri, ld.why);
         return detail(cfg, ld.status == CRY_LOAD_UNSUPPORTED ? MTLS_ERR_UNSUPPORTED_KEY
                                                              : MTLS_ERR_BAD_KEY,
                       "cannot use the key %s: %s", uri, ld.why);
     }
     return install_identity(cfg, chain, n, key, NULL, 0, NULL);
+}
+
+mtls_err mtls_config_set_cert_chain_key_method(mtls_config *cfg, const void *chain_pem,
+                                               size_t chain_len, const mtls_key_method *method,
+                                               void *arg)
+{
+    mtls_err err = check_mutable(cfg);
+    if (err)
+        return err;
+    if (!chain_pem || !method || !method->sign)
+        return detail(cfg, MTLS_ERR_INVALID_ARG, "no certificate chain, no key method or no sign "
+                      "callback given (NULL)");
+    x509_cert **chain = NULL;
+    size_t n = 0;
+    if ((err = chain_from_pem(cfg, chain_pem, chain_len, &chain, &n)))
+        return err;
+    /* The leaf's public key stands for the private key: it has the type and size the suites and
+     * signature schemes are chosen by, and checks what the callbacks return (handshake/keyop.c). */
+    const cry_pkey *leaf_key = x509_cert_pubkey(chain[0]);
+    cry_key_type type = cry_pkey_type(leaf_key);
+    unsigned bits = cry_pkey_bits(leaf_key);
+    if (!(type == CRY_KEY_RSA && bits >= 2048 && bits <= 4096) && type != CRY_KEY_EC_P256 &&
+        type != CRY_KEY_EC_P384) {
+        err = detail(cfg, MTLS_ERR_UNSUPPORTED_KEY, "the key of certificate %s (%s, %u bits) is "
+                     "not supported: use RSA 2048-4096 or ECDSA P-256/P-384",
+                     x509_cert_subject(chain[0]), type == CRY_KEY_RSA ? "RSA" : "not RSA", bits);
+        x509_chain_free(chain, n);
+        return err;
+    }
+    if ((err = install_identity(cfg, chain, n, cry_pkey_up_ref((cry_pkey *)leaf_key), NULL, 0,
+                                NULL)))
+        return err;
+    cfg->key_method = *method;
+    cfg->key_method_arg = arg;
+    cfg->has_key_method = true;
+    return MTLS_OK;
 }
 
 enum ca_source { CA_FILE, CA_DIR, CA_MEM };
@@ -1253,6 +1294,15 @@ const char *mtls_config_cert_subject(const mtls_config *cfg)
 int64_t mtls_config_cert_not_after(const mtls_config *cfg)
 {
     return cfg && cfg->chain_len ? x509_cert_not_after(cfg->chain[0]) : 0;
+}
+
+const char *mtls_config_cert_serial(const mtls_config *cfg)
+{
+    if (!cfg || !cfg->chain_len)
+        return NULL;
+    mtls_cert_info info = MTLS_CERT_INFO_INIT;
+    x509_cert_info(cfg->chain[0], &info);
+    return info.serial_hex; /* the certificate's own string: it lives as long as the config */
 }
 
 /* ---- SPIFFE acceptance ----------------------------------------------------------------------- */

@@ -44,8 +44,11 @@ struct mtls_config {
     /* our identity */
     x509_cert **chain;
     size_t chain_len;
-    cry_pkey *key;
+    cry_pkey *key; /* the private key; with a key method, the leaf's public key */
     cry_key_type key_type;
+    bool has_key_method;        /* mtls_config_set_cert_chain_key_method: the application's */
+    mtls_key_method key_method; /* callbacks do every operation with the private key */
+    void *key_method_arg;
     mtls_passphrase_fn *passphrase_fn; /* encrypted keys, PKCS#12, token PINs; NULL: none */
     void *passphrase_arg;
     char *pkcs11_module; /* mtls_config_set_pkcs11_module; NULL: the engine's default */

@@ -4,9 +4,22 @@
  * ChangeCipherSpec to the handshake, alerts here, application data to mtls_read -- and holds the
  * connection's errors, alerts, close_notify and application data path.
  *
- * An application-data record's plaintext stays in the record layer's receive buffer until
- * mtls_read() has taken all of it (rec_take), so at most one copy (into the caller's buffer) is
- * made.  mtls_write() seals straight from the caller's bytes into the send buffer.
+ * Application data is decrypted where the application wants it.  After the handshake a record
+ * that may carry application data (TLS 1.2: its outer type says so; TLS 1.3: every protected
+ * record, whose type is inside) is left unopened by mtls_recv_ack() -- it and what follows wait,
+ * as a record waiting to be read always did -- and mtls_read() opens it straight into the
+ * caller's buffer when the rest of that buffer can hold all the content the record can carry (no
+ * copy), else in place in the receive buffer, from which rec_take() copies as much as each read
+ * asks for.  So a bad record_mac on such a record is reported by mtls_read, not mtls_recv_ack;
+ * and in TLS 1.3, post-handshake messages and alerts are handled when the application reads.
+ *
+ * The caller's buffer as scratch (TLS 1.3): a record opened into it may turn out to be a
+ * handshake message or an alert.  Its bytes there are handled from there, then wiped, and never
+ * counted in *out_len; mtls_read() reports only the bytes of records that authenticated and whose
+ * type is application_data (mtls.h: the buffer past *out_len is unspecified).  A record that
+ * fails to open leaves nothing of itself there either (rec_read_into).
+ *
+ * mtls_write() seals straight from the caller's bytes into the send buffer.
  *
  * Errors are sticky: the first fatal error is kept, its alert is queued once, and every later
  * call returns the same error.  Only this file makes an error sticky and sends alerts.
@@ -273,13 +286,16 @@ static mtls_err handshake(mtls_conn *c, mtls_err err)
         c->established = true;
     if (!err)
         return MTLS_OK;
+    if (err == MTLS_ERR_WANT_KEY_OP)
+        return err; /* the application's key method answers later: not an error */
     const char *why = hs_error_detail(c->hs);
     return why ? conn_fail(c, err, "%s", why) : conn_fail(c, err, NULL);
 }
 
-/* Handle the record just read.  Returns MTLS_OK to go on with the next record; an
- * application-data record stays held in the record layer and stops the loop. */
-static mtls_err on_record(mtls_conn *c, const rec_in *r)
+/* Handle the record just read.  Returns MTLS_OK to go on with the next record.  An
+ * application-data record opened in place stays held in the record layer (rec_take copies it
+ * out); one opened into the caller's buffer (direct) is the caller's: *data_len its length. */
+static mtls_err on_record(mtls_conn *c, const rec_in *r, bool direct, size_t *data_len)
 {
     if (r->len == 0 && r->type != TLS_CT_APPLICATION_DATA)
         return conn_fail(c, MTLS_ERR_DECODE, "empty record of type %u", r->type);
@@ -309,7 +325,10 @@ static mtls_err on_record(mtls_conn *c, const rec_in *r)
             return MTLS_OK;
         }
         c->empty_records = 0;
-        rec_hold(&c->rec, r);
+        if (direct)
+            *data_len = r->len;
+        else
+            rec_hold(&c->rec, r);
         return MTLS_OK;
     default:
         return conn_fail(c, MTLS_ERR_UNEXPECTED_MESSAGE, "record of unknown content type %u",
@@ -317,19 +336,52 @@ static mtls_err on_record(mtls_conn *c, const rec_in *r)
     }
 }
 
-/* Process complete records until input runs out, application data is held, or an error. */
-static mtls_err process_records(mtls_conn *c)
+static mtls_err record_error(mtls_conn *c, mtls_err err)
 {
+    const char *why = rec_error_detail(&c->rec);
+    return why ? conn_fail(c, err, "%s", why) : conn_fail(c, err, NULL);
+}
+
+/* Process complete records until input runs out, application data is ready, or an error.  While
+ * the handshake waits for the application's private-key operation, records stay unread in the
+ * receive buffer: nothing the peer sends may move the handshake before that operation is used
+ * (a ChangeCipherSpec would find the wrong state); its result, once in, is used first.  Once
+ * the handshake is done, a record that may carry application data is
+ *   defer:        left unopened (mtls_recv_ack: only mtls_read knows where the bytes go);
+ *   else, dst:    opened into dst when all it can carry fits in cap (mtls_read), and *got is
+ *                 then the application data it carried (0: none yet, or it was held in place);
+ *   else:         opened in place, application data held for rec_take (mtls_handshake). */
+static mtls_err process_records(mtls_conn *c, bool defer, uint8_t *dst, size_t cap, size_t *got)
+{
+    *got = 0;
     while (!rec_holding(&c->rec) && !c->close_received && c->error == MTLS_OK) {
-        rec_in r;
-        mtls_err err = rec_read(&c->rec, &r);
+        if (hs_key_op_waiting(c->hs)) {
+            mtls_err err = handshake(c, hs_start(c->hs));
+            if (err)
+                return err; /* MTLS_ERR_WANT_KEY_OP while the result is missing */
+        }
+        rec_next next;
+        mtls_err err = rec_peek(&c->rec, &next);
         if (err == MTLS_ERR_WANT_READ)
             return MTLS_OK;
-        if (err) {
-            const char *why = rec_error_detail(&c->rec);
-            return why ? conn_fail(c, err, "%s", why) : conn_fail(c, err, NULL);
+        if (err)
+            return record_error(c, err);
+        bool direct = false;
+        if (c->established && next.data) {
+            if (defer)
+                return MTLS_OK; /* for mtls_read, which knows where the bytes go */
+            direct = dst && next.max_len <= cap;
         }
-        if ((err = on_record(c, &r)))
+        rec_in r;
+        err = direct ? rec_read_into(&c->rec, &r, dst, cap) : rec_read(&c->rec, &r);
+        if (err == MTLS_ERR_WANT_READ)
+            return MTLS_OK; /* the record was skipped (rec_skip_undecryptable), no other yet */
+        if (err)
+            return record_error(c, err);
+        err = on_record(c, &r, direct, got);
+        if (direct && r.type != TLS_CT_APPLICATION_DATA)
+            cry_wipe(dst, r.len); /* TLS 1.3: handled; never the caller's data */
+        if (err || *got)
             return err;
     }
     return c->error;
@@ -352,7 +404,8 @@ mtls_err mtls_recv_ack(mtls_conn *c, size_t n)
     mtls_err err = rec_recv_commit(&c->rec, n);
     if (err)
         return err;
-    err = process_records(c);
+    size_t none;
+    err = process_records(c, true, NULL, 0, &none);
     if (err)
         return err;
     if (!c->established && !c->close_received)
@@ -366,14 +419,33 @@ mtls_err mtls_handshake(mtls_conn *c)
         return MTLS_ERR_INVALID_ARG;
     if (c->error)
         return c->error;
-    if (c->established)
-        return MTLS_OK;
+    if (c->established) {
+        /* The post-handshake records waiting, up to the first application data (held for
+         * mtls_read): what mtls_recv_ack leaves unopened may be TLS 1.3 tickets, a KeyUpdate or
+         * an alert, and an application that is not reading yet may want them handled. */
+        size_t none;
+        return process_records(c, false, NULL, 0, &none);
+    }
     if (c->close_received)
         return conn_fail(c, MTLS_ERR_CLOSED, "the peer closed the connection during the handshake");
+    bool held = hs_key_op_waiting(c->hs); /* records may wait unread (process_records) */
     mtls_err err = handshake(c, hs_start(c->hs));
+    if (!err && held && !c->established) {
+        size_t none;
+        err = process_records(c, false, NULL, 0, &none);
+    }
     if (err)
         return err;
     return c->established ? MTLS_OK : MTLS_ERR_WANT_READ;
+}
+
+mtls_err mtls_conn_key_op_done(mtls_conn *c, const void *result, size_t len)
+{
+    if (!c)
+        return MTLS_ERR_INVALID_ARG;
+    if (c->error)
+        return c->error;
+    return hs_key_op_done(c->hs, result, len);
 }
 
 int mtls_conn_established(const mtls_conn *c)
@@ -395,11 +467,15 @@ mtls_err mtls_read(mtls_conn *c, void *out, size_t cap, size_t *out_len)
     size_t got = 0;
     while (got < cap) {
         if (!rec_holding(&c->rec)) {
-            mtls_err err = process_records(c);
+            size_t direct;
+            mtls_err err = process_records(c, false, (uint8_t *)out + got, cap - got, &direct);
+            got += direct; /* authenticated application data, opened in the caller's buffer */
+            if (direct)
+                continue;
             if (err && got == 0)
                 return err;
             if (err) {
-                /* The bytes already copied were authenticated: they are the caller's.  The error
+                /* The bytes already delivered were authenticated: they are the caller's.  The error
                  * comes on the next call; it is sticky already unless it came from queueing an
                  * alert (out of memory), which ends the connection too. */
                 if (c->error == MTLS_OK)

@@ -50,6 +50,62 @@ const x509_cert *config_leaf_issuer(const mtls_config *cfg)
 
 enum crl_source { CRL_FILE, CRL_DIR, CRL_MEM };
 
+static void utc(char *out, size_t cap, int64_t t);
+
+/* Whether `crl` is in force at `now` (RFC 5280 6.3.3 (a): thisUpdate passed, nextUpdate not), as
+ * x509_crls_check judges it. */
+static bool crl_current(const x509_crl *crl, int64_t now)
+{
+    return x509_crl_this_update(crl) <= now && now <= x509_crl_next_update(crl);
+}
+
+/* Loaded, but not in force now, and no CRL of the same issuer in the set is: every certificate it
+ * covers is refused (MTLS_ERR_CRL_EXPIRED / _NOT_YET_VALID) until a current one is loaded.  A
+ * server would start and refuse every client of that CA with nothing said at startup, so the
+ * call succeeds with a detail that says so (the first such CRL of this call, and how many more). */
+static void note_stale_crls(mtls_config *cfg, size_t from, const char *name)
+{
+    int64_t now = config_now(cfg);
+    size_t n = x509_crls_count(cfg->crls), stale = 0;
+    const x509_crl *first = NULL;
+    for (size_t i = from; i < n; i++) {
+        const x509_crl *crl = x509_crls_get(cfg->crls, i);
+        if (crl_current(crl, now))
+            continue;
+        size_t len, olen;
+        const uint8_t *issuer = x509_crl_issuer_der(crl, &len);
+        bool replaced = false;
+        for (size_t j = 0; j < n && !replaced; j++) {
+            const x509_crl *other = x509_crls_get(cfg->crls, j);
+            const uint8_t *oi = x509_crl_issuer_der(other, &olen);
+            replaced = j != i && olen == len && memcmp(oi, issuer, len) == 0 &&
+                       crl_current(other, now);
+        }
+        if (!replaced && stale++ == 0)
+            first = crl;
+    }
+    if (!first)
+        return;
+    char t[40], num[48] = "", more[64] = "";
+    size_t nl;
+    const uint8_t *number = x509_crl_number(first, &nl);
+    if (number) {
+        size_t w = (size_t)snprintf(num, sizeof(num), " (cRLNumber 0x");
+        for (size_t j = 0; j < nl && w + 4 < sizeof(num); j++)
+            w += (size_t)snprintf(num + w, sizeof(num) - w, "%02X", number[j]);
+        snprintf(num + w, sizeof(num) - w, ")");
+    }
+    if (stale > 1)
+        snprintf(more, sizeof(more), " (and %zu more CRLs not in force)", stale - 1);
+    bool early = x509_crl_this_update(first) > now;
+    utc(t, sizeof(t), early ? x509_crl_this_update(first) : x509_crl_next_update(first));
+    config_fail(cfg, MTLS_OK, "%s: the CRL of %s%s is %s %s%s; until a current CRL of that issuer "
+                "is loaded, the certificates it covers are refused (certificate_unknown)", name,
+                x509_crl_issuer(first), num,
+                early ? "not valid yet: its thisUpdate is" : "out of date: its nextUpdate was", t,
+                more);
+}
+
 static mtls_err add_crls(mtls_config *cfg, enum crl_source from, const char *path,
                          const void *data, size_t len)
 {
@@ -70,8 +126,10 @@ static mtls_err add_crls(mtls_config *cfg, enum crl_source from, const char *pat
         err = x509_crls_add_mem(cfg->crls, data, len);
     if (err == MTLS_OK && x509_crls_count(cfg->crls) == before)
         err = MTLS_ERR_BAD_PEM; /* a directory without one CRL */
-    if (err == MTLS_OK)
+    if (err == MTLS_OK) {
+        note_stale_crls(cfg, before, path ? path : "the CRL data");
         return MTLS_OK;
+    }
     const char *file = x509_crls_error_file(cfg->crls);
     const char *name = file[0] ? file : path ? path : "the CRL data";
     switch (err) {

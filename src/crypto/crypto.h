@@ -85,10 +85,27 @@ int cry_aead_seal(cry_aead *a, const uint8_t nonce[CRY_AEAD_NONCE_LEN], const ui
 int cry_aead_seal_from(cry_aead *a, const uint8_t nonce[CRY_AEAD_NONCE_LEN], const uint8_t *aad,
                        size_t aad_len, const uint8_t *in, uint8_t *out, size_t len,
                        uint8_t tag[CRY_AEAD_TAG_LEN]);
+/* Two pieces sealed as one: out[0..a_len) is `a` encrypted, out[a_len..a_len + b_len) `b`, and
+ * the tag covers both.  `a` is out itself or does not overlap it; `b` is out + a_len itself or
+ * does not overlap out.  TLS 1.3 seals the application's content straight from its buffer, then
+ * the content type and padding already written behind it in the record (aead13.c). */
+int cry_aead_seal2(cry_aead *a, const uint8_t nonce[CRY_AEAD_NONCE_LEN], const uint8_t *aad,
+                   size_t aad_len, const uint8_t *a_in, size_t a_len, const uint8_t *b_in,
+                   size_t b_len, uint8_t *out, uint8_t tag[CRY_AEAD_TAG_LEN]);
 /* In place: decrypts buf[0..len) and checks the tag.  0 when authentication fails (buf is then
- * garbage and must not be used). */
+ * wiped). */
 int cry_aead_open(cry_aead *a, const uint8_t nonce[CRY_AEAD_NONCE_LEN], const uint8_t *aad,
                   size_t aad_len, uint8_t *buf, size_t len, const uint8_t tag[CRY_AEAD_TAG_LEN]);
+/* Decrypts in[0..len) and checks the tag, in two places: the first n1 bytes of plaintext to out1,
+ * the other len - n1 to out2.  out1 is `in` itself or does not overlap it; out2 is in + n1 itself
+ * or does not overlap it.  The record layer opens an application-data record straight into the
+ * application's buffer, and what does not fit there (a TLS 1.3 record's content type and padding)
+ * in place.  The plaintext is written before the tag is known to be good: 0 when authentication
+ * fails, and both outputs are then wiped -- the caller must count no byte as read before this
+ * returns 1. */
+int cry_aead_open2(cry_aead *a, const uint8_t nonce[CRY_AEAD_NONCE_LEN], const uint8_t *aad,
+                   size_t aad_len, const uint8_t *in, size_t len, uint8_t *out1, size_t n1,
+                   uint8_t *out2, const uint8_t tag[CRY_AEAD_TAG_LEN]);
 void cry_aead_free(cry_aead *a);
 
 /* ---- ephemeral key exchange (ECDHE) -------------------------------------------------------- */
@@ -131,6 +148,8 @@ typedef enum {
     CRY_LOAD_NO_PASSPHRASE,          /* encrypted, and the source said CRY_PASS_NONE */
     CRY_LOAD_PASSPHRASE_FAILED,      /* the source failed (returned -1) */
     CRY_LOAD_WRONG_PASSPHRASE,       /* decryption or MAC failed: wrong passphrase or corrupt */
+    CRY_LOAD_PASSPHRASE_LENGTH,      /* a PIN of a length the token's engine does not take (why:
+                                      * "is N bytes long, more than the M bytes ...") */
     CRY_LOAD_ERROR,                  /* out of memory, or libcrypto failed */
 } cry_load_status;
 
@@ -197,6 +216,17 @@ int cry_rsa_encrypt_pkcs1(const cry_pkey *pub, const uint8_t *in, size_t in_len,
  * internal failure, never on bad input. */
 int cry_rsa_decrypt_premaster(const cry_pkey *priv, const uint8_t *in, size_t in_len,
                               uint16_t client_version, uint8_t out[48]);
+/* The same check, in constant time, on a block someone else decrypted with the raw RSA
+ * operation (the application's key method): `em` holds at least k readable bytes (k the modulus
+ * length, 256..512), of which the decrypter said it wrote em_len; any em_len but k is a bad block.
+ * Always writes 48 bytes (the block's premaster or random ones); 0 only when k is out of range or
+ * the RNG fails. */
+int cry_rsa_premaster_from_block(const uint8_t *em, size_t em_len, size_t k,
+                                 uint16_t client_version, uint8_t out[48]);
+/* 1 when `in` could be an RSA ciphertext to `pub`: exactly the modulus length and below the
+ * modulus in value.  Public facts of the ciphertext alone: the raw decryption of anything else
+ * fails, so it is not asked for (RFC 5246 7.4.7.1 then continues with a random premaster). */
+int cry_rsa_ciphertext_fits(const cry_pkey *pub, const uint8_t *in, size_t in_len);
 
 /* ---- additions by the crypto layer ------------------------------------------------------- */
 /* A key pair from a known private value, for known-answer tests and recorded handshake vectors

@@ -59,13 +59,20 @@ static int ui_read(UI *ui, UI_STRING *uis)
         return 1; /* nothing to answer (info or error strings) */
     a->asked = 1;
     char pin[CRY_PASS_MAX + 1];
-    int max = UI_get_result_maxsize(uis);
+    int min = UI_get_result_minsize(uis), max = UI_get_result_maxsize(uis);
     int n = a->ld->pass ? a->ld->pass(a->ld->pass_arg, pin, CRY_PASS_MAX) : CRY_PASS_NONE;
     int ok = 0;
-    if (n >= 0 && n <= CRY_PASS_MAX && (max <= 0 || n <= max)) {
+    if (n >= 0 && n <= CRY_PASS_MAX && (max <= 0 || n <= max) && (min <= 0 || n >= min)) {
         pin[n] = 0;
         ok = UI_set_result_ex(ui, uis, pin, n) == 0;
         a->supplied = ok;
+    } else if (n >= 0 && n <= CRY_PASS_MAX) {
+        /* The engine's prompt takes min..max bytes (libp11: 4..MAX_PIN_LENGTH) and would refuse
+         * the rest as a failed login, which reads like a missing key: say what the length is. */
+        a->ld->status = CRY_LOAD_PASSPHRASE_LENGTH;
+        snprintf(a->ld->why, sizeof a->ld->why,
+                 "is %d bytes long, %s than the %d bytes OpenSSL's engine \"pkcs11\" takes", n,
+                 n > max ? "more" : "less", n > max ? max : min);
     } else {
         a->ld->status = n == CRY_PASS_NONE ? CRY_LOAD_NO_PASSPHRASE : CRY_LOAD_PASSPHRASE_FAILED;
     }
@@ -136,7 +143,8 @@ cry_pkey *cry_pkey_load_uri(const char *uri, const char *module, cry_load *ld)
         goto done;
     pk = ENGINE_load_private_key(e, uri, ui, &ask);
     if (pk == NULL) {
-        if (ld->status == CRY_LOAD_NO_PASSPHRASE || ld->status == CRY_LOAD_PASSPHRASE_FAILED) {
+        if (ld->status == CRY_LOAD_NO_PASSPHRASE || ld->status == CRY_LOAD_PASSPHRASE_FAILED ||
+            ld->status == CRY_LOAD_PASSPHRASE_LENGTH) {
             cry_clear_errors();
         } else {
             /* libp11 reports a refused login and a missing object alike. */

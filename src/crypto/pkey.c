@@ -532,6 +532,25 @@ static uint32_t ct_eq(uint32_t a, uint32_t b)
  * negotiated version (OpenSSL's SSL_OP_TLS_ROLLBACK_BUG workaround).  RFC 5246 requires the check
  * against ClientHello.client_version for TLS 1.1+ clients, and we speak to nothing older.
  */
+/* The check above over the k-byte block `em`, and the choice between its premaster and
+ * `fallback` by a mask: `ok` is all ones when the block is there at all (public, or a mask
+ * itself). */
+static void premaster_select(const uint8_t *em, size_t k, uint32_t ok, uint16_t client_version,
+                             const uint8_t fallback[PREMASTER_LEN], uint8_t out[PREMASTER_LEN])
+{
+    size_t m = k - PREMASTER_LEN; /* where the premaster starts */
+    uint32_t good = ok;
+    good &= ct_eq(em[0], 0x00) & ct_eq(em[1], 0x02);
+    for (size_t i = 2; i < m - 1; i++)
+        good &= ~ct_is_zero(em[i]);
+    good &= ct_is_zero(em[m - 1]);
+    good &= ct_eq(em[m], client_version >> 8) & ct_eq(em[m + 1], client_version & 0xff);
+
+    uint8_t mask = (uint8_t)ct_barrier(good);
+    for (size_t i = 0; i < PREMASTER_LEN; i++)
+        out[i] = (uint8_t)((em[m + i] & mask) | (fallback[i] & (uint8_t)~mask));
+}
+
 int cry_rsa_decrypt_premaster(const cry_pkey *priv, const uint8_t *in, size_t in_len,
                               uint16_t client_version, uint8_t out[PREMASTER_LEN])
 {
@@ -560,20 +579,47 @@ int cry_rsa_decrypt_premaster(const cry_pkey *priv, const uint8_t *in, size_t in
     if (r <= 0)
         cry_clear_errors(); /* public failure: a value >= n */
 
-    /* good ends all ones when the decryption ran (public) and the block is well formed. */
-    size_t m = k - PREMASTER_LEN; /* where the premaster starts */
-    uint32_t good = 0u - (uint32_t)((r == 1) & (em_len == k));
-    good &= ct_eq(em[0], 0x00) & ct_eq(em[1], 0x02);
-    for (size_t i = 2; i < m - 1; i++)
-        good &= ~ct_is_zero(em[i]);
-    good &= ct_is_zero(em[m - 1]);
-    good &= ct_eq(em[m], client_version >> 8) & ct_eq(em[m + 1], client_version & 0xff);
-
-    uint8_t mask = (uint8_t)ct_barrier(good);
-    for (size_t i = 0; i < PREMASTER_LEN; i++)
-        out[i] = (uint8_t)((em[m + i] & mask) | (fallback[i] & (uint8_t)~mask));
+    /* The premaster when the decryption ran (public) and the block is well formed. */
+    premaster_select(em, k, 0u - (uint32_t)((r == 1) & (em_len == k)), client_version, fallback,
+                     out);
     OPENSSL_cleanse(em, sizeof(em));
     OPENSSL_cleanse(fallback, sizeof(fallback));
     EVP_PKEY_CTX_free(ctx);
     return 1;
+}
+
+/*
+ * The same check on a block decrypted elsewhere: by the application's key method (handshake
+ * keyop.c), which returns the raw RSA result.  Whatever it returned is judged by masks alone:
+ * a length other than k counts as a bad block, never as an error of its own, because a callback
+ * that, say, drops leading zero bytes would otherwise tell by the length whether the block
+ * begins with 0x00 -- the first test of Bleichenbacher's oracle.
+ */
+int cry_rsa_premaster_from_block(const uint8_t *em, size_t em_len, size_t k,
+                                 uint16_t client_version, uint8_t out[PREMASTER_LEN])
+{
+    uint8_t fallback[PREMASTER_LEN];
+    if (k < 256 || k > RSA_MAX_BYTES || !cry_random(fallback, sizeof(fallback)))
+        return 0;
+    premaster_select(em, k, 0u - (uint32_t)(em_len == k), client_version, fallback, out);
+    OPENSSL_cleanse(fallback, sizeof(fallback));
+    return 1;
+}
+
+/* Public facts only: the ciphertext's length and value against the modulus. */
+int cry_rsa_ciphertext_fits(const cry_pkey *pub, const uint8_t *in, size_t in_len)
+{
+    BIGNUM *n = NULL, *c = NULL;
+    int fits = 0;
+    if (pub == NULL || pub->type != CRY_KEY_RSA || in == NULL ||
+        in_len != cry_pkey_max_sig_len(pub))
+        return 0;
+    if (EVP_PKEY_get_bn_param(pub->pk, OSSL_PKEY_PARAM_RSA_N, &n) &&
+        (c = BN_bin2bn(in, (int)in_len, NULL)) != NULL)
+        fits = BN_cmp(c, n) < 0;
+    else
+        cry_clear_errors();
+    BN_free(c);
+    BN_free(n);
+    return fits;
 }

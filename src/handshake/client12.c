@@ -12,6 +12,8 @@
  *   4. read CertificateRequest (optional): decide whether we can answer with our certificate
  *   5. read ServerHelloDone
  *   6-11. send [Certificate], ClientKeyExchange, [CertificateVerify], ChangeCipherSpec, Finished
+ *         (the CertificateVerify's signature may come later from the application's key method:
+ *         C12_SEND_CERT_VERIFY waits for it, keyop.c)
  *   13-15. read ChangeCipherSpec, read and check the server's Finished
  *
  * The abbreviated handshake (RFC 5246 7.3, a session offered and accepted): ServerHello,
@@ -40,6 +42,7 @@ typedef enum {
     C12_READ_CERT_REQUEST_OR_SERVER_DONE,
     C12_READ_SERVER_DONE,
     C12_SEND_CLIENT_FLIGHT,
+    C12_SEND_CERT_VERIFY, /* the rest of the flight, from the CertificateVerify's signature on */
     C12_READ_NEW_SESSION_TICKET,
     C12_READ_CCS,
     C12_READ_FINISHED,
@@ -387,24 +390,37 @@ static mtls_err send_client_key_exchange(struct hs *hs)
 
 static mtls_err send_cert_verify(struct hs *hs)
 {
-    const mtls_config *cfg = hs->cfg;
     uint8_t sig[HS_MAX_OWN_SIG];
     size_t sig_len = 0;
-    /* RFC 5246 7.4.8: the signature covers all handshake messages so far. */
-    if (cry_pkey_max_sig_len(cfg->key) > sizeof(sig) ||
-        !cry_sign(cfg->key, hs->c12.cv_sigalg, hs->tbuf.p, hs->tbuf.len, sig, sizeof(sig),
-                  &sig_len))
-        return hs_err(hs, MTLS_ERR_CRYPTO, "signing CertificateVerify failed");
+    /* RFC 5246 7.4.8: the signature covers all handshake messages so far (kept in tbuf until it
+     * is made, however long the key method takes). */
+    mtls_err err = hs_sign(hs, "CertificateVerify", hs->c12.cv_sigalg, hs->tbuf.p, hs->tbuf.len,
+                           sig, sizeof(sig), &sig_len);
+    if (err)
+        return err;
     hs_transcript_drop_buffer(hs);
     struct msg_certificate_verify cv = {hs->c12.cv_sigalg, rd_init(sig, sig_len), NULL};
     size_t at = hs_msg_open(hs, TLS_HS_CERTIFICATE_VERIFY);
     msg_certificate_verify_build(&hs->out, &cv);
-    mtls_err err = hs_msg_close(hs, at);
-    if (err)
+    if ((err = hs_msg_close(hs, at)))
         return err;
     hs->info->client_sigalg = hs->c12.cv_sigalg;
-    hs_trace_msg(hs, '>', TLS_HS_CERTIFICATE_VERIFY, "signed the transcript with our key (%s)",
-                 mtls_sigalg_name(hs->c12.cv_sigalg));
+    hs_trace_msg(hs, '>', TLS_HS_CERTIFICATE_VERIFY, "signed the transcript with our key (%s%s)",
+                 mtls_sigalg_name(hs->c12.cv_sigalg),
+                 hs->cfg->has_key_method ? ", by the application's key method" : "");
+    return MTLS_OK;
+}
+
+/* The flight from the CertificateVerify on.  With the application's key method the signature
+ * may come later (MTLS_ERR_WANT_KEY_OP): the state stays, and this runs again when it has. */
+static mtls_err send_cert_verify_and_finish(struct hs *hs)
+{
+    mtls_err err;
+    if (hs->c12.sends_cert && (err = send_cert_verify(hs)))
+        return err;
+    if ((err = hs12_send_ccs_and_finished(hs)))
+        return err;
+    hs->state = hs->ticket_ext ? C12_READ_NEW_SESSION_TICKET : C12_READ_CCS;
     return MTLS_OK;
 }
 
@@ -424,12 +440,8 @@ static mtls_err send_client_flight(struct hs *hs)
     }
     if ((err = send_client_key_exchange(hs)) || (err = hs12_derive_keys(hs)))
         return err;
-    if (hs->c12.sends_cert && (err = send_cert_verify(hs)))
-        return err;
-    if ((err = hs12_send_ccs_and_finished(hs)))
-        return err;
-    hs->state = hs->ticket_ext ? C12_READ_NEW_SESSION_TICKET : C12_READ_CCS;
-    return MTLS_OK;
+    hs->state = C12_SEND_CERT_VERIFY;
+    return send_cert_verify_and_finish(hs);
 }
 
 static mtls_err read_new_session_ticket(struct hs *hs, const msg *m)
@@ -490,7 +502,7 @@ static mtls_err read_finished(struct hs *hs, const msg *m)
 static bool reads(const struct hs *hs)
 {
     return hs->state != C12_SEND_CLIENT_HELLO && hs->state != C12_SEND_CLIENT_FLIGHT &&
-           hs->state != C12_SEND_FINISHED_RESUMED;
+           hs->state != C12_SEND_CERT_VERIFY && hs->state != C12_SEND_FINISHED_RESUMED;
 }
 
 static mtls_err step(struct hs *hs, const msg *m)
@@ -519,6 +531,8 @@ static mtls_err step(struct hs *hs, const msg *m)
         return read_cert_request_or_server_done(hs, m);
     case C12_SEND_CLIENT_FLIGHT:
         return send_client_flight(hs);
+    case C12_SEND_CERT_VERIFY:
+        return send_cert_verify_and_finish(hs);
     case C12_READ_NEW_SESSION_TICKET:
         return read_new_session_ticket(hs, m);
     case C12_READ_CCS:
@@ -554,6 +568,7 @@ static const char *const state_names[C12_STATE_COUNT] = {
     "C12_READ_CERT_REQUEST_OR_SERVER_DONE",
     "C12_READ_SERVER_DONE",
     "C12_SEND_CLIENT_FLIGHT",
+    "C12_SEND_CERT_VERIFY",
     "C12_READ_NEW_SESSION_TICKET",
     "C12_READ_CCS",
     "C12_READ_FINISHED",

@@ -13,7 +13,8 @@
  *   6. read Finished: checked; the application secrets derived, the server's traffic key
  *      installed
  *   7. send [ChangeCipherSpec], [Certificate, [CertificateVerify]], Finished; our traffic key
- *      installed; established (tickets and KeyUpdates come after: post13.c)
+ *      installed; established (tickets and KeyUpdates come after: post13.c).  The application's
+ *      key method may sign the CertificateVerify later: C13_SEND_CERT_VERIFY waits for it.
  *
  * Middlebox compatibility (D.4): our legacy_session_id is 32 bytes, and one ChangeCipherSpec of
  * ours goes before our second flight (the second ClientHello, or step 7); one of the server's is
@@ -33,6 +34,7 @@ typedef enum {
     C13_READ_CERT_VERIFY,
     C13_READ_FINISHED,
     C13_SEND_CLIENT_FLIGHT,
+    C13_SEND_CERT_VERIFY, /* the rest of the flight, from the CertificateVerify's signature on */
     C13_STATE_COUNT
 } c13_state;
 
@@ -403,6 +405,8 @@ static mtls_err read_finished(struct hs *hs, const msg *m)
     return MTLS_OK;
 }
 
+static mtls_err send_client_flight_rest(struct hs *hs);
+
 static mtls_err send_client_flight(struct hs *hs)
 {
     const mtls_config *cfg = hs->cfg;
@@ -420,10 +424,21 @@ static mtls_err send_client_flight(struct hs *hs)
                          x509_cert_subject(cfg->chain[0]));
         else
             hs_trace_msg(hs, '>', TLS_HS_CERTIFICATE, "encrypted; empty: no client certificate");
-        if (c13->sends_cert && (err = hs13_send_cert_verify(hs, c13->cv_sigalg)))
+    }
+    hs->state = C13_SEND_CERT_VERIFY;
+    return send_client_flight_rest(hs);
+}
+
+/* The flight from the CertificateVerify on.  With the application's key method the signature
+ * may come later (MTLS_ERR_WANT_KEY_OP): the state stays, and this runs again when it has. */
+static mtls_err send_client_flight_rest(struct hs *hs)
+{
+    struct c13 *c13 = &hs->c13;
+    mtls_err err;
+    if (hs->cert_requested && c13->sends_cert) {
+        if ((err = hs13_send_cert_verify(hs, c13->cv_sigalg)))
             return err;
-        if (c13->sends_cert)
-            hs->info->client_sigalg = c13->cv_sigalg;
+        hs->info->client_sigalg = c13->cv_sigalg;
     }
     uint8_t th[KS13_MAX_HASH];
     size_t hlen;
@@ -438,7 +453,8 @@ static mtls_err send_client_flight(struct hs *hs)
 
 static bool reads(const struct hs *hs)
 {
-    return hs->state != C13_SEND_CLIENT_HELLO && hs->state != C13_SEND_CLIENT_FLIGHT;
+    return hs->state != C13_SEND_CLIENT_HELLO && hs->state != C13_SEND_CLIENT_FLIGHT &&
+           hs->state != C13_SEND_CERT_VERIFY;
 }
 
 static mtls_err step(struct hs *hs, const msg *m)
@@ -460,6 +476,8 @@ static mtls_err step(struct hs *hs, const msg *m)
         return read_finished(hs, m);
     case C13_SEND_CLIENT_FLIGHT:
         return send_client_flight(hs);
+    case C13_SEND_CERT_VERIFY:
+        return send_client_flight_rest(hs);
     case C13_STATE_COUNT:
         break;
     }
@@ -471,14 +489,15 @@ static mtls_err ccs(struct hs *hs, const uint8_t *p, size_t n)
     /* RFC 8446 5: from our first ClientHello (one that offered TLS 1.3) to the server's
      * Finished; should the server then choose TLS 1.2, the one dropped before its ServerHello
      * changed nothing. */
-    bool in_window = hs->offered13 && hs->state != C13_SEND_CLIENT_FLIGHT;
+    bool in_window = hs->offered13 && hs->state != C13_SEND_CLIENT_FLIGHT &&
+                     hs->state != C13_SEND_CERT_VERIFY;
     return hs13_ccs(hs, in_window, p, n);
 }
 
 static const char *const state_names[C13_STATE_COUNT] = {
     "C13_SEND_CLIENT_HELLO",         "C13_READ_SERVER_HELLO", "C13_READ_ENCRYPTED_EXTENSIONS",
     "C13_READ_CERT_REQUEST_OR_CERT", "C13_READ_CERT",         "C13_READ_CERT_VERIFY",
-    "C13_READ_FINISHED",             "C13_SEND_CLIENT_FLIGHT",
+    "C13_READ_FINISHED",             "C13_SEND_CLIENT_FLIGHT", "C13_SEND_CERT_VERIFY",
 };
 
 const hs_role hs_client13 = {

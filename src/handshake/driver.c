@@ -12,8 +12,10 @@
  *
  * Invariants: a message is handled only when complete (transcript.c judges each one's announced
  * length as soon as its header is in); the state machine runs after each handshake record, so the
- * state is current when a ChangeCipherSpec arrives; handshake bytes that came in the same record
- * as the message that completed the handshake are post-handshake data, never dropped.
+ * state is current when a ChangeCipherSpec arrives; a step that waits for the application's key
+ * method returns MTLS_ERR_WANT_KEY_OP, which is no error, from a state that reads nothing, and
+ * runs again on the next call; handshake bytes that came in the same record as the message
+ * that completed the handshake are post-handshake data, never dropped.
  */
 #include <stdio.h>
 #include <string.h>
@@ -271,10 +273,12 @@ static mtls_err run(hs_handle *h)
         if (reads && !hs_in_next(hs, &m))
             break;
         mtls_err err = h->role->step(hs, reads ? &m : NULL);
+        /* A step that waits for the application's key method (keyop.c) has handled its message
+         * and moved to a state that reads nothing; it runs again when the result is in. */
+        if (reads && (err == MTLS_OK || err == MTLS_ERR_WANT_KEY_OP))
+            hs_in_used(hs, &m);
         if (err)
             return err;
-        if (reads)
-            hs_in_used(hs, &m);
     }
     if (hs->done)
         return establish(h);

@@ -1,7 +1,7 @@
 /*
  * handshake.h -- what src/core sees of the handshake (src/handshake): the algorithm tables the
  * config and sessions name, the two structures through which a handshake meets its connection
- * (hs_env: what it may use; hs_info: what it negotiated), and the six calls core makes.  Nothing
+ * (hs_env: what it may use; hs_info: what it negotiated), and the calls core makes.  Nothing
  * else under src/handshake is included by core.
  *
  * The handshake never sees the connection: it writes its flights and installs its keys through
@@ -120,6 +120,12 @@ bool hs_established(const hs_handle *h);
 bool hs_started(const hs_handle *h);
 /* A sentence about the error the last call returned, or NULL when it has none of its own. */
 const char *hs_error_detail(const hs_handle *h);
+/* The application's private-key operation (keyop.c): whether one is outstanding -- started and
+ * its result not yet used (core reads no record meanwhile: nothing the peer sends may move the
+ * handshake before it) -- and its result, handed over by mtls_conn_key_op_done (copied; NULL:
+ * the operation failed).  MTLS_ERR_BAD_STATE when none waits for a result. */
+bool hs_key_op_waiting(const hs_handle *h);
+mtls_err hs_key_op_done(hs_handle *h, const uint8_t *result, size_t len);
 /* After the handshake, before application data is written: what the protocol owes first (TLS 1.3:
  * a KeyUpdate the peer asked for, or one the key's usage limit calls for).  Writes records. */
 mtls_err hs_before_write(hs_handle *h);

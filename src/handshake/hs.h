@@ -2,8 +2,9 @@
  * hs.h -- what the files of src/handshake share: the negotiation in progress (struct hs), the
  * handle that outlives it (struct hs_handle), the role table each role and version file exports,
  * and the helpers of the driver (driver.c), transcript and framing (transcript.c), what both
- * TLS 1.2 roles share (tls12.c), peer authentication and algorithm choice (auth.c), sessions
- * (resume.c), messages (msg/) and extensions (ext/).  Core never includes it; tests may.
+ * TLS 1.2 roles share (tls12.c), peer authentication and algorithm choice (auth.c), our private
+ * key's operations (keyop.c), sessions (resume.c), messages (msg/) and extensions (ext/).  Core
+ * never includes it; tests may.
  *
  * Each role and version file (client12.c, server12.c, client13.c, server13.c) owns an
  * enum of states named for the one thing they wait for or do, and a static step function over
@@ -105,6 +106,10 @@ struct s12 {
     bool peer_secure_reneg, peer_point_formats;
     bool send_ticket; /* NewSessionTicket promised in ServerHello */
     bool sni_used;    /* the application accepted the client's server_name */
+    /* ServerKeyExchange: what we sign (client_random + server_random + ServerECDHParams), kept
+     * while the application's key method signs it */
+    uint8_t ske_signed[64 + 4 + 133];
+    size_t ske_signed_len;
 };
 
 /* TLS 1.3 client, only while it negotiates (client13.c); zero until version.c chose TLS 1.3. */
@@ -163,6 +168,17 @@ struct hs_status {
     size_t n_issuers;
 };
 
+/* An operation of the application's key method (keyop.c).  IDLE: none; PENDING: the callback
+ * answered "later"; RESULT: mtls_conn_key_op_done handed the result over (or reported failure),
+ * and the state that started it has yet to use it. */
+enum { KEYOP_IDLE = 0, KEYOP_PENDING, KEYOP_RESULT };
+struct hs_keyop {
+    uint8_t state;
+    bool failed;                 /* RESULT: the application reported failure */
+    size_t len;                  /* RESULT: the length it gave (may exceed `out`) */
+    uint8_t out[HS_MAX_OWN_SIG]; /* its first bytes: a signature, or an RSA block (secret) */
+};
+
 /* The negotiation in progress: freed (wiped) once the handshake is established. */
 struct hs {
     hs_handle *h;
@@ -205,6 +221,7 @@ struct hs {
     size_t cookie_len;
 
     struct hs_status status; /* OCSP stapling and revocation (status.c) */
+    struct hs_keyop keyop;   /* the application's private-key operation (keyop.c) */
 
     union {
         struct k12 k12;
@@ -390,6 +407,25 @@ bool hs_sigalg_fits_key(uint16_t sigalg, const cry_pkey *key);
  * premaster)?  A certificate without keyUsage may do either. */
 bool hs_key_can_sign(const x509_cert *cert);
 bool hs_key_can_encipher(const x509_cert *cert);
+
+/* keyop.c: our private key's operations -- in memory (libcrypto), or the application's key
+ * method (mtls_config_set_cert_chain_key_method), which may answer later.  When it does, these
+ * return MTLS_ERR_WANT_KEY_OP: the caller has already moved to a state that reads nothing and
+ * calls again, with the same input, each time it runs; the application is asked once, and
+ * nothing else moves meanwhile (core reads no record while hs_key_op_waiting). */
+/* Signature over `in` with `sigalg` for the message `what` ("CertificateVerify") into sig (cap
+ * bytes).  The key method's signature is checked -- size, and that it verifies with our
+ * certificate's key -- before it is returned. */
+mtls_err hs_sign(struct hs *hs, const char *what, uint16_t sigalg, const uint8_t *in,
+                 size_t in_len, uint8_t *sig, size_t cap, size_t *sig_len);
+/* RFC 5246 7.4.7.1: the premaster from the EncryptedPreMasterSecret `ct` into hs->k12, checked
+ * against `client_version`, with implicit rejection whatever the key or the key method gives.
+ * `ct` is read only by the call that starts the operation (a later one may pass NULL, 0). */
+mtls_err hs_decrypt_premaster(struct hs *hs, const uint8_t *ct, size_t ct_len,
+                              uint16_t client_version);
+/* Whether the server may choose a static-RSA suite: its key can decrypt (a key method without
+ * a decrypt callback cannot). */
+bool hs_key_can_decrypt(const mtls_config *cfg);
 
 /* suites.c: lists of algorithm ids */
 bool hs_list_has(const uint16_t *list, size_t n, uint16_t v);

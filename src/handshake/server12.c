@@ -9,6 +9,10 @@
  *        [ServerKeyExchange], [CertificateRequest], ServerHelloDone
  *   6. read the client's Certificate when we asked for one; verify it
  *   7. read ClientKeyExchange: RSA premaster with implicit rejection, or the ECDHE share
+ *
+ * With the application's key method (keyop.c) the ServerKeyExchange's signature and the RSA
+ * premaster's decryption may come later: S12_SEND_SERVER_KEY_EXCHANGE and S12_DECRYPT_PREMASTER
+ * are where the handshake waits for them.
  *   8. read CertificateVerify when the client sent a certificate
  *   9-12. read ChangeCipherSpec and the client's Finished
  *   13-14. send ChangeCipherSpec and Finished
@@ -37,7 +41,8 @@ static bool suite_usable(struct hs *hs, uint16_t id, uint16_t *group, uint16_t *
                                       : (cfg->key_type == CRY_KEY_EC_P256 ||
                                          cfg->key_type == CRY_KEY_EC_P384);
     if (!key_ok ||
-        !(s->kx == KX_RSA ? hs_key_can_encipher(cfg->chain[0]) : hs_key_can_sign(cfg->chain[0])))
+        !(s->kx == KX_RSA ? hs_key_can_encipher(cfg->chain[0]) && hs_key_can_decrypt(cfg)
+                          : hs_key_can_sign(cfg->chain[0])))
         return false;
     *fits = true;
     if (s->kx == KX_RSA)
@@ -112,9 +117,11 @@ static mtls_err choose_suite(struct hs *hs, rd offered)
 typedef enum {
     S12_READ_CLIENT_HELLO,
     S12_SEND_SERVER_FLIGHT,
+    S12_SEND_SERVER_KEY_EXCHANGE, /* the rest of the flight, from ServerKeyExchange's signature */
     S12_SEND_RESUMED_FLIGHT, /* abbreviated handshake: ServerHello, ChangeCipherSpec, Finished */
     S12_READ_CLIENT_CERT,
     S12_READ_CLIENT_KEY_EXCHANGE,
+    S12_DECRYPT_PREMASTER, /* static RSA: the premaster from ClientKeyExchange */
     S12_READ_CERT_VERIFY,
     S12_READ_CCS,
     S12_READ_FINISHED,
@@ -364,9 +371,10 @@ static mtls_err send_server_hello(struct hs *hs)
     return MTLS_OK;
 }
 
-static mtls_err send_server_key_exchange(struct hs *hs)
+/* Our ECDHE key pair and what the ServerKeyExchange signs, made once: the signature may come
+ * later (the application's key method), and it must be over these very bytes. */
+static mtls_err prepare_server_key_exchange(struct hs *hs)
 {
-    const mtls_config *cfg = hs->cfg;
     hs->kex = cry_kex_new(hs->group);
     uint8_t pub[133];
     size_t pub_len;
@@ -374,31 +382,43 @@ static mtls_err send_server_key_exchange(struct hs *hs)
         return hs_err(hs, MTLS_ERR_CRYPTO, "ECDHE key generation failed");
     /* RFC 5246 7.4.3: signed over client_random + server_random + params (RFC 8422 5.4
      * ServerECDHParams). */
-    uint8_t signed_data[64 + 4 + 133], sig[HS_MAX_OWN_SIG];
+    uint8_t *signed_data = hs->s12.ske_signed;
     memcpy(signed_data, hs->client_random, 32);
     memcpy(signed_data + 32, hs->server_random, 32);
-    wr params = wr_fixed(signed_data + 64, sizeof(signed_data) - 64);
+    wr params = wr_fixed(signed_data + 64, sizeof(hs->s12.ske_signed) - 64);
+    if (!msg_ecdh_params_build(&params, hs->group, rd_init(pub, pub_len)))
+        return hs_err(hs, MTLS_ERR_CRYPTO, "signing ServerKeyExchange failed");
+    hs->s12.ske_signed_len = 64 + params.len;
+    return MTLS_OK;
+}
+
+static mtls_err send_server_key_exchange(struct hs *hs)
+{
+    const uint8_t *signed_data = hs->s12.ske_signed;
+    uint8_t sig[HS_MAX_OWN_SIG];
     size_t sig_len = 0;
     uint16_t sigalg = hs->info->server_sigalg;
-    if (!msg_ecdh_params_build(&params, hs->group, rd_init(pub, pub_len)) ||
-        cry_pkey_max_sig_len(cfg->key) > sizeof(sig) ||
-        !cry_sign(cfg->key, sigalg, signed_data, 64 + params.len, sig, sizeof(sig), &sig_len))
-        return hs_err(hs, MTLS_ERR_CRYPTO, "signing ServerKeyExchange failed");
+    mtls_err err = hs_sign(hs, "ServerKeyExchange", sigalg, signed_data, hs->s12.ske_signed_len,
+                           sig, sizeof(sig), &sig_len);
+    if (err)
+        return err;
+    /* The params as signed: the curve type, the group and the point (RFC 8422 5.4). */
+    size_t pub_len = signed_data[64 + 3];
     struct msg_server_key_exchange ske = {
         .curve_type = 3,
         .group = hs->group,
-        .point = rd_init(pub, pub_len),
+        .point = rd_init(signed_data + 64 + 4, pub_len),
         .sigalg = sigalg,
         .signature = rd_init(sig, sig_len),
     };
     size_t at = hs_msg_open(hs, TLS_HS_SERVER_KEY_EXCHANGE);
     msg_server_key_exchange_build(&hs->out, &ske);
-    mtls_err err = hs_msg_close(hs, at);
-    if (err)
+    if ((err = hs_msg_close(hs, at)))
         return err;
     hs_trace_msg(hs, '>', TLS_HS_SERVER_KEY_EXCHANGE,
-                 "ECDHE %s public value (%zu bytes), signed with %s", mtls_group_name(hs->group),
-                 pub_len, mtls_sigalg_name(sigalg));
+                 "ECDHE %s public value (%zu bytes), signed with %s%s", mtls_group_name(hs->group),
+                 pub_len, mtls_sigalg_name(sigalg),
+                 hs->cfg->has_key_method ? " by the application's key method" : "");
     return MTLS_OK;
 }
 
@@ -438,6 +458,8 @@ static mtls_err send_cert_request(struct hs *hs)
     return MTLS_OK;
 }
 
+static mtls_err send_server_flight_rest(struct hs *hs);
+
 static mtls_err send_server_flight(struct hs *hs)
 {
     const mtls_config *cfg = hs->cfg;
@@ -449,6 +471,17 @@ static mtls_err send_server_flight(struct hs *hs)
                  cfg->chain_len, x509_cert_subject(cfg->chain[0]));
     if ((err = hs_status_send12(hs)))
         return err;
+    if (hs->suite->kx == KX_ECDHE && (err = prepare_server_key_exchange(hs)))
+        return err;
+    hs->state = S12_SEND_SERVER_KEY_EXCHANGE;
+    return send_server_flight_rest(hs);
+}
+
+/* The flight from the ServerKeyExchange on.  With the application's key method the signature may
+ * come later (MTLS_ERR_WANT_KEY_OP): the state stays, and this runs again when it has. */
+static mtls_err send_server_flight_rest(struct hs *hs)
+{
+    mtls_err err;
     if (hs->suite->kx == KX_ECDHE && (err = send_server_key_exchange(hs)))
         return err;
     if (hs->cert_requested && (err = send_cert_request(hs)))
@@ -515,6 +548,18 @@ static mtls_err read_client_cert(struct hs *hs, const msg *m)
     return MTLS_OK;
 }
 
+/* Static RSA: the premaster (keyop.c: implicit rejection, RFC 5246 7.4.7.1), then the keys.
+ * `ct` is read by the first call only; with the application's key method the result may come
+ * later (MTLS_ERR_WANT_KEY_OP), and this runs again, with NULL, when it has. */
+static mtls_err decrypt_premaster(struct hs *hs, const uint8_t *ct, size_t ct_len)
+{
+    mtls_err err = hs_decrypt_premaster(hs, ct, ct_len, hs->s12.client_version);
+    if (err || (err = hs12_derive_keys(hs)))
+        return err;
+    hs->state = hs->info->peer_cert_presented ? S12_READ_CERT_VERIFY : S12_READ_CCS;
+    return MTLS_OK;
+}
+
 static mtls_err read_client_key_exchange(struct hs *hs, const msg *m)
 {
     const mtls_config *cfg = hs->cfg;
@@ -527,26 +572,24 @@ static mtls_err read_client_key_exchange(struct hs *hs, const msg *m)
         return hs_err(hs, err, "%s", cke.why);
     rd v = cke.exchange_keys;
     if (cke.rsa) {
-        /* RFC 5246 7.4.7.1: on bad padding or version, continue with a random premaster so
-         * that the failure shows only as a wrong Finished, at the same point and in the same
-         * time as any other wrong key.  cry_rsa_decrypt_premaster never branches on it. */
-        if (!cry_rsa_decrypt_premaster(cfg->key, v.p, v.n, hs->s12.client_version,
-                                       hs->k12.premaster))
-            return hs_err(hs, MTLS_ERR_CRYPTO, "RSA decryption failed internally");
-        hs->k12.premaster_len = 48;
+        /* The message is in the transcript before the premaster is known: the key method may
+         * take its time, and the EMS session hash ends with this message either way. */
+        if ((err = hs_transcript_add(hs, m->raw, m->raw_len)))
+            return err;
         hs_trace_msg(hs, '<', TLS_HS_CLIENT_KEY_EXCHANGE,
-                     "RSA-encrypted PreMasterSecret (%zu bytes), decrypted with implicit rejection",
-                     v.n);
-    } else {
-        if (!cry_kex_derive(hs->kex, v.p, v.n, hs->k12.premaster, sizeof(hs->k12.premaster),
-                            &hs->k12.premaster_len))
-            return hs_err(hs, MTLS_ERR_BAD_KEY_SHARE, "the client's ECDHE public value is invalid");
-        cry_kex_free(hs->kex);
-        hs->kex = NULL;
-        hs_trace_msg(hs, '<', TLS_HS_CLIENT_KEY_EXCHANGE,
-                     "the client's ECDHE %s public value (%zu bytes)", mtls_group_name(hs->group),
-                     v.n);
+                     "RSA-encrypted PreMasterSecret (%zu bytes), decrypted with implicit "
+                     "rejection%s",
+                     v.n, cfg->has_key_method ? " (by the application's key method)" : "");
+        hs->state = S12_DECRYPT_PREMASTER;
+        return decrypt_premaster(hs, v.p, v.n);
     }
+    if (!cry_kex_derive(hs->kex, v.p, v.n, hs->k12.premaster, sizeof(hs->k12.premaster),
+                        &hs->k12.premaster_len))
+        return hs_err(hs, MTLS_ERR_BAD_KEY_SHARE, "the client's ECDHE public value is invalid");
+    cry_kex_free(hs->kex);
+    hs->kex = NULL;
+    hs_trace_msg(hs, '<', TLS_HS_CLIENT_KEY_EXCHANGE,
+                 "the client's ECDHE %s public value (%zu bytes)", mtls_group_name(hs->group), v.n);
     if ((err = hs_transcript_add(hs, m->raw, m->raw_len)) || (err = hs12_derive_keys(hs)))
         return err;
     hs->state = hs->info->peer_cert_presented ? S12_READ_CERT_VERIFY : S12_READ_CCS;
@@ -636,7 +679,8 @@ static mtls_err send_finished(struct hs *hs)
 
 static bool reads(const struct hs *hs)
 {
-    return hs->state != S12_SEND_SERVER_FLIGHT && hs->state != S12_SEND_RESUMED_FLIGHT &&
+    return hs->state != S12_SEND_SERVER_FLIGHT && hs->state != S12_SEND_SERVER_KEY_EXCHANGE &&
+           hs->state != S12_SEND_RESUMED_FLIGHT && hs->state != S12_DECRYPT_PREMASTER &&
            hs->state != S12_SEND_FINISHED;
 }
 
@@ -647,12 +691,16 @@ static mtls_err step(struct hs *hs, const msg *m)
         return hs_read_client_hello(hs, m);
     case S12_SEND_SERVER_FLIGHT:
         return send_server_flight(hs);
+    case S12_SEND_SERVER_KEY_EXCHANGE:
+        return send_server_flight_rest(hs);
     case S12_SEND_RESUMED_FLIGHT:
         return send_resumed_flight(hs);
     case S12_READ_CLIENT_CERT:
         return read_client_cert(hs, m);
     case S12_READ_CLIENT_KEY_EXCHANGE:
         return read_client_key_exchange(hs, m);
+    case S12_DECRYPT_PREMASTER:
+        return decrypt_premaster(hs, NULL, 0);
     case S12_READ_CERT_VERIFY:
         return read_cert_verify(hs, m);
     case S12_READ_CCS:
@@ -682,9 +730,11 @@ static mtls_err ccs(struct hs *hs, const uint8_t *p, size_t n)
 static const char *const state_names[S12_STATE_COUNT] = {
     "S12_READ_CLIENT_HELLO",
     "S12_SEND_SERVER_FLIGHT",
+    "S12_SEND_SERVER_KEY_EXCHANGE",
     "S12_SEND_RESUMED_FLIGHT",
     "S12_READ_CLIENT_CERT",
     "S12_READ_CLIENT_KEY_EXCHANGE",
+    "S12_DECRYPT_PREMASTER",
     "S12_READ_CERT_VERIFY",
     "S12_READ_CCS",
     "S12_READ_FINISHED",

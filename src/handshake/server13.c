@@ -7,7 +7,9 @@
  *      choose, send a HelloRetryRequest (with a cookie) and read the second ClientHello, once
  *   2. send ServerHello, [ChangeCipherSpec], then under the handshake key EncryptedExtensions,
  *      [CertificateRequest], [Certificate, CertificateVerify] (not with a PSK), Finished; the
- *      application key installed for writing, the client's handshake key for reading
+ *      application key installed for writing, the client's handshake key for reading (the
+ *      application's key method may sign the CertificateVerify later: S13_SEND_CERT_VERIFY
+ *      waits for it, keyop.c)
  *   3. read the client's Certificate and CertificateVerify when we asked (an empty Certificate
  *      in require mode is certificate_required)
  *   4. read the client's Finished; send the NewSessionTicket messages; established
@@ -39,6 +41,7 @@ typedef enum {
     S13_SEND_HELLO_RETRY_REQUEST,
     S13_READ_SECOND_CLIENT_HELLO,
     S13_SEND_SERVER_FLIGHT,
+    S13_SEND_CERT_VERIFY, /* the rest of the flight, from the CertificateVerify's signature on */
     S13_READ_CLIENT_CERT,
     S13_READ_CLIENT_CERT_VERIFY,
     S13_READ_FINISHED,
@@ -602,6 +605,8 @@ static mtls_err send_cert_request(struct hs *hs)
     return MTLS_OK;
 }
 
+static mtls_err send_server_flight_rest(struct hs *hs);
+
 static mtls_err send_server_flight(struct hs *hs)
 {
     const mtls_config *cfg = hs->cfg;
@@ -626,9 +631,18 @@ static mtls_err send_server_flight(struct hs *hs)
                      : st->verdict.status == X509_REVOC_REVOKED ? "revoked"
                      : st->verdict.status == X509_REVOC_UNKNOWN ? "unknown"
                                                                 : "good");
-        if ((err = hs13_send_cert_verify(hs, hs->s13.sigalg)))
-            return err;
     }
+    hs->state = S13_SEND_CERT_VERIFY;
+    return send_server_flight_rest(hs);
+}
+
+/* The flight from the CertificateVerify on.  With the application's key method the signature
+ * may come later (MTLS_ERR_WANT_KEY_OP): the state stays, and this runs again when it has. */
+static mtls_err send_server_flight_rest(struct hs *hs)
+{
+    mtls_err err;
+    if (!hs->resume && (err = hs13_send_cert_verify(hs, hs->s13.sigalg)))
+        return err;
     uint8_t th[KS13_MAX_HASH];
     size_t hlen;
     if ((err = hs13_send_finished(hs, KS13_S_HS_TRAFFIC)) || (err = hs_flush(hs)) ||
@@ -722,7 +736,8 @@ static mtls_err read_finished(struct hs *hs, const msg *m)
 
 static bool reads(const struct hs *hs)
 {
-    return hs->state != S13_SEND_HELLO_RETRY_REQUEST && hs->state != S13_SEND_SERVER_FLIGHT;
+    return hs->state != S13_SEND_HELLO_RETRY_REQUEST && hs->state != S13_SEND_SERVER_FLIGHT &&
+           hs->state != S13_SEND_CERT_VERIFY;
 }
 
 static mtls_err step(struct hs *hs, const msg *m)
@@ -736,6 +751,8 @@ static mtls_err step(struct hs *hs, const msg *m)
         return read_second_client_hello(hs, m);
     case S13_SEND_SERVER_FLIGHT:
         return send_server_flight(hs);
+    case S13_SEND_CERT_VERIFY:
+        return send_server_flight_rest(hs);
     case S13_READ_CLIENT_CERT:
         return read_client_cert(hs, m);
     case S13_READ_CLIENT_CERT_VERIFY:
@@ -756,8 +773,8 @@ static mtls_err ccs(struct hs *hs, const uint8_t *p, size_t n)
 
 static const char *const state_names[S13_STATE_COUNT] = {
     "S13_READ_CLIENT_HELLO",  "S13_SEND_HELLO_RETRY_REQUEST", "S13_READ_SECOND_CLIENT_HELLO",
-    "S13_SEND_SERVER_FLIGHT", "S13_READ_CLIENT_CERT",         "S13_READ_CLIENT_CERT_VERIFY",
-    "S13_READ_FINISHED",
+    "S13_SEND_SERVER_FLIGHT", "S13_SEND_CERT_VERIFY",         "S13_READ_CLIENT_CERT",
+    "S13_READ_CLIENT_CERT_VERIFY", "S13_READ_FINISHED",
 };
 
 const hs_role hs_server13 = {

@@ -30,6 +30,8 @@
  *    first error.  A timeout is not fatal: the connection is as it was, and may be driven on.
  *  - Before we wait for input, pending output is flushed: input can queue some after the
  *    handshake (a no_renegotiation warning), and the peer may wait for it.
+ *  - MTLS_ERR_WANT_KEY_OP (the handshake waits for the application's private-key operation) is
+ *    returned as soon as the output is flushed, with or without a deadline: no fd can end it.
  */
 #include "mtls.h"
 
@@ -266,8 +268,8 @@ static mtls_err handshake(mtls_conn *conn, struct io *io)
         if (ferr != MTLS_OK) {
             return ferr;
         }
-        if (err == MTLS_OK) {
-            return MTLS_OK;
+        if (err == MTLS_OK || err == MTLS_ERR_WANT_KEY_OP) {
+            return err; /* the key operation's result comes from the application, not the fd */
         }
         if (err == MTLS_ERR_WANT_WRITE) {
             continue; /* the send buffer was full and is now empty */

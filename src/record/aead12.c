@@ -5,8 +5,10 @@
  * part carried in the record; we use the sequence number as the explicit part, which is unique per
  * key.  ChaCha20-Poly1305 follows RFC 7905: nonce = 12-byte IV XOR the left-padded sequence number,
  * nothing explicit on the wire.  The additional data is seq_num || type || version || length of
- * the plaintext.  Sealing and opening happen in place in the layer's buffers; nothing is
- * allocated per record.  A sequence number never wraps: at 2^64-1 the direction fails.
+ * the plaintext.  Sealing reads the caller's bytes and writes the record in the send buffer;
+ * opening happens in place in the receive buffer, or straight into the application's buffer when
+ * the layer gives one (rec_open_to); nothing is allocated per record.  A sequence number never
+ * wraps: at 2^64-1 the direction fails.
  */
 #include <string.h>
 
@@ -68,8 +70,8 @@ static mtls_err seal12(rec_dir *d, uint8_t type, uint8_t *rec, const uint8_t *sr
     return MTLS_OK;
 }
 
-static mtls_err open12(rec_dir *d, uint8_t *rec, size_t rec_len, uint8_t **plain,
-                       size_t *plain_len)
+static mtls_err open12(rec_dir *d, uint8_t *rec, size_t rec_len, uint8_t *dst, size_t cap,
+                       uint8_t **plain, size_t *plain_len)
 {
     uint8_t *frag = rec + TLS_RECORD_HEADER;
     size_t frag_len = rec_len - TLS_RECORD_HEADER;
@@ -86,10 +88,13 @@ static mtls_err open12(rec_dir *d, uint8_t *rec, size_t rec_len, uint8_t **plain
     size_t len = frag_len - prefix - CRY_AEAD_TAG_LEN;
     make_aad(d->seq, rec[0], len, aad);
     uint8_t *ct = frag + prefix;
-    if (!cry_aead_open(d->aead, nonce, aad, sizeof(aad), ct, len, ct + len))
+    if (dst && len > cap)
+        return MTLS_ERR_INTERNAL; /* the layer hands us room for the whole plaintext */
+    uint8_t *out = dst ? dst : ct;
+    if (!cry_aead_open2(d->aead, nonce, aad, sizeof(aad), ct, len, out, len, NULL, ct + len))
         return MTLS_ERR_BAD_RECORD_MAC;
     d->seq++;
-    *plain = ct;
+    *plain = out;
     *plain_len = len;
     return MTLS_OK;
 }

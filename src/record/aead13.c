@@ -5,11 +5,14 @@
  * A protected record is TLSCiphertext {opaque_type 23, legacy_record_version 0x0303, length,
  * AEAD(TLSInnerPlaintext)} with TLSInnerPlaintext = content || ContentType || zeros; the
  * additional data is the 5-byte header itself (5.2) and the nonce the 12-byte IV XOR the 64-bit
- * sequence number left-padded with zeros (5.3).  Sealing copies the content into the record (the
- * type byte must follow it in one buffer for the single-pass AEAD call) and seals in place;
- * opening happens in place, and the record's first byte then carries the inner type, so the
- * layer reads the type where it reads it for TLS 1.2.  Nothing is allocated per record; a
- * sequence number never wraps (5.3: rekey or terminate -- at 2^64-1 the direction fails).
+ * sequence number left-padded with zeros (5.3).  Sealing writes the type byte and the padding at
+ * their place in the record and seals in two pieces -- the content straight from the caller's
+ * buffer, then that trailer in place -- so the content is never copied first.  Opening happens in
+ * place, or into the application's buffer when the layer gives one (rec_open_to): as much of the
+ * inner plaintext as fits there, the rest (at most the type byte and padding) in place.  The
+ * inner type is known only then; the record's first byte then carries it, so the layer reads the
+ * type where it reads it for TLS 1.2.  Nothing is allocated per record; a sequence number never
+ * wraps (5.3: rekey or terminate -- at 2^64-1 the direction fails).
  */
 #include <string.h>
 
@@ -51,11 +54,13 @@ static mtls_err seal13(rec_dir *d, uint8_t type, uint8_t *rec, const uint8_t *sr
     uint8_t *inner = rec + TLS_RECORD_HEADER;
     if (plain_len > TLS_MAX_PLAINTEXT)
         return MTLS_ERR_INTERNAL;
-    if (src && plain_len)
-        memmove(inner, src, plain_len);
+    if (!src)
+        src = inner; /* the content already sits in the record */
     if (type == TLS_CT_CHANGE_CIPHER_SPEC) {
         /* RFC 8446 5: a protected change_cipher_spec is unexpected_message at the peer; the
          * compatibility CCS (D.4) goes out in clear whatever keys are installed. */
+        if (plain_len && src != inner)
+            memmove(inner, src, plain_len);
         put_header(rec, type, plain_len);
         *rec_len = TLS_RECORD_HEADER + plain_len;
         return MTLS_OK;
@@ -67,38 +72,68 @@ static mtls_err seal13(rec_dir *d, uint8_t type, uint8_t *rec, const uint8_t *sr
     if (pad > TLS_MAX_PLAINTEXT - plain_len)
         pad = TLS_MAX_PLAINTEXT - plain_len;
     size_t inner_len = plain_len + 1 + pad;
-    inner[plain_len] = type;
-    memset(inner + plain_len + 1, 0, pad); /* 5.4: padding octets MUST be zeros */
+    uint8_t *trailer = inner + plain_len;
+    trailer[0] = type;
+    memset(trailer + 1, 0, pad); /* 5.4: padding octets MUST be zeros */
     /* 5.2: opaque_type application_data; the header is the additional data */
     put_header(rec, TLS_CT_APPLICATION_DATA, inner_len + CRY_AEAD_TAG_LEN);
     *rec_len = TLS_RECORD_HEADER + inner_len + CRY_AEAD_TAG_LEN;
 
     uint8_t nonce[12];
     make_nonce(d, nonce);
-    if (!cry_aead_seal(d->aead, nonce, rec, TLS_RECORD_HEADER, inner, inner_len, inner + inner_len))
+    /* The content from where it is (the caller's buffer: no copy), then the trailer in place. */
+    if (!cry_aead_seal2(d->aead, nonce, rec, TLS_RECORD_HEADER, src, plain_len, trailer, 1 + pad,
+                        inner, inner + inner_len))
         return MTLS_ERR_CRYPTO;
     d->seq++;
     return MTLS_OK;
 }
 
-/* RFC 8446 5.4: the content type is the last non-zero byte of the inner plaintext, the zeros
- * after it padding.  One pass over every byte and no branch on their values: how long it takes
- * depends on the record's length (public), not on where the content ends.  Returns the content
- * length; *type is 0 when every byte is zero. */
-static size_t strip_padding(const uint8_t *p, size_t n, uint8_t *type)
+/* One piece of the inner plaintext, at offset `base` in it: the position and value of its last
+ * non-zero byte folded into *at and *t, with no branch on the bytes' values. */
+static void scan_piece(const uint8_t *p, size_t n, size_t base, size_t *at, size_t *t)
 {
-    size_t at = 0, t = 0;
+    size_t a = *at, v = *t;
     for (size_t i = 0; i < n; i++) {
         uint32_t b = p[i];
         size_t m = (size_t)0 - (size_t)((b | (0u - b)) >> 31); /* all ones when b != 0 */
-        at = (i & m) | (at & ~m);
-        t = (b & m) | (t & ~m);
+        a = ((base + i) & m) | (a & ~m);
+        v = (b & m) | (v & ~m);
     }
+    *at = a;
+    *t = v;
+}
+
+/* RFC 8446 5.4: the content type is the last non-zero byte of the inner plaintext, the zeros
+ * after it padding.  The inner plaintext is head[0..n1) followed by tail[0..n2) (opened partly
+ * into the application's buffer); "MUST limit their scanning to the cleartext returned from the
+ * AEAD decryption": nothing outside them is read.  Returns the content length; *type is 0 when
+ * every byte is zero.
+ *
+ * Time.  An unpadded record -- what mtls and the usual peers send -- ends with its type byte:
+ * one look at the last byte, whose position is public (the record's length).  A padded record
+ * takes one pass over every byte with no branch on their values, so the time depends on the
+ * record's length, not on where the content ends: the padding hides the content length from the
+ * network, and the time taken does not give it back.  What the first look tells, whether there
+ * is any padding at all, is all the timing shows.  (A full pass on every record would cost more
+ * than the AEAD itself on a full record.) */
+static size_t find_type(const uint8_t *head, size_t n1, const uint8_t *tail, size_t n2,
+                        uint8_t *type)
+{
+    uint8_t last = n2 ? tail[n2 - 1] : n1 ? head[n1 - 1] : 0;
+    if (last != 0) {
+        *type = last;
+        return n1 + n2 - 1;
+    }
+    size_t at = 0, t = 0;
+    scan_piece(head, n1, 0, &at, &t);
+    scan_piece(tail, n2, n1, &at, &t);
     *type = (uint8_t)t;
     return at;
 }
 
-static mtls_err open13(rec_dir *d, uint8_t *rec, size_t rec_len, uint8_t **plain, size_t *plain_len)
+static mtls_err open13(rec_dir *d, uint8_t *rec, size_t rec_len, uint8_t *dst, size_t cap,
+                       uint8_t **plain, size_t *plain_len)
 {
     d->why = NULL;
     if (rec[0] != TLS_CT_APPLICATION_DATA) { /* the layer hands these to rec13_unprotected */
@@ -121,9 +156,22 @@ static mtls_err open13(rec_dir *d, uint8_t *rec, size_t rec_len, uint8_t **plain
     make_nonce(d, nonce);
     uint8_t *inner = rec + TLS_RECORD_HEADER;
     size_t inner_len = frag_len - CRY_AEAD_TAG_LEN;
+    /* Into dst: as much as fits, which the layer makes all the content the record can carry
+     * (all but the type byte); the rest in place. */
+    uint8_t *head = inner;
+    size_t n1 = inner_len;
+    if (dst) {
+        if (inner_len > 0 && inner_len - 1 > cap)
+            return MTLS_ERR_INTERNAL; /* the layer gives room for all but the type byte */
+        head = dst;
+        n1 = inner_len < cap ? inner_len : cap;
+    }
+    uint8_t *tail = inner + n1;
+    size_t n2 = inner_len - n1;
     /* 5.2: "If the decryption fails, the receiver MUST terminate the connection with a
      * 'bad_record_mac' alert." */
-    if (!cry_aead_open(d->aead, nonce, rec, TLS_RECORD_HEADER, inner, inner_len, inner + inner_len))
+    if (!cry_aead_open2(d->aead, nonce, rec, TLS_RECORD_HEADER, inner, inner_len, head, n1, tail,
+                        inner + inner_len))
         return MTLS_ERR_BAD_RECORD_MAC;
     d->seq++;
 
@@ -134,7 +182,7 @@ static mtls_err open13(rec_dir *d, uint8_t *rec, size_t rec_len, uint8_t **plain
         return MTLS_ERR_RECORD_OVERFLOW;
     }
     uint8_t type;
-    size_t len = strip_padding(inner, inner_len, &type);
+    size_t len = find_type(head, n1, tail, n2, &type);
     /* 5.4: "If a receiving implementation does not find a non-zero octet in the cleartext, it
      * MUST terminate the connection with an 'unexpected_message' alert." */
     if (type == 0) {
@@ -154,8 +202,11 @@ static mtls_err open13(rec_dir *d, uint8_t *rec, size_t rec_len, uint8_t **plain
         d->why = "a TLS 1.3 handshake or alert record with empty content";
         return MTLS_ERR_UNEXPECTED_MESSAGE;
     }
+    /* In dst, the bytes after the content are zeros: the type byte goes too. */
+    if (dst && len < n1)
+        head[len] = 0;
     rec[0] = type;
-    *plain = inner;
+    *plain = head;
     *plain_len = len;
     return MTLS_OK;
 }

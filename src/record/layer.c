@@ -75,8 +75,16 @@ mtls_err rec_seal(rec_dir *d, uint8_t type, uint8_t *rec, const uint8_t *src, si
 
 mtls_err rec_open(rec_dir *d, uint8_t *rec, size_t rec_len, uint8_t **plain, size_t *plain_len)
 {
+    return rec_open_to(d, rec, rec_len, NULL, 0, plain, plain_len);
+}
+
+mtls_err rec_open_to(rec_dir *d, uint8_t *rec, size_t rec_len, uint8_t *dst, size_t cap,
+                     uint8_t **plain, size_t *plain_len)
+{
     if (d->aead)
-        return d->ops->open(d, rec, rec_len, plain, plain_len);
+        return d->ops->open(d, rec, rec_len, dst, cap, plain, plain_len);
+    if (dst)
+        return MTLS_ERR_INTERNAL; /* only protected records are opened elsewhere */
     *plain = rec + TLS_RECORD_HEADER;
     *plain_len = rec_len - TLS_RECORD_HEADER;
     return MTLS_OK;
@@ -157,8 +165,11 @@ static mtls_err make_room(rec_layer *l, size_t need)
     return MTLS_ERR_WANT_READ;
 }
 
-/* One record, or *skipped when it was a record rec_skip_undecryptable let us drop. */
-static mtls_err read_record(rec_layer *l, rec_in *r, bool *skipped)
+/* The header checks of every record (before any of its body is opened), and room for it: MTLS_OK
+ * when the record at rstart is whole -- *need its length, header included, *plain13 whether it is
+ * an unprotected record under a TLS 1.3 read key -- else MTLS_ERR_WANT_READ or the header's
+ * error. */
+static mtls_err next_record(rec_layer *l, size_t *need, bool *plain13)
 {
     size_t avail = l->rlen - l->rstart;
     if (avail < TLS_RECORD_HEADER)
@@ -175,16 +186,51 @@ static mtls_err read_record(rec_layer *l, rec_in *r, bool *skipped)
                     version);
     /* TLS 1.3: a protected record always says application_data outside; any other record under
      * a read key is unprotected, and aead13.c says whether it may pass (RFC 8446 5). */
-    bool plain13 = rec_dir_is13(&l->in) && h[0] != TLS_CT_APPLICATION_DATA;
-    size_t max = !l->in.aead || plain13 ? TLS_MAX_PLAINTEXT
-                 : rec_dir_is13(&l->in) ? TLS13_MAX_CIPHERTEXT
-                                        : TLS_MAX_CIPHERTEXT;
+    *plain13 = rec_dir_is13(&l->in) && h[0] != TLS_CT_APPLICATION_DATA;
+    size_t max = !l->in.aead || *plain13 ? TLS_MAX_PLAINTEXT
+                 : rec_dir_is13(&l->in)  ? TLS13_MAX_CIPHERTEXT
+                                         : TLS_MAX_CIPHERTEXT;
     if (len > max)
         return fail(l, MTLS_ERR_RECORD_OVERFLOW,
                     "the peer announced a record of %u bytes (max %zu)", len, max);
-    size_t need = TLS_RECORD_HEADER + (size_t)len;
-    if (avail < need)
-        return make_room(l, need);
+    *need = TLS_RECORD_HEADER + (size_t)len;
+    if (avail < *need)
+        return make_room(l, *need);
+    return MTLS_OK;
+}
+
+/* What rec_peek tells of the whole record at rstart. */
+static void classify(const rec_layer *l, size_t need, bool plain13, rec_next *n)
+{
+    const uint8_t *h = l->rbuf + l->rstart;
+    /* TLS 1.2: the outer type is the type (and in the additional data).  TLS 1.3: every
+     * protected record says application_data outside; the true type is inside.  Not while
+     * undecryptable records are being skipped (rec_skip_undecryptable: the handshake is not done,
+     * and rec_read drops them). */
+    n->data = l->in.aead && !plain13 && h[0] == TLS_CT_APPLICATION_DATA && !l->skip_left;
+    size_t frag = need - TLS_RECORD_HEADER, trailer = rec_dir_is13(&l->in) ? 1 : 0;
+    size_t added = (size_t)l->in.prefix + CRY_AEAD_TAG_LEN + trailer;
+    n->max_len = n->data && frag > added ? frag - added : 0;
+}
+
+mtls_err rec_peek(rec_layer *l, rec_next *n)
+{
+    size_t need;
+    bool plain13;
+    mtls_err err = next_record(l, &need, &plain13);
+    if (err)
+        return err;
+    classify(l, need, plain13, n);
+    return MTLS_OK;
+}
+
+/* Open the whole record at rstart (need bytes) in place, or into dst; *skipped when it was a
+ * record rec_skip_undecryptable let us drop (then released already). */
+static mtls_err open_record(rec_layer *l, rec_in *r, size_t need, bool plain13, uint8_t *dst,
+                            size_t cap, bool *skipped)
+{
+    uint8_t *h = l->rbuf + l->rstart;
+    size_t len = need - TLS_RECORD_HEADER;
     mtls_err err;
     if (!l->in.aead && l->skip_left && h[0] == TLS_CT_APPLICATION_DATA && len <= l->skip_left) {
         /* RFC 8446 4.2.10, after a HelloRetryRequest: "the server then ignores early data by
@@ -200,7 +246,7 @@ static mtls_err read_record(rec_layer *l, rec_in *r, bool *skipped)
             return fail(l, err, "%s", why);
         r->p = h + TLS_RECORD_HEADER;
         r->len = len;
-    } else if ((err = rec_open(&l->in, h, need, &r->p, &r->len))) {
+    } else if ((err = rec_open_to(&l->in, h, need, dst, cap, &r->p, &r->len))) {
         if (err == MTLS_ERR_BAD_RECORD_MAC && h[0] == TLS_CT_APPLICATION_DATA && l->skip_left &&
             len <= l->skip_left) {
             /* RFC 8446 4.2.10 (rec_skip_undecryptable): declined 0-RTT data, dropped. */
@@ -221,19 +267,48 @@ static mtls_err read_record(rec_layer *l, rec_in *r, bool *skipped)
         return fail(l, MTLS_ERR_RECORD_OVERFLOW, "decrypted record of %zu bytes exceeds 2^14",
                     r->len);
     r->type = h[0];
-    l->cur_len = need;
     return MTLS_OK;
 }
 
 mtls_err rec_read(rec_layer *l, rec_in *r)
 {
-    bool skipped;
-    mtls_err err;
-    do {
-        skipped = false;
-        err = read_record(l, r, &skipped);
-    } while (!err && skipped);
-    return err;
+    for (;;) {
+        size_t need;
+        bool plain13, skipped = false;
+        mtls_err err = next_record(l, &need, &plain13);
+        if (err)
+            return err;
+        if ((err = open_record(l, r, need, plain13, NULL, 0, &skipped)))
+            return err;
+        if (!skipped) {
+            l->cur_len = need;
+            return MTLS_OK;
+        }
+    }
+}
+
+mtls_err rec_read_into(rec_layer *l, rec_in *r, uint8_t *dst, size_t cap)
+{
+    size_t need;
+    bool plain13, skipped = false;
+    rec_next n;
+    mtls_err err = next_record(l, &need, &plain13);
+    if (err)
+        return err;
+    classify(l, need, plain13, &n);
+    if (!n.data || n.max_len > cap)
+        return MTLS_ERR_INTERNAL; /* core asks only for what rec_peek said fits */
+    err = open_record(l, r, need, plain13, dst, cap, &skipped);
+    if (err || skipped) {
+        /* A record that failed to open left nothing readable in dst (the AEAD wiped what it
+         * wrote); one that opened and broke a rule after may have: wipe what it could.  (None
+         * is skipped: classify says no record may carry data while skipping.) */
+        cry_wipe(dst, cap < need ? cap : need);
+        return err ? err : MTLS_ERR_INTERNAL;
+    }
+    /* Nothing of the record is needed any more: its plaintext is in dst. */
+    l->rstart += need;
+    return MTLS_OK;
 }
 
 void rec_skip_undecryptable(rec_layer *l, size_t budget)

@@ -8,12 +8,15 @@
  * in, takes records out with rec_read and hands the send buffer to the transport.
  *
  * Receive buffer: bytes from the transport land at rbuf[rlen..rcap); records are taken from
- * rstart and opened in place.  The record rec_read handed out stays at rstart until it is
- * released: an application-data record's plaintext stays there until rec_take has copied all of
- * it out, so mtls_read makes one copy in all.  rbuf starts small (handshake records are short)
- * and grows when the peer announces a larger record -- to one AEAD-sized record, or exactly the
- * announced size beyond that, at most one maximal ciphertext record -- so a record that fits
- * the protocol always fits, and a connection that never sees a large record never pays for one.
+ * rstart and opened in place, or -- records that may carry application data, when the
+ * application's buffer has room for all the content they can carry -- straight into that buffer
+ * (rec_read_into), so that the bytes are never copied.  The record rec_read handed out stays at
+ * rstart until it is released: an application-data record opened in place keeps its plaintext
+ * there until rec_take has copied all of it out (one copy, for reads too small for the record).
+ * rbuf starts small (handshake records are short) and grows when the peer announces a larger
+ * record -- to one AEAD-sized record, or exactly the announced size beyond that, at most one
+ * maximal ciphertext record -- so a record that fits the protocol always fits, and a connection
+ * that never sees a large record never pays for one.
  * Two size classes keep a busy server's heap from fragmenting; the old block is wiped, never
  * realloc'd, since it may hold earlier plaintext.
  *
@@ -55,8 +58,8 @@ typedef struct rec_ops {
     mtls_err (*init)(struct rec_dir *d, const rec_key *k);
     mtls_err (*seal)(struct rec_dir *d, uint8_t type, uint8_t *rec, const uint8_t *src,
                      size_t plain_len, size_t *rec_len);
-    mtls_err (*open)(struct rec_dir *d, uint8_t *rec, size_t rec_len, uint8_t **plain,
-                     size_t *plain_len);
+    mtls_err (*open)(struct rec_dir *d, uint8_t *rec, size_t rec_len, uint8_t *dst, size_t cap,
+                     uint8_t **plain, size_t *plain_len);
 } rec_ops;
 extern const rec_ops rec_aead12;
 extern const rec_ops rec_aead13;
@@ -97,6 +100,14 @@ mtls_err rec_seal(rec_dir *d, uint8_t type, uint8_t *rec, const uint8_t *src, si
  * replaces the outer application_data).  MTLS_ERR_BAD_RECORD_MAC when it does not authenticate;
  * TLS 1.3's other errors (aead13.c) leave a sentence in d->why. */
 mtls_err rec_open(rec_dir *d, uint8_t *rec, size_t rec_len, uint8_t **plain, size_t *plain_len);
+/* The same, but the plaintext goes to dst (cap bytes; dst NULL: in place, as rec_open), which
+ * must hold all the content the record can carry (rec_next.max_len).  *plain is then dst.  TLS
+ * 1.3: the inner plaintext goes to dst as far as it fits -- the type byte and padding may not, and
+ * stay in the record -- and after the content dst holds only zeros.  When it fails, dst holds
+ * nothing of the record that authenticated (the AEAD wipes what it wrote; a record that opens but
+ * breaks a rule after is wiped by rec_read_into). */
+mtls_err rec_open_to(rec_dir *d, uint8_t *rec, size_t rec_len, uint8_t *dst, size_t cap,
+                     uint8_t **plain, size_t *plain_len);
 
 /* ---- the layer ------------------------------------------------------------------------------ */
 typedef struct rec_layer {
@@ -134,6 +145,25 @@ typedef struct rec_in {
  * rec_release() or, for application data, until rec_take() has copied all of it; rec_read must
  * not be called while a record is current. */
 mtls_err rec_read(rec_layer *l, rec_in *r);
+/* What the next record is, before it is opened: rec_read's checks of its header (its errors, and
+ * the buffer grown to hold it: MTLS_ERR_WANT_READ until it is whole), then MTLS_OK and
+ *   data     it is protected and may carry application data: TLS 1.2, its outer type says so
+ *            (and that type is authenticated); TLS 1.3, every protected record, whose true type is
+ *            known only once it is opened;
+ *   max_len  for such a record, the most content it can carry (its length less the explicit
+ *            nonce, the tag and, TLS 1.3, the type byte).
+ * Core leaves such a record unopened until mtls_read knows where the application wants it. */
+typedef struct rec_next {
+    bool data;
+    size_t max_len;
+} rec_next;
+mtls_err rec_peek(rec_layer *l, rec_next *n);
+/* Open the next record, which rec_peek says may carry data with max_len <= cap, straight into dst
+ * (rec_open_to): r->p is then dst, and the record is released at once -- nothing of it stays in
+ * the receive buffer to take.  r->type is the authenticated type: in TLS 1.3 it may be handshake
+ * or alert, whose content dst then holds (the caller's to handle and wipe: it is not application
+ * data).  On failure dst[0..min(cap, record length)) holds nothing of the record. */
+mtls_err rec_read_into(rec_layer *l, rec_in *r, uint8_t *dst, size_t cap);
 void rec_release(rec_layer *l);
 /* Keep the current record (application data) for rec_take, which copies at most `cap` bytes of
  * its plaintext to `out` and releases it when all are taken. */

@@ -13,7 +13,7 @@
  *     keep the config they started with after the application dropped it;
  *   - many threads resuming under one key file while it is rotated and reloaded (the periodic
  *     look and explicit reloads racing with seals and opens);
- *   - mtls_config_cert_subject / _not_after.
+ *   - mtls_config_cert_subject / _not_after / _serial (the serial as OpenSSL prints it).
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -22,6 +22,11 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "common/testpki.h"
 #include "core/internal.h"
@@ -532,13 +537,29 @@ static void test_cert_getters(void)
     CHECK(mtls_config_cert_subject(cfg) == NULL);
     CHECK_EQ(mtls_config_cert_not_after(cfg), 0);
     CHECK(mtls_config_cert_subject(NULL) == NULL);
+    CHECK(mtls_config_cert_serial(cfg) == NULL);
+    CHECK(mtls_config_cert_serial(NULL) == NULL);
     mtls_config_free(cfg);
     cfg = server_cfg(1, 16, MTLS_VERIFY_NONE);
     const char *subject = mtls_config_cert_subject(cfg);
     CHECK(subject && strstr(subject, "CN=") != NULL);
     CHECK(mtls_config_cert_not_after(cfg) > (int64_t)time(NULL));
-    printf("our certificate: %s, notAfter %lld\n", subject ? subject : "(none)",
-           (long long)mtls_config_cert_not_after(cfg));
+    /* The serial as `openssl x509 -serial` prints it: OpenSSL's own hex of the same certificate. */
+    const char *serial = mtls_config_cert_serial(cfg);
+    char want[64] = "";
+    BIO *bio = BIO_new_mem_buf(tp_get()->server[TP_P256].cert_pem, -1);
+    X509 *x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+    BIGNUM *bn = x ? ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL) : NULL;
+    char *hex = bn ? BN_bn2hex(bn) : NULL;
+    snprintf(want, sizeof(want), "%s", hex ? hex : "?");
+    CHECK(serial != NULL && strcmp(serial, want) == 0);
+    printf("our certificate: %s, notAfter %lld, serial %s (openssl: %s)\n",
+           subject ? subject : "(none)", (long long)mtls_config_cert_not_after(cfg),
+           serial ? serial : "(none)", want);
+    OPENSSL_free(hex);
+    BN_free(bn);
+    X509_free(x);
+    BIO_free(bio);
     mtls_config_free(cfg);
 }
 

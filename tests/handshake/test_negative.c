@@ -922,6 +922,22 @@ static void record_len(const env *e, int which, size_t *len_out)
     flow_close(&f);
 }
 
+/* Give the receiver a record as a transport would, then read as its application would: after the
+ * handshake a record that may carry application data is opened by mtls_read (conn.c), straight
+ * into the caller's buffer when it has room for the whole record, else in place -- `cap` picks
+ * which -- so its error comes from there.  The first error; MTLS_OK when none. */
+static mtls_err feed_and_read(flow *f, const uint8_t *p, size_t n, size_t cap)
+{
+    mtls_err err = tp_feed(f->rcv, p, n, 0);
+    if (err != MTLS_OK || !mtls_conn_established(f->rcv))
+        return err;
+    char buf[64];
+    size_t got = 99;
+    err = mtls_read(f->rcv, buf, cap < sizeof(buf) ? cap : sizeof(buf), &got);
+    CHECK_EQ(got, 0); /* nothing of a record that failed counts as read */
+    return err == MTLS_ERR_WANT_READ ? MTLS_OK : err;
+}
+
 static void run_bitflips(void)
 {
     static const char *names[] = {"application data", "client Finished", "server Finished"};
@@ -943,7 +959,7 @@ static void run_bitflips(void)
                                names[which], pos, bit);
                     if (protected_record(&f, &e, which, &rec) && rec.len == len) {
                         rec.p[pos] ^= (uint8_t)(1u << bit);
-                        mtls_err err = tp_feed(f.rcv, rec.p, rec.len, 0);
+                        mtls_err err = feed_and_read(&f, rec.p, rec.len, bit % 2 ? 4 : 64);
                         expect_flow_fail(&f, err, MTLS_ERR_BAD_RECORD_MAC,
                                          TLS_ALERT_BAD_RECORD_MAC);
                     } else {
@@ -963,7 +979,7 @@ static void run_bitflips(void)
                        frag);
             if (protected_record(&f, &e, 0, &rec)) {
                 be16_put(rec.p + 3, (uint16_t)frag);
-                mtls_err err = tp_feed(f.rcv, rec.p, TLS_RECORD_HEADER + frag, 0);
+                mtls_err err = feed_and_read(&f, rec.p, TLS_RECORD_HEADER + frag, 64);
                 expect_flow_fail(&f, err, MTLS_ERR_BAD_RECORD_MAC, TLS_ALERT_BAD_RECORD_MAC);
             } else {
                 CHECK(!"no record");
@@ -1632,16 +1648,34 @@ static void run_record_layer(void)
     case_end();
     flow_close(&f);
 
-    /* A record that authenticates but holds 2^14 + 1 bytes of plaintext. */
-    for (size_t plain = TLS_MAX_PLAINTEXT; plain <= TLS_MAX_PLAINTEXT + 1; plain++) {
+    /* A record that authenticates but holds 2^14 + 1 bytes of plaintext: refused when it is read
+     * (mtls_read opens application data), opened in place (a 2^14-byte read) or straight into
+     * the caller's buffer (a larger one), which then holds none of it. */
+    for (size_t plain = TLS_MAX_PLAINTEXT; plain <= TLS_MAX_PLAINTEXT + 2; plain++) {
         pair_open(&f, &e);
-        case_begin(CAT_RECORD, "sealed application data of %zu bytes", plain);
-        uint8_t *rec = calloc(1, TLS_RECORD_HEADER + 8 + plain + CRY_AEAD_TAG_LEN);
+        int direct = plain == TLS_MAX_PLAINTEXT + 2;
+        size_t len = direct ? TLS_MAX_PLAINTEXT + 1 : plain;
+        const char *how = len <= TLS_MAX_PLAINTEXT ? ""
+                          : direct                 ? ", read into a larger buffer"
+                                                   : ", read into 2^14 bytes";
+        case_begin(CAT_RECORD, "sealed application data of %zu bytes%s", len, how);
+        uint8_t *rec = calloc(1, TLS_RECORD_HEADER + 8 + len + CRY_AEAD_TAG_LEN);
+        memset(rec + TLS_RECORD_HEADER + 8, 0x5a, len);
         size_t rec_len;
         f.c->rec.out.seq = f.s->rec.in.seq;
-        CHECK_ERR(rec_seal(&f.c->rec.out, TLS_CT_APPLICATION_DATA, rec, NULL, plain, &rec_len), MTLS_OK);
+        CHECK_ERR(rec_seal(&f.c->rec.out, TLS_CT_APPLICATION_DATA, rec, NULL, len, &rec_len), MTLS_OK);
         mtls_err err = tp_feed(f.s, rec, rec_len, 0);
-        if (plain > TLS_MAX_PLAINTEXT) {
+        if (len > TLS_MAX_PLAINTEXT) {
+            CHECK_ERR(err, MTLS_OK);
+            static uint8_t big[TLS_MAX_PLAINTEXT + 64];
+            memset(big, 0, sizeof(big));
+            size_t got = 99;
+            err = mtls_read(f.s, big, direct ? sizeof(big) : TLS_MAX_PLAINTEXT, &got);
+            CHECK_EQ(got, 0);
+            size_t left = 0;
+            for (size_t i = 0; i < sizeof(big); i++)
+                left += big[i] != 0;
+            CHECK_EQ(left, 0);
             expect_flow_fail(&f, err, MTLS_ERR_RECORD_OVERFLOW, TLS_ALERT_RECORD_OVERFLOW);
         } else {
             CHECK_ERR(err, MTLS_OK);

@@ -7,7 +7,8 @@
  *      client certificate refused by a server (certificate_revoked to the client, the error
  *      detail naming the certificate, its serial, reason and the CRL), a revoked server refused
  *      by a client, chain mode with a revoked intermediate, hard and soft fail without the
- *      issuer's CRL, revocation off.
+ *      issuer's CRL, revocation off; a CRL out of date (or not valid yet) when loaded: said in
+ *      the setter's detail, and the peer refused with certificate_unknown.
  *   2. Resumption (resume.c recheck_revocation): a client revoked since its session was made is
  *      refused resumption by a server sharing the sessions -- full handshake, certificate_revoked
  *      -- by ticket and by session id; a newer CRL that does not list the peer keeps sessions
@@ -323,6 +324,55 @@ static void test_crl_client(void)
     mtls_config_free(revoked);
     mtls_config_free(good);
     mtls_config_free(scfg);
+}
+
+/* A CRL that is not in force when it is loaded: the call succeeds (a newer one may follow) with a
+ * detail naming the file, the issuer and the date; the handshake refuses the peer it covers with
+ * MTLS_ERR_CRL_EXPIRED and certificate_unknown (the fault is our CRL: docs/x509.md).  No detail
+ * for a current CRL, nor for a stale one that a current CRL of its issuer overrides. */
+static void test_crl_stale(void)
+{
+    mtls_config *scfg = server_cfg("good", MTLS_VERIFY_REQUIRE);
+    CHECK_ERR(mtls_config_set_crl_file(scfg, path_of("int-expired.crl")), MTLS_OK);
+    const char *d = mtls_config_error_detail(scfg);
+    CHECK(strstr(d, "int-expired.crl: the CRL of CN=mtls Revocation CA (cRLNumber 0x") != NULL);
+    CHECK(strstr(d, "is out of date: its nextUpdate was 2020-02-01 00:00:00 UTC; until a current "
+                    "CRL of that issuer is loaded, the certificates it covers are refused "
+                    "(certificate_unknown)") != NULL);
+    printf("1. a stale CRL loaded: %s\n", d);
+    mtls_config *good = client_cfg("good");
+    pair p = shake(good, scfg, NULL);
+    CHECK_ERR(mtls_conn_error(p.s), MTLS_ERR_CRL_EXPIRED);
+    CHECK_EQ(mtls_conn_alert_sent(p.s), TLS_ALERT_CERTIFICATE_UNKNOWN);
+    CHECK(strstr(mtls_conn_error_detail(p.s), "is out of date: its nextUpdate 2020-02-01") != NULL);
+    printf("   then: server %s, alert %s\n", mtls_err_name(mtls_conn_error(p.s)),
+           mtls_alert_name(mtls_conn_alert_sent(p.s)));
+    unpair(&p);
+    mtls_config_free(scfg);
+    /* a current CRL of the same issuer decides, and a stale one loaded after it is no news */
+    scfg = server_cfg("good", MTLS_VERIFY_REQUIRE);
+    CHECK_ERR(mtls_config_set_crl_file(scfg, path_of("int-expired.crl")), MTLS_OK);
+    CHECK(strstr(mtls_config_error_detail(scfg), "is out of date") != NULL);
+    CHECK_ERR(mtls_config_set_crl_file(scfg, path_of("int.crl")), MTLS_OK);
+    CHECK(strcmp(mtls_config_error_detail(scfg), "") == 0);
+    mtls_config_free(scfg);
+    scfg = server_cfg("good", MTLS_VERIFY_REQUIRE);
+    CHECK_ERR(mtls_config_set_crl_file(scfg, path_of("int.crl")), MTLS_OK);
+    CHECK(strcmp(mtls_config_error_detail(scfg), "") == 0);
+    CHECK_ERR(mtls_config_set_crl_file(scfg, path_of("int-expired.crl")), MTLS_OK);
+    CHECK(strcmp(mtls_config_error_detail(scfg), "") == 0);
+    p = shake(good, scfg, NULL);
+    CHECK_ERR(p.err, MTLS_OK);
+    unpair(&p);
+    mtls_config_free(scfg);
+    /* not valid yet */
+    scfg = server_cfg("good", MTLS_VERIFY_REQUIRE);
+    CHECK_ERR(mtls_config_set_crl_file(scfg, path_of("int-future.crl")), MTLS_OK);
+    d = mtls_config_error_detail(scfg);
+    CHECK(strstr(d, "int-future.crl: the CRL of CN=mtls Revocation CA") != NULL);
+    CHECK(strstr(d, "is not valid yet: its thisUpdate is 2099-01-01 00:00:00 UTC") != NULL);
+    mtls_config_free(scfg);
+    mtls_config_free(good);
 }
 
 static void test_crl_server(void)
@@ -1006,6 +1056,7 @@ int main(void)
         version = versions[v];
         printf("---- %s\n", version == MTLS_VERSION_TLS12 ? "TLS 1.2" : "TLS 1.3");
         test_crl_client();
+        test_crl_stale();
         test_crl_server();
         test_crl_modes();
         test_resume_server();

@@ -174,6 +174,20 @@ static mtls_err seal_from(mtls_conn *from, mtls_conn *to, uint8_t type, const vo
     return err;
 }
 
+/* An application-data record sealed by `from`, given to `to` and read there: after the handshake
+ * such a record is opened by mtls_read (conn.c), so its errors show there.  The first error of
+ * the two; MTLS_OK when the read found nothing (an empty record). */
+static mtls_err seal_data_read(mtls_conn *from, mtls_conn *to, const void *p, size_t n)
+{
+    mtls_err err = seal_from(from, to, TLS_CT_APPLICATION_DATA, p, n);
+    if (err)
+        return err;
+    char b[4];
+    size_t got = 0;
+    err = mtls_read(to, b, sizeof(b), &got);
+    return err == MTLS_ERR_WANT_READ ? MTLS_OK : err;
+}
+
 /* The alerts among the records `from` queued (plaintext ones only when `open` is NULL). */
 static int last_alert(mtls_conn *from, rec_dir *open, int *level)
 {
@@ -326,7 +340,7 @@ static void floods(void)
         if (empty) {
             /* one real record in between resets the count */
             for (int i = 0; i < limit; i++)
-                CHECK_ERR(seal_from(c, s, TLS_CT_APPLICATION_DATA, "", 0), MTLS_OK);
+                CHECK_ERR(seal_data_read(c, s, "", 0), MTLS_OK);
             CHECK_ERR(seal_from(c, s, TLS_CT_APPLICATION_DATA, "x", 1), MTLS_OK);
             char b[4];
             size_t got;
@@ -334,8 +348,7 @@ static void floods(void)
             CHECK_EQ(got, 1);
         }
         while (n < 1000) {
-            err = empty ? seal_from(c, s, TLS_CT_APPLICATION_DATA, "", 0)
-                        : seal_from(c, s, TLS_CT_ALERT, warn, 2);
+            err = empty ? seal_data_read(c, s, "", 0) : seal_from(c, s, TLS_CT_ALERT, warn, 2);
             if (err)
                 break;
             n++;

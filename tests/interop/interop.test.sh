@@ -417,7 +417,13 @@ keylog_case() { # NAME VERSION: "server" (mtls server --keylog) or "client" ($SS
         record "$row" "$key" "FAIL: mtls server did not start"
         return
     fi
-    timeout 60 tshark -i lo -f "tcp port $MPORT" -w "$cap" -a duration:50 > "$W/tshark.log" 2>&1 &
+    # A UDP probe port rides in the same capture: tshark says 'Capturing on' before its capture
+    # child has the filter on the socket, and on a busy machine a whole session can go by in
+    # between (0 packets captured).  Probes go out until one is in the capture file, so the
+    # session starts only once the capture provably sees loopback traffic.
+    local probe=$((MPORT + 1))
+    timeout 90 tshark -i lo -f "tcp port $MPORT or udp port $probe" -w "$cap" -a duration:80 \
+        > "$W/tshark.log" 2>&1 &
     local tpid=$!
     PIDS+=("$tpid")
     if ! wait_for "$W/tshark.log" 'Capturing on' 15; then
@@ -425,7 +431,20 @@ keylog_case() { # NAME VERSION: "server" (mtls server --keylog) or "client" ($SS
         kill "$tpid" "$MPID" 2>/dev/null
         return
     fi
-    sleep 0.3
+    local live=0
+    for ((i = 0; i < 60; i++)); do
+        printf 'probe' > "/dev/udp/127.0.0.1/$probe" 2>/dev/null
+        if [ "$(timeout 10 tshark -r "$cap" -Y udp 2>/dev/null | wc -l)" -ge 1 ]; then
+            live=1
+            break
+        fi
+        sleep 0.25
+    done
+    if [ "$live" != 1 ]; then
+        record "$row" "$key" "FAIL: tshark's capture on lo saw none of 60 probe packets in 15 s"
+        kill "$tpid" "$MPID" 2>/dev/null
+        return
+    fi
     local tok
     tok=$(token)
     if [ "$name" = client ]; then
@@ -439,7 +458,7 @@ keylog_case() { # NAME VERSION: "server" (mtls server --keylog) or "client" ($SS
     # stopping tshark right after the client ends can lose every packet on a busy machine: wait
     # until the capture holds the session (a handshake and the token are well over 8 packets).
     for ((i = 0; i < 100; i++)); do
-        [ "$(timeout 10 tshark -r "$cap" 2>/dev/null | wc -l)" -ge 8 ] && break
+        [ "$(timeout 10 tshark -r "$cap" -Y tcp 2>/dev/null | wc -l)" -ge 8 ] && break
         sleep 0.1
     done
     kill -INT "$tpid" 2>/dev/null

@@ -11,8 +11,9 @@
 #     RSA for the RSA key, where the token decrypts the premaster with raw RSA);
 #   - mtls client with the token key against mtls server requiring a client certificate;
 # the PIN from --key-pass-file (the passphrase callback), from the URI's pin-value, and the
-# sentences for a wrong PIN and a missing one.  Exit 77 only when the packages cannot be
-# installed.  Every process binds 127.0.0.1 and is bounded by `timeout`.
+# sentences for a wrong PIN, a missing one and one of a length the engine does not take.  Exit 77
+# only when the packages cannot be installed.  Every process binds 127.0.0.1 and is bounded by
+# `timeout`.
 set -euo pipefail
 SRC=${MTLS_SRC_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${MTLS_BUILD_DIR:-$SRC/build}
@@ -169,6 +170,16 @@ refuse "no PIN" "wants a PIN and none was given" \
   --cert rsa.crt --key "$URI_RSA" --pkcs11-module "$MODULE"
 refuse "wrong PIN" "the token refused the PIN, or holds no such private key" \
   --cert rsa.crt --key "$URI_RSA" --pkcs11-module "$MODULE" --key-pass-file wrong-pin.txt
+# A PIN longer than the engine takes (libp11 asks for 4 to MAX_PIN_LENGTH bytes), short enough
+# for the tool's 1024-byte line, or shorter: said so, with the limit, not blamed on the callback
+# or on a missing key.
+head -c 300 /dev/zero | tr '\0' 7 > long-pin.txt
+echo >> long-pin.txt
+refuse "a PIN too long for the token" "the PIN for pkcs11:token=mtls-test;object=rsa-key;type=private is 300 bytes long, more than the" \
+  --cert rsa.crt --key "$URI_RSA" --pkcs11-module "$MODULE" --key-pass-file long-pin.txt
+printf '12\n' > short-pin.txt
+refuse "a PIN too short for the engine" "is 2 bytes long, less than the" \
+  --cert rsa.crt --key "$URI_RSA" --pkcs11-module "$MODULE" --key-pass-file short-pin.txt
 refuse "a PIN in the URI is not repeated in messages" "pin-value=***" \
   --cert rsa.crt --key "pkcs11:token=mtls-test;object=nothing;type=private?pin-value=$PIN" \
   --pkcs11-module "$MODULE"

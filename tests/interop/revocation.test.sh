@@ -16,7 +16,12 @@
 #      refuses a client under a revoked intermediate;
 #   4. SIGHUP: a server whose CRL file and staple file are replaced reloads them and says what
 #      changed ("CRLs changed: ...", "OCSP staple changed: ..."); the client its new CRL lists is
-#      refused from then on.
+#      refused from then on;
+#   5. an out-of-date CRL (nextUpdate 2020): `mtls server --crl` warns at startup and on each
+#      reload (file, issuer, nextUpdate, what to do); a good client is refused, the server's line
+#      blaming its CRL (fetch a current one, reload), the client's hint for certificate_unknown
+#      naming a stale CRL on the server; once a current CRL is in place a reload is silent and the
+#      client is accepted.
 # Exits 77 (skipped) without openssl.
 set -uo pipefail
 
@@ -205,6 +210,50 @@ if mtls_listen "$W/s4.log" 120 --cert "$P/good.crt" --key "$P/good.key" --ca "$P
     kill "$LISTEN_PID" 2>/dev/null
 else
     bad "mtls server for the reload did not start"; show_log "$W/s4.log"
+fi
+
+# ---- 5. an out-of-date CRL: said at startup and on reload, and blamed on the CRL ----------------
+cp "$P/int-expired.crl" "$W/stale.crl"
+STALE_WARN='^mtls: warning: --crl .*stale\.crl: the CRL of CN=mtls Revocation CA \(cRLNumber 0x[0-9A-F]+\) is out of date: its nextUpdate was 2020-02-01 00:00:00 UTC; .*: fetch a current CRL from the CA and reload \(kill -HUP\)'
+if mtls_listen "$W/s5.log" 120 --cert "$P/good.crt" --key "$P/good.key" --ca "$P/root.crt" \
+    --verify-client require --crl "$W/stale.crl"; then
+    expect "$W/s5.log" "$STALE_WARN" "a stale --crl: a warning at startup names the file, the issuer and the nextUpdate"
+    quote "$W/s5.log" '^mtls: warning'
+    echo hello | timeout 20 "$MTLS" client "127.0.0.1:$LISTEN_PORT" --servername good.test \
+        --ca "$P/root.crt" --cert "$P/good.crt" --key "$P/good.key" >/dev/null 2>"$W/c5.log"
+    st=$?
+    [ $st -eq 1 ] && ok "a stale --crl: a good client is refused (exit 1)" || bad "a stale --crl: a good client got exit $st"
+    expect "$W/s5.log" '^mtls: #1 handshake with .* failed: the CRL of CN=mtls Revocation CA .*is out of date: its nextUpdate 2020-02-01 00:00:00 UTC has passed, .*; the fault is our CRL, not the client.s certificate: fetch a current CRL from the CA and reload \(kill -HUP\)' \
+        "... the server's line blames its CRL and says to fetch a current one and reload"
+    quote "$W/s5.log" '^mtls: #1 '
+    expect "$W/c5.log" 'sent alert certificate_unknown: .*a server that checks revocation also sends this when it has no current CRL of our CA' \
+        "... the client's hint (certificate_unknown) names an out-of-date CRL on the server"
+    quote "$W/c5.log" 'certificate_unknown'
+    # The signals go to mtls itself: `timeout` (LISTEN_PID) passes on only the first it gets, and
+    # that one twice (to the child and to its process group).
+    SERVER_PID=$(ps -o pid= --ppid "$LISTEN_PID" | tr -d ' ')
+    kill -HUP "$SERVER_PID"
+    if wait_for "$W/s5.log" '^mtls: reload 1:' 10; then
+        [ "$(grep -cE "$STALE_WARN" "$W/s5.log")" = 2 ] && ok "a reload with the CRL still stale warns again" ||
+            { bad "a reload with the CRL still stale does not warn again"; show_log "$W/s5.log"; }
+    else
+        bad "no reload 1 logged"; show_log "$W/s5.log"
+    fi
+    cp "$P/int.crl" "$W/stale.crl.new" && mv "$W/stale.crl.new" "$W/stale.crl"
+    warned=$(grep -c '^mtls: warning' "$W/s5.log")
+    kill -HUP "$SERVER_PID"
+    if wait_for "$W/s5.log" '^mtls: reload 2:' 10; then
+        [ "$(grep -c '^mtls: warning' "$W/s5.log")" = "$warned" ] && ok "a reload with a current CRL: no warning" ||
+            { bad "a reload with a current CRL still warns"; show_log "$W/s5.log"; }
+        echo hello | timeout 20 "$MTLS" client "127.0.0.1:$LISTEN_PORT" --servername good.test \
+            --ca "$P/root.crt" --cert "$P/good.crt" --key "$P/good.key" >/dev/null 2>"$W/c5b.log" &&
+            ok "... and the good client is accepted" || { bad "... the good client is still refused"; show_log "$W/c5b.log"; }
+    else
+        bad "no reload 2 logged"; show_log "$W/s5.log"
+    fi
+    kill "$LISTEN_PID" 2>/dev/null
+else
+    bad "mtls server with a stale CRL did not start"; show_log "$W/s5.log"
 fi
 
 if [ "$FAILS" -eq 0 ]; then

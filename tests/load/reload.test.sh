@@ -13,6 +13,9 @@
 #     certificate;
 #   - sessions stay bound to the client CAs: a client-certificate session resumes across a reload
 #     with the same CA file, and gets a full handshake (not an error) once the CA file changed;
+#   - a renewal that keeps the name and the expiry (to the minute) is logged with both serials,
+#     "certificate CN=reload-one (expires T, serial S1) -> CN=reload-one (expires T, serial S2)",
+#     and the same certificate in a changed chain file as such;
 #   - the server's fds are all closed at the end (loadgen compares before and after): reloads
 #     leak nothing.
 set -euo pipefail
@@ -66,6 +69,14 @@ leaf() { # NAME CN EKU
 ca ca "reload CA"
 ca other "another CA"
 leaf one reload-one serverAuth
+# renew: CN=reload-one again, with another key and serial and the same expiry to the minute (made
+# again should the two straddle a minute): only the serial tells the renewal from the original
+for _ in 1 2 3; do
+    leaf renew reload-one serverAuth
+    [ "$(openssl x509 -in renew.pem -noout -serial)" != "$(openssl x509 -in one.pem -noout -serial)" ] &&
+        [ "$(openssl x509 -in renew.pem -noout -enddate | cut -c1-21)" = \
+            "$(openssl x509 -in one.pem -noout -enddate | cut -c1-21)" ] && break
+done
 leaf two reload-two serverAuth
 leaf client reload-client clientAuth
 cp ca.pem clientca.pem
@@ -110,11 +121,15 @@ sees() {
     client sees.err
     grep -q "server CN=$1 verified" sees.err
 }
-# hup N: send SIGHUP, wait (10 s at most) until the server logged reload N or a failure
+# hup N: send SIGHUP, wait (10 s at most) until the server logged reload N or a new failure (not
+# one logged before the signal)
 hup() {
+    local failed
+    failed=$(grep -c '^mtls: reload failed' server.err || true)
     kill -HUP "$server_pid"
     for _ in $(seq 100); do
-        grep -Eq "^mtls: (reload $1:|reload failed)" server.err && return 0
+        grep -q "^mtls: reload $1:" server.err && return 0
+        [ "$(grep -c '^mtls: reload failed' server.err || true)" != "$failed" ] && return 0
         sleep 0.1
     done
     return 1
@@ -241,6 +256,29 @@ elif [ -z "$why" ] && ! grep -q 'connection 1: full handshake' cc3.err; then
     why="$(grep -o 'connection 1: .*' cc3.err || tail -n1 cc3.err)"
 fi
 check "changed client CAs: the session gets a full handshake, not an error" "$why"
+
+# ---- a renewal that keeps the name and the expiry ------------------------------------------
+echo "a renewed certificate with the same name and expiry"
+s1=$(openssl x509 -in one.pem -noout -serial | sed 's/^serial=//')
+s2=$(openssl x509 -in renew.pem -noout -serial | sed 's/^serial=//')
+use renew
+hup 103 || true
+why=""
+if [ "$s1" = "$s2" ]; then
+    why="the test could not make a renewal with another serial ($s1)"
+elif ! grep -Eq "^mtls: reload 103: certificate CN=reload-one \(expires ([^,)]*), serial $s1\) -> CN=reload-one \(expires \1, serial $s2\); client CAs unchanged" server.err; then
+    why="reload 103: $(grep '^mtls: reload 103' server.err || echo none)"
+fi
+check "a renewal keeping name and expiry: the reload line shows the serials ($s1 -> $s2)" "$why"
+grep '^mtls: reload 103' server.err | sed 's/^/    /' | cut -c1-200
+# the same leaf in a changed chain file (the CA appended): not "A -> A"
+cat renew.pem ca.pem > live.pem.new
+mv live.pem.new live.pem
+hup 104 || true
+why=""
+grep -q "^mtls: reload 104: certificate chain file changed, same certificate (CN=reload-one, expires [^,]*, serial $s2); client CAs unchanged" server.err ||
+    why="reload 104: $(grep '^mtls: reload 104' server.err || echo none)"
+check "the same certificate in a changed chain file: said so" "$why"
 
 kill -0 "$server_pid" 2> /dev/null || check "the server is alive" "it died"
 echo

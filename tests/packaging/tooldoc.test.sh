@@ -38,6 +38,42 @@ for cmd in client server demo; do
         fail "no options found in mtls $cmd --help"
     fi
 
+    # Alignment: every option's description starts at one column (the first option's), two
+    # spaces or more after the option and its argument; an option too long for that has its
+    # description on the next line, and every continuation line of an entry starts there too.
+    awk '
+        function report(what, text) { printf "    %s: %s\n", what, text; bad++ }
+        /^  (-[a-zA-Z], )?--[a-z]/ {
+            entry = 1
+            if (match($0, /^  (-[a-zA-Z], )?--[a-z][a-z0-9.-]*( [^ ]+)?  +[^ ]/)) {
+                if (!col) col = RLENGTH
+                if (RLENGTH != col) report("description at column " RLENGTH - 1 ", not " col - 1, $0)
+                want_next = 0
+            } else if ($0 ~ /^  (-[a-zA-Z], )?--[a-z][a-z0-9.-]*( [^ ]+)? *$/) {
+                want_next = 1 # the description follows on the next line
+                opt = $0
+            } else {
+                report("less than two spaces between the option and its description", $0)
+            }
+            next
+        }
+        entry && /^   / {
+            match($0, /^ +/)
+            if (!col) col = RLENGTH + 1
+            if (RLENGTH + 1 != col) report("continuation at column " RLENGTH ", not " col - 1, $0)
+            want_next = 0
+            next
+        }
+        { if (want_next) report("no description", opt); entry = want_next = 0 }
+        END { if (want_next) report("no description", opt); exit bad != 0 }
+    ' "$WORK/$cmd.help" >"$WORK/$cmd.align" || true
+    if [ ! -s "$WORK/$cmd.align" ]; then
+        pass "mtls $cmd --help: every option's description starts at one column"
+    else
+        fail "mtls $cmd --help: option descriptions out of line:"
+        cat "$WORK/$cmd.align"
+    fi
+
     # The parser's table.
     grep -oE '\{"[a-z][a-z0-9.-]*", *(no|required|optional)_argument' "$MTLS_SRC_DIR/tools/$cmd.c" |
         sed -E 's/^\{"([^"]*)".*/--\1/' | sort -u >"$WORK/$cmd.parser"

@@ -2,7 +2,7 @@
 # keys.test.sh -- the `mtls` tool with keys where they live: an encrypted --key unlocked with
 # --key-pass-file or --key-pass-env, PKCS#12 bundles with --p12, in both roles, against mtls and
 # `openssl s_client` / `s_server`; and the sentences for a wrong, a missing or an unreadable
-# passphrase.  Keys, certificates and bundles are made at test time (tests/pki/make-pki.sh and
+# passphrase (one line each: the tool's, without the library's repeating it).  Keys, certificates and bundles are made at test time (tests/pki/make-pki.sh and
 # `openssl`).  Every process binds 127.0.0.1 and is bounded by `timeout`.
 set -euo pipefail
 SRC=${MTLS_SRC_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -130,8 +130,25 @@ refuse "no passphrase: the hint" "--key-pass-file FILE or --key-pass-env NAME" \
   --cert $P/good.crt --key server-enc.key
 refuse "unset variable" "the environment variable MTLS_TEST_UNSET is not set" \
   --cert $P/good.crt --key server-enc.key --key-pass-env MTLS_TEST_UNSET
+# one_line NAME WANT: the refusal just made is one line (the tool's, not the tool's then the
+# library's repeating it in API words), and WANT is in it
+one_line() {
+  if [ "$(wc -l < err.txt)" -eq 1 ] && grep -qF -- "$2" err.txt; then
+    ok "$1: one line"
+  else
+    echo "      (wanted one line with \"$2\")"
+    bad "$1: one line" err.txt
+  fi
+}
+one_line "unset variable" "and server-enc.key needs a passphrase: set MTLS_TEST_UNSET where mtls is started, or give --key-pass-file FILE"
+head -c 1100 /dev/zero | tr '\0' x > long.txt
+echo >> long.txt
+refuse "an overlong passphrase line" "--key-pass-file 'long.txt': the first line is longer than 1024 bytes" \
+  --cert $P/good.crt --key server-enc.key --key-pass-file long.txt
+one_line "an overlong passphrase line" "(wanted for server-enc.key)"
 refuse "unreadable passphrase file" "cannot read --key-pass-file 'nonexistent.txt'" \
   --cert $P/good.crt --key server-enc.key --key-pass-file nonexistent.txt
+one_line "unreadable passphrase file" "(wanted for server-enc.key)"
 refuse "wrong bundle password" "wrong passphrase for server.p12 (or a corrupt key)" \
   --p12 server.p12 --key-pass-file wrong.txt
 refuse "bundle without a password source" "server.p12 is encrypted and no passphrase was given" \

@@ -345,6 +345,32 @@ static void test_aead_vec(const struct aead_vec *v)
         CHECK(memcmp(t, tag, 16) != 0);
     }
 
+    /* In two pieces, split at every point: sealed from a separate first piece and the second in
+     * place behind it (TLS 1.3's content, then its type and padding), the vector's bytes; opened
+     * into a separate first piece and the rest in place, the plaintext.  A failed open leaves
+     * neither piece holding plaintext. */
+    for (size_t k = 0; k <= pl; k++) {
+        uint8_t rec[128], head[128];
+        memset(rec, 0xaa, sizeof(rec));
+        memcpy(rec + k, pt + k, pl - k);
+        CHECK(cry_aead_seal2(enc, iv, aad, al, pt, k, rec + k, pl - k, rec, t));
+        CHECK_MEM(rec, ct, pl);
+        CHECK_MEM(t, tag, 16);
+        memset(head, 0xaa, sizeof(head));
+        CHECK(cry_aead_open2(dec, iv, aad, al, rec, pl, head, k, rec + k, tag));
+        CHECK_MEM(head, pt, k);
+        CHECK_MEM(rec + k, pt + k, pl - k);
+        CHECK_EQ(head[k], 0xaa); /* nothing written past the first piece */
+        memcpy(rec, ct, pl);
+        memcpy(t, tag, 16);
+        t[0] ^= 0x40;
+        memset(head, 0xaa, sizeof(head));
+        CHECK(!cry_aead_open2(dec, iv, aad, al, rec, pl, head, k, rec + k, t));
+        CHECK_MEM(head, zero, k);
+        CHECK_MEM(rec + k, zero, pl - k);
+        CHECK(!cry_aead_open2(dec, iv, aad, al, rec, pl, head, pl + 1, rec, tag)); /* n1 > len */
+    }
+
     /* flipped tag bit */
     memcpy(buf, ct, pl);
     memcpy(t, tag, 16);

@@ -20,8 +20,12 @@ int main(void)
             CHECK(strcmp(mtls_alert_name(alert), "unknown_alert") != 0);
         blocked += mtls_err_is_blocked((mtls_err)e) != 0;
     }
-    CHECK_EQ(blocked, 2);
+    CHECK_EQ(blocked, 3);
     CHECK(mtls_err_is_blocked(MTLS_ERR_WANT_READ) && mtls_err_is_blocked(MTLS_ERR_WANT_WRITE));
+    CHECK(mtls_err_is_blocked(MTLS_ERR_WANT_KEY_OP)); /* the application's key method */
+    CHECK_EQ(err_alert(MTLS_ERR_WANT_KEY_OP), TLS_ALERT_NONE);
+    CHECK_EQ(err_alert(MTLS_ERR_KEY_OP_FAILED), TLS_ALERT_INTERNAL_ERROR);
+    CHECK_EQ(err_alert(MTLS_ERR_KEY_OP_BAD_RESULT), TLS_ALERT_INTERNAL_ERROR);
     CHECK(!mtls_err_is_blocked(MTLS_ERR_TIMEOUT) && !mtls_err_is_blocked(MTLS_OK));
     CHECK(!mtls_err_is_blocked(MTLS_ERR__COUNT));
     CHECK(strcmp(mtls_err_name(MTLS_ERR__COUNT), "UNKNOWN") == 0);

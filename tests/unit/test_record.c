@@ -135,6 +135,30 @@ static void test_suite(uint16_t id)
         CHECK_EQ(plain_len, sizeof(pt));
         CHECK_MEM(plain, pt, sizeof(pt));
         CHECK_EQ(r.seq, seqs[k] + 1);
+        /* into a buffer of its own (rec_open_to): the plaintext there, nothing past it, the
+         * record untouched; a buffer too small for the plaintext is refused */
+        uint8_t out[80];
+        memset(out, 0xaa, sizeof(out));
+        memcpy(copy, rec, rec_len);
+        r.seq = seqs[k];
+        CHECK_ERR(rec_open_to(&r, copy, rec_len, out, sizeof(pt) - 1, &plain, &plain_len),
+                  MTLS_ERR_INTERNAL);
+        CHECK_ERR(rec_open_to(&r, copy, rec_len, out, sizeof(pt), &plain, &plain_len), MTLS_OK);
+        CHECK(plain == out && plain_len == sizeof(pt));
+        CHECK_MEM(out, pt, sizeof(pt));
+        CHECK_EQ(out[sizeof(pt)], 0xaa);
+        CHECK_MEM(copy, rec, rec_len);
+        CHECK_EQ(r.seq, seqs[k] + 1);
+        /* and one that fails leaves nothing in it */
+        memcpy(copy, rec, rec_len);
+        copy[rec_len - 1] ^= 1;
+        r.seq = seqs[k];
+        memset(out, 0xaa, sizeof(out));
+        CHECK_ERR(rec_open_to(&r, copy, rec_len, out, sizeof(out), &plain, &plain_len),
+                  MTLS_ERR_BAD_RECORD_MAC);
+        static const uint8_t zeros[sizeof(pt)];
+        CHECK_MEM(out, zeros, sizeof(pt)); /* wiped */
+        r.seq = seqs[k] + 1;
     }
 
     /* every bit flip after the header fails, and so does a wrong sequence number */

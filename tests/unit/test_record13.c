@@ -490,13 +490,16 @@ static uint8_t big_a[TLS_RECORD_HEADER + TLS13_MAX_CIPHERTEXT + 64];
 static uint8_t big_b[TLS_RECORD_HEADER + TLS13_MAX_CIPHERTEXT + 64];
 static uint8_t data[2 * TLS_MAX_PLAINTEXT + 64];
 
+static uint8_t dst[TLS13_MAX_CIPHERTEXT + 64];
+
 static void test_padding(void)
 {
     uint8_t key[16] = {7}, iv[12] = {9};
     rec_key k = key13(CRY_AES_128_GCM, key, iv);
-    rec_dir w = {0}, r = {0};
+    rec_dir w = {0}, r = {0}, rto = {0};
     CHECK_ERR(rec_dir_init(&w, &k, true), MTLS_OK);
     CHECK_ERR(rec_dir_init(&r, &k, false), MTLS_OK);
+    CHECK_ERR(rec_dir_init(&rto, &k, false), MTLS_OK);
     CHECK_EQ(w.pad, 0); /* unpadded by default */
     struct {
         uint16_t pad;
@@ -523,6 +526,33 @@ static void test_padding(void)
         CHECK_MEM(big_a, big_b, want_len);
         uint8_t *plain;
         size_t plain_len;
+        /* Opened into a buffer of its own (rec_open_to): one that holds exactly all the content
+         * the record can carry (the type byte then stays in the record), and a larger one.  The
+         * content lands there, and after it only zeros: the type byte is not left behind. */
+        size_t max = rec_len - 5 - 16 - 1;
+        for (size_t extra = 0; extra <= 40; extra += 40) {
+            size_t cap = max + extra, n1 = cap < max + 1 ? cap : max + 1;
+            memcpy(big_b, big_a, rec_len);
+            memset(dst, 0xaa, sizeof(dst));
+            rto.seq = seq;
+            CHECK_ERR(rec_open_to(&rto, big_b, rec_len, dst, cap, &plain, &plain_len), MTLS_OK);
+            CHECK(plain == dst);
+            CHECK_EQ(plain_len, cases[i].len);
+            CHECK_MEM(dst, data, cases[i].len);
+            CHECK_EQ(big_b[0], TLS_CT_APPLICATION_DATA);
+            size_t bad = 0;
+            for (size_t j = cases[i].len; j < n1; j++)
+                bad += dst[j] != 0;
+            for (size_t j = n1; j < n1 + 64; j++)
+                bad += dst[j] != 0xaa; /* nothing written past what was given */
+            CHECK_EQ(bad, 0);
+        }
+        if (max > 0) { /* a buffer that cannot hold all the record may carry is refused */
+            memcpy(big_b, big_a, rec_len);
+            rto.seq = seq;
+            CHECK_ERR(rec_open_to(&rto, big_b, rec_len, dst, max - 1, &plain, &plain_len),
+                      MTLS_ERR_INTERNAL);
+        }
         CHECK_ERR(rec_open(&r, big_a, rec_len, &plain, &plain_len), MTLS_OK);
         CHECK_EQ(plain_len, cases[i].len);
         CHECK_MEM(plain, data, cases[i].len);
@@ -565,6 +595,7 @@ static void test_padding(void)
     rec_layer_free(&b);
     rec_dir_clear(&w);
     rec_dir_clear(&r);
+    rec_dir_clear(&rto);
 }
 
 /* An inner plaintext sealed as given (no type appended) at r's sequence number, opened by r. */
