@@ -42,8 +42,8 @@ $1 == "cell" && NF >= 6 {
     sub(/^cell +[^ ]+ +[^ ]+ +[^ ]+ +[^ ]+ +[^ ]+ */, "", d)
     row = peer " " role
     if (!(row in seenrow)) { seenrow[row] = 1; rows[++nr] = row }
-    if (!(cs in seencase)) { seencase[cs] = 1; cases[++nc] = cs }
-    if (!(ver in seenver)) { seenver[ver] = 1; vers[++nv] = ver }
+    if (!(cs in seencase)) { seencase[cs] = 1; extra[++ne] = cs }
+    if (!(ver in seenver)) { seenver[ver] = 1; xver[++nx] = ver }
     key = row SUBSEP cs SUBSEP ver
     r[key] = res
     if (res != "pass") {
@@ -57,6 +57,13 @@ $1 == "cell" && NF >= 6 {
 }
 END {
     if (nr == 0) { print "no cell lines found" > "/dev/stderr"; exit 2 }
+    # columns: the cases of tls13lib.sh in its order, then any other in the order seen
+    split("full hrr resume keyupdate", known, " ")
+    for (i = 1; i <= 4; i++) if (known[i] in seencase) { cases[++nc] = known[i]; placed[known[i]] = 1 }
+    for (i = 1; i <= ne; i++) if (!(extra[i] in placed)) cases[++nc] = extra[i]
+    split("1.3 default", kv, " ")
+    for (i = 1; i <= 2; i++) if (kv[i] in seenver) { vers[++nv] = kv[i]; vplaced[kv[i]] = 1 }
+    for (i = 1; i <= nx; i++) if (!(xver[i] in vplaced)) vers[++nv] = xver[i]
     printf "TLS 1.3 interop matrix, run %s (\"1.3\": TLS 1.3 pinned on mtls'"'"'s side and, where it has a\n", date
     printf "switch for it, the peer'"'"'s; \"default\": no version option on either side, TLS 1.3 negotiated).\n\n"
     print "Peers:"

@@ -70,7 +70,8 @@ if [ ! -x "$MTLS" ]; then
     exit 1
 fi
 MTLS=$(cd "$(dirname "$MTLS")" && pwd)/$(basename "$MTLS")
-command -v openssl > /dev/null || { echo "tls13-browser: the openssl command makes the test PKI"; exit 1; }
+# without openssl there is no test PKI, and no cell can run
+command -v openssl > /dev/null || { echo "tls13-browser: the openssl command makes the test PKI: nothing can run (apt-get install openssl)"; exit 77; }
 command -v "$CHROMIUM" > /dev/null || skip_all "$CHROMIUM missing (apt-get install chromium)"
 { command -v certutil && command -v pk12util; } > /dev/null ||
     skip_all "certutil/pk12util missing (apt-get install libnss3-tools)"
