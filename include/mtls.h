@@ -734,7 +734,7 @@ MTLS_API int mtls_conn_alert_received(const mtls_conn *conn);
 MTLS_API int mtls_conn_is_server(const mtls_conn *conn);
 MTLS_API uint16_t mtls_conn_version(const mtls_conn *conn);
 MTLS_API uint16_t mtls_conn_cipher_suite(const mtls_conn *conn);
-MTLS_API uint16_t mtls_conn_group(const mtls_conn *conn);      /* 0: static RSA, or resumed */
+MTLS_API uint16_t mtls_conn_group(const mtls_conn *conn); /* 0: static RSA, TLS 1.2 resumed */
 /* The signature schemes of the handshake, the same on both sides; 0 when nothing was signed.
  * The server's: what it signed with (TLS 1.2: its ServerKeyExchange, none with static RSA; TLS
  * 1.3: its CertificateVerify).  The client's: what it signed its CertificateVerify with (none

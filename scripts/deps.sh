@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libssl-dev openssl clang llvm libclang-rt-14-dev
       valgrind gnutls-bin tshark curl wget ca-certificates python3 iproute2
-      openjdk-17-jdk-headless chromium libnss3-tools golang-go
+      openjdk-17-jdk-headless chromium libnss3-tools golang-go nodejs
       redis-server libhiredis-dev softhsm2 libengine-pkcs11-openssl opensc)
 missing=()
 for p in "${pkgs[@]}"; do

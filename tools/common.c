@@ -762,11 +762,15 @@ const char *version_name(uint16_t v)
 void conn_summary(char *out, size_t cap, const mtls_conn *conn)
 {
     if (mtls_conn_resumed(conn)) {
-        /* An abbreviated handshake has no key exchange and no signature of its own. */
+        /* An abbreviated handshake has no signature of its own, and in TLS 1.2 no key exchange;
+         * TLS 1.3 resumes with a fresh (EC)DHE (psk_dhe_ke) unless psk_ke was allowed. */
         const char *suite = mtls_suite_name(mtls_conn_cipher_suite(conn));
         const char *alpn = mtls_conn_alpn(conn);
-        snprintf(out, cap, "%s, %s, resumed session (abbreviated handshake)%s%s",
+        uint16_t group = mtls_conn_group(conn);
+        const char *gname = group != 0 ? mtls_group_name(group) : NULL;
+        snprintf(out, cap, "%s, %s, resumed session (abbreviated handshake)%s%s%s%s",
                  version_name(mtls_conn_version(conn)), suite != NULL ? suite : "?",
+                 gname != NULL ? ", key exchange " : "", gname != NULL ? gname : "",
                  alpn != NULL ? ", ALPN " : "", alpn != NULL ? alpn : "");
         return;
     }

@@ -273,7 +273,7 @@ static void http_respond(struct server *sv, struct sconn *c, const char *reqline
     const char *group = mtls_group_name(mtls_conn_group(c->conn));
     const char *sig = mtls_sigalg_name(mtls_conn_server_sigalg(c->conn));
     const char *csig = mtls_sigalg_name(mtls_conn_client_sigalg(c->conn));
-    char client[1024];
+    char client[1024], kx[128];
     int resumed = mtls_conn_resumed(c->conn);
     (void)sv;
     (void)sum;
@@ -285,6 +285,13 @@ static void http_respond(struct server *sv, struct sconn *c, const char *reqline
     } else {
         snprintf(client, sizeof(client), "none presented");
     }
+    /* TLS 1.2 resumes without a key exchange; TLS 1.3 with a fresh one (psk_dhe_ke) unless
+     * psk_ke was allowed */
+    if (group != NULL)
+        snprintf(kx, sizeof(kx), "%s%s", group, resumed ? " (resumed session, psk_dhe_ke)" : "");
+    else
+        snprintf(kx, sizeof(kx), "%s",
+                 resumed ? "none (resumed session)" : "static RSA (no forward secrecy)");
     int n = snprintf(
         body, sizeof(body),
         "%s"
@@ -303,9 +310,7 @@ static void http_respond(struct server *sv, struct sconn *c, const char *reqline
         "%s",
         html ? "<!doctype html>\n<html><head><title>mtls</title></head><body><pre>\n" : "", reqline,
         c->id, c->peer, version_name(mtls_conn_version(c->conn)), suite != NULL ? suite : "?",
-        resumed         ? "none (resumed session)"
-        : group != NULL ? group
-                        : "static RSA (no forward secrecy)",
+        kx,
         resumed       ? "none (resumed session)"
         : sig != NULL ? sig
                       : "none",

@@ -213,7 +213,7 @@ struct hs {
     bool offered12, offered13; /* client: what our ClientHello offered */
     bool hrr;                  /* a HelloRetryRequest was sent (server) or received (client) */
     bool psk_offered;          /* client: our ClientHello offers hs->resume as a PSK */
-    bool ccs_seen;             /* TLS 1.3: the peer's compatibility ChangeCipherSpec came */
+    uint8_t ccs_seen;          /* TLS 1.3: the peer's compatibility ChangeCipherSpecs dropped */
     bool ccs_sent;             /* TLS 1.3: ours went out */
     uint16_t share_group;      /* client: the group of our key share (hs->kex) */
     uint16_t hrr_suite;        /* the suite a HelloRetryRequest chose */

@@ -308,7 +308,11 @@ mtls_err hs13_ccs(struct hs *hs, bool in_window, const uint8_t *p, size_t n)
      * been received and MUST simply drop it without further processing. ... An implementation
      * which receives any other change_cipher_spec value or which receives a protected
      * change_cipher_spec record MUST abort the handshake with an "unexpected_message" alert."
-     * D.4 has each side send one; like OpenSSL we drop one and refuse a second. */
+     * D.4 has each side send one, and we drop one and refuse a second, bounding what a peer can
+     * make us drop.  A client that received a HelloRetryRequest drops two: D.4 has the server
+     * send its one after the HelloRetryRequest, but JSSE's servers (Java 17) send one after the
+     * ServerHello that follows too, which the rule above has us drop. */
+    unsigned allowed = !hs->env->is_server && hs->hrr ? 2 : 1;
     if (!in_window)
         return hs_err(hs, MTLS_ERR_UNEXPECTED_MESSAGE, "ChangeCipherSpec at the wrong time");
     if (n != 1 || p[0] != 1)
@@ -316,10 +320,12 @@ mtls_err hs13_ccs(struct hs *hs, bool in_window, const uint8_t *p, size_t n)
     if (hs_in_partial(hs))
         return hs_err(hs, MTLS_ERR_UNEXPECTED_MESSAGE,
                       "ChangeCipherSpec in the middle of a handshake message");
-    if (hs->ccs_seen)
+    if (hs->ccs_seen >= allowed)
         return hs_err(hs, MTLS_ERR_UNEXPECTED_MESSAGE,
-                      "a second compatibility ChangeCipherSpec (RFC 8446 D.4 has one)");
-    hs->ccs_seen = true;
+                      allowed == 1 ? "a second compatibility ChangeCipherSpec (RFC 8446 D.4 has one)"
+                                   : "a third compatibility ChangeCipherSpec (RFC 8446 D.4 has "
+                                     "one, a server after a HelloRetryRequest two at most)");
+    hs->ccs_seen++;
     hs_trace_msg(
         hs, '<', MTLS_TRACE_CHANGE_CIPHER_SPEC,
         "middlebox compatibility (RFC 8446 D.4): carries nothing, changes no key; dropped");

@@ -16,8 +16,9 @@
  *   4. HelloRetryRequest: a second one (unexpected_message), one that would not change the
  *      ClientHello or asks for a group we already sent or never offered (illegal_parameter), a
  *      second ClientHello without the cookie or the share asked for (illegal_parameter);
- *   5. ChangeCipherSpec: before the first ClientHello, a second one, a value other than 1, one
- * after the handshake (unexpected_message);
+ *   5. ChangeCipherSpec: before the first ClientHello, a second one (a third from a server that
+ *      sent a HelloRetryRequest: the one after it and one after the ServerHello are dropped), a
+ *      value other than 1, one after the handshake (unexpected_message);
  *   6. versions: the downgrade sentinel refused by a client that offered TLS 1.3 and accepted by
  *      one that did not; TLS_FALLBACK_SCSV below our highest version (inappropriate_fallback);
  *      no version in common (protocol_version); the version matrix of both roles;
@@ -1324,6 +1325,38 @@ static void change_cipher_spec(void)
     CHECK(mtls_conn_established(p.c));
     pair_close(&p);
     case_end();
+    /* the client after a HelloRetryRequest: the server's ChangeCipherSpec after it, and one more
+     * after the ServerHello that follows, as JSSE's servers (Java 17) send them, are dropped
+     * (RFC 8446 5); a third is refused */
+    for (int third = 0; third <= 1; third++) {
+        opts hrr = {.client_groups = "x25519:secp256r1", .server_groups = "secp256r1"};
+        open_to_server_hello(&p, &hrr, NULL);
+        case_begin(third ? "a third ChangeCipherSpec after a HelloRetryRequest"
+                         : "ChangeCipherSpecs after the HelloRetryRequest and the ServerHello");
+        CHECK(p.srecs.n == 2 && p.srecs.v[1].type == TLS_CT_CHANGE_CIPHER_SPEC);
+        for (size_t i = 0; i < p.srecs.n; i++) /* HelloRetryRequest, ChangeCipherSpec */
+            CHECK(fine(tp_feed(p.c, p.srecs.v[i].p, p.srecs.v[i].len, 0)));
+        items ch2 = {0}, sh2 = {0};
+        take_records(p.c, &ch2); /* our ChangeCipherSpec, the second ClientHello */
+        for (size_t i = 0; i < ch2.n; i++)
+            CHECK(fine(tp_feed(p.s, ch2.v[i].p, ch2.v[i].len, 0)));
+        take_records(p.s, &sh2); /* ServerHello, then the protected flight */
+        CHECK(sh2.n >= 2 && sh2.v[0].type == TLS_CT_HANDSHAKE);
+        CHECK(fine(tp_feed(p.c, sh2.v[0].p, sh2.v[0].len, 0)));
+        CHECK(fine(feed_plain(p.c, TLS_CT_CHANGE_CIPHER_SPEC, &one, 1)));
+        if (third) {
+            expect_fail(p.c, NULL, feed_plain(p.c, TLS_CT_CHANGE_CIPHER_SPEC, &one, 1),
+                        MTLS_ERR_UNEXPECTED_MESSAGE, TLS_ALERT_UNEXPECTED_MESSAGE);
+        } else {
+            for (size_t i = 1; i < sh2.n; i++)
+                CHECK(fine(tp_feed(p.c, sh2.v[i].p, sh2.v[i].len, 0)));
+            CHECK(mtls_conn_established(p.c));
+        }
+        items_free(&ch2);
+        items_free(&sh2);
+        pair_close(&p);
+        case_end();
+    }
     /* the server: a value other than 1 */
     open_server_side(&p, &o, NULL);
     case_begin("ChangeCipherSpec of value 2");
@@ -1352,8 +1385,9 @@ static void change_cipher_spec(void)
                 MTLS_ERR_UNEXPECTED_MESSAGE, TLS_ALERT_UNEXPECTED_MESSAGE);
     pair_close(&p);
     case_end();
-    printf("ChangeCipherSpec: before the ClientHello, twice, of value 2, after the "
-           "handshake; records in clear under keys: refused\n");
+    printf("ChangeCipherSpec: before the ClientHello, twice (three times after a "
+           "HelloRetryRequest), of value 2, after the handshake; records in clear under keys: "
+           "refused\n");
 }
 
 /* ---- 6. versions --------------------------------------------------------------------------- */

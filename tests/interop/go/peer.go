@@ -1,9 +1,17 @@
 // peer.go -- the Go crypto/tls peer of tests/interop/go.test.sh.
 //
 // Built at test time with `go build` (standard library only, no module, no network) into the
-// test's work directory.  TLS 1.2 only (MinVersion = MaxVersion = TLS 1.2), exactly one cipher
-// suite (-suite, IANA name; the TLS_RSA_* suites are allowed when listed explicitly), on
-// 127.0.0.1.  One process per case: Go programs start in milliseconds.
+// test's work directory.  TLS 1.2 only by default (MinVersion = MaxVersion = TLS 1.2), exactly
+// one cipher suite (-suite, IANA name; the TLS_RSA_* suites are allowed when listed
+// explicitly), on 127.0.0.1.  One process per case: Go programs start in milliseconds.
+// tests/interop/tls13-runtimes.test.sh uses it for TLS 1.3 as well:
+//
+//	-version 1.2|1.3|any  TLS 1.2 only (the default), TLS 1.3 only, or Go's default range (1.2
+//	                      and 1.3, 1.3 preferred); -suite is then optional (Go has no setting
+//	                      for its TLS 1.3 suites)
+//	-curves LIST          the key-exchange groups, comma separated (X25519, P256, P384, P521);
+//	                      a server limited to P256 answers an X25519 share with
+//	                      HelloRetryRequest
 //
 //	peer server -name NAME -cert CHAIN.pem -key KEY.pem -suite SUITE [-ca CA.pem -require-client-cert]
 //	            [-conns N] [-token TOKEN]
@@ -108,16 +116,40 @@ func loadPool(path string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
-// baseConfig: TLS 1.2 only, the one suite, the certificate chain when given.
-func baseConfig(suite, cert, key string) (*tls.Config, error) {
-	id, ok := suiteID(suite)
-	if !ok {
-		return nil, fmt.Errorf("Go does not know the suite %q", suite)
+var curveIDs = map[string]tls.CurveID{
+	"X25519": tls.X25519, "P256": tls.CurveP256, "P384": tls.CurveP384, "P521": tls.CurveP521,
+}
+
+// baseConfig: the versions of -version (TLS 1.2 only by default), the one suite (none: Go's
+// defaults), the groups of -curves, the certificate chain when given.
+func baseConfig(suite, cert, key, version, curves string) (*tls.Config, error) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS12}
+	switch version {
+	case "1.2":
+	case "1.3":
+		cfg.MinVersion, cfg.MaxVersion = tls.VersionTLS13, tls.VersionTLS13
+	case "any":
+		cfg.MaxVersion = 0
+	default:
+		return nil, fmt.Errorf("unknown -version %q (1.2, 1.3 or any)", version)
 	}
-	cfg := &tls.Config{
-		MinVersion:   tls.VersionTLS12,
-		MaxVersion:   tls.VersionTLS12,
-		CipherSuites: []uint16{id},
+	if suite != "" {
+		id, ok := suiteID(suite)
+		if !ok {
+			return nil, fmt.Errorf("Go does not know the suite %q", suite)
+		}
+		cfg.CipherSuites = []uint16{id}
+	} else if version == "1.2" {
+		return nil, errors.New("-version 1.2 needs -suite")
+	}
+	if curves != "" {
+		for _, name := range strings.Split(curves, ",") {
+			id, ok := curveIDs[name]
+			if !ok {
+				return nil, fmt.Errorf("unknown curve %q", name)
+			}
+			cfg.CurvePreferences = append(cfg.CurvePreferences, id)
+		}
 	}
 	if cert != "" {
 		pair, err := tls.LoadX509KeyPair(cert, key)
@@ -188,15 +220,17 @@ func server(args []string) {
 	key := fs.String("key", "", "private key (PEM)")
 	ca := fs.String("ca", "", "CA certificates client certificates must chain to")
 	suite := fs.String("suite", "", "the one cipher suite (IANA name)")
+	version := fs.String("version", "1.2", "1.2, 1.3 or any")
+	curves := fs.String("curves", "", "key-exchange groups, comma separated (X25519,P256,P384)")
 	require := fs.Bool("require-client-cert", false, "tls.RequireAndVerifyClientCert")
 	conns := fs.Int("conns", 1, "connections to serve")
 	token := fs.String("token", "", "the line a connection's data should be")
 	acceptTimeout := fs.Int("accept-timeout", 30, "seconds to wait for each connection")
 	fs.Parse(args)
-	if *cert == "" || *key == "" || *suite == "" {
-		usage("server needs -cert, -key and -suite")
+	if *cert == "" || *key == "" {
+		usage("server needs -cert and -key")
 	}
-	cfg, err := baseConfig(*suite, *cert, *key)
+	cfg, err := baseConfig(*suite, *cert, *key, *version, *curves)
 	if err != nil {
 		out("CONN %s #1 FAIL setup: %v", *name, err)
 		os.Exit(1)
@@ -283,14 +317,16 @@ func client(args []string) {
 	cert := fs.String("cert", "", "client certificate chain (PEM, leaf first)")
 	key := fs.String("key", "", "its private key (PEM)")
 	suite := fs.String("suite", "", "the one cipher suite (IANA name)")
+	version := fs.String("version", "1.2", "1.2, 1.3 or any")
+	curves := fs.String("curves", "", "key-exchange groups, comma separated (X25519,P256,P384)")
 	serverName := fs.String("servername", "good.test", "SNI and the name the certificate must hold")
 	conns := fs.Int("conns", 1, "connections, one session cache: the later ones resume")
 	token := fs.String("token", "", "the line to send and expect back")
 	fs.Parse(args)
-	if *addr == "" || *ca == "" || *suite == "" || *token == "" {
-		usage("client needs -connect, -ca, -suite and -token")
+	if *addr == "" || *ca == "" || *token == "" {
+		usage("client needs -connect, -ca and -token")
 	}
-	cfg, err := baseConfig(*suite, *cert, *key)
+	cfg, err := baseConfig(*suite, *cert, *key, *version, *curves)
 	if err == nil {
 		cfg.RootCAs, err = loadPool(*ca)
 	}

@@ -1,29 +1,36 @@
 // TlsPeer.java -- the JSSE (OpenJDK) peer of tests/interop/java.test.sh.
 //
 // Compiled at test time with javac into a temporary directory; needs nothing but the JDK.
-// One JVM runs several cases (the JVM starts slowly), each on 127.0.0.1, TLS 1.2 only.
+// One JVM runs several cases (the JVM starts slowly), each on 127.0.0.1, TLS 1.2 only unless a
+// case names its protocols (tests/interop/tls13-runtimes.test.sh: TLS 1.3).
 //
 //   java TlsPeer client TRUSTSTORE.p12 PASS CASE...
-//       CASE = name,port,suite[,keystore.p12[,connections]]
+//       CASE = name,port,suite[,keystore.p12[,connections[,protocols[,lines]]]]
+//       suite "-": the JDK's default suites; protocols: '+' separated (TLSv1.3+TLSv1.2; default
+//       TLSv1.2); lines: how many token lines each connection sends and expects echoed (1)
 //       For each case: connect to 127.0.0.1:port with SNI good.test (and the host name checked
 //       against good.test: endpoint identification "HTTPS"), offer only `suite`, present the
 //       client certificate of keystore.p12 when given, send a random token line, expect it
 //       echoed, half-close (close_notify) and read to the end.  With connections > 1 the same
 //       SSLContext connects again, which offers the cached session (TLS 1.2: session id or
 //       ticket); a connection whose session has the first connection's id, creation time and
-//       master secret is reported as resumed.  Prints one line per connection:
+//       master secret is reported as resumed; in TLS 1.3, where JSSE gives a resumed session a
+//       new id and keeps the creation time of the session it resumed, one with the first
+//       connection's creation time.  Prints one line per connection:
 //         RESULT name #i ok protocol=TLSv1.2 suite=... resumed=yes|no id=HEX token=...
 //         RESULT name #i FAIL <exception>
 //
 //   java TlsPeer server TRUSTSTORE.p12 PASS SPEC...
-//       SPEC = name,keystore.p12,suite,connections
+//       SPEC = name,keystore.p12,suite,connections[,protocols]
 //       One SSLServerSocket per SPEC on 127.0.0.1, an ephemeral port, needClientAuth(true),
-//       only `suite` enabled; prints "LISTEN name PORT" for each, then "READY".  Each
+//       only `suite` enabled (or the defaults: "-"), the protocols as for the client; prints
+//       "LISTEN name PORT" for each, then "READY".  Each
 //       connection: handshake, echo what arrives until the client's close_notify, close.
 //       Prints one line per connection:
 //         CONN name #i ok protocol=... suite=... peer=SUBJECT resumed=yes|no echoed=N
 //         CONN name #i FAIL <exception>
-//       and "DONE name" when a SPEC has served its connections.  Exits after all of them (the
+//       (resumed: in TLS 1.3, the creation time of an earlier connection's session) and
+//       "DONE name" when a SPEC has served its connections.  Exits after all of them (the
 //       test bounds it with `timeout`).
 //
 // The password of every store is PASS.  Everything goes to stdout, one line at a time.
@@ -60,7 +67,7 @@ public final class TlsPeer {
             kmf.init(load(keystore, pass), pass);
             kms = kmf.getKeyManagers();
         }
-        SSLContext ctx = SSLContext.getInstance("TLSv1.2");
+        SSLContext ctx = SSLContext.getInstance("TLS");
         ctx.init(kms, tmf.getTrustManagers(), new SecureRandom());
         return ctx;
     }
@@ -101,6 +108,8 @@ public final class TlsPeer {
         String suite = f[2];
         String keystore = f.length > 3 && !f[3].isEmpty() ? f[3] : null;
         int conns = f.length > 4 ? Integer.parseInt(f[4]) : 1;
+        String[] protocols = (f.length > 5 ? f[5] : "TLSv1.2").split("\\+");
+        int lines = f.length > 6 ? Integer.parseInt(f[6]) : 1;
         SSLContext ctx;
         try {
             ctx = context(trust, keystore, pass);
@@ -117,19 +126,24 @@ public final class TlsPeer {
                 raw.setSoTimeout(15000);
                 SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket(raw, HOST, port, true);
                 SSLParameters p = s.getSSLParameters();
-                p.setProtocols(new String[] {"TLSv1.2"});
-                p.setCipherSuites(new String[] {suite});
+                p.setProtocols(protocols);
+                if (!suite.equals("-")) p.setCipherSuites(new String[] {suite});
                 p.setEndpointIdentificationAlgorithm("HTTPS");
                 p.setServerNames(List.of(new SNIHostName(HOST)));
                 s.setSSLParameters(p);
                 s.startHandshake();
                 SSLSession sess = s.getSession();
                 OutputStream o = s.getOutputStream();
-                o.write((tok + "\n").getBytes("UTF-8"));
-                o.flush();
                 InputStream in = s.getInputStream();
-                String line = readLine(in);
-                boolean echoed = tok.equals(line);
+                String line = null;
+                boolean echoed = true;
+                for (int l = 0; l < lines && echoed; l++) {
+                    if (l > 0) tok = token();
+                    o.write((tok + "\n").getBytes("UTF-8"));
+                    o.flush();
+                    line = readLine(in);
+                    echoed = tok.equals(line);
+                }
                 // close_notify from us, then the server's (read returns -1).
                 s.shutdownOutput();
                 while (in.read() != -1) { }
@@ -138,8 +152,10 @@ public final class TlsPeer {
                     firstId = sess.getId();
                     firstCreated = sess.getCreationTime();
                 } else {
-                    resumed = firstId != null && firstId.length > 0 && Arrays.equals(firstId, sess.getId())
-                            && firstCreated == sess.getCreationTime();
+                    resumed = sess.getProtocol().equals("TLSv1.3")
+                            ? firstCreated == sess.getCreationTime()
+                            : firstId != null && firstId.length > 0 && Arrays.equals(firstId, sess.getId())
+                                    && firstCreated == sess.getCreationTime();
                 }
                 s.close();
                 out("RESULT " + name + " #" + i + (echoed ? " ok" : " FAIL token not echoed (got " + line + ")")
@@ -164,7 +180,9 @@ public final class TlsPeer {
                 s.startHandshake();
                 SSLSession sess = s.getSession();
                 String id = hex(sess.getId());
-                boolean resumed = !id.equals("-") && !seen.add(id + "/" + sess.getCreationTime());
+                boolean resumed = sess.getProtocol().equals("TLSv1.3")
+                        ? !seen.add("created/" + sess.getCreationTime())
+                        : !id.equals("-") && !seen.add(id + "/" + sess.getCreationTime());
                 String peer;
                 try {
                     peer = ((X509Certificate) sess.getPeerCertificates()[0]).getSubjectX500Principal().getName();
@@ -199,8 +217,8 @@ public final class TlsPeer {
             SSLServerSocket ss = (SSLServerSocket) ctx.getServerSocketFactory()
                     .createServerSocket(0, 50, InetAddress.getByName("127.0.0.1"));
             SSLParameters p = ss.getSSLParameters();
-            p.setProtocols(new String[] {"TLSv1.2"});
-            p.setCipherSuites(new String[] {f[2]});
+            p.setProtocols((f.length > 4 ? f[4] : "TLSv1.2").split("\\+"));
+            if (!f[2].equals("-")) p.setCipherSuites(new String[] {f[2]});
             p.setNeedClientAuth(true);
             ss.setSSLParameters(p);
             ss.setSoTimeout(60000);   // a client that never comes: give up on this SPEC
