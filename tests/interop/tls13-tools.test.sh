@@ -167,7 +167,7 @@ sc_cell() { # VERSION CASE
     if [ -z "$why" ]; then
         why=$(t13_judge_server "$pre.log" "$cs" "$(cn_of "$k")" "$n")
         [ -z "$why" ] && [ "$cs" = keyupdate ] &&
-            ! grep -Eq '^#1 +[0-9]+ < KeyUpdate +update_not_requested' "$pre.log" &&
+            ! grep -Eq '^#1 +[0-9]+ < KeyUpdate +(. ap traffic [0-9]+ +)?update_not_requested' "$pre.log" &&
             why="mtls server did not see s_client's update_not_requested KeyUpdate"
         [ -z "$why" ] && [ "$cs" != resume ] && [ "$sst" != 0 ] && why="mtls server --once exited with status $sst"
     fi
@@ -239,7 +239,7 @@ ss_cell() { # VERSION CASE
         } | t13_mtls_client "$pre.c" "$OPORT" "$ver" "$cs" || cst=$?
         wait_exit "$OPID" 15
         why=$(t13_judge_client "$pre.c" "$cst" "$cs" "$(cn_of "$c")")
-        [ -z "$why" ] && ! grep -Eq '^ +[0-9]+ < KeyUpdate +update_not_requested' "$pre.c.err" &&
+        [ -z "$why" ] && ! grep -Eq '^ +[0-9]+ < KeyUpdate +(. ap traffic [0-9]+ +)?update_not_requested' "$pre.c.err" &&
             why="mtls client did not see s_server's update_not_requested KeyUpdate"
         if [ -z "$why" ] && ! { grep -qx -- "$s1" "$pre.c.out" && grep -qx -- "$s2" "$pre.c.out"; }; then
             why="mtls client did not receive s_server's lines after its key updates"

@@ -151,7 +151,7 @@ t13_judge_server() {
         done
         ;;
     keyupdate)
-        grep -Eq '^#1 +[0-9]+ < KeyUpdate +update_requested' "$log" ||
+        grep -Eq '^#1 +[0-9]+ < KeyUpdate +(. ap traffic [0-9]+ +)?update_requested' "$log" ||
             { echo "mtls server received no KeyUpdate with update_requested"; return; }
         grep -Eq '^#1 +[0-9]+ > KeyUpdate ' "$log" ||
             { echo "mtls server did not answer with its own KeyUpdate"; return; }
@@ -192,7 +192,7 @@ t13_judge_client() {
             { echo "mtls client received no HelloRetryRequest"; return; }
         ;;
     keyupdate)
-        grep -Eq '^ +[0-9]+ < KeyUpdate +update_requested' "$pre.err" ||
+        grep -Eq '^ +[0-9]+ < KeyUpdate +(. ap traffic [0-9]+ +)?update_requested' "$pre.err" ||
             { echo "mtls client received no KeyUpdate with update_requested"; return; }
         grep -Eq '^ +[0-9]+ > KeyUpdate ' "$pre.err" ||
             { echo "mtls client did not answer with its own KeyUpdate"; return; }
