@@ -644,8 +644,11 @@ static mtls_err send_server_flight(struct hs *hs)
     /* A client that could not read our ServerHello answers with a plaintext alert. */
     rec_allow_plain_alert(rec, true);
     /* 4.2.10: the declined 0-RTT records, under a key we do not have, are skipped until the
-     * client's handshake records, which open under its handshake key. */
-    if (hs->s13.early_data)
+     * client's handshake records, which open under its handshake key.  After a
+     * HelloRetryRequest they came before the second ClientHello, which "MUST NOT include the
+     * "early_data" extension": nothing is skipped any more, a record that does not open is
+     * bad_record_mac. */
+    if (hs->s13.early_data && !hs->hrr)
         rec_skip_undecryptable(rec, HS13_EARLY_DATA_SKIP);
     hs->state = hs->cert_requested ? S13_READ_CLIENT_CERT : S13_READ_FINISHED;
     return MTLS_OK;

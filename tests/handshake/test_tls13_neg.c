@@ -1808,6 +1808,27 @@ static void tickets(void)
                         TLS_ALERT_BAD_RECORD_MAC);
         } else if (hrr) {
             CHECK(strcmp(hs_state_name(s->hs), "S13_READ_SECOND_CLIENT_HELLO") == 0);
+            /* The second ClientHello ends the skipping: 0-RTT data cannot follow it (it has no
+             * early_data), so a record that then fails under the client's handshake key is
+             * bad_record_mac (tlsfuzzer's test-tls13-0rtt-garbage, "handshake with 0-RTT, HRR
+             * and early data after 2nd Client Hello").  The real client answers the fresh
+             * server's HelloRetryRequest. */
+            items hrr_recs = {0}, ch2 = {0};
+            take_records(s, &hrr_recs);
+            for (size_t i = 0; i < hrr_recs.n; i++)
+                CHECK(fine(tp_feed(p.c, hrr_recs.v[i].p, hrr_recs.v[i].len, 0)));
+            take_records(p.c, &ch2);
+            CHECK(ch2.n >= 1);
+            for (size_t i = 0; i < ch2.n; i++)
+                CHECK(fine(tp_feed(s, ch2.v[i].p, ch2.v[i].len, 0)));
+            CHECK(strcmp(hs_state_name(s->hs), "S13_READ_FINISHED") == 0);
+            uint8_t rec[5 + sizeof(garbage)] = {TLS_CT_APPLICATION_DATA, 3, 3};
+            be16_put(rec + 3, sizeof(garbage));
+            memcpy(rec + 5, garbage, sizeof(garbage));
+            expect_fail(s, NULL, tp_feed(s, rec, sizeof(rec), 0), MTLS_ERR_BAD_RECORD_MAC,
+                        TLS_ALERT_BAD_RECORD_MAC);
+            items_free(&hrr_recs);
+            items_free(&ch2);
         }
         mtls_conn_free(s);
         pair_close(&p);
