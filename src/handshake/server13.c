@@ -274,12 +274,14 @@ static mtls_err process_hello(struct hs *hs, const msg *m, const struct msg_clie
         (err = ext_psk_modes_parse(e->psk_key_exchange_modes.data, &o.psk_ke, &o.psk_dhe_ke, &why)))
         return hs_err(hs, err, "%s", why);
     /* 4.2.8: "Each KeyShareEntry value MUST correspond to a group offered in the
-     * "supported_groups" extension" (servers MAY check: we do). */
-    for (size_t i = 0; i < n_shares; i++)
-        if (!hs_list_has(s13->peer_groups, s13->n_peer_groups, shares[i].group))
-            return hs_err(hs, MTLS_ERR_ILLEGAL_PARAMETER,
-                          "a key share for group 0x%04x, which supported_groups does not offer",
-                          shares[i].group);
+     * "supported_groups" extension" (servers MAY check: we do, for every group named, those we
+     * do not implement too, as OpenSSL does). */
+    uint16_t unoffered;
+    if (e->key_share.present &&
+        !ext_key_share_ch_offered(e->key_share.data, e->supported_groups.data, &unoffered))
+        return hs_err(hs, MTLS_ERR_ILLEGAL_PARAMETER,
+                      "a key share for group 0x%04x, which supported_groups does not offer",
+                      unoffered);
     if (second) {
         /* 4.2.2: the cookie we sent, echoed; 4.2.10: "A client MUST NOT include the
          * "early_data" extension in its followup ClientHello." */

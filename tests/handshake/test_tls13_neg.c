@@ -1066,6 +1066,10 @@ static void bad_values(void)
          TLS_ALERT_ILLEGAL_PARAMETER},
         {"ClientHello offering only TLS 1.3 suites we do not have", EDIT_NONE,
          MTLS_ERR_NO_SHARED_CIPHER, TLS_ALERT_HANDSHAKE_FAILURE},
+        /* 4.2.8 for a group we do not implement either (secp192r1: tlsfuzzer's
+         * test-tls13-obsolete-curves, "inconsistent extensions") */
+        {"ClientHello with a key share for a group it does not offer, nor we implement",
+         EDIT_NONE, MTLS_ERR_ILLEGAL_PARAMETER, TLS_ALERT_ILLEGAL_PARAMETER},
     };
     static const uint8_t ks_p384[] = {0, 5, 0x00, 0x18, 0x00, 0x01, 0x04};
     static const uint8_t ks_twice[] = {0, 10, 0x00, 0x1d, 0x00, 0x01, 0x09,
@@ -1074,6 +1078,7 @@ static void bad_values(void)
     static const uint8_t fake_psk[] = {0, 15, 0, 9, 'x', 'x', 'x', 'x', 'x', 'x', 'x', 'x', 'x',
                                        0, 0, 0, 0};
     static const uint8_t comp2[] = {0, 1}, ccm[] = {0x13, 0x04, 0x13, 0x05};
+    static const uint8_t ks_p192[] = {0, 5, 0x00, 0x13, 0x00, 0x01, 0x04};
     ch_cases[0].ed.twice = TLS_EXT_SUPPORTED_GROUPS;
     ch_cases[1].ed.drop = TLS_EXT_KEY_SHARE;
     ch_cases[2].ed.drop = TLS_EXT_SIGNATURE_ALGORITHMS;
@@ -1099,6 +1104,9 @@ static void bad_values(void)
     ch_cases[9].ed.data_len = sizeof(ks_empty);
     ch_cases[10].ed.suites = ccm;
     ch_cases[10].ed.suites_len = sizeof(ccm);
+    ch_cases[11].ed.replace = TLS_EXT_KEY_SHARE;
+    ch_cases[11].ed.data = ks_p192;
+    ch_cases[11].ed.data_len = sizeof(ks_p192);
     for (size_t k = 0; k < sizeof(ch_cases) / sizeof(ch_cases[0]); k++) {
         opts o = {.client_groups = "x25519"};
         pair p;
