@@ -368,6 +368,13 @@ static mtls_err process_hello(struct hs *hs, const msg *m, const struct msg_clie
         if ((err = hs13_adopt_session(hs, hs->resume)))
             return err;
     } else {
+        /* 4.2.3: "If a server is authenticating via a certificate and the client has not sent a
+         * "signature_algorithms" extension, then the server MUST abort the handshake with a
+         * "missing_extension" alert" -- a hello whose pre-shared key we did not take. */
+        if (!e->signature_algorithms.present)
+            return hs_err(hs, MTLS_ERR_MISSING_EXTENSION,
+                          "the TLS 1.3 ClientHello has no signature_algorithms, and its "
+                          "pre-shared key is none of our tickets");
         s13->sigalg = hs13_pick_sigalg(cfg, s13->peer_sigalgs, s13->n_peer_sigalgs);
         if (!s13->sigalg)
             return hs_err(hs, MTLS_ERR_NO_SHARED_SIGALG,

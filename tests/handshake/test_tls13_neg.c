@@ -1070,6 +1070,10 @@ static void bad_values(void)
          * test-tls13-obsolete-curves, "inconsistent extensions") */
         {"ClientHello with a key share for a group it does not offer, nor we implement",
          EDIT_NONE, MTLS_ERR_ILLEGAL_PARAMETER, TLS_ALERT_ILLEGAL_PARAMETER},
+        /* 4.2.3: a pre-shared key we do not take leaves certificates, which need
+         * signature_algorithms (tlsfuzzer's test-tls13-psk_dhe_ke with an external PSK) */
+        {"ClientHello with a pre_shared_key we do not know and no signature_algorithms",
+         EDIT_NONE, MTLS_ERR_MISSING_EXTENSION, TLS_ALERT_MISSING_EXTENSION},
     };
     static const uint8_t ks_p384[] = {0, 5, 0x00, 0x18, 0x00, 0x01, 0x04};
     static const uint8_t ks_twice[] = {0, 10, 0x00, 0x1d, 0x00, 0x01, 0x09,
@@ -1079,6 +1083,9 @@ static void bad_values(void)
                                        0, 0, 0, 0};
     static const uint8_t comp2[] = {0, 1}, ccm[] = {0x13, 0x04, 0x13, 0x05};
     static const uint8_t ks_p192[] = {0, 5, 0x00, 0x13, 0x00, 0x01, 0x04};
+    /* an identity that is no ticket of ours, and a 32-byte binder */
+    static const uint8_t unknown_psk[2 + 15 + 2 + 33] = {
+        0, 15, 0, 9, 'x', 'x', 'x', 'x', 'x', 'x', 'x', 'x', 'x', 0, 0, 0, 0, 0, 33, 32};
     ch_cases[0].ed.twice = TLS_EXT_SUPPORTED_GROUPS;
     ch_cases[1].ed.drop = TLS_EXT_KEY_SHARE;
     ch_cases[2].ed.drop = TLS_EXT_SIGNATURE_ALGORITHMS;
@@ -1107,6 +1114,10 @@ static void bad_values(void)
     ch_cases[11].ed.replace = TLS_EXT_KEY_SHARE;
     ch_cases[11].ed.data = ks_p192;
     ch_cases[11].ed.data_len = sizeof(ks_p192);
+    ch_cases[12].ed.drop = TLS_EXT_SIGNATURE_ALGORITHMS;
+    ch_cases[12].ed.add = TLS_EXT_PRE_SHARED_KEY;
+    ch_cases[12].ed.data = unknown_psk;
+    ch_cases[12].ed.data_len = sizeof(unknown_psk);
     for (size_t k = 0; k < sizeof(ch_cases) / sizeof(ch_cases[0]); k++) {
         opts o = {.client_groups = "x25519"};
         pair p;
