@@ -832,6 +832,30 @@ static void truncations(void)
             n++;
         }
     }
+    /* A Finished announcing more than our 128 KiB cap: verify_data is Hash.length bytes (RFC 8446
+     * 4.4.4), so the header alone shows the message is malformed -- decode_error, not the
+     * handshake_failure of a message we merely will not buffer (tlsfuzzer's test-tls13-finished,
+     * "pad_right 196608" and the 16 MB ones).  Only the header and the start of the body go in. */
+    for (int server = 0; server < 2; server++) {
+        opts o = {0};
+        pair p;
+        if (server) {
+            open_server_side(&p, &o, NULL);
+        } else {
+            open_client_side(&p, &o, NULL); /* the server's flight up to its Finished */
+            for (size_t i = 0; i + 1 < p.sflight.n; i++)
+                feed_sealed(p.c, &p.s_enc, TLS_CT_HANDSHAKE, p.sflight.v[i].p, p.sflight.v[i].len);
+        }
+        case_begin("%s Finished announcing 0x30000 bytes", server ? "client" : "server");
+        uint8_t big[4 + 64] = {TLS_HS_FINISHED};
+        be24_put(big + 1, 0x30000);
+        mtls_err err = server ? feed_sealed(p.s, &p.c_enc, TLS_CT_HANDSHAKE, big, sizeof(big))
+                              : feed_sealed(p.c, &p.s_enc, TLS_CT_HANDSHAKE, big, sizeof(big));
+        expect_fail(server ? p.s : p.c, NULL, err, MTLS_ERR_DECODE, TLS_ALERT_DECODE_ERROR);
+        pair_close(&p);
+        case_end();
+        n++;
+    }
     printf("truncation: %d messages one byte short or long refused with decode_error\n", n);
 }
 
