@@ -280,12 +280,14 @@ static mtls_err process_hello(struct hs *hs, const msg *m, const struct msg_clie
         (err = ext_psk_modes_parse(e->psk_key_exchange_modes.data, &o.psk_ke, &o.psk_dhe_ke, &why)))
         return hs_err(hs, err, "%s", why);
     /* 4.2.8: "Each KeyShareEntry value MUST correspond to a group offered in the
-     * "supported_groups" extension" (servers MAY check: we do). */
-    for (size_t i = 0; i < n_shares; i++)
-        if (!hs_list_has(s13->peer_groups, s13->n_peer_groups, shares[i].group))
-            return hs_err(hs, MTLS_ERR_ILLEGAL_PARAMETER,
-                          "a key share for group 0x%04x, which supported_groups does not offer",
-                          shares[i].group);
+     * "supported_groups" extension" (servers MAY check: we do, for every group named, those we
+     * do not implement too, as OpenSSL does). */
+    uint16_t unoffered;
+    if (e->key_share.present &&
+        !ext_key_share_ch_offered(e->key_share.data, e->supported_groups.data, &unoffered))
+        return hs_err(hs, MTLS_ERR_ILLEGAL_PARAMETER,
+                      "a key share for group 0x%04x, which supported_groups does not offer",
+                      unoffered);
     if (second) {
         /* 4.2.2: the cookie we sent, echoed; 4.2.10: "A client MUST NOT include the
          * "early_data" extension in its followup ClientHello." */
@@ -372,6 +374,13 @@ static mtls_err process_hello(struct hs *hs, const msg *m, const struct msg_clie
         if ((err = hs13_adopt_session(hs, hs->resume)))
             return err;
     } else {
+        /* 4.2.3: "If a server is authenticating via a certificate and the client has not sent a
+         * "signature_algorithms" extension, then the server MUST abort the handshake with a
+         * "missing_extension" alert" -- a hello whose pre-shared key we did not take. */
+        if (!e->signature_algorithms.present)
+            return hs_err(hs, MTLS_ERR_MISSING_EXTENSION,
+                          "the TLS 1.3 ClientHello has no signature_algorithms, and its "
+                          "pre-shared key is none of our tickets");
         s13->sigalg = hs13_pick_sigalg(cfg, s13->peer_sigalgs, s13->n_peer_sigalgs);
         if (!s13->sigalg)
             return hs_err(hs, MTLS_ERR_NO_SHARED_SIGALG,
@@ -668,8 +677,11 @@ static mtls_err send_server_flight_rest(struct hs *hs)
     /* A client that could not read our ServerHello answers with a plaintext alert. */
     rec_allow_plain_alert(rec, true);
     /* 4.2.10: the declined 0-RTT records, under a key we do not have, are skipped until the
-     * client's handshake records, which open under its handshake key. */
-    if (hs->s13.early_data)
+     * client's handshake records, which open under its handshake key.  After a
+     * HelloRetryRequest they came before the second ClientHello, which "MUST NOT include the
+     * "early_data" extension": nothing is skipped any more, a record that does not open is
+     * bad_record_mac. */
+    if (hs->s13.early_data && !hs->hrr)
         rec_skip_undecryptable(rec, HS13_EARLY_DATA_SKIP);
     hs->state = hs->cert_requested ? S13_READ_CLIENT_CERT : S13_READ_FINISHED;
     return MTLS_OK;

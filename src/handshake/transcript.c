@@ -67,10 +67,13 @@ const char *hs_msg_name(uint8_t type)
 /* ---- reassembly ---------------------------------------------------------------------------- */
 
 /* The largest body a handshake message of `type` may announce: a ClientHello what its fields can
- * add up to, so that every valid one is read; anything else our cap. */
+ * add up to, so that every valid one is read; a Finished its verify_data, at most the largest
+ * hash of our suites; anything else our cap. */
 static uint32_t msg_limit(uint8_t type)
 {
-    return type == TLS_HS_CLIENT_HELLO ? TLS_MAX_CLIENT_HELLO : MTLS_MAX_HANDSHAKE_MSG;
+    return type == TLS_HS_CLIENT_HELLO ? TLS_MAX_CLIENT_HELLO
+           : type == TLS_HS_FINISHED   ? KS13_MAX_HASH
+                                       : MTLS_MAX_HANDSHAKE_MSG;
 }
 
 /* A message's announced length, judged as soon as its 4-byte header is in. */
@@ -85,6 +88,13 @@ static mtls_err check_length(hs_handle *h, uint8_t type, uint32_t mlen)
                        "the peer announced a ClientHello of %u bytes; its fields can add up to "
                        "at most %u (RFC 5246 7.4.1.2)",
                        mlen, (unsigned)TLS_MAX_CLIENT_HELLO);
+    /* Finished is verify_data alone (RFC 8446 4.4.4: "opaque verify_data[Hash.length]"; RFC 5246
+     * 7.4.9: 12 bytes for our suites): longer cannot be well formed either (the message body is
+     * checked to the byte when it is read). */
+    if (type == TLS_HS_FINISHED)
+        return hs_herr(h, MTLS_ERR_DECODE,
+                       "the peer announced a Finished of %u bytes; its verify_data is a hash",
+                       mlen);
     return hs_herr(h, MTLS_ERR_HANDSHAKE_TOO_LARGE,
                    "the peer announced a %s of %u bytes (limit %u)", hs_msg_name(type), mlen,
                    MTLS_MAX_HANDSHAKE_MSG);

@@ -242,6 +242,8 @@ static mtls_err open_record(rec_layer *l, rec_in *r, size_t need, bool plain13, 
         *skipped = true;
         return MTLS_OK;
     }
+    if (!l->in.aead && h[0] != TLS_CT_APPLICATION_DATA && h[0] != TLS_CT_CHANGE_CIPHER_SPEC)
+        l->skip_left = 0; /* the second ClientHello: no 0-RTT data follows it (4.2.10) */
     if (plain13) {
         const char *why = NULL;
         if ((err = rec13_unprotected(l, h, len, &why)))

@@ -240,7 +240,8 @@ void rec_allow_plain_alert(rec_layer *l, bool allow);
  * this call, protected records that fail to open are dropped while their lengths add up to at
  * most `budget` bytes; the first record that opens ends it (one beyond the budget is
  * bad_record_mac as always).  Without a read key (after a HelloRetryRequest) the records of
- * type application_data are dropped, up to the same budget, until another record comes. */
+ * type application_data are dropped, up to the same budget, until a record of another type
+ * than change_cipher_spec comes (the second ClientHello). */
 void rec_skip_undecryptable(rec_layer *l, size_t budget);
 /* RFC 8446 5.5: "For AES-GCM, up to 2^24.5 full-size records (about 24 million) may be encrypted
  * on a given connection"; implementations "SHOULD do a key update ... prior to reaching these

@@ -21,7 +21,15 @@
 # (expected failure, with the message) or -e (not run), each with a comment giving the reason and
 # the RFC section.  Ends with a table (seconds and tlsfuzzer's counts per entry) and "N passed, N
 # failed".  TLSFUZZER_ONLY=REGEX runs the matching entries only; VERBOSE=1 shows every script's
-# tail; KEEP=1 keeps the logs.  docs/CONFORMANCE.md has the results and every exception.
+# tail; KEEP=1 keeps the logs; TLSFUZZER_RESULTS=FILE writes one tab-separated line per entry
+# (result, profile, script, seconds, tlsfuzzer's pass/xfail/fail/xpass counts, the arguments
+# separated by \x1f), from which tests/conformance/tlsfuzzer-table.py makes the results table of
+# docs/CONFORMANCE.md.  docs/CONFORMANCE.md has the results and every exception.
+#
+# TLSFUZZER_SERVER=openssl runs the list against OpenSSL's `openssl s_server` (from PATH) instead,
+# each profile given the same key, certificates and client-certificate mode: the comparison of
+# docs/CONFORMANCE.md, with tests/conformance/tlsfuzzer-openssl.list (the TLS 1.3 scripts with the
+# options that describe OpenSSL, no expected failures).  Not a ctest: OpenSSL fails some probes.
 set -euo pipefail
 
 SRC=${MTLS_SRC_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -30,6 +38,7 @@ BUILD=${MTLS_BUILD_DIR:-$SRC/build}
 MTLS=${MTLS_BIN:-$BUILD/tools/mtls}
 TF=${MTLS_TLSFUZZER_DIR:-$SRC/../tlsf}
 LIST=${TLSFUZZER_LIST:-$SRC/tests/conformance/tlsfuzzer.list}
+SERVER=${TLSFUZZER_SERVER:-mtls}
 
 if [ ! -f "$TF/tlsfuzzer/scripts/test-conversation.py" ] || [ ! -d "$TF/tlslite-ng/tlslite" ]; then
     echo "SKIPPED: tlsfuzzer trees not found under $TF (set MTLS_TLSFUZZER_DIR; see the header)"
@@ -39,7 +48,11 @@ if ! /usr/bin/python3 -c 'import ecdsa' 2>/dev/null; then
     echo "SKIPPED: python3-ecdsa is not installed (apt-get install -y python3-ecdsa)"
     exit 77
 fi
-[ -x "$MTLS" ] || { echo "FAIL: $MTLS not built"; exit 1; }
+case $SERVER in
+mtls) [ -x "$MTLS" ] || { echo "FAIL: $MTLS not built"; exit 1; } ;;
+openssl) command -v openssl >/dev/null || { echo "SKIPPED: no openssl command"; exit 77; } ;;
+*) echo "FAIL: TLSFUZZER_SERVER is mtls or openssl"; exit 1 ;;
+esac
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/mtls-tlsfuzzer.XXXXXX")
 PIDS=()
@@ -54,6 +67,20 @@ cat "$W/pki/ca.crt" "$W/pki/int.crt" > "$W/pki/ca-int.crt"
 # The client key and chains the list passes with -k/-c: $PKI/client.key and so on.
 # shellcheck disable=SC2034  # (read by the eval below)
 PKI=$W/pki
+if [ "$SERVER" = openssl ]; then
+    # What OpenSSL has and mtls has not, for the comparison: an RSASSA-PSS server key (rsapss) and
+    # an Ed25519 client certificate from the intermediate.
+    (
+        cd "$PKI"
+        openssl genpkey -algorithm RSA-PSS -pkeyopt rsa_keygen_bits:2048 -out pss.key
+        openssl req -x509 -new -key pss.key -subj /CN=good.test -days 30 -out pss.crt
+        openssl genpkey -algorithm ED25519 -out client-ed25519.key
+        printf '[x]\nbasicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n' > ed.cnf
+        openssl req -new -key client-ed25519.key -subj /CN=client-ed25519.test |
+            openssl x509 -req -CA int.crt -CAkey int.key -set_serial 9001 -days 30 \
+                -extfile ed.cnf -extensions x -out client-ed25519.crt
+    ) >/dev/null 2>&1
+fi
 
 # profile NAME: the server arguments for NAME
 profile() {
@@ -62,14 +89,52 @@ profile() {
     case $1 in
     rsa) echo "$rsa --http" ;;
     ecdsa) echo "--cert $p/ecdsa256.crt --key $p/ecdsa256.key --http" ;;
+    ecdsa384) echo "--cert $p/ecdsa384.crt --key $p/ecdsa384.key --http" ;;
     rsa-require) echo "$rsa --ca $p/ca-int.crt --verify-client require --http" ;;
     rsa-optional) echo "$rsa --ca $p/ca-int.crt --verify-client optional --http" ;;
     rsa-alpn) echo "$rsa --alpn h2,http/1.1 --http" ;; # two protocols, for ALPN changes
     rsa-echo) echo "$rsa --echo" ;;                     # echoes what it reads (test-lengths)
     rsa-ems) echo "$rsa --require-ems --http" ;;        # refuses clients without EMS
+    rsa-tls12) echo "$rsa --tls1.2 --http" ;;           # TLS 1.2 only (test-tls13-non-support)
     rsa-ocsp) echo "--cert $W/rev/goodrsa.crt --key $W/rev/goodrsa.key --ocsp-staple $W/rev/ocsp-goodrsa.der --http" ;;
     *) echo "unknown profile $1" >&2; return 1 ;;
     esac
+}
+
+# profile_openssl NAME: the `openssl s_server` arguments for NAME (-www answers HTTP GETs; -rev
+# answers every line with one as long, which is what test-tls13-lengths checks)
+profile_openssl() {
+    local p=$W/pki
+    local rsa="-cert $p/good.crt -key $p/good.key"
+    case $1 in
+    rsa) echo "$rsa -www" ;;
+    ecdsa) echo "-cert $p/ecdsa256.crt -key $p/ecdsa256.key -www" ;;
+    ecdsa384) echo "-cert $p/ecdsa384.crt -key $p/ecdsa384.key -www" ;;
+    rsa-require) echo "$rsa -CAfile $p/ca-int.crt -Verify 5 -verify_return_error -www" ;;
+    rsa-optional) echo "$rsa -CAfile $p/ca-int.crt -verify 5 -verify_return_error -www" ;;
+    rsa-echo) echo "$rsa -rev" ;;
+    rsa-tls12) echo "$rsa -no_tls1_3 -www" ;;
+    rsapss) echo "-cert $p/pss.crt -key $p/pss.key -www" ;;       # OpenSSL only
+    rsa-psk) echo "$rsa -psk aa -psk_identity test -www" ;;       # OpenSSL only: an external PSK
+    *) echo "unknown profile $1" >&2; return 1 ;;
+    esac
+}
+
+# start_server PROFILE: the server under test for PROFILE, on LISTEN_PORT
+start_server() {
+    local log=$W/server-$1.log
+    if [ "$SERVER" = mtls ]; then
+        # shellcheck disable=SC2046
+        mtls_listen "$log" 3600 $(profile "$1") -q --timeout 10
+        return
+    fi
+    LISTEN_PORT=$(free_port)
+    # shellcheck disable=SC2046
+    timeout 3600 openssl s_server -accept "127.0.0.1:$LISTEN_PORT" $(profile_openssl "$1") \
+        </dev/null >"$log" 2>&1 &
+    LISTEN_PID=$!
+    PIDS+=("$LISTEN_PID")
+    wait_for "$log" '^ACCEPT' 10
 }
 
 # The entries of the list: a line that starts in column 1 (not with #) and the indented lines
@@ -91,6 +156,10 @@ done < "$LIST"
 
 PASS=0 FAIL=0
 TABLE=()
+RESULTS=${TLSFUZZER_RESULTS:-}
+if [ -n "$RESULTS" ]; then
+    if [ "$SERVER" = mtls ]; then echo "# server mtls server"; else echo "# server $(openssl version)"; fi > "$RESULTS"
+fi
 CUR_PROFILE=
 for entry in "${ENTRIES[@]}"; do
     first=${entry%%$'\n'*}
@@ -105,9 +174,8 @@ for entry in "${ENTRIES[@]}"; do
     if [ -n "${TLSFUZZER_ONLY:-}" ] && ! [[ $line =~ $TLSFUZZER_ONLY ]]; then continue; fi
     if [ "$prof" != "$CUR_PROFILE" ]; then
         [ -n "${LISTEN_PID:-}" ] && { kill "$LISTEN_PID" 2>/dev/null || true; wait "$LISTEN_PID" 2>/dev/null || true; }
-        # shellcheck disable=SC2046
-        mtls_listen "$W/server-$prof.log" 3600 $(profile "$prof") -q --timeout 10 ||
-            { echo "FAIL: mtls server ($prof) did not start"; show_log "$W/server-$prof.log"; exit 1; }
+        start_server "$prof" ||
+            { echo "FAIL: $SERVER server ($prof) did not start"; show_log "$W/server-$prof.log"; exit 1; }
         CUR_PROFILE=$prof
     fi
     runner=()
@@ -123,6 +191,12 @@ for entry in "${ENTRIES[@]}"; do
         "${args[@]}") >"$out" 2>&1 </dev/null || st=$?
     secs=$((SECONDS - t0))
     summary=$(grep -E '^(PASS|FAIL|XFAIL|XPASS|SKIP): ' "$out" | tr '\n' ' ')
+    if [ -n "$RESULTS" ]; then
+        count() { sed -n "s/^$1: \([0-9]*\)\$/\1/p" "$out" | tail -n 1; }
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$([ $st -eq 0 ] && echo ok || echo FAIL)" \
+            "$prof" "${runner:+aead:}$script" "$secs" "$(count PASS)" "$(count XFAIL)" \
+            "$(count FAIL)" "$(count XPASS)" "$(IFS=$'\x1f'; echo "${args[*]}")" >> "$RESULTS"
+    fi
     if [ $st -eq 0 ]; then
         PASS=$((PASS + 1)); TABLE+=("ok    $prof $script (${secs}s)  $summary")
         [ "${VERBOSE:-0}" = 1 ] && TAIL=20 show_log "$out"
@@ -135,5 +209,6 @@ for entry in "${ENTRIES[@]}"; do
 done
 
 printf '%s\n' "${TABLE[@]}"
-echo "tlsfuzzer: $PASS passed, $FAIL failed"
+echo "tlsfuzzer: $PASS passed, $FAIL failed (${SECONDS}s)"
+[ -n "$RESULTS" ] && echo "# ${SECONDS}s in all" >> "$RESULTS"
 [ "$FAIL" -eq 0 ]

@@ -1714,7 +1714,8 @@ static void run_record_layer(void)
 
     /* Handshake length claims: refused as soon as the 4-byte header is in, nothing buffered.  A
      * ClientHello may be as long as its fields allow (RFC 5246 7.4.1.2) and no longer: beyond,
-     * decode_error; other messages are capped at MTLS_MAX_HANDSHAKE_MSG (handshake_failure). */
+     * decode_error; a Finished is verify_data alone, so any of these claims is decode_error;
+     * other messages are capped at MTLS_MAX_HANDSHAKE_MSG (handshake_failure). */
     static const uint32_t claims[] = {0xFFFFFF, TLS_MAX_CLIENT_HELLO + 1, TLS_MAX_CLIENT_HELLO,
                                       MTLS_MAX_HANDSHAKE_MSG + 1, MTLS_MAX_HANDSHAKE_MSG};
     for (size_t i = 0; i < sizeof(claims) / sizeof(claims[0]); i++)
@@ -1730,7 +1731,7 @@ static void run_record_layer(void)
                 h[0] = TLS_HS_FINISHED;
             be24_put(h + 1, claims[i]);
             mtls_err err = inject(&f, TLS_CT_HANDSHAKE, h, sizeof(h));
-            if (where_ == 0 && claims[i] > TLS_MAX_CLIENT_HELLO) {
+            if ((where_ == 0 && claims[i] > TLS_MAX_CLIENT_HELLO) || where_ == 2) {
                 expect_flow_fail(&f, err, MTLS_ERR_DECODE, TLS_ALERT_DECODE_ERROR);
             } else if (where_ > 0 && claims[i] > MTLS_MAX_HANDSHAKE_MSG) {
                 expect_flow_fail(&f, err, MTLS_ERR_HANDSHAKE_TOO_LARGE,

@@ -858,6 +858,30 @@ static void truncations(void)
             n++;
         }
     }
+    /* A Finished announcing more than our 128 KiB cap: verify_data is Hash.length bytes (RFC 8446
+     * 4.4.4), so the header alone shows the message is malformed -- decode_error, not the
+     * handshake_failure of a message we merely will not buffer (tlsfuzzer's test-tls13-finished,
+     * "pad_right 196608" and the 16 MB ones).  Only the header and the start of the body go in. */
+    for (int server = 0; server < 2; server++) {
+        opts o = {0};
+        pair p;
+        if (server) {
+            open_server_side(&p, &o, NULL);
+        } else {
+            open_client_side(&p, &o, NULL); /* the server's flight up to its Finished */
+            for (size_t i = 0; i + 1 < p.sflight.n; i++)
+                feed_sealed(p.c, &p.s_enc, TLS_CT_HANDSHAKE, p.sflight.v[i].p, p.sflight.v[i].len);
+        }
+        case_begin("%s Finished announcing 0x30000 bytes", server ? "client" : "server");
+        uint8_t big[4 + 64] = {TLS_HS_FINISHED};
+        be24_put(big + 1, 0x30000);
+        mtls_err err = server ? feed_sealed(p.s, &p.c_enc, TLS_CT_HANDSHAKE, big, sizeof(big))
+                              : feed_sealed(p.c, &p.s_enc, TLS_CT_HANDSHAKE, big, sizeof(big));
+        expect_fail(server ? p.s : p.c, NULL, err, MTLS_ERR_DECODE, TLS_ALERT_DECODE_ERROR);
+        pair_close(&p);
+        case_end();
+        n++;
+    }
     printf("truncation: %d messages one byte short or long refused with decode_error\n", n);
 }
 
@@ -1092,6 +1116,14 @@ static void bad_values(void)
          TLS_ALERT_ILLEGAL_PARAMETER},
         {"ClientHello offering only TLS 1.3 suites we do not have", EDIT_NONE,
          MTLS_ERR_NO_SHARED_CIPHER, TLS_ALERT_HANDSHAKE_FAILURE},
+        /* 4.2.8 for a group we do not implement either (secp192r1: tlsfuzzer's
+         * test-tls13-obsolete-curves, "inconsistent extensions") */
+        {"ClientHello with a key share for a group it does not offer, nor we implement",
+         EDIT_NONE, MTLS_ERR_ILLEGAL_PARAMETER, TLS_ALERT_ILLEGAL_PARAMETER},
+        /* 4.2.3: a pre-shared key we do not take leaves certificates, which need
+         * signature_algorithms (tlsfuzzer's test-tls13-psk_dhe_ke with an external PSK) */
+        {"ClientHello with a pre_shared_key we do not know and no signature_algorithms",
+         EDIT_NONE, MTLS_ERR_MISSING_EXTENSION, TLS_ALERT_MISSING_EXTENSION},
     };
     static const uint8_t ks_p384[] = {0, 5, 0x00, 0x18, 0x00, 0x01, 0x04};
     static const uint8_t ks_twice[] = {0, 10, 0x00, 0x1d, 0x00, 0x01, 0x09,
@@ -1100,6 +1132,10 @@ static void bad_values(void)
     static const uint8_t fake_psk[] = {0, 15, 0, 9, 'x', 'x', 'x', 'x', 'x', 'x', 'x', 'x', 'x',
                                        0, 0, 0, 0};
     static const uint8_t comp2[] = {0, 1}, ccm[] = {0x13, 0x04, 0x13, 0x05};
+    static const uint8_t ks_p192[] = {0, 5, 0x00, 0x13, 0x00, 0x01, 0x04};
+    /* an identity that is no ticket of ours, and a 32-byte binder */
+    static const uint8_t unknown_psk[2 + 15 + 2 + 33] = {
+        0, 15, 0, 9, 'x', 'x', 'x', 'x', 'x', 'x', 'x', 'x', 'x', 0, 0, 0, 0, 0, 33, 32};
     ch_cases[0].ed.twice = TLS_EXT_SUPPORTED_GROUPS;
     ch_cases[1].ed.drop = TLS_EXT_KEY_SHARE;
     ch_cases[2].ed.drop = TLS_EXT_SIGNATURE_ALGORITHMS;
@@ -1125,6 +1161,13 @@ static void bad_values(void)
     ch_cases[9].ed.data_len = sizeof(ks_empty);
     ch_cases[10].ed.suites = ccm;
     ch_cases[10].ed.suites_len = sizeof(ccm);
+    ch_cases[11].ed.replace = TLS_EXT_KEY_SHARE;
+    ch_cases[11].ed.data = ks_p192;
+    ch_cases[11].ed.data_len = sizeof(ks_p192);
+    ch_cases[12].ed.drop = TLS_EXT_SIGNATURE_ALGORITHMS;
+    ch_cases[12].ed.add = TLS_EXT_PRE_SHARED_KEY;
+    ch_cases[12].ed.data = unknown_psk;
+    ch_cases[12].ed.data_len = sizeof(unknown_psk);
     for (size_t k = 0; k < sizeof(ch_cases) / sizeof(ch_cases[0]); k++) {
         opts o = {.client_groups = "x25519"};
         pair p;
@@ -1879,6 +1922,27 @@ static void tickets(void)
                         TLS_ALERT_BAD_RECORD_MAC);
         } else if (hrr) {
             CHECK(strcmp(hs_state_name(s->hs), "S13_READ_SECOND_CLIENT_HELLO") == 0);
+            /* The second ClientHello ends the skipping: 0-RTT data cannot follow it (it has no
+             * early_data), so a record that then fails under the client's handshake key is
+             * bad_record_mac (tlsfuzzer's test-tls13-0rtt-garbage, "handshake with 0-RTT, HRR
+             * and early data after 2nd Client Hello").  The real client answers the fresh
+             * server's HelloRetryRequest. */
+            items hrr_recs = {0}, ch2 = {0};
+            take_records(s, &hrr_recs);
+            for (size_t i = 0; i < hrr_recs.n; i++)
+                CHECK(fine(tp_feed(p.c, hrr_recs.v[i].p, hrr_recs.v[i].len, 0)));
+            take_records(p.c, &ch2);
+            CHECK(ch2.n >= 1);
+            for (size_t i = 0; i < ch2.n; i++)
+                CHECK(fine(tp_feed(s, ch2.v[i].p, ch2.v[i].len, 0)));
+            CHECK(strcmp(hs_state_name(s->hs), "S13_READ_FINISHED") == 0);
+            uint8_t rec[5 + sizeof(garbage)] = {TLS_CT_APPLICATION_DATA, 3, 3};
+            be16_put(rec + 3, sizeof(garbage));
+            memcpy(rec + 5, garbage, sizeof(garbage));
+            expect_fail(s, NULL, tp_feed(s, rec, sizeof(rec), 0), MTLS_ERR_BAD_RECORD_MAC,
+                        TLS_ALERT_BAD_RECORD_MAC);
+            items_free(&hrr_recs);
+            items_free(&ch2);
         }
         mtls_conn_free(s);
         pair_close(&p);

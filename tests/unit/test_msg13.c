@@ -543,6 +543,20 @@ static void extension_codecs(void)
     CHECK_ERR(ext_key_share_ch_parse(rd_init(no_shares, 2), out, EXT_MAX_SHARES, &n, &why),
               MTLS_OK);
     CHECK_EQ(n, 0);
+    /* key_share against supported_groups (RFC 8446 4.2.8), groups we do not implement included:
+     * secp192r1 (0x0013) offered and shared, then shared only */
+    static const uint8_t sh_p192_x25519[] = {0x00, 0x0a, 0x00, 0x13, 0x00, 0x01, 0x04,
+                                             0x00, 0x1d, 0x00, 0x01, 0x09};
+    static const uint8_t gr_p192_x25519[] = {0x00, 0x04, 0x00, 0x13, 0x00, 0x1d};
+    static const uint8_t gr_x25519[] = {0x00, 0x02, 0x00, 0x1d};
+    uint16_t unoffered;
+    CHECK(ext_key_share_ch_offered(rd_init(sh_p192_x25519, sizeof(sh_p192_x25519)),
+                                   rd_init(gr_p192_x25519, sizeof(gr_p192_x25519)), &unoffered));
+    CHECK(!ext_key_share_ch_offered(rd_init(sh_p192_x25519, sizeof(sh_p192_x25519)),
+                                    rd_init(gr_x25519, sizeof(gr_x25519)), &unoffered));
+    CHECK_EQ(unoffered, 0x0013);
+    CHECK(ext_key_share_ch_offered(rd_init(no_shares, 2), rd_init(gr_x25519, sizeof(gr_x25519)),
+                                   &unoffered));
     /* pre_shared_key: one identity, two binders */
     uint8_t psk[256];
     wr pw = wr_fixed(psk, sizeof(psk));

@@ -137,6 +137,12 @@ typedef struct ext_share {
  * multiple KeyShareEntry values for the same group"). */
 void ext_key_share_ch_build(wr *w, const ext_share *shares, size_t n);
 mtls_err ext_key_share_ch_parse(rd data, ext_share *out, size_t cap, size_t *n, const char **why);
+/* Whether every entry of a ClientHello's key_share (data ext_key_share_ch_parse accepted) names a
+ * group of its supported_groups (data ext_groups_parse accepted): 4.2.8, "Each KeyShareEntry
+ * value MUST correspond to a group offered in the "supported_groups" extension".  Every group
+ * counts, those mtls does not implement too, which the parsed lists leave out.  When one does
+ * not, *group is its group. */
+bool ext_key_share_ch_offered(rd shares, rd groups, uint16_t *group);
 /* ServerHello: one KeyShareEntry.  HelloRetryRequest: the selected_group alone. */
 void ext_key_share_sh_build(wr *w, const ext_share *share);
 mtls_err ext_key_share_sh_parse(rd data, ext_share *share, const char **why);

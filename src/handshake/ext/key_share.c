@@ -70,6 +70,31 @@ mtls_err ext_key_share_ch_parse(rd data, ext_share *out, size_t cap, size_t *n, 
     return MTLS_OK;
 }
 
+bool ext_key_share_ch_offered(rd shares, rd groups, uint16_t *group)
+{
+    *group = 0;
+    uint64_t offered[65536 / 64];
+    memset(offered, 0, sizeof(offered));
+    rd list;
+    uint16_t g;
+    if (!rd_vec16(&groups, &list))
+        return false;
+    while (rd_u16(&list, &g))
+        offered[g / 64] |= 1ull << (g % 64);
+    if (!rd_vec16(&shares, &list))
+        return false;
+    ext_share s;
+    while (list.n) {
+        if (!entry_parse(&list, &s))
+            return false;
+        if (!(offered[s.group / 64] & (1ull << (s.group % 64)))) {
+            *group = s.group;
+            return false;
+        }
+    }
+    return true;
+}
+
 void ext_key_share_sh_build(wr *w, const ext_share *share)
 {
     wr_u16(w, TLS_EXT_KEY_SHARE);
