@@ -626,6 +626,42 @@ MTLS_API const char *mtls_conn_peer_san(const mtls_conn *conn, size_t i);
 MTLS_API mtls_err mtls_conn_peer_fingerprint(const mtls_conn *conn, uint8_t out[32]);
 
 /* ---------------------------------------------------------------------------------------------
+ * Keying material exporters (RFC 5705, RFC 8446 section 7.5)
+ *
+ * Both ends of a connection can derive the same secret bytes from it, for an application
+ * protocol's own keys or as a channel binding ("tls-exporter", RFC 9266: the label
+ * "EXPORTER-Channel-Binding", no context, 32 bytes) that ties an authentication made inside the
+ * connection to this connection.  The values equal OpenSSL's SSL_export_keying_material for the
+ * same session, with the same arguments.
+ * ------------------------------------------------------------------------------------------- */
+
+/* Write out_len bytes of keying material for `label` (label_len bytes, no NUL needed) and, when
+ * use_context is nonzero, `context` (context_len bytes; NULL with 0 for an empty one) into out.
+ * Call once the handshake is complete (MTLS_ERR_BAD_STATE before, and after a fatal error); the
+ * value stays the same for the connection's life (a KeyUpdate does not change it).
+ *   TLS 1.3 (RFC 8446 7.5): HKDF-Expand-Label over the exporter_master_secret; no context and an
+ *     empty context give the same value ("providing no context computes the same value as
+ *     providing an empty context"); label at most 249 bytes, out_len at most 255 times the
+ *     suite's hash length (8160 bytes with SHA-256, 12240 with SHA-384); any context length.
+ *   TLS 1.2 (RFC 5705 4): the PRF over the master secret and both randoms; no context and an
+ *     empty context differ; label at most 255 bytes, context at most 65535.  Only with extended
+ *     master secret (mtls_conn_ems; on by default in both roles): without it the master secret
+ *     is not bound to the handshake (RFC 7627's triple handshake gives two connections the same
+ *     one), so neither is an exported value, and RFC 9266 defines tls-exporter over TLS 1.2 only
+ *     with it -- MTLS_ERR_BAD_STATE then (mtls_config_set_require_ems refuses such peers).
+ * The labels of TLS 1.2's own PRF -- "client finished", "server finished", "master secret",
+ * "extended master secret", "key expansion", and labels that begin with one -- are refused
+ * (MTLS_ERR_INVALID_ARG) in both versions: in TLS 1.2 they would hand out the connection's own
+ * Finished or key material, and a label should behave alike in both versions.  RFC 5705 4: use
+ * labels that begin with "EXPORTER" (or "EXPERIMENTAL" for private use).  An empty label, a NULL
+ * `out`, out_len 0 or a length outside the bounds above: MTLS_ERR_INVALID_ARG.  Never changes
+ * the connection (no error becomes sticky). */
+MTLS_API mtls_err mtls_conn_export_keying_material(const mtls_conn *conn, const char *label,
+                                                   size_t label_len, const uint8_t *context,
+                                                   size_t context_len, int use_context,
+                                                   uint8_t *out, size_t out_len);
+
+/* ---------------------------------------------------------------------------------------------
  * Certificate details and SPIFFE identities
  *
  * mtls_conn_peer_cert_info() describes one certificate of the peer's chain as values a program

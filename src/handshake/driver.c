@@ -249,6 +249,10 @@ mtls_err hs_set_server_name(struct hs *hs, rd name)
 static mtls_err establish(hs_handle *h)
 {
     struct hs *hs = h->run;
+    if (!hs->v13) { /* what the TLS 1.2 exporter needs besides the session's master secret */
+        memcpy(h->randoms, hs->client_random, 32);
+        memcpy(h->randoms + 32, hs->server_random, 32);
+    }
     hs_in_compact(hs);
     dynbuf rest = hs->in;
     hs->in = (dynbuf){0};
@@ -295,6 +299,18 @@ mtls_err hs_before_write(hs_handle *h)
 mtls_err hs_app_data_received(hs_handle *h)
 {
     return hs13_app_data(h);
+}
+
+mtls_err hs_export(const hs_handle *h, const char *label, size_t label_len, const uint8_t *context,
+                   size_t context_len, bool use_context, uint8_t *out, size_t out_len)
+{
+    if (!h->established)
+        return MTLS_ERR_BAD_STATE;
+    /* RFC 8446 7.5: "providing no context computes the same value as providing an empty
+     * context"; RFC 5705 4 tells them apart (TLS 1.2). */
+    if (h->p13)
+        return hs13_export(h, label, label_len, context, context_len, out, out_len);
+    return hs12_export(h, label, label_len, context, context_len, use_context, out, out_len);
 }
 
 mtls_err hs_feed(hs_handle *h, uint8_t type, const uint8_t *p, size_t n)

@@ -127,5 +127,11 @@ mtls_err hs_before_write(hs_handle *h);
  * in a row without it).  TLS 1.3: an error when it cuts into a handshake message (RFC 8446 5.1:
  * "Handshake messages MUST NOT be interleaved with other record types"). */
 mtls_err hs_app_data_received(hs_handle *h);
+/* After the handshake: keying material exported from the connection's secrets (RFC 8446 7.5,
+ * RFC 5705), as mtls_conn_export_keying_material documents it.  MTLS_ERR_BAD_STATE before the
+ * handshake is complete or (TLS 1.2) without extended master secret; MTLS_ERR_INVALID_ARG for a
+ * label, context or length the version does not allow. */
+mtls_err hs_export(const hs_handle *h, const char *label, size_t label_len, const uint8_t *context,
+                   size_t context_len, bool use_context, uint8_t *out, size_t out_len);
 
 #endif

@@ -231,6 +231,7 @@ struct hs_handle {
     uint8_t post_hdr_len;
     uint32_t post_skip;
     unsigned renego_refused;
+    uint8_t randoms[64]; /* TLS 1.2: client_random || server_random, for the exporter */
     struct post13 *p13; /* TLS 1.3 after the handshake: keys and messages (post13.c) */
 };
 
@@ -358,6 +359,9 @@ mtls_err hs13_before_write(hs_handle *h);
 /* Application data arrived (the KeyUpdate flood bound counts those in a row without it); an
  * error when a handshake message is cut by it. */
 mtls_err hs13_app_data(hs_handle *h);
+/* The exporter (RFC 8446 7.5) over exporter_master_secret. */
+mtls_err hs13_export(const hs_handle *h, const char *label, size_t label_len,
+                     const uint8_t *context, size_t context_len, uint8_t *out, size_t out_len);
 
 /* tls12.c: what both TLS 1.2 roles share */
 /* MTLS_OK when `m` is of `type`; otherwise unexpected_message, naming both. */
@@ -377,6 +381,11 @@ mtls_err hs12_read_finished(struct hs *hs, const msg *m);
 mtls_err hs12_establish(struct hs *hs);
 /* Handshake data after the handshake: only renegotiation attempts, which are refused. */
 mtls_err hs12_post(hs_handle *h, const uint8_t *p, size_t n);
+/* The exporter (RFC 5705) over the session's master secret and the handshake's randoms; only
+ * with extended master secret. */
+mtls_err hs12_export(const hs_handle *h, const char *label, size_t label_len,
+                     const uint8_t *context, size_t context_len, bool use_context, uint8_t *out,
+                     size_t out_len);
 
 /* auth.c: the peer's certificates and our signatures */
 /* Check the peer's chain: verification, hostname (client), policy callback; sets PROOF_PEER_CHAIN

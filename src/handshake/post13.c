@@ -132,6 +132,16 @@ mtls_err hs13_app_data(hs_handle *h)
     return MTLS_OK;
 }
 
+mtls_err hs13_export(const hs_handle *h, const char *label, size_t label_len,
+                     const uint8_t *context, size_t context_len, uint8_t *out, size_t out_len)
+{
+    /* The labels of TLS 1.2's PRF are refused here too, so that a label an application uses
+     * works (or fails) alike in both versions. */
+    if (!label || ks_export_label_reserved(label, label_len))
+        return MTLS_ERR_INVALID_ARG;
+    return ks13_export(&h->p13->ks, false, label, label_len, context, context_len, out, out_len);
+}
+
 static mtls_err read_key_update(hs_handle *h, rd body, bool last_in_record)
 {
     struct post13 *p = h->p13;

@@ -1,0 +1,28 @@
+/*
+ * post.c -- the public calls that act on an established connection's secrets and handshake
+ * rather than its data: the keying material exporters (RFC 5705, RFC 8446 7.5).  They sit apart
+ * from conn.c's record path; the work is the handshake's (src/handshake: tls12.c, post13.c),
+ * reached through handshake.h.
+ *
+ * Arguments are checked here; the handshake checks what depends on the version (label and
+ * length bounds, extended master secret).  An exporter call never changes the connection.
+ */
+#include <string.h>
+
+#include "internal.h"
+
+mtls_err mtls_conn_export_keying_material(const mtls_conn *c, const char *label,
+                                          size_t label_len, const uint8_t *context,
+                                          size_t context_len, int use_context, uint8_t *out,
+                                          size_t out_len)
+{
+    if (!c || !label || label_len == 0 || !out || out_len == 0 || (!context && context_len))
+        return MTLS_ERR_INVALID_ARG;
+    if (!c->established || c->error)
+        return MTLS_ERR_BAD_STATE;
+    mtls_err err = hs_export(c->hs, label, label_len, use_context ? context : NULL,
+                             use_context ? context_len : 0, use_context != 0, out, out_len);
+    if (err)
+        memset(out, 0, out_len);
+    return err;
+}
