@@ -626,6 +626,26 @@ MTLS_API const char *mtls_conn_peer_san(const mtls_conn *conn, size_t i);
 MTLS_API mtls_err mtls_conn_peer_fingerprint(const mtls_conn *conn, uint8_t out[32]);
 
 /* ---------------------------------------------------------------------------------------------
+ * TLS 1.3 after the handshake: key updates
+ *
+ * In TLS 1.3 either side may move its sending keys on at any time (RFC 8446 4.6.3): a KeyUpdate
+ * message, then every record under the next traffic secret.  mtls does it by itself before an
+ * AES-GCM key reaches its usage limit (RFC 8446 5.5) and answers a peer that asks for one; an
+ * application asks for one with mtls_conn_key_update, as with OpenSSL's SSL_key_update.
+ * ------------------------------------------------------------------------------------------- */
+
+/* TLS 1.3: queue a KeyUpdate in the send buffer now (flush it with mtls_send_buf /
+ * mtls_fd_flush) and seal every later record of ours under the next traffic secret.  With
+ * request_peer_update nonzero the KeyUpdate says update_requested: the peer answers with a
+ * KeyUpdate of its own before its next application data, so that both directions move on (an
+ * mtls peer answers as soon as it reads ours).  MTLS_ERR_BAD_STATE before the handshake is
+ * complete, after mtls_close, or on a TLS 1.2 connection (which has no key updates); the
+ * connection's sticky error if it has one.  A failure to queue it (out of memory) is fatal.
+ * Peers bound how many handshake messages they take without application data in between (mtls:
+ * 32, then unexpected_message): do not call this in a loop on a silent connection. */
+MTLS_API mtls_err mtls_conn_key_update(mtls_conn *conn, int request_peer_update);
+
+/* ---------------------------------------------------------------------------------------------
  * Keying material exporters (RFC 5705, RFC 8446 section 7.5)
  *
  * Both ends of a connection can derive the same secret bytes from it, for an application

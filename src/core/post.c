@@ -1,11 +1,14 @@
 /*
  * post.c -- the public calls that act on an established connection's secrets and handshake
- * rather than its data: the keying material exporters (RFC 5705, RFC 8446 7.5).  They sit apart
- * from conn.c's record path; the work is the handshake's (src/handshake: tls12.c, post13.c),
- * reached through handshake.h.
+ * rather than its data: the keying material exporters (RFC 5705, RFC 8446 7.5) and, in TLS 1.3,
+ * the KeyUpdate an application asks for (RFC 8446 4.6.3).  They sit apart from conn.c's record
+ * path; the work is the handshake's (src/handshake: tls12.c, post13.c), reached through
+ * handshake.h.
  *
- * Arguments are checked here; the handshake checks what depends on the version (label and
- * length bounds, extended master secret).  An exporter call never changes the connection.
+ * Arguments and the connection's state are checked here (usage errors, never sticky); the
+ * handshake checks what depends on the version (label and length bounds, extended master
+ * secret).  An exporter call never changes the connection; a KeyUpdate writes a record, and a
+ * failure to write it is fatal, since our write key may already have moved on.
  */
 #include <string.h>
 
@@ -25,4 +28,22 @@ mtls_err mtls_conn_export_keying_material(const mtls_conn *c, const char *label,
     if (err)
         memset(out, 0, out_len);
     return err;
+}
+
+mtls_err mtls_conn_key_update(mtls_conn *c, int request_peer_update)
+{
+    if (!c)
+        return MTLS_ERR_INVALID_ARG;
+    if (c->error)
+        return c->error;
+    if (!c->established || c->close_sent || c->info.version != MTLS_VERSION_TLS13)
+        return MTLS_ERR_BAD_STATE;
+    mtls_err err = hs_key_update(c->hs, request_peer_update != 0);
+    if (err) {
+        /* The write key may have moved on without its KeyUpdate queued: nothing more can be
+         * sent that the peer could read. */
+        const char *why = hs_error_detail(c->hs);
+        return why ? conn_fail(c, err, "%s", why) : conn_fail(c, err, NULL);
+    }
+    return MTLS_OK;
 }

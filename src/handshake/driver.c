@@ -301,6 +301,13 @@ mtls_err hs_app_data_received(hs_handle *h)
     return hs13_app_data(h);
 }
 
+mtls_err hs_key_update(hs_handle *h, bool request)
+{
+    if (!h->established || !h->p13)
+        return MTLS_ERR_BAD_STATE;
+    return hs13_key_update(h, request);
+}
+
 mtls_err hs_export(const hs_handle *h, const char *label, size_t label_len, const uint8_t *context,
                    size_t context_len, bool use_context, uint8_t *out, size_t out_len)
 {

@@ -131,6 +131,10 @@ mtls_err hs_app_data_received(hs_handle *h);
  * RFC 5705), as mtls_conn_export_keying_material documents it.  MTLS_ERR_BAD_STATE before the
  * handshake is complete or (TLS 1.2) without extended master secret; MTLS_ERR_INVALID_ARG for a
  * label, context or length the version does not allow. */
+/* After the handshake, TLS 1.3: send a KeyUpdate now (update_requested when `request`), our
+ * records from then on under the next traffic secret (RFC 8446 4.6.3).  MTLS_ERR_BAD_STATE before
+ * the handshake is complete or in TLS 1.2.  Writes a record. */
+mtls_err hs_key_update(hs_handle *h, bool request);
 mtls_err hs_export(const hs_handle *h, const char *label, size_t label_len, const uint8_t *context,
                    size_t context_len, bool use_context, uint8_t *out, size_t out_len);
 

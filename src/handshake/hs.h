@@ -359,6 +359,8 @@ mtls_err hs13_before_write(hs_handle *h);
 /* Application data arrived (the KeyUpdate flood bound counts those in a row without it); an
  * error when a handshake message is cut by it. */
 mtls_err hs13_app_data(hs_handle *h);
+/* Our KeyUpdate, asked for by the application (mtls_conn_key_update). */
+mtls_err hs13_key_update(hs_handle *h, bool request);
 /* The exporter (RFC 8446 7.5) over exporter_master_secret. */
 mtls_err hs13_export(const hs_handle *h, const char *label, size_t label_len,
                      const uint8_t *context, size_t context_len, uint8_t *out, size_t out_len);

@@ -103,6 +103,15 @@ static mtls_err send_key_update(hs_handle *h, bool request)
     return MTLS_OK;
 }
 
+mtls_err hs13_key_update(hs_handle *h, bool request)
+{
+    /* 4.6.3: "The KeyUpdate handshake message is used to indicate that the sender is updating
+     * its sending cryptographic keys.  This message can be sent by either peer after it has sent
+     * a Finished message."  Sent now, so that it goes out with the next flush; it also answers a
+     * request of the peer's we still owe. */
+    return send_key_update(h, request);
+}
+
 mtls_err hs13_before_write(hs_handle *h)
 {
     struct post13 *p = h->p13;

@@ -27,6 +27,8 @@ typedef struct {
     SSL_CTX *octx;
     char got_o[256]; /* application data libssl read, for the checks */
     size_t got_o_len;
+    char got_m[256]; /* ... and mtls */
+    size_t got_m_len;
 } xpair;
 
 static X509 *pem_cert(const char *pem)
@@ -81,6 +83,48 @@ static mtls_config *mtls_cfg(int server, uint16_t version, const tp_ident *id)
     return cfg;
 }
 
+/* What mtls read of the application data (kept up to got_m's size). */
+static void m_drain(xpair *p)
+{
+    char buf[4096];
+    size_t n;
+    while (mtls_conn_established(p->m) && mtls_read(p->m, buf, sizeof(buf), &n) == MTLS_OK) {
+        size_t k = n < sizeof(p->got_m) - p->got_m_len ? n : sizeof(p->got_m) - p->got_m_len;
+        memcpy(p->got_m + p->got_m_len, buf, k);
+        p->got_m_len += k;
+    }
+}
+
+/* Bytes from libssl into mtls, as a transport delivers them; what mtls holds as application
+ * data is read when it has no room left. */
+static void m_feed(xpair *p, const uint8_t *b, size_t n)
+{
+    while (n) {
+        size_t room;
+        uint8_t *dst = mtls_recv_buf(p->m, &room);
+        if (!dst || !room) {
+            size_t before = p->got_m_len;
+            m_drain(p);
+            if (p->got_m_len == before && !(dst = mtls_recv_buf(p->m, &room), dst && room)) {
+                CHECK(!"mtls takes no input");
+                return;
+            }
+            continue;
+        }
+        size_t k = n < room ? n : room;
+        memcpy(dst, b, k);
+        mtls_err err = mtls_recv_ack(p->m, k);
+        CHECK(err == MTLS_OK || err == MTLS_ERR_WANT_READ);
+        if (err != MTLS_OK && err != MTLS_ERR_WANT_READ) {
+            fprintf(stderr, "  mtls: %s (%s)\n", mtls_err_name(err), mtls_conn_error_detail(p->m));
+            return;
+        }
+        b += k;
+        n -= k;
+    }
+    m_drain(p);
+}
+
 /* Move bytes both ways until nothing moves: libssl runs its handshake, then reads (which
  * processes post-handshake messages); mtls reads what came. */
 static void xpump(xpair *p)
@@ -110,8 +154,7 @@ static void xpump(xpair *p)
         }
         int r;
         while ((r = BIO_read(p->from_o, buf, sizeof(buf))) > 0) {
-            mtls_err err = tp_feed(p->m, buf, (size_t)r, 0);
-            CHECK(err == MTLS_OK || err == MTLS_ERR_WANT_READ);
+            m_feed(p, buf, (size_t)r);
             moved = 1;
         }
         if (!mtls_conn_established(p->m))
@@ -284,8 +327,195 @@ static void exporters(void)
            "extended master secret refused\n");
 }
 
+/* ---- KeyUpdate (RFC 8446 4.6.3) ------------------------------------------------------------ */
+
+typedef struct {
+    int ku_out, ku_in, ku_requested_in; /* KeyUpdate messages sent, received, received asking */
+    int cr_out, cr_in;                  /* CertificateRequest sent, received */
+} seen;
+static void count_trace(void *arg, const mtls_conn *conn, const mtls_trace_event *ev)
+{
+    (void)conn;
+    seen *s = arg;
+    int out = ev->kind == MTLS_TRACE_SENT, in = ev->kind == MTLS_TRACE_RECEIVED;
+    s->ku_out += out && ev->msg == 24;
+    s->ku_in += in && ev->msg == 24;
+    s->ku_requested_in += in && ev->msg == 24 && strstr(ev->detail, "update_requested") != NULL;
+    s->cr_out += out && ev->msg == 13;
+    s->cr_in += in && ev->msg == 13;
+}
+
+/* Two mtls endpoints: the server verifies clients in `mode`, the client has `cert` (or none). */
+typedef struct {
+    mtls_config *scfg, *ccfg;
+    mtls_conn *c, *s;
+    seen cs, ss;
+} mpair;
+
+static void mpair_open(mpair *p, uint16_t version, mtls_verify_mode mode, const tp_ident *cert,
+                       int open)
+{
+    const tp_pki *pki = tp_get();
+    memset(p, 0, sizeof(*p));
+    p->scfg = mtls_cfg(1, version, &pki->server[TP_P256]);
+    p->ccfg = mtls_cfg(0, version, cert);
+    CHECK_ERR(mtls_config_set_verify_client(p->scfg, mode), MTLS_OK);
+    CHECK_ERR(mtls_config_set_trace_events(p->ccfg, count_trace, &p->cs), MTLS_OK);
+    CHECK_ERR(mtls_config_set_trace_events(p->scfg, count_trace, &p->ss), MTLS_OK);
+    if (!open)
+        return;
+    p->c = mtls_client_new(p->ccfg, "localhost");
+    p->s = mtls_server_new(p->scfg);
+    CHECK_ERR(tp_handshake(p->c, p->s), MTLS_OK);
+}
+
+static void mpair_close(mpair *p)
+{
+    mtls_conn_free(p->c);
+    mtls_conn_free(p->s);
+    mtls_config_free(p->ccfg);
+    mtls_config_free(p->scfg);
+    memset(p, 0, sizeof(*p));
+}
+
+static int pending(mtls_conn *c)
+{
+    size_t n = 0;
+    (void)mtls_send_buf(c, &n);
+    return n > 0;
+}
+
+static void key_updates(void)
+{
+    mpair p;
+    mpair_open(&p, MTLS_VERSION_TLS13, MTLS_VERIFY_NONE, NULL, 1);
+    CHECK(tp_send_check(p.c, p.s, "before, client", 14));
+    CHECK(tp_send_check(p.s, p.c, "before, server", 14));
+    /* the client moves its key on: the KeyUpdate is queued at once */
+    CHECK_ERR(mtls_conn_key_update(p.c, 0), MTLS_OK);
+    CHECK(pending(p.c));
+    CHECK_EQ(p.cs.ku_out, 1);
+    CHECK_ERR(tp_transfer(p.c, p.s), MTLS_OK);
+    CHECK_EQ(p.ss.ku_in, 1);
+    CHECK_EQ(p.ss.ku_out, 0); /* not asked to answer */
+    CHECK(tp_send_check(p.c, p.s, "after, client", 13));
+    CHECK(tp_send_check(p.s, p.c, "after, server", 13));
+    /* the server moves on and asks the client to: the client answers as it reads */
+    CHECK_ERR(mtls_conn_key_update(p.s, 1), MTLS_OK);
+    CHECK_ERR(tp_transfer(p.s, p.c), MTLS_OK);
+    CHECK_EQ(p.cs.ku_requested_in, 1);
+    CHECK_EQ(p.cs.ku_out, 2);
+    CHECK(pending(p.c));
+    CHECK_ERR(tp_transfer(p.c, p.s), MTLS_OK);
+    CHECK_EQ(p.ss.ku_in, 2);
+    CHECK(tp_send_check(p.c, p.s, "after the answer", 16));
+    CHECK(tp_send_check(p.s, p.c, "after the answer", 16));
+    /* a KeyUpdate and data in one flight, and both sides asking at once (RFC 8446 4.6.3: each
+     * then answers, and both move on by two generations) */
+    size_t w;
+    CHECK_ERR(mtls_conn_key_update(p.c, 1), MTLS_OK);
+    CHECK_ERR(mtls_conn_key_update(p.s, 1), MTLS_OK);
+    CHECK_ERR(mtls_write(p.c, "crossed", 7, &w), MTLS_OK);
+    CHECK_ERR(mtls_write(p.s, "crossed", 7, &w), MTLS_OK);
+    CHECK_ERR(tp_transfer(p.c, p.s), MTLS_OK);
+    CHECK_ERR(tp_transfer(p.s, p.c), MTLS_OK);
+    char buf[32];
+    size_t n;
+    CHECK_ERR(mtls_read(p.s, buf, sizeof(buf), &n), MTLS_OK);
+    CHECK(n == 7 && memcmp(buf, "crossed", 7) == 0);
+    CHECK_ERR(mtls_read(p.c, buf, sizeof(buf), &n), MTLS_OK);
+    CHECK(n == 7 && memcmp(buf, "crossed", 7) == 0);
+    CHECK_ERR(tp_transfer(p.c, p.s), MTLS_OK); /* the answers */
+    CHECK_ERR(tp_transfer(p.s, p.c), MTLS_OK);
+    CHECK_EQ(p.cs.ku_out, 4);
+    CHECK_EQ(p.ss.ku_out, 3);
+    CHECK(tp_send_check(p.c, p.s, "two generations on", 18));
+    CHECK(tp_send_check(p.s, p.c, "two generations on", 18));
+    /* the exporter does not move with the traffic keys */
+    uint8_t e1[32], e2[32];
+    CHECK_ERR(mtls_conn_export_keying_material(p.c, "EXPORTER-x", 10, NULL, 0, 0, e1, 32),
+              MTLS_OK);
+    CHECK_ERR(mtls_conn_export_keying_material(p.s, "EXPORTER-x", 10, NULL, 0, 0, e2, 32),
+              MTLS_OK);
+    CHECK_MEM(e1, e2, 32);
+    /* after close_notify: nothing more of ours may follow */
+    CHECK_ERR(mtls_close(p.c), MTLS_OK);
+    CHECK_ERR(mtls_conn_key_update(p.c, 0), MTLS_ERR_BAD_STATE);
+    CHECK_ERR(mtls_conn_error(p.c), MTLS_OK);
+    mpair_close(&p);
+    /* before the handshake, and in TLS 1.2 */
+    mpair_open(&p, MTLS_VERSION_TLS12, MTLS_VERIFY_NONE, NULL, 0);
+    p.c = mtls_client_new(p.ccfg, "localhost");
+    p.s = mtls_server_new(p.scfg);
+    CHECK_ERR(mtls_conn_key_update(p.c, 0), MTLS_ERR_BAD_STATE);
+    CHECK_ERR(mtls_conn_key_update(NULL, 0), MTLS_ERR_INVALID_ARG);
+    CHECK_ERR(tp_handshake(p.c, p.s), MTLS_OK);
+    CHECK_ERR(mtls_conn_key_update(p.c, 1), MTLS_ERR_BAD_STATE);
+    CHECK_ERR(mtls_conn_key_update(p.s, 0), MTLS_ERR_BAD_STATE);
+    CHECK(tp_send_check(p.c, p.s, "still fine", 10));
+    mpair_close(&p);
+    printf("KeyUpdate: asked for by either side, data before and after, update_requested "
+           "answered, crossing requests, a KeyUpdate and data in one flight; refused before "
+           "the handshake, after close_notify and in TLS 1.2\n");
+}
+
+static seen xseen;
+static void x_trace(SSL_CTX *ctx, mtls_config *cfg)
+{
+    (void)ctx;
+    memset(&xseen, 0, sizeof(xseen));
+    CHECK_ERR(mtls_config_set_trace_events(cfg, count_trace, &xseen), MTLS_OK);
+}
+
+/* Against libssl: its SSL_key_update both ways (s_client's k and K), ours to it. */
+static void key_updates_libssl(void)
+{
+    for (int m_server = 0; m_server < 2; m_server++) {
+        xpair p;
+        if (!xpair_open(&p, m_server, TLS1_3_VERSION, NULL, x_trace)) {
+            xpair_close(&p);
+            continue;
+        }
+        size_t w;
+        /* data before */
+        CHECK_ERR(mtls_write(p.m, "m1", 2, &w), MTLS_OK);
+        CHECK(SSL_write(p.o, "o1", 2) == 2);
+        xpump(&p);
+        /* libssl updates its key without asking ours (k), then asking (K) */
+        CHECK(SSL_key_update(p.o, SSL_KEY_UPDATE_NOT_REQUESTED) == 1);
+        CHECK(SSL_write(p.o, "o2", 2) == 2);
+        xpump(&p);
+        CHECK_EQ(xseen.ku_in, 1);
+        CHECK_EQ(xseen.ku_out, 0);
+        CHECK(SSL_key_update(p.o, SSL_KEY_UPDATE_REQUESTED) == 1);
+        CHECK(SSL_write(p.o, "o3", 2) == 2);
+        xpump(&p);
+        CHECK_EQ(xseen.ku_requested_in, 1);
+        CHECK_EQ(xseen.ku_out, 1); /* answered */
+        CHECK_ERR(mtls_write(p.m, "m2", 2, &w), MTLS_OK);
+        xpump(&p);
+        /* ours, asking libssl to answer (it does before its next write) */
+        CHECK_ERR(mtls_conn_key_update(p.m, 1), MTLS_OK);
+        CHECK_ERR(mtls_write(p.m, "m3", 2, &w), MTLS_OK);
+        xpump(&p);
+        CHECK(SSL_write(p.o, "o4", 2) == 2);
+        xpump(&p);
+        CHECK_EQ(xseen.ku_in, 3);
+        CHECK_ERR(mtls_write(p.m, "m4", 2, &w), MTLS_OK);
+        xpump(&p);
+        CHECK(p.got_m_len == 8 && memcmp(p.got_m, "o1o2o3o4", 8) == 0);
+        CHECK(p.got_o_len == 8 && memcmp(p.got_o, "m1m2m3m4", 8) == 0);
+        CHECK_ERR(mtls_conn_error(p.m), MTLS_OK);
+        xpair_close(&p);
+    }
+    printf("KeyUpdate against libssl, both roles: its SSL_key_update with and without a request, "
+           "ours with one, data before and after each\n");
+}
+
 int main(void)
 {
     exporters();
+    key_updates();
+    key_updates_libssl();
     return t_done();
 }
