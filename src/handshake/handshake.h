@@ -135,6 +135,12 @@ mtls_err hs_app_data_received(hs_handle *h);
  * records from then on under the next traffic secret (RFC 8446 4.6.3).  MTLS_ERR_BAD_STATE before
  * the handshake is complete or in TLS 1.2.  Writes a record. */
 mtls_err hs_key_update(hs_handle *h, bool request);
+/* After the handshake, TLS 1.3 post-handshake client authentication (RFC 8446 4.6.2): whether
+ * the ClientHello offered post_handshake_auth; server: how many of our CertificateRequests are
+ * unanswered, and send one more (the caller checked both first).  Writes a record. */
+bool hs_post_auth_offered(const hs_handle *h);
+unsigned hs_post_auth_pending(const hs_handle *h);
+mtls_err hs_request_client_cert(hs_handle *h);
 mtls_err hs_export(const hs_handle *h, const char *label, size_t label_len, const uint8_t *context,
                    size_t context_len, bool use_context, uint8_t *out, size_t out_len);
 
