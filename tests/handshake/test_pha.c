@@ -787,6 +787,28 @@ static void pha_rules(void)
         }
         mpair_close(&p);
     }
+    /* revocation: the server's CRLs apply to the answer (the CRL revokes client-P-256) */
+    char *crl = tp_crl(pki->client[TP_P256].cert_pem);
+    CHECK(crl != NULL);
+    for (int k = 0; k < 2 && crl; k++) {
+        mpair_open(&p, MTLS_VERSION_TLS13, MTLS_VERIFY_NONE, &pki->client[k ? TP_P384 : TP_P256],
+                   0);
+        CHECK_ERR(mtls_config_set_crl_mem(p.scfg, crl, strlen(crl)), MTLS_OK);
+        p.c = mtls_client_new(p.ccfg, "localhost");
+        p.s = mtls_server_new(p.scfg);
+        CHECK_ERR(tp_handshake(p.c, p.s), MTLS_OK);
+        CHECK_ERR(mtls_conn_request_client_cert(p.s), MTLS_OK);
+        CHECK_ERR(tp_transfer(p.s, p.c), MTLS_OK);
+        if (k == 0) {
+            expect_fail(p.s, p.c, tp_transfer(p.c, p.s), MTLS_ERR_CERT_REVOKED,
+                        TLS_ALERT_CERTIFICATE_REVOKED);
+        } else {
+            CHECK_ERR(tp_transfer(p.c, p.s), MTLS_OK);
+            CHECK(has_subject(p.s, "client-P-384"));
+        }
+        mpair_close(&p);
+    }
+    free(crl);
     /* a server with no CA at all (verify mode none): nothing verifies the answer */
     {
         mtls_config *scfg = mtls_config_new(), *ccfg = mtls_cfg(0, MTLS_VERSION_TLS13,
@@ -807,8 +829,8 @@ static void pha_rules(void)
     }
     printf("post-handshake authentication rules: %d requests at once and no more, not before "
            "the handshake, not by a client, not after close_notify, not to a client that did "
-           "not offer it, not with ALPN h2, not in TLS 1.2; unknown CA (also with no CA at all), verify callback "
-           "and SPIFFE ID refusals\n",
+           "not offer it, not with ALPN h2, not in TLS 1.2; unknown CA (also with no CA at "
+           "all), verify callback, SPIFFE ID and CRL refusals\n",
            MTLS_POST_AUTH_MAX_PENDING);
 }
 
