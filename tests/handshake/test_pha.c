@@ -338,6 +338,7 @@ typedef struct {
     int ku_out, ku_in, ku_requested_in; /* KeyUpdate messages sent, received, received asking */
     int cr_out, cr_in;                  /* CertificateRequest sent, received */
     int post_auth;                      /* MTLS_DECISION_POST_AUTH */
+    char cr_detail[256];                /* the last CertificateRequest received, in words */
 } seen;
 static void count_trace(void *arg, const mtls_conn *conn, const mtls_trace_event *ev)
 {
@@ -350,6 +351,8 @@ static void count_trace(void *arg, const mtls_conn *conn, const mtls_trace_event
         in && ev->msg == TLS_HS_KEY_UPDATE && strstr(ev->detail, "update_requested") != NULL;
     s->cr_out += out && ev->msg == TLS_HS_CERTIFICATE_REQUEST;
     s->cr_in += in && ev->msg == TLS_HS_CERTIFICATE_REQUEST;
+    if (in && ev->msg == TLS_HS_CERTIFICATE_REQUEST)
+        snprintf(s->cr_detail, sizeof(s->cr_detail), "%s", ev->detail);
     s->post_auth += ev->kind == MTLS_TRACE_DECISION && ev->decision == MTLS_DECISION_POST_AUTH;
 }
 
@@ -617,6 +620,8 @@ static void pha_one(const pha_case *k)
     CHECK_EQ(mtls_conn_post_auth_pending(p.s), 1);
     CHECK_ERR(tp_transfer(p.s, p.c), MTLS_OK);
     CHECK_EQ(ce.n[k->cert ? MTLS_POST_AUTH_CERT_SENT : MTLS_POST_AUTH_NO_CERT_SENT], 1);
+    /* certificate_authorities as in the handshake, in every mode (none too) */
+    CHECK(strstr(p.cs.cr_detail, "(1 CA names)") != NULL);
     CHECK(mtls_conn_cert_requested(p.c));
     mtls_err err = tp_transfer(p.c, p.s);
     if (!k->cert && k->mode == MTLS_VERIFY_REQUIRE) {
