@@ -88,6 +88,15 @@ static const char usage[] =
     "                       it must be about --cert's leaf, whose issuer must follow it\n"
     "                       in the chain; re-read when the file changes; an out-of-date\n"
     "                       response is not sent\n"
+    EXPORT_OPTIONS_HELP
+    "  --commands           read one-letter commands from standard input, one a line,\n"
+    "                       each applied to every open connection (as openssl s_server):\n"
+    "                         c  ask for the client's certificate now (TLS 1.3\n"
+    "                            post-handshake authentication; clients that offered\n"
+    "                            it): verified as --verify-client says, then logged\n"
+    "                            ('#N client certificate after the handshake: ...')\n"
+    "                         k  send a KeyUpdate (TLS 1.3): our keys move on\n"
+    "                         K  the same, asking the client to update its keys too\n"
     "  -q, --quiet          no per-connection lines; errors only\n"
     "  -h, --help           this help\n"
     "\n"
@@ -131,7 +140,8 @@ enum {
     OPT_SESSION_STORE,
     OPT_SPIFFE_ID,
     OPT_SPIFFE_TD,
-    OPT_OCSP_STAPLE
+    OPT_OCSP_STAPLE,
+    OPT_COMMANDS
 };
 
 static const struct option long_opts[] = {
@@ -171,6 +181,8 @@ static const struct option long_opts[] = {
     {"crl-check", required_argument, NULL, OPT_CRL_CHECK},
     {"crl-soft-fail", no_argument, NULL, OPT_CRL_SOFT_FAIL},
     {"ocsp-staple", required_argument, NULL, OPT_OCSP_STAPLE},
+    {"export", required_argument, NULL, OPT_EXPORT},
+    {"commands", no_argument, NULL, OPT_COMMANDS},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -435,6 +447,71 @@ static void report_established(struct server *sv, struct sconn *c)
     }
 }
 
+/* --export: the keying material of a connection just established (even with --quiet: asked
+ * for by name). */
+static void report_established_exports(struct server *sv, struct sconn *c)
+{
+    char prefix[32];
+    snprintf(prefix, sizeof(prefix), "#%d ", c->id);
+    report_exports(c->conn, &sv->o->c, prefix);
+}
+
+/* A client's answer to our post-handshake CertificateRequest was checked (TLS 1.3). */
+static void on_post_auth(void *arg, const mtls_conn *conn, mtls_post_auth_event ev)
+{
+    const struct server_opts *o = arg;
+    const struct sconn *c = mtls_conn_userdata(conn); /* the tag is its first member */
+    char cert[1024];
+    if (o->c.quiet || c == NULL) {
+        return;
+    }
+    if (ev != MTLS_POST_AUTH_VERIFIED) {
+        say("#%d client certificate after the handshake: none (the client has none to send)",
+            c->id);
+        return;
+    }
+    const char *csig = mtls_sigalg_name(mtls_conn_client_sigalg(conn));
+    describe_peer_cert(cert, sizeof(cert), conn);
+    say("#%d client certificate after the handshake: %s (verified, CertificateVerify %s)", c->id,
+        cert, csig != NULL ? csig : "?");
+}
+
+/* --commands: one command for one open connection; what it did goes to the log. */
+static void run_command(struct sconn *c, char cmd)
+{
+    mtls_err err;
+    int tls13 = mtls_conn_version(c->conn) == MTLS_VERSION_TLS13;
+    if (cmd == 'c') {
+        if (!tls13 || !mtls_conn_post_auth_offered(c->conn)) {
+            say("#%d cannot ask for the client's certificate after the handshake: %s", c->id,
+                !tls13 ? "TLS 1.2 has no post-handshake authentication"
+                       : "the client did not offer it (post_handshake_auth: mtls client "
+                         "offers it with --cert or --post-handshake-auth, openssl s_client with "
+                         "-enable_pha)");
+            return;
+        }
+        err = mtls_conn_request_client_cert(c->conn);
+        if (err == MTLS_OK) {
+            say("#%d asked for the client's certificate (post-handshake CertificateRequest, "
+                "%u unanswered)",
+                c->id, mtls_conn_post_auth_pending(c->conn));
+        } else if (err == MTLS_ERR_BAD_STATE) {
+            say("#%d cannot ask for the client's certificate now: %u requests are unanswered",
+                c->id, mtls_conn_post_auth_pending(c->conn));
+        }
+    } else {
+        if (!tls13) {
+            say("#%d cannot send a KeyUpdate: TLS 1.2 has none", c->id);
+            return;
+        }
+        err = mtls_conn_key_update(c->conn, cmd == 'K');
+        if (err == MTLS_OK) {
+            say("#%d KeyUpdate sent (%s): our records use the next traffic secret", c->id,
+                cmd == 'K' ? "update_requested: the client updates too" : "update_not_requested");
+        }
+    }
+}
+
 static void report_done(struct server *sv, struct sconn *c)
 {
     if (sv->o->report_fd >= 0) {
@@ -474,6 +551,7 @@ static void service(struct server *sv, struct sconn *c)
         c->state = ST_OPEN;
         c->deadline = now_ms() + idle;
         report_established(sv, c);
+        report_established_exports(sv, c);
     }
     while (c->state == ST_OPEN) {
         /* Send back what we owe first; read more only when it is all accepted. */
@@ -640,6 +718,7 @@ static void store_close(void)
 static int server_setup(mtls_config *cfg, const struct server_opts *o, const mtls_config *running)
 {
     (void)mtls_config_set_verify_client(cfg, o->verify);
+    (void)mtls_config_set_post_auth_callback(cfg, on_post_auth, (void *)o);
     if (o->no_ca_names) {
         (void)mtls_config_set_send_ca_names(cfg, 0);
     }
@@ -864,13 +943,59 @@ static int hup_watch(void)
     return hup_pipe[0];
 }
 
+/* --commands: the commands of the complete lines read from stdin, applied to every open
+ * connection.  Returns -1 at the end of stdin (no more commands; the server goes on). */
+static int read_commands(struct server *sv, struct sconn **conns, int nconns)
+{
+    static char line[256];
+    static size_t len;
+    ssize_t n = read(0, line + len, sizeof(line) - 1 - len);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
+        return 0;
+    }
+    if (n <= 0) {
+        return -1;
+    }
+    len += (size_t)n;
+    char *nl;
+    while ((nl = memchr(line, '\n', len)) != NULL || len == sizeof(line) - 1) {
+        size_t used = nl != NULL ? (size_t)(nl - line) + 1 : len;
+        size_t i = 0;
+        while (i < used && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r')) {
+            i++;
+        }
+        char cmd = i < used && line[i] != '\n' ? line[i] : '\0';
+        if (cmd == 'c' || cmd == 'k' || cmd == 'K') {
+            int open = 0;
+            for (int j = 0; j < nconns; j++) {
+                if (conns[j]->state == ST_OPEN) {
+                    open++;
+                    run_command(conns[j], cmd);
+                    service(sv, conns[j]); /* flush it, or fail */
+                }
+            }
+            if (open == 0) {
+                say("command '%c': no open connection", cmd);
+            }
+        } else if (cmd != '\0') {
+            say("unknown command '%c': c (ask for the client's certificate), k (KeyUpdate), K "
+                "(KeyUpdate, the client's too)",
+                cmd);
+        }
+        memmove(line, line + used, len - used);
+        len -= used;
+    }
+    return 0;
+}
+
 int server_run(int lfd, const struct server_opts *o, struct tool_cfg *tc)
 {
     struct server sv = {.o = o, .tc = tc, .last_status = EXIT_OK};
     int hup_fd = o->reload_on_hup ? hup_watch() : -1;
+    int cmd_fd = o->commands ? 0 : -1;
     int max = o->max_conns > 0 ? o->max_conns : 256;
     struct sconn **conns = calloc((size_t)max, sizeof(*conns));
-    struct pollfd *pfd = calloc((size_t)max + 2, sizeof(*pfd));
+    struct pollfd *pfd = calloc((size_t)max + 3, sizeof(*pfd));
     int nconns = 0;
     int accepting = 1;
     int accepted = 0;
@@ -924,6 +1049,10 @@ int server_run(int lfd, const struct server_opts *o, struct tool_cfg *tc)
         if (hup_fd >= 0) {
             pfd[n++] = (struct pollfd){.fd = hup_fd, .events = POLLIN};
         }
+        nfds_t cmd_at = n;
+        if (cmd_fd >= 0) {
+            pfd[n++] = (struct pollfd){.fd = cmd_fd, .events = POLLIN};
+        }
         int wait = next < 0 ? -1 : next - now <= 0 ? 0 : (int)(next - now);
         int r = poll(pfd, n, wait);
         if (r < 0) {
@@ -945,6 +1074,10 @@ int server_run(int lfd, const struct server_opts *o, struct tool_cfg *tc)
                 /* signals that came together make one reload */
             }
             reload(&sv);
+        }
+        if (cmd_fd >= 0 && pfd[cmd_at].revents != 0 &&
+            read_commands(&sv, conns, nconns) != 0) {
+            cmd_fd = -1; /* stdin ended: no more commands */
         }
         if (can_accept && (pfd[0].revents & POLLIN)) {
             struct sconn *c;
@@ -1094,6 +1227,14 @@ int cmd_server(int argc, char **argv)
         case OPT_OCSP_STAPLE:
             o.ocsp_staple = optarg;
             o.c.ocsp = 1;
+            break;
+        case OPT_EXPORT:
+            if (export_opt(&o.c, optarg) != 0) {
+                return EXIT_USAGE;
+            }
+            break;
+        case OPT_COMMANDS:
+            o.commands = 1;
             break;
         case OPT_CACHE_SIZE:
             if (parse_uint(optarg, &o.cache_size) || o.cache_size < 1 || o.cache_size > 1000000) {
