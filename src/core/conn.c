@@ -470,6 +470,7 @@ mtls_err mtls_close(mtls_conn *c)
     if (c->error && c->alert_sent != TLS_ALERT_NONE)
         return c->error;
     c->close_sent = true;
+    c->env.write_closed = true;
     trace_alert(&c->env.trace, true, 1, TLS_ALERT_CLOSE_NOTIFY, "close_notify");
     return conn_send_alert(c, 1, TLS_ALERT_CLOSE_NOTIFY);
 }

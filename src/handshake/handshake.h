@@ -100,6 +100,7 @@ typedef struct hs_env {
     const char *verify_name; /* client: the name the certificate must match, if not SNI's */
     bool skip_hostname;      /* client: mtls_conn_set_insecure_skip_hostname */
     mtls_session *offer;     /* client: the session the application set */
+    bool write_closed;       /* our close_notify is queued: nothing of ours may follow it */
 } hs_env;
 
 /* The handshake of one connection.  It outlives the negotiation: once established, the state of

@@ -214,7 +214,10 @@ static mtls_err read_key_update(hs_handle *h, rd body, bool last_in_record)
     /* 4.6.3: "If the request_update field is set to "update_requested", then the receiver MUST
      * send a KeyUpdate of its own with request_update set to "update_not_requested" prior to
      * sending its next Application Data record."  Several while we are silent: one answer. */
-    if (ku.request_update && !p->answered)
+    /* ... unless our close_notify went out, which "notifies the recipient that the sender will
+     * not send any more messages on this connection" (6.1): no data of ours follows, so nothing
+     * is owed. */
+    if (ku.request_update && !p->answered && !h->env->write_closed)
         return send_key_update(h, false);
     return MTLS_OK;
 }
@@ -475,6 +478,14 @@ static mtls_err pha_read(hs_handle *h, const msg *m)
 static mtls_err pha_answer(hs_handle *h, const msg *m)
 {
     struct post13 *p = h->p13;
+    /* After our close_notify nothing of ours may follow (RFC 8446 6.1: it "notifies the
+     * recipient that the sender will not send any more messages on this connection"): the
+     * request is read and left unanswered. */
+    if (h->env->write_closed) {
+        hs_post_trace_msg(h, '<', TLS_HS_CERTIFICATE_REQUEST,
+                          "after our close_notify: not answered");
+        return MTLS_OK;
+    }
     struct hs *hs = pha_run(h, cry_hash_dup(p->transcript));
     if (!hs)
         return MTLS_ERR_NO_MEMORY;

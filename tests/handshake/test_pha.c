@@ -449,10 +449,18 @@ static void key_updates(void)
     CHECK_ERR(mtls_conn_export_keying_material(p.s, "EXPORTER-x", 10, NULL, 0, 0, e2, 32),
               MTLS_OK);
     CHECK_MEM(e1, e2, 32);
-    /* after close_notify: nothing more of ours may follow */
+    /* after close_notify: nothing more of ours may follow, not even the answer to a request
+     * (RFC 8446 6.1) */
     CHECK_ERR(mtls_close(p.c), MTLS_OK);
     CHECK_ERR(mtls_conn_key_update(p.c, 0), MTLS_ERR_BAD_STATE);
     CHECK_ERR(mtls_conn_error(p.c), MTLS_OK);
+    CHECK_ERR(tp_transfer(p.c, p.s), MTLS_OK); /* the close_notify */
+    int before_out = p.cs.ku_out;
+    CHECK_ERR(mtls_conn_key_update(p.s, 1), MTLS_OK);
+    CHECK_ERR(tp_transfer(p.s, p.c), MTLS_OK);
+    CHECK_EQ(p.cs.ku_in, p.ss.ku_out);
+    CHECK_EQ(p.cs.ku_out, before_out);
+    CHECK(!pending(p.c));
     mpair_close(&p);
     /* before the handshake, and in TLS 1.2 */
     mpair_open(&p, MTLS_VERSION_TLS12, MTLS_VERIFY_NONE, NULL, 0);
@@ -715,6 +723,14 @@ static void pha_rules(void)
     CHECK(has_subject(p.s, "client-P-384"));
     CHECK_EQ(mtls_conn_client_sigalg(p.s), MTLS_SIG_ECDSA_SECP384R1_SHA384);
     CHECK(tp_send_check(p.c, p.s, "four answers", 12));
+    /* a client that sent close_notify reads a request and leaves it unanswered (RFC 8446 6.1) */
+    CHECK_ERR(mtls_close(p.c), MTLS_OK);
+    CHECK_ERR(tp_transfer(p.c, p.s), MTLS_OK);
+    CHECK_ERR(mtls_conn_request_client_cert(p.s), MTLS_OK);
+    CHECK_ERR(tp_transfer(p.s, p.c), MTLS_OK);
+    CHECK(!pending(p.c));
+    CHECK_ERR(mtls_conn_error(p.c), MTLS_OK);
+    CHECK_EQ(mtls_conn_post_auth_pending(p.s), 1);
     /* after close_notify, nothing more is sent */
     CHECK_ERR(mtls_close(p.s), MTLS_OK);
     CHECK_ERR(mtls_conn_request_client_cert(p.s), MTLS_ERR_BAD_STATE);
