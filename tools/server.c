@@ -89,6 +89,11 @@ static const char usage[] =
     "                       in the chain; re-read when the file changes; an out-of-date\n"
     "                       response is not sent\n"
     EXPORT_OPTIONS_HELP
+    "  --post-auth PATH     with --http: a request for a path under PATH needs a client\n"
+    "                       certificate; when the connection has none, the server asks\n"
+    "                       for it after the handshake (TLS 1.3 post-handshake\n"
+    "                       authentication) and answers once it is checked (as\n"
+    "                       --verify-client says), or with 403 when it cannot ask\n"
     "  --commands           read one-letter commands from standard input, one a line,\n"
     "                       each applied to every open connection (as openssl s_server):\n"
     "                         c  ask for the client's certificate now (TLS 1.3\n"
@@ -141,7 +146,8 @@ enum {
     OPT_SPIFFE_ID,
     OPT_SPIFFE_TD,
     OPT_OCSP_STAPLE,
-    OPT_COMMANDS
+    OPT_COMMANDS,
+    OPT_POST_AUTH
 };
 
 static const struct option long_opts[] = {
@@ -183,6 +189,7 @@ static const struct option long_opts[] = {
     {"ocsp-staple", required_argument, NULL, OPT_OCSP_STAPLE},
     {"export", required_argument, NULL, OPT_EXPORT},
     {"commands", no_argument, NULL, OPT_COMMANDS},
+    {"post-auth", required_argument, NULL, OPT_POST_AUTH},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -210,6 +217,9 @@ struct sconn {
     size_t req_len;
     size_t discard;
     int close_after; /* HTTP: close once the response is out */
+    /* HTTP --post-auth: a request waiting for the client's answer to our CertificateRequest */
+    int parked, parked_head, parked_html;
+    char parked_line[256];
     uint64_t bytes_in, bytes_out;
 };
 
@@ -358,11 +368,70 @@ static int has_token(const char *headers, const char *name, const char *token)
     return 0;
 }
 
-/* Feed HTTP bytes; queue a response for each complete request. */
+/* Whether the request line's path begins with `prefix` ("GET /secret HTTP/1.0", "/secret"). */
+static int path_under(const char *reqline, const char *prefix)
+{
+    const char *path = strchr(reqline, ' ');
+    return path != NULL && strncmp(path + 1, prefix, strlen(prefix)) == 0;
+}
+
+/* A 403 that says why, and the connection closed after it. */
+static void http_forbidden(struct sconn *c, const char *why, int head)
+{
+    char resp[768];
+    int n = snprintf(resp, sizeof(resp),
+                     "HTTP/1.1 403 Forbidden\r\n"
+                     "Content-Type: text/plain; charset=utf-8\r\n"
+                     "Content-Length: %d\r\n"
+                     "Connection: close\r\n\r\n%s",
+                     (int)strlen(why), head ? "" : why);
+    c->close_after = 1;
+    if (n > 0 && (size_t)n < sizeof(resp)) {
+        (void)out_append(c, resp, (size_t)n);
+    }
+}
+
+/* --post-auth PATH: the request needs the client's certificate.  Returns 1 when it was asked for
+ * after the handshake (the response waits: c->parked), 0 to answer now (a certificate is there
+ * already), and -1 when it cannot be asked for (a 403 is queued). */
+static int http_post_auth(struct server *sv, struct sconn *c, const char *reqline, int head,
+                          int html)
+{
+    const char *why;
+    if (mtls_conn_peer_cert_presented(c->conn)) {
+        return 0;
+    }
+    if (mtls_conn_version(c->conn) != MTLS_VERSION_TLS13) {
+        why = "this resource needs a client certificate, asked for after the handshake: TLS 1.3 "
+              "post-handshake authentication, and this connection is TLS 1.2\n";
+    } else if (!mtls_conn_post_auth_offered(c->conn)) {
+        why = "this resource needs a client certificate, asked for after the handshake, and "
+              "this client does not offer post-handshake authentication (curl and openssl "
+              "s_client -enable_pha do with a certificate)\n";
+    } else if (mtls_conn_request_client_cert(c->conn) == MTLS_OK) {
+        snprintf(c->parked_line, sizeof(c->parked_line), "%s", reqline);
+        c->parked_head = head;
+        c->parked_html = html;
+        c->parked = 1;
+        if (!sv->o->c.quiet) {
+            say("#%d %s needs a client certificate: asked for it after the handshake", c->id,
+                reqline);
+        }
+        return 1;
+    } else {
+        why = "this resource needs a client certificate and it cannot be asked for now\n";
+    }
+    http_forbidden(c, why, head);
+    return -1;
+}
+
+/* Feed HTTP bytes (none: go on with what is buffered); queue a response for each complete
+ * request, in order.  A request that waits for the client's certificate (--post-auth) holds the
+ * ones after it in the buffer until it is answered. */
 static void http_input(struct server *sv, struct sconn *c, const uint8_t *p, size_t n)
 {
-    while (n > 0 && !c->close_after) {
-        if (c->discard > 0) {
+    for (;;) {
+        if (c->discard > 0 && n > 0) {
             size_t k = n < c->discard ? n : c->discard;
             c->discard -= k;
             p += k;
@@ -371,11 +440,26 @@ static void http_input(struct server *sv, struct sconn *c, const uint8_t *p, siz
         }
         size_t k = REQ_CAP - 1 - c->req_len;
         k = n < k ? n : k;
-        memcpy(c->req + c->req_len, p, k);
-        c->req_len += k;
-        c->req[c->req_len] = '\0';
-        p += k;
-        n -= k;
+        if (k > 0) {
+            memcpy(c->req + c->req_len, p, k);
+            c->req_len += k;
+            c->req[c->req_len] = '\0';
+            p += k;
+            n -= k;
+        }
+        if (c->close_after) {
+            return;
+        }
+        if (c->parked) {
+            if (n > 0) { /* more pipelined than the buffer holds while waiting: give up */
+                static const char too_big[] = "HTTP/1.1 431 Request Header Fields Too Large\r\n"
+                                              "Content-Length: 0\r\nConnection: close\r\n\r\n";
+                c->parked = 0;
+                c->close_after = 1;
+                (void)out_append(c, too_big, sizeof(too_big) - 1);
+            }
+            return;
+        }
         char *end = strstr(c->req, "\r\n\r\n");
         size_t endlen = 4;
         if (end == NULL) {
@@ -388,6 +472,10 @@ static void http_input(struct server *sv, struct sconn *c, const uint8_t *p, siz
                                               "Content-Length: 0\r\nConnection: close\r\n\r\n";
                 c->close_after = 1;
                 (void)out_append(c, too_big, sizeof(too_big) - 1);
+                return;
+            }
+            if (n == 0) {
+                return;
             }
             continue;
         }
@@ -402,6 +490,7 @@ static void http_input(struct server *sv, struct sconn *c, const uint8_t *p, siz
         c->close_after = has_token(headers, "connection", "close") ||
                          (http10 && !has_token(headers, "connection", "keep-alive"));
         int html = has_token(headers, "accept", "text/html");
+        int head = strncmp(reqline, "HEAD ", 5) == 0;
         const char *cl = NULL;
         for (const char *q = headers; (q = strchr(q, '\n')) != NULL;) {
             q++;
@@ -412,7 +501,10 @@ static void http_input(struct server *sv, struct sconn *c, const uint8_t *p, siz
         if (cl != NULL) {
             c->discard = (size_t)strtoul(cl, NULL, 10);
         }
-        http_respond(sv, c, reqline, strncmp(reqline, "HEAD ", 5) == 0, html);
+        if (sv->o->post_auth_path == NULL || !path_under(reqline, sv->o->post_auth_path) ||
+            http_post_auth(sv, c, reqline, head, html) == 0) {
+            http_respond(sv, c, reqline, head, html);
+        }
         memmove(c->req, c->req + used, c->req_len - used);
         c->req_len -= used;
         c->req[c->req_len] = '\0';
@@ -424,6 +516,27 @@ static void http_input(struct server *sv, struct sconn *c, const uint8_t *p, siz
             c->discard -= d;
         }
     }
+}
+
+/* --post-auth: the client's answer was checked; the request that waited for it is answered
+ * (with the identity it brought, or none), then the requests buffered after it.  1 when it did. */
+static int http_unpark(struct server *sv, struct sconn *c)
+{
+    if (!c->parked || mtls_conn_post_auth_pending(c->conn) != 0 ||
+        mtls_conn_error(c->conn) != MTLS_OK) {
+        return 0;
+    }
+    c->parked = 0;
+    if (mtls_conn_peer_cert_presented(c->conn)) {
+        http_respond(sv, c, c->parked_line, c->parked_head, c->parked_html);
+        http_input(sv, c, NULL, 0);
+    } else {
+        http_forbidden(c,
+                       "this resource needs a client certificate, and the client answered that "
+                       "it has none\n",
+                       c->parked_head);
+    }
+    return 1;
 }
 
 /* One line per established connection, and one more with the client's identity (subject,
@@ -570,7 +683,7 @@ static void service(struct server *sv, struct sconn *c)
                 return;
             }
         }
-        if (c->close_after) {
+        if (c->close_after && !c->parked) { /* a parked response is still to come */
             c->state = ST_CLOSING;
             break;
         }
@@ -594,11 +707,17 @@ static void service(struct server *sv, struct sconn *c)
             c->deadline = now_ms() + idle;
             if (sv->o->http) {
                 http_input(sv, c, buf, n);
+                (void)http_unpark(sv, c);
             } else if (out_append(c, buf, n) != 0) {
                 say("#%d out of memory", c->id);
                 c->state = ST_DONE;
                 return;
             }
+            continue;
+        }
+        /* --post-auth: the read took the client's answer (and no data): the response that waited
+         * for it goes out */
+        if (mtls_err_is_blocked(err) && http_unpark(sv, c)) {
             continue;
         }
         if (mtls_err_is_blocked(err)) {
@@ -1236,6 +1355,13 @@ int cmd_server(int argc, char **argv)
         case OPT_COMMANDS:
             o.commands = 1;
             break;
+        case OPT_POST_AUTH:
+            if (optarg[0] != '/') {
+                say("--post-auth wants a path that begins with '/' (/admin), not '%s'", optarg);
+                return EXIT_USAGE;
+            }
+            o.post_auth_path = optarg;
+            break;
         case OPT_CACHE_SIZE:
             if (parse_uint(optarg, &o.cache_size) || o.cache_size < 1 || o.cache_size > 1000000) {
                 say("--cache-size wants a number from 1 to 1000000, not '%s'", optarg);
@@ -1283,6 +1409,10 @@ int cmd_server(int argc, char **argv)
     if ((o.c.n_spiffe_ids > 0 || o.c.n_spiffe_tds > 0) && o.verify == MTLS_VERIFY_NONE) {
         say("--spiffe-id and --spiffe-trust-domain check client certificates: add "
             "--verify-client require (and --ca FILE, the CAs of the trust domains)");
+        return EXIT_USAGE;
+    }
+    if (o.post_auth_path != NULL && !o.http) {
+        say("--post-auth asks for a client certificate per HTTP request: add --http");
         return EXIT_USAGE;
     }
     if (o.http && o.c.alpn == NULL) {

@@ -218,6 +218,8 @@ struct server_opts {
     const char *session_store;   /* --session-store URL: sessions in Redis (by session id) */
     int reload_on_hup; /* SIGHUP re-reads --cert/--key/--ca/--ticket-key-file (mtls server) */
     int commands;      /* --commands: read c / k / K from stdin (mtls server) */
+    const char *post_auth_path; /* --post-auth PATH: HTTP requests under PATH need a client
+                                 * certificate, asked for after the handshake (TLS 1.3) */
 };
 /* Apply --no-tickets / --no-cache to a server config. */
 void server_apply_resumption(mtls_config *cfg, const struct server_opts *o);

@@ -68,6 +68,8 @@ profile() {
     rsa-echo) echo "$rsa --echo" ;;                     # echoes what it reads (test-lengths)
     rsa-ems) echo "$rsa --require-ems --http" ;;        # refuses clients without EMS
     rsa-ocsp) echo "--cert $W/rev/goodrsa.crt --key $W/rev/goodrsa.key --ocsp-staple $W/rev/ocsp-goodrsa.der --http" ;;
+    # asks nothing in the handshake; GET /secret gets a post-handshake CertificateRequest first
+    rsa-pha) echo "$rsa --ca $p/ca-int.crt --http --post-auth /secret" ;;
     *) echo "unknown profile $1" >&2; return 1 ;;
     esac
 }

@@ -4,7 +4,8 @@
 #
 #   post-handshake client authentication (RFC 8446 4.6.2)
 #     openssl s_client -enable_pha        ->  mtls server --commands ('c'), with and without a
-#                                             client certificate, and s_client without -enable_pha
+#                                             client certificate, and s_client without -enable_pha;
+#                                             mtls server --http --post-auth /secret
 #     mtls client (--cert; and --post-handshake-auth without one)  ->  openssl s_server ('c')
 #   KeyUpdate (RFC 8446 4.6.3)
 #     openssl s_client 'k' and 'K'        ->  mtls server (answers K)
@@ -251,6 +252,29 @@ case_keyupdate_from_server() {
     fi
 }
 
+# 5b. --http --post-auth /secret: GET /secret gets a CertificateRequest first, then the page with
+# the client's identity; GET /public none
+case_pha_http() {
+    local name=pha-http why=""
+    if s_client_vs_server $name "--http --post-auth /secret --ca $CA" "-enable_pha -crlf ${OCCERT[*]}"; then
+        printf 'GET /public HTTP/1.1\nHost: x\n\n' >&8
+        wait_for "$CLOG" 'client certificate none presented' 10 || why="/public: no page"
+        printf 'GET /secret HTTP/1.1\nHost: x\n\n' >&8
+        wait_for "$SLOG" 'GET /secret HTTP/1.1 needs a client certificate' 10 ||
+            why="${why:-/secret: not asked}"
+        wait_for "$CLOG" 'client certificate CN=client\.test' 10 || why="${why:-/secret: no page}"
+    else
+        why="no TLS 1.3 connection"
+    fi
+    end_s_client
+    if [ -z "$why" ]; then
+        pass "$name: /public $(grep -o 'client certificate none presented' "$CLOG" | head -n1), /secret $(grep -o 'client certificate CN=client\.test[^,]*' "$CLOG" | head -n1)"
+    else
+        fail "$name: $why"
+        show_log "$SLOG" "$CLOG"
+    fi
+}
+
 # ---- mtls client, openssl s_server -----------------------------------------------------------
 
 # client_vs_s_server NAME 'S_SERVER ARGS' 'CLIENT ARGS': s_server reading commands on fd 7, the
@@ -431,6 +455,7 @@ note "post-handshake authentication"
 case_pha_s_client
 case_pha_s_client_nocert
 case_pha_not_offered
+case_pha_http
 case_pha_mtls_client
 case_pha_mtls_client_nocert
 note "KeyUpdate"
