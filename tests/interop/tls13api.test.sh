@@ -275,6 +275,26 @@ case_pha_http() {
     fi
 }
 
+# 5c. --http reading requests (changed with --post-auth): two pipelined in one write, two answers
+case_http_pipelined() {
+    local name=http-pipelined n
+    SLOG=$W/$name.server.log
+    CLOG=$W/$name.client.log
+    if mtls_listen "$SLOG" 30 "${SCERT[@]}" --once --timeout 20 --http; then
+        printf 'GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' |
+            timeout 20 "$MTLS" client "127.0.0.1:$LISTEN_PORT" --servername "$HOST" --ca "$CA" -q \
+                >"$CLOG" 2>&1
+        wait_exit "$LISTEN_PID" 10
+    fi
+    n=$(grep -c 'HTTP/1.1 200' "$CLOG" 2>/dev/null)
+    if [ "$n" = 2 ]; then
+        pass "$name: 2 requests in one write, $n responses"
+    else
+        fail "$name: ${n:-0} responses to 2 pipelined requests"
+        show_log "$SLOG" "$CLOG"
+    fi
+}
+
 # ---- mtls client, openssl s_server -----------------------------------------------------------
 
 # client_vs_s_server NAME 'S_SERVER ARGS' 'CLIENT ARGS': s_server reading commands on fd 7, the
@@ -456,6 +476,7 @@ case_pha_s_client
 case_pha_s_client_nocert
 case_pha_not_offered
 case_pha_http
+case_http_pipelined
 case_pha_mtls_client
 case_pha_mtls_client_nocert
 note "KeyUpdate"
