@@ -498,7 +498,8 @@ MTLS_API mtls_err mtls_config_set_trace(mtls_config *cfg, mtls_trace_fn *fn, voi
  *                                 HelloRequest ignored during the handshake included; a TLS 1.3
  *                                 HelloRetryRequest is a ServerHello, `what` names it), or
  *                                 MTLS_TRACE_CHANGE_CIPHER_SPEC (in TLS 1.3 the compatibility
- *                                 one); TLS 1.3's NewSessionTicket and KeyUpdate after the
+ *                                 one); TLS 1.3's NewSessionTicket, KeyUpdate and
+ *                                 post-handshake authentication's messages after the
  *                                 handshake too
  *   MTLS_TRACE_CHECK              the peer's certificate judged: `result` is MTLS_OK or the error
  *                                 that rejected it; `flags`: MTLS_TRACE_SKIPPED (not verified:
@@ -538,9 +539,13 @@ typedef enum mtls_trace_decision {
     MTLS_DECISION_RESUME_DECLINED, /* a saved session not offered (client) or refused (server) */
     MTLS_DECISION_RESUMED,         /* server: the client's session accepted */
     MTLS_DECISION_RENEGOTIATION_REFUSED, /* a renegotiation attempt declined (no_renegotiation) */
-    MTLS_DECISION_NO_STAPLE /* an OCSP staple was asked for (status_request) and none goes: server,
-                             * none set, not about our certificate or out of date; client, the
-                             * server acknowledged and sent none (RFC 6066 8 allows it) */
+    MTLS_DECISION_NO_STAPLE, /* an OCSP staple was asked for (status_request) and none goes:
+                              * server, none set, not about our certificate or out of date;
+                              * client, the server acknowledged and sent none (RFC 6066 8 allows
+                              * it) */
+    MTLS_DECISION_POST_AUTH  /* server: a client's answer to a post-handshake CertificateRequest
+                              * checked, its identity now the connection's (`flags`
+                              * MTLS_TRACE_SKIPPED: it sent no certificate) */
 } mtls_trace_decision;
 /* How a record crossed the wire (mtls_trace_event.protection). */
 typedef enum mtls_trace_protection {
@@ -595,7 +600,12 @@ MTLS_API mtls_err mtls_config_set_keylog(mtls_config *cfg, mtls_keylog_fn *fn, v
  * while it reads the ClientHello, before it agrees to resume (cipher suite and version are not
  * known yet): a rejection means a full handshake, where the client's certificate is verified
  * afresh and the callback runs again.  A client runs it when the server has accepted the session:
- * a rejection ends the handshake with the callback's certificate error and its alert. */
+ * a rejection ends the handshake with the callback's certificate error and its alert.
+ *
+ * A TLS 1.3 server also runs it on a client's answer to a post-handshake CertificateRequest
+ * (mtls_conn_request_client_cert), with the chain that answer carries: mtls_conn_established()
+ * is then already nonzero, which tells such a call from the handshake's, and a rejection ends
+ * the connection with the callback's certificate error and its alert. */
 typedef mtls_err mtls_verify_fn(void *arg, const mtls_conn *conn, mtls_err preverify);
 MTLS_API mtls_err mtls_config_set_verify_callback(mtls_config *cfg, mtls_verify_fn *fn, void *arg);
 
@@ -719,7 +729,8 @@ MTLS_API int mtls_conn_close_received(const mtls_conn *conn);
 MTLS_API mtls_err mtls_conn_release_buffers(mtls_conn *conn);
 
 /* Nonzero when the server asked for a client certificate (CertificateRequest) in this
- * handshake: on the client, it tells why a server's handshake_failure came. */
+ * handshake, or after it (TLS 1.3 post-handshake authentication): on the client, it tells why a
+ * server's handshake_failure came. */
 MTLS_API int mtls_conn_cert_requested(const mtls_conn *conn);
 
 /* The first fatal error of the connection, or MTLS_OK. */
@@ -748,7 +759,9 @@ MTLS_API int mtls_conn_resumed(const mtls_conn *conn);
 
 /* The peer's certificates as received, leaf first (DER).  NULL past the end.  During the verify
  * callback they are the chain being judged; after a handshake they are the verified chain (a
- * rejected chain is dropped); after resumption, the original leaf only. */
+ * rejected chain is dropped); after resumption, the original leaf only; after a TLS 1.3
+ * post-handshake authentication, the chain the client's last checked answer carried (none for
+ * an empty one; see mtls_conn_request_client_cert).  The getters below follow the same rule. */
 MTLS_API size_t mtls_conn_peer_cert_count(const mtls_conn *conn);
 MTLS_API const uint8_t *mtls_conn_peer_cert(const mtls_conn *conn, size_t i, size_t *out_len);
 /* Nonzero when the peer presented a certificate (for a server: a client certificate; on a
@@ -763,6 +776,153 @@ MTLS_API const char *mtls_conn_peer_san(const mtls_conn *conn, size_t i);
 /* MTLS_ERR_BAD_STATE when the peer presented no certificate.  The string getters return NULL
  * then. */
 MTLS_API mtls_err mtls_conn_peer_fingerprint(const mtls_conn *conn, uint8_t out[32]);
+
+/* ---------------------------------------------------------------------------------------------
+ * TLS 1.3 after the handshake: post-handshake client authentication and key updates
+ *
+ * TLS 1.3 has no renegotiation.  A server that wants a client's certificate only for some
+ * requests -- one resource of many, an administrative command -- asks for it after the handshake
+ * (RFC 8446 4.6.2): a CertificateRequest, which the client answers with its Certificate,
+ * CertificateVerify and Finished over the handshake's transcript and these messages (4.4.1), or
+ * with an empty Certificate and a Finished when it has no certificate that fits.  Only a client
+ * that offered it in its ClientHello (the post_handshake_auth extension, 4.2.6) may be asked.
+ *
+ * The exchange runs inside the calls that process input (mtls_recv_ack, mtls_read and the fd
+ * helpers): a client answers a request as soon as it reads it (flush its send buffer), a server
+ * checks the answer as it reads it -- chain verification, the verify callback (during which
+ * mtls_conn_established() is already nonzero, which tells it from the handshake's), revocation,
+ * SPIFFE rules, the CertificateVerify signature and the Finished, as in the handshake -- and then
+ * the peer getters (mtls_conn_peer_subject, _peer_cert, _peer_cert_info, _peer_spiffe_id,
+ * _client_sigalg, _peer_cert_presented, ...) answer with the new identity, or with none after an
+ * empty Certificate.  Until the Finished has been checked they keep answering with the identity
+ * before, so application data the client sends in between is never taken as the new identity's.
+ * A client that fails is a fatal error of the connection like a failed handshake (the
+ * certificate's alert; certificate_required for an empty Certificate in require mode).
+ *
+ * How the application learns that an exchange ended -- both ways fit the sans-I/O core:
+ *   - pull: mtls_conn_post_auth_pending() counts the server's unanswered requests; when it drops
+ *     to 0 (and the connection has no error) the getters describe the answer.  An application
+ *     that asked before serving a request reads on until then.
+ *   - push: the callback of mtls_config_set_post_auth_callback, called from inside the call that
+ *     processed the message: on a server when an answer has been checked, on a client when it
+ *     has answered a request.
+ * mtls_read does not return early for it: it returns application data, or MTLS_ERR_WANT_READ
+ * when the exchange came without any.
+ *
+ * Sessions: tickets sent after the handshake keep the identity of the handshake; a connection
+ * resumed from one does not have a post-handshake identity -- ask again.
+ *
+ * Key updates: in TLS 1.3 either side may move its sending keys on at any time (RFC 8446 4.6.3):
+ * a KeyUpdate message, then every record under the next traffic secret.  mtls does it by itself
+ * before an AES-GCM key reaches its usage limit (RFC 8446 5.5) and answers a peer that asks for
+ * one; an application asks for one with mtls_conn_key_update, as with OpenSSL's SSL_key_update.
+ * ------------------------------------------------------------------------------------------- */
+
+/* Client: offer post-handshake authentication (post_handshake_auth in a TLS 1.3 ClientHello), so
+ * that the server may ask for our certificate after the handshake: 1 offers it, 0 never.
+ * Default: offered when the config has a certificate (whenever it is set), not without one.
+ * Why by default, when OpenSSL's client needs -enable_pha: such a client already answers a
+ * CertificateRequest in the handshake with that certificate, to the same verified server, under
+ * the same encryption; offering lets the server ask later instead -- the TLS 1.3 way of asking
+ * for a certificate per resource, which TLS 1.2 servers did by renegotiating -- for four bytes
+ * in the hello.  A client without a certificate could only ever answer with an empty one.
+ * Either way the client answers a request only with the config's certificate, and only when
+ * it fits the request's signature_algorithms (else with an empty Certificate); it does not look
+ * at certificate_authorities, as in the handshake.  A server never asks a client that did not
+ * offer it (RFC 8446 4.6.2), and a CertificateRequest to a client that did not is refused with
+ * unexpected_message.  HTTP/2 forbids post-handshake authentication (RFC 8740 3): on a connection
+ * that negotiated ALPN "h2" a server does not ask and a client refuses to be asked. */
+MTLS_API mtls_err mtls_config_set_post_handshake_auth(mtls_config *cfg, int on);
+
+/* What the post-handshake authentication callback is told. */
+typedef enum mtls_post_auth_event {
+    MTLS_POST_AUTH_CERT_SENT = 1, /* client: the server asked; we answered with our certificate
+                                   * (Certificate, CertificateVerify, Finished) */
+    MTLS_POST_AUTH_NO_CERT_SENT,  /* client: the server asked; we answered with an empty
+                                   * Certificate (none configured, or ours does not fit the
+                                   * request's signature_algorithms) */
+    MTLS_POST_AUTH_VERIFIED,      /* server: a client's certificate, CertificateVerify and
+                                   * Finished checked: the peer getters describe it now */
+    MTLS_POST_AUTH_NO_CERT        /* server: the client answered with no certificate (accepted
+                                   * unless the verify mode is require): the getters say none */
+} mtls_post_auth_event;
+/* Called on the connection's thread from inside the call that processed the message
+ * (mtls_recv_ack, mtls_read, an mtls_fd_* helper).  It may call the getters; it must not call
+ * functions that read, write or free the connection.  fn NULL removes it.  Both roles. */
+typedef void mtls_post_auth_fn(void *arg, const mtls_conn *conn, mtls_post_auth_event event);
+MTLS_API mtls_err mtls_config_set_post_auth_callback(mtls_config *cfg, mtls_post_auth_fn *fn,
+                                                     void *arg);
+
+/* Server, TLS 1.3: ask the client for its certificate now -- a CertificateRequest queued in the
+ * send buffer (flush it), with a fresh random certificate_request_context and the
+ * signature_algorithms and certificate_authorities (mtls_config_set_send_ca_names) of the
+ * handshake's.  The client's answer is judged by the config's verify mode: in require mode an
+ * empty Certificate is fatal (certificate_required, MTLS_ERR_CERT_REQUIRED); in optional mode,
+ * and in none mode (a server that asks only after the handshake), it is accepted and the getters
+ * then say the client has no certificate.  A certificate sent is verified against the client CA
+ * anchors in every mode.  At most MTLS_POST_AUTH_MAX_PENDING requests may wait for their answer
+ * at once.  MTLS_ERR_BAD_STATE (nothing sent, the connection unchanged): not a server, not
+ * established, TLS 1.2, close_notify sent, the client did not offer post_handshake_auth or ALPN
+ * h2 was negotiated (mtls_conn_post_auth_offered), or MTLS_POST_AUTH_MAX_PENDING requests
+ * unanswered; the
+ * connection's sticky error if it has one.  A failure to queue it (out of memory, no
+ * randomness) is fatal. */
+#define MTLS_POST_AUTH_MAX_PENDING 4
+MTLS_API mtls_err mtls_conn_request_client_cert(mtls_conn *conn);
+/* Server: how many of our post-handshake CertificateRequests wait for the client's complete
+ * answer (0 when none: the peer getters then describe the last answer checked). */
+MTLS_API unsigned mtls_conn_post_auth_pending(const mtls_conn *conn);
+/* Nonzero on an established TLS 1.3 connection whose ClientHello offered post_handshake_auth,
+ * unless it negotiated ALPN "h2" (RFC 8740 3): on a server, the client may be asked for its
+ * certificate; on a client, the server may ask. */
+MTLS_API int mtls_conn_post_auth_offered(const mtls_conn *conn);
+
+/* TLS 1.3: queue a KeyUpdate in the send buffer now (flush it with mtls_send_buf /
+ * mtls_fd_flush) and seal every later record of ours under the next traffic secret.  With
+ * request_peer_update nonzero the KeyUpdate says update_requested: the peer answers with a
+ * KeyUpdate of its own before its next application data, so that both directions move on (an
+ * mtls peer answers as soon as it reads ours).  MTLS_ERR_BAD_STATE before the handshake is
+ * complete, after mtls_close, or on a TLS 1.2 connection (which has no key updates); the
+ * connection's sticky error if it has one.  A failure to queue it (out of memory) is fatal.
+ * Peers bound how many handshake messages they take without application data in between (mtls:
+ * 32, then unexpected_message): do not call this in a loop on a silent connection. */
+MTLS_API mtls_err mtls_conn_key_update(mtls_conn *conn, int request_peer_update);
+
+/* ---------------------------------------------------------------------------------------------
+ * Keying material exporters (RFC 5705, RFC 8446 section 7.5)
+ *
+ * Both ends of a connection can derive the same secret bytes from it, for an application
+ * protocol's own keys or as a channel binding ("tls-exporter", RFC 9266: the label
+ * "EXPORTER-Channel-Binding", no context, 32 bytes) that ties an authentication made inside the
+ * connection to this connection.  The values equal OpenSSL's SSL_export_keying_material for the
+ * same session, with the same arguments.
+ * ------------------------------------------------------------------------------------------- */
+
+/* Write out_len bytes of keying material for `label` (label_len bytes, no NUL needed) and, when
+ * use_context is nonzero, `context` (context_len bytes; NULL with 0 for an empty one) into out.
+ * Call once the handshake is complete (MTLS_ERR_BAD_STATE before, and after a fatal error); the
+ * value stays the same for the connection's life (a KeyUpdate does not change it).
+ *   TLS 1.3 (RFC 8446 7.5): HKDF-Expand-Label over the exporter_master_secret; no context and an
+ *     empty context give the same value ("providing no context computes the same value as
+ *     providing an empty context"); label at most 249 bytes, out_len at most 255 times the
+ *     suite's hash length (8160 bytes with SHA-256, 12240 with SHA-384); any context length.
+ *   TLS 1.2 (RFC 5705 4): the PRF over the master secret and both randoms; no context and an
+ *     empty context differ; label at most 255 bytes, context at most 65535.  Only with extended
+ *     master secret (mtls_conn_ems; on by default in both roles): without it the master secret
+ *     is not bound to the handshake (RFC 7627's triple handshake gives two connections the same
+ *     one), so neither is an exported value, and RFC 9266 defines tls-exporter over TLS 1.2 only
+ *     with it -- MTLS_ERR_BAD_STATE then (mtls_config_set_require_ems refuses such peers).
+ * The labels of TLS 1.2's own PRF -- "client finished", "server finished", "master secret",
+ * "extended master secret", "key expansion", and labels that begin with one -- are refused
+ * (MTLS_ERR_INVALID_ARG) in both versions: in TLS 1.2 they would hand out the connection's own
+ * Finished or key material, and a label should behave alike in both versions.  RFC 5705 4: use
+ * labels that begin with "EXPORTER" (or "EXPERIMENTAL" for private use).  An empty label, a NULL
+ * `out`, out_len 0 or a length outside the bounds above: MTLS_ERR_INVALID_ARG.  Never changes
+ * the connection (no error becomes sticky). */
+MTLS_API mtls_err mtls_conn_export_keying_material(const mtls_conn *conn, const char *label,
+                                                   size_t label_len, const uint8_t *context,
+                                                   size_t context_len, int use_context,
+                                                   uint8_t *out, size_t out_len);
 
 /* ---------------------------------------------------------------------------------------------
  * Certificate details and SPIFFE identities

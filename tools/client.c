@@ -58,6 +58,15 @@ static const char usage[] =
     "  --spiffe-trust-domain TD\n"
     "                       accept any SPIFFE ID of trust domain TD (example.org;\n"
     "                       repeatable)\n"
+    "  --post-handshake-auth\n"
+    "                       let the server ask for our certificate after the handshake\n"
+    "                       (TLS 1.3 post_handshake_auth): the default with --cert;\n"
+    "                       without one we answer that we have none.  Each request is\n"
+    "                       printed ('the server asked for our certificate after the\n"
+    "                       handshake: sent ...')\n"
+    "  --no-post-handshake-auth\n"
+    "                       do not offer it: a server that asks anyway is refused\n"
+    EXPORT_OPTIONS_HELP
     "\n"
     "revocation:\n"
     CRL_OPTIONS_HELP("the server's certificate")
@@ -112,7 +121,9 @@ enum {
     OPT_SPIFFE_ID,
     OPT_SPIFFE_TD,
     OPT_OCSP,
-    OPT_OCSP_REQUIRED
+    OPT_OCSP_REQUIRED,
+    OPT_PHA,
+    OPT_NO_PHA
 };
 
 static const struct option long_opts[] = {
@@ -147,6 +158,9 @@ static const struct option long_opts[] = {
     {"crl-soft-fail", no_argument, NULL, OPT_CRL_SOFT_FAIL},
     {"ocsp", no_argument, NULL, OPT_OCSP},
     {"ocsp-required", no_argument, NULL, OPT_OCSP_REQUIRED},
+    {"post-handshake-auth", no_argument, NULL, OPT_PHA},
+    {"no-post-handshake-auth", no_argument, NULL, OPT_NO_PHA},
+    {"export", required_argument, NULL, OPT_EXPORT},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -160,6 +174,7 @@ struct client {
     const char *sess_out, *sess_in; /* --sess-out / --sess-in FILE */
     int no_tickets;
     int ocsp; /* --ocsp 1, --ocsp-required 2 */
+    int pha;  /* --post-handshake-auth 1, --no-post-handshake-auth 2, else the default */
     char host[256], port[16], peer[300];
     mtls_conn *conn;
     int fd;
@@ -199,6 +214,27 @@ static void report_connected(const struct client *cl)
     if (cl->ocsp && !cl->insecure) {
         describe_peer_ocsp(cert, sizeof(cert), cl->conn);
         say("OCSP staple: %s", cert);
+    }
+}
+
+/* The server asked for our certificate after the handshake (TLS 1.3), and we answered. */
+static void on_post_auth(void *arg, const mtls_conn *conn, mtls_post_auth_event ev)
+{
+    const struct client *cl = arg;
+    if (cl->c.quiet) {
+        return;
+    }
+    const char *csig = mtls_sigalg_name(mtls_conn_client_sigalg(conn));
+    if (ev == MTLS_POST_AUTH_CERT_SENT) {
+        say("the server asked for our certificate after the handshake (post-handshake "
+            "authentication): sent ours (CertificateVerify %s)",
+            csig != NULL ? csig : "?");
+    } else {
+        say("the server asked for our certificate after the handshake (post-handshake "
+            "authentication): sent none (%s)",
+            cl->c.cert != NULL || cl->c.p12 != NULL
+                ? "ours fits none of the signature algorithms it accepts"
+                : "no --cert given");
     }
 }
 
@@ -463,6 +499,13 @@ static int one_connection(struct client *cl, struct tool_cfg *tc, int i, mtls_se
     if (i == 0) {
         report_connected(cl);
     }
+    if (cl->c.n_exports > 0) {
+        char prefix[32] = "";
+        if (cl->reconnect > 0) {
+            snprintf(prefix, sizeof(prefix), "connection %d: ", i + 1);
+        }
+        report_exports(cl->conn, &cl->c, prefix);
+    }
     if (report && !cl->c.quiet) {
         report_resumption(cl, i + 1, *sess != NULL);
     }
@@ -590,6 +633,17 @@ int cmd_client(int argc, char **argv)
         case OPT_OCSP_REQUIRED:
             cl.ocsp = 2;
             break;
+        case OPT_PHA:
+            cl.pha = 1;
+            break;
+        case OPT_NO_PHA:
+            cl.pha = 2;
+            break;
+        case OPT_EXPORT:
+            if (export_opt(&cl.c, optarg) != 0) {
+                return EXIT_USAGE;
+            }
+            break;
         case 'q':
             cl.c.quiet = 1;
             break;
@@ -639,6 +693,10 @@ int cmd_client(int argc, char **argv)
         (void)mtls_config_set_ocsp_request(tc.cfg, 1);
         (void)mtls_config_set_ocsp_required(tc.cfg, cl.ocsp == 2);
     }
+    if (cl.pha) {
+        (void)mtls_config_set_post_handshake_auth(tc.cfg, cl.pha == 1);
+    }
+    (void)mtls_config_set_post_auth_callback(tc.cfg, on_post_auth, &cl);
     mtls_session *sess = NULL;
     if (cl.sess_in != NULL && (sess = load_session(cl.sess_in)) == NULL) {
         tool_config_free(&tc);

@@ -1245,3 +1245,64 @@ mtls_err close_until(mtls_conn *conn, int fd, int64_t deadline_ms)
         }
     }
 }
+
+int export_opt(struct common_opts *o, const char *arg)
+{
+    const char *colon = strchr(arg, ':');
+    if (o->n_exports >= TOOL_MAX_EXPORT) {
+        say("at most %d --export options", TOOL_MAX_EXPORT);
+        return -1;
+    }
+    struct tool_export *e = &o->exports[o->n_exports];
+    char num[16];
+    const char *end = colon != NULL ? strchr(colon + 1, ':') : NULL;
+    size_t nl = colon == NULL ? 0 : end != NULL ? (size_t)(end - colon - 1) : strlen(colon + 1);
+    if (colon == NULL || colon == arg || nl == 0 || nl >= sizeof(num)) {
+        say("--export wants LABEL:LEN[:CONTEXT] (EXPORTER-my-protocol:32), not '%s'", arg);
+        return -1;
+    }
+    memcpy(num, colon + 1, nl);
+    num[nl] = '\0';
+    if (parse_uint(num, &e->len) != 0 || e->len < 1 || e->len > TOOL_MAX_EXPORT_LEN) {
+        say("--export '%s': LEN wants a number of bytes from 1 to %d", arg, TOOL_MAX_EXPORT_LEN);
+        return -1;
+    }
+    e->label = arg;
+    e->label_len = (size_t)(colon - arg);
+    e->use_context = end != NULL;
+    e->context = end != NULL ? end + 1 : NULL;
+    o->n_exports++;
+    return 0;
+}
+
+void report_exports(const mtls_conn *conn, const struct common_opts *o, const char *prefix)
+{
+    static uint8_t out[TOOL_MAX_EXPORT_LEN];
+    static char hex[2 * TOOL_MAX_EXPORT_LEN + 1];
+    for (int i = 0; i < o->n_exports; i++) {
+        const struct tool_export *e = &o->exports[i];
+        size_t cl = e->use_context ? strlen(e->context) : 0;
+        mtls_err err = mtls_conn_export_keying_material(
+            conn, e->label, e->label_len, (const uint8_t *)e->context, cl, e->use_context, out,
+            (size_t)e->len);
+        if (err != MTLS_OK) {
+            say("%scannot export keying material for '%.*s': %s%s", prefix, (int)e->label_len,
+                e->label, mtls_err_str(err),
+                err == MTLS_ERR_BAD_STATE && mtls_conn_version(conn) == 0x0303 &&
+                        !mtls_conn_ems(conn)
+                    ? " (TLS 1.2 without extended master secret: the value would not be bound "
+                      "to this connection)"
+                : err == MTLS_ERR_INVALID_ARG
+                    ? " (a label of TLS 1.2's own PRF, or a label, context or length too long "
+                      "for this version)"
+                    : "");
+            continue;
+        }
+        for (int j = 0; j < e->len; j++) {
+            snprintf(hex + 2 * j, 3, "%02X", out[j]);
+        }
+        say("%sexported keying material %.*s (%d bytes, %s%s%s): %s", prefix, (int)e->label_len,
+            e->label, e->len, !e->use_context ? "no context" : "context \"",
+            e->use_context ? e->context : "", e->use_context ? "\"" : "", hex);
+    }
+}

@@ -91,6 +91,20 @@ static const char usage[] =
     "                       it must be about --cert's leaf, whose issuer must follow it\n"
     "                       in the chain; re-read when the file changes; an out-of-date\n"
     "                       response is not sent\n"
+    EXPORT_OPTIONS_HELP
+    "  --post-auth PATH     with --http: a request for a path under PATH needs a client\n"
+    "                       certificate; when the connection has none, the server asks\n"
+    "                       for it after the handshake (TLS 1.3 post-handshake\n"
+    "                       authentication) and answers once it is checked (as\n"
+    "                       --verify-client says), or with 403 when it cannot ask\n"
+    "  --commands           read one-letter commands from standard input, one a line,\n"
+    "                       each applied to every open connection (as openssl s_server):\n"
+    "                         c  ask for the client's certificate now (TLS 1.3\n"
+    "                            post-handshake authentication; clients that offered\n"
+    "                            it): verified as --verify-client says, then logged\n"
+    "                            ('#N client certificate after the handshake: ...')\n"
+    "                         k  send a KeyUpdate (TLS 1.3): our keys move on\n"
+    "                         K  the same, asking the client to update its keys too\n"
     "  -q, --quiet          no per-connection lines; errors only\n"
     "  -h, --help           this help\n"
     "\n"
@@ -134,7 +148,9 @@ enum {
     OPT_SESSION_STORE,
     OPT_SPIFFE_ID,
     OPT_SPIFFE_TD,
-    OPT_OCSP_STAPLE
+    OPT_OCSP_STAPLE,
+    OPT_COMMANDS,
+    OPT_POST_AUTH
 };
 
 static const struct option long_opts[] = {
@@ -174,6 +190,9 @@ static const struct option long_opts[] = {
     {"crl-check", required_argument, NULL, OPT_CRL_CHECK},
     {"crl-soft-fail", no_argument, NULL, OPT_CRL_SOFT_FAIL},
     {"ocsp-staple", required_argument, NULL, OPT_OCSP_STAPLE},
+    {"export", required_argument, NULL, OPT_EXPORT},
+    {"commands", no_argument, NULL, OPT_COMMANDS},
+    {"post-auth", required_argument, NULL, OPT_POST_AUTH},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -201,6 +220,9 @@ struct sconn {
     size_t req_len;
     size_t discard;
     int close_after; /* HTTP: close once the response is out */
+    /* HTTP --post-auth: a request waiting for the client's answer to our CertificateRequest */
+    int parked, parked_head, parked_html;
+    char parked_line[256];
     uint64_t bytes_in, bytes_out;
 };
 
@@ -355,11 +377,70 @@ static int has_token(const char *headers, const char *name, const char *token)
     return 0;
 }
 
-/* Feed HTTP bytes; queue a response for each complete request. */
+/* Whether the request line's path begins with `prefix` ("GET /secret HTTP/1.0", "/secret"). */
+static int path_under(const char *reqline, const char *prefix)
+{
+    const char *path = strchr(reqline, ' ');
+    return path != NULL && strncmp(path + 1, prefix, strlen(prefix)) == 0;
+}
+
+/* A 403 that says why, and the connection closed after it. */
+static void http_forbidden(struct sconn *c, const char *why, int head)
+{
+    char resp[768];
+    int n = snprintf(resp, sizeof(resp),
+                     "HTTP/1.1 403 Forbidden\r\n"
+                     "Content-Type: text/plain; charset=utf-8\r\n"
+                     "Content-Length: %d\r\n"
+                     "Connection: close\r\n\r\n%s",
+                     (int)strlen(why), head ? "" : why);
+    c->close_after = 1;
+    if (n > 0 && (size_t)n < sizeof(resp)) {
+        (void)out_append(c, resp, (size_t)n);
+    }
+}
+
+/* --post-auth PATH: the request needs the client's certificate.  Returns 1 when it was asked for
+ * after the handshake (the response waits: c->parked), 0 to answer now (a certificate is there
+ * already), and -1 when it cannot be asked for (a 403 is queued). */
+static int http_post_auth(struct server *sv, struct sconn *c, const char *reqline, int head,
+                          int html)
+{
+    const char *why;
+    if (mtls_conn_peer_cert_presented(c->conn)) {
+        return 0;
+    }
+    if (mtls_conn_version(c->conn) != MTLS_VERSION_TLS13) {
+        why = "this resource needs a client certificate, asked for after the handshake: TLS 1.3 "
+              "post-handshake authentication, and this connection is TLS 1.2\n";
+    } else if (!mtls_conn_post_auth_offered(c->conn)) {
+        why = "this resource needs a client certificate, asked for after the handshake, and "
+              "this client does not offer post-handshake authentication (curl and openssl "
+              "s_client -enable_pha do with a certificate)\n";
+    } else if (mtls_conn_request_client_cert(c->conn) == MTLS_OK) {
+        snprintf(c->parked_line, sizeof(c->parked_line), "%s", reqline);
+        c->parked_head = head;
+        c->parked_html = html;
+        c->parked = 1;
+        if (!sv->o->c.quiet) {
+            say("#%d %s needs a client certificate: asked for it after the handshake", c->id,
+                reqline);
+        }
+        return 1;
+    } else {
+        why = "this resource needs a client certificate and it cannot be asked for now\n";
+    }
+    http_forbidden(c, why, head);
+    return -1;
+}
+
+/* Feed HTTP bytes (none: go on with what is buffered); queue a response for each complete
+ * request, in order.  A request that waits for the client's certificate (--post-auth) holds the
+ * ones after it in the buffer until it is answered. */
 static void http_input(struct server *sv, struct sconn *c, const uint8_t *p, size_t n)
 {
-    while (n > 0 && !c->close_after) {
-        if (c->discard > 0) {
+    for (;;) {
+        if (c->discard > 0 && n > 0) {
             size_t k = n < c->discard ? n : c->discard;
             c->discard -= k;
             p += k;
@@ -368,11 +449,26 @@ static void http_input(struct server *sv, struct sconn *c, const uint8_t *p, siz
         }
         size_t k = REQ_CAP - 1 - c->req_len;
         k = n < k ? n : k;
-        memcpy(c->req + c->req_len, p, k);
-        c->req_len += k;
-        c->req[c->req_len] = '\0';
-        p += k;
-        n -= k;
+        if (k > 0) {
+            memcpy(c->req + c->req_len, p, k);
+            c->req_len += k;
+            c->req[c->req_len] = '\0';
+            p += k;
+            n -= k;
+        }
+        if (c->close_after) {
+            return;
+        }
+        if (c->parked) {
+            if (n > 0) { /* more pipelined than the buffer holds while waiting: give up */
+                static const char too_big[] = "HTTP/1.1 431 Request Header Fields Too Large\r\n"
+                                              "Content-Length: 0\r\nConnection: close\r\n\r\n";
+                c->parked = 0;
+                c->close_after = 1;
+                (void)out_append(c, too_big, sizeof(too_big) - 1);
+            }
+            return;
+        }
         char *end = strstr(c->req, "\r\n\r\n");
         size_t endlen = 4;
         if (end == NULL) {
@@ -385,6 +481,10 @@ static void http_input(struct server *sv, struct sconn *c, const uint8_t *p, siz
                                               "Content-Length: 0\r\nConnection: close\r\n\r\n";
                 c->close_after = 1;
                 (void)out_append(c, too_big, sizeof(too_big) - 1);
+                return;
+            }
+            if (n == 0) {
+                return;
             }
             continue;
         }
@@ -399,6 +499,7 @@ static void http_input(struct server *sv, struct sconn *c, const uint8_t *p, siz
         c->close_after = has_token(headers, "connection", "close") ||
                          (http10 && !has_token(headers, "connection", "keep-alive"));
         int html = has_token(headers, "accept", "text/html");
+        int head = strncmp(reqline, "HEAD ", 5) == 0;
         const char *cl = NULL;
         for (const char *q = headers; (q = strchr(q, '\n')) != NULL;) {
             q++;
@@ -409,7 +510,10 @@ static void http_input(struct server *sv, struct sconn *c, const uint8_t *p, siz
         if (cl != NULL) {
             c->discard = (size_t)strtoul(cl, NULL, 10);
         }
-        http_respond(sv, c, reqline, strncmp(reqline, "HEAD ", 5) == 0, html);
+        if (sv->o->post_auth_path == NULL || !path_under(reqline, sv->o->post_auth_path) ||
+            http_post_auth(sv, c, reqline, head, html) == 0) {
+            http_respond(sv, c, reqline, head, html);
+        }
         memmove(c->req, c->req + used, c->req_len - used);
         c->req_len -= used;
         c->req[c->req_len] = '\0';
@@ -421,6 +525,27 @@ static void http_input(struct server *sv, struct sconn *c, const uint8_t *p, siz
             c->discard -= d;
         }
     }
+}
+
+/* --post-auth: the client's answer was checked; the request that waited for it is answered
+ * (with the identity it brought, or none), then the requests buffered after it.  1 when it did. */
+static int http_unpark(struct server *sv, struct sconn *c)
+{
+    if (!c->parked || mtls_conn_post_auth_pending(c->conn) != 0 ||
+        mtls_conn_error(c->conn) != MTLS_OK) {
+        return 0;
+    }
+    c->parked = 0;
+    if (mtls_conn_peer_cert_presented(c->conn)) {
+        http_respond(sv, c, c->parked_line, c->parked_head, c->parked_html);
+        http_input(sv, c, NULL, 0);
+    } else {
+        http_forbidden(c,
+                       "this resource needs a client certificate, and the client answered that "
+                       "it has none\n",
+                       c->parked_head);
+    }
+    return 1;
 }
 
 /* One line per established connection, and one more with the client's identity (subject,
@@ -441,6 +566,71 @@ static void report_established(struct server *sv, struct sconn *c)
     describe_peer_cert(cert, sizeof(cert), c->conn);
     if (cert[0] != '\0') {
         say("#%d client identity: %s", c->id, cert);
+    }
+}
+
+/* --export: the keying material of a connection just established (even with --quiet: asked
+ * for by name). */
+static void report_established_exports(struct server *sv, struct sconn *c)
+{
+    char prefix[32];
+    snprintf(prefix, sizeof(prefix), "#%d ", c->id);
+    report_exports(c->conn, &sv->o->c, prefix);
+}
+
+/* A client's answer to our post-handshake CertificateRequest was checked (TLS 1.3). */
+static void on_post_auth(void *arg, const mtls_conn *conn, mtls_post_auth_event ev)
+{
+    const struct server_opts *o = arg;
+    const struct sconn *c = mtls_conn_userdata(conn); /* the tag is its first member */
+    char cert[1024];
+    if (o->c.quiet || c == NULL) {
+        return;
+    }
+    if (ev != MTLS_POST_AUTH_VERIFIED) {
+        say("#%d client certificate after the handshake: none (the client has none to send)",
+            c->id);
+        return;
+    }
+    const char *csig = mtls_sigalg_name(mtls_conn_client_sigalg(conn));
+    describe_peer_cert(cert, sizeof(cert), conn);
+    say("#%d client certificate after the handshake: %s (verified, CertificateVerify %s)", c->id,
+        cert, csig != NULL ? csig : "?");
+}
+
+/* --commands: one command for one open connection; what it did goes to the log. */
+static void run_command(struct sconn *c, char cmd)
+{
+    mtls_err err;
+    int tls13 = mtls_conn_version(c->conn) == MTLS_VERSION_TLS13;
+    if (cmd == 'c') {
+        if (!tls13 || !mtls_conn_post_auth_offered(c->conn)) {
+            say("#%d cannot ask for the client's certificate after the handshake: %s", c->id,
+                !tls13 ? "TLS 1.2 has no post-handshake authentication"
+                       : "the client did not offer it (post_handshake_auth: mtls client "
+                         "offers it with --cert or --post-handshake-auth, openssl s_client with "
+                         "-enable_pha)");
+            return;
+        }
+        err = mtls_conn_request_client_cert(c->conn);
+        if (err == MTLS_OK) {
+            say("#%d asked for the client's certificate (post-handshake CertificateRequest, "
+                "%u unanswered)",
+                c->id, mtls_conn_post_auth_pending(c->conn));
+        } else if (err == MTLS_ERR_BAD_STATE) {
+            say("#%d cannot ask for the client's certificate now: %u requests are unanswered",
+                c->id, mtls_conn_post_auth_pending(c->conn));
+        }
+    } else {
+        if (!tls13) {
+            say("#%d cannot send a KeyUpdate: TLS 1.2 has none", c->id);
+            return;
+        }
+        err = mtls_conn_key_update(c->conn, cmd == 'K');
+        if (err == MTLS_OK) {
+            say("#%d KeyUpdate sent (%s): our records use the next traffic secret", c->id,
+                cmd == 'K' ? "update_requested: the client updates too" : "update_not_requested");
+        }
     }
 }
 
@@ -483,6 +673,7 @@ static void service(struct server *sv, struct sconn *c)
         c->state = ST_OPEN;
         c->deadline = now_ms() + idle;
         report_established(sv, c);
+        report_established_exports(sv, c);
     }
     while (c->state == ST_OPEN) {
         /* Send back what we owe first; read more only when it is all accepted. */
@@ -501,7 +692,7 @@ static void service(struct server *sv, struct sconn *c)
                 return;
             }
         }
-        if (c->close_after) {
+        if (c->close_after && !c->parked) { /* a parked response is still to come */
             c->state = ST_CLOSING;
             break;
         }
@@ -525,11 +716,17 @@ static void service(struct server *sv, struct sconn *c)
             c->deadline = now_ms() + idle;
             if (sv->o->http) {
                 http_input(sv, c, buf, n);
+                (void)http_unpark(sv, c);
             } else if (out_append(c, buf, n) != 0) {
                 say("#%d out of memory", c->id);
                 c->state = ST_DONE;
                 return;
             }
+            continue;
+        }
+        /* --post-auth: the read took the client's answer (and no data): the response that waited
+         * for it goes out */
+        if (mtls_err_is_blocked(err) && http_unpark(sv, c)) {
             continue;
         }
         if (mtls_err_is_blocked(err)) {
@@ -649,6 +846,7 @@ static void store_close(void)
 static int server_setup(mtls_config *cfg, const struct server_opts *o, const mtls_config *running)
 {
     (void)mtls_config_set_verify_client(cfg, o->verify);
+    (void)mtls_config_set_post_auth_callback(cfg, on_post_auth, (void *)o);
     if (o->no_ca_names) {
         (void)mtls_config_set_send_ca_names(cfg, 0);
     }
@@ -881,13 +1079,59 @@ static int hup_watch(void)
     return hup_pipe[0];
 }
 
+/* --commands: the commands of the complete lines read from stdin, applied to every open
+ * connection.  Returns -1 at the end of stdin (no more commands; the server goes on). */
+static int read_commands(struct server *sv, struct sconn **conns, int nconns)
+{
+    static char line[256];
+    static size_t len;
+    ssize_t n = read(0, line + len, sizeof(line) - 1 - len);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
+        return 0;
+    }
+    if (n <= 0) {
+        return -1;
+    }
+    len += (size_t)n;
+    char *nl;
+    while ((nl = memchr(line, '\n', len)) != NULL || len == sizeof(line) - 1) {
+        size_t used = nl != NULL ? (size_t)(nl - line) + 1 : len;
+        size_t i = 0;
+        while (i < used && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r')) {
+            i++;
+        }
+        char cmd = i < used && line[i] != '\n' ? line[i] : '\0';
+        if (cmd == 'c' || cmd == 'k' || cmd == 'K') {
+            int open = 0;
+            for (int j = 0; j < nconns; j++) {
+                if (conns[j]->state == ST_OPEN) {
+                    open++;
+                    run_command(conns[j], cmd);
+                    service(sv, conns[j]); /* flush it, or fail */
+                }
+            }
+            if (open == 0) {
+                say("command '%c': no open connection", cmd);
+            }
+        } else if (cmd != '\0') {
+            say("unknown command '%c': c (ask for the client's certificate), k (KeyUpdate), K "
+                "(KeyUpdate, the client's too)",
+                cmd);
+        }
+        memmove(line, line + used, len - used);
+        len -= used;
+    }
+    return 0;
+}
+
 int server_run(int lfd, const struct server_opts *o, struct tool_cfg *tc)
 {
     struct server sv = {.o = o, .tc = tc, .last_status = EXIT_OK};
     int hup_fd = o->reload_on_hup ? hup_watch() : -1;
+    int cmd_fd = o->commands ? 0 : -1;
     int max = o->max_conns > 0 ? o->max_conns : 256;
     struct sconn **conns = calloc((size_t)max, sizeof(*conns));
-    struct pollfd *pfd = calloc((size_t)max + 2, sizeof(*pfd));
+    struct pollfd *pfd = calloc((size_t)max + 3, sizeof(*pfd));
     int nconns = 0;
     int accepting = 1;
     int accepted = 0;
@@ -941,6 +1185,10 @@ int server_run(int lfd, const struct server_opts *o, struct tool_cfg *tc)
         if (hup_fd >= 0) {
             pfd[n++] = (struct pollfd){.fd = hup_fd, .events = POLLIN};
         }
+        nfds_t cmd_at = n;
+        if (cmd_fd >= 0) {
+            pfd[n++] = (struct pollfd){.fd = cmd_fd, .events = POLLIN};
+        }
         int wait = next < 0 ? -1 : next - now <= 0 ? 0 : (int)(next - now);
         int r = poll(pfd, n, wait);
         if (r < 0) {
@@ -962,6 +1210,10 @@ int server_run(int lfd, const struct server_opts *o, struct tool_cfg *tc)
                 /* signals that came together make one reload */
             }
             reload(&sv);
+        }
+        if (cmd_fd >= 0 && pfd[cmd_at].revents != 0 &&
+            read_commands(&sv, conns, nconns) != 0) {
+            cmd_fd = -1; /* stdin ended: no more commands */
         }
         if (can_accept && (pfd[0].revents & POLLIN)) {
             struct sconn *c;
@@ -1112,6 +1364,21 @@ int cmd_server(int argc, char **argv)
             o.ocsp_staple = optarg;
             o.c.ocsp = 1;
             break;
+        case OPT_EXPORT:
+            if (export_opt(&o.c, optarg) != 0) {
+                return EXIT_USAGE;
+            }
+            break;
+        case OPT_COMMANDS:
+            o.commands = 1;
+            break;
+        case OPT_POST_AUTH:
+            if (optarg[0] != '/') {
+                say("--post-auth wants a path that begins with '/' (/admin), not '%s'", optarg);
+                return EXIT_USAGE;
+            }
+            o.post_auth_path = optarg;
+            break;
         case OPT_CACHE_SIZE:
             if (parse_uint(optarg, &o.cache_size) || o.cache_size < 1 || o.cache_size > 1000000) {
                 say("--cache-size wants a number from 1 to 1000000, not '%s'", optarg);
@@ -1159,6 +1426,10 @@ int cmd_server(int argc, char **argv)
     if ((o.c.n_spiffe_ids > 0 || o.c.n_spiffe_tds > 0) && o.verify == MTLS_VERIFY_NONE) {
         say("--spiffe-id and --spiffe-trust-domain check client certificates: add "
             "--verify-client require (and --ca FILE, the CAs of the trust domains)");
+        return EXIT_USAGE;
+    }
+    if (o.post_auth_path != NULL && !o.http) {
+        say("--post-auth asks for a client certificate per HTTP request: add --http");
         return EXIT_USAGE;
     }
     if (o.http && o.c.alpn == NULL) {

@@ -18,6 +18,18 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 #define TOOL_MAX_SPIFFE 64
 /* Most --crl options on one command line. */
 #define TOOL_MAX_CRL 64
+/* Most --export options on one command line, and the longest value printed. */
+#define TOOL_MAX_EXPORT 8
+#define TOOL_MAX_EXPORT_LEN 1024
+
+/* --export LABEL:LEN[:CONTEXT]: keying material to print once a connection is established. */
+struct tool_export {
+    const char *label;
+    size_t label_len;
+    int len;
+    const char *context; /* use_context: the bytes after the second ':' (maybe none) */
+    int use_context;
+};
 
 /* Options shared by client and server. */
 struct common_opts {
@@ -46,6 +58,9 @@ struct common_opts {
     int crl_soft_fail;
     /* OCSP, for the failure hints: client 1 --ocsp, 2 --ocsp-required; server 1 --ocsp-staple */
     int ocsp;
+    /* --export LABEL:LEN[:CONTEXT] (repeatable) */
+    struct tool_export exports[TOOL_MAX_EXPORT];
+    int n_exports;
 };
 
 /* The help lines of the CRL options both commands share; `PEER` names what is checked. */
@@ -59,12 +74,28 @@ struct common_opts {
     "                       (every certificate of the verified path but the root)\n"          \
     "  --crl-soft-fail      accept a certificate whose issuer has no CRL loaded\n"
 
-/* The values of the CRL options in each command's option table (above its own enum's). */
-enum { OPT_CRL = 1000, OPT_CRL_DIR, OPT_CRL_CHECK, OPT_CRL_SOFT_FAIL };
+/* The values of the CRL options in each command's option table (above its own enum's), and of
+ * --export. */
+enum { OPT_CRL = 1000, OPT_CRL_DIR, OPT_CRL_CHECK, OPT_CRL_SOFT_FAIL, OPT_EXPORT };
 /* Handle one of the CRL options (opt: OPT_CRL...); prints why and returns nonzero on a bad one. */
 int crl_opt(struct common_opts *o, int opt, const char *arg);
 /* After parsing: --crl-check / --crl-soft-fail without a CRL is a usage error (prints why). */
 int crl_opts_check(const struct common_opts *o);
+
+/* The help lines of --export, which both commands share. */
+#define EXPORT_OPTIONS_HELP                                                                     \
+    "  --export LABEL:LEN[:CONTEXT]\n"                                                         \
+    "                       once connected, print LEN bytes of keying material exported\n"   \
+    "                       for LABEL (RFC 8446 7.5, RFC 5705: as openssl -keymatexport\n"    \
+    "                       LABEL -keymatexportlen LEN), with CONTEXT's bytes as the\n"       \
+    "                       context when given ('LABEL:LEN:' is an empty context);\n"        \
+    "                       repeatable; one line each: 'exported keying material\n"         \
+    "                       LABEL (LEN bytes, ...): HEX'\n"
+
+/* Handle one --export option; prints why and returns nonzero on a bad one. */
+int export_opt(struct common_opts *o, const char *arg);
+/* Print the --export values of an established connection (each line prefixed with `prefix`). */
+void report_exports(const mtls_conn *conn, const struct common_opts *o, const char *prefix);
 
 /* The help lines of the key options both commands share (--key is each command's own line). */
 #define KEY_OPTIONS_HELP                                                                        \
@@ -200,6 +231,9 @@ struct server_opts {
     const char *ocsp_staple;     /* --ocsp-staple FILE: a DER OCSP response to staple */
     const char *session_store;   /* --session-store URL: sessions in Redis (by session id) */
     int reload_on_hup; /* SIGHUP re-reads --cert/--key/--ca/--ticket-key-file (mtls server) */
+    int commands;      /* --commands: read c / k / K from stdin (mtls server) */
+    const char *post_auth_path; /* --post-auth PATH: HTTP requests under PATH need a client
+                                 * certificate, asked for after the handshake (TLS 1.3) */
 };
 /* Apply --no-tickets / --no-cache to a server config. */
 void server_apply_resumption(mtls_config *cfg, const struct server_opts *o);

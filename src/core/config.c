@@ -266,8 +266,9 @@ mtls_err config_freeze(mtls_config *cfg, bool as_client)
             err = bind_spiffe(cfg->client_ca_digest, cfg);
         cfg->digests_done = err == MTLS_OK;
     }
-    if (!as_client && cfg->send_ca_names && cfg->verify_client != MTLS_VERIFY_NONE &&
-        !cfg->ca_names_built)
+    /* In every verify mode: a server that asks no certificate in the handshake may ask after it
+     * (TLS 1.3 post-handshake authentication, mtls_conn_request_client_cert). */
+    if (!as_client && cfg->send_ca_names && !cfg->ca_names_built)
         err = build_ca_names(cfg);
     atomic_store(&cfg->frozen, true);
     pthread_mutex_unlock(&cfg->lock);

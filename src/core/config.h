@@ -121,6 +121,12 @@ struct mtls_config {
     bool ocsp_request;    /* client: send status_request and check the staple */
     bool ocsp_required;   /* client: a server without a good staple is refused */
 
+    /* TLS 1.3 post-handshake authentication (src/core/post.c) */
+    uint8_t pha; /* client, mtls_config_set_post_handshake_auth: 0 by default (offered when a
+                  * certificate is set: config_offers_pha), 1 on, 2 off */
+    mtls_post_auth_fn *post_auth_cb;
+    void *post_auth_arg;
+
     /* SPIFFE acceptance (mtls_config_add_spiffe_id / _trust_domain): NUL-terminated copies,
      * validated when added; folded into ca_digest / client_ca_digest when frozen */
     char **spiffe_ids;
@@ -141,6 +147,8 @@ mtls_err config_fail(mtls_config *cfg, mtls_err err, const char *fmt, ...)
 /* Freeze on first use; loads the system trust store if a client needs it.  */
 mtls_err config_freeze(mtls_config *cfg, bool as_client);
 int64_t config_now(const mtls_config *cfg);
+/* Client: does the ClientHello offer post_handshake_auth (RFC 8446 4.2.6)? */
+bool config_offers_pha(const mtls_config *cfg);
 
 /* ---- revocation (src/core/revocation.c, staple.c) ------------------------------------------- */
 

@@ -551,6 +551,7 @@ mtls_err mtls_close(mtls_conn *c)
     if (c->error && c->alert_sent != TLS_ALERT_NONE)
         return c->error;
     c->close_sent = true;
+    c->env.write_closed = true;
     uint32_t gen;
     mtls_trace_protection prot = rec_write_protection(&c->rec, &gen);
     trace_alert(&c->env.trace, true, prot, gen, 1, TLS_ALERT_CLOSE_NOTIFY, "close_notify");

@@ -276,6 +276,14 @@ int cry_hash_peek(const cry_hash *h, uint8_t *out)
     return 1;
 }
 
+cry_hash *cry_hash_dup(const cry_hash *h)
+{
+    cry_hash *d = OPENSSL_malloc(sizeof(*d));
+    if (d != NULL)
+        *d = *h; /* the one-call functions' state is plain data: a copy continues on its own */
+    return d;
+}
+
 void cry_hash_free(cry_hash *h)
 {
     if (h != NULL)

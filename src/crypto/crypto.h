@@ -43,6 +43,9 @@ int cry_hash_update(cry_hash *h, const void *data, size_t len);
 /* The digest of everything so far, leaving `h` able to continue (the transcript needs both). */
 int cry_hash_peek(const cry_hash *h, uint8_t *out);
 void cry_hash_free(cry_hash *h);
+/* A copy of `h` that continues apart from it (TLS 1.3 post-handshake authentication branches the
+ * handshake's transcript once per CertificateRequest); NULL when out of memory. */
+cry_hash *cry_hash_dup(const cry_hash *h);
 int cry_hash_oneshot(cry_hash_alg alg, const void *data, size_t len, uint8_t *out);
 
 /* ---- HMAC (for the TLS 1.2 PRF; HKDF later) ------------------------------------------------- */

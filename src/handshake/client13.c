@@ -13,8 +13,10 @@
  *   6. read Finished: checked; the application secrets derived, the server's traffic key
  *      installed
  *   7. send [ChangeCipherSpec], [Certificate, [CertificateVerify]], Finished; our traffic key
- *      installed; established (tickets and KeyUpdates come after: post13.c).  The application's
- *      key method may sign the CertificateVerify later: C13_SEND_CERT_VERIFY waits for it.
+ *      installed; established (tickets, KeyUpdates and post-handshake CertificateRequests come
+ *      after: post13.c, which answers the last with 4. and 7.'s hs13_client_read_cert_request
+ *      and hs13_client_send_cert).  The application's key method may sign the handshake's
+ *      CertificateVerify later: C13_SEND_CERT_VERIFY waits for it.
  *
  * Middlebox compatibility (D.4): our legacy_session_id is 32 bytes, and one ChangeCipherSpec of
  * ours goes before our second flight (the second ClientHello, or step 7); one of the server's is
@@ -288,7 +290,7 @@ static mtls_err read_encrypted_extensions(struct hs *hs, const msg *m)
     return MTLS_OK;
 }
 
-static mtls_err read_cert_request(struct hs *hs, const msg *m)
+mtls_err hs13_client_read_cert_request(struct hs *hs, const msg *m)
 {
     const mtls_config *cfg = hs->cfg;
     struct c13 *c13 = &hs->c13;
@@ -299,10 +301,13 @@ static mtls_err read_cert_request(struct hs *hs, const msg *m)
     if (err)
         return hs_decode_err(hs, err, cr.why, &cr.exts);
     /* 4.3.2: "certificate_request_context ... SHALL be zero length unless used for the
-     * post-handshake authentication exchanges". */
-    if (cr.context.n != 0)
+     * post-handshake authentication exchanges".  After the handshake our Certificate echoes it
+     * (4.4.2); RFC 8446 asks no more of it there (the server SHOULD make it unpredictable), and
+     * we answer each request as it comes, so even an empty one is unambiguous. */
+    if (cr.context.n != 0 && !hs->post_auth)
         return hs_err(hs, MTLS_ERR_ILLEGAL_PARAMETER,
                       "CertificateRequest with a certificate_request_context in the handshake");
+    hs->post_context = cr.context;
     /* 4.3.2: "The "signature_algorithms" extension MUST be specified". */
     if (!cr.exts.signature_algorithms.present)
         return hs_err(hs, MTLS_ERR_MISSING_EXTENSION,
@@ -329,7 +334,9 @@ static mtls_err read_cert_request(struct hs *hs, const msg *m)
     if ((err = hs_transcript_add(hs, m->raw, m->raw_len)))
         return err;
     hs_trace_msg(hs, '<', TLS_HS_CERTIFICATE_REQUEST,
-                 "encrypted; the server asks for a client certificate (%zu CA names); %s", n_cas,
+                 "encrypted; the server asks for a client certificate%s (%zu CA names); %s",
+                 hs->post_auth ? " after the handshake (post-handshake authentication)" : "",
+                 n_cas,
                  c13->sends_cert ? "we will send ours, encrypted"
                  : cfg->key      ? "our certificate does not fit what it accepts: we send none"
                                  : "we have none to send");
@@ -376,7 +383,7 @@ static mtls_err read_server_cert(struct hs *hs, const msg *m)
 static mtls_err read_cert_request_or_cert(struct hs *hs, const msg *m)
 {
     if (m->type == TLS_HS_CERTIFICATE_REQUEST)
-        return read_cert_request(hs, m);
+        return hs13_client_read_cert_request(hs, m);
     if (m->type != TLS_HS_CERTIFICATE)
         return hs_err(hs, MTLS_ERR_UNEXPECTED_MESSAGE, "received %s while waiting for %s",
                       hs_msg_name(m->type), "CertificateRequest or Certificate");
@@ -415,26 +422,48 @@ static mtls_err read_finished(struct hs *hs, const msg *m)
     return MTLS_OK;
 }
 
-static mtls_err send_client_flight_rest(struct hs *hs);
-
-static mtls_err send_client_flight(struct hs *hs)
+/* Our Certificate: the chain, or empty. */
+static mtls_err send_certificate(struct hs *hs)
 {
     const mtls_config *cfg = hs->cfg;
     struct c13 *c13 = &hs->c13;
     mtls_err err;
+    /* 4.4.2: "If the server requests client authentication but no suitable certificate is
+     * available, the client MUST send a Certificate message containing no certificates." */
+    if ((err = hs13_send_certificate(hs, cfg->chain, c13->sends_cert ? cfg->chain_len : 0)))
+        return err;
+    if (c13->sends_cert)
+        hs_trace_msg(hs, '>', TLS_HS_CERTIFICATE, "encrypted; our certificate: %s",
+                     x509_cert_subject(cfg->chain[0]));
+    else
+        hs_trace_msg(hs, '>', TLS_HS_CERTIFICATE, "encrypted; empty: no client certificate");
+    return MTLS_OK;
+}
+
+/* Certificate and, with one, CertificateVerify: the answer to a post-handshake CertificateRequest
+ * (post13.c).  A key method must answer that signature at once (post13.c says why). */
+mtls_err hs13_client_send_cert(struct hs *hs)
+{
+    struct c13 *c13 = &hs->c13;
+    mtls_err err;
+    if ((err = send_certificate(hs)))
+        return err;
+    if (c13->sends_cert && (err = hs13_send_cert_verify(hs, c13->cv_sigalg)))
+        return err;
+    if (c13->sends_cert)
+        hs->info->client_sigalg = c13->cv_sigalg;
+    return MTLS_OK;
+}
+
+static mtls_err send_client_flight_rest(struct hs *hs);
+
+static mtls_err send_client_flight(struct hs *hs)
+{
+    mtls_err err;
     if ((err = hs13_send_ccs(hs)))
         return err;
-    if (hs->cert_requested) {
-        /* 4.4.2: "If the server requests client authentication but no suitable certificate is
-         * available, the client MUST send a Certificate message containing no certificates." */
-        if ((err = hs13_send_certificate(hs, cfg->chain, c13->sends_cert ? cfg->chain_len : 0)))
-            return err;
-        if (c13->sends_cert)
-            hs_trace_msg(hs, '>', TLS_HS_CERTIFICATE, "encrypted; our certificate: %s",
-                         x509_cert_subject(cfg->chain[0]));
-        else
-            hs_trace_msg(hs, '>', TLS_HS_CERTIFICATE, "encrypted; empty: no client certificate");
-    }
+    if (hs->cert_requested && (err = send_certificate(hs)))
+        return err;
     hs->state = C13_SEND_CERT_VERIFY;
     return send_client_flight_rest(hs);
 }

@@ -25,7 +25,7 @@
 #define HS_OUT_MAX (MTLS_MAX_HANDSHAKE_MSG + 64 * 1024)
 #define HS_DETAIL_CAP 2048 /* a revocation's sentence names certificate, serial, dates and CRL */
 
-static void run_free(struct hs *hs)
+void hs_run_free(struct hs *hs)
 {
     if (!hs)
         return;
@@ -42,6 +42,19 @@ static void run_free(struct hs *hs)
     hs_status_free(hs);
     cry_wipe(hs, sizeof(*hs));
     mem_free(hs);
+}
+
+struct hs *hs_run_new(hs_handle *h)
+{
+    struct hs *hs = mem_calloc(1, sizeof(*hs));
+    if (!hs)
+        return NULL;
+    hs->h = h;
+    hs->env = h->env;
+    hs->cfg = h->env->cfg;
+    hs->info = h->env->info;
+    hs->out = wr_growable(HS_OUT_MAX);
+    return hs;
 }
 
 mtls_err hs_new(hs_handle **out, const hs_env *env)
@@ -72,7 +85,7 @@ void hs_free(hs_handle *h)
 {
     if (!h)
         return;
-    run_free(h->run);
+    hs_run_free(h->run);
     hs13_post_free(h->p13);
     mem_free(h->detail);
     cry_wipe(h, sizeof(*h));
@@ -262,10 +275,14 @@ mtls_err hs_set_server_name(struct hs *hs, rd name)
 static mtls_err establish(hs_handle *h)
 {
     struct hs *hs = h->run;
+    if (!hs->v13) { /* what the TLS 1.2 exporter needs besides the session's master secret */
+        memcpy(h->randoms, hs->client_random, 32);
+        memcpy(h->randoms + 32, hs->server_random, 32);
+    }
     hs_in_compact(hs);
     dynbuf rest = hs->in;
     hs->in = (dynbuf){0};
-    run_free(hs);
+    hs_run_free(hs);
     h->run = NULL;
     h->established = true;
     mtls_err err = MTLS_OK;
@@ -310,6 +327,42 @@ mtls_err hs_before_write(hs_handle *h)
 mtls_err hs_app_data_received(hs_handle *h)
 {
     return hs13_app_data(h);
+}
+
+mtls_err hs_key_update(hs_handle *h, bool request)
+{
+    if (!h->established || !h->p13)
+        return MTLS_ERR_BAD_STATE;
+    return hs13_key_update(h, request);
+}
+
+bool hs_post_auth_offered(const hs_handle *h)
+{
+    return h->established && h->p13 && hs13_post_auth_offered(h);
+}
+
+unsigned hs_post_auth_pending(const hs_handle *h)
+{
+    return h->established && h->p13 ? hs13_post_auth_pending(h) : 0;
+}
+
+mtls_err hs_request_client_cert(hs_handle *h)
+{
+    if (!hs_post_auth_offered(h) || !h->env->is_server)
+        return MTLS_ERR_BAD_STATE;
+    return hs13_request_client_cert(h);
+}
+
+mtls_err hs_export(const hs_handle *h, const char *label, size_t label_len, const uint8_t *context,
+                   size_t context_len, bool use_context, uint8_t *out, size_t out_len)
+{
+    if (!h->established)
+        return MTLS_ERR_BAD_STATE;
+    /* RFC 8446 7.5: "providing no context computes the same value as providing an empty
+     * context"; RFC 5705 4 tells them apart (TLS 1.2). */
+    if (h->p13)
+        return hs13_export(h, label, label_len, context, context_len, out, out_len);
+    return hs12_export(h, label, label_len, context, context_len, use_context, out, out_len);
 }
 
 mtls_err hs_feed(hs_handle *h, uint8_t type, const uint8_t *p, size_t n)

@@ -100,6 +100,7 @@ typedef struct hs_env {
     const char *verify_name; /* client: the name the certificate must match, if not SNI's */
     bool skip_hostname;      /* client: mtls_conn_set_insecure_skip_hostname */
     mtls_session *offer;     /* client: the session the application set */
+    bool write_closed;       /* our close_notify is queued: nothing of ours may follow it */
 } hs_env;
 
 /* The handshake of one connection.  It outlives the negotiation: once established, the state of
@@ -133,5 +134,21 @@ mtls_err hs_before_write(hs_handle *h);
  * in a row without it).  TLS 1.3: an error when it cuts into a handshake message (RFC 8446 5.1:
  * "Handshake messages MUST NOT be interleaved with other record types"). */
 mtls_err hs_app_data_received(hs_handle *h);
+/* After the handshake: keying material exported from the connection's secrets (RFC 8446 7.5,
+ * RFC 5705), as mtls_conn_export_keying_material documents it.  MTLS_ERR_BAD_STATE before the
+ * handshake is complete or (TLS 1.2) without extended master secret; MTLS_ERR_INVALID_ARG for a
+ * label, context or length the version does not allow. */
+/* After the handshake, TLS 1.3: send a KeyUpdate now (update_requested when `request`), our
+ * records from then on under the next traffic secret (RFC 8446 4.6.3).  MTLS_ERR_BAD_STATE before
+ * the handshake is complete or in TLS 1.2.  Writes a record. */
+mtls_err hs_key_update(hs_handle *h, bool request);
+/* After the handshake, TLS 1.3 post-handshake client authentication (RFC 8446 4.6.2): whether
+ * the ClientHello offered post_handshake_auth; server: how many of our CertificateRequests are
+ * unanswered, and send one more (the caller checked both first).  Writes a record. */
+bool hs_post_auth_offered(const hs_handle *h);
+unsigned hs_post_auth_pending(const hs_handle *h);
+mtls_err hs_request_client_cert(hs_handle *h);
+mtls_err hs_export(const hs_handle *h, const char *label, size_t label_len, const uint8_t *context,
+                   size_t context_len, bool use_context, uint8_t *out, size_t out_len);
 
 #endif

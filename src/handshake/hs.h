@@ -219,6 +219,12 @@ struct hs {
     uint16_t hrr_suite;        /* the suite a HelloRetryRequest chose */
     uint8_t *cookie;           /* client: the HelloRetryRequest's cookie, for the next hello */
     size_t cookie_len;
+    bool pha_offered; /* TLS 1.3: post_handshake_auth in our ClientHello (client) or the client's
+                       * (server): the transcript is kept after the handshake (post13.c) */
+    /* TLS 1.3 post-handshake authentication (post13.c runs one exchange as a negotiation of its
+     * own): the certificate_request_context of the exchange, empty in the handshake */
+    bool post_auth;
+    rd post_context;
 
     struct hs_status status; /* OCSP stapling and revocation (status.c) */
     struct hs_keyop keyop;   /* the application's private-key operation (keyop.c) */
@@ -248,6 +254,7 @@ struct hs_handle {
     uint8_t post_hdr_len;
     uint32_t post_skip;
     unsigned renego_refused;
+    uint8_t randoms[64]; /* TLS 1.2: client_random || server_random, for the exporter */
     struct post13 *p13; /* TLS 1.3 after the handshake: keys and messages (post13.c) */
 };
 
@@ -273,6 +280,10 @@ void hs_trace_step(const struct hs *hs, mtls_trace_kind kind, mtls_trace_decisio
 /* The negotiated protocol and (server) the name the client asked for, as strings info keeps. */
 mtls_err hs_set_alpn(struct hs *hs, rd name);
 mtls_err hs_set_server_name(struct hs *hs, rd name);
+/* A negotiation of the established handle `h` (post-handshake authentication runs one per
+ * exchange), with nothing in it yet; freed with hs_run_free, which wipes it. */
+struct hs *hs_run_new(hs_handle *h);
+void hs_run_free(struct hs *hs);
 /* For tests: the name of the state the handshake waits in ("C12_READ_SERVER_HELLO"), "HS_DONE"
  * once established. */
 const char *hs_state_name(const hs_handle *h);
@@ -365,6 +376,18 @@ mtls_err hs13_send_ccs(struct hs *hs);
 /* Proof before traffic, then the handshake's state after it moves to the handle (post13). */
 mtls_err hs13_establish(struct hs *hs);
 
+/* What the roles lend post-handshake authentication (RFC 8446 4.6.2), run by post13.c in a
+ * negotiation of its own (hs->post_auth, hs->post_context).  server13.c: our CertificateRequest
+ * (context hs->post_context; empty in the handshake), the client's Certificate (an empty one
+ * refused in require mode; the chain verified and moved to info) and CertificateVerify.
+ * client13.c: the server's CertificateRequest (its context kept in hs->post_context), our
+ * Certificate (empty when ours does not fit) and CertificateVerify. */
+mtls_err hs13_send_cert_request(struct hs *hs);
+mtls_err hs13_server_read_client_cert(struct hs *hs, const msg *m);
+mtls_err hs13_server_read_client_cert_verify(struct hs *hs, const msg *m);
+mtls_err hs13_client_read_cert_request(struct hs *hs, const msg *m);
+mtls_err hs13_client_send_cert(struct hs *hs);
+
 /* post13.c: TLS 1.3 after the handshake */
 /* What outlives the negotiation (the application secrets, the resumption and exporter secrets),
  * taken from hs when it is established. */
@@ -378,6 +401,18 @@ mtls_err hs13_before_write(hs_handle *h);
 /* Application data arrived (the KeyUpdate flood bound counts those in a row without it); an
  * error when a handshake message is cut by it. */
 mtls_err hs13_app_data(hs_handle *h);
+/* Post-handshake client authentication (RFC 8446 4.6.2).  Server: send a CertificateRequest
+ * (hs13_post_auth_can_request says whether one may go: the client offered it, fewer than
+ * MTLS_POST_AUTH_MAX_PENDING unanswered); how many are unanswered; whether the client offered
+ * post_handshake_auth (client: whether we did). */
+mtls_err hs13_request_client_cert(hs_handle *h);
+unsigned hs13_post_auth_pending(const hs_handle *h);
+bool hs13_post_auth_offered(const hs_handle *h);
+/* Our KeyUpdate, asked for by the application (mtls_conn_key_update). */
+mtls_err hs13_key_update(hs_handle *h, bool request);
+/* The exporter (RFC 8446 7.5) over exporter_master_secret. */
+mtls_err hs13_export(const hs_handle *h, const char *label, size_t label_len,
+                     const uint8_t *context, size_t context_len, uint8_t *out, size_t out_len);
 
 /* tls12.c: what both TLS 1.2 roles share */
 /* MTLS_OK when `m` is of `type`; otherwise unexpected_message, naming both. */
@@ -397,6 +432,11 @@ mtls_err hs12_read_finished(struct hs *hs, const msg *m);
 mtls_err hs12_establish(struct hs *hs);
 /* Handshake data after the handshake: only renegotiation attempts, which are refused. */
 mtls_err hs12_post(hs_handle *h, const uint8_t *p, size_t n);
+/* The exporter (RFC 5705) over the session's master secret and the handshake's randoms; only
+ * with extended master secret. */
+mtls_err hs12_export(const hs_handle *h, const char *label, size_t label_len,
+                     const uint8_t *context, size_t context_len, bool use_context, uint8_t *out,
+                     size_t out_len);
 
 /* auth.c: the peer's certificates and our signatures */
 /* Check the peer's chain: verification, hostname (client), policy callback; sets PROOF_PEER_CHAIN

@@ -1,13 +1,14 @@
 /*
  * post13.c -- TLS 1.3 after the handshake (RFC 8446 4.6): NewSessionTicket (the server sends
  * them right after the client's Finished, the client keeps them as sessions), KeyUpdate both
- * ways, and the refusal of anything else.
+ * ways, post-handshake client authentication both roles, and the refusal of anything else.
  *
  * What the negotiation leaves here (struct post13, in the handle): the key schedule at its DONE
  * stage -- the application traffic secrets, the exporter and resumption master secrets -- the
- * suite, and a reassembly buffer, since post-handshake messages are a byte stream like any
- * handshake data (a message may span records, a record may hold several).  Everything is wiped
- * when the connection is freed.
+ * suite, a reassembly buffer, since post-handshake messages are a byte stream like any
+ * handshake data (a message may span records, a record may hold several), and, when the
+ * ClientHello offered post_handshake_auth, the handshake's running transcript.  Everything is
+ * wiped when the connection is freed.
  *
  * KeyUpdate (4.6.3): a received one moves the peer's secret on and installs the new read key; it
  * must end its record ("Handshake messages MUST NOT span key changes", 5.1).  update_requested
@@ -18,8 +19,25 @@
  * updates or tickets costs us work and memory each.  Before our own writes, a KeyUpdate is sent
  * when the record layer says the AES-GCM key has sealed its share of records (5.5).
  *
- * Post-handshake client authentication (4.6.2) is not offered (no post_handshake_auth in our
- * ClientHello): a CertificateRequest after the handshake is unexpected_message, as 4.6.2 says.
+ * Post-handshake client authentication (4.6.2).  Each exchange runs as a negotiation of its own
+ * (hs_run_new), so that the handshake's code for CertificateRequest, Certificate,
+ * CertificateVerify and Finished (server13.c, client13.c, tls13.c, auth.c's chain verification)
+ * serves it unchanged: its transcript is a copy of the handshake's -- "Handshake Context:
+ * ClientHello ... client Finished + CertificateRequest" (4.4.1), each exchange branching from
+ * the same point -- and its Finished key comes from the current client application traffic
+ * secret.  Server: a request gets a random 16-byte certificate_request_context and the copy of
+ * the transcript through it, and waits (at most MTLS_POST_AUTH_MAX_PENDING of them); an answer's
+ * Certificate names its request by that context, and from then until its Finished nothing but
+ * its CertificateVerify and Finished is taken.  The new chain is shown to the verify callback
+ * through the getters, then held aside until the Finished is checked: only then do the getters
+ * describe it (application data the client sends in between is not the new identity's), and
+ * the proofs the mode needs -- chain, CertificateVerify, Finished -- are checked first, as
+ * hs13_establish does.  Client: a request is answered at once (Certificate, [CertificateVerify],
+ * Finished), each on its own branch of the transcript.  A client that did not offer
+ * post_handshake_auth refuses a CertificateRequest ("A client that receives a
+ * CertificateRequest message without having sent the "post_handshake_auth" extension MUST send
+ * an "unexpected_message" fatal alert"); a server refuses an answer nobody asked for
+ * (unexpected_message) and a context of no request of ours (illegal_parameter).
  */
 #include <string.h>
 
@@ -27,6 +45,13 @@
 
 #define HS13_MAX_POST_IN_ROW 32
 #define HS13_MAX_TICKET_LIFETIME 604800 /* RFC 8446 4.6.1: seven days */
+#define HS13_PHA_CONTEXT 16             /* bytes of our certificate_request_context */
+
+/* Server: a CertificateRequest of ours waiting for its answer. */
+struct pha_request {
+    uint8_t context[HS13_PHA_CONTEXT];
+    cry_hash *transcript; /* the handshake's, then this CertificateRequest */
+};
 
 struct post13 {
     ks13 ks;
@@ -38,6 +63,14 @@ struct post13 {
     bool answered;      /* ... or we sent one since the last application data we wrote */
     mtls_session *issuers; /* client: the server's path above its leaf, for the sessions of its
                             * tickets (resume.c re-checks them against the CRLs) */
+    /* post-handshake authentication (4.6.2) */
+    bool pha_offered;     /* the ClientHello offered post_handshake_auth */
+    cry_hash *transcript; /* the handshake's through the client Finished, when pha_offered */
+    struct pha_request req[MTLS_POST_AUTH_MAX_PENDING]; /* server: unanswered, oldest first */
+    unsigned n_req;
+    struct hs *pha;       /* server: the answer being read (its Certificate came) */
+    uint8_t pha_context[HS13_PHA_CONTEXT]; /* ... the context it answers */
+    uint16_t pha_sigalg;  /* ... and its CertificateVerify's scheme */
 };
 
 mtls_err hs13_post_new(struct hs *hs, struct post13 **out)
@@ -48,6 +81,12 @@ mtls_err hs13_post_new(struct hs *hs, struct post13 **out)
     p->ks = hs->k13; /* the secrets move: the negotiation's copy is wiped with it */
     p->suite = hs->suite;
     memcpy(p->client_random, hs->client_random, 32);
+    /* The transcript goes on only for post-handshake authentication (4.4.1); it is complete:
+     * the client's Finished is in it on both sides. */
+    if ((p->pha_offered = hs->pha_offered)) {
+        p->transcript = hs->transcript;
+        hs->transcript = NULL;
+    }
     if (!hs->env->is_server &&
         (!(p->issuers = session_new()) || !hs_session_keep_issuers(hs, p->issuers))) {
         hs13_post_free(p);
@@ -64,6 +103,10 @@ void hs13_post_free(struct post13 *p)
     ks13_clear(&p->ks);
     dynbuf_free(&p->in, true);
     mtls_session_free(p->issuers);
+    cry_hash_free(p->transcript);
+    for (unsigned i = 0; i < p->n_req; i++)
+        cry_hash_free(p->req[i].transcript);
+    hs_run_free(p->pha);
     cry_wipe(p, sizeof(*p));
     mem_free(p);
 }
@@ -114,6 +157,15 @@ static mtls_err send_key_update(hs_handle *h, bool request)
     return MTLS_OK;
 }
 
+mtls_err hs13_key_update(hs_handle *h, bool request)
+{
+    /* 4.6.3: "The KeyUpdate handshake message is used to indicate that the sender is updating
+     * its sending cryptographic keys.  This message can be sent by either peer after it has sent
+     * a Finished message."  Sent now, so that it goes out with the next flush; it also answers a
+     * request of the peer's we still owe. */
+    return send_key_update(h, request);
+}
+
 mtls_err hs13_before_write(hs_handle *h)
 {
     struct post13 *p = h->p13;
@@ -143,6 +195,16 @@ mtls_err hs13_app_data(hs_handle *h)
     return MTLS_OK;
 }
 
+mtls_err hs13_export(const hs_handle *h, const char *label, size_t label_len,
+                     const uint8_t *context, size_t context_len, uint8_t *out, size_t out_len)
+{
+    /* The labels of TLS 1.2's PRF are refused here too, so that a label an application uses
+     * works (or fails) alike in both versions. */
+    if (!label || ks_export_label_reserved(label, label_len))
+        return MTLS_ERR_INVALID_ARG;
+    return ks13_export(&h->p13->ks, false, label, label_len, context, context_len, out, out_len);
+}
+
 static mtls_err read_key_update(hs_handle *h, rd body, bool last_in_record)
 {
     struct post13 *p = h->p13;
@@ -167,7 +229,10 @@ static mtls_err read_key_update(hs_handle *h, rd body, bool last_in_record)
     /* 4.6.3: "If the request_update field is set to "update_requested", then the receiver MUST
      * send a KeyUpdate of its own with request_update set to "update_not_requested" prior to
      * sending its next Application Data record."  Several while we are silent: one answer. */
-    if (ku.request_update && !p->answered)
+    /* ... unless our close_notify went out, which "notifies the recipient that the sender will
+     * not send any more messages on this connection" (6.1): no data of ours follows, so nothing
+     * is owed. */
+    if (ku.request_update && !p->answered && !h->env->write_closed)
         return send_key_update(h, false);
     return MTLS_OK;
 }
@@ -221,16 +286,265 @@ static mtls_err read_ticket(hs_handle *h, rd body)
     return MTLS_OK;
 }
 
-static mtls_err handle(hs_handle *h, uint8_t type, rd body, bool last_in_record)
+/* ---- post-handshake client authentication (RFC 8446 4.6.2) -------------------------------- */
+
+bool hs13_post_auth_offered(const hs_handle *h)
 {
+    /* RFC 8740 3: "HTTP/2 servers MUST NOT send post-handshake TLS 1.3 CertificateRequest
+     * messages.  HTTP/2 clients MUST treat a TLS post-handshake CertificateRequest message as a
+     * connection error": with ALPN h2, as if it had not been offered. */
+    const char *alpn = h->env->info->alpn;
+    return h->p13 && h->p13->pha_offered && !(alpn && strcmp(alpn, "h2") == 0);
+}
+
+unsigned hs13_post_auth_pending(const hs_handle *h)
+{
+    const struct post13 *p = h->p13;
+    return p ? p->n_req + (p->pha != NULL) : 0;
+}
+
+/* One exchange's negotiation: `transcript` (taken over) goes on with its messages; its keys are
+ * the current application secrets. */
+static struct hs *pha_run(hs_handle *h, cry_hash *transcript)
+{
+    struct post13 *p = h->p13;
+    struct hs *hs = transcript ? hs_run_new(h) : NULL;
+    if (!hs) {
+        cry_hash_free(transcript);
+        return NULL;
+    }
+    hs->v13 = true;
+    hs->post_auth = true;
+    hs->suite = p->suite;
+    hs->k13 = p->ks;
+    hs->transcript = transcript;
+    return hs;
+}
+
+static void post_auth_event(hs_handle *h, mtls_post_auth_event ev)
+{
+    const mtls_config *cfg = h->env->cfg;
+    if (cfg->post_auth_cb)
+        cfg->post_auth_cb(cfg->post_auth_arg, h->env->conn, ev);
+}
+
+mtls_err hs13_request_client_cert(hs_handle *h)
+{
+    struct post13 *p = h->p13;
+    /* 4.6.2: "Servers MUST NOT send a post-handshake CertificateRequest to clients which do not
+     * offer this extension." */
+    if (!p || !p->transcript || !hs13_post_auth_offered(h) ||
+        hs13_post_auth_pending(h) >= MTLS_POST_AUTH_MAX_PENDING)
+        return MTLS_ERR_BAD_STATE;
+    struct pha_request *r = &p->req[p->n_req];
+    /* 4.3.2: "the server SHOULD make the context unpredictable to the client (e.g., by randomly
+     * generating it)"; random, it is also unique among the requests of the connection. */
+    if (!cry_random(r->context, sizeof(r->context)))
+        return hs_herr(h, MTLS_ERR_RNG, "no randomness for a certificate_request_context");
+    struct hs *hs = pha_run(h, cry_hash_dup(p->transcript));
+    if (!hs)
+        return MTLS_ERR_NO_MEMORY;
+    hs->post_context = rd_init(r->context, sizeof(r->context));
+    mtls_err err = hs13_send_cert_request(hs);
+    if (!err)
+        err = hs_flush(hs);
+    if (!err) {
+        r->transcript = hs->transcript; /* through the CertificateRequest */
+        hs->transcript = NULL;
+        p->n_req++;
+        h->env->info->cert_requested = true;
+    }
+    hs_run_free(hs);
+    return err;
+}
+
+/* The peer chain of info and the one held in `hs` change places (the getters show `hs`'s). */
+static void swap_chain(hs_info *info, struct hs *hs)
+{
+    x509_cert **chain = info->peer_chain;
+    size_t n = info->peer_chain_len;
+    info->peer_chain = hs->peer_chain;
+    info->peer_chain_len = hs->peer_chain_len;
+    hs->peer_chain = chain;
+    hs->peer_chain_len = n;
+}
+
+/* Server: the client's Certificate, which names the request it answers by its context. */
+static mtls_err pha_read_certificate(hs_handle *h, const msg *m)
+{
+    struct post13 *p = h->p13;
+    hs_info *info = h->env->info;
+    rd body = m->body, context;
+    if (!p->n_req)
+        return hs_herr(h, MTLS_ERR_UNEXPECTED_MESSAGE,
+                       "the client sent a Certificate after the handshake, which we did not ask "
+                       "for");
+    if (!rd_vec8(&body, &context))
+        return hs_herr(h, MTLS_ERR_DECODE, "truncated Certificate");
+    unsigned i = 0;
+    while (i < p->n_req && !(context.n == HS13_PHA_CONTEXT &&
+                             memcmp(context.p, p->req[i].context, HS13_PHA_CONTEXT) == 0))
+        i++;
+    /* 4.4.2: certificate_request_context: "If this message is in response to a
+     * CertificateRequest, the value of certificate_request_context in that message." */
+    if (i == p->n_req)
+        return hs_herr(h, MTLS_ERR_ILLEGAL_PARAMETER,
+                       "the client's Certificate answers no CertificateRequest of ours (unknown "
+                       "certificate_request_context)");
+    memcpy(p->pha_context, p->req[i].context, HS13_PHA_CONTEXT);
+    struct hs *hs = pha_run(h, p->req[i].transcript);
+    for (p->n_req--; i < p->n_req; i++)
+        p->req[i] = p->req[i + 1];
+    if (!hs)
+        return MTLS_ERR_NO_MEMORY;
+    p->pha = hs;
+    hs->post_context = rd_init(p->pha_context, HS13_PHA_CONTEXT);
+    /* The handshake's code judges it (server13.c: empty in require mode, key, keyUsage, the
+     * chain verified with the verify callback, which sees it through the getters).  Then the
+     * getters go back to the identity before until the Finished. */
+    bool presented = info->peer_cert_presented;
+    swap_chain(info, hs); /* info: none; hs: the identity before */
+    x509_cert **before = hs->peer_chain;
+    size_t n_before = hs->peer_chain_len;
+    hs->peer_chain = NULL;
+    hs->peer_chain_len = 0;
+    mtls_err err = hs13_server_read_client_cert(hs, m);
+    if (info->peer_chain) { /* verified: held by hs until the Finished */
+        x509_chain_free(hs->peer_chain, hs->peer_chain_len);
+        hs->peer_chain = info->peer_chain;
+        hs->peer_chain_len = info->peer_chain_len;
+    }
+    info->peer_chain = before;
+    info->peer_chain_len = n_before;
+    info->peer_cert_presented = presented;
+    return err;
+}
+
+static mtls_err pha_read_cert_verify(hs_handle *h, const msg *m)
+{
+    struct post13 *p = h->p13;
+    hs_info *info = h->env->info;
+    uint16_t sigalg = info->client_sigalg;
+    /* hs13_read_cert_verify checks the signature with the leaf the getters show: the new one,
+     * for this call only. */
+    swap_chain(info, p->pha);
+    mtls_err err = hs13_server_read_client_cert_verify(p->pha, m);
+    swap_chain(info, p->pha);
+    p->pha_sigalg = info->client_sigalg;
+    info->client_sigalg = sigalg;
+    return err;
+}
+
+/* The answer's Finished: checked with the current client application traffic secret (4.4:
+ * "Base Key: client_application_traffic_secret_N"); then the new identity is the connection's. */
+static mtls_err pha_read_finished(hs_handle *h, const msg *m)
+{
+    struct post13 *p = h->p13;
+    struct hs *hs = p->pha;
+    hs_info *info = h->env->info;
+    mtls_err err = hs13_read_finished(hs, m, KS13_C_AP_TRAFFIC);
+    if (err)
+        return err;
+    /* Proof before the identity is taken, as hs13_establish before traffic. */
+    unsigned need = PROOF_FINISHED;
+    if (hs->peer_chain_len)
+        need |= PROOF_PEER_CHAIN | PROOF_CERT_VERIFY;
+    if ((hs->proofs & need) != need)
+        return hs_err(hs, MTLS_ERR_INTERNAL,
+                      "post-handshake authentication ended without all required checks");
+    for (size_t i = 0; i < hs->peer_chain_len; i++)
+        x509_cert_drop_key(hs->peer_chain[i]);
+    swap_chain(info, hs); /* the identity before is freed with hs */
+    info->peer_cert_presented = info->peer_chain_len > 0;
+    info->client_sigalg = info->peer_chain_len ? p->pha_sigalg : 0;
+    bool cert = info->peer_chain_len > 0;
+    hs_trace_step(hs, MTLS_TRACE_DECISION, MTLS_DECISION_POST_AUTH, MTLS_OK,
+                  cert ? 0 : MTLS_TRACE_SKIPPED, '*', "PostHandshakeAuth",
+                  "complete: the client is now %s",
+                  cert ? x509_cert_subject(info->peer_chain[0]) : "without a certificate");
+    hs_run_free(hs);
+    p->pha = NULL;
+    post_auth_event(h, cert ? MTLS_POST_AUTH_VERIFIED : MTLS_POST_AUTH_NO_CERT);
+    return MTLS_OK;
+}
+
+/* Server: a message of the client's answer. */
+static mtls_err pha_read(hs_handle *h, const msg *m)
+{
+    struct post13 *p = h->p13;
+    if (m->type == TLS_HS_CERTIFICATE && !p->pha)
+        return pha_read_certificate(h, m);
+    /* After its Certificate, the CertificateVerify when a certificate came, then the Finished. */
+    bool wants_cv = p->pha && p->pha->peer_chain_len && !(p->pha->proofs & PROOF_CERT_VERIFY);
+    if (m->type == TLS_HS_CERTIFICATE_VERIFY && wants_cv)
+        return pha_read_cert_verify(h, m);
+    if (m->type == TLS_HS_FINISHED && p->pha && !wants_cv)
+        return pha_read_finished(h, m);
+    return hs_herr(h, MTLS_ERR_UNEXPECTED_MESSAGE, "the client sent %s after the handshake%s",
+                   hs_msg_name(m->type),
+                   !p->pha   ? ", which we did not ask for"
+                   : wants_cv ? " where its CertificateVerify belongs"
+                              : " where its Finished belongs");
+}
+
+/* Client: answer the server's CertificateRequest at once (4.6.2: "the client MUST send
+ * Certificate, CertificateVerify, and Finished messages (if it has a certificate)"; "If the
+ * client does not have a suitable certificate, it MUST send a Certificate message containing no
+ * certificates" and a Finished). */
+static mtls_err pha_answer(hs_handle *h, const msg *m)
+{
+    struct post13 *p = h->p13;
+    /* After our close_notify nothing of ours may follow (RFC 8446 6.1: it "notifies the
+     * recipient that the sender will not send any more messages on this connection"): the
+     * request is read and left unanswered. */
+    if (h->env->write_closed) {
+        hs_post_trace_msg(h, '<', TLS_HS_CERTIFICATE_REQUEST,
+                          "after our close_notify: not answered");
+        return MTLS_OK;
+    }
+    struct hs *hs = pha_run(h, cry_hash_dup(p->transcript));
+    if (!hs)
+        return MTLS_ERR_NO_MEMORY;
+    mtls_err err = hs13_client_read_cert_request(hs, m);
+    if (!err)
+        err = hs13_client_send_cert(hs);
+    if (err == MTLS_ERR_WANT_KEY_OP)
+        /* The answer is built in one go, inside the read that met the request: a key method's
+         * signature that would come later has no state to wait in here. */
+        err = hs_err(hs, MTLS_ERR_KEY_OP_FAILED,
+                     "a post-handshake CertificateRequest needs our signature at once: the key "
+                     "method answered later (call mtls_conn_key_op_done inside the callback)");
+    if (!err)
+        err = hs13_send_finished(hs, KS13_C_AP_TRAFFIC);
+    if (!err)
+        err = hs_flush(hs);
+    bool sent = hs->c13.sends_cert;
+    hs_run_free(hs);
+    if (err)
+        return err;
+    post_auth_event(h, sent ? MTLS_POST_AUTH_CERT_SENT : MTLS_POST_AUTH_NO_CERT_SENT);
+    return MTLS_OK;
+}
+
+static mtls_err handle(hs_handle *h, const msg *m, bool last_in_record)
+{
+    struct post13 *p = h->p13;
     bool server = h->env->is_server;
+    uint8_t type = m->type;
+    /* The client's answer to a CertificateRequest, once begun, is Certificate,
+     * [CertificateVerify], Finished: nothing else in between. */
+    if (server && (p->pha || type == TLS_HS_CERTIFICATE || type == TLS_HS_CERTIFICATE_VERIFY ||
+                   type == TLS_HS_FINISHED))
+        return pha_read(h, m);
     if (type == TLS_HS_KEY_UPDATE)
-        return read_key_update(h, body, last_in_record);
+        return read_key_update(h, m->body, last_in_record);
     if (type == TLS_HS_NEW_SESSION_TICKET && !server)
-        return read_ticket(h, body);
+        return read_ticket(h, m->body);
     /* 4.6.2: "A client that receives a CertificateRequest message without having sent the
-     * "post_handshake_auth" extension MUST send an "unexpected_message" fatal alert."  Anything
-     * else has no place after the handshake. */
+     * "post_handshake_auth" extension MUST send an "unexpected_message" fatal alert." */
+    if (type == TLS_HS_CERTIFICATE_REQUEST && !server && hs13_post_auth_offered(h))
+        return pha_answer(h, m);
+    /* Anything else has no place after the handshake. */
     return hs_herr(h, MTLS_ERR_UNEXPECTED_MESSAGE,
                    "the peer sent a handshake message (%s) after the handshake", hs_msg_name(type));
 }
@@ -263,7 +577,8 @@ mtls_err hs13_post(hs_handle *h, const uint8_t *data, size_t n)
             break;
         }
         size_t end = off + 4 + len;
-        err = handle(h, m[0], rd_init(m + 4, len), end == p->in.len);
+        msg one = {m[0], rd_init(m + 4, len), m, 4 + (size_t)len};
+        err = handle(h, &one, end == p->in.len);
         off = end;
     }
     if (off)

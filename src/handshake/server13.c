@@ -14,6 +14,10 @@
  *      in require mode is certificate_required)
  *   4. read the client's Finished; send the NewSessionTicket messages; established
  *
+ * After the handshake post13.c runs post-handshake authentication (4.6.2) with this file's
+ * CertificateRequest and client Certificate / CertificateVerify readers (hs13_send_cert_request,
+ * hs13_server_read_client_cert, hs13_server_read_client_cert_verify), in a negotiation of its own.
+ *
  * Choices, in our preference order (mtls_config_set_prefer_client_order: the client's for
  * suites): the suite is the first TLS 1.3 suite of ours the client offers -- of the PSK's hash
  * when a ticket is acceptable, so that it resumes; the group is the first of ours in the client's
@@ -319,6 +323,13 @@ static mtls_err process_hello(struct hs *hs, const msg *m, const struct msg_clie
         if (e->early_data.present && (err = ext_empty_parse(e->early_data.data, &why)))
             return hs_err(hs, err, "%s", why);
         s13->early_data = e->early_data.present;
+        /* RFC 8446 4.2.6: "The "extension_data" field of the "post_handshake_auth" extension is
+         * zero length."  The client lets us ask for its certificate after the handshake
+         * (post13.c keeps the transcript for it). */
+        if (e->post_handshake_auth.present &&
+            (err = ext_empty_parse(e->post_handshake_auth.data, &why)))
+            return hs_err(hs, err, "%s", why);
+        hs->pha_offered = e->post_handshake_auth.present;
     }
     s13->tickets_ok = o.psk_dhe_ke || (o.psk_ke && cfg->psk_ke);
 
@@ -580,7 +591,7 @@ static mtls_err send_encrypted_extensions(struct hs *hs)
     return err;
 }
 
-static mtls_err send_cert_request(struct hs *hs)
+mtls_err hs13_send_cert_request(struct hs *hs)
 {
     const mtls_config *cfg = hs->cfg;
     /* 4.3.2: signature_algorithms (the schemes we accept in its CertificateVerify and, with no
@@ -593,7 +604,10 @@ static mtls_err send_cert_request(struct hs *hs)
         ext_ca_names_build(&e, rd_init(cfg->ca_names, cfg->ca_names_len));
     mtls_err err = MTLS_ERR_NO_MEMORY;
     if (wr_ok(&e)) {
-        struct msg_certificate_request13 cr = {.extensions = rd_init(e.p, e.len)};
+        /* 4.3.2: certificate_request_context "SHALL be zero length unless used for the
+         * post-handshake authentication exchanges" (there: post13.c's unique random one). */
+        struct msg_certificate_request13 cr = {.context = hs->post_context,
+                                               .extensions = rd_init(e.p, e.len)};
         size_t at = hs_msg_open(hs, TLS_HS_CERTIFICATE_REQUEST);
         msg_certificate_request13_build(&hs->out, &cr);
         err = hs_msg_close(hs, at);
@@ -603,14 +617,15 @@ static mtls_err send_cert_request(struct hs *hs)
         return err;
     const char *mode =
         cfg->verify_client == MTLS_VERIFY_REQUIRE ? "required" : "requested (optional)";
+    const char *when = hs->post_auth ? " after the handshake (post-handshake authentication)" : "";
     if (names)
         hs_trace_msg(hs, '>', TLS_HS_CERTIFICATE_REQUEST,
-                     "encrypted; client certificate %s, from %zu CA "
+                     "encrypted; client certificate %s%s, from %zu CA "
                      "name(s)",
-                     mode, cfg->n_ca_names);
+                     mode, when, cfg->n_ca_names);
     else
         hs_trace_msg(hs, '>', TLS_HS_CERTIFICATE_REQUEST,
-                     "encrypted; client certificate %s, no CA names (%s)", mode,
+                     "encrypted; client certificate %s%s, no CA names (%s)", mode, when,
                      !cfg->send_ca_names  ? "switched off"
                      : cfg->ca_names_over ? "they exceed 16 KiB"
                                           : "no client CA");
@@ -629,7 +644,7 @@ static mtls_err send_server_flight(struct hs *hs)
      * message in the main handshake". */
     hs->cert_requested = !hs->resume && cfg->verify_client != MTLS_VERIFY_NONE;
     hs->info->cert_requested = hs->cert_requested;
-    if (hs->cert_requested && (err = send_cert_request(hs)))
+    if (hs->cert_requested && (err = hs13_send_cert_request(hs)))
         return err;
     if (!hs->resume) {
         if ((err = hs13_send_certificate(hs, cfg->chain, cfg->chain_len)))
@@ -687,7 +702,7 @@ static mtls_err send_server_flight_rest(struct hs *hs)
     return MTLS_OK;
 }
 
-static mtls_err read_client_cert(struct hs *hs, const msg *m)
+mtls_err hs13_server_read_client_cert(struct hs *hs, const msg *m)
 {
     const mtls_config *cfg = hs->cfg;
     mtls_err err;
@@ -702,7 +717,8 @@ static mtls_err read_client_cert(struct hs *hs, const msg *m)
          * handshake with a "certificate_required" alert." */
         if (cfg->verify_client == MTLS_VERIFY_REQUIRE)
             return hs_err(hs, MTLS_ERR_CERT_REQUIRED,
-                          "a client certificate is required and the client sent none");
+                          "a client certificate is required and the client sent none%s",
+                          hs->post_auth ? " after the handshake" : "");
         hs->state = S13_READ_FINISHED;
         return MTLS_OK;
     }
@@ -727,7 +743,7 @@ static mtls_err read_client_cert(struct hs *hs, const msg *m)
     return MTLS_OK;
 }
 
-static mtls_err read_client_cert_verify(struct hs *hs, const msg *m)
+mtls_err hs13_server_read_client_cert_verify(struct hs *hs, const msg *m)
 {
     /* 4.4.3: the client's scheme must be one of our CertificateRequest's. */
     mtls_err err = hs13_read_cert_verify(hs, m, hs->cfg->sigalgs, hs->cfg->n_sigalgs);
@@ -776,9 +792,9 @@ static mtls_err step(struct hs *hs, const msg *m)
     case S13_SEND_CERT_VERIFY:
         return send_server_flight_rest(hs);
     case S13_READ_CLIENT_CERT:
-        return read_client_cert(hs, m);
+        return hs13_server_read_client_cert(hs, m);
     case S13_READ_CLIENT_CERT_VERIFY:
-        return read_client_cert_verify(hs, m);
+        return hs13_server_read_client_cert_verify(hs, m);
     case S13_READ_FINISHED:
         return read_finished(hs, m);
     case S13_STATE_COUNT:

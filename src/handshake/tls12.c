@@ -285,3 +285,26 @@ mtls_err hs12_post(hs_handle *h, const uint8_t *p, size_t n)
     }
     return MTLS_OK;
 }
+
+/* ---- keying material exporter (RFC 5705) ---------------------------------------------------- */
+
+mtls_err hs12_export(const hs_handle *h, const char *label, size_t label_len,
+                     const uint8_t *context, size_t context_len, bool use_context, uint8_t *out,
+                     size_t out_len)
+{
+    const hs_info *info = h->env->info;
+    const mtls_session *s = info->session;
+    const suite_info *suite = suite_find(info->suite);
+    if (!s || !suite || info->version != MTLS_VERSION_TLS12)
+        return MTLS_ERR_BAD_STATE;
+    /* Without extended master secret the master secret is not bound to the handshake (RFC 7627
+     * 1: an attacker can give two connections the same one, the triple handshake), so neither is
+     * what is exported from it: a channel binding made of it could be relayed.  RFC 9266 2:
+     * tls-exporter "is defined only when the TLS handshake results in unique master secrets.
+     * This is true of TLS versions prior to 1.3 when the extended master secret extension of
+     * [RFC7627] is in use". */
+    if (!info->ems)
+        return MTLS_ERR_BAD_STATE;
+    return ks12_export(suite->prf, s->master, h->randoms, h->randoms + 32, label, label_len,
+                       context, context_len, use_context, out, out_len);
+}

@@ -112,8 +112,11 @@ mtls_err hs13_send_certificate(struct hs *hs, x509_cert *const *chain, size_t n)
     else if (n)
         exts[0] = rd_init(staple.p, staple.len);
     /* RFC 8446 4.4.2: certificate_request_context "SHALL be zero length" in the handshake (the
-     * server's, and the client's answer to a CertificateRequest whose context was empty). */
-    struct msg_certificate13 cert = {.certs = ders, .exts = exts, .n = n};
+     * server's, and the client's answer to a CertificateRequest whose context was empty); "If
+     * this message is in response to a CertificateRequest, the value of
+     * certificate_request_context in that message" (after the handshake: hs->post_context). */
+    struct msg_certificate13 cert = {.context = hs->post_context, .certs = ders, .exts = exts,
+                                     .n = n};
     if (!err) {
         size_t at = hs_msg_open(hs, TLS_HS_CERTIFICATE);
         msg_certificate13_build(&hs->out, &cert);
@@ -133,10 +136,15 @@ mtls_err hs13_read_certificate(struct hs *hs, const msg *m)
     if (err)
         return hs_err(hs, err, "%s", cert.why);
     /* RFC 8446 4.4.2: in the handshake the context is empty (a client answers the empty one of
-     * our CertificateRequest with it). */
-    if (cert.context.n != 0)
+     * our CertificateRequest with it); after it, the one of the CertificateRequest answered
+     * (post13.c found it by this context already). */
+    if (cert.context.n != hs->post_context.n ||
+        (cert.context.n && memcmp(cert.context.p, hs->post_context.p, cert.context.n) != 0))
         return hs_err(hs, MTLS_ERR_ILLEGAL_PARAMETER,
-                      "Certificate with a certificate_request_context in the handshake");
+                      hs->post_auth ? "Certificate with a certificate_request_context that is "
+                                      "not the one of our CertificateRequest"
+                                    : "Certificate with a certificate_request_context in the "
+                                      "handshake");
     /* RFC 8446 4.4.2.1: the leaf's stapled OCSP response, when we asked (status.c) */
     if ((err = hs_status_read13(hs, exts, cert.n)))
         return err;
@@ -258,9 +266,11 @@ mtls_err hs13_send_finished(struct hs *hs, ks13_secret base)
     }
     cry_wipe(&fin, sizeof(fin));
     if (!err)
-        hs_trace_msg(hs, '>', TLS_HS_FINISHED,
-                     "HMAC of the transcript under the %s handshake traffic secret",
-                     base == KS13_S_HS_TRAFFIC ? "server" : "client");
+        hs_trace_msg(hs, '>', TLS_HS_FINISHED, "HMAC of the transcript under the %s",
+                     base == KS13_S_HS_TRAFFIC   ? "server handshake traffic secret"
+                     : base == KS13_C_HS_TRAFFIC ? "client handshake traffic secret"
+                                                 : "client application traffic secret "
+                                                   "(post-handshake authentication)");
     return err;
 }
 

@@ -218,6 +218,11 @@ mtls_err hs_send_client_hello(struct hs *hs)
         ext_key_share_ch_build(&e, &share, 1);
         /* RFC 8446 4.2.9: without it a server sends no tickets. */
         ext_psk_modes_build(&e, cfg->psk_ke, true);
+        /* RFC 8446 4.2.6: "The "post_handshake_auth" extension is used to indicate that a
+         * client is willing to perform post-handshake authentication" (the config's choice:
+         * by default when it has a certificate, config_offers_pha). */
+        if ((hs->pha_offered = config_offers_pha(cfg)))
+            ext_empty_build(&e, TLS_EXT_POST_HANDSHAKE_AUTH);
         if (hs->cookie)
             ext_cookie_build(&e, rd_init(hs->cookie, hs->cookie_len));
         if (hs->psk_offered) {
@@ -275,14 +280,15 @@ mtls_err hs_send_client_hello(struct hs *hs)
                                                              : "TLS 1.2";
         hs_trace_msg(hs, '>', TLS_HS_CLIENT_HELLO,
                      "%soffers version %s; suites %s; groups %s; signature algorithms %s; "
-                     "compression null; SNI %s%s%s%s%s%s",
+                     "compression null; SNI %s%s%s%s%s%s%s",
                      hs->hrr ? "second, after HelloRetryRequest: " : "", versions, s, g, a,
                      sni ? hs->info->server_name : "(none)",
                      hs->offered12 ? "; extended master secret; secure renegotiation" : "",
                      hs->offered13 ? "; key share " : "",
                      hs->offered13 ? mtls_group_name(hs->share_group) : "",
                      cfg->alpn_len ? "; ALPN" : "",
-                     hs->status.requested ? "; status_request (OCSP)" : "");
+                     hs->status.requested ? "; status_request (OCSP)" : "",
+                     hs->pha_offered ? "; post_handshake_auth" : "");
         if (offer)
             hs_trace_step(hs, MTLS_TRACE_DECISION, MTLS_DECISION_RESUME_OFFERED, MTLS_OK,
                           offer->ticket_len ? MTLS_TRACE_TICKET : 0, '>', "ClientHello",

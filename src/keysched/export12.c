@@ -26,6 +26,16 @@ static const char *const reserved[] = {
     "extended master secret", "key expansion",
 };
 
+bool ks_export_label_reserved(const char *label, size_t label_len)
+{
+    for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
+        size_t rl = strlen(reserved[i]);
+        if (label_len >= rl && memcmp(label, reserved[i], rl) == 0)
+            return true;
+    }
+    return false;
+}
+
 mtls_err ks12_export(cry_hash_alg prf, const uint8_t master[48], const uint8_t client_random[32],
                      const uint8_t server_random[32], const char *label, size_t label_len,
                      const uint8_t *context, size_t context_len, bool use_context, uint8_t *out,
@@ -38,11 +48,8 @@ mtls_err ks12_export(cry_hash_alg prf, const uint8_t master[48], const uint8_t c
     /* RFC 5705 4: "uint16 context_value_length". */
     if (use_context && (context_len > 0xffff || (context_len > 0 && context == NULL)))
         return MTLS_ERR_INVALID_ARG;
-    for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
-        size_t rl = strlen(reserved[i]);
-        if (label_len >= rl && memcmp(label, reserved[i], rl) == 0)
-            return MTLS_ERR_INVALID_ARG;
-    }
+    if (ks_export_label_reserved(label, label_len))
+        return MTLS_ERR_INVALID_ARG;
     memcpy(seed + n, label, label_len);
     n += label_len;
     memcpy(seed + n, client_random, 32);

@@ -55,6 +55,12 @@ mtls_err ks12_export(cry_hash_alg prf, const uint8_t master[48], const uint8_t c
                      const uint8_t server_random[32], const char *label, size_t label_len,
                      const uint8_t *context, size_t context_len, bool use_context, uint8_t *out,
                      size_t out_len);
+/* Whether `label` is, or begins with, one of those labels of the TLS 1.2 PRF ("client finished",
+ * "server finished", "master secret", "extended master secret", "key expansion": the labels RFC
+ * 5705 4 warns exporter labels may collide with, registered as reserved in the TLS Exporter Label
+ * registry).  ks12_export refuses them; the connection's exporter refuses them in TLS 1.3 too, so
+ * that a label behaves the same in both versions. */
+bool ks_export_label_reserved(const char *label, size_t label_len);
 
 /* ---- TLS 1.3 (ks13.c; the file's opening comment tells how a handshake drives it) ---------- */
 

@@ -186,3 +186,46 @@ size_t tp_ocsp_response(const char *cert_pem, int status, long this_off, long ne
     X509_free(leaf);
     return len;
 }
+
+char *tp_crl(const char *cert_pem)
+{
+    if (!tp_get())
+        return NULL;
+    X509 *leaf = NULL;
+    if (cert_pem) {
+        BIO *b = BIO_new_mem_buf(cert_pem, -1);
+        leaf = PEM_read_bio_X509(b, NULL, NULL, NULL);
+        BIO_free(b);
+        if (!leaf)
+            return NULL;
+    }
+    X509_CRL *crl = X509_CRL_new();
+    ASN1_TIME *last = X509_gmtime_adj(NULL, -60), *next = X509_gmtime_adj(NULL, 3600);
+    char *out = NULL;
+    int ok = crl && X509_CRL_set_version(crl, 1) &&
+             X509_CRL_set_issuer_name(crl, X509_get_subject_name(pki_ca)) &&
+             X509_CRL_set1_lastUpdate(crl, last) && X509_CRL_set1_nextUpdate(crl, next);
+    if (ok && leaf) {
+        X509_REVOKED *r = X509_REVOKED_new();
+        ok = r && X509_REVOKED_set_serialNumber(r, X509_get_serialNumber(leaf)) &&
+             X509_REVOKED_set_revocationDate(r, last) && X509_CRL_add0_revoked(crl, r);
+        if (!ok)
+            X509_REVOKED_free(r);
+    }
+    if (ok && X509_CRL_sort(crl) && X509_CRL_sign(crl, pki_ca_key, EVP_sha256())) {
+        BIO *m = BIO_new(BIO_s_mem());
+        char *p;
+        long n;
+        if (m && PEM_write_bio_X509_CRL(m, crl) && (n = BIO_get_mem_data(m, &p)) > 0 &&
+            (out = malloc((size_t)n + 1))) {
+            memcpy(out, p, (size_t)n);
+            out[n] = 0;
+        }
+        BIO_free(m);
+    }
+    X509_CRL_free(crl);
+    ASN1_TIME_free(last);
+    ASN1_TIME_free(next);
+    X509_free(leaf);
+    return out;
+}

@@ -37,4 +37,9 @@ const char *tp_kind_name(tp_key_kind k);
 size_t tp_ocsp_response(const char *cert_pem, int status, long this_off, long next_off,
                         uint8_t **der);
 
+/* A PEM CRL of the test CA (thisUpdate a minute ago, nextUpdate in an hour) that revokes the
+ * leaf of `cert_pem` (its first certificate; NULL: revokes nothing).  malloc'd, NUL-terminated
+ * (the caller frees it); NULL on failure. */
+char *tp_crl(const char *cert_pem);
+
 #endif

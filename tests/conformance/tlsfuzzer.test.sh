@@ -97,6 +97,8 @@ profile() {
     rsa-ems) echo "$rsa --require-ems --http" ;;        # refuses clients without EMS
     rsa-tls12) echo "$rsa --tls1.2 --http" ;;           # TLS 1.2 only (test-tls13-non-support)
     rsa-ocsp) echo "--cert $W/rev/goodrsa.crt --key $W/rev/goodrsa.key --ocsp-staple $W/rev/ocsp-goodrsa.der --http" ;;
+    # asks nothing in the handshake; GET /secret gets a post-handshake CertificateRequest first
+    rsa-pha) echo "$rsa --ca $p/ca-int.crt --http --post-auth /secret" ;;
     *) echo "unknown profile $1" >&2; return 1 ;;
     esac
 }

@@ -177,6 +177,15 @@ static void test_hash(void)
     CHECK(cry_hash_peek(h, out));
     CHECK(cry_hash_oneshot(CRY_SHA384, "abcd", 4, mid));
     CHECK_MEM(mid, out, 48);
+    /* a copy goes on apart from the original */
+    cry_hash *d = cry_hash_dup(h);
+    CHECK(d != NULL && cry_hash_update(d, "e", 1) && cry_hash_peek(d, out));
+    CHECK(cry_hash_oneshot(CRY_SHA384, "abcde", 5, mid));
+    CHECK_MEM(mid, out, 48);
+    CHECK(cry_hash_update(h, "x", 1) && cry_hash_peek(h, out));
+    CHECK(cry_hash_oneshot(CRY_SHA384, "abcdx", 5, mid));
+    CHECK_MEM(mid, out, 48);
+    cry_hash_free(d);
     cry_hash_free(h);
     cry_hash_free(NULL);
 
