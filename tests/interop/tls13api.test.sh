@@ -207,10 +207,10 @@ case_keyupdate_from_s_client() {
     if s_client_vs_server $name "--trace" ""; then
         send_token || why="no token before"
         echo k >&8
-        wait_for "$SLOG" '< KeyUpdate +update_not_requested' 10 || why="${why:-k not seen}"
+        wait_for "$SLOG" '< KeyUpdate +(. ap traffic [0-9]+ +)?update_not_requested' 10 || why="${why:-k not seen}"
         echo K >&8
-        wait_for "$SLOG" '< KeyUpdate +update_requested' 10 || why="${why:-K not seen}"
-        wait_for "$SLOG" '> KeyUpdate +update_not_requested' 10 || why="${why:-K not answered}"
+        wait_for "$SLOG" '< KeyUpdate +(. ap traffic [0-9]+ +)?update_requested' 10 || why="${why:-K not seen}"
+        wait_for "$SLOG" '> KeyUpdate +(. ap traffic [0-9]+ +)?update_not_requested' 10 || why="${why:-K not answered}"
         send_token || why="${why:-no token after}"
     else
         why="no TLS 1.3 connection"
@@ -238,7 +238,7 @@ case_keyupdate_from_server() {
         # s_client answers before its next write, once it has read the request
         wait_count "$CLOG" '<<< .*KeyUpdate' 2 10 || why="${why:-s_client did not get both}"
         send_token || why="${why:-no token after K}"
-        wait_for "$SLOG" '< KeyUpdate +update_not_requested' 10 || why="${why:-s_client did not answer K}"
+        wait_for "$SLOG" '< KeyUpdate +(. ap traffic [0-9]+ +)?update_not_requested' 10 || why="${why:-s_client did not answer K}"
     else
         why="no TLS 1.3 connection"
     fi
