@@ -27,10 +27,10 @@ static int establish(mtls_conn **c, mtls_conn **s)
     const fz_script *sc = fz_record(FZ_PAIR_RESUMED);
     /* the recorded abbreviated handshake, each side alone on its own RNG stream */
     *s = fz_server(sc->server_variant);
-    if (!fz_replay_until(*s, sc->to_server, sc->n_to_server, -1))
+    if (fz_replay_until(*s, sc->to_server, sc->n_to_server, FZ_END, 0) < 0)
         return 0;
     *c = fz_client(sc->client_variant);
-    if (!fz_replay_until(*c, sc->to_client, sc->n_to_client, -1))
+    if (fz_replay_until(*c, sc->to_client, sc->n_to_client, FZ_END, 0) < 0)
         return 0;
     return mtls_conn_established(*c) && mtls_conn_established(*s);
 }

@@ -45,6 +45,16 @@ children_cpu() {
                                            printf "%.2f", s }')
 }
 pass=0 fail=0 total_cpu=0
+# The recordings the stateful targets replay must still replay to the end with this library,
+# else those targets and their seeds stop short of what they are meant to reach.
+if [ -x "$fz/gen_corpus" ] && [ -z "$only" ]; then
+  if "$fz/gen_corpus" --check >"$dir/logs/recordings.log" 2>&1; then
+    pass=$((pass + 1))
+  else
+    fail=$((fail + 1))
+    echo "FAIL recordings: $(tail -1 "$dir/logs/recordings.log")" >&2
+  fi
+fi
 printf '%-32s %7s %10s %7s %7s %8s\n' target inputs execs cov ft cpu_s
 while read -r t; do
   [ -n "$t" ] || continue

@@ -72,9 +72,16 @@ static EVP_PKEY *ec_params_new(const char *group)
     return pk;
 }
 
+#ifdef MTLS_FUZZING_UNSAFE_DETERMINISTIC_RNG
+static int fuzz_rand_install(void);
+#endif
+
 static void do_init(void)
 {
     int ok = 1;
+#ifdef MTLS_FUZZING_UNSAFE_DETERMINISTIC_RNG
+    ok = fuzz_rand_install();
+#endif
     for (int i = 0; i < CRY_HASH_COUNT; i++) {
         algs.md[i] = EVP_MD_fetch(NULL, md_names[i], NULL);
         /* MD5 and SHA-1 are optional (absent from a FIPS provider); the SHA-2s are not. */
@@ -153,6 +160,30 @@ int cry_random(uint8_t *out, size_t len)
             *out++ = (uint8_t)(z >> (8 * i));
     }
     return 1;
+}
+
+/* libcrypto's own randomness -- ECDHE key generation, ECDSA nonces, RSA-PSS salts, RSA blinding --
+ * from the same stream, so that a side given the bytes it was given when the handshake was
+ * recorded makes the same key share and the same signatures: the peer's recorded messages then
+ * decrypt (TLS 1.3's handshake keys, TLS 1.2's ECDHE premaster) and its recorded Finished and
+ * CertificateVerify verify over our own messages again.  One thing depends on history, not on the
+ * connection: RSA blinding is made on a key's first private operation and remade every 32nd, which
+ * draws from the stream after that operation's own draws. */
+static int fuzz_rand_bytes(unsigned char *buf, int num)
+{
+    return num >= 0 && cry_random(buf, (size_t)num);
+}
+
+static int fuzz_rand_status(void)
+{
+    return 1;
+}
+
+static int fuzz_rand_install(void)
+{
+    static const RAND_METHOD method = {
+        .bytes = fuzz_rand_bytes, .pseudorand = fuzz_rand_bytes, .status = fuzz_rand_status};
+    return RAND_set_rand_method(&method);
 }
 #else
 int cry_random(uint8_t *out, size_t len)
