@@ -957,7 +957,8 @@ static struct {
 static double floors[N_HS_SPECS][2];
 static void floor_sample(int iters);
 
-static void bench_handshakes(void)
+/* Every handshake configuration, or only the one named `config` (NULL: all). */
+static void bench_handshakes(const char *config)
 {
     size_t n = (size_t)run.rounds * (size_t)run.batch;
     double *v[2][3];
@@ -966,6 +967,8 @@ static void bench_handshakes(void)
             v[l][s] = malloc(n * sizeof(double));
     for (size_t i = 0; i < N_HS_SPECS; i++) {
         const spec *sp = &hs_specs[i];
+        if (config && strcmp(config, sp->name))
+            continue;
         bctx b;
         bctx_init(&b, sp);
         double t[2];
@@ -1925,8 +1928,9 @@ static void write_json(const char *path, const char *mode)
 static void usage(void)
 {
     fprintf(stderr, "usage: mtls-bench [--quick | --smoke | --callgrind] [--json FILE] [--pki DIR]\n"
-                    "                  [--only handshakes|bulk|hello|memory | --only CONFIG with --callgrind\n"
-                    "                   (a handshake config, clienthello or one clienthello-SIZE config)]\n");
+                    "                  [--only handshakes|bulk|hello|memory|CONFIG (a handshake config)\n"
+                    "                   | --only CONFIG with --callgrind (a handshake config,\n"
+                    "                     clienthello or one clienthello-SIZE config)]\n");
     exit(2);
 }
 
@@ -1974,9 +1978,17 @@ int main(int argc, char **argv)
     }
     calibrate_timer();
     fprintf(stderr, "mtls-bench (%s): timer overhead %.2f us per measurement\n", mode, timer_ovh);
-    if (!only || !strcmp(only, "handshakes")) {
+    /* --only CONFIG: one handshake configuration (to profile it natively, e.g. under perf). */
+    const char *hs_config = NULL;
+    for (size_t i = 0; only && i < N_HS_SPECS; i++)
+        if (!strcmp(only, hs_specs[i].name))
+            hs_config = only;
+    if (only && !hs_config && strcmp(only, "handshakes") && strcmp(only, "bulk") &&
+        strcmp(only, "hello") && strcmp(only, "memory"))
+        usage();
+    if (!only || hs_config || !strcmp(only, "handshakes")) {
         floor_setup(N_HS_SPECS * (size_t)run.rounds * (size_t)run.floor_per_round);
-        bench_handshakes();
+        bench_handshakes(hs_config);
         floor_finish();
     }
     if (!only || !strcmp(only, "bulk"))
@@ -1999,7 +2011,7 @@ int main(int argc, char **argv)
            "bulk: MB/s of CPU; memory: bytes.\ngain: how many times better mtls is "
            "(faster, higher rate, fewer bytes); floor: crypto-only cost (raw AEAD rate for bulk)\n\n",
            timer_ovh);
-    if (!only || !strcmp(only, "handshakes")) {
+    if (!only || hs_config || !strcmp(only, "handshakes")) {
         printf("primitives (us):");
         for (int p = 0; p < P_COUNT; p++)
             printf(" %s %.1f%s", prim_names[p], prim_us[p], p + 1 < P_COUNT ? ";" : "\n\n");
