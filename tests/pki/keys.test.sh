@@ -112,13 +112,17 @@ for v in 1.2 1.3; do
   else
     bad "TLS $v: --p12 server for openssl s_client did not start" "$W/s.log"
   fi
-  port=$(free_port)
-  timeout 30 openssl s_server -accept "127.0.0.1:$port" "-tls1_${v#1.}" -cert $P/good.crt \
-    -cert_chain $P/int.crt -key $P/good.key \
-    -CAfile $P/ca.crt -Verify 2 -verify_return_error -naccept 1 -rev > ss.out 2> ss.err &
-  PIDS+=($!)
-  sspid=$!
-  wait_for ss.out 'ACCEPT' 10 || true
+  # a free port can be taken by another test before s_server binds it: try another (3 at most)
+  for _ in 1 2 3; do
+    port=$(free_port)
+    timeout 30 openssl s_server -accept "127.0.0.1:$port" "-tls1_${v#1.}" -cert $P/good.crt \
+      -cert_chain $P/int.crt -key $P/good.key \
+      -CAfile $P/ca.crt -Verify 2 -verify_return_error -naccept 1 -rev > ss.out 2> ss.err &
+    PIDS+=($!)
+    sspid=$!
+    wait_for ss.out 'ACCEPT' 10 && break
+    kill "$sspid" 2>/dev/null || true
+  done
   if printf 'abcdef\n' | timeout 20 "$MTLS" client "127.0.0.1:$port" --servername good.test \
       --ca $P/ca.crt --p12 client.p12 > c.out 2> c.log && grep -q 'fedcba' c.out &&
       grep -q "connected to .*: TLS $v, .*our certificate sent" c.log; then
