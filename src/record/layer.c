@@ -101,6 +101,7 @@ uint8_t *rec_recv_space(rec_layer *l, size_t *room)
         l->rbuf = mem_alloc(RBUF_INITIAL);
         if (!l->rbuf)
             return NULL;
+        memset(l->rbuf, 0, RBUF_INITIAL); /* no stale heap bytes in a buffer we hand out */
         l->rcap = RBUF_INITIAL;
     }
     if (l->rstart > 0) {
@@ -159,6 +160,7 @@ static mtls_err make_room(rec_layer *l, size_t need)
         if (!p)
             return fail(l, MTLS_ERR_NO_MEMORY, NULL);
         memcpy(p, l->rbuf, l->rlen);
+        memset(p + l->rlen, 0, grow - l->rlen);
         cry_wipe(l->rbuf, l->rcap);
         mem_free(l->rbuf);
         l->rbuf = p;
